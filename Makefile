@@ -1,0 +1,144 @@
+# librlcc - build, test, install.
+#
+#   make            lib/librlcc.a, lib/librlcc.so.1.MINOR.PATCH (+ links), rlcc.pc
+#   make check      every test suite; the last line is "<N> passed, <M> failed"
+#   make demo       cluster a built-in synthetic re-ID set
+#   make bench      benchmarks (docs/BENCHMARKS.md)
+#   make check-abi  exported symbols == version script, abidiff vs abi/ baseline
+#   make install    PREFIX, DESTDIR, LIBDIR, INCLUDEDIR honoured
+#
+# Missing Debian packages are installed by scripts/install-deps.sh.
+
+PYTHON ?= /usr/bin/python3
+CC ?= clang
+ifeq ($(origin CC),default)
+CC := clang
+endif
+GCC ?= gcc
+CXX_HEADER ?= clang++
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DESTDIR ?=
+
+# The version lives in one place: the public header.
+VERSION_PART = $(shell sed -n 's/^\#define RLCC_VERSION_$(1) \([0-9]*\)$$/\1/p' include/rlcc.h)
+MAJOR := $(call VERSION_PART,MAJOR)
+MINOR := $(call VERSION_PART,MINOR)
+PATCH := $(call VERSION_PART,PATCH)
+VERSION := $(MAJOR).$(MINOR).$(PATCH)
+SONAME := librlcc.so.$(MAJOR)
+REALNAME := librlcc.so.$(VERSION)
+
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null)
+
+# Exact and portable: no contraction into FMA, no fast-math, no -march=native.
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unknown-pragmas
+BASE_CFLAGS := -std=c11 -g -O2 -ffp-contract=off -fPIC -fvisibility=hidden \
+	-fopenmp -D_GNU_SOURCE $(WARN) -Iinclude $(BLAS_CFLAGS)
+LIBS := $(BLAS_LIBS) -fopenmp -lm
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+SRCS := $(wildcard src/*.c)
+HDRS := include/rlcc.h src/internal.h
+TEST_SRCS := $(wildcard tests/c/*.c)
+TEST_HDRS := $(wildcard tests/c/*.h)
+
+.PHONY: all deps check check-abi abi-baseline demo bench install uninstall clean \
+	test-c-clang test-c-gcc test-c-asan headertest examples
+.DELETE_ON_ERROR:
+
+all: lib/librlcc.a lib/$(REALNAME) lib/$(SONAME) lib/librlcc.so rlcc.pc bin/rlcc-demo
+
+deps:
+	@scripts/install-deps.sh
+
+# ---- one object set per build variant --------------------------------------
+# $(1) variant, $(2) compiler, $(3) extra flags
+define VARIANT
+build/$(1)/%.o: src/%.c $(HDRS) | build/$(1)
+	$(2) $(BASE_CFLAGS) $(3) -c $$< -o $$@
+build/$(1)/librlcc.a: $(patsubst src/%.c,build/$(1)/%.o,$(SRCS))
+	rm -f $$@ && ar rcs $$@ $$^
+build/$(1):
+	mkdir -p $$@
+build/$(1)/rlcc-tests: $(TEST_SRCS) $(TEST_HDRS) build/$(1)/librlcc.a
+	$(2) $(BASE_CFLAGS) $(3) -Itests/c $(TEST_SRCS) build/$(1)/librlcc.a $(LIBS) -o $$@
+endef
+$(eval $(call VARIANT,clang,$(CC),))
+$(eval $(call VARIANT,gcc,$(GCC),))
+$(eval $(call VARIANT,asan,$(CC),$(SAN_FLAGS)))
+
+lib/librlcc.a: build/clang/librlcc.a
+	@mkdir -p lib
+	cp $< $@
+
+lib/$(REALNAME): $(patsubst src/%.c,build/clang/%.o,$(SRCS)) src/rlcc.map
+	@mkdir -p lib
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/rlcc.map \
+		-Wl,--no-undefined -o $@ $(filter %.o,$^) $(LIBS)
+
+lib/$(SONAME): lib/$(REALNAME)
+	ln -sf $(REALNAME) $@
+lib/librlcc.so: lib/$(SONAME)
+	ln -sf $(SONAME) $@
+
+rlcc.pc: rlcc.pc.in include/rlcc.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@OPENMP_LIBS@|-fopenmp|' $< > $@
+
+# The default test binary links the shared library, so it runs against the
+# real exported ABI; the gcc and sanitizer builds link their static archive.
+build/clang/rlcc-tests-shared: $(TEST_SRCS) $(TEST_HDRS) lib/$(SONAME)
+	$(CC) $(BASE_CFLAGS) -Itests/c $(TEST_SRCS) -Llib -l:$(SONAME) -Wl,-rpath,'$$ORIGIN/../../lib' \
+		$(LIBS) -o $@
+
+# ---- tools -------------------------------------------------------------------
+bin/rlcc-demo: tools/demo.c tools/synth.c tools/synth.h lib/$(SONAME)
+	@mkdir -p bin
+	$(CC) $(BASE_CFLAGS) -Itools tools/demo.c tools/synth.c -Llib -l:$(SONAME) \
+		-Wl,-rpath,'$$ORIGIN/../lib' -lm -o $@
+
+build/bench/bench_dbscan: bench/bench_dbscan.c tools/synth.c tools/synth.h lib/librlcc.a
+	@mkdir -p build/bench
+	$(CC) $(BASE_CFLAGS) -Itools bench/bench_dbscan.c tools/synth.c lib/librlcc.a $(LIBS) -o $@
+
+# ---- the two README commands --------------------------------------------------
+demo: deps all
+	bin/rlcc-demo
+
+check: deps
+	@PYTHON=$(PYTHON) CC=$(CC) GCC=$(GCC) scripts/check.sh
+
+bench: deps all build/bench/bench_dbscan
+	PYTHON=$(PYTHON) scripts/bench.sh
+
+# ---- ABI -------------------------------------------------------------------------
+check-abi: lib/$(REALNAME)
+	@scripts/check-abi.sh lib/$(REALNAME) src/rlcc.map abi/librlcc.abi
+
+abi-baseline: lib/$(REALNAME)
+	@mkdir -p abi
+	abidw --no-corpus-path --headers-dir include lib/$(REALNAME) > abi/librlcc.abi
+	@echo "abi/librlcc.abi refreshed for $(VERSION)"
+
+# ---- install ----------------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 include/rlcc.h $(DESTDIR)$(INCLUDEDIR)/rlcc.h
+	install -m 644 lib/librlcc.a $(DESTDIR)$(LIBDIR)/librlcc.a
+	install -m 755 lib/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(REALNAME)
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/librlcc.so
+	install -m 644 rlcc.pc $(DESTDIR)$(LIBDIR)/pkgconfig/rlcc.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/rlcc.h $(DESTDIR)$(LIBDIR)/librlcc.a \
+	      $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	      $(DESTDIR)$(LIBDIR)/librlcc.so $(DESTDIR)$(LIBDIR)/pkgconfig/rlcc.pc
+
+clean:
+	rm -rf build lib bin rlcc.pc

@@ -1,0 +1,21 @@
+"""rlcc - exact, fast pseudo labels for unsupervised re-identification.
+
+Python bindings (ctypes + numpy) for librlcc. The shared library is found
+through ``RLCC_LIBRARY`` (a path), then the checkout's ``lib/librlcc.so.1``,
+then the system by SONAME.
+"""
+
+from ._native import (Canceled, InvalidArgument, OutOfMemory, RLCCError, __version__,
+                      library_version)
+from ._dbscan import dbscan, dbscan_with_stats
+
+__all__ = [
+    "__version__",
+    "library_version",
+    "RLCCError",
+    "InvalidArgument",
+    "OutOfMemory",
+    "Canceled",
+    "dbscan",
+    "dbscan_with_stats",
+]

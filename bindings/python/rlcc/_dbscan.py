@@ -1,0 +1,143 @@
+"""``rlcc.dbscan``: scikit-learn's DBSCAN labels from librlcc."""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+import numpy as np
+
+from . import _native as native
+
+_METRICS = {"euclidean": 0, "cosine": 1, "precomputed": None}
+_INT32_MAX = 2**31 - 1
+
+
+def _as_float32_matrix(X: Any, name: str) -> np.ndarray:
+    """A 2-D float32 array whose rows are contiguous, converting only when
+    needed (float64 -> float32, non-contiguous -> C order)."""
+    array = np.asarray(X)
+    if array.dtype.kind not in "fiub":
+        raise native.InvalidArgument(native.E_INVALID_ARGUMENT,
+                                     f"{name}: dtype {array.dtype} is not a real number type")
+    if array.ndim != 2:
+        raise native.InvalidArgument(native.E_INVALID_ARGUMENT,
+                                     f"{name}: expected a 2-D array, got {array.ndim}-D")
+    # Row stride may exceed the row length (a column slice): librlcc takes a
+    # leading dimension, so only the last axis must be contiguous.
+    if (array.dtype == np.float32 and array.strides[1] == 4 and array.strides[0] % 4 == 0
+            and array.strides[0] >= 4 * array.shape[1]):
+        return array
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def _leading_dimension(array: np.ndarray) -> int:
+    return max(array.strides[0] // 4, array.shape[1], 1) if array.shape[0] > 1 else max(array.shape[1], 1)
+
+
+def _sparse_csr(X):
+    """CSR arrays librlcc accepts: int64 indptr, int32 sorted indices,
+    float32 data. Unsorted rows are sorted on a copy; duplicate entries are
+    left for the library to refuse (scikit-learn would count them twice)."""
+    import scipy.sparse as sp
+
+    if X.shape[0] != X.shape[1]:
+        raise native.InvalidArgument(native.E_INVALID_ARGUMENT,
+                                     f"X: precomputed distances must be square, got {X.shape}")
+    csr = sp.csr_matrix(X)
+    if csr is X:
+        csr = X.copy() if not X.has_sorted_indices else X
+    if not csr.has_sorted_indices:
+        csr = csr.copy()
+        csr.sort_indices()
+    indptr = np.ascontiguousarray(csr.indptr, dtype=np.int64)
+    indices = np.ascontiguousarray(csr.indices, dtype=np.int32)
+    data = np.ascontiguousarray(csr.data, dtype=np.float32)
+    return csr.shape[0], indptr, indices, data
+
+
+def dbscan_with_stats(X: Any, eps: float, min_samples: int = 5, metric: str = "euclidean",
+                      n_threads: int = 0, max_bytes: int = 0):
+    """Like :func:`dbscan`, returning ``(labels, core, n_clusters, stats)``
+    where ``core`` is a bool array and ``stats`` a dict of the library's
+    counters (``n_redecided``, ``peak_bytes``, ...)."""
+    if metric not in _METRICS:
+        raise native.InvalidArgument(
+            native.E_INVALID_ARGUMENT,
+            f"metric: {metric!r} is not one of {sorted(_METRICS)}")
+    opts = native.options(int(n_threads), _METRICS[metric] or 0, int(max_bytes))
+    stats = native.DbscanStats()
+    native.check(native.lib.rlcc_dbscan_stats_init(ctypes.byref(stats), ctypes.sizeof(stats)))
+    n_clusters = ctypes.c_int64(0)
+    tail_args = None
+
+    def outputs(n):
+        return np.empty(n, dtype=np.int32), np.empty(n, dtype=np.uint8)
+
+    import scipy.sparse as sp
+
+    if metric == "precomputed" and sp.issparse(X):
+        n, indptr, indices, data = _sparse_csr(X)
+        labels, core = outputs(n)
+        tail_args = (float(eps), int(min_samples), ctypes.byref(opts),
+                     native.pointer(labels, ctypes.c_int32), ctypes.byref(n_clusters),
+                     native.pointer(core, ctypes.c_uint8), ctypes.byref(stats))
+        code = native.lib.rlcc_dbscan_csr(
+            n, native.pointer(indptr, ctypes.c_int64), native.pointer(indices, ctypes.c_int32),
+            native.pointer(data, ctypes.c_float), *tail_args)
+    else:
+        array = _as_float32_matrix(X, "X")
+        n = array.shape[0]
+        labels, core = outputs(n)
+        tail_args = (float(eps), int(min_samples), ctypes.byref(opts),
+                     native.pointer(labels, ctypes.c_int32), ctypes.byref(n_clusters),
+                     native.pointer(core, ctypes.c_uint8), ctypes.byref(stats))
+        ld = _leading_dimension(array)
+        if metric == "precomputed":
+            if array.shape[0] != array.shape[1]:
+                raise native.InvalidArgument(
+                    native.E_INVALID_ARGUMENT,
+                    f"X: precomputed distances must be square, got {array.shape}")
+            code = native.lib.rlcc_dbscan_dense(native.pointer(array, ctypes.c_float), n,
+                                                max(ld, n, 1), *tail_args)
+        else:
+            code = native.lib.rlcc_dbscan_features(native.pointer(array, ctypes.c_float), n,
+                                                   array.shape[1], ld, *tail_args)
+    native.check(code)
+    stat_values = {name: getattr(stats, name) for name, _ in native.DbscanStats._fields_[1:]}
+    return labels, core.astype(bool), int(n_clusters.value), stat_values
+
+
+def dbscan(X: Any, eps: float, min_samples: int = 5, metric: str = "euclidean",
+           n_threads: int = 0) -> np.ndarray:
+    """DBSCAN cluster labels, identical to ``sklearn.cluster.DBSCAN``.
+
+    Parameters
+    ----------
+    X : array_like or scipy.sparse matrix
+        ``(n, d)`` features for ``"euclidean"`` / ``"cosine"``; an ``(n, n)``
+        distance matrix (dense, or any ``scipy.sparse`` matrix whose stored
+        entries are the distances) for ``"precomputed"``. float64 is
+        converted to float32; scikit-learn parity means "the same labels
+        as scikit-learn on the float32 array".
+    eps : float
+        Neighbourhood radius (``dist <= eps``), > 0.
+    min_samples : int
+        Neighbourhood size (self included) that makes a core point, >= 1.
+    metric : {"euclidean", "cosine", "precomputed"}
+    n_threads : int
+        Threads for librlcc's own work; 0 = all OpenMP threads.
+
+    Returns
+    -------
+    numpy.ndarray of int32, shape (n,)
+        Cluster per sample, numbered by lowest-index core point; -1 = noise.
+
+    Raises
+    ------
+    InvalidArgument
+        Bad shape, NaN/inf, negative distances, eps <= 0, ...
+    OutOfMemory
+        The work does not fit in memory.
+    """
+    return dbscan_with_stats(X, eps, min_samples, metric, n_threads)[0]

@@ -1,0 +1,187 @@
+"""Loading librlcc, declaring its C signatures, and turning error codes into
+exceptions. Everything here is private; the public names live in
+``rlcc/__init__.py``."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+#: The librlcc version this package was written against (MAJOR.MINOR.PATCH).
+#: The loaded library must have the same MAJOR and at least this MINOR.
+__version__ = "1.0.0"
+
+SONAME = "librlcc.so.1"
+
+
+class RLCCError(Exception):
+    """Base class of every error librlcc reports."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class InvalidArgument(RLCCError, ValueError):
+    """An argument was refused: NULL, out of range, NaN/inf, bad shape."""
+
+
+class OutOfMemory(RLCCError, MemoryError):
+    """An allocation failed, or the work exceeds the caller's max_bytes."""
+
+
+class Canceled(RLCCError):
+    """A callback asked librlcc to stop."""
+
+
+# Pinned codes from rlcc.h; they never change meaning.
+OK = 0
+E_INVALID_ARGUMENT = -1
+E_OUT_OF_MEMORY = -2
+E_MEMORY_LIMIT = -3
+E_CANCELED = -4
+E_CALLBACK = -5
+
+_EXCEPTION_FOR_CODE = {
+    E_INVALID_ARGUMENT: InvalidArgument,
+    E_OUT_OF_MEMORY: OutOfMemory,
+    E_MEMORY_LIMIT: OutOfMemory,
+    E_CANCELED: Canceled,
+}
+
+
+def _candidates():
+    """Where to look for the shared object, in order."""
+    explicit = os.environ.get("RLCC_LIBRARY")
+    if explicit:
+        return [explicit]
+    here = Path(__file__).resolve()
+    found = []
+    # bindings/python/rlcc/_native.py -> checkout root is three levels up
+    for parent in here.parents:
+        candidate = parent / "lib" / SONAME
+        if candidate.exists():
+            found.append(str(candidate))
+            break
+    found.append(SONAME)  # the system, by SONAME (after `make install`)
+    return found
+
+
+def _load():
+    errors = []
+    for path in _candidates():
+        try:
+            return ctypes.CDLL(path)
+        except OSError as exc:
+            errors.append(f"{path}: {exc}")
+    raise ImportError(
+        "rlcc: cannot load librlcc (set RLCC_LIBRARY to the path of "
+        f"{SONAME}, build the checkout with `make`, or `make install`): " + "; ".join(errors)
+    )
+
+
+lib = _load()
+
+c_int64_p = ctypes.POINTER(ctypes.c_int64)
+c_int32_p = ctypes.POINTER(ctypes.c_int32)
+c_uint8_p = ctypes.POINTER(ctypes.c_uint8)
+c_float_p = ctypes.POINTER(ctypes.c_float)
+
+
+class DbscanOptions(ctypes.Structure):
+    """Mirror of ``rlcc_dbscan_options`` (1.0 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("metric", ctypes.c_int32),
+        ("n_threads", ctypes.c_int32),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
+class DbscanStats(ctypes.Structure):
+    """Mirror of ``rlcc_dbscan_stats`` (1.0 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("n_neighbor_pairs", ctypes.c_int64),
+        ("n_core", ctypes.c_int64),
+        ("n_noise", ctypes.c_int64),
+        ("n_redecided", ctypes.c_int64),
+        ("peak_bytes", ctypes.c_int64),
+    ]
+
+
+def _declare(name, restype, *argtypes):
+    fn = getattr(lib, name)
+    fn.restype = restype
+    fn.argtypes = list(argtypes)
+    return fn
+
+
+_declare("rlcc_version_number", ctypes.c_uint)
+_declare("rlcc_version_string", ctypes.c_char_p)
+_declare("rlcc_strerror", ctypes.c_char_p, ctypes.c_int)
+_declare("rlcc_last_error", ctypes.c_char_p)
+_declare("rlcc_dbscan_options_init", ctypes.c_int, ctypes.POINTER(DbscanOptions), ctypes.c_size_t)
+_declare("rlcc_dbscan_stats_init", ctypes.c_int, ctypes.POINTER(DbscanStats), ctypes.c_size_t)
+_DBSCAN_TAIL = (
+    ctypes.c_double,  # eps
+    ctypes.c_int64,  # min_samples
+    ctypes.POINTER(DbscanOptions),
+    c_int32_p,  # labels
+    c_int64_p,  # n_clusters
+    c_uint8_p,  # core
+    ctypes.POINTER(DbscanStats),
+)
+_declare("rlcc_dbscan_features", ctypes.c_int, c_float_p, ctypes.c_int64, ctypes.c_int64,
+         ctypes.c_int64, *_DBSCAN_TAIL)
+_declare("rlcc_dbscan_dense", ctypes.c_int, c_float_p, ctypes.c_int64, ctypes.c_int64,
+         *_DBSCAN_TAIL)
+_declare("rlcc_dbscan_csr", ctypes.c_int, ctypes.c_int64, c_int64_p, c_int32_p, c_float_p,
+         *_DBSCAN_TAIL)
+
+
+def library_version() -> str:
+    """The version string of the loaded shared library."""
+    return lib.rlcc_version_string().decode()
+
+
+def _check_version():
+    loaded = lib.rlcc_version_number()
+    major, minor, _ = (int(p) for p in __version__.split("."))
+    if loaded // 10000 != major or (loaded // 100) % 100 < minor:
+        raise ImportError(
+            f"rlcc: package {__version__} needs librlcc {major}.{minor} or a later "
+            f"{major}.x, but loaded {library_version()}"
+        )
+
+
+_check_version()
+
+
+def check(code: int) -> None:
+    """Raise the exception that matches a librlcc return code."""
+    if code == OK:
+        return
+    message = lib.rlcc_last_error().decode(errors="replace") or lib.rlcc_strerror(code).decode()
+    raise _EXCEPTION_FOR_CODE.get(code, RLCCError)(code, message)
+
+
+def options(n_threads: int, metric: int = 0, max_bytes: int = 0) -> DbscanOptions:
+    """A filled options struct. Negative values are passed through so the
+    library, not Python, decides what is valid and says why."""
+    opts = DbscanOptions()
+    check(lib.rlcc_dbscan_options_init(ctypes.byref(opts), ctypes.sizeof(opts)))
+    opts.metric = metric
+    opts.n_threads = n_threads
+    opts.max_bytes = max_bytes
+    return opts
+
+
+def pointer(array, ctype):
+    """A ctypes pointer to a numpy array's data (NULL for an empty array)."""
+    if array is None or array.size == 0:
+        return None
+    return array.ctypes.data_as(ctypes.POINTER(ctype))

@@ -1,0 +1,111 @@
+/*
+ * alloc.c - the one place librlcc allocates working memory.
+ *
+ * Each call owns an rlcc_budget: every allocation is checked against the
+ * caller's max_bytes *before* it is made, so a request that would not fit
+ * (a huge eps, a dense result) fails with RLCC_E_MEMORY_LIMIT instead of
+ * getting the host killed by the kernel's OOM killer.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+void rlcc__budget_init(rlcc_budget *budget, int64_t max_bytes)
+{
+    if (max_bytes <= 0) {
+        /* Default: half of physical memory, or 4 GiB when unknown. */
+        long pages = sysconf(_SC_PHYS_PAGES);
+        long page_size = sysconf(_SC_PAGESIZE);
+        if (pages > 0 && page_size > 0)
+            max_bytes = (int64_t)pages / 2 * (int64_t)page_size;
+        else
+            max_bytes = (int64_t)4 << 30;
+    }
+    budget->limit = max_bytes;
+    budget->used = 0;
+    budget->peak = 0;
+}
+
+/* Bytes for count elements of size, or -1 on overflow or negative count. */
+static int64_t byte_count(int64_t count, size_t size)
+{
+    if (count < 0 || size == 0 || (uint64_t)count > (uint64_t)INT64_MAX / size)
+        return -1;
+    return count * (int64_t)size;
+}
+
+/* Charges bytes to the budget, or records why not. */
+static int charge(rlcc_budget *budget, int64_t bytes, const char *what)
+{
+    if (bytes < 0)
+        return rlcc__fail(RLCC_E_MEMORY_LIMIT, "%s: size overflows 64 bits", what);
+    if (bytes > budget->limit - budget->used)
+        return rlcc__fail(RLCC_E_MEMORY_LIMIT,
+                          "%s: needs %lld bytes more, %lld of max_bytes %lld already in use",
+                          what, (long long)bytes, (long long)budget->used,
+                          (long long)budget->limit);
+    budget->used += bytes;
+    if (budget->used > budget->peak)
+        budget->peak = budget->used;
+    return RLCC_OK;
+}
+
+static void *allocate(rlcc_budget *budget, int64_t count, size_t size,
+                      const char *what, int *err, int zero)
+{
+    int64_t bytes = byte_count(count, size);
+    *err = charge(budget, bytes, what);
+    if (*err != RLCC_OK)
+        return NULL;
+    /* malloc(0) may return NULL; always ask for at least one byte. */
+    size_t request = bytes > 0 ? (size_t)bytes : 1;
+    void *p = zero ? calloc(1, request) : malloc(request);
+    if (p == NULL) {
+        budget->used -= bytes;
+        *err = rlcc__fail(RLCC_E_OUT_OF_MEMORY, "%s: could not allocate %lld bytes",
+                          what, (long long)bytes);
+    }
+    return p;
+}
+
+void *rlcc__alloc(rlcc_budget *budget, int64_t count, size_t size,
+                  const char *what, int *err)
+{
+    return allocate(budget, count, size, what, err, 0);
+}
+
+void *rlcc__calloc(rlcc_budget *budget, int64_t count, size_t size,
+                   const char *what, int *err)
+{
+    return allocate(budget, count, size, what, err, 1);
+}
+
+void *rlcc__realloc(rlcc_budget *budget, void *p, int64_t old_count,
+                    int64_t new_count, size_t size, const char *what, int *err)
+{
+    int64_t old_bytes = byte_count(old_count, size);
+    int64_t new_bytes = byte_count(new_count, size);
+    if (new_bytes < 0) {
+        *err = charge(budget, -1, what);
+        return NULL;
+    }
+    *err = charge(budget, new_bytes - old_bytes, what);
+    if (*err != RLCC_OK)
+        return NULL;
+    void *q = realloc(p, new_bytes > 0 ? (size_t)new_bytes : 1);
+    if (q == NULL) {
+        budget->used -= new_bytes - old_bytes;
+        *err = rlcc__fail(RLCC_E_OUT_OF_MEMORY, "%s: could not grow to %lld bytes",
+                          what, (long long)new_bytes);
+    }
+    return q;
+}
+
+void rlcc__free(rlcc_budget *budget, void *p, int64_t count, size_t size)
+{
+    if (p == NULL)
+        return;
+    budget->used -= byte_count(count, size);
+    free(p);
+}

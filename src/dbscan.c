@@ -1,0 +1,461 @@
+/*
+ * dbscan.c - scikit-learn's DBSCAN over three kinds of input.
+ *
+ * Each entry point validates everything first (outputs stay untouched on a
+ * validation error), reduces its input to a directed neighbour graph
+ * (graph.c), and labels the graph exactly as scikit-learn's dbscan_inner
+ * does. Features are reduced in features.c; the two precomputed inputs
+ * here.
+ */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- options and stats ---------------------------------------------------- */
+
+/* The 1.0 struct sizes: callers compiled against 1.0 pass at least these. */
+#define OPTIONS_SIZE_1_0 (offsetof(rlcc_dbscan_options, max_bytes) + sizeof(int64_t))
+#define STATS_SIZE_1_0 (offsetof(rlcc_dbscan_stats, peak_bytes) + sizeof(int64_t))
+
+int rlcc_dbscan_options_init(rlcc_dbscan_options *options, size_t struct_size)
+{
+    rlcc__clear_error();
+    if (options == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "options: is NULL");
+    if (struct_size < OPTIONS_SIZE_1_0)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "struct_size: %zu is smaller than the 1.0 options (%zu)",
+                          struct_size, (size_t)OPTIONS_SIZE_1_0);
+    rlcc_dbscan_options defaults;
+    memset(&defaults, 0, sizeof defaults);
+    defaults.struct_size = struct_size;
+    defaults.metric = RLCC_METRIC_EUCLIDEAN;
+    /* Write no more than the caller's struct holds, nor than ours has. */
+    memcpy(options, &defaults, struct_size < sizeof defaults ? struct_size : sizeof defaults);
+    if (struct_size > sizeof defaults)
+        memset((char *)options + sizeof defaults, 0, struct_size - sizeof defaults);
+    return RLCC_OK;
+}
+
+int rlcc_dbscan_stats_init(rlcc_dbscan_stats *stats, size_t struct_size)
+{
+    rlcc__clear_error();
+    if (stats == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "stats: is NULL");
+    if (struct_size < STATS_SIZE_1_0)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "struct_size: %zu is smaller than the 1.0 stats (%zu)",
+                          struct_size, (size_t)STATS_SIZE_1_0);
+    memset(stats, 0, struct_size);
+    stats->struct_size = struct_size;
+    return RLCC_OK;
+}
+
+/* The options a call runs with, after defaults and validation. */
+typedef struct call_options {
+    int32_t metric;
+    int n_threads;
+    int64_t max_bytes;
+} call_options;
+
+static int read_options(const rlcc_dbscan_options *options, call_options *out)
+{
+    out->metric = RLCC_METRIC_EUCLIDEAN;
+    out->n_threads = rlcc__resolve_threads(0);
+    out->max_bytes = 0;
+    if (options == NULL)
+        return RLCC_OK;
+    if (options->struct_size < OPTIONS_SIZE_1_0)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "options: struct_size %zu is too small (call rlcc_dbscan_options_init)",
+                          options->struct_size);
+    if (options->metric != RLCC_METRIC_EUCLIDEAN && options->metric != RLCC_METRIC_COSINE)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "options.metric: %d is not a known metric",
+                          (int)options->metric);
+    int err = rlcc__check_threads(options->n_threads);
+    if (err == RLCC_OK)
+        err = rlcc__check_max_bytes(options->max_bytes);
+    if (err != RLCC_OK)
+        return err;
+    out->metric = options->metric;
+    out->n_threads = rlcc__resolve_threads(options->n_threads);
+    out->max_bytes = options->max_bytes;
+    return RLCC_OK;
+}
+
+static int check_stats(const rlcc_dbscan_stats *stats)
+{
+    if (stats != NULL && stats->struct_size < STATS_SIZE_1_0)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "stats: struct_size %zu is too small (call rlcc_dbscan_stats_init)",
+                          stats->struct_size);
+    return RLCC_OK;
+}
+
+/* Checks shared by the three entry points, after their input checks. */
+static int check_common(int64_t n, double eps, int64_t min_samples, const int32_t *labels,
+                        const rlcc_dbscan_options *options, const rlcc_dbscan_stats *stats,
+                        call_options *opts)
+{
+    int err = rlcc__check_eps(eps);
+    if (err == RLCC_OK)
+        err = rlcc__check_min_samples(min_samples);
+    if (err == RLCC_OK && n > 0 && labels == NULL)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "labels: is NULL");
+    if (err == RLCC_OK)
+        err = read_options(options, opts);
+    if (err == RLCC_OK)
+        err = check_stats(stats);
+    return err;
+}
+
+/* ---- labelling ------------------------------------------------------------ */
+
+int64_t rlcc__dbscan_label(const rlcc_graph *g, int64_t min_samples, uint8_t *core,
+                           int32_t *labels, int32_t *stack)
+{
+    const int64_t n = g->n;
+    for (int64_t i = 0; i < n; i++) {
+        core[i] = g->indptr[i + 1] - g->indptr[i] >= min_samples;
+        labels[i] = -1;
+    }
+    /* scikit-learn's dbscan_inner, with one difference that cannot change
+     * the result: a point is labelled when it is pushed rather than when it
+     * is popped. Either way the cluster started at i takes exactly the
+     * unlabelled points reachable from i, but this way no point is pushed
+     * twice, so the stack needs at most n slots. */
+    int32_t cluster = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (labels[i] != -1 || !core[i])
+            continue;
+        int64_t top = 0;
+        labels[i] = cluster;
+        stack[top++] = (int32_t)i;
+        while (top > 0) {
+            int32_t p = stack[--top];
+            if (!core[p])
+                continue; /* border points join but do not expand */
+            for (int64_t e = g->indptr[p]; e < g->indptr[p + 1]; e++) {
+                int32_t q = g->indices[e];
+                if (labels[q] == -1) {
+                    labels[q] = cluster;
+                    stack[top++] = q;
+                }
+            }
+        }
+        cluster++;
+    }
+    return cluster;
+}
+
+/* Labels a finished graph into the caller's outputs and fills the stats.
+ * Frees the graph whatever happens. */
+static int finish(rlcc_graph *g, int64_t min_samples, rlcc_budget *budget,
+                  int64_t n_redecided, int32_t *labels, int64_t *n_clusters, uint8_t *core,
+                  rlcc_dbscan_stats *stats)
+{
+    const int64_t n = g->n;
+    int err;
+    int32_t *stack = rlcc__alloc(budget, n, sizeof *stack, "dbscan stack", &err);
+    uint8_t *core_flags = core;
+    if (stack != NULL && core_flags == NULL)
+        core_flags = rlcc__alloc(budget, n, sizeof *core_flags, "core flags", &err);
+    if (stack == NULL || core_flags == NULL) {
+        rlcc__free(budget, stack, n, sizeof *stack);
+        rlcc__graph_free(g, budget);
+        return err;
+    }
+    int64_t clusters = rlcc__dbscan_label(g, min_samples, core_flags, labels, stack);
+    if (stats != NULL) {
+        int64_t n_core = 0, n_noise = 0;
+        for (int64_t i = 0; i < n; i++) {
+            n_core += core_flags[i];
+            n_noise += labels[i] == -1;
+        }
+        stats->n_neighbor_pairs = g->indptr[n];
+        stats->n_core = n_core;
+        stats->n_noise = n_noise;
+        stats->n_redecided = n_redecided;
+        stats->peak_bytes = budget->peak;
+    }
+    if (n_clusters != NULL)
+        *n_clusters = clusters;
+    if (core_flags != core)
+        rlcc__free(budget, core_flags, n, sizeof *core_flags);
+    rlcc__free(budget, stack, n, sizeof *stack);
+    rlcc__graph_free(g, budget);
+    return RLCC_OK;
+}
+
+/* n == 0: nothing to label, but the outputs still say so. */
+static int finish_empty(int64_t *n_clusters, rlcc_dbscan_stats *stats)
+{
+    if (n_clusters != NULL)
+        *n_clusters = 0;
+    if (stats != NULL) {
+        size_t size = stats->struct_size;
+        rlcc_dbscan_stats_init(stats, size);
+    }
+    return RLCC_OK;
+}
+
+/* ---- features ------------------------------------------------------------- */
+
+int rlcc_dbscan_features(const float *x, int64_t n, int64_t d, int64_t ldx, double eps,
+                         int64_t min_samples, const rlcc_dbscan_options *options,
+                         int32_t *labels, int64_t *n_clusters, uint8_t *core,
+                         rlcc_dbscan_stats *stats)
+{
+    rlcc__clear_error();
+    call_options opts;
+    int err = rlcc__check_matrix("x", x, n, d, ldx);
+    if (err == RLCC_OK)
+        err = check_common(n, eps, min_samples, labels, options, stats, &opts);
+    if (err != RLCC_OK)
+        return err;
+    if (n == 0)
+        return finish_empty(n_clusters, stats);
+
+    rlcc_budget budget;
+    rlcc__budget_init(&budget, opts.max_bytes);
+    rlcc_graph g;
+    int64_t n_redecided = 0;
+    err = rlcc__feature_graph(x, n, d, ldx, eps, opts.metric, opts.n_threads, &budget, &g,
+                              &n_redecided);
+    if (err != RLCC_OK)
+        return err;
+    return finish(&g, min_samples, &budget, n_redecided, labels, n_clusters, core, stats);
+}
+
+/* ---- dense precomputed -------------------------------------------------- */
+
+/* Names the first bad entry of a row that failed the fast check. */
+static int bad_distance(const char *name, int64_t i, const float *row, int64_t n)
+{
+    for (int64_t j = 0; j < n; j++) {
+        float v = row[j];
+        if (isnan(v))
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: NaN at row %lld, column %lld",
+                              name, (long long)i, (long long)j);
+        if (isinf(v))
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: inf at row %lld, column %lld",
+                              name, (long long)i, (long long)j);
+        if (v < 0.0f)
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                              "%s: negative distance %g at row %lld, column %lld", name,
+                              (double)v, (long long)i, (long long)j);
+    }
+    return RLCC_OK;
+}
+
+/* Rows per block: the count pass and the fill pass of a block both read
+ * its rows, so keep a block to about 4 MiB to find it in cache again. */
+static int64_t dense_block_rows(int64_t n)
+{
+    int64_t rows = ((int64_t)4 << 20) / ((int64_t)sizeof(float) * n);
+    return rows < 1 ? 1 : rows;
+}
+
+/* The dense matrix is the input itself, so no tile is needed: each block
+ * of rows is counted (and validated), then filled, in parallel. A row's
+ * neighbours land at its own offset, so the graph does not depend on the
+ * number of threads. */
+static int dense_graph(const float *dist, int64_t n, int64_t ld, float eps, int n_threads,
+                       rlcc_budget *budget, rlcc_graph *g)
+{
+    int err = rlcc__graph_init(g, n, budget);
+    if (err != RLCC_OK)
+        return err;
+    const int64_t block = dense_block_rows(n);
+    for (int64_t r0 = 0; r0 < n; r0 += block) {
+        const int64_t r1 = r0 + block < n ? r0 + block : n;
+        int64_t first_bad = INT64_MAX;
+#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static) \
+    reduction(min : first_bad)
+        for (int64_t i = r0; i < r1; i++) {
+            const float *row = dist + i * ld;
+            int64_t count = 0;
+            int ok = 1;
+            for (int64_t j = 0; j < n; j++) {
+                float v = row[j];
+                /* false for NaN, negatives and +inf */
+                ok &= v >= 0.0f && v <= FLT_MAX;
+                count += v <= eps;
+            }
+            if (!ok && i < first_bad)
+                first_bad = i;
+            g->indptr[i + 1] = count;
+        }
+        if (first_bad != INT64_MAX) {
+            err = bad_distance("dist", first_bad, dist + first_bad * ld, n);
+            rlcc__graph_free(g, budget);
+            return err;
+        }
+        int64_t block_total = 0;
+        for (int64_t i = r0; i < r1; i++) {
+            block_total += g->indptr[i + 1];
+            g->indptr[i + 1] = g->indptr[i] + g->indptr[i + 1];
+        }
+        err = rlcc__graph_reserve(g, block_total, budget);
+        if (err != RLCC_OK) {
+            rlcc__graph_free(g, budget);
+            return err;
+        }
+#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static)
+        for (int64_t i = r0; i < r1; i++) {
+            const float *row = dist + i * ld;
+            int32_t *out = g->indices + g->indptr[i];
+            for (int64_t j = 0; j < n; j++)
+                if (row[j] <= eps)
+                    *out++ = (int32_t)j;
+        }
+        g->rows = r1;
+    }
+    return RLCC_OK;
+}
+
+int rlcc_dbscan_dense(const float *dist, int64_t n, int64_t ld, double eps,
+                      int64_t min_samples, const rlcc_dbscan_options *options,
+                      int32_t *labels, int64_t *n_clusters, uint8_t *core,
+                      rlcc_dbscan_stats *stats)
+{
+    rlcc__clear_error();
+    call_options opts;
+    int err = rlcc__check_matrix("dist", dist, n, n > 0 ? n : 1, ld);
+    if (err == RLCC_OK)
+        err = check_common(n, eps, min_samples, labels, options, stats, &opts);
+    if (err != RLCC_OK)
+        return err;
+    if (n == 0)
+        return finish_empty(n_clusters, stats);
+
+    rlcc_budget budget;
+    rlcc__budget_init(&budget, opts.max_bytes);
+    rlcc_graph g;
+    /* scikit-learn compares float32 distances with eps rounded to float32 */
+    err = dense_graph(dist, n, ld, (float)eps, opts.n_threads, &budget, &g);
+    if (err != RLCC_OK)
+        return err;
+    return finish(&g, min_samples, &budget, 0, labels, n_clusters, core, stats);
+}
+
+/* ---- sparse precomputed (CSR) ------------------------------------------- */
+
+static int check_csr(int64_t n, const int64_t *indptr, const int32_t *indices,
+                     const float *data)
+{
+    if (n == 0 && indptr == NULL)
+        return RLCC_OK; /* nothing stored, nothing to check */
+    if (indptr == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "indptr: is NULL");
+    if (indptr[0] != 0)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "indptr: indptr[0] = %lld, must be 0",
+                          (long long)indptr[0]);
+    for (int64_t i = 0; i < n; i++)
+        if (indptr[i + 1] < indptr[i])
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                              "indptr: decreases at row %lld (%lld > %lld)", (long long)i,
+                              (long long)indptr[i], (long long)indptr[i + 1]);
+    if (indptr[n] > 0 && indices == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "indices: is NULL");
+    if (indptr[n] > 0 && data == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "data: is NULL");
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t e = indptr[i]; e < indptr[i + 1]; e++) {
+            int32_t j = indices[e];
+            if (j < 0 || j >= n)
+                return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                                  "indices: column %d out of range [0, %lld) in row %lld",
+                                  (int)j, (long long)n, (long long)i);
+            if (e > indptr[i] && j <= indices[e - 1])
+                return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                                  j == indices[e - 1]
+                                      ? "indices: duplicate column %d in row %lld"
+                                      : "indices: column %d unsorted in row %lld",
+                                  (int)j, (long long)i);
+        }
+        int err = bad_distance("data", i, data + indptr[i], indptr[i + 1] - indptr[i]);
+        if (err != RLCC_OK)
+            return err;
+    }
+    return RLCC_OK;
+}
+
+/* Neighbours of row i: stored entries <= eps, plus the diagonal when the
+ * row stores none (scikit-learn's setdiag(diagonal()) stores it as 0).
+ * Returns the count; writes them in ascending order when out != NULL. */
+static int64_t csr_row_neighbours(int64_t i, const int64_t *indptr, const int32_t *indices,
+                                  const float *data, float eps, int32_t *out)
+{
+    int64_t count = 0;
+    int diagonal_done = 0;
+    for (int64_t e = indptr[i]; e < indptr[i + 1]; e++) {
+        int32_t j = indices[e];
+        if (j == i)
+            diagonal_done = 1;
+        else if (j > i && !diagonal_done) {
+            diagonal_done = 1; /* passed column i unstored: the implicit 0 goes here */
+            if (out)
+                out[count] = (int32_t)i;
+            count++;
+        }
+        if (data[e] <= eps) {
+            if (out)
+                out[count] = j;
+            count++;
+        }
+    }
+    if (!diagonal_done) {
+        if (out)
+            out[count] = (int32_t)i;
+        count++;
+    }
+    return count;
+}
+
+static int csr_graph(int64_t n, const int64_t *indptr, const int32_t *indices,
+                     const float *data, float eps, rlcc_budget *budget, rlcc_graph *g)
+{
+    int err = rlcc__graph_init(g, n, budget);
+    if (err != RLCC_OK)
+        return err;
+    for (int64_t i = 0; i < n; i++)
+        g->indptr[i + 1] = g->indptr[i] + csr_row_neighbours(i, indptr, indices, data, eps, NULL);
+    err = rlcc__graph_reserve(g, g->indptr[n], budget);
+    if (err != RLCC_OK) {
+        rlcc__graph_free(g, budget);
+        return err;
+    }
+    for (int64_t i = 0; i < n; i++)
+        csr_row_neighbours(i, indptr, indices, data, eps, g->indices + g->indptr[i]);
+    g->rows = n;
+    return RLCC_OK;
+}
+
+int rlcc_dbscan_csr(int64_t n, const int64_t *indptr, const int32_t *indices,
+                    const float *data, double eps, int64_t min_samples,
+                    const rlcc_dbscan_options *options, int32_t *labels,
+                    int64_t *n_clusters, uint8_t *core, rlcc_dbscan_stats *stats)
+{
+    rlcc__clear_error();
+    call_options opts;
+    int err = rlcc__check_rows("csr", n);
+    if (err == RLCC_OK)
+        err = check_csr(n, indptr, indices, data);
+    if (err == RLCC_OK)
+        err = check_common(n, eps, min_samples, labels, options, stats, &opts);
+    if (err != RLCC_OK)
+        return err;
+    if (n == 0)
+        return finish_empty(n_clusters, stats);
+
+    rlcc_budget budget;
+    rlcc__budget_init(&budget, opts.max_bytes);
+    rlcc_graph g;
+    err = csr_graph(n, indptr, indices, data, (float)eps, &budget, &g);
+    if (err != RLCC_OK)
+        return err;
+    return finish(&g, min_samples, &budget, 0, labels, n_clusters, core, stats);
+}

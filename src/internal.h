@@ -1,0 +1,116 @@
+/*
+ * internal.h - what the librlcc source files share and the public header
+ * does not show: error reporting, the memory budget, thread helpers and
+ * argument checks.
+ */
+#ifndef RLCC_INTERNAL_H
+#define RLCC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rlcc.h"
+
+/* ---- errors (error.c) ---------------------------------------------------- */
+
+/* Clears this thread's last-error text; every public fallible call does this
+ * first, so rlcc_last_error() always speaks of the latest call. */
+void rlcc__clear_error(void);
+
+/* Records a printf-style message for rlcc_last_error() and returns code, so
+ * a check reads `return rlcc__fail(RLCC_E_..., "x: ...")`. */
+int rlcc__fail(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* ---- memory budget (alloc.c) ----------------------------------------------
+ * Every working allocation of a call goes through one budget, so the call
+ * can refuse work that would exceed the caller's max_bytes before
+ * allocating it, and report its peak. Allocation failures and limit
+ * overruns set the error message themselves. */
+typedef struct rlcc_budget {
+    int64_t limit; /* bytes allowed at once */
+    int64_t used;  /* bytes held now */
+    int64_t peak;  /* high-water mark of used */
+} rlcc_budget;
+
+/* Resolves a caller's max_bytes (0 = default: half of physical memory). */
+void rlcc__budget_init(rlcc_budget *budget, int64_t max_bytes);
+
+/* Returns NULL (with the error recorded in *err) when count * size
+ * overflows, exceeds the budget or the allocation fails. what names the
+ * buffer in the message. */
+void *rlcc__alloc(rlcc_budget *budget, int64_t count, size_t size,
+                  const char *what, int *err);
+void *rlcc__calloc(rlcc_budget *budget, int64_t count, size_t size,
+                   const char *what, int *err);
+/* Grows p from old_count to new_count elements; on failure p is untouched
+ * and still owned by the caller. */
+void *rlcc__realloc(rlcc_budget *budget, void *p, int64_t old_count,
+                    int64_t new_count, size_t size, const char *what,
+                    int *err);
+/* Frees p, which holds count elements of size bytes (NULL is fine). */
+void rlcc__free(rlcc_budget *budget, void *p, int64_t count, size_t size);
+
+/* ---- threads (threads.c) -------------------------------------------------- */
+
+/* Resolves a caller's n_threads (0 = omp_get_max_threads()); never < 1. */
+int rlcc__resolve_threads(int32_t n_threads);
+
+/* libomp keeps its workers spinning for KMP_BLOCKTIME after a parallel
+ * region, which steals the cores from the OpenBLAS call that follows. A
+ * call that alternates BLAS and OpenMP sets the block time to 0 for its
+ * duration and restores the caller's value at the end. A no-op with a
+ * runtime that lacks kmp_set_blocktime (GCC's libgomp). */
+typedef struct rlcc_blocktime_guard {
+    int saved;
+    int active;
+} rlcc_blocktime_guard;
+void rlcc__blocktime_enter(rlcc_blocktime_guard *guard);
+void rlcc__blocktime_leave(rlcc_blocktime_guard *guard);
+
+/* ---- shared argument checks (check.c) ---------------------------------------
+ * Each returns RLCC_OK or records a message naming `name` and returns
+ * RLCC_E_INVALID_ARGUMENT. */
+int rlcc__check_rows(const char *name, int64_t n);
+int rlcc__check_matrix(const char *name, const void *p, int64_t n, int64_t d,
+                       int64_t ld);
+int rlcc__check_eps(double eps);
+int rlcc__check_min_samples(int64_t min_samples);
+int rlcc__check_threads(int32_t n_threads);
+int rlcc__check_max_bytes(int64_t max_bytes);
+
+/* ---- the neighbour graph (graph.c) -------------------------------------------
+ * Directed neighbourhoods in CSR form: row i's neighbours are
+ * indices[indptr[i] .. indptr[i+1]). Built row block by row block: rows are
+ * appended in ascending order with rlcc__graph_append_rows(). */
+typedef struct rlcc_graph {
+    int64_t n;        /* rows */
+    int64_t rows;     /* rows appended so far */
+    int64_t *indptr;  /* n + 1 */
+    int32_t *indices; /* capacity entries */
+    int64_t capacity;
+} rlcc_graph;
+
+int rlcc__graph_init(rlcc_graph *g, int64_t n, rlcc_budget *budget);
+/* Makes room for `extra` more entries, growing geometrically. */
+int rlcc__graph_reserve(rlcc_graph *g, int64_t extra, rlcc_budget *budget);
+void rlcc__graph_free(rlcc_graph *g, rlcc_budget *budget);
+
+/* ---- DBSCAN labelling (dbscan.c) ------------------------------------------ */
+
+/* scikit-learn's dbscan_inner over a complete neighbour graph: fills core
+ * (n bytes) and labels (n), uses stack (n) as scratch, and returns the
+ * cluster count. Cannot fail. */
+int64_t rlcc__dbscan_label(const rlcc_graph *g, int64_t min_samples,
+                           uint8_t *core, int32_t *labels, int32_t *stack);
+
+/* Builds the feature-space neighbour graph (features.c). */
+int rlcc__feature_graph(const float *x, int64_t n, int64_t d, int64_t ldx,
+                        double eps, int32_t metric, int n_threads,
+                        rlcc_budget *budget, rlcc_graph *out,
+                        int64_t *n_redecided);
+
+#endif

@@ -17,7 +17,12 @@ int rlcc__graph_init(rlcc_graph *g, int64_t n, rlcc_budget *budget)
     if (g->indptr == NULL)
         return err;
     g->indptr[0] = 0;
-    return RLCC_OK;
+    /* Start with room for one entry per row (at least one), so indices is
+     * never NULL, even for a graph without a single pair. */
+    err = rlcc__graph_reserve(g, n > 0 ? n : 1, budget);
+    if (err != RLCC_OK)
+        rlcc__graph_free(g, budget);
+    return err;
 }
 
 int rlcc__graph_reserve(rlcc_graph *g, int64_t extra, rlcc_budget *budget)

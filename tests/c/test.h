@@ -1,0 +1,60 @@
+/*
+ * test.h - the C test harness: a check counts as one test result.
+ *
+ *   CHECK(cond)           passes when cond holds
+ *   CHECK_EQ(a, b)        integers
+ *   CHECK_OK(call)        call returns RLCC_OK (prints rlcc_last_error otherwise)
+ *   CHECK_ERR(call, code, "text")  call returns code and the message has text
+ *
+ * Each test file registers its tests in a TEST_LIST; main.c runs them all and
+ * prints "<suite>: N passed, M failed" last.
+ */
+#ifndef RLCC_TEST_H
+#define RLCC_TEST_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "rlcc.h"
+
+extern long test_passed, test_failed;
+extern const char *test_current;
+
+void test_record(int ok, const char *file, int line, const char *what);
+
+#define CHECK(cond) test_record((cond) != 0, __FILE__, __LINE__, #cond)
+#define CHECK_EQ(a, b)                                                              \
+    do {                                                                            \
+        long long check_a_ = (long long)(a), check_b_ = (long long)(b);             \
+        if (check_a_ != check_b_)                                                   \
+            fprintf(stderr, "  %s: %lld != %lld\n", test_current, check_a_, check_b_); \
+        test_record(check_a_ == check_b_, __FILE__, __LINE__, #a " == " #b);        \
+    } while (0)
+#define CHECK_OK(call)                                                              \
+    do {                                                                            \
+        int check_rc_ = (call);                                                     \
+        if (check_rc_ != RLCC_OK)                                                   \
+            fprintf(stderr, "  %s: rc %d: %s\n", test_current, check_rc_, rlcc_last_error()); \
+        test_record(check_rc_ == RLCC_OK, __FILE__, __LINE__, #call);               \
+    } while (0)
+#define CHECK_ERR(call, code, text)                                                 \
+    do {                                                                            \
+        int check_rc_ = (call);                                                     \
+        int check_ok_ = check_rc_ == (code) && strstr(rlcc_last_error(), (text)) != NULL; \
+        if (!check_ok_)                                                             \
+            fprintf(stderr, "  %s: rc %d, message \"%s\", wanted %d with \"%s\"\n",  \
+                    test_current, check_rc_, rlcc_last_error(), (int)(code), (text)); \
+        test_record(check_ok_, __FILE__, __LINE__, #call);                          \
+    } while (0)
+
+typedef struct test_case {
+    const char *name;
+    void (*run)(void);
+} test_case;
+
+/* Implemented by each test file. */
+extern const test_case api_tests[];
+extern const test_case dbscan_tests[];
+extern const test_case errors_tests[];
+
+#endif

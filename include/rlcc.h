@@ -122,8 +122,9 @@ RLCC_API const char *rlcc_last_error(void);
  *     [0, 2], in float32 and compare it with (float)eps.
  * A point is always its own feature-space neighbour (its distance is 0).
  * Contract: labels equal scikit-learn's on the same float32 input whenever
- * no pairwise distance lies within 1e-6 (relative) of eps; on precomputed
- * input they are equal always.
+ * no pairwise distance lies within 1e-6 of eps (relative to eps for
+ * euclidean; absolute for cosine, whose 1 - cos carries an absolute float32
+ * error of about 1e-7); on precomputed input they are equal always.
  *
  * Memory: never n x n. Feature input uses a Gram tile of at most ~32 MiB
  * (at least 16 rows) plus 12 bytes per neighbour pair; precomputed input

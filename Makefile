@@ -85,10 +85,13 @@ lib/$(SONAME): lib/$(REALNAME)
 lib/librlcc.so: lib/$(SONAME)
 	ln -sf $(SONAME) $@
 
+# rlcc.pc for the current PREFIX/LIBDIR/INCLUDEDIR; install writes it anew,
+# so an install to another prefix never ships a stale one.
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	-e 's|@OPENMP_LIBS@|-fopenmp|' rlcc.pc.in
 rlcc.pc: rlcc.pc.in include/rlcc.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	    -e 's|@OPENMP_LIBS@|-fopenmp|' $< > $@
+	$(PC_SED) > $@
 
 # The default test binary links the shared library, so it runs against the
 # real exported ABI; the gcc and sanitizer builds link their static archive.
@@ -133,7 +136,8 @@ install: all
 	install -m 755 lib/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(REALNAME)
 	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/librlcc.so
-	install -m 644 rlcc.pc $(DESTDIR)$(LIBDIR)/pkgconfig/rlcc.pc
+	$(PC_SED) > $(DESTDIR)$(LIBDIR)/pkgconfig/rlcc.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/rlcc.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/rlcc.h $(DESTDIR)$(LIBDIR)/librlcc.a \

@@ -42,7 +42,7 @@ synth_params synth_defaults(int64_t n, int64_t d)
 {
     synth_params p = {
         .n = n, .d = d, .identities = 751, .cameras = 6, .camera_bias = 0.3,
-        .noise = 0.6, .hard_fraction = 0.04, .hard_noise = 1.5, .seed = 20210619,
+        .noise = 0.6, .hard_fraction = 0.04, .hard_noise = 2.0, .seed = 20210619,
     };
     if (p.identities > n / 4)
         p.identities = (int32_t)(n / 4 > 0 ? n / 4 : 1);

@@ -1,0 +1,140 @@
+#!/bin/bash
+# check.sh - every test suite librlcc has, run by `make check`.
+#
+# Each suite prints a line "<suite>: N passed, M failed"; a suite that dies
+# before printing one counts as one failure. The last line of the output is
+# the total, "<N> passed, <M> failed", and the exit status is non-zero when
+# anything failed.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+PYTHON=${PYTHON:-/usr/bin/python3}
+CC=${CC:-clang}
+GCC=${GCC:-gcc}
+MAKE=${MAKE:-make}
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+total_passed=0
+total_failed=0
+
+# run_suite NAME COMMAND...: runs the command, shows its output, adds its tally.
+run_suite() {
+    local name=$1
+    shift
+    echo "== $name"
+    "$@" 2>&1 | tee "$logs/$name.log"
+    local status=${PIPESTATUS[0]}
+    local line
+    line=$(grep -E '^[A-Za-z0-9_-]+: [0-9]+ passed, [0-9]+ failed' "$logs/$name.log" | tail -n 1)
+    if [ -z "$line" ]; then
+        echo "$name: no tally (exit status $status): counted as 1 failed"
+        total_failed=$((total_failed + 1))
+        return
+    fi
+    local passed failed
+    passed=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
+    failed=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+    if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+        echo "$name: exit status $status with no failed test: counted as 1 failed"
+        failed=1
+    fi
+    total_passed=$((total_passed + passed))
+    total_failed=$((total_failed + failed))
+}
+
+# A build step counts as a test: it passes or it fails.
+build_suite() { # NAME TARGETS...
+    local name=$1
+    shift
+    if $MAKE --no-print-directory "$@" >"$logs/build-$name.log" 2>&1; then
+        echo "build-$name: 1 passed, 0 failed"
+    else
+        cat "$logs/build-$name.log"
+        echo "build-$name: 0 passed, 1 failed"
+        return 1
+    fi
+}
+
+# Compiles the public header alone with each compiler and language mode.
+header_suite() {
+    local passed=0 failed=0
+    local out
+    out=$(mktemp -d)
+    for compiler in "$CC -std=c99" "$GCC -std=c99" "$CC -std=c11" "clang++ -std=c++11" "g++ -std=c++11"; do
+        local src=tests/header/headertest.c
+        case $compiler in *++*) src=tests/header/headertest.cpp ;; esac
+        if $compiler -pedantic -Wall -Wextra -Werror -Iinclude -c "$src" -o "$out/h.o"; then
+            passed=$((passed + 1)); echo "  ok   $compiler"
+        else
+            failed=$((failed + 1)); echo "  FAIL $compiler"
+        fi
+    done
+    rm -rf "$out"
+    echo "header: $passed passed, $failed failed"
+}
+
+# The examples build and run, print what they should, and the installed
+# library (make install + pkg-config) builds the C example too.
+examples_suite() {
+    local passed=0 failed=0
+    local out
+    out=$(mktemp -d)
+    local want="2 clusters, labels 0 0 0 1 1 1 -1"
+    check() { # NAME OK
+        if [ "$2" = 1 ]; then passed=$((passed + 1)); echo "  ok   $1"
+        else failed=$((failed + 1)); echo "  FAIL $1"; fi
+    }
+    $CC -std=c11 -Wall -Werror -Iinclude examples/dbscan.c -Llib -l:librlcc.so.1 \
+        -Wl,-rpath,"$top/lib" -lm -o "$out/dbscan" && "$out/dbscan" >"$out/c.txt"
+    check "examples/dbscan.c runs" $(( $? == 0 ))
+    grep -q "$want" "$out/c.txt" && grep -q "refused: invalid argument (x: row 1 has NaN" "$out/c.txt"
+    check "examples/dbscan.c prints the clusters and the refusal" $(( $? == 0 ))
+    cat "$out/c.txt"
+    PYTHONPATH=bindings/python "$PYTHON" examples/dbscan.py >"$out/py.txt"
+    check "examples/dbscan.py runs" $(( $? == 0 ))
+    grep -q "$want" "$out/py.txt" && grep -q "refused: invalid argument (x: row 1 has NaN" "$out/py.txt"
+    check "examples/dbscan.py prints the same clusters" $(( $? == 0 ))
+    cat "$out/py.txt"
+    $MAKE --no-print-directory install DESTDIR="$out/root" PREFIX=/usr/local >/dev/null \
+        && [ -f "$out/root/usr/local/include/rlcc.h" ] && [ -f "$out/root/usr/local/lib/librlcc.a" ] \
+        && [ -L "$out/root/usr/local/lib/librlcc.so.1" ] && [ -f "$out/root/usr/local/lib/pkgconfig/rlcc.pc" ]
+    check "make install DESTDIR=... PREFIX=/usr/local places every file" $(( $? == 0 ))
+    $MAKE --no-print-directory uninstall DESTDIR="$out/root" PREFIX=/usr/local >/dev/null \
+        && [ -z "$(find "$out/root" -type f -o -type l)" ]
+    check "make uninstall removes every installed file" $(( $? == 0 ))
+    # A real prefix, so that rlcc.pc's paths are the ones a user gets.
+    local prefix="$out/prefix"
+    $MAKE --no-print-directory install PREFIX="$prefix" >/dev/null
+    export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+    $CC examples/dbscan.c $(pkg-config --cflags --libs rlcc) -Wl,-rpath,"$prefix/lib" -lm \
+        -o "$out/installed" && "$out/installed" | grep -q "$want"
+    check "the installed shared library builds and runs the example through pkg-config" $(( $? == 0 ))
+    $CC examples/dbscan.c $(pkg-config --cflags rlcc) "$prefix/lib/librlcc.a" \
+        $(pkg-config --static --libs rlcc | sed 's/-lrlcc//') -o "$out/static" \
+        && ! ldd "$out/static" | grep -q librlcc && "$out/static" | grep -q "$want"
+    check "the installed static library links with pkg-config --static alone" $(( $? == 0 ))
+    unset PKG_CONFIG_PATH
+    rm -rf "$out"
+    echo "examples: $passed passed, $failed failed"
+}
+
+pytest_suite() {
+    "$PYTHON" -m pytest -q -p no:cacheprovider tests/python
+    local status=$?
+    # exit 5: pytest collected nothing, which must never pass quietly
+    [ "$status" -eq 5 ] && echo "pytest: 0 passed, 1 failed"
+    return $status
+}
+
+if run_suite build-library build_suite library all; then
+    run_suite header header_suite
+    run_suite c-clang-shared sh -c "$MAKE --no-print-directory build/clang/rlcc-tests-shared >/dev/null && build/clang/rlcc-tests-shared c-clang-shared"
+    run_suite c-gcc sh -c "$MAKE --no-print-directory build/gcc/rlcc-tests GCC=$GCC >/dev/null && build/gcc/rlcc-tests c-gcc"
+    run_suite c-asan-ubsan sh -c "$MAKE --no-print-directory build/asan/rlcc-tests >/dev/null && ASAN_OPTIONS=detect_leaks=1 build/asan/rlcc-tests c-asan-ubsan"
+    run_suite abi env CC="$CC" scripts/test-abi.sh
+    run_suite examples examples_suite
+    run_suite python pytest_suite
+fi
+
+echo "$total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]

@@ -1,0 +1,70 @@
+#!/bin/bash
+# test-abi.sh - the ABI check must pass on the real library and fail on
+# scratch builds that break the ABI. Prints "abi: N passed, M failed".
+set -u
+CC=${CC:-clang}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+passed=0
+failed=0
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+result() { # result NAME OK
+    if [ "$2" = 1 ]; then passed=$((passed + 1)); echo "  ok   $1"
+    else failed=$((failed + 1)); echo "  FAIL $1"; fi
+}
+
+# Builds the library from a copy of include/ and src/ after applying a sed
+# expression to each of FILES (space-separated); prints the built library's
+# directory.
+scratch_build() { # NAME FILES SED_EXPR
+    dir="$scratch/$1"
+    mkdir -p "$dir"
+    cp -r include src "$dir/"
+    for file in $2; do
+        sed -i "$3" "$dir/$file"
+        if cmp -s "$file" "$dir/$file"; then echo "scratch edit did not apply: $1" >&2; return 1; fi
+    done
+    $CC -std=c11 -g -O2 -fPIC -fvisibility=hidden -fopenmp -D_GNU_SOURCE \
+        -I"$dir/include" $(pkg-config --cflags openblas) -shared \
+        -Wl,-soname,librlcc.so.1 -Wl,--version-script="$dir/src/rlcc.map" \
+        -o "$dir/librlcc.so" "$dir"/src/*.c $(pkg-config --libs openblas) -lm 2>"$dir/build.log" \
+        || { cat "$dir/build.log" >&2; return 1; }
+    echo "$dir"
+}
+
+expect_fail() { # NAME FILE SED_EXPR
+    dir=$(scratch_build "$1" "$2" "$3") || { result "$1 (scratch build)" 0; return; }
+    if scripts/check-abi.sh "$dir/librlcc.so" "$dir/src/rlcc.map" abi/librlcc.abi "$dir/include" \
+        >"$dir/check.log" 2>&1; then
+        result "check-abi rejects: $1" 0
+    else
+        result "check-abi rejects: $1" 1
+    fi
+}
+
+if scripts/check-abi.sh lib/librlcc.so.1.* src/rlcc.map abi/librlcc.abi include >/dev/null; then
+    result "check-abi accepts the built library" 1
+else
+    scripts/check-abi.sh lib/librlcc.so.1.* src/rlcc.map abi/librlcc.abi include
+    result "check-abi accepts the built library" 0
+fi
+# swap two fields of a released options struct
+expect_fail "reordered struct fields" include/rlcc.h \
+    '/int32_t metric;/{h;d};/int32_t n_threads;/{G}'
+# change a released parameter type
+expect_fail "changed parameter type" "include/rlcc.h src/dbscan.c" \
+    's/int rlcc_dbscan_csr(int64_t n,/int rlcc_dbscan_csr(int32_t n,/'
+# grow a released struct in the middle
+expect_fail "field inserted into a released struct" include/rlcc.h \
+    's/    int64_t n_core;/    int64_t n_core;\n    int64_t inserted;/'
+# export a symbol the version script does not list
+expect_fail "symbol missing from the version script" src/rlcc.map \
+    '/rlcc_dbscan_csr;/d'
+# remove a released function
+expect_fail "removed function" src/rlcc.map \
+    's/rlcc_dbscan_dense;/rlcc_dbscan_dense_renamed;/'
+
+echo "abi: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -95,6 +95,14 @@ examples_suite() {
     grep -q "$want" "$out/py.txt" && grep -q "refused: invalid argument (x: row 1 has NaN" "$out/py.txt"
     check "examples/dbscan.py prints the same clusters" $(( $? == 0 ))
     cat "$out/py.txt"
+    # The README's examples are real programs.
+    sed -n '/^```c$/,/^```$/p' README.md | sed '1d;$d' >"$out/readme.c"
+    $CC -std=c11 -Wall -Werror -Iinclude "$out/readme.c" -Llib -l:librlcc.so.1 \
+        -Wl,-rpath,"$top/lib" -o "$out/readme" && "$out/readme" | grep -q "2 clusters, point 5 is -1"
+    check "README.md's C example builds and prints what it says" $(( $? == 0 ))
+    sed -n '/^```python$/,/^```$/p' README.md | sed '1d;$d' >"$out/readme.py"
+    PYTHONPATH=bindings/python "$PYTHON" "$out/readme.py" | grep -q "^True "
+    check "README.md's Python example runs and both inputs agree" $(( $? == 0 ))
     $MAKE --no-print-directory install DESTDIR="$out/root" PREFIX=/usr/local >/dev/null \
         && [ -f "$out/root/usr/local/include/rlcc.h" ] && [ -f "$out/root/usr/local/lib/librlcc.a" ] \
         && [ -L "$out/root/usr/local/lib/librlcc.so.1" ] && [ -f "$out/root/usr/local/lib/pkgconfig/rlcc.pc" ]

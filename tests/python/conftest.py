@@ -16,4 +16,8 @@ def pytest_terminal_summary(terminalreporter):
     stats = terminalreporter.stats
     passed = len(stats.get("passed", []))
     failed = len(stats.get("failed", [])) + len(stats.get("error", []))
+    import dbscan_cases
+
+    if dbscan_cases.TALLY_LINE:
+        terminalreporter.write_line(dbscan_cases.TALLY_LINE)
     terminalreporter.write_line(f"pytest: {passed} passed, {failed} failed")

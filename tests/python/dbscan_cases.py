@@ -184,6 +184,9 @@ def make_case(kind: str, index: int) -> Case:
     return Case(f"csr-{index}", kind, csr, eps, min_samples, "precomputed")
 
 
+# Set by the oracle test module once every case has run; printed at the end.
+TALLY_LINE = ""
+
 # 300 cases: the share of each kind of input.
 COUNTS = {"euclidean": 80, "cosine": 60, "integer": 30, "dense": 65, "csr": 65}
 

@@ -1,0 +1,30 @@
+#!/bin/bash
+# bench.sh - `make bench`: librlcc DBSCAN against its floor (one SSYRK of
+# the same matrix, same OpenBLAS) and scikit-learn's brute-force DBSCAN,
+# on synthetic re-ID embeddings, D = 2048. Prints a Markdown table.
+#   SIZES="12936 32621" EPS=1.0 MIN_SAMPLES=4 scripts/bench.sh
+set -eu
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-/usr/bin/python3}
+SIZES=${SIZES:-"12936 32621"}
+D=${D:-2048}
+EPS=${EPS:-1.0}
+MIN_SAMPLES=${MIN_SAMPLES:-4}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB"
+echo "OpenBLAS: $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null), OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; scikit-learn $("$PYTHON" -c 'import sklearn; print(sklearn.__version__)')"
+echo
+echo "| N | D | eps | clusters | noise | librlcc s | SSYRK floor s | librlcc / floor | scikit-learn brute s | speed-up vs scikit-learn | re-decided pairs | librlcc peak RSS MB | librlcc working MB | scikit-learn peak RSS MB | identical labels |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+for n in $SIZES; do
+    line=$(build/bench/bench_dbscan "$n" "$D" "$EPS" "$MIN_SAMPLES" "$work/x.f32")
+    sk=$("$PYTHON" bench/sklearn_dbscan.py "$work/x.f32" "$n" "$D" "$EPS" "$MIN_SAMPLES")
+    rl=$(field "$line" rlcc_s)
+    sks=$(field "$sk" sklearn_s)
+    echo "| $n | $D | $EPS | $(field "$line" clusters) | $(field "$line" noise_pct)% | $rl | $(field "$line" floor_s) | $(field "$line" ratio) | $sks | $(echo "$sks $rl" | awk '{printf "%.1fx", $1 / $2}') | $(field "$line" redecided) | $(field "$line" peak_rss_mb) | $(field "$line" work_mb) | $(field "$sk" sklearn_peak_rss_mb) | $(field "$sk" identical_labels) |"
+    rm -f "$work/x.f32"
+done

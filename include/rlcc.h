@@ -49,12 +49,12 @@ extern "C" {
  * ------------------------------------------------------------------------ */
 
 #define RLCC_VERSION_MAJOR 1
-#define RLCC_VERSION_MINOR 0
+#define RLCC_VERSION_MINOR 1
 #define RLCC_VERSION_PATCH 0
-/** MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 10000 for 1.0.0. */
+/** MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 10100 for 1.1.0. */
 #define RLCC_VERSION_NUMBER \
     (RLCC_VERSION_MAJOR * 10000 + RLCC_VERSION_MINOR * 100 + RLCC_VERSION_PATCH)
-#define RLCC_VERSION_STRING "1.0.0"
+#define RLCC_VERSION_STRING "1.1.0"
 
 /**
  * The version of the library actually loaded, as RLCC_VERSION_NUMBER.
@@ -266,6 +266,172 @@ RLCC_API int rlcc_dbscan_csr(int64_t n, const int64_t *indptr,
                              const rlcc_dbscan_options *options,
                              int32_t *labels, int64_t *n_clusters,
                              uint8_t *core, rlcc_dbscan_stats *stats);
+
+/* ------------------------------------------------------------------------
+ * Exact k nearest neighbours (1.1)
+ * ------------------------------------------------------------------------ */
+
+/**
+ * Options for rlcc_knn(). Since 1.1. Fill with rlcc_knn_options_init().
+ */
+typedef struct rlcc_knn_options {
+    /** sizeof(rlcc_knn_options) as the caller compiled it. */
+    size_t struct_size;
+    /** As rlcc_dbscan_options.n_threads. */
+    int32_t n_threads;
+    /** Reserved, must be 0. */
+    int32_t reserved;
+    /** As rlcc_dbscan_options.max_bytes. */
+    int64_t max_bytes;
+} rlcc_knn_options;
+
+/** Sets the defaults (n_threads 0, max_bytes 0); as
+ *  rlcc_dbscan_options_init(). Since 1.1. */
+RLCC_API int rlcc_knn_options_init(rlcc_knn_options *options, size_t struct_size);
+
+/**
+ * The k nearest rows of every row under squared Euclidean distance, the
+ * row itself included (normally first).
+ *
+ * Distances are |x_i|^2 + |x_j|^2 - 2 x_i.x_j in float32 from a float32
+ * Gram matrix (SGEMM, each pair computed once and used for both rows),
+ * clamped at 0, as faiss computes them. Each row's list is in ascending
+ * distance, ties broken by ascending index. Memory: one Gram panel (about
+ * 32 MiB) plus the outputs, never n x n.
+ *
+ *   x, n, d, ldx  as rlcc_dbscan_features() (finite values).
+ *   k             1 <= k <= n.
+ *   indices       out, n x k int64, row-major: indices[i*k + r] is the
+ *                 r-th nearest row of i.
+ *   sqdist        out, n x k float32, may be NULL: the squared distances.
+ *
+ * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_OUT_OF_MEMORY,
+ * RLCC_E_MEMORY_LIMIT. Thread-safe. Results are identical for every
+ * n_threads. Since 1.1.
+ */
+RLCC_API int rlcc_knn(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t k,
+                      const rlcc_knn_options *options, int64_t *indices, float *sqdist);
+
+/* ------------------------------------------------------------------------
+ * Sparse matrices owned by the library (1.1)
+ * ------------------------------------------------------------------------ */
+
+/**
+ * An n x n float32 matrix in CSR form, owned by librlcc: row i's entries are
+ * positions indptr[i] .. indptr[i+1]-1 of indices (int32 columns, strictly
+ * ascending) and data. Returned by rlcc_jaccard(); read with the accessors;
+ * free with rlcc_csr_free(). The arrays stay valid, unchanged, until then.
+ * A handle may be read from several threads at once. Since 1.1.
+ */
+typedef struct rlcc_csr rlcc_csr;
+
+/** Rows (and columns) of the matrix; 0 for NULL. Since 1.1. */
+RLCC_API int64_t rlcc_csr_rows(const rlcc_csr *matrix);
+/** Stored entries, indptr[rows]; 0 for NULL. Since 1.1. */
+RLCC_API int64_t rlcc_csr_nnz(const rlcc_csr *matrix);
+/** rows + 1 row pointers; NULL for NULL. Since 1.1. */
+RLCC_API const int64_t *rlcc_csr_indptr(const rlcc_csr *matrix);
+/** nnz column indices (never NULL for a valid handle). Since 1.1. */
+RLCC_API const int32_t *rlcc_csr_indices(const rlcc_csr *matrix);
+/** nnz values (never NULL for a valid handle). Since 1.1. */
+RLCC_API const float *rlcc_csr_data(const rlcc_csr *matrix);
+/** Frees the matrix and its arrays; NULL is fine. Since 1.1. */
+RLCC_API void rlcc_csr_free(rlcc_csr *matrix);
+
+/* ------------------------------------------------------------------------
+ * k-reciprocal Jaccard distance (1.1)
+ *
+ * The distance every re-ID trainer clusters on (Zhong et al., CVPR 2017,
+ * as SpCL, Cluster Contrast, OpenUnReID and RLCC compute it):
+ *   1. R: the k1 nearest rows of every row, itself included (k1 entries,
+ *      not k1 + 1: the trainers' quirk), by rlcc_knn() or from the caller.
+ *   2. A_i = the entries j of R[i] whose own R[j] holds i; B_i the same
+ *      over the first h + 1 entries, h = round_half_even(k1 / 2).
+ *   3. E_i = A_i plus every B_c (c in A_i) with 3 |B_c & A_i| > 2 |B_c|.
+ *   4. V[i][j] = softmax over E_i of -d(i, j), with d = 2 - 2 x_i.x_j
+ *      (RLCC_JACCARD_DOT) or |x_i|^2 + |x_j|^2 - 2 x_i.x_j
+ *      (RLCC_JACCARD_SQEUCLIDEAN); d and the softmax in double, V in float32.
+ *   5. Q[i] = (V[R[i][0]] + ... + V[R[i][k2-1]]) / k2, summed in that
+ *      order in float32 (Q = V when k2 == 1).
+ *   6. t = sum over shared columns k, ascending, of min(Q[i][k], Q[m][k])
+ *      in float32; dist(i, m) = max(0, 1 - t / (2 - t)) in float32.
+ * Pairs without shared columns have distance exactly 1. The result is
+ * bitwise symmetric. Given the same R, steps 2, 3, 5 and 6 are exactly the
+ * reference's; step 4 matches it to rounding (about 1e-7).
+ * Memory: every matrix after the kNN is sparse, O(n k1 k2) plus the
+ * result; all of it counted against max_bytes before it is allocated.
+ * ------------------------------------------------------------------------ */
+
+/** Weight distances for rlcc_jaccard_options.variant. Since 1.1. */
+#define RLCC_JACCARD_DOT 0
+#define RLCC_JACCARD_SQEUCLIDEAN 1
+
+/**
+ * Options for the Jaccard functions. Since 1.1. Fill with
+ * rlcc_jaccard_options_init().
+ */
+typedef struct rlcc_jaccard_options {
+    /** sizeof(rlcc_jaccard_options) as the caller compiled it. */
+    size_t struct_size;
+    /** Neighbours per list, self included: 1 <= k1 <= n (default 30). */
+    int32_t k1;
+    /** Neighbours averaged in the query expansion: 1 <= k2 <= k1
+     *  (default 6; 1 means no expansion). */
+    int32_t k2;
+    /** RLCC_JACCARD_DOT (default: SpCL, Cluster Contrast) or
+     *  RLCC_JACCARD_SQEUCLIDEAN (OpenUnReID, the official RLCC code). */
+    int32_t variant;
+    /** DOT assumes unit rows. 0 (default): a row whose norm is not within
+     *  1e-3 of 1 is refused. 1: rows are L2-normalised (a copy) first, for
+     *  the kNN and the weights alike. */
+    int32_t normalize;
+    /** As rlcc_dbscan_options.n_threads. */
+    int32_t n_threads;
+    /** rlcc_jaccard() keeps the pairs with distance < cutoff, in (0, 1]
+     *  (default 1: every pair with a shared column). Any cutoff above a
+     *  DBSCAN eps loses nothing DBSCAN can see. Unused by
+     *  rlcc_jaccard_dense(). */
+    float cutoff;
+    /** As rlcc_dbscan_options.max_bytes. */
+    int64_t max_bytes;
+} rlcc_jaccard_options;
+
+/** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.1. */
+RLCC_API int rlcc_jaccard_options_init(rlcc_jaccard_options *options,
+                                       size_t struct_size);
+
+/**
+ * The k-reciprocal Jaccard distance as a sparse n x n matrix: every pair
+ * with distance < options->cutoff, the diagonal included, each row sorted
+ * by column.
+ *
+ *   x, n, d, ldx  as rlcc_dbscan_features() (finite values; unit rows for
+ *                 RLCC_JACCARD_DOT unless options->normalize).
+ *   knn           NULL to compute the k1 nearest rows with rlcc_knn(), or
+ *                 the caller's lists (e.g. faiss on a GPU): n x k1 int64,
+ *                 row-major, entries in [0, n), no repeats within a row;
+ *                 self may be anywhere or absent.
+ *   options       NULL for defaults (k1 30, k2 6, DOT, cutoff 1).
+ *   out           out: a new matrix for rlcc_csr_free(); untouched on error.
+ *
+ * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_OUT_OF_MEMORY,
+ * RLCC_E_MEMORY_LIMIT. Thread-safe; identical results for every
+ * n_threads. Since 1.1.
+ */
+RLCC_API int rlcc_jaccard(const float *x, int64_t n, int64_t d, int64_t ldx,
+                          const int64_t *knn, const rlcc_jaccard_options *options,
+                          rlcc_csr **out);
+
+/**
+ * The same distance as a dense n x n float32 matrix in the caller's buffer
+ * (row stride ld >= n; n * ld must fit int64), 1 where no column is
+ * shared: a drop-in for the trainers' dense result. Only the dense output
+ * is n x n; the working memory is that of rlcc_jaccard().
+ * Errors, threads: as rlcc_jaccard(). Since 1.1.
+ */
+RLCC_API int rlcc_jaccard_dense(const float *x, int64_t n, int64_t d, int64_t ldx,
+                                const int64_t *knn, const rlcc_jaccard_options *options,
+                                float *dist, int64_t ld);
 
 #ifdef __cplusplus
 }

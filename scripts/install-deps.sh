@@ -19,6 +19,7 @@ python3-numpy
 python3-scipy
 python3-sklearn
 python3-pytest
+python3-faiss
 "
 
 if [ "${1:-}" = "--list" ]; then

@@ -90,14 +90,19 @@ void *rlcc__realloc(rlcc_budget *budget, void *p, int64_t old_count,
         *err = charge(budget, -1, what);
         return NULL;
     }
-    *err = charge(budget, new_bytes - old_bytes, what);
+    /* Growing is charged first; shrinking only gives bytes back. */
+    const int64_t delta = new_bytes - old_bytes;
+    *err = delta > 0 ? charge(budget, delta, what) : RLCC_OK;
     if (*err != RLCC_OK)
         return NULL;
     void *q = realloc(p, new_bytes > 0 ? (size_t)new_bytes : 1);
     if (q == NULL) {
-        budget->used -= new_bytes - old_bytes;
+        if (delta > 0)
+            budget->used -= delta;
         *err = rlcc__fail(RLCC_E_OUT_OF_MEMORY, "%s: could not grow to %lld bytes",
                           what, (long long)new_bytes);
+    } else if (delta < 0) {
+        budget->used += delta;
     }
     return q;
 }

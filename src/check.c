@@ -1,6 +1,7 @@
 /* check.c - argument checks shared by the public entry points. Each
  * message starts with the argument's name, as the bindings show it. */
 #include <math.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -74,4 +75,59 @@ int rlcc__check_max_bytes(int64_t max_bytes)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "max_bytes: %lld is negative",
                           (long long)max_bytes);
     return RLCC_OK;
+}
+
+int rlcc__init_struct(void *dst, size_t struct_size, const void *defaults,
+                      size_t defaults_size, size_t min_size, const char *name)
+{
+    if (dst == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: is NULL", name);
+    if (struct_size < min_size)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "struct_size: %zu is smaller than the first released %s (%zu)",
+                          struct_size, name, min_size);
+    /* Write no more than the caller's struct holds, nor than ours has; a
+     * newer caller's extra tail is zeroed. */
+    memcpy(dst, defaults, struct_size < defaults_size ? struct_size : defaults_size);
+    if (struct_size > defaults_size)
+        memset((char *)dst + defaults_size, 0, struct_size - defaults_size);
+    *(size_t *)dst = struct_size;
+    return RLCC_OK;
+}
+
+int rlcc__check_struct_size(size_t struct_size, size_t min_size, const char *name)
+{
+    if (struct_size < min_size)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "%s: struct_size %zu is too small (call its _init function)", name,
+                          struct_size);
+    return RLCC_OK;
+}
+
+int rlcc__row_norms(const char *name, const float *x, int64_t n, int64_t d, int64_t ldx,
+                    int n_threads, double *norm2)
+{
+    int64_t first_bad = INT64_MAX;
+#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static) \
+    reduction(min : first_bad)
+    for (int64_t i = 0; i < n; i++) {
+        const float *row = x + i * ldx;
+        double sum = 0.0;
+        int finite = 1;
+        for (int64_t k = 0; k < d; k++) {
+            finite &= isfinite(row[k]) != 0;
+            sum += (double)row[k] * (double)row[k];
+        }
+        norm2[i] = sum;
+        if (!finite && i < first_bad)
+            first_bad = i;
+    }
+    if (first_bad == INT64_MAX)
+        return RLCC_OK;
+    const float *row = x + first_bad * ldx;
+    int64_t k = 0;
+    while (k < d && isfinite(row[k]))
+        k++;
+    return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: row %lld has %s at column %lld", name,
+                      (long long)first_bad, isnan(row[k]) ? "NaN" : "inf", (long long)k);
 }

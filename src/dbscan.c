@@ -22,35 +22,17 @@
 int rlcc_dbscan_options_init(rlcc_dbscan_options *options, size_t struct_size)
 {
     rlcc__clear_error();
-    if (options == NULL)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "options: is NULL");
-    if (struct_size < OPTIONS_SIZE_1_0)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                          "struct_size: %zu is smaller than the 1.0 options (%zu)",
-                          struct_size, (size_t)OPTIONS_SIZE_1_0);
-    rlcc_dbscan_options defaults;
-    memset(&defaults, 0, sizeof defaults);
-    defaults.struct_size = struct_size;
-    defaults.metric = RLCC_METRIC_EUCLIDEAN;
-    /* Write no more than the caller's struct holds, nor than ours has. */
-    memcpy(options, &defaults, struct_size < sizeof defaults ? struct_size : sizeof defaults);
-    if (struct_size > sizeof defaults)
-        memset((char *)options + sizeof defaults, 0, struct_size - sizeof defaults);
-    return RLCC_OK;
+    const rlcc_dbscan_options defaults = {
+        .struct_size = sizeof defaults, .metric = RLCC_METRIC_EUCLIDEAN};
+    return rlcc__init_struct(options, struct_size, &defaults, sizeof defaults,
+                             OPTIONS_SIZE_1_0, "options");
 }
 
 int rlcc_dbscan_stats_init(rlcc_dbscan_stats *stats, size_t struct_size)
 {
     rlcc__clear_error();
-    if (stats == NULL)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "stats: is NULL");
-    if (struct_size < STATS_SIZE_1_0)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                          "struct_size: %zu is smaller than the 1.0 stats (%zu)",
-                          struct_size, (size_t)STATS_SIZE_1_0);
-    memset(stats, 0, struct_size);
-    stats->struct_size = struct_size;
-    return RLCC_OK;
+    const rlcc_dbscan_stats zero = {.struct_size = sizeof zero};
+    return rlcc__init_struct(stats, struct_size, &zero, sizeof zero, STATS_SIZE_1_0, "stats");
 }
 
 /* The options a call runs with, after defaults and validation. */
@@ -67,14 +49,13 @@ static int read_options(const rlcc_dbscan_options *options, call_options *out)
     out->max_bytes = 0;
     if (options == NULL)
         return RLCC_OK;
-    if (options->struct_size < OPTIONS_SIZE_1_0)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                          "options: struct_size %zu is too small (call rlcc_dbscan_options_init)",
-                          options->struct_size);
+    int err = rlcc__check_struct_size(options->struct_size, OPTIONS_SIZE_1_0, "options");
+    if (err != RLCC_OK)
+        return err;
     if (options->metric != RLCC_METRIC_EUCLIDEAN && options->metric != RLCC_METRIC_COSINE)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "options.metric: %d is not a known metric",
                           (int)options->metric);
-    int err = rlcc__check_threads(options->n_threads);
+    err = rlcc__check_threads(options->n_threads);
     if (err == RLCC_OK)
         err = rlcc__check_max_bytes(options->max_bytes);
     if (err != RLCC_OK)
@@ -87,11 +68,8 @@ static int read_options(const rlcc_dbscan_options *options, call_options *out)
 
 static int check_stats(const rlcc_dbscan_stats *stats)
 {
-    if (stats != NULL && stats->struct_size < STATS_SIZE_1_0)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                          "stats: struct_size %zu is too small (call rlcc_dbscan_stats_init)",
-                          stats->struct_size);
-    return RLCC_OK;
+    return stats == NULL ? RLCC_OK
+                         : rlcc__check_struct_size(stats->struct_size, STATS_SIZE_1_0, "stats");
 }
 
 /* Checks shared by the three entry points, after their input checks. */

@@ -43,44 +43,26 @@ typedef struct scan_context {
     const float *inv_norm; /* cosine: 1 / |x_i| in float32 */
 } scan_context;
 
-/* Squared norms in double, and the first row that is unusable for the
- * metric (or -1). Rows are independent, so threads split them freely. */
+/* Squared norms in double (refusing NaN/Inf), then the metric's own
+ * condition on them: cosine needs a non-zero row, euclidean a norm that
+ * float32 Gram entries cannot overflow. */
 static int row_norms(const scan_context *ctx, double *norm2, int n_threads)
 {
-    const int64_t n = ctx->n, d = ctx->d, ldx = ctx->ldx;
-    int64_t first_bad = INT64_MAX;
-#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static) \
-    reduction(min : first_bad)
-    for (int64_t i = 0; i < n; i++) {
-        const float *row = ctx->x + i * ldx;
-        double sum = 0.0;
-        int finite = 1;
-        for (int64_t k = 0; k < d; k++) {
-            finite &= isfinite(row[k]) != 0;
-            sum += (double)row[k] * (double)row[k];
-        }
-        norm2[i] = sum;
-        int usable = ctx->metric == RLCC_METRIC_COSINE ? sum > 0.0 : sum <= MAX_SQUARED_NORM;
-        if ((!finite || !usable) && i < first_bad)
-            first_bad = i;
+    int err = rlcc__row_norms("x", ctx->x, ctx->n, ctx->d, ctx->ldx, n_threads, norm2);
+    if (err != RLCC_OK)
+        return err;
+    for (int64_t i = 0; i < ctx->n; i++) {
+        if (ctx->metric == RLCC_METRIC_COSINE && !(norm2[i] > 0.0))
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                              "x: row %lld is all zeros (cosine distance is undefined)",
+                              (long long)i);
+        if (ctx->metric != RLCC_METRIC_COSINE && norm2[i] > MAX_SQUARED_NORM)
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                              "x: row %lld has squared norm %g, above the 2^120 that float32 "
+                              "distances allow",
+                              (long long)i, norm2[i]);
     }
-    if (first_bad == INT64_MAX)
-        return RLCC_OK;
-
-    const float *row = ctx->x + first_bad * ldx;
-    for (int64_t k = 0; k < d; k++)
-        if (!isfinite(row[k]))
-            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "x: row %lld has %s at column %lld",
-                              (long long)first_bad, isnan(row[k]) ? "NaN" : "inf",
-                              (long long)k);
-    if (ctx->metric == RLCC_METRIC_COSINE)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                          "x: row %lld is all zeros (cosine distance is undefined)",
-                          (long long)first_bad);
-    return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                      "x: row %lld has squared norm %g, above the 2^120 that float32 "
-                      "distances allow",
-                      (long long)first_bad, norm2[first_bad]);
+    return RLCC_OK;
 }
 
 /* The exact-as-double squared distance scikit-learn's decision rests on. */

@@ -81,6 +81,17 @@ int rlcc__check_eps(double eps);
 int rlcc__check_min_samples(int64_t min_samples);
 int rlcc__check_threads(int32_t n_threads);
 int rlcc__check_max_bytes(int64_t max_bytes);
+int rlcc__check_struct_size(size_t struct_size, size_t min_size, const char *name);
+
+/* The body of every rlcc_*_options_init(): copies defaults (whose first
+ * field is struct_size) into dst, writing exactly struct_size bytes. */
+int rlcc__init_struct(void *dst, size_t struct_size, const void *defaults,
+                      size_t defaults_size, size_t min_size, const char *name);
+
+/* Squared row norms in double, refusing NaN/Inf with a message naming the
+ * first bad row and column. */
+int rlcc__row_norms(const char *name, const float *x, int64_t n, int64_t d,
+                    int64_t ldx, int n_threads, double *norm2);
 
 /* ---- the neighbour graph (graph.c) -------------------------------------------
  * Directed neighbourhoods in CSR form: row i's neighbours are
@@ -99,6 +110,26 @@ int rlcc__graph_init(rlcc_graph *g, int64_t n, rlcc_budget *budget);
 int rlcc__graph_reserve(rlcc_graph *g, int64_t extra, rlcc_budget *budget);
 void rlcc__graph_free(rlcc_graph *g, rlcc_budget *budget);
 
+/* ---- sparse matrices (csr.c) ------------------------------------------------
+ * The opaque public rlcc_csr, also the working form of V, Q and the
+ * inverted index: row i is indices/data[indptr[i] .. indptr[i+1]). */
+struct rlcc_csr {
+    int64_t n;
+    int64_t *indptr;  /* n + 1 */
+    int32_t *indices; /* capacity */
+    float *data;      /* capacity */
+    int64_t capacity;
+};
+
+/* An empty n-row matrix with room for capacity entries. */
+int rlcc__csr_init(rlcc_csr *m, int64_t n, int64_t capacity, rlcc_budget *budget);
+/* Changes the room to exactly capacity entries (grow or shrink). */
+int rlcc__csr_resize(rlcc_csr *m, int64_t capacity, rlcc_budget *budget);
+void rlcc__csr_release(rlcc_csr *m, rlcc_budget *budget);
+/* Rows were written at positions slot[i] with count[i] entries each, slots
+ * ascending: moves them together and sets indptr. */
+void rlcc__csr_compact(rlcc_csr *m, const int64_t *slot, const int64_t *count);
+
 /* ---- DBSCAN labelling (dbscan.c) ------------------------------------------ */
 
 /* scikit-learn's dbscan_inner over a complete neighbour graph: fills core
@@ -106,6 +137,12 @@ void rlcc__graph_free(rlcc_graph *g, rlcc_budget *budget);
  * cluster count. Cannot fail. */
 int64_t rlcc__dbscan_label(const rlcc_graph *g, int64_t min_samples,
                            uint8_t *core, int32_t *labels, int32_t *stack);
+
+/* The k nearest rows (knn.c): indices n x k int32, sqdist n x k or NULL.
+ * Inputs already validated. */
+int rlcc__knn(const float *x, int64_t n, int64_t d, int64_t ldx,
+              const double *norm2, int64_t k, int n_threads, rlcc_budget *budget,
+              int32_t *indices, float *sqdist);
 
 /* Builds the feature-space neighbour graph (features.c). */
 int rlcc__feature_graph(const float *x, int64_t n, int64_t d, int64_t ldx,

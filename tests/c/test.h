@@ -56,5 +56,6 @@ typedef struct test_case {
 extern const test_case api_tests[];
 extern const test_case dbscan_tests[];
 extern const test_case errors_tests[];
+extern const test_case jaccard_tests[];
 
 #endif

@@ -8,6 +8,7 @@ then the system by SONAME.
 from ._native import (Canceled, InvalidArgument, OutOfMemory, RLCCError, __version__,
                       library_version)
 from ._dbscan import dbscan, dbscan_with_stats
+from ._jaccard import jaccard_distance, knn
 
 __all__ = [
     "__version__",
@@ -18,4 +19,6 @@ __all__ = [
     "Canceled",
     "dbscan",
     "dbscan_with_stats",
+    "knn",
+    "jaccard_distance",
 ]

@@ -13,16 +13,14 @@ _METRICS = {"euclidean": 0, "cosine": 1, "precomputed": None}
 _INT32_MAX = 2**31 - 1
 
 
-def _as_float32_matrix(X: Any, name: str) -> np.ndarray:
+def as_float32_matrix(X: Any, name: str) -> np.ndarray:
     """A 2-D float32 array whose rows are contiguous, converting only when
     needed (float64 -> float32, non-contiguous -> C order)."""
     array = np.asarray(X)
     if array.dtype.kind not in "fiub":
-        raise native.InvalidArgument(native.E_INVALID_ARGUMENT,
-                                     f"{name}: dtype {array.dtype} is not a real number type")
+        raise native.invalid(f"{name}: dtype {array.dtype} is not a real number type")
     if array.ndim != 2:
-        raise native.InvalidArgument(native.E_INVALID_ARGUMENT,
-                                     f"{name}: expected a 2-D array, got {array.ndim}-D")
+        raise native.invalid(f"{name}: expected a 2-D array, got {array.ndim}-D")
     # Row stride may exceed the row length (a column slice): librlcc takes a
     # leading dimension, so only the last axis must be contiguous.
     if (array.dtype == np.float32 and array.strides[1] == 4 and array.strides[0] % 4 == 0
@@ -31,7 +29,7 @@ def _as_float32_matrix(X: Any, name: str) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=np.float32)
 
 
-def _leading_dimension(array: np.ndarray) -> int:
+def leading_dimension(array: np.ndarray) -> int:
     return max(array.strides[0] // 4, array.shape[1], 1) if array.shape[0] > 1 else max(array.shape[1], 1)
 
 
@@ -42,8 +40,7 @@ def _sparse_csr(X):
     import scipy.sparse as sp
 
     if X.shape[0] != X.shape[1]:
-        raise native.InvalidArgument(native.E_INVALID_ARGUMENT,
-                                     f"X: precomputed distances must be square, got {X.shape}")
+        raise native.invalid(f"X: precomputed distances must be square, got {X.shape}")
     csr = sp.csr_matrix(X)
     if csr is X:
         csr = X.copy() if not X.has_sorted_indices else X
@@ -62,12 +59,9 @@ def dbscan_with_stats(X: Any, eps: float, min_samples: int = 5, metric: str = "e
     where ``core`` is a bool array and ``stats`` a dict of the library's
     counters (``n_redecided``, ``peak_bytes``, ...)."""
     if metric not in _METRICS:
-        raise native.InvalidArgument(
-            native.E_INVALID_ARGUMENT,
-            f"metric: {metric!r} is not one of {sorted(_METRICS)}")
+        raise native.invalid(f"metric: {metric!r} is not one of {sorted(_METRICS)}")
     opts = native.options(int(n_threads), _METRICS[metric] or 0, int(max_bytes))
-    stats = native.DbscanStats()
-    native.check(native.lib.rlcc_dbscan_stats_init(ctypes.byref(stats), ctypes.sizeof(stats)))
+    stats = native.init_struct(native.DbscanStats, native.lib.rlcc_dbscan_stats_init)
     n_clusters = ctypes.c_int64(0)
     tail_args = None
 
@@ -86,18 +80,16 @@ def dbscan_with_stats(X: Any, eps: float, min_samples: int = 5, metric: str = "e
             n, native.pointer(indptr, ctypes.c_int64), native.pointer(indices, ctypes.c_int32),
             native.pointer(data, ctypes.c_float), *tail_args)
     else:
-        array = _as_float32_matrix(X, "X")
+        array = as_float32_matrix(X, "X")
         n = array.shape[0]
         labels, core = outputs(n)
         tail_args = (float(eps), int(min_samples), ctypes.byref(opts),
                      native.pointer(labels, ctypes.c_int32), ctypes.byref(n_clusters),
                      native.pointer(core, ctypes.c_uint8), ctypes.byref(stats))
-        ld = _leading_dimension(array)
+        ld = leading_dimension(array)
         if metric == "precomputed":
             if array.shape[0] != array.shape[1]:
-                raise native.InvalidArgument(
-                    native.E_INVALID_ARGUMENT,
-                    f"X: precomputed distances must be square, got {array.shape}")
+                raise native.invalid(f"X: precomputed distances must be square, got {array.shape}")
             code = native.lib.rlcc_dbscan_dense(native.pointer(array, ctypes.c_float), n,
                                                 max(ld, n, 1), *tail_args)
         else:

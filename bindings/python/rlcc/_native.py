@@ -10,7 +10,7 @@ from pathlib import Path
 
 #: The librlcc version this package was written against (MAJOR.MINOR.PATCH).
 #: The loaded library must have the same MAJOR and at least this MINOR.
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 SONAME = "librlcc.so.1"
 
@@ -113,6 +113,32 @@ class DbscanStats(ctypes.Structure):
     ]
 
 
+class KnnOptions(ctypes.Structure):
+    """Mirror of ``rlcc_knn_options`` (1.1 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("n_threads", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
+class JaccardOptions(ctypes.Structure):
+    """Mirror of ``rlcc_jaccard_options`` (1.1 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("k1", ctypes.c_int32),
+        ("k2", ctypes.c_int32),
+        ("variant", ctypes.c_int32),
+        ("normalize", ctypes.c_int32),
+        ("n_threads", ctypes.c_int32),
+        ("cutoff", ctypes.c_float),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
 def _declare(name, restype, *argtypes):
     fn = getattr(lib, name)
     fn.restype = restype
@@ -143,6 +169,23 @@ _declare("rlcc_dbscan_csr", ctypes.c_int, ctypes.c_int64, c_int64_p, c_int32_p, 
          *_DBSCAN_TAIL)
 
 
+_declare("rlcc_knn_options_init", ctypes.c_int, ctypes.POINTER(KnnOptions), ctypes.c_size_t)
+_declare("rlcc_knn", ctypes.c_int, c_float_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
+         ctypes.c_int64, ctypes.POINTER(KnnOptions), c_int64_p, c_float_p)
+_declare("rlcc_csr_rows", ctypes.c_int64, ctypes.c_void_p)
+_declare("rlcc_csr_nnz", ctypes.c_int64, ctypes.c_void_p)
+_declare("rlcc_csr_indptr", ctypes.c_void_p, ctypes.c_void_p)
+_declare("rlcc_csr_indices", ctypes.c_void_p, ctypes.c_void_p)
+_declare("rlcc_csr_data", ctypes.c_void_p, ctypes.c_void_p)
+_declare("rlcc_csr_free", None, ctypes.c_void_p)
+_declare("rlcc_jaccard_options_init", ctypes.c_int, ctypes.POINTER(JaccardOptions),
+         ctypes.c_size_t)
+_declare("rlcc_jaccard", ctypes.c_int, c_float_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
+         c_int64_p, ctypes.POINTER(JaccardOptions), ctypes.POINTER(ctypes.c_void_p))
+_declare("rlcc_jaccard_dense", ctypes.c_int, c_float_p, ctypes.c_int64, ctypes.c_int64,
+         ctypes.c_int64, c_int64_p, ctypes.POINTER(JaccardOptions), c_float_p, ctypes.c_int64)
+
+
 def library_version() -> str:
     """The version string of the loaded shared library."""
     return lib.rlcc_version_string().decode()
@@ -169,15 +212,26 @@ def check(code: int) -> None:
     raise _EXCEPTION_FOR_CODE.get(code, RLCCError)(code, message)
 
 
+def init_struct(struct_type, init_function):
+    """A struct filled by its librlcc _init() function."""
+    value = struct_type()
+    check(init_function(ctypes.byref(value), ctypes.sizeof(value)))
+    return value
+
+
 def options(n_threads: int, metric: int = 0, max_bytes: int = 0) -> DbscanOptions:
     """A filled options struct. Negative values are passed through so the
     library, not Python, decides what is valid and says why."""
-    opts = DbscanOptions()
-    check(lib.rlcc_dbscan_options_init(ctypes.byref(opts), ctypes.sizeof(opts)))
+    opts = init_struct(DbscanOptions, lib.rlcc_dbscan_options_init)
     opts.metric = metric
     opts.n_threads = n_threads
     opts.max_bytes = max_bytes
     return opts
+
+
+def invalid(message: str) -> InvalidArgument:
+    """The exception the library would raise, for checks made in Python."""
+    return InvalidArgument(E_INVALID_ARGUMENT, message)
 
 
 def pointer(array, ctype):

@@ -1,0 +1,286 @@
+/* test_jaccard.c - kNN and Jaccard from C: small exact cases, the handle's
+ * accessors, thread-count independence, and every refusal with outputs
+ * untouched. The numerical oracle tests are in tests/python. */
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "test.h"
+
+/* n unit rows around a few directions (deterministic). */
+static float *unit_rows(int64_t n, int64_t d, uint64_t seed)
+{
+    float *x = malloc(sizeof(float) * (size_t)(n * d));
+    for (int64_t i = 0; i < n; i++) {
+        double sum = 0.0;
+        for (int64_t k = 0; k < d; k++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            double noise = (double)(seed >> 11) * 0x1p-53 - 0.5;
+            double v = (k == (i % 5) ? 3.0 : 0.0) + noise;
+            x[i * d + k] = (float)v;
+            sum += v * v;
+        }
+        for (int64_t k = 0; k < d; k++)
+            x[i * d + k] = (float)(x[i * d + k] / sqrt(sum));
+    }
+    return x;
+}
+
+static void knn_on_a_line(void)
+{
+    /* points 0, 1, 3, 6, 10 on a line: exact distances, clear order */
+    const float x[5] = {0, 1, 3, 6, 10};
+    int64_t idx[15];
+    float dist[15];
+    CHECK_OK(rlcc_knn(x, 5, 1, 1, 3, NULL, idx, dist));
+    /* row 2 (at 3) has 0 and 3 both at squared distance 9: the lower index wins */
+    const int64_t want[15] = {0, 1, 2, 1, 0, 2, 2, 1, 0, 3, 2, 4, 4, 3, 2};
+    const float want_dist[15] = {0, 1, 9, 0, 1, 4, 0, 4, 9, 0, 9, 16, 0, 16, 49};
+    CHECK(memcmp(idx, want, sizeof want) == 0);
+    CHECK(memcmp(dist, want_dist, sizeof want_dist) == 0);
+    /* ties go to the lower index: 1 is equally far from 0 and 2 */
+    const float y[3] = {0, 1, 2};
+    CHECK_OK(rlcc_knn(y, 3, 1, 1, 3, NULL, idx, NULL));
+    CHECK_EQ(idx[3], 1);
+    CHECK_EQ(idx[4], 0);
+    CHECK_EQ(idx[5], 2);
+}
+
+static void csr_accessors_accept_null(void)
+{
+    CHECK_EQ(rlcc_csr_rows(NULL), 0);
+    CHECK_EQ(rlcc_csr_nnz(NULL), 0);
+    CHECK(rlcc_csr_indptr(NULL) == NULL);
+    CHECK(rlcc_csr_indices(NULL) == NULL);
+    CHECK(rlcc_csr_data(NULL) == NULL);
+    rlcc_csr_free(NULL);
+}
+
+static void sparse_equals_dense_and_feeds_dbscan(void)
+{
+    const int64_t n = 700, d = 8;
+    float *x = unit_rows(n, d, 42);
+    float *dense = malloc(sizeof(float) * (size_t)(n * n));
+    rlcc_jaccard_options opts;
+    rlcc_jaccard_options_init(&opts, sizeof opts);
+    CHECK_EQ(opts.k1, 30);
+    CHECK_EQ(opts.k2, 6);
+    CHECK(opts.cutoff == 1.0f);
+    rlcc_csr *graph = NULL;
+    CHECK_OK(rlcc_jaccard(x, n, d, d, NULL, &opts, &graph));
+    CHECK_OK(rlcc_jaccard_dense(x, n, d, d, NULL, &opts, dense, n));
+    CHECK_EQ(rlcc_csr_rows(graph), n);
+    const int64_t *indptr = rlcc_csr_indptr(graph);
+    const int32_t *indices = rlcc_csr_indices(graph);
+    const float *data = rlcc_csr_data(graph);
+    int same = 1, sorted = 1, diagonal = 1, symmetric = 1;
+    int64_t stored = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int seen_self = 0;
+        for (int64_t e = indptr[i]; e < indptr[i + 1]; e++) {
+            same &= dense[i * n + indices[e]] == data[e];
+            sorted &= e == indptr[i] || indices[e] > indices[e - 1];
+            seen_self |= indices[e] == i;
+            symmetric &= dense[(int64_t)indices[e] * n + i] == data[e];
+        }
+        diagonal &= seen_self;
+        for (int64_t m = 0; m < n; m++)
+            stored += dense[i * n + m] < 1.0f;
+    }
+    CHECK(same);
+    CHECK(sorted);
+    CHECK(diagonal);
+    CHECK(symmetric);
+    CHECK_EQ(stored, rlcc_csr_nnz(graph));
+    int32_t *a = malloc(sizeof(int32_t) * n), *b = malloc(sizeof(int32_t) * n);
+    int64_t ka, kb;
+    CHECK_OK(rlcc_dbscan_csr(n, indptr, indices, data, 0.6, 4, NULL, a, &ka, NULL, NULL));
+    CHECK_OK(rlcc_dbscan_dense(dense, n, n, 0.6, 4, NULL, b, &kb, NULL, NULL));
+    CHECK(memcmp(a, b, sizeof(int32_t) * n) == 0);
+    CHECK(ka >= 2);
+    /* a cutoff keeps exactly the pairs below it */
+    rlcc_csr *cut = NULL;
+    opts.cutoff = 0.9f;
+    CHECK_OK(rlcc_jaccard(x, n, d, d, NULL, &opts, &cut));
+    int64_t below = 0;
+    for (int64_t e = 0; e < n * n; e++)
+        below += dense[e] < 0.9f;
+    CHECK_EQ(rlcc_csr_nnz(cut), below);
+    rlcc_csr_free(cut);
+    rlcc_csr_free(graph);
+    free(a);
+    free(b);
+    free(dense);
+    free(x);
+}
+
+static void identical_for_every_thread_count(void)
+{
+    const int64_t n = 1300, d = 16;
+    float *x = unit_rows(n, d, 7);
+    rlcc_jaccard_options opts;
+    rlcc_jaccard_options_init(&opts, sizeof opts);
+    opts.n_threads = 1;
+    rlcc_csr *base = NULL;
+    CHECK_OK(rlcc_jaccard(x, n, d, d, NULL, &opts, &base));
+    int64_t *knn1 = malloc(sizeof(int64_t) * n * 30), *knn2 = malloc(sizeof(int64_t) * n * 30);
+    rlcc_knn_options kopts;
+    rlcc_knn_options_init(&kopts, sizeof kopts);
+    kopts.n_threads = 1;
+    CHECK_OK(rlcc_knn(x, n, d, d, 30, &kopts, knn1, NULL));
+    for (int threads = 2; threads <= 3; threads++) {
+        opts.n_threads = threads;
+        rlcc_csr *other = NULL;
+        CHECK_OK(rlcc_jaccard(x, n, d, d, NULL, &opts, &other));
+        CHECK_EQ(rlcc_csr_nnz(other), rlcc_csr_nnz(base));
+        const int64_t nnz = rlcc_csr_nnz(base);
+        CHECK(memcmp(rlcc_csr_indptr(other), rlcc_csr_indptr(base), sizeof(int64_t) * (n + 1)) == 0);
+        CHECK(memcmp(rlcc_csr_indices(other), rlcc_csr_indices(base), sizeof(int32_t) * nnz) == 0);
+        CHECK(memcmp(rlcc_csr_data(other), rlcc_csr_data(base), sizeof(float) * nnz) == 0);
+        rlcc_csr_free(other);
+        kopts.n_threads = threads;
+        CHECK_OK(rlcc_knn(x, n, d, d, 30, &kopts, knn2, NULL));
+        CHECK(memcmp(knn1, knn2, sizeof(int64_t) * n * 30) == 0);
+    }
+    /* the caller's lists give the same result as the computed ones */
+    opts.n_threads = 0;
+    rlcc_csr *given = NULL;
+    CHECK_OK(rlcc_jaccard(x, n, d, d, knn1, &opts, &given));
+    CHECK_EQ(rlcc_csr_nnz(given), rlcc_csr_nnz(base));
+    CHECK(memcmp(rlcc_csr_data(given), rlcc_csr_data(base), sizeof(float) * rlcc_csr_nnz(base)) == 0);
+    rlcc_csr_free(given);
+    rlcc_csr_free(base);
+    free(knn1);
+    free(knn2);
+    free(x);
+}
+
+static void refusals_leave_outputs_untouched(void)
+{
+    const int64_t n = 40, d = 4;
+    float *x = unit_rows(n, d, 3);
+    rlcc_csr *sentinel = (rlcc_csr *)(void *)&n; /* any non-NULL value */
+    rlcc_csr *out = sentinel;
+    rlcc_jaccard_options opts;
+#define REFUSED(setup, text)                                                     \
+    do {                                                                         \
+        rlcc_jaccard_options_init(&opts, sizeof opts);                           \
+        opts.k1 = 10;                                                            \
+        setup;                                                                   \
+        out = sentinel;                                                          \
+        CHECK_ERR(rlcc_jaccard(x, n, d, d, NULL, &opts, &out), RLCC_E_INVALID_ARGUMENT, text); \
+        CHECK(out == sentinel);                                                  \
+    } while (0)
+    REFUSED(opts.k1 = 0, "k1: 0");
+    REFUSED(opts.k1 = 41, "k1: 41");
+    REFUSED(opts.k2 = 0, "k2: 0");
+    REFUSED(opts.k2 = 11, "k2: 11");
+    REFUSED(opts.cutoff = 0.0f, "cutoff");
+    REFUSED(opts.cutoff = 1.01f, "cutoff");
+    REFUSED(opts.cutoff = NAN, "cutoff");
+    REFUSED(opts.variant = 2, "variant");
+    REFUSED(opts.normalize = 3, "normalize");
+    REFUSED(opts.n_threads = -1, "n_threads");
+    REFUSED(opts.max_bytes = -1, "max_bytes");
+    REFUSED(opts.struct_size = 3, "struct_size");
+    REFUSED(x[13] = NAN, "x: row 3 has NaN");
+    x[13] = 0.5f;
+    REFUSED((void)0, "x: row 3 has norm"); /* not a unit row for DOT */
+    free(x);
+    x = unit_rows(n, d, 3);
+    CHECK_ERR(rlcc_jaccard(x, n, d, d, NULL, NULL, NULL), RLCC_E_INVALID_ARGUMENT, "out: is NULL");
+    CHECK_ERR(rlcc_jaccard(NULL, n, d, d, NULL, NULL, &out), RLCC_E_INVALID_ARGUMENT, "x: is NULL");
+    CHECK(out == sentinel);
+
+    /* caller lists: range and repeats */
+    int64_t *knn = malloc(sizeof(int64_t) * n * 10);
+    CHECK_OK(rlcc_knn(x, n, d, d, 10, NULL, knn, NULL));
+    rlcc_jaccard_options_init(&opts, sizeof opts);
+    opts.k1 = 10;
+    knn[5 * 10 + 2] = n;
+    CHECK_ERR(rlcc_jaccard(x, n, d, d, knn, &opts, &out), RLCC_E_INVALID_ARGUMENT,
+              "entry 2 of row 5 is 40");
+    knn[5 * 10 + 2] = knn[5 * 10 + 1];
+    CHECK_ERR(rlcc_jaccard(x, n, d, d, knn, &opts, &out), RLCC_E_INVALID_ARGUMENT, "twice");
+    CHECK(out == sentinel);
+
+    /* dense: the buffer stays as it was */
+    float *dense = malloc(sizeof(float) * n * n);
+    for (int64_t e = 0; e < n * n; e++)
+        dense[e] = -7.0f;
+    CHECK_ERR(rlcc_jaccard_dense(x, n, d, d, knn, &opts, dense, n), RLCC_E_INVALID_ARGUMENT, "twice");
+    CHECK_ERR(rlcc_jaccard_dense(x, n, d, d, NULL, &opts, dense, n - 1), RLCC_E_INVALID_ARGUMENT,
+              "leading dimension");
+    CHECK_ERR(rlcc_jaccard_dense(x, n, d, d, NULL, &opts, NULL, n), RLCC_E_INVALID_ARGUMENT,
+              "dist: is NULL");
+    int untouched = 1;
+    for (int64_t e = 0; e < n * n; e++)
+        untouched &= dense[e] == -7.0f;
+    CHECK(untouched);
+
+    /* kNN: k range, NULL output, memory limit */
+    int64_t idx[4] = {-9, -9, -9, -9};
+    CHECK_ERR(rlcc_knn(x, n, d, d, 0, NULL, idx, NULL), RLCC_E_INVALID_ARGUMENT, "k: 0");
+    CHECK_ERR(rlcc_knn(x, n, d, d, n + 1, NULL, idx, NULL), RLCC_E_INVALID_ARGUMENT, "k: 41");
+    CHECK_ERR(rlcc_knn(x, n, d, d, 2, NULL, NULL, NULL), RLCC_E_INVALID_ARGUMENT, "indices");
+    CHECK_EQ(idx[0], -9);
+    rlcc_knn_options kopts;
+    rlcc_knn_options_init(&kopts, sizeof kopts);
+    kopts.max_bytes = 100;
+    CHECK_ERR(rlcc_knn(x, n, d, d, 2, &kopts, idx, NULL), RLCC_E_MEMORY_LIMIT, "max_bytes");
+    opts.max_bytes = 1000;
+    knn[5 * 10 + 2] = 0;
+    CHECK_ERR(rlcc_jaccard(x, n, d, d, NULL, &opts, &out), RLCC_E_MEMORY_LIMIT, "max_bytes");
+    CHECK(out == sentinel);
+    free(dense);
+    free(knn);
+    free(x);
+}
+
+static void empty_and_tiny_inputs(void)
+{
+    rlcc_csr *out = NULL;
+    CHECK_OK(rlcc_jaccard(NULL, 0, 3, 3, NULL, NULL, &out));
+    CHECK_EQ(rlcc_csr_rows(out), 0);
+    CHECK_EQ(rlcc_csr_nnz(out), 0);
+    rlcc_csr_free(out);
+    CHECK_OK(rlcc_jaccard_dense(NULL, 0, 3, 3, NULL, NULL, NULL, 1));
+    /* one point: k1 = 1, distance to itself 0 */
+    const float one[2] = {0.6f, 0.8f};
+    rlcc_jaccard_options opts;
+    rlcc_jaccard_options_init(&opts, sizeof opts);
+    opts.k1 = 1;
+    opts.k2 = 1;
+    CHECK_OK(rlcc_jaccard(one, 1, 2, 2, NULL, &opts, &out));
+    CHECK_EQ(rlcc_csr_nnz(out), 1);
+    CHECK(rlcc_csr_data(out)[0] == 0.0f);
+    rlcc_csr_free(out);
+}
+
+static void options_layout_is_pinned(void)
+{
+    CHECK_EQ(offsetof(rlcc_knn_options, n_threads), 8);
+    CHECK_EQ(offsetof(rlcc_knn_options, max_bytes), 16);
+    CHECK_EQ(sizeof(rlcc_knn_options), 24);
+    CHECK_EQ(offsetof(rlcc_jaccard_options, k1), 8);
+    CHECK_EQ(offsetof(rlcc_jaccard_options, k2), 12);
+    CHECK_EQ(offsetof(rlcc_jaccard_options, variant), 16);
+    CHECK_EQ(offsetof(rlcc_jaccard_options, normalize), 20);
+    CHECK_EQ(offsetof(rlcc_jaccard_options, n_threads), 24);
+    CHECK_EQ(offsetof(rlcc_jaccard_options, cutoff), 28);
+    CHECK_EQ(offsetof(rlcc_jaccard_options, max_bytes), 32);
+    CHECK_EQ(sizeof(rlcc_jaccard_options), 40);
+    CHECK_EQ(RLCC_JACCARD_DOT, 0);
+    CHECK_EQ(RLCC_JACCARD_SQEUCLIDEAN, 1);
+}
+
+const test_case jaccard_tests[] = {
+    {"knn_on_a_line", knn_on_a_line},
+    {"csr_accessors_accept_null", csr_accessors_accept_null},
+    {"sparse_equals_dense_and_feeds_dbscan", sparse_equals_dense_and_feeds_dbscan},
+    {"jaccard_identical_for_every_thread_count", identical_for_every_thread_count},
+    {"refusals_leave_outputs_untouched", refusals_leave_outputs_untouched},
+    {"empty_and_tiny_inputs", empty_and_tiny_inputs},
+    {"options_layout_is_pinned", options_layout_is_pinned},
+    {NULL, NULL},
+};

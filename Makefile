@@ -116,7 +116,7 @@ demo: deps all
 check: deps
 	@PYTHON=$(PYTHON) CC=$(CC) GCC=$(GCC) scripts/check.sh
 
-bench: deps all build/bench/bench_dbscan
+bench: deps all build/bench/bench_dbscan build/bench/bench_jaccard
 	PYTHON=$(PYTHON) scripts/bench.sh
 
 # ---- ABI -------------------------------------------------------------------------
@@ -146,3 +146,7 @@ uninstall:
 
 clean:
 	rm -rf build lib bin rlcc.pc
+
+build/bench/bench_jaccard: bench/bench_jaccard.c tools/synth.c tools/synth.h lib/librlcc.a
+	@mkdir -p build/bench
+	$(CC) $(BASE_CFLAGS) -Itools bench/bench_jaccard.c tools/synth.c lib/librlcc.a $(LIBS) -o $@

@@ -126,9 +126,10 @@ RLCC_API const char *rlcc_last_error(void);
  * euclidean; absolute for cosine, whose 1 - cos carries an absolute float32
  * error of about 1e-7); on precomputed input they are equal always.
  *
- * Memory: never n x n. Feature input uses a Gram tile of at most ~32 MiB
- * (at least 16 rows) plus 12 bytes per neighbour pair; precomputed input
- * uses 12 bytes per neighbour pair. All of it is counted against
+ * Memory: never n x n. Feature input uses a Gram tile of at most 128 MiB
+ * (less when max_bytes leaves less than 512 MiB free; at least 16 rows)
+ * plus about 12 bytes per neighbour pair; precomputed input uses about 12
+ * bytes per neighbour pair. All of it is counted against
  * options->max_bytes before it is allocated.
  * ------------------------------------------------------------------------ */
 
@@ -296,8 +297,8 @@ RLCC_API int rlcc_knn_options_init(rlcc_knn_options *options, size_t struct_size
  * Distances are |x_i|^2 + |x_j|^2 - 2 x_i.x_j in float32 from a float32
  * Gram matrix (SGEMM, each pair computed once and used for both rows),
  * clamped at 0, as faiss computes them. Each row's list is in ascending
- * distance, ties broken by ascending index. Memory: one Gram panel (about
- * 32 MiB) plus the outputs, never n x n.
+ * distance, ties broken by ascending index. Memory: one Gram tile (as in
+ * rlcc_dbscan_features()) plus 8 bytes per list entry, never n x n.
  *
  *   x, n, d, ldx  as rlcc_dbscan_features() (finite values).
  *   k             1 <= k <= n.

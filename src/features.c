@@ -16,7 +16,6 @@
  * further than that from eps^2 is decided by d2; the few inside the band
  * are decided again in double from the rows.
  */
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 
@@ -116,29 +115,13 @@ static int64_t decide_row(const scan_context *ctx, int64_t i, float *gram_row, i
     return count;
 }
 
-/* Rows per panel: the tile is rows x (n - i0) floats; keep it near 32 MiB,
- * and at least 16 rows so SGEMM stays efficient. */
-static int64_t panel_rows(int64_t n)
-{
-    int64_t rows = ((int64_t)32 << 20) / ((int64_t)sizeof(float) * n);
-    if (rows > 512)
-        rows = 512;
-    if (rows < 16)
-        rows = 16;
-    return rows < n ? rows : n;
-}
-
 /* Pairs (i, j > i) of one panel into the upper graph `up`, rows in order. */
 static int scan_panel(const scan_context *ctx, int64_t i0, int64_t i1, float *tile,
                       int n_threads, rlcc_budget *budget, rlcc_graph *up,
                       int64_t *n_redecided)
 {
     const int64_t cols = ctx->n - i0, rows = i1 - i0;
-    /* tile = X[i0:i1] * X[i0:n]^T; every dimension fits BLAS's int because
-     * n, d and ldx are at most INT32_MAX (checked at the boundary). */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)ctx->d,
-                1.0f, ctx->x + i0 * ctx->ldx, (int)ctx->ldx, ctx->x + i0 * ctx->ldx,
-                (int)ctx->ldx, 0.0f, tile, (int)cols);
+    rlcc__gram_panel(ctx->x, ctx->n, ctx->d, ctx->ldx, i0, i1, tile);
 
     int64_t redecided = 0;
 #pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(dynamic, 4) \
@@ -234,7 +217,7 @@ int rlcc__feature_graph(const float *x, int64_t n, int64_t d, int64_t ldx, doubl
         return err;
     float *inv_norm = NULL;
     float *tile = NULL;
-    const int64_t rows = panel_rows(n);
+    const int64_t rows = rlcc__panel_rows(n, budget);
     rlcc_graph up = {0};
     rlcc_blocktime_guard blocktime;
     rlcc__blocktime_enter(&blocktime);

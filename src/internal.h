@@ -138,6 +138,13 @@ void rlcc__csr_compact(rlcc_csr *m, const int64_t *slot, const int64_t *count);
 int64_t rlcc__dbscan_label(const rlcc_graph *g, int64_t min_samples,
                            uint8_t *core, int32_t *labels, int32_t *stack);
 
+/* Gram panels (gram.c): rows [i0, i1) against rows [i0, n) into tile,
+ * (i1 - i0) x (n - i0) floats; panel_rows() sizes the tile within the
+ * budget (at most 128 MiB, at least 16 rows). */
+int64_t rlcc__panel_rows(int64_t n, const rlcc_budget *budget);
+void rlcc__gram_panel(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t i0,
+                      int64_t i1, float *tile);
+
 /* The k nearest rows (knn.c): indices n x k int32, sqdist n x k or NULL.
  * Inputs already validated. */
 int rlcc__knn(const float *x, int64_t n, int64_t d, int64_t ldx,

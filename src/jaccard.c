@@ -458,7 +458,12 @@ static int jaccard_sparse(jaccard_run *run, const rlcc_csr *Q, const rlcc_csr *i
             bound[i] = n;
         largest = bound[i] > largest ? bound[i] : largest;
     }
-    const int64_t block_cap = largest > BLOCK_ENTRIES ? largest : BLOCK_ENTRIES;
+    /* The block buffer takes at most a quarter of what the budget leaves,
+     * but always room for the longest row. */
+    int64_t block_cap = (run->budget->limit - run->budget->used) / 4 /
+                        (int64_t)(sizeof(int32_t) + sizeof(float));
+    block_cap = block_cap < BLOCK_ENTRIES ? block_cap : BLOCK_ENTRIES;
+    block_cap = block_cap > largest ? block_cap : largest;
     int err = rlcc__csr_init(result, n, n, run->budget);
     rlcc_csr block = {0};
     int64_t *slot = NULL, *count = NULL;

@@ -13,7 +13,6 @@
  * lists do not depend on the order candidates arrive in, nor on the
  * number of threads.
  */
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -21,7 +20,7 @@
 
 /* Columns per phase-B work item: their k-lists stay in cache while a
  * thread walks down the panel. */
-#define COLUMN_BLOCK 64
+#define COLUMN_BLOCK 256
 
 /* The per-row top-k lists, as max-heaps of (distance, index). */
 typedef struct top_lists {
@@ -88,33 +87,41 @@ static inline float squared_distance(float norm_i, float norm_j, float gram)
     return d > 0.0f ? d : 0.0f;
 }
 
-static int64_t panel_rows(int64_t n)
+/* The largest distance a row's list still accepts: +inf until the list
+ * is full, then its root's. A candidate above it is rejected with one
+ * comparison; one equal to it still goes to offer() for the index rule. */
+static inline float threshold(const top_lists *t, int64_t row)
 {
-    int64_t rows = ((int64_t)32 << 20) / ((int64_t)sizeof(float) * n);
-    if (rows > 512)
-        rows = 512;
-    if (rows < 16)
-        rows = 16;
-    return rows < n ? rows : n;
+    return t->size[row] < t->k ? INFINITY : t->dist[row * t->k];
 }
 
 static void knn_panel(const float *x, int64_t n, int64_t d, int64_t ldx, const float *norm,
                       int64_t i0, int64_t i1, float *tile, int n_threads, top_lists *t)
 {
     const int64_t cols = n - i0, rows = i1 - i0;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)d, 1.0f,
-                x + i0 * ldx, (int)ldx, x + i0 * ldx, (int)ldx, 0.0f, tile, (int)cols);
+    rlcc__gram_panel(x, n, d, ldx, i0, i1, tile);
 
     /* phase A: the panel's own rows */
 #pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(dynamic, 4)
     for (int64_t r = 0; r < rows; r++) {
         const int64_t i = i0 + r;
-        for (int64_t q = 0; q < r; q++) /* j < i inside the panel: upper triangle */
-            offer(t, i, squared_distance(norm[i0 + q], norm[i], tile[q * cols + r]),
-                  (int32_t)(i0 + q));
+        const float norm_i = norm[i];
+        float limit = threshold(t, i);
+        for (int64_t q = 0; q < r; q++) { /* j < i inside the panel: upper triangle */
+            const float dist = squared_distance(norm[i0 + q], norm_i, tile[q * cols + r]);
+            if (dist <= limit) {
+                offer(t, i, dist, (int32_t)(i0 + q));
+                limit = threshold(t, i);
+            }
+        }
         const float *g = tile + r * cols;
-        for (int64_t j = i; j < n; j++)
-            offer(t, i, squared_distance(norm[i], norm[j], g[j - i0]), (int32_t)j);
+        for (int64_t j = i; j < n; j++) {
+            const float dist = squared_distance(norm_i, norm[j], g[j - i0]);
+            if (dist <= limit) {
+                offer(t, i, dist, (int32_t)j);
+                limit = threshold(t, i);
+            }
+        }
     }
     /* phase B: rows after the panel take the panel's rows as candidates */
     const int64_t first = i1, blocks = (n - first + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
@@ -122,11 +129,19 @@ static void knn_panel(const float *x, int64_t n, int64_t d, int64_t ldx, const f
     for (int64_t b = 0; b < blocks; b++) {
         const int64_t j0 = first + b * COLUMN_BLOCK;
         const int64_t j1 = j0 + COLUMN_BLOCK < n ? j0 + COLUMN_BLOCK : n;
+        float limit[COLUMN_BLOCK];
+        for (int64_t j = j0; j < j1; j++)
+            limit[j - j0] = threshold(t, j);
         for (int64_t r = 0; r < rows; r++) {
             const float *g = tile + r * cols;
             const float norm_i = norm[i0 + r];
-            for (int64_t j = j0; j < j1; j++)
-                offer(t, j, squared_distance(norm_i, norm[j], g[j - i0]), (int32_t)(i0 + r));
+            for (int64_t j = j0; j < j1; j++) {
+                const float dist = squared_distance(norm_i, norm[j], g[j - i0]);
+                if (dist <= limit[j - j0]) {
+                    offer(t, j, dist, (int32_t)(i0 + r));
+                    limit[j - j0] = threshold(t, j);
+                }
+            }
         }
     }
 }
@@ -152,7 +167,7 @@ int rlcc__knn(const float *x, int64_t n, int64_t d, int64_t ldx, const double *n
               int64_t k, int n_threads, rlcc_budget *budget, int32_t *indices, float *sqdist)
 {
     int err;
-    const int64_t rows = panel_rows(n);
+    const int64_t rows = rlcc__panel_rows(n, budget);
     top_lists t = {.k = k};
     float *norm = rlcc__alloc(budget, n, sizeof *norm, "row norms", &err);
     float *tile = norm ? rlcc__alloc(budget, rows * n, sizeof *tile, "Gram tile", &err) : NULL;

@@ -318,7 +318,7 @@ static double uniform(void)
     return (double)(rng_state >> 11) * 0x1p-53;
 }
 
-/* Blobs in d dimensions, large enough to span several Gram panels. */
+/* Blobs in d dimensions; with a small max_bytes they span many panels. */
 static float *blobs(int64_t n, int64_t d, int centres)
 {
     float *x = malloc(sizeof(float) * (size_t)(n * d));
@@ -342,6 +342,9 @@ static void identical_for_every_thread_count(void)
         rlcc_dbscan_options_init(&opts, sizeof opts);
         opts.metric = metric;
         opts.n_threads = 1;
+        /* 16 MiB allows a 4 MiB Gram tile: 1500 x 4 bytes a row, so about
+         * 700 rows a panel and 3 panels */
+        opts.max_bytes = 16 << 20;
         double eps = metric == RLCC_METRIC_EUCLIDEAN ? 0.9 : 0.01;
         int64_t k1, k;
         CHECK_OK(rlcc_dbscan_features(x, n, d, d, eps, 5, &opts, reference, &k1, ref_core, NULL));

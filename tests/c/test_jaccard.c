@@ -121,12 +121,14 @@ static void identical_for_every_thread_count(void)
     rlcc_jaccard_options opts;
     rlcc_jaccard_options_init(&opts, sizeof opts);
     opts.n_threads = 1;
+    opts.max_bytes = 16 << 20; /* a tile of at most 4 MiB: 2 panels */
     rlcc_csr *base = NULL;
     CHECK_OK(rlcc_jaccard(x, n, d, d, NULL, &opts, &base));
     int64_t *knn1 = malloc(sizeof(int64_t) * n * 30), *knn2 = malloc(sizeof(int64_t) * n * 30);
     rlcc_knn_options kopts;
     rlcc_knn_options_init(&kopts, sizeof kopts);
     kopts.n_threads = 1;
+    kopts.max_bytes = 16 << 20;
     CHECK_OK(rlcc_knn(x, n, d, d, 30, &kopts, knn1, NULL));
     for (int threads = 2; threads <= 3; threads++) {
         opts.n_threads = threads;

@@ -156,6 +156,12 @@ def test_redecision_counter_from_python():
 
 def test_thread_counts_give_identical_labels():
     X = blobs(n=1600, d=8, seed=3)
-    base = rlcc.dbscan(X, 1.2, 5, n_threads=1)
+    small = 16 << 20  # a 4 MiB Gram tile: about 650 rows a panel, 3 panels
+
+    def labels(threads):
+        return rlcc.dbscan_with_stats(X, 1.2, 5, n_threads=threads, max_bytes=small)[0]
+
+    base = labels(1)
     for threads in (2, 3):
-        np.testing.assert_array_equal(rlcc.dbscan(X, 1.2, 5, n_threads=threads), base)
+        np.testing.assert_array_equal(labels(threads), base)
+    np.testing.assert_array_equal(rlcc.dbscan(X, 1.2, 5), base)  # one big panel

@@ -137,16 +137,18 @@ def test_dbscan_on_the_sparse_result_equals_sklearn_on_the_dense_oracle(seed):
 def test_identical_for_every_thread_count():
     rng = np.random.default_rng(5)
     X = reid_like(rng, 1800, 32)
-    base = rlcc.jaccard_distance(X, n_threads=1)
-    base_knn = rlcc.knn(X, 30, n_threads=1)
+    small = 16 << 20  # Gram tiles of at most 4 MiB: several panels
+    base = rlcc.jaccard_distance(X, n_threads=1, max_bytes=small)
+    base_knn = rlcc.knn(X, 30, n_threads=1, max_bytes=small)
     for threads in (2, 3):
-        other = rlcc.jaccard_distance(X, n_threads=threads)
+        other = rlcc.jaccard_distance(X, n_threads=threads, max_bytes=small)
         np.testing.assert_array_equal(other.indptr, base.indptr)
         np.testing.assert_array_equal(other.indices, base.indices)
         np.testing.assert_array_equal(other.data, base.data)
-        got_knn = rlcc.knn(X, 30, n_threads=threads)
+        got_knn = rlcc.knn(X, 30, n_threads=threads, max_bytes=small)
         np.testing.assert_array_equal(got_knn[0], base_knn[0])
         np.testing.assert_array_equal(got_knn[1], base_knn[1])
+    np.testing.assert_array_equal(rlcc.jaccard_distance(X).data, base.data)  # one panel
 
 
 def test_sparse_result_wraps_library_memory_and_frees_it():

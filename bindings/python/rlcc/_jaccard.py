@@ -15,7 +15,7 @@ from ._dbscan import as_float32_matrix, leading_dimension
 _VARIANTS = {"dot": 0, "sqeuclidean": 1}
 
 
-def knn(X: Any, k: int, n_threads: int = 0) -> Tuple[np.ndarray, np.ndarray]:
+def knn(X: Any, k: int, n_threads: int = 0, max_bytes: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest rows of every row of ``X`` (itself included) by
     squared Euclidean distance, ascending, ties by ascending index.
 
@@ -29,6 +29,7 @@ def knn(X: Any, k: int, n_threads: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     sqdist = np.empty(indices.shape, dtype=np.float32)
     opts = native.init_struct(native.KnnOptions, native.lib.rlcc_knn_options_init)
     opts.n_threads = int(n_threads)
+    opts.max_bytes = int(max_bytes)
     native.check(native.lib.rlcc_knn(
         native.pointer(array, ctypes.c_float), n, array.shape[1], leading_dimension(array),
         int(k), ctypes.byref(opts), native.pointer(indices, ctypes.c_int64),

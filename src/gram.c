@@ -2,9 +2,10 @@
  * gram.c - the Gram panels that DBSCAN over features and the kNN share.
  *
  * A panel is rows [i0, i1) of X against every row j >= i0:
- * tile[r][j - i0] = x_{i0+r} . x_j. Walking i0 over the rows covers every
- * pair (i, j), i <= j, once, which is the work of one SSYRK, plus the
- * lower half of the diagonal blocks (rows / n of it).
+ * tile[r][j - i0] = x_{i0+r} . x_j for j >= i0 + r. Walking i0 over the
+ * rows covers every pair (i, j), i <= j, exactly once: the work of one
+ * SSYRK. The panel's diagonal block comes from SSYRK (its upper triangle;
+ * the lower one is left unwritten and never read), the rest from SGEMM.
  */
 #include <cblas.h>
 
@@ -35,7 +36,11 @@ void rlcc__gram_panel(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t
 {
     /* Every dimension fits BLAS's int: n, d and ldx are at most INT32_MAX
      * (checked at the boundary). */
-    const int64_t cols = n - i0;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)cols, (int)d,
-                1.0f, x + i0 * ldx, (int)ldx, x + i0 * ldx, (int)ldx, 0.0f, tile, (int)cols);
+    const int64_t cols = n - i0, rows = i1 - i0;
+    const float *panel = x + i0 * ldx;
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)rows, (int)d, 1.0f, panel,
+                (int)ldx, 0.0f, tile, (int)cols);
+    if (i1 < n)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)(n - i1), (int)d,
+                    1.0f, panel, (int)ldx, x + i1 * ldx, (int)ldx, 0.0f, tile + rows, (int)cols);
 }

@@ -139,8 +139,9 @@ int64_t rlcc__dbscan_label(const rlcc_graph *g, int64_t min_samples,
                            uint8_t *core, int32_t *labels, int32_t *stack);
 
 /* Gram panels (gram.c): rows [i0, i1) against rows [i0, n) into tile,
- * (i1 - i0) x (n - i0) floats; panel_rows() sizes the tile within the
- * budget (at most 128 MiB, at least 16 rows). */
+ * (i1 - i0) x (n - i0) floats, of which only entries (r, c) with
+ * i0 + r <= i0 + c, the upper triangle, are written; panel_rows() sizes
+ * the tile within the budget (at most 128 MiB, at least 16 rows). */
 int64_t rlcc__panel_rows(int64_t n, const rlcc_budget *budget);
 void rlcc__gram_panel(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t i0,
                       int64_t i1, float *tile);

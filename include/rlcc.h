@@ -49,12 +49,12 @@ extern "C" {
  * ------------------------------------------------------------------------ */
 
 #define RLCC_VERSION_MAJOR 1
-#define RLCC_VERSION_MINOR 1
+#define RLCC_VERSION_MINOR 2
 #define RLCC_VERSION_PATCH 0
-/** MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 10100 for 1.1.0. */
+/** MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 10200 for 1.2.0. */
 #define RLCC_VERSION_NUMBER \
     (RLCC_VERSION_MAJOR * 10000 + RLCC_VERSION_MINOR * 100 + RLCC_VERSION_PATCH)
-#define RLCC_VERSION_STRING "1.1.0"
+#define RLCC_VERSION_STRING "1.2.0"
 
 /**
  * The version of the library actually loaded, as RLCC_VERSION_NUMBER.
@@ -433,6 +433,350 @@ RLCC_API int rlcc_jaccard(const float *x, int64_t n, int64_t d, int64_t ldx,
 RLCC_API int rlcc_jaccard_dense(const float *x, int64_t n, int64_t d, int64_t ldx,
                                 const int64_t *knn, const rlcc_jaccard_options *options,
                                 float *dist, int64_t ld);
+
+/* ------------------------------------------------------------------------
+ * Pseudo labels (1.2)
+ *
+ * One call does the clustering step of SpCL, Cluster Contrast,
+ * OpenUnReID and RLCC: distance (Jaccard or a plain metric) -> DBSCAN at
+ * one eps, or at tight / normal / loose eps -> outliers -> the
+ * reliability criterion (optional). See docs/pipeline.md.
+ * ------------------------------------------------------------------------ */
+
+/** The k-reciprocal Jaccard distance, for rlcc_pseudo_options.metric.
+ *  Since 1.2. (RLCC_METRIC_EUCLIDEAN and RLCC_METRIC_COSINE also work.) */
+#define RLCC_METRIC_JACCARD 2
+
+/** Outlier policies. KEEP: -1 stays (the caller drops those samples;
+ *  Cluster Contrast). SINGLETON: each -1 sample, in index order, gets a new
+ *  label K, K+1, ... (SpCL, OpenUnReID, RLCC). Since 1.2. */
+#define RLCC_OUTLIERS_KEEP 0
+#define RLCC_OUTLIERS_SINGLETON 1
+
+/**
+ * Options for rlcc_pseudo_labels() and the refiner. Since 1.2. Fill with
+ * rlcc_pseudo_options_init(); the defaults are RLCC's shipped
+ * configuration.
+ */
+typedef struct rlcc_pseudo_options {
+    /** sizeof(rlcc_pseudo_options) as the caller compiled it. */
+    size_t struct_size;
+    /** RLCC_METRIC_JACCARD (default), RLCC_METRIC_EUCLIDEAN or
+     *  RLCC_METRIC_COSINE. */
+    int32_t metric;
+    /** Jaccard: as rlcc_jaccard_options (defaults 30, 6, DOT, 0). */
+    int32_t k1;
+    int32_t k2;
+    int32_t variant;
+    int32_t normalize;
+    /** RLCC_OUTLIERS_SINGLETON (default) or RLCC_OUTLIERS_KEEP. */
+    int32_t outliers;
+    /** 1 (default): SpCL's reliability criterion on the tight / normal /
+     *  loose runs; needs n_eps == 3 and RLCC_OUTLIERS_SINGLETON. */
+    int32_t reliability;
+    /** 1 (default): never eject the last member of a cluster (OpenUnReID,
+     *  RLCC), so labels stay contiguous; 0: SpCL, which may leave gaps. */
+    int32_t guard;
+    /** As rlcc_dbscan_options.n_threads. */
+    int32_t n_threads;
+    /** 1 (one plain run at eps[0]) or 3 (tight, normal, loose: sorted;
+     *  the labels are the normal run's). Default 3. */
+    int32_t n_eps;
+    /** Jaccard: pairs kept below this distance, (0, 1]; it must exceed
+     *  every eps (default 0.9). */
+    float cutoff;
+    /** Reserved, must be 0. */
+    int32_t reserved;
+    /** DBSCAN radii (default 0.58, 0.60, 0.62). */
+    double eps[3];
+    /** The reliability threshold to apply; negative (default -1) computes
+     *  it from this call's clusters, as at a trainer's first generation. */
+    double threshold;
+    /** DBSCAN min_samples (default 4). */
+    int64_t min_samples;
+    /** As rlcc_dbscan_options.max_bytes. */
+    int64_t max_bytes;
+} rlcc_pseudo_options;
+
+/** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.2. */
+RLCC_API int rlcc_pseudo_options_init(rlcc_pseudo_options *options, size_t struct_size);
+
+/**
+ * Pseudo labels for the rows of x.
+ *
+ *   x, n, d, ldx  as rlcc_dbscan_features() (unit rows for Jaccard DOT
+ *                 unless options->normalize).
+ *   labels        out, n int32: classes 0 .. n_classes-1 (and -1 with
+ *                 RLCC_OUTLIERS_KEEP).
+ *   n_classes     out, may be NULL: max label + 1.
+ *   threshold     out, may be NULL: the reliability threshold used (the
+ *                 one passed in, or the one computed; 0 without the
+ *                 criterion).
+ * Reliability (spec section 3): R_comp(i) = 1 - IoU of i's normal and
+ * tight clusters, R_indep(i) = 1 - IoU of its normal and loose clusters
+ * (integer counts, one float32 divide). Per normal cluster the minimum of
+ * each; the threshold is element min(m-1, round_half_even(0.9 m)) of the
+ * sorted cluster minima of R_indep over the m clusters with more than one
+ * member (0 when there are none). Sample i of cluster c keeps c iff
+ * Rc_indep[c] <= threshold and R_comp(i) <= Rc_comp[c]; otherwise it gets
+ * a new label L, L+1, ... in index order (L = labels in the normal run).
+ * Centroids: rlcc_centroids() once n_classes is known.
+ *
+ * Errors: RLCC_E_INVALID_ARGUMENT (also: n_eps not 1 or 3, reliability
+ * without 3 eps or without SINGLETON, an eps >= cutoff for Jaccard),
+ * RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT. Thread-safe. Since 1.2.
+ */
+RLCC_API int rlcc_pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
+                                const rlcc_pseudo_options *options, int32_t *labels,
+                                int64_t *n_classes, double *threshold);
+
+/**
+ * Class centroids: the mean of each class's rows, L2-normalised (a class
+ * without members, or whose mean is zero, gets a zero row).
+ *
+ *   labels        n int32 in [-1, k); -1 samples take no part.
+ *   centroids     out, k x d float32, row stride ldc >= d.
+ * Errors: RLCC_E_INVALID_ARGUMENT (labels out of range, NaN/Inf in x).
+ * Thread-safe. Since 1.2.
+ */
+RLCC_API int rlcc_centroids(const float *x, int64_t n, int64_t d, int64_t ldx,
+                            const int32_t *labels, int64_t k, float *centroids,
+                            int64_t ldc);
+
+/* ------------------------------------------------------------------------
+ * RLCC: clustering consensus across generations (1.2)
+ *
+ * Pure functions, each usable alone (spec section 4). Label vectors are
+ * int32, -1 = not a training sample. Every function that produces rows per
+ * sample takes an optional list of sample indices (rows, n_rows): NULL
+ * means every sample 0 .. n-1 (then n_rows must be n), so a trainer can ask
+ * for the rows of one mini-batch without an n x K matrix.
+ * ------------------------------------------------------------------------ */
+
+/** Consensus kinds. IOU: inter / (|prev a| + |cur b| - inter). COUNT: the
+ *  overlap inter itself. Since 1.2. */
+#define RLCC_CONSENSUS_IOU 0
+#define RLCC_CONSENSUS_COUNT 1
+
+/** Row normalisations. NONE: the raw matrix. SUM: each row divided by its
+ *  sum (a zero row stays zero). SOFTMAX: the reference's softmax over each
+ *  whole dense row (a zero row becomes uniform; dense output only).
+ *  Since 1.2. */
+#define RLCC_NORMALIZE_NONE 0
+#define RLCC_NORMALIZE_SUM 1
+#define RLCC_NORMALIZE_SOFTMAX 2
+
+/**
+ * The overlap counts between two labelings of the same n samples:
+ * counts[a][b] = samples with prev label a and cur label b (dense
+ * k_prev x k_cur int64, row stride ld >= k_cur). Samples labelled -1 in
+ * either vector take no part.
+ *   k_prev, k_cur  class counts; 0 means max label + 1. Labels must lie in
+ *                  [-1, k).
+ * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_MEMORY_LIMIT. Since 1.2.
+ */
+RLCC_API int rlcc_consensus_counts(const int32_t *prev, const int32_t *cur, int64_t n,
+                                   int64_t k_prev, int64_t k_cur, int64_t *counts,
+                                   int64_t ld);
+
+/**
+ * The consensus matrix C (k_prev x k_cur float32, dense, row stride
+ * ld >= k_cur), of the given kind, then row-normalised. IoU is exact
+ * (integer counts, one float32 divide). Other arguments as
+ * rlcc_consensus_counts(). Since 1.2.
+ */
+RLCC_API int rlcc_consensus(const int32_t *prev, const int32_t *cur, int64_t n,
+                            int64_t k_prev, int64_t k_cur, int32_t kind, int32_t normalize,
+                            float *out, int64_t ld);
+
+/**
+ * The same as a library-owned k_prev x k_cur CSR matrix (at most n
+ * entries; rlcc_csr_cols() gives k_cur). normalize may not be SOFTMAX.
+ * Since 1.2.
+ */
+RLCC_API int rlcc_consensus_csr(const int32_t *prev, const int32_t *cur, int64_t n,
+                                int64_t k_prev, int64_t k_cur, int32_t kind,
+                                int32_t normalize, rlcc_csr **out);
+
+/** Columns of a CSR matrix (n for a Jaccard result); 0 for NULL. Since 1.2. */
+RLCC_API int64_t rlcc_csr_cols(const rlcc_csr *matrix);
+
+/**
+ * Class probabilities softmax(scale * x_i . c_a) over the k classes, for
+ * the samples in rows: one SGEMM, then a row softmax (float32 output,
+ * double inside).
+ *   centroids  k x d float32, row stride ldc (centroids of the previous
+ *              generation, or a contrastive memory).
+ *   scale      > 0 (RLCC: 30).
+ *   probs      out, n_rows x k, row stride ldp >= k.
+ * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_OUT_OF_MEMORY. Since 1.2.
+ */
+RLCC_API int rlcc_class_probabilities(const float *x, int64_t n, int64_t d, int64_t ldx,
+                                      const float *centroids, int64_t k, int64_t ldc,
+                                      float scale, const int64_t *rows, int64_t n_rows,
+                                      float *probs, int64_t ldp, int32_t n_threads);
+
+/**
+ * Propagation of the previous generation's labels through the normalised
+ * consensus matrix Chat (k_prev x k_cur, CSR arrays, e.g. from
+ * rlcc_consensus_csr() or scipy):
+ *   hard = Chat[prev[i]]              (a zero row when prev[i] == -1)
+ *   soft = (w onehot(prev[i]) + (1 - w) P[r]) Chat
+ *   S[r] = beta hard + (1 - beta) soft
+ * for sample i = rows[r].
+ *   prev       n int32 previous labels, in [-1, k_prev).
+ *   probs      n_rows x k_prev (row stride ldp) previous-class
+ *              probabilities of the same samples; may be NULL only when
+ *              beta == 1.
+ *   w, beta    in [0, 1].
+ *   out        n_rows x k_cur float32, row stride ldo >= k_cur.
+ * Rows are independent and computed in parallel with OpenMP's default
+ * thread count; the result does not depend on it.
+ * Errors: RLCC_E_INVALID_ARGUMENT. Thread-safe. Since 1.2.
+ */
+RLCC_API int rlcc_propagate(const int32_t *prev, int64_t n, const int64_t *chat_indptr,
+                            const int32_t *chat_indices, const float *chat_data,
+                            int64_t k_prev, int64_t k_cur, const float *probs, int64_t ldp,
+                            float w, float beta, const int64_t *rows, int64_t n_rows,
+                            float *out, int64_t ldo);
+
+/**
+ * Momentum blending into training targets:
+ *   T[r] = alpha onehot(cur[i]) + (1 - alpha) S[r]   for cur[i] >= 0
+ *   T[r] = 0                                          for cur[i] == -1
+ * for sample i = rows[r]. s and out may be the same buffer.
+ *   cur        n int32 current labels in [-1, k_cur).
+ *   s          n_rows x k_cur (row stride lds), may be NULL (S = 0: the
+ *              generation-0 targets alpha onehot; use alpha = 1 for the
+ *              plain hard label).
+ *   alpha      in [0, 1].
+ * Errors: RLCC_E_INVALID_ARGUMENT. Since 1.2.
+ */
+RLCC_API int rlcc_blend(const int32_t *cur, int64_t n, int64_t k_cur, const float *s,
+                        int64_t lds, float alpha, const int64_t *rows, int64_t n_rows,
+                        float *out, int64_t ldo);
+
+/* ------------------------------------------------------------------------
+ * The refiner: RLCC across generations (1.2)
+ * ------------------------------------------------------------------------ */
+
+/** An RLCC run: what generation t needs from t-1. Not thread-safe: use one
+ *  handle from one thread at a time (its read functions may run
+ *  concurrently with each other). Since 1.2. */
+typedef struct rlcc_refiner rlcc_refiner;
+
+/**
+ * Fills rows [start, start + count) of the training set's features into
+ * rows (row stride ld, the library's buffer) and returns how many rows it
+ * filled (count on success) or a negative value to stop with an error.
+ * Called on the thread that called rlcc_refiner_step(), never from OpenMP
+ * workers. Since 1.2.
+ */
+typedef int64_t (*rlcc_features_fn)(int64_t start, int64_t count, float *rows, int64_t ld,
+                                    void *user_data);
+
+/**
+ * Optional: fills the previous model's class logits (k_prev columns) for
+ * samples [start, start + count) into logits (row stride ld); librlcc
+ * applies a row softmax. Returns count, or a negative value to stop.
+ * Same thread rule as rlcc_features_fn. Since 1.2.
+ */
+typedef int64_t (*rlcc_logits_fn)(int64_t start, int64_t count, int64_t k_prev, float *logits,
+                                  int64_t ld, void *user_data);
+
+/** Stages reported to a rlcc_progress_fn. Since 1.2. */
+#define RLCC_STAGE_FEATURES 0
+#define RLCC_STAGE_CLUSTERING 1
+#define RLCC_STAGE_CONSENSUS 2
+#define RLCC_STAGE_DONE 3
+
+/**
+ * Optional progress report: stage and the fraction of it done, in [0, 1].
+ * Return 0 to go on, non-zero to cancel (the step returns
+ * RLCC_E_CANCELED and the refiner stays as it was). Same thread rule as
+ * rlcc_features_fn. Since 1.2.
+ */
+typedef int (*rlcc_progress_fn)(int32_t stage, double fraction, void *user_data);
+
+/**
+ * Options of the consensus part of the refiner. Since 1.2. Fill with
+ * rlcc_refiner_options_init().
+ */
+typedef struct rlcc_refiner_options {
+    size_t struct_size;
+    /** Momentum of the current hard label (default 0.9). */
+    float alpha;
+    /** Weight of the previous hard label in P' from generation 2 on
+     *  (default 0.9). */
+    float w;
+    /** Share of hard propagation (default 0: soft only). */
+    float beta;
+    /** Softmax scale of the centroid similarities (default 30). */
+    float scale;
+} rlcc_refiner_options;
+
+/** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.2. */
+RLCC_API int rlcc_refiner_options_init(rlcc_refiner_options *options, size_t struct_size);
+
+/**
+ * A new refiner for n training samples of dimension d (generation 0 next).
+ * pseudo and options may be NULL (defaults); both are copied. *out receives
+ * the handle, to free with rlcc_refiner_free(). Since 1.2.
+ */
+RLCC_API int rlcc_refiner_new(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
+                              const rlcc_refiner_options *options, rlcc_refiner **out);
+
+/** Frees a refiner; NULL is fine. Since 1.2. */
+RLCC_API void rlcc_refiner_free(rlcc_refiner *refiner);
+
+/**
+ * One generation: reads the features through features() in batches of
+ * batch rows, computes the pseudo labels (the reliability threshold is
+ * computed at generation 0 and kept), the centroids, and, from generation
+ * 1 on, the consensus with the previous generation and the class
+ * probabilities against its centroids (or through logits()). Then the
+ * generation number advances. Generation 0's targets are the hard labels;
+ * generation 1 uses P without the w-blend; generation 2 on, with it.
+ *   logits, progress   may be NULL (with their user data).
+ * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_CALLBACK (a callback returned a
+ * negative value or filled fewer rows than asked), RLCC_E_CANCELED,
+ * RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT; on any error the refiner is
+ * left as it was and nothing leaks. Since 1.2.
+ */
+RLCC_API int rlcc_refiner_step(rlcc_refiner *refiner, rlcc_features_fn features,
+                               void *features_data, int64_t batch, rlcc_logits_fn logits,
+                               void *logits_data, rlcc_progress_fn progress,
+                               void *progress_data);
+
+/** Generations completed so far (0 before the first step). Since 1.2. */
+RLCC_API int64_t rlcc_refiner_generation(const rlcc_refiner *refiner);
+
+/** Classes of the latest generation (0 before the first step). Since 1.2. */
+RLCC_API int64_t rlcc_refiner_n_classes(const rlcc_refiner *refiner);
+
+/** The reliability threshold in use (0 before the first step). Since 1.2. */
+RLCC_API double rlcc_refiner_threshold(const rlcc_refiner *refiner);
+
+/** Copies the latest labels (n int32) into labels. Since 1.2. */
+RLCC_API int rlcc_refiner_labels(const rlcc_refiner *refiner, int32_t *labels);
+
+/** Copies the latest centroids (n_classes x d, row stride ld >= d).
+ *  Since 1.2. */
+RLCC_API int rlcc_refiner_centroids(const rlcc_refiner *refiner, float *centroids, int64_t ld);
+
+/**
+ * The training targets of the latest generation for samples rows[0 ..
+ * n_rows) (NULL: every sample, n_rows == n): n_rows x n_classes float32
+ * into out (row stride ld >= n_classes). Each row sums to
+ * alpha + (1 - alpha) rowsum(S) for a training sample and is zero for a
+ * -1 sample. Memory: n_rows x (k_prev + n_classes) floats, never n x K.
+ * A row is the same whichever batch it comes in up to float32 SGEMM
+ * rounding (OpenBLAS rounds an entry of X C^T differently with the shape
+ * of the product): within 1e-6, not bit for bit, from generation 1 on.
+ * Since 1.2.
+ */
+RLCC_API int rlcc_refiner_targets(const rlcc_refiner *refiner, const int64_t *rows,
+                                  int64_t n_rows, float *out, int64_t ld);
 
 #ifdef __cplusplus
 }

@@ -28,3 +28,18 @@ for n in $SIZES; do
     echo "| $n | $D | $EPS | $(field "$line" clusters) | $(field "$line" noise_pct)% | $rl | $(field "$line" floor_s) | $(field "$line" ratio) | $sks | $(echo "$sks $rl" | awk '{printf "%.1fx", $1 / $2}') | $(field "$line" redecided) | $(field "$line" peak_rss_mb) | $(field "$line" work_mb) | $(field "$sk" sklearn_peak_rss_mb) | $(field "$sk" identical_labels) |"
     rm -f "$work/x.f32"
 done
+
+echo
+echo "Jaccard pipeline: kNN (k1 = 30) + k-reciprocal Jaccard (k2 = 6, sparse) + DBSCAN at eps 0.58/0.60/0.62 (min_samples 4)"
+echo
+echo "| N | librlcc kNN s | Jaccard s | kNN + Jaccard s | SSYRK floor s | (kNN + Jaccard) / floor | DBSCAN x3 s | librlcc pipeline s | reference: faiss kNN s | NumPy Jaccard s | scikit-learn DBSCAN x3 s | reference pipeline s | speed-up | librlcc peak RSS MB, cutoff 0.9 | cutoff 1.0 | reference peak RSS MB | same labels at 0.60 |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+for n in $SIZES; do
+    ours=$(build/bench/bench_jaccard "$n" "$D" 0.9 "$work/x.f32" "$work/labels.i32")
+    full=$(build/bench/bench_jaccard "$n" "$D" 1.0)
+    ref=$("$PYTHON" bench/reference_pipeline.py "$work/x.f32" "$n" "$D" "$work/labels.i32")
+    pipe=$(field "$ours" pipeline_s)
+    refpipe=$(field "$ref" ref_pipeline_s)
+    echo "| $n | $(field "$ours" knn_s) | $(field "$ours" jaccard_s) | $(field "$ours" knn_jaccard_s) | $(field "$ours" floor_s) | $(field "$ours" knn_jaccard_ratio) | $(field "$ours" dbscan3_s) | $pipe | $(field "$ref" ref_knn_s) | $(field "$ref" ref_jaccard_s) | $(field "$ref" ref_dbscan3_s) | $refpipe | $(echo "$refpipe $pipe" | awk '{printf "%.1fx", $1 / $2}') | $(field "$ours" peak_rss_mb) | $(field "$full" peak_rss_mb) | $(field "$ref" ref_peak_rss_mb) | $(field "$ref" same_labels) |"
+    rm -f "$work/x.f32" "$work/labels.i32"
+done

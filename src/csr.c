@@ -14,6 +14,11 @@ int64_t rlcc_csr_rows(const rlcc_csr *m)
     return m ? m->n : 0;
 }
 
+int64_t rlcc_csr_cols(const rlcc_csr *m)
+{
+    return m ? m->cols : 0;
+}
+
 int64_t rlcc_csr_nnz(const rlcc_csr *m)
 {
     return m ? m->indptr[m->n] : 0;
@@ -49,6 +54,7 @@ int rlcc__csr_init(rlcc_csr *m, int64_t n, int64_t capacity, rlcc_budget *budget
     int err;
     memset(m, 0, sizeof *m);
     m->n = n;
+    m->cols = n;
     if (capacity < 1)
         capacity = 1; /* never NULL arrays, even with no entries */
     m->indptr = rlcc__calloc(budget, n + 1, sizeof *m->indptr, "sparse rows", &err);

@@ -114,7 +114,8 @@ void rlcc__graph_free(rlcc_graph *g, rlcc_budget *budget);
  * The opaque public rlcc_csr, also the working form of V, Q and the
  * inverted index: row i is indices/data[indptr[i] .. indptr[i+1]). */
 struct rlcc_csr {
-    int64_t n;
+    int64_t n;        /* rows */
+    int64_t cols;     /* columns (n for a Jaccard result) */
     int64_t *indptr;  /* n + 1 */
     int32_t *indices; /* capacity */
     float *data;      /* capacity */
@@ -151,6 +152,12 @@ void rlcc__gram_panel(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t
 int rlcc__knn(const float *x, int64_t n, int64_t d, int64_t ldx,
               const double *norm2, int64_t k, int n_threads, rlcc_budget *budget,
               int32_t *indices, float *sqdist);
+
+/* Validated pseudo-label options with defaults, eps sorted (pseudo.c). */
+int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, rlcc_pseudo_options *out);
+
+/* Labels in [-1, *k); *k == 0 becomes max label + 1 (pseudo.c). */
+int rlcc__check_labels(const char *name, const int32_t *labels, int64_t n, int64_t *k);
 
 /* Builds the feature-space neighbour graph (features.c). */
 int rlcc__feature_graph(const float *x, int64_t n, int64_t d, int64_t ldx,

@@ -9,6 +9,8 @@ from ._native import (Canceled, InvalidArgument, OutOfMemory, RLCCError, __versi
                       library_version)
 from ._dbscan import dbscan, dbscan_with_stats
 from ._jaccard import jaccard_distance, knn
+from ._rlcc import (Generation, PseudoLabels, Refiner, blend, centroids, class_probabilities,
+                    consensus, propagate, pseudo_labels)
 
 __all__ = [
     "__version__",
@@ -21,4 +23,13 @@ __all__ = [
     "dbscan_with_stats",
     "knn",
     "jaccard_distance",
+    "pseudo_labels",
+    "PseudoLabels",
+    "centroids",
+    "consensus",
+    "class_probabilities",
+    "propagate",
+    "blend",
+    "Refiner",
+    "Generation",
 ]

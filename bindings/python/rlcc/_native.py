@@ -10,7 +10,7 @@ from pathlib import Path
 
 #: The librlcc version this package was written against (MAJOR.MINOR.PATCH).
 #: The loaded library must have the same MAJOR and at least this MINOR.
-__version__ = "1.1.0"
+__version__ = "1.2.0"
 
 SONAME = "librlcc.so.1"
 
@@ -139,6 +139,49 @@ class JaccardOptions(ctypes.Structure):
     ]
 
 
+class PseudoOptions(ctypes.Structure):
+    """Mirror of ``rlcc_pseudo_options`` (1.2 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("metric", ctypes.c_int32),
+        ("k1", ctypes.c_int32),
+        ("k2", ctypes.c_int32),
+        ("variant", ctypes.c_int32),
+        ("normalize", ctypes.c_int32),
+        ("outliers", ctypes.c_int32),
+        ("reliability", ctypes.c_int32),
+        ("guard", ctypes.c_int32),
+        ("n_threads", ctypes.c_int32),
+        ("n_eps", ctypes.c_int32),
+        ("cutoff", ctypes.c_float),
+        ("reserved", ctypes.c_int32),
+        ("eps", ctypes.c_double * 3),
+        ("threshold", ctypes.c_double),
+        ("min_samples", ctypes.c_int64),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
+class RefinerOptions(ctypes.Structure):
+    """Mirror of ``rlcc_refiner_options`` (1.2 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("alpha", ctypes.c_float),
+        ("w", ctypes.c_float),
+        ("beta", ctypes.c_float),
+        ("scale", ctypes.c_float),
+    ]
+
+
+FEATURES_FN = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
+                               ctypes.POINTER(ctypes.c_float), ctypes.c_int64, ctypes.c_void_p)
+LOGITS_FN = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
+                             ctypes.POINTER(ctypes.c_float), ctypes.c_int64, ctypes.c_void_p)
+PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int32, ctypes.c_double, ctypes.c_void_p)
+
+
 def _declare(name, restype, *argtypes):
     fn = getattr(lib, name)
     fn.restype = restype
@@ -184,6 +227,40 @@ _declare("rlcc_jaccard", ctypes.c_int, c_float_p, ctypes.c_int64, ctypes.c_int64
          c_int64_p, ctypes.POINTER(JaccardOptions), ctypes.POINTER(ctypes.c_void_p))
 _declare("rlcc_jaccard_dense", ctypes.c_int, c_float_p, ctypes.c_int64, ctypes.c_int64,
          ctypes.c_int64, c_int64_p, ctypes.POINTER(JaccardOptions), c_float_p, ctypes.c_int64)
+
+
+_i32, _i64, _f32, _f64 = ctypes.c_int32, ctypes.c_int64, ctypes.c_float, ctypes.c_double
+_declare("rlcc_pseudo_options_init", ctypes.c_int, ctypes.POINTER(PseudoOptions), ctypes.c_size_t)
+_declare("rlcc_pseudo_labels", ctypes.c_int, c_float_p, _i64, _i64, _i64,
+         ctypes.POINTER(PseudoOptions), c_int32_p, c_int64_p, ctypes.POINTER(_f64))
+_declare("rlcc_centroids", ctypes.c_int, c_float_p, _i64, _i64, _i64, c_int32_p, _i64, c_float_p,
+         _i64)
+_declare("rlcc_consensus_counts", ctypes.c_int, c_int32_p, c_int32_p, _i64, _i64, _i64, c_int64_p,
+         _i64)
+_declare("rlcc_consensus", ctypes.c_int, c_int32_p, c_int32_p, _i64, _i64, _i64, _i32, _i32,
+         c_float_p, _i64)
+_declare("rlcc_consensus_csr", ctypes.c_int, c_int32_p, c_int32_p, _i64, _i64, _i64, _i32, _i32,
+         ctypes.POINTER(ctypes.c_void_p))
+_declare("rlcc_csr_cols", ctypes.c_int64, ctypes.c_void_p)
+_declare("rlcc_class_probabilities", ctypes.c_int, c_float_p, _i64, _i64, _i64, c_float_p, _i64,
+         _i64, _f32, c_int64_p, _i64, c_float_p, _i64, _i32)
+_declare("rlcc_propagate", ctypes.c_int, c_int32_p, _i64, c_int64_p, c_int32_p, c_float_p, _i64,
+         _i64, c_float_p, _i64, _f32, _f32, c_int64_p, _i64, c_float_p, _i64)
+_declare("rlcc_blend", ctypes.c_int, c_int32_p, _i64, _i64, c_float_p, _i64, _f32, c_int64_p,
+         _i64, c_float_p, _i64)
+_declare("rlcc_refiner_options_init", ctypes.c_int, ctypes.POINTER(RefinerOptions),
+         ctypes.c_size_t)
+_declare("rlcc_refiner_new", ctypes.c_int, _i64, _i64, ctypes.POINTER(PseudoOptions),
+         ctypes.POINTER(RefinerOptions), ctypes.POINTER(ctypes.c_void_p))
+_declare("rlcc_refiner_free", None, ctypes.c_void_p)
+_declare("rlcc_refiner_step", ctypes.c_int, ctypes.c_void_p, FEATURES_FN, ctypes.c_void_p, _i64,
+         LOGITS_FN, ctypes.c_void_p, PROGRESS_FN, ctypes.c_void_p)
+_declare("rlcc_refiner_generation", _i64, ctypes.c_void_p)
+_declare("rlcc_refiner_n_classes", _i64, ctypes.c_void_p)
+_declare("rlcc_refiner_threshold", _f64, ctypes.c_void_p)
+_declare("rlcc_refiner_labels", ctypes.c_int, ctypes.c_void_p, c_int32_p)
+_declare("rlcc_refiner_centroids", ctypes.c_int, ctypes.c_void_p, c_float_p, _i64)
+_declare("rlcc_refiner_targets", ctypes.c_int, ctypes.c_void_p, c_int64_p, _i64, c_float_p, _i64)
 
 
 def library_version() -> str:

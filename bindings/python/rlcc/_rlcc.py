@@ -1,0 +1,374 @@
+"""RLCC from Python: pseudo labels, consensus, propagation, blending and the
+refiner across generations."""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _native as native
+from ._dbscan import as_float32_matrix, leading_dimension
+
+_METRICS = {"jaccard": 2, "euclidean": 0, "cosine": 1}
+_OUTLIERS = {"keep": 0, "singleton": 1}
+_KINDS = {"iou": 0, "count": 1}
+_NORMALIZE = {None: 0, "sum": 1, "softmax": 2}
+_VARIANTS = {"dot": 0, "sqeuclidean": 1}
+
+
+class PseudoLabels(NamedTuple):
+    """Result of :func:`pseudo_labels`."""
+
+    labels: np.ndarray      # int32 (n,)
+    n_classes: int
+    threshold: float        # the reliability threshold used
+    centroids: np.ndarray   # float32 (n_classes, d), L2-normalised means
+
+
+class Generation(NamedTuple):
+    """Result of :meth:`Refiner.step`."""
+
+    labels: np.ndarray
+    n_classes: int
+    threshold: float
+    centroids: np.ndarray
+    generation: int         # generations completed, this one included
+
+
+def _choice(table, value, name):
+    if value not in table:
+        raise native.invalid(f"{name}: {value!r} is not one of {sorted(map(str, table))}")
+    return table[value]
+
+
+def _labels(values: Any, name: str) -> np.ndarray:
+    array = np.asarray(values)
+    if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
+        raise native.invalid(f"{name}: expected a 1-D integer array")
+    return np.ascontiguousarray(array, dtype=np.int32)
+
+
+def _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff, outliers, reliability,
+                    guard, threshold, n_threads, normalize=False, max_bytes=0):
+    opts = native.init_struct(native.PseudoOptions, native.lib.rlcc_pseudo_options_init)
+    eps = [float(eps)] if np.isscalar(eps) else [float(e) for e in eps]
+    if len(eps) not in (1, 3):
+        raise native.invalid(f"eps: {len(eps)} values; give one (a plain run) or three "
+                             "(tight, normal, loose)")
+    opts.n_eps = len(eps)
+    for i, e in enumerate(eps):
+        opts.eps[i] = e
+    opts.metric = _choice(_METRICS, metric, "metric")
+    opts.k1, opts.k2 = int(k1), int(k2)
+    opts.variant = _choice(_VARIANTS, variant, "variant")
+    opts.normalize = int(bool(normalize))
+    opts.cutoff = float(cutoff)
+    opts.outliers = _choice(_OUTLIERS, outliers, "outliers")
+    opts.reliability = int(bool(reliability))
+    opts.guard = int(bool(guard))
+    opts.threshold = -1.0 if threshold is None else float(threshold)
+    opts.min_samples = int(min_samples)
+    opts.n_threads = int(n_threads)
+    opts.max_bytes = int(max_bytes)
+    return opts
+
+
+def centroids(X: Any, labels: Any, n_classes: Optional[int] = None) -> np.ndarray:
+    """Mean of each class's rows, L2-normalised; -1 samples take no part."""
+    array = as_float32_matrix(X, "X")
+    labels = _labels(labels, "labels")
+    k = int(labels.max() + 1 if n_classes is None and labels.size else n_classes or 0)
+    out = np.zeros((k, array.shape[1]), dtype=np.float32)
+    if k == 0:
+        return out
+    native.check(native.lib.rlcc_centroids(
+        native.pointer(array, ctypes.c_float), array.shape[0], array.shape[1],
+        leading_dimension(array), native.pointer(labels, ctypes.c_int32), k,
+        native.pointer(out, ctypes.c_float), array.shape[1]))
+    return out
+
+
+def pseudo_labels(X: Any, eps: Union[float, Sequence[float]] = (0.58, 0.6, 0.62),
+                  min_samples: int = 4, metric: str = "jaccard", k1: int = 30, k2: int = 6,
+                  variant: str = "dot", cutoff: float = 0.9, outliers: str = "singleton",
+                  reliability: bool = True, guard: bool = True, threshold: Optional[float] = None,
+                  n_threads: int = 0, normalize: bool = False) -> PseudoLabels:
+    """The clustering step of SpCL / OpenUnReID / RLCC in one call: Jaccard
+    (or euclidean / cosine) distance, DBSCAN at one eps or at tight / normal
+    / loose eps, outliers kept as -1 or made singletons, SpCL's reliability
+    criterion (``threshold=None`` computes it, as at the first generation),
+    and the class centroids."""
+    array = as_float32_matrix(X, "X")
+    n, d = array.shape
+    opts = _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff, outliers,
+                           reliability, guard, threshold, n_threads, normalize)
+    labels = np.empty(n, dtype=np.int32)
+    n_classes = ctypes.c_int64(0)
+    used = ctypes.c_double(0)
+    native.check(native.lib.rlcc_pseudo_labels(
+        native.pointer(array, ctypes.c_float), n, d, leading_dimension(array),
+        ctypes.byref(opts), native.pointer(labels, ctypes.c_int32), ctypes.byref(n_classes),
+        ctypes.byref(used)))
+    return PseudoLabels(labels, int(n_classes.value), float(used.value),
+                        centroids(array, labels, int(n_classes.value)))
+
+
+def consensus(prev: Any, cur: Any, kind: str = "iou", normalize: Optional[str] = "sum",
+              sparse: bool = False, n_prev: Optional[int] = None,
+              n_cur: Optional[int] = None) -> Union[np.ndarray, sp.csr_matrix]:
+    """The consensus matrix between two labelings of the same samples:
+    IoU (or overlap counts) of every previous class with every current one,
+    row-normalised by ``"sum"`` (zero rows stay zero), ``"softmax"`` (dense
+    only) or not at all (``None``). -1 samples take no part. Class counts
+    default to max label + 1. ``kind="count"`` with ``normalize=None`` and
+    ``sparse=False`` gives exact int64 counts."""
+    prev, cur = _labels(prev, "prev"), _labels(cur, "cur")
+    if prev.shape != cur.shape:
+        raise native.invalid(f"prev and cur: lengths {prev.shape[0]} and {cur.shape[0]} differ")
+    kind_code = _choice(_KINDS, kind, "kind")
+    norm_code = _choice(_NORMALIZE, normalize, "normalize")
+    n = prev.shape[0]
+    k_prev = int(n_prev) if n_prev is not None else int(prev.max() + 1 if n else 0)
+    k_cur = int(n_cur) if n_cur is not None else int(cur.max() + 1 if n else 0)
+    if k_prev < 0 or k_cur < 0:
+        raise native.invalid("n_prev and n_cur: must not be negative")
+    args = (native.pointer(prev, ctypes.c_int32), native.pointer(cur, ctypes.c_int32), n,
+            max(k_prev, 0), max(k_cur, 0))
+    if sparse:
+        from ._jaccard import _CsrOwner, _view
+
+        handle = ctypes.c_void_p()
+        native.check(native.lib.rlcc_consensus_csr(*args, kind_code, norm_code,
+                                                   ctypes.byref(handle)))
+        owner = _CsrOwner(handle.value)
+        nnz = native.lib.rlcc_csr_nnz(handle)
+        rows = native.lib.rlcc_csr_rows(handle)
+        matrix = sp.csr_matrix(
+            (_view(native.lib.rlcc_csr_data(handle), nnz, ctypes.c_float, np.float32, owner),
+             _view(native.lib.rlcc_csr_indices(handle), nnz, ctypes.c_int32, np.int32, owner),
+             _view(native.lib.rlcc_csr_indptr(handle), rows + 1, ctypes.c_int64, np.int64, owner)),
+            shape=(rows, native.lib.rlcc_csr_cols(handle)), copy=False)
+        matrix._rlcc_owner = owner
+        return matrix
+    if kind == "count" and normalize is None:
+        out = np.zeros((k_prev, k_cur), dtype=np.int64)
+        native.check(native.lib.rlcc_consensus_counts(*args, native.pointer(out, ctypes.c_int64),
+                                                      max(k_cur, 1)))
+        return out
+    out = np.zeros((k_prev, k_cur), dtype=np.float32)
+    native.check(native.lib.rlcc_consensus(*args, kind_code, norm_code,
+                                           native.pointer(out, ctypes.c_float), max(k_cur, 1)))
+    return out
+
+
+def class_probabilities(X: Any, centroids: Any, scale: float = 30.0, rows: Any = None,
+                        n_threads: int = 0) -> np.ndarray:
+    """``softmax(scale * X * centroids^T)`` row by row (float32), for every
+    sample or for the sample indices ``rows``."""
+    array = as_float32_matrix(X, "X")
+    cents = as_float32_matrix(centroids, "centroids")
+    if cents.shape[1] != array.shape[1]:
+        raise native.invalid(f"centroids: dimension {cents.shape[1]} differs from the "
+                             f"features' {array.shape[1]}")
+    picked = None if rows is None else np.ascontiguousarray(rows, dtype=np.int64)
+    n_rows = array.shape[0] if picked is None else picked.shape[0]
+    k = cents.shape[0]
+    out = np.empty((n_rows, k), dtype=np.float32)
+    native.check(native.lib.rlcc_class_probabilities(
+        native.pointer(array, ctypes.c_float), array.shape[0], array.shape[1],
+        leading_dimension(array), native.pointer(cents, ctypes.c_float), k,
+        leading_dimension(cents), float(scale), native.pointer(picked, ctypes.c_int64), n_rows,
+        native.pointer(out, ctypes.c_float), max(k, 1), int(n_threads)))
+    return out
+
+
+def _csr_arrays(C: Any):
+    matrix = sp.csr_matrix(C, dtype=np.float32)
+    if not matrix.has_sorted_indices:
+        matrix = matrix.copy()
+        matrix.sort_indices()
+    return (matrix.shape, np.ascontiguousarray(matrix.indptr, dtype=np.int64),
+            np.ascontiguousarray(matrix.indices, dtype=np.int32),
+            np.ascontiguousarray(matrix.data, dtype=np.float32))
+
+
+def propagate(prev: Any, C: Any, prev_labels: Any = None, w: float = 0.0,
+              beta: float = 0.0) -> np.ndarray:
+    """Propagates the previous generation through the normalised consensus
+    matrix ``C`` (dense or sparse, ``K_prev x K_cur``).
+
+    ``prev`` an integer vector: the hard propagation ``C[prev]`` (-1 gives a
+    zero row). ``prev`` a float ``N x K_prev`` matrix P: the soft one,
+    ``(w onehot(prev_labels) + (1 - w) P) C``, mixed with the hard one of
+    ``prev_labels`` as ``beta * hard + (1 - beta) * soft``."""
+    (k_prev, k_cur), indptr, indices, data = _csr_arrays(C)
+    candidate = np.asarray(prev)
+    if candidate.ndim == 1:
+        labels, probs, beta_used, w_used = _labels(candidate, "prev"), None, 1.0, 0.0
+    else:
+        probs = np.ascontiguousarray(candidate, dtype=np.float32)
+        if probs.ndim != 2 or probs.shape[1] != k_prev:
+            raise native.invalid(f"prev: shape {probs.shape} must be (n, K_prev = {k_prev})")
+        if prev_labels is None:
+            if w != 0 or beta != 0:
+                raise native.invalid("prev_labels: needed when w or beta is not 0")
+            labels = np.full(probs.shape[0], -1, dtype=np.int32)
+        else:
+            labels = _labels(prev_labels, "prev_labels")
+            if labels.shape[0] != probs.shape[0]:
+                raise native.invalid("prev_labels: length differs from the rows of prev")
+        beta_used, w_used = float(beta), float(w)
+    n = labels.shape[0]
+    out = np.empty((n, k_cur), dtype=np.float32)
+    native.check(native.lib.rlcc_propagate(
+        native.pointer(labels, ctypes.c_int32), n, native.pointer(indptr, ctypes.c_int64),
+        native.pointer(indices, ctypes.c_int32), native.pointer(data, ctypes.c_float), k_prev,
+        k_cur, native.pointer(probs, ctypes.c_float), max(k_prev, 1), w_used, beta_used, None, n,
+        native.pointer(out, ctypes.c_float), max(k_cur, 1)))
+    return out
+
+
+def blend(cur_labels: Any, S: Any, alpha: float = 0.9) -> np.ndarray:
+    """Training targets ``alpha * onehot(cur) + (1 - alpha) * S``; a sample
+    labelled -1 gets a zero row."""
+    labels = _labels(cur_labels, "cur_labels")
+    s = np.ascontiguousarray(S, dtype=np.float32)
+    if s.ndim != 2 or s.shape[0] != labels.shape[0]:
+        raise native.invalid(f"S: shape {s.shape} must be (n = {labels.shape[0]}, K_cur)")
+    out = np.empty_like(s)
+    n, k = s.shape
+    native.check(native.lib.rlcc_blend(native.pointer(labels, ctypes.c_int32), n, k,
+                                       native.pointer(s, ctypes.c_float), max(k, 1), float(alpha),
+                                       None, n, native.pointer(out, ctypes.c_float), max(k, 1)))
+    return out
+
+
+class Refiner:
+    """RLCC across generations: ``step()`` once per epoch with the features
+    (an array, or a callable ``f(start, count) -> array`` of those rows),
+    then ``targets(indices)`` for each mini-batch.
+
+    A Python exception raised in a callback stops the step and is raised
+    again, as itself, from ``step()``; KeyboardInterrupt (Ctrl-C) during a
+    step cancels it. The refiner is left as it was on any error."""
+
+    def __init__(self, eps=(0.58, 0.6, 0.62), min_samples=4, metric="jaccard", k1=30, k2=6,
+                 variant="dot", cutoff=0.9, outliers="singleton", reliability=True, guard=True,
+                 threshold=None, n_threads=0, normalize=False, alpha=0.9, w=0.9, beta=0.0,
+                 scale=30.0, batch=1024):
+        self._pseudo = _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff,
+                                       outliers, reliability, guard, threshold, n_threads,
+                                       normalize)
+        self._options = native.init_struct(native.RefinerOptions,
+                                           native.lib.rlcc_refiner_options_init)
+        self._options.alpha, self._options.w = float(alpha), float(w)
+        self._options.beta, self._options.scale = float(beta), float(scale)
+        self._batch = int(batch)
+        self._handle = None
+        self._shape = None
+
+    def __del__(self):
+        if getattr(self, "_handle", None):
+            native.lib.rlcc_refiner_free(self._handle)
+            self._handle = None
+
+    def _ensure(self, n, d):
+        if self._handle is None:
+            handle = ctypes.c_void_p()
+            native.check(native.lib.rlcc_refiner_new(n, d, ctypes.byref(self._pseudo),
+                                                     ctypes.byref(self._options),
+                                                     ctypes.byref(handle)))
+            self._handle, self._shape = handle.value, (n, d)
+        elif self._shape != (n, d):
+            raise native.invalid(f"features: shape {(n, d)} differs from the first step's "
+                                 f"{self._shape}")
+
+    def step(self, features: Union[np.ndarray, Callable[[int, int], Any]], n: Optional[int] = None,
+             d: Optional[int] = None, logits: Optional[Callable[[int, int], Any]] = None,
+             progress: Optional[Callable[[int, float], Any]] = None) -> Generation:
+        """One generation. ``features`` is an ``(n, d)`` array or a callable
+        returning rows ``[start, start + count)`` (then give ``n`` and ``d``).
+        ``logits(start, count)`` optionally returns the previous model's
+        class logits for those rows; ``progress(stage, fraction)`` may
+        return True to cancel."""
+        if callable(features):
+            if n is None or d is None:
+                raise native.invalid("n and d: needed when features is a callable")
+            source = features
+        else:
+            array = as_float32_matrix(features, "features")
+            n, d = array.shape
+            source = lambda start, count: array[start:start + count]  # noqa: E731
+        self._ensure(int(n), int(d))
+        raised = []
+
+        def fill(start, count, rows, ld, _):
+            try:
+                block = np.asarray(source(start, count), dtype=np.float32)
+                if block.shape != (count, d):
+                    raise native.invalid(f"features callback: rows of shape {block.shape}, "
+                                         f"expected {(count, d)}")
+                target = np.ctypeslib.as_array(rows, shape=(count, ld))
+                target[:, :d] = block
+                return count
+            except BaseException as error:  # re-raised by step()
+                raised.append(error)
+                return -1
+
+        def fill_logits(start, count, k_prev, rows, ld, _):
+            try:
+                block = np.asarray(logits(start, count), dtype=np.float32)
+                np.ctypeslib.as_array(rows, shape=(count, ld))[:, :k_prev] = block
+                return count
+            except BaseException as error:
+                raised.append(error)
+                return -1
+
+        def report(stage, fraction, _):
+            try:
+                return int(bool(progress(stage, fraction))) if progress else 0
+            except BaseException as error:
+                raised.append(error)
+                return 1
+
+        keep = (native.FEATURES_FN(fill),
+                native.LOGITS_FN(fill_logits) if logits else native.LOGITS_FN(),
+                native.PROGRESS_FN(report))
+        try:
+            code = native.lib.rlcc_refiner_step(self._handle, keep[0], None, self._batch,
+                                                keep[1], None, keep[2], None)
+        except KeyboardInterrupt:
+            raise
+        if raised:
+            raise raised[0]
+        native.check(code)
+        return self.generation()
+
+    def generation(self) -> Generation:
+        """The latest generation's results."""
+        lib = native.lib
+        n, d = self._shape
+        k = lib.rlcc_refiner_n_classes(self._handle)
+        labels = np.empty(n, dtype=np.int32)
+        native.check(lib.rlcc_refiner_labels(self._handle, native.pointer(labels, ctypes.c_int32)))
+        cents = np.empty((k, d), dtype=np.float32)
+        native.check(lib.rlcc_refiner_centroids(self._handle, native.pointer(cents, ctypes.c_float), d))
+        return Generation(labels, int(k), float(lib.rlcc_refiner_threshold(self._handle)), cents,
+                          int(lib.rlcc_refiner_generation(self._handle)))
+
+    def targets(self, indices: Any = None) -> np.ndarray:
+        """Training targets (float32, ``len(indices) x n_classes``) of the
+        latest generation for the given sample indices (all when None)."""
+        if self._handle is None:
+            raise native.invalid("refiner: no generation yet (call step)")
+        lib = native.lib
+        k = lib.rlcc_refiner_n_classes(self._handle)
+        picked = None if indices is None else np.ascontiguousarray(indices, dtype=np.int64)
+        n_rows = self._shape[0] if picked is None else picked.shape[0]
+        out = np.empty((n_rows, k), dtype=np.float32)
+        native.check(lib.rlcc_refiner_targets(self._handle, native.pointer(picked, ctypes.c_int64),
+                                              n_rows, native.pointer(out, ctypes.c_float), max(k, 1)))
+        return out

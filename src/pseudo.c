@@ -1,0 +1,367 @@
+/*
+ * pseudo.c - the clustering step of a trainer, as one call: distance,
+ * DBSCAN at one or three eps, outliers, SpCL's reliability criterion; and
+ * the class centroids. Spec section 3.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define OPTIONS_SIZE_1_2 (offsetof(rlcc_pseudo_options, max_bytes) + sizeof(int64_t))
+
+int rlcc_pseudo_options_init(rlcc_pseudo_options *options, size_t struct_size)
+{
+    rlcc__clear_error();
+    const rlcc_pseudo_options defaults = {
+        .struct_size = sizeof defaults, .metric = RLCC_METRIC_JACCARD, .k1 = 30, .k2 = 6,
+        .variant = RLCC_JACCARD_DOT, .outliers = RLCC_OUTLIERS_SINGLETON, .reliability = 1,
+        .guard = 1, .n_eps = 3, .cutoff = 0.9f, .eps = {0.58, 0.60, 0.62}, .threshold = -1.0,
+        .min_samples = 4};
+    return rlcc__init_struct(options, struct_size, &defaults, sizeof defaults,
+                             OPTIONS_SIZE_1_2, "options");
+}
+
+int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, rlcc_pseudo_options *out)
+{
+    rlcc_pseudo_options_init(out, sizeof *out);
+    if (options != NULL) {
+        int err = rlcc__check_struct_size(options->struct_size, OPTIONS_SIZE_1_2, "options");
+        if (err != RLCC_OK)
+            return err;
+        *out = *options;
+        out->struct_size = sizeof *out;
+    }
+    if (out->metric != RLCC_METRIC_JACCARD && out->metric != RLCC_METRIC_EUCLIDEAN &&
+        out->metric != RLCC_METRIC_COSINE)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "metric: %d is not a known metric",
+                          (int)out->metric);
+    if (out->n_eps != 1 && out->n_eps != 3)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "n_eps: %d; give one eps (a plain run) or three (tight, normal, "
+                          "loose)",
+                          (int)out->n_eps);
+    if (out->outliers != RLCC_OUTLIERS_KEEP && out->outliers != RLCC_OUTLIERS_SINGLETON)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "outliers: %d is not a known policy",
+                          (int)out->outliers);
+    if (out->reliability != 0 && out->reliability != 1)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "reliability: %d must be 0 or 1",
+                          (int)out->reliability);
+    if (out->guard != 0 && out->guard != 1)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "guard: %d must be 0 or 1", (int)out->guard);
+    if (out->reliability && out->n_eps != 3)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "reliability: needs three eps values (tight, normal, loose)");
+    if (out->reliability && out->outliers != RLCC_OUTLIERS_SINGLETON)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "reliability: needs the singleton outlier policy");
+    if (isnan(out->threshold))
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "threshold: is NaN");
+    int err = RLCC_OK;
+    for (int e = 0; e < out->n_eps && err == RLCC_OK; e++) {
+        err = rlcc__check_eps(out->eps[e]);
+        if (err == RLCC_OK && out->metric == RLCC_METRIC_JACCARD &&
+            !(out->eps[e] < (double)out->cutoff))
+            err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                             "eps: %g is not below the Jaccard cutoff %g (pairs beyond the "
+                             "cutoff are not kept)",
+                             out->eps[e], (double)out->cutoff);
+    }
+    if (err == RLCC_OK)
+        err = rlcc__check_min_samples(out->min_samples);
+    if (err == RLCC_OK)
+        err = rlcc__check_threads(out->n_threads);
+    if (err == RLCC_OK)
+        err = rlcc__check_max_bytes(out->max_bytes);
+    if (err == RLCC_OK && out->n_eps == 3) { /* tight <= normal <= loose */
+        double *eps = out->eps;
+        for (int a = 0; a < 3; a++)
+            for (int b = a + 1; b < 3; b++)
+                if (eps[b] < eps[a]) {
+                    double t = eps[a];
+                    eps[a] = eps[b];
+                    eps[b] = t;
+                }
+    }
+    return err;
+}
+
+/* Gives every -1 sample, in index order, a new label k, k+1, ...; returns
+ * the new label count. */
+static int64_t singletons(int32_t *labels, int64_t n, int64_t k)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (labels[i] == -1)
+            labels[i] = (int32_t)k++;
+    return k;
+}
+
+typedef struct keyed {
+    int64_t key;
+    int64_t index;
+} keyed;
+
+static int compare_keyed(const void *a, const void *b)
+{
+    const keyed *p = a, *q = b;
+    return (p->key > q->key) - (p->key < q->key);
+}
+
+/* 1 - |S_a(i) & S_b(i)| / |S_a(i) | S_b(i)| for every sample, with S_x(i)
+ * the members of i's cluster in labeling x (labels >= 0, below ka / kb):
+ * integer counts, one float32 divide. */
+static int dissimilarity(const int32_t *a, int64_t ka, const int32_t *b, int64_t kb, int64_t n,
+                         rlcc_budget *budget, float *out)
+{
+    int err;
+    keyed *pairs = rlcc__alloc(budget, n, sizeof *pairs, "reliability pairs", &err);
+    int64_t *size_a = pairs ? rlcc__calloc(budget, ka, sizeof *size_a, "cluster sizes", &err) : NULL;
+    int64_t *size_b = size_a ? rlcc__calloc(budget, kb, sizeof *size_b, "cluster sizes", &err) : NULL;
+    if (size_b != NULL) {
+        for (int64_t i = 0; i < n; i++) {
+            size_a[a[i]]++;
+            size_b[b[i]]++;
+            pairs[i].key = (int64_t)a[i] * kb + b[i];
+            pairs[i].index = i;
+        }
+        qsort(pairs, (size_t)n, sizeof *pairs, compare_keyed);
+        for (int64_t s = 0; s < n;) {
+            int64_t e = s;
+            while (e < n && pairs[e].key == pairs[s].key)
+                e++;
+            const int64_t inter = e - s;
+            for (int64_t t = s; t < e; t++) {
+                const int64_t i = pairs[t].index;
+                const int64_t uni = size_a[a[i]] + size_b[b[i]] - inter;
+                out[i] = 1.0f - (float)inter / (float)uni;
+            }
+            s = e;
+        }
+        err = RLCC_OK;
+    }
+    rlcc__free(budget, size_b, kb, sizeof *size_b);
+    rlcc__free(budget, size_a, ka, sizeof *size_a);
+    rlcc__free(budget, pairs, n, sizeof *pairs);
+    return err;
+}
+
+static int compare_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* SpCL's criterion on the normal labels (in place); see rlcc.h. */
+static int reliability(int32_t *normal, int64_t k_normal, const int32_t *tight, int64_t k_tight,
+                       const int32_t *loose, int64_t k_loose, int64_t n, int guard,
+                       double *threshold, rlcc_budget *budget, int64_t *k_out)
+{
+    int err;
+    float *comp = rlcc__alloc(budget, n, sizeof *comp, "reliability", &err);
+    float *indep = comp ? rlcc__alloc(budget, n, sizeof *indep, "reliability", &err) : NULL;
+    float *min_comp = indep ? rlcc__alloc(budget, k_normal, sizeof *min_comp, "reliability", &err) : NULL;
+    float *min_indep = min_comp ? rlcc__alloc(budget, k_normal, sizeof *min_indep, "reliability", &err) : NULL;
+    int64_t *size = min_indep ? rlcc__calloc(budget, k_normal, sizeof *size, "reliability", &err) : NULL;
+    if (size != NULL)
+        err = dissimilarity(normal, k_normal, tight, k_tight, n, budget, comp);
+    if (size != NULL && err == RLCC_OK)
+        err = dissimilarity(normal, k_normal, loose, k_loose, n, budget, indep);
+    if (size != NULL && err == RLCC_OK) {
+        for (int64_t c = 0; c < k_normal; c++)
+            min_comp[c] = min_indep[c] = INFINITY;
+        for (int64_t i = 0; i < n; i++) {
+            const int32_t c = normal[i];
+            size[c]++;
+            min_comp[c] = comp[i] < min_comp[c] ? comp[i] : min_comp[c];
+            min_indep[c] = indep[i] < min_indep[c] ? indep[i] : min_indep[c];
+        }
+        if (*threshold < 0.0) {
+            /* computed once, at the first generation: element
+             * min(m - 1, round_half_even(0.9 m)) of the sorted minima over
+             * the m clusters with more than one member; 0 when m == 0 */
+            int64_t m = 0;
+            for (int64_t c = 0; c < k_normal; c++)
+                if (size[c] > 1)
+                    comp[m++] = min_indep[c]; /* comp is free again: reuse it */
+            qsort(comp, (size_t)m, sizeof *comp, compare_float);
+            int64_t at = (int64_t)nearbyint(0.9 * (double)m);
+            *threshold = m == 0 ? 0.0 : (double)comp[at < m - 1 ? at : m - 1];
+            err = dissimilarity(normal, k_normal, tight, k_tight, n, budget, comp);
+        }
+    }
+    if (size != NULL && err == RLCC_OK) {
+        /* size[] becomes the running count of members still in each
+         * cluster: the guard never ejects the last one */
+        int64_t next = k_normal;
+        for (int64_t i = 0; i < n; i++) {
+            const int32_t c = normal[i];
+            const int keep = (double)min_indep[c] <= *threshold && comp[i] <= min_comp[c];
+            if (keep || (guard && size[c] == 1))
+                continue;
+            size[c]--;
+            normal[i] = (int32_t)next++;
+        }
+        *k_out = next;
+    }
+    rlcc__free(budget, size, k_normal, sizeof *size);
+    rlcc__free(budget, min_indep, k_normal, sizeof *min_indep);
+    rlcc__free(budget, min_comp, k_normal, sizeof *min_comp);
+    rlcc__free(budget, indep, n, sizeof *indep);
+    rlcc__free(budget, comp, n, sizeof *comp);
+    return err;
+}
+
+/* DBSCAN of run e over the prepared distance: the Jaccard graph, or the
+ * features themselves. */
+static int cluster_run(const float *x, int64_t n, int64_t d, int64_t ldx,
+                       const rlcc_pseudo_options *opts, const rlcc_csr *graph, double eps,
+                       int32_t *labels, int64_t *k)
+{
+    rlcc_dbscan_options dopts;
+    rlcc_dbscan_options_init(&dopts, sizeof dopts);
+    dopts.n_threads = opts->n_threads;
+    dopts.max_bytes = opts->max_bytes;
+    if (graph != NULL)
+        return rlcc_dbscan_csr(n, graph->indptr, graph->indices, graph->data, eps,
+                               opts->min_samples, &dopts, labels, k, NULL, NULL);
+    dopts.metric = opts->metric;
+    return rlcc_dbscan_features(x, n, d, ldx, eps, opts->min_samples, &dopts, labels, k, NULL,
+                                NULL);
+}
+
+int rlcc_pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
+                       const rlcc_pseudo_options *options, int32_t *labels,
+                       int64_t *n_classes, double *threshold)
+{
+    rlcc__clear_error();
+    rlcc_pseudo_options opts;
+    int err = rlcc__check_pseudo_options(options, &opts);
+    if (err == RLCC_OK)
+        err = rlcc__check_matrix("x", x, n, d, ldx);
+    if (err == RLCC_OK && n > 0 && labels == NULL)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "labels: is NULL");
+    if (err != RLCC_OK)
+        return err;
+    rlcc_budget budget;
+    rlcc__budget_init(&budget, opts.max_bytes);
+    rlcc_csr *graph = NULL;
+    if (opts.metric == RLCC_METRIC_JACCARD && n > 0) {
+        rlcc_jaccard_options jopts;
+        rlcc_jaccard_options_init(&jopts, sizeof jopts);
+        jopts.k1 = opts.k1;
+        jopts.k2 = opts.k2;
+        jopts.variant = opts.variant;
+        jopts.normalize = opts.normalize;
+        jopts.n_threads = opts.n_threads;
+        jopts.cutoff = opts.cutoff;
+        jopts.max_bytes = opts.max_bytes;
+        err = rlcc_jaccard(x, n, d, ldx, NULL, &jopts, &graph);
+        if (err != RLCC_OK)
+            return err;
+    }
+    /* runs[1] is the normal run (or the only one) */
+    int32_t *runs = rlcc__alloc(&budget, 3 * (n > 0 ? n : 1), sizeof *runs, "labels", &err);
+    int64_t k[3] = {0, 0, 0};
+    double used = 0.0;
+    for (int e = 0; runs != NULL && err == RLCC_OK && e < opts.n_eps; e++) {
+        int32_t *run = runs + (opts.n_eps == 1 ? 1 : e) * n;
+        err = cluster_run(x, n, d, ldx, &opts, graph, opts.eps[e], run, &k[opts.n_eps == 1 ? 1 : e]);
+    }
+    if (runs != NULL && err == RLCC_OK && opts.outliers == RLCC_OUTLIERS_SINGLETON)
+        for (int e = 0; e < 3; e++)
+            if (opts.n_eps == 3 || e == 1)
+                k[e] = singletons(runs + e * n, n, k[e]);
+    if (runs != NULL && err == RLCC_OK && opts.reliability) {
+        used = opts.threshold;
+        err = reliability(runs + n, k[1], runs, k[0], runs + 2 * n, k[2], n, opts.guard, &used,
+                          &budget, &k[1]);
+    }
+    rlcc_csr_free(graph);
+    if (runs != NULL && err == RLCC_OK) {
+        memcpy(labels, runs + n, sizeof *labels * (size_t)n);
+        if (n_classes != NULL) {
+            int64_t top = -1;
+            for (int64_t i = 0; i < n; i++)
+                top = labels[i] > top ? labels[i] : top;
+            *n_classes = top + 1;
+        }
+        if (threshold != NULL)
+            *threshold = used;
+    }
+    rlcc__free(&budget, runs, 3 * (n > 0 ? n : 1), sizeof *runs);
+    return err;
+}
+
+int rlcc__check_labels(const char *name, const int32_t *labels, int64_t n, int64_t *k)
+{
+    if (n > 0 && labels == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: is NULL", name);
+    int64_t top = -1;
+    for (int64_t i = 0; i < n; i++) {
+        if (labels[i] < -1)
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: label %d of sample %lld is below -1",
+                              name, (int)labels[i], (long long)i);
+        if (*k > 0 && labels[i] >= *k)
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                              "%s: label %d of sample %lld is not below the class count %lld",
+                              name, (int)labels[i], (long long)i, (long long)*k);
+        top = labels[i] > top ? labels[i] : top;
+    }
+    if (*k < 0)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: class count %lld is negative", name,
+                          (long long)*k);
+    if (*k == 0)
+        *k = top + 1;
+    return RLCC_OK;
+}
+
+int rlcc_centroids(const float *x, int64_t n, int64_t d, int64_t ldx, const int32_t *labels,
+                   int64_t k, float *centroids, int64_t ldc)
+{
+    rlcc__clear_error();
+    int64_t classes = k;
+    int err = rlcc__check_matrix("x", x, n, d, ldx);
+    if (err == RLCC_OK && k < 1)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k: %lld must be >= 1", (long long)k);
+    if (err == RLCC_OK)
+        err = rlcc__check_labels("labels", labels, n, &classes);
+    if (err == RLCC_OK)
+        err = rlcc__check_matrix("centroids", centroids, k, d, ldc);
+    if (err != RLCC_OK)
+        return err;
+    rlcc_budget budget;
+    rlcc__budget_init(&budget, 0);
+    double *norm2 = rlcc__alloc(&budget, n > 0 ? n : 1, sizeof *norm2, "row norms", &err);
+    int64_t *count = norm2 ? rlcc__calloc(&budget, k, sizeof *count, "class sizes", &err) : NULL;
+    if (count != NULL)
+        err = rlcc__row_norms("x", x, n, d, ldx, rlcc__resolve_threads(0), norm2);
+    if (count != NULL && err == RLCC_OK) {
+        /* sums in float32, samples in index order, as the trainers' mean */
+        for (int64_t c = 0; c < k; c++)
+            memset(centroids + c * ldc, 0, sizeof(float) * (size_t)d);
+        for (int64_t i = 0; i < n; i++) {
+            if (labels[i] < 0)
+                continue;
+            float *row = centroids + (int64_t)labels[i] * ldc;
+            const float *xi = x + i * ldx;
+            for (int64_t j = 0; j < d; j++)
+                row[j] += xi[j];
+            count[labels[i]]++;
+        }
+        for (int64_t c = 0; c < k; c++) {
+            float *row = centroids + c * ldc;
+            double sum = 0.0;
+            for (int64_t j = 0; j < d; j++) {
+                row[j] = count[c] > 0 ? row[j] / (float)count[c] : 0.0f;
+                sum += (double)row[j] * (double)row[j];
+            }
+            const double scale = sum > 0.0 ? 1.0 / sqrt(sum) : 0.0;
+            for (int64_t j = 0; j < d; j++)
+                row[j] = (float)(row[j] * scale);
+        }
+    }
+    rlcc__free(&budget, count, k, sizeof *count);
+    rlcc__free(&budget, norm2, n > 0 ? n : 1, sizeof *norm2);
+    return err;
+}

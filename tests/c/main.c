@@ -31,6 +31,7 @@ int main(int argc, char **argv)
     run_all(dbscan_tests);
     run_all(errors_tests);
     run_all(jaccard_tests);
+    run_all(rlcc_tests);
     printf("%s: %ld passed, %ld failed\n", suite, test_passed, test_failed);
     return test_failed == 0 ? 0 : 1;
 }

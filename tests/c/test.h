@@ -57,5 +57,6 @@ extern const test_case api_tests[];
 extern const test_case dbscan_tests[];
 extern const test_case errors_tests[];
 extern const test_case jaccard_tests[];
+extern const test_case rlcc_tests[];
 
 #endif

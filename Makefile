@@ -2,7 +2,7 @@
 #
 #   make            lib/librlcc.a, lib/librlcc.so.1.MINOR.PATCH (+ links), rlcc.pc
 #   make check      every test suite; the last line is "<N> passed, <M> failed"
-#   make demo       cluster a built-in synthetic re-ID set
+#   make demo       a simulated RLCC training run on built-in re-ID-like data
 #   make bench      benchmarks (docs/BENCHMARKS.md)
 #   make check-abi  exported symbols == version script, abidiff vs abi/ baseline
 #   make install    PREFIX, DESTDIR, LIBDIR, INCLUDEDIR honoured
@@ -50,7 +50,7 @@ TEST_HDRS := $(wildcard tests/c/*.h)
 	test-c-clang test-c-gcc test-c-asan headertest examples
 .DELETE_ON_ERROR:
 
-all: lib/librlcc.a lib/$(REALNAME) lib/$(SONAME) lib/librlcc.so rlcc.pc bin/rlcc-demo
+all: lib/librlcc.a lib/$(REALNAME) lib/$(SONAME) lib/librlcc.so rlcc.pc bin/rlcc
 
 deps:
 	@scripts/install-deps.sh
@@ -100,9 +100,11 @@ build/clang/rlcc-tests-shared: $(TEST_SRCS) $(TEST_HDRS) lib/$(SONAME)
 		$(LIBS) -o $@
 
 # ---- tools -------------------------------------------------------------------
-bin/rlcc-demo: tools/demo.c tools/synth.c tools/synth.h lib/$(SONAME)
+CLI_SRCS := tools/cli.c tools/demo.c tools/metrics.c tools/npy.c tools/synth.c
+CLI_HDRS := tools/demo.h tools/metrics.h tools/npy.h tools/synth.h
+bin/rlcc: $(CLI_SRCS) $(CLI_HDRS) lib/$(SONAME)
 	@mkdir -p bin
-	$(CC) $(BASE_CFLAGS) -Itools tools/demo.c tools/synth.c -Llib -l:$(SONAME) \
+	$(CC) $(BASE_CFLAGS) -Itools $(CLI_SRCS) -Llib -l:$(SONAME) \
 		-Wl,-rpath,'$$ORIGIN/../lib' -lm -o $@
 
 build/bench/bench_dbscan: bench/bench_dbscan.c tools/synth.c tools/synth.h lib/librlcc.a
@@ -111,7 +113,7 @@ build/bench/bench_dbscan: bench/bench_dbscan.c tools/synth.c tools/synth.h lib/l
 
 # ---- the two README commands --------------------------------------------------
 demo: deps all
-	bin/rlcc-demo
+	bin/rlcc demo
 
 check: deps
 	@PYTHON=$(PYTHON) CC=$(CC) GCC=$(GCC) scripts/check.sh

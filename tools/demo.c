@@ -1,20 +1,34 @@
 /*
- * demo.c - `make demo`: cluster a built-in synthetic re-ID set the size of
- * Market-1501 with librlcc and say what was found.
+ * demo.c - `rlcc demo` (and `make demo`): a simulated unsupervised re-ID
+ * training run on built-in data of Market-1501 size, with RLCC.
  *
- *   bin/rlcc-demo [N [EPS [MIN_SAMPLES]]]
- *
- * The features are re-ID-like (751 identities on the unit hypersphere, six
- * cameras, noisy and a few hard images, D = 2048, fixed seed), so the
- * result can be scored against the true identities: pairwise precision,
- * recall and F-score over all pairs of images put in one cluster.
+ * The "model" is simulated: every generation sees the same 751 identities
+ * and 6 cameras through new image noise that shrinks as training goes on.
+ * Each generation the refiner reads the features through its callback,
+ * clusters them (Jaccard, DBSCAN at 0.58 / 0.60 / 0.62, singletons, the
+ * reliability criterion) and computes the consensus with the previous
+ * generation; the targets are then read batch by batch, as a trainer
+ * would. The same run without RLCC trains on the hard labels alone.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "demo.h"
+#include "metrics.h"
 #include "rlcc.h"
 #include "synth.h"
+
+/* Look-alike identities come in families of 3 sharing 65% of their look,
+ * and image noise starts at 1.3 and shrinks by 18% a generation: enough for
+ * Jaccard + DBSCAN to merge look-alikes early and separate more of them as
+ * the "model" improves. */
+#define FAMILY_SIZE 3
+#define FAMILY_SHARE 0.65
+#define FIRST_NOISE 1.3
+#define NOISE_DECAY 0.82
 
 static double now(void)
 {
@@ -23,103 +37,181 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static int compare_pairs(const void *a, const void *b)
+typedef struct feature_source {
+    const float *x;
+    int64_t d;
+} feature_source;
+
+static int64_t read_rows(int64_t start, int64_t count, float *rows, int64_t ld, void *data)
 {
-    const int64_t *p = a, *q = b;
-    return p[0] != q[0] ? (p[0] < q[0] ? -1 : 1) : (p[1] > q[1]) - (p[1] < q[1]);
+    const feature_source *src = data;
+    for (int64_t i = 0; i < count; i++)
+        memcpy(rows + i * ld, src->x + (start + i) * src->d, sizeof(float) * (size_t)src->d);
+    return count;
 }
 
-/* Pairwise scores: a pair is predicted together when both images share a
- * cluster (noise is alone), truly together when they share an identity.
- * Counted from the contingency table (cluster, identity) in O(n log n). */
-static void pairwise_scores(const int32_t *labels, const int32_t *identity, int64_t n,
-                            double *precision, double *recall, double *f_score)
+static int compare_keys(const void *a, const void *b)
 {
-    int64_t *cells = malloc(sizeof(int64_t) * 2 * (size_t)n);
-    int32_t max_label = -1, max_id = -1;
-    for (int64_t i = 0; i < n; i++) {
-        max_label = labels[i] > max_label ? labels[i] : max_label;
-        max_id = identity[i] > max_id ? identity[i] : max_id;
-    }
-    int64_t *cluster_size = calloc((size_t)max_label + 2, sizeof(int64_t));
-    int64_t *id_size = calloc((size_t)max_id + 1, sizeof(int64_t));
-    int64_t m = 0;
-    for (int64_t i = 0; i < n; i++) {
-        id_size[identity[i]]++;
-        if (labels[i] < 0)
-            continue;
-        cluster_size[labels[i]]++;
-        cells[2 * m] = labels[i];
-        cells[2 * m + 1] = identity[i];
-        m++;
-    }
-    qsort(cells, (size_t)m, 2 * sizeof(int64_t), compare_pairs);
-    double together = 0, predicted = 0, actual = 0;
-    for (int64_t i = 0; i < m;) {
-        int64_t j = i;
-        while (j < m && cells[2 * j] == cells[2 * i] && cells[2 * j + 1] == cells[2 * i + 1])
-            j++;
-        double c = (double)(j - i);
-        together += c * (c - 1) / 2;
-        i = j;
-    }
-    for (int32_t c = 0; c <= max_label; c++)
-        predicted += (double)cluster_size[c] * (double)(cluster_size[c] - 1) / 2;
-    for (int32_t c = 0; c <= max_id; c++)
-        actual += (double)id_size[c] * (double)(id_size[c] - 1) / 2;
-    *precision = predicted > 0 ? together / predicted : 0;
-    *recall = actual > 0 ? together / actual : 0;
-    *f_score = *precision + *recall > 0 ? 2 * *precision * *recall / (*precision + *recall) : 0;
-    free(cells);
-    free(cluster_size);
-    free(id_size);
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
 }
 
-int main(int argc, char **argv)
+/* The class most samples of each identity fall in: the "true class". */
+static void majority_class(const int32_t *labels, const int32_t *identity, int64_t n,
+                           int32_t identities, int64_t k, int32_t *out)
 {
-    const int64_t n = argc > 1 ? atoll(argv[1]) : 12936, d = 2048;
-    const double eps = argc > 2 ? atof(argv[2]) : 1.0;
-    const int64_t min_samples = argc > 3 ? atoll(argv[3]) : 4;
+    /* count (identity, label) pairs by sorting keys */
+    int64_t *keys = malloc(sizeof *keys * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        keys[i] = (int64_t)identity[i] * (k + 1) + labels[i];
+    qsort(keys, (size_t)n, sizeof *keys, compare_keys);
+    int64_t *best = calloc((size_t)identities, sizeof *best);
+    for (int32_t c = 0; c < identities; c++)
+        out[c] = -1;
+    for (int64_t s = 0; s < n;) {
+        int64_t e = s;
+        while (e < n && keys[e] == keys[s])
+            e++;
+        const int32_t id = (int32_t)(keys[s] / (k + 1));
+        if (e - s > best[id]) {
+            best[id] = e - s;
+            out[id] = (int32_t)(keys[s] % (k + 1));
+        }
+        s = e;
+    }
+    free(best);
+    free(keys);
+}
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "rlcc demo: %s: %s\n", what, rlcc_last_error());
+    return 1;
+}
+
+int rlcc_demo(int64_t n, int generations)
+{
+    const int64_t d = 2048, batch = 1024;
     synth_params params = synth_defaults(n, d);
+    params.hard_fraction = 0.08;
+    params.family_size = FAMILY_SIZE;
+    params.family_share = FAMILY_SHARE;
     float *x = malloc(sizeof(float) * (size_t)(n * d));
     int32_t *identity = malloc(sizeof(int32_t) * (size_t)n);
     int32_t *labels = malloc(sizeof(int32_t) * (size_t)n);
-    if (!x || !identity || !labels || synth_generate(&params, x, identity, NULL) != 0) {
-        fprintf(stderr, "rlcc-demo: out of memory\n");
+    int32_t *previous = malloc(sizeof(int32_t) * (size_t)n);
+    int32_t *argmax = malloc(sizeof(int32_t) * (size_t)n);
+    int32_t *truth_class = malloc(sizeof(int32_t) * (size_t)params.identities);
+    float *targets = NULL;
+    if (!x || !identity || !labels || !previous || !argmax || !truth_class) {
+        fprintf(stderr, "rlcc demo: out of memory\n");
         return 1;
     }
-    printf("librlcc %s demo: %lld synthetic re-ID images, D = %lld, %d identities, "
-           "%d cameras, %.0f%% hard images\n",
-           rlcc_version_string(), (long long)n, (long long)d, params.identities,
-           params.cameras, 100 * params.hard_fraction);
-
-    rlcc_dbscan_stats stats;
-    rlcc_dbscan_stats_init(&stats, sizeof stats);
-    int64_t clusters = 0;
-    double t0 = now();
-    int rc = rlcc_dbscan_features(x, n, d, d, eps, min_samples, NULL, labels, &clusters, NULL,
-                                  &stats);
-    double seconds = now() - t0;
-    if (rc != RLCC_OK) {
-        fprintf(stderr, "rlcc-demo: %s: %s\n", rlcc_strerror(rc), rlcc_last_error());
-        return 1;
+    rlcc_refiner *refiner = NULL;
+    if (rlcc_refiner_new(n, d, NULL, NULL, &refiner) != RLCC_OK)
+        return fail("rlcc_refiner_new");
+    printf("librlcc %s demo: a simulated training run, %lld images, D = %lld, %d identities, "
+           "%d cameras, %d generations\n",
+           rlcc_version_string(), (long long)n, (long long)d, params.identities, params.cameras,
+           generations);
+    printf("clustering: Jaccard (k1 30, k2 6) + DBSCAN at 0.58/0.60/0.62 + singletons + "
+           "reliability; RLCC: alpha 0.9, w 0.9, scale 30\n\n");
+    printf("gen noise classes single |  DBSCAN P    R    F   NMI | RLCC argmax F | mass on true class: "
+           "hard  RLCC  (wrong-label samples: hard RLCC) | stable NMI | step s targets s\n");
+    double sum_hard = 0, sum_rlcc = 0, sum_wrong_rlcc = 0;
+    int counted = 0;
+    for (int g = 0; g < generations; g++) {
+        params.noise = FIRST_NOISE * pow(NOISE_DECAY, g);
+        params.image_seed = 1000 + (uint64_t)g;
+        if (synth_generate(&params, x, identity, NULL) != 0) {
+            fprintf(stderr, "rlcc demo: out of memory\n");
+            return 1;
+        }
+        feature_source src = {x, d};
+        double t0 = now();
+        if (rlcc_refiner_step(refiner, read_rows, &src, batch, NULL, NULL, NULL, NULL) != RLCC_OK)
+            return fail("rlcc_refiner_step");
+        const double step_s = now() - t0;
+        const int64_t k = rlcc_refiner_n_classes(refiner);
+        rlcc_refiner_labels(refiner, labels);
+        free(targets);
+        targets = malloc(sizeof(float) * (size_t)(batch * k));
+        majority_class(labels, identity, n, params.identities, k, truth_class);
+        /* targets batch by batch, as a trainer reads them */
+        double mass_hard = 0, mass_rlcc = 0, wrong_hard = 0, wrong_rlcc = 0;
+        int64_t wrong = 0;
+        t0 = now();
+        for (int64_t start = 0; start < n; start += batch) {
+            const int64_t count = n - start < batch ? n - start : batch;
+            int64_t rows[1024];
+            for (int64_t r = 0; r < count; r++)
+                rows[r] = start + r;
+            if (rlcc_refiner_targets(refiner, rows, count, targets, k) != RLCC_OK)
+                return fail("rlcc_refiner_targets");
+            for (int64_t r = 0; r < count; r++) {
+                const int64_t i = start + r;
+                const float *row = targets + r * k;
+                int64_t top = 0;
+                for (int64_t b = 1; b < k; b++)
+                    top = row[b] > row[top] ? b : top;
+                argmax[i] = (int32_t)top;
+                const int32_t want = truth_class[identity[i]];
+                const double hard = labels[i] == want ? 1.0 : 0.0;
+                mass_hard += hard;
+                mass_rlcc += row[want];
+                if (labels[i] != want) {
+                    wrong++;
+                    wrong_hard += hard;
+                    wrong_rlcc += row[want];
+                }
+            }
+        }
+        const double targets_s = now() - t0;
+        int64_t singletons = 0;
+        {
+            int64_t *size = calloc((size_t)k, sizeof *size);
+            for (int64_t i = 0; i < n; i++)
+                size[labels[i]]++;
+            for (int64_t c = 0; c < k; c++)
+                singletons += size[c] == 1;
+            free(size);
+        }
+        /* singletons are outliers: alone, like -1, for the pairwise scores */
+        pair_scores db = metrics_pairwise(labels, identity, n);
+        pair_scores am = metrics_pairwise(argmax, identity, n);
+        double nmi = metrics_nmi(labels, identity, n);
+        double stable = g > 0 ? metrics_nmi(previous, labels, n) : NAN;
+        printf("%3d %5.2f %7lld %6lld | %6.3f %.3f %.3f %.3f |     %.3f     |"
+               "                    %.3f %.3f  (%5lld:            %.3f %.3f) |    %s%.3f | %6.2f %8.2f\n",
+               g, params.noise, (long long)k, (long long)singletons, db.precision, db.recall,
+               db.f_score, nmi, am.f_score, mass_hard / n, mass_rlcc / n, (long long)wrong,
+               wrong ? wrong_hard / wrong : 0.0, wrong ? wrong_rlcc / wrong : 0.0,
+               g > 0 ? "" : " ", g > 0 ? stable : 0.0, step_s, targets_s);
+        if (g > 0) {
+            sum_hard += mass_hard / n;
+            sum_rlcc += mass_rlcc / n;
+            sum_wrong_rlcc += wrong ? wrong_rlcc / wrong : 0.0;
+            counted++;
+        }
+        memcpy(previous, labels, sizeof *labels * (size_t)n);
+        fflush(stdout);
     }
-    double precision, recall, f_score;
-    pairwise_scores(labels, identity, n, &precision, &recall, &f_score);
-    printf("DBSCAN (euclidean, eps = %.2f, min_samples = %lld) in %.2f s:\n", eps,
-           (long long)min_samples, seconds);
-    printf("  clusters           %lld (true identities: %d)\n", (long long)clusters,
-           params.identities);
-    printf("  noise              %lld images (%.1f%%)\n", (long long)stats.n_noise,
-           100.0 * (double)stats.n_noise / (double)n);
-    printf("  core points        %lld\n", (long long)stats.n_core);
-    printf("  neighbour pairs    %lld (re-decided in double: %lld)\n",
-           (long long)stats.n_neighbor_pairs, (long long)stats.n_redecided);
-    printf("  working memory     %.1f MiB (an n x n matrix would be %.0f MiB)\n",
-           (double)stats.peak_bytes / 1048576.0, (double)n * (double)n * 4 / 1048576.0);
-    printf("  pairwise precision %.4f  recall %.4f  F-score %.4f\n", precision, recall, f_score);
+    printf("\nwhat RLCC changed (generations 1-%d; generation 0 has no previous one):\n",
+           generations - 1);
+    printf("  mean target mass on the true class: %.3f with RLCC, %.3f with hard labels\n",
+           counted ? sum_rlcc / counted : 0.0, counted ? sum_hard / counted : 0.0);
+    printf("  samples DBSCAN put in the wrong class get %.3f of their target on the true class "
+           "with RLCC, 0 with hard labels\n",
+           counted ? sum_wrong_rlcc / counted : 0.0);
+    printf("  the argmax of the targets is the DBSCAN label (alpha 0.9): RLCC softens the "
+           "targets, it does not relabel\n");
+    rlcc_refiner_free(refiner);
+    free(targets);
     free(x);
     free(identity);
     free(labels);
+    free(previous);
+    free(argmax);
+    free(truth_class);
     return 0;
 }

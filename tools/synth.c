@@ -42,7 +42,8 @@ synth_params synth_defaults(int64_t n, int64_t d)
 {
     synth_params p = {
         .n = n, .d = d, .identities = 751, .cameras = 6, .camera_bias = 0.3,
-        .noise = 0.6, .hard_fraction = 0.04, .hard_noise = 2.0, .seed = 20210619,
+        .noise = 0.6, .hard_fraction = 0.04, .hard_noise = 2.0, .family_size = 1,
+        .family_share = 0.0, .seed = 20210619,
     };
     if (p.identities > n / 4)
         p.identities = (int32_t)(n / 4 > 0 ? n / 4 : 1);
@@ -64,8 +65,35 @@ int synth_generate(const synth_params *p, float *x, int32_t *identity, int32_t *
     uint64_t state = p->seed;
     for (int32_t c = 0; c < p->identities; c++)
         random_vector(&state, centres + c * d, d, 1.0);
+    if (p->family_size > 1 && p->family_share > 0.0) {
+        /* identity = share x family look + (1 - share) x its own, unit norm */
+        double *look = malloc(sizeof(double) * (size_t)d);
+        if (look == NULL) {
+            free(centres);
+            free(biases);
+            free(row);
+            return -1;
+        }
+        for (int32_t f = 0; f * p->family_size < p->identities; f++) {
+            random_vector(&state, look, d, 1.0);
+            for (int32_t c = f * p->family_size; c < (f + 1) * p->family_size && c < p->identities; c++) {
+                double sum = 0.0;
+                for (int64_t k = 0; k < d; k++) {
+                    double v = p->family_share * look[k] + (1.0 - p->family_share) * centres[c * d + k];
+                    centres[c * d + k] = v;
+                    sum += v * v;
+                }
+                for (int64_t k = 0; k < d; k++)
+                    centres[c * d + k] /= sqrt(sum);
+            }
+        }
+        free(look);
+    }
     for (int32_t c = 0; c < p->cameras; c++)
         random_vector(&state, biases + c * d, d, p->camera_bias);
+    /* the same people and cameras, seen again through new noise */
+    if (p->image_seed != 0)
+        state = p->image_seed;
     for (int64_t i = 0; i < p->n; i++) {
         int32_t id = (int32_t)(i % p->identities);
         int32_t cam = (int32_t)(next_u64(&state) % (uint64_t)p->cameras);

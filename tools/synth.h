@@ -4,7 +4,9 @@
  * Identities are random directions on the unit hypersphere; each camera
  * adds its own bias; each image adds Gaussian noise, and a few "hard"
  * images get much more of it (occlusion, bad crops), which DBSCAN should
- * leave as noise. Rows come out L2-normalised, as every trainer's do.
+ * leave as noise. Identities may come in families of look-alikes (people
+ * dressed alike) that share part of their direction. Rows come out
+ * L2-normalised, as every trainer's do.
  * `noise` scales all image noise, so a simulated training run can shrink
  * it generation by generation.
  */
@@ -22,7 +24,10 @@ typedef struct synth_params {
     double noise;        /* norm of an ordinary image's noise */
     double hard_fraction;/* share of hard images */
     double hard_noise;   /* norm of a hard image's noise */
-    uint64_t seed;
+    int32_t family_size; /* look-alike identities per family (1 = none) */
+    double family_share; /* how much of an identity is its family's look */
+    uint64_t seed;       /* identities and cameras */
+    uint64_t image_seed; /* which camera, which noise each image gets; 0 = seed */
 } synth_params;
 
 /* Market-1501-like defaults for n images of dimension d. */

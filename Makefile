@@ -118,7 +118,7 @@ demo: deps all
 check: deps
 	@PYTHON=$(PYTHON) CC=$(CC) GCC=$(GCC) scripts/check.sh
 
-bench: deps all build/bench/bench_dbscan build/bench/bench_jaccard
+bench: deps all build/bench/bench_dbscan build/bench/bench_jaccard build/bench/bench_rlcc
 	PYTHON=$(PYTHON) scripts/bench.sh
 
 # ---- ABI -------------------------------------------------------------------------
@@ -152,3 +152,7 @@ clean:
 build/bench/bench_jaccard: bench/bench_jaccard.c tools/synth.c tools/synth.h lib/librlcc.a
 	@mkdir -p build/bench
 	$(CC) $(BASE_CFLAGS) -Itools bench/bench_jaccard.c tools/synth.c lib/librlcc.a $(LIBS) -o $@
+
+build/bench/bench_rlcc: bench/bench_rlcc.c tools/synth.c tools/synth.h lib/librlcc.a
+	@mkdir -p build/bench
+	$(CC) $(BASE_CFLAGS) -Itools bench/bench_rlcc.c tools/synth.c lib/librlcc.a $(LIBS) -o $@

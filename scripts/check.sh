@@ -95,6 +95,13 @@ examples_suite() {
     grep -q "$want" "$out/py.txt" && grep -q "refused: invalid argument (x: row 1 has NaN" "$out/py.txt"
     check "examples/dbscan.py prints the same clusters" $(( $? == 0 ))
     cat "$out/py.txt"
+    $CC -std=c11 -Wall -Werror -Iinclude examples/trainer_loop.c -Llib -l:librlcc.so.1 \
+        -Wl,-rpath,"$top/lib" -lm -o "$out/trainer_loop" && "$out/trainer_loop" >"$out/tl.txt" \
+        && grep -q "^epoch 3: 40 classes" "$out/tl.txt"
+    check "examples/trainer_loop.c runs four epochs through the refiner" $(( $? == 0 ))
+    PYTHONPATH=bindings/python "$PYTHON" examples/trainer_loop.py >"$out/tl.py.txt" \
+        && grep -q "^epoch 3: 40 classes" "$out/tl.py.txt"
+    check "examples/trainer_loop.py runs four epochs through the refiner" $(( $? == 0 ))
     # The README's examples are real programs.
     sed -n '/^```c$/,/^```$/p' README.md | sed '1d;$d' >"$out/readme.c"
     $CC -std=c11 -Wall -Werror -Iinclude "$out/readme.c" -Llib -l:librlcc.so.1 \

@@ -118,14 +118,19 @@ static void normalize_dense_row(float *row, int64_t k, int32_t normalize)
             for (int64_t b = 0; b < k; b++)
                 row[b] = (float)(row[b] / sum);
     } else if (normalize == RLCC_NORMALIZE_SOFTMAX) {
+        /* expf is within an ulp and several times faster than exp; the sum
+         * is kept in double */
         float top = -INFINITY;
         for (int64_t b = 0; b < k; b++)
             top = row[b] > top ? row[b] : top;
         double sum = 0.0;
+        for (int64_t b = 0; b < k; b++) {
+            row[b] = expf(row[b] - top);
+            sum += row[b];
+        }
+        const float inverse = (float)(1.0 / sum);
         for (int64_t b = 0; b < k; b++)
-            sum += exp((double)row[b] - top);
-        for (int64_t b = 0; b < k; b++)
-            row[b] = (float)(exp((double)row[b] - top) / sum);
+            row[b] *= inverse;
     }
 }
 
@@ -287,21 +292,24 @@ int rlcc_class_probabilities(const float *x, int64_t n, int64_t d, int64_t ldx,
     rlcc_budget budget;
     rlcc__budget_init(&budget, 0);
     const int threads = rlcc__resolve_threads(n_threads);
-    double *norm2 = rlcc__alloc(&budget, n, sizeof *norm2, "row norms", &err);
-    if (norm2 == NULL)
-        return err;
-    err = rlcc__row_norms("x", x, n, d, ldx, threads, norm2);
-    /* the batch's rows, gathered when they are not all of x */
+    /* the rows this call reads: all of x, or the batch's rows gathered;
+     * only those are checked for NaN/Inf (a batch must not cost O(n d)) */
     const float *a = x;
-    int64_t lda = ldx;
+    int64_t lda = ldx, checked = n;
     float *gathered = NULL;
-    if (err == RLCC_OK && rows != NULL) {
+    if (rows != NULL) {
         gathered = rlcc__alloc(&budget, n_rows * d, sizeof *gathered, "batch rows", &err);
         for (int64_t r = 0; gathered != NULL && r < n_rows; r++)
             memcpy(gathered + r * d, x + rows[r] * ldx, sizeof(float) * (size_t)d);
         a = gathered;
         lda = d;
+        checked = n_rows;
     }
+    double *norm2 = err == RLCC_OK ? rlcc__alloc(&budget, checked, sizeof *norm2, "row norms", &err)
+                                   : NULL;
+    if (norm2 != NULL)
+        err = rlcc__row_norms(rows != NULL ? "x (batch rows)" : "x", a, checked, d, lda, threads,
+                              norm2);
     if (err == RLCC_OK) {
         /* probs = scale * A C^T, split so every dimension fits BLAS's int */
         const int64_t chunk = INT32_MAX;
@@ -315,8 +323,8 @@ int rlcc_class_probabilities(const float *x, int64_t n, int64_t d, int64_t ldx,
         for (int64_t r = 0; r < n_rows; r++)
             normalize_dense_row(probs + r * ldp, k, RLCC_NORMALIZE_SOFTMAX);
     }
+    rlcc__free(&budget, norm2, checked, sizeof *norm2);
     rlcc__free(&budget, gathered, n_rows * d, sizeof *gathered);
-    rlcc__free(&budget, norm2, n, sizeof *norm2);
     return err;
 }
 

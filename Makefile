@@ -70,6 +70,12 @@ endef
 $(eval $(call VARIANT,clang,$(CC),))
 $(eval $(call VARIANT,gcc,$(GCC),))
 $(eval $(call VARIANT,asan,$(CC),$(SAN_FLAGS)))
+$(eval $(call VARIANT,fault,$(CC),$(SAN_FLAGS) -DRLCC_FAULT_INJECTION))
+
+# Allocation k fails, for every k of every entry point (tests/fault).
+build/fault/fault-test: tests/fault/fault_test.c build/fault/librlcc.a
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -DRLCC_FAULT_INJECTION -Isrc tests/fault/fault_test.c \
+		build/fault/librlcc.a $(LIBS) -o $@
 
 lib/librlcc.a: build/clang/librlcc.a
 	@mkdir -p lib

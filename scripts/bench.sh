@@ -43,3 +43,14 @@ for n in $SIZES; do
     echo "| $n | $(field "$ours" knn_s) | $(field "$ours" jaccard_s) | $(field "$ours" knn_jaccard_s) | $(field "$ours" floor_s) | $(field "$ours" knn_jaccard_ratio) | $(field "$ours" dbscan3_s) | $pipe | $(field "$ref" ref_knn_s) | $(field "$ref" ref_jaccard_s) | $(field "$ref" ref_dbscan3_s) | $refpipe | $(echo "$refpipe $pipe" | awk '{printf "%.1fx", $1 / $2}') | $(field "$ours" peak_rss_mb) | $(field "$full" peak_rss_mb) | $(field "$ref" ref_peak_rss_mb) | $(field "$ref" same_labels) |"
     rm -f "$work/x.f32" "$work/labels.i32"
 done
+
+echo
+echo "RLCC consensus step: consensus (CSR) + class probabilities + propagation + blend, against the one SGEMM it needs"
+echo
+echo "| N | D | K_prev = K_cur | dense s | its GEMM (N x D x K_prev) s | dense / GEMM | per batch of 256 ms | its GEMM ms | batch / GEMM | peak RSS MB, batches only | peak RSS MB, with dense |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+n_rlcc=${RLCC_N:-32621}
+for k in 1000 $((n_rlcc / 2)); do
+    line=$(build/bench/bench_rlcc "$n_rlcc" "$D" "$k" "$k")
+    echo "| $n_rlcc | $D | $k | $(field "$line" dense_s) | $(field "$line" gemm_s) | $(field "$line" dense_ratio) | $(field "$line" batch_ms) | $(field "$line" batch_gemm_ms) | $(field "$line" batch_ratio) | $(field "$line" batch_peak_rss_mb) | $(field "$line" dense_peak_rss_mb) |"
+done

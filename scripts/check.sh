@@ -103,11 +103,12 @@ examples_suite() {
         && grep -q "^epoch 3: 40 classes" "$out/tl.py.txt"
     check "examples/trainer_loop.py runs four epochs through the refiner" $(( $? == 0 ))
     # The README's examples are real programs.
-    sed -n '/^```c$/,/^```$/p' README.md | sed '1d;$d' >"$out/readme.c"
+    # the first fenced block of each language is the runnable example
+    sed -n '/^```c$/,/^```$/{p;/^```$/q}' README.md | sed '1d;$d' >"$out/readme.c"
     $CC -std=c11 -Wall -Werror -Iinclude "$out/readme.c" -Llib -l:librlcc.so.1 \
         -Wl,-rpath,"$top/lib" -o "$out/readme" && "$out/readme" | grep -q "2 clusters, point 5 is -1"
     check "README.md's C example builds and prints what it says" $(( $? == 0 ))
-    sed -n '/^```python$/,/^```$/p' README.md | sed '1d;$d' >"$out/readme.py"
+    sed -n '/^```python$/,/^```$/{p;/^```$/q}' README.md | sed '1d;$d' >"$out/readme.py"
     PYTHONPATH=bindings/python "$PYTHON" "$out/readme.py" | grep -q "^True "
     check "README.md's Python example runs and both inputs agree" $(( $? == 0 ))
     $MAKE --no-print-directory install DESTDIR="$out/root" PREFIX=/usr/local >/dev/null \
@@ -146,6 +147,7 @@ if run_suite build-library build_suite library all; then
     run_suite c-clang-shared sh -c "$MAKE --no-print-directory build/clang/rlcc-tests-shared >/dev/null && build/clang/rlcc-tests-shared c-clang-shared"
     run_suite c-gcc sh -c "$MAKE --no-print-directory build/gcc/rlcc-tests GCC=$GCC >/dev/null && build/gcc/rlcc-tests c-gcc"
     run_suite c-asan-ubsan sh -c "$MAKE --no-print-directory build/asan/rlcc-tests >/dev/null && ASAN_OPTIONS=detect_leaks=1 build/asan/rlcc-tests c-asan-ubsan"
+    run_suite fault-injection sh -c "$MAKE --no-print-directory build/fault/fault-test >/dev/null && build/fault/fault-test"
     run_suite abi env CC="$CC" scripts/test-abi.sh
     run_suite examples examples_suite
     run_suite python pytest_suite

@@ -11,6 +11,62 @@
 
 #include "internal.h"
 
+/* ---- the one allocation hook ------------------------------------------
+ * Every allocation librlcc makes goes through system_alloc(). A test build
+ * (-DRLCC_FAULT_INJECTION) can make the k-th one fail, to show that every
+ * entry point returns RLCC_E_OUT_OF_MEMORY and leaks nothing whichever
+ * allocation fails. Allocations inside OpenBLAS and libomp are outside it. */
+#ifdef RLCC_FAULT_INJECTION
+static _Atomic int64_t fault_countdown; /* > 0: fail when it reaches 0 */
+static _Atomic int64_t fault_seen;      /* allocations since arming */
+
+void rlcc__fault_arm(int64_t k)
+{
+    fault_seen = 0;
+    fault_countdown = k;
+}
+
+int64_t rlcc__fault_seen(void)
+{
+    return fault_seen;
+}
+
+static int fault_now(void)
+{
+    fault_seen++;
+    return fault_countdown > 0 && --fault_countdown == 0;
+}
+#else
+static int fault_now(void)
+{
+    return 0;
+}
+#endif
+
+static void *system_alloc(size_t bytes, int zero)
+{
+    if (fault_now())
+        return NULL;
+    return zero ? calloc(1, bytes) : malloc(bytes);
+}
+
+static void *system_realloc(void *p, size_t bytes)
+{
+    if (fault_now())
+        return NULL;
+    return realloc(p, bytes);
+}
+
+void *rlcc__malloc(size_t bytes)
+{
+    return system_alloc(bytes > 0 ? bytes : 1, 0);
+}
+
+void *rlcc__zalloc(size_t bytes)
+{
+    return system_alloc(bytes > 0 ? bytes : 1, 1);
+}
+
 void rlcc__budget_init(rlcc_budget *budget, int64_t max_bytes)
 {
     if (max_bytes <= 0) {
@@ -60,7 +116,7 @@ static void *allocate(rlcc_budget *budget, int64_t count, size_t size,
         return NULL;
     /* malloc(0) may return NULL; always ask for at least one byte. */
     size_t request = bytes > 0 ? (size_t)bytes : 1;
-    void *p = zero ? calloc(1, request) : malloc(request);
+    void *p = system_alloc(request, zero);
     if (p == NULL) {
         budget->used -= bytes;
         *err = rlcc__fail(RLCC_E_OUT_OF_MEMORY, "%s: could not allocate %lld bytes",
@@ -95,7 +151,7 @@ void *rlcc__realloc(rlcc_budget *budget, void *p, int64_t old_count,
     *err = delta > 0 ? charge(budget, delta, what) : RLCC_OK;
     if (*err != RLCC_OK)
         return NULL;
-    void *q = realloc(p, new_bytes > 0 ? (size_t)new_bytes : 1);
+    void *q = system_realloc(p, new_bytes > 0 ? (size_t)new_bytes : 1);
     if (q == NULL) {
         if (delta > 0)
             budget->used -= delta;

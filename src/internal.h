@@ -51,6 +51,18 @@ void *rlcc__calloc(rlcc_budget *budget, int64_t count, size_t size,
 void *rlcc__realloc(rlcc_budget *budget, void *p, int64_t old_count,
                     int64_t new_count, size_t size, const char *what,
                     int *err);
+/* Allocations that outlive a call (the refiner's state) are not counted
+ * against a call's budget but go through the same hook; free with free(). */
+void *rlcc__malloc(size_t bytes);
+void *rlcc__zalloc(size_t bytes);
+
+#ifdef RLCC_FAULT_INJECTION
+/* Test builds only: make the k-th allocation from now fail (0 = none), and
+ * count the allocations made since arming. */
+void rlcc__fault_arm(int64_t k);
+int64_t rlcc__fault_seen(void);
+#endif
+
 /* Frees p, which holds count elements of size bytes (NULL is fine). */
 void rlcc__free(rlcc_budget *budget, void *p, int64_t count, size_t size);
 

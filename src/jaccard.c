@@ -168,20 +168,23 @@ static scratch *scratch_alloc(int count, int64_t n, int64_t list_len, rlcc_budge
                               int *err)
 {
     scratch *s = rlcc__calloc(budget, count, sizeof *s, "thread scratch", err);
-    for (int t = 0; s != NULL && t < count; t++) {
-        s[t].acc = rlcc__alloc(budget, n, sizeof *s[t].acc, "thread scratch", err);
-        s[t].bits = rlcc__calloc(budget, (n + 63) / 64, sizeof *s[t].bits, "thread scratch", err);
-        s[t].touched = rlcc__alloc(budget, n, sizeof *s[t].touched, "thread scratch", err);
-        s[t].stamp = rlcc__alloc(budget, n, sizeof *s[t].stamp, "thread scratch", err);
-        s[t].list = rlcc__alloc(budget, list_len, sizeof *s[t].list, "thread scratch", err);
-        s[t].weight = rlcc__alloc(budget, list_len, sizeof *s[t].weight, "thread scratch", err);
-        if (!s[t].acc || !s[t].bits || !s[t].touched || !s[t].stamp || !s[t].list ||
-            !s[t].weight) {
+    if (s == NULL)
+        return NULL;
+    for (int t = 0; t < count; t++) {
+        /* each allocation only when the previous ones worked, so *err keeps
+         * the first failure */
+        scratch *one = &s[t];
+        if ((one->acc = rlcc__alloc(budget, n, sizeof *one->acc, "thread scratch", err)) == NULL ||
+            (one->bits = rlcc__calloc(budget, (n + 63) / 64, sizeof *one->bits, "thread scratch", err)) == NULL ||
+            (one->touched = rlcc__alloc(budget, n, sizeof *one->touched, "thread scratch", err)) == NULL ||
+            (one->stamp = rlcc__alloc(budget, n, sizeof *one->stamp, "thread scratch", err)) == NULL ||
+            (one->list = rlcc__alloc(budget, list_len, sizeof *one->list, "thread scratch", err)) == NULL ||
+            (one->weight = rlcc__alloc(budget, list_len, sizeof *one->weight, "thread scratch", err)) == NULL) {
             scratch_release(s, count, n, list_len, budget);
             return NULL;
         }
         for (int64_t j = 0; j < n; j++)
-            s[t].stamp[j] = -1;
+            one->stamp[j] = -1;
     }
     return s;
 }

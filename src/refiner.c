@@ -96,7 +96,7 @@ int rlcc_refiner_new(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "scale: %g must be > 0", (double)o.scale);
     if (err != RLCC_OK)
         return err;
-    rlcc_refiner *r = calloc(1, sizeof *r);
+    rlcc_refiner *r = rlcc__zalloc(sizeof *r);
     if (r == NULL)
         return rlcc__fail(RLCC_E_OUT_OF_MEMORY, "refiner: could not allocate");
     r->n = n;
@@ -185,8 +185,8 @@ int rlcc_refiner_step(rlcc_refiner *r, rlcc_features_fn features, void *features
     const int64_t n = r->n, d = r->d;
     generation next = {0};
     int err = RLCC_OK;
-    next.x = malloc(sizeof(float) * (size_t)(n * d));
-    next.labels = malloc(sizeof(int32_t) * (size_t)n);
+    next.x = rlcc__malloc(sizeof(float) * (size_t)(n * d));
+    next.labels = rlcc__malloc(sizeof(int32_t) * (size_t)n);
     if (next.x == NULL || next.labels == NULL)
         err = rlcc__fail(RLCC_E_OUT_OF_MEMORY, "refiner: could not allocate the features");
     if (err == RLCC_OK)
@@ -205,7 +205,7 @@ int rlcc_refiner_step(rlcc_refiner *r, rlcc_features_fn features, void *features
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                          "no class at all: every sample is noise (use the singleton policy)");
     if (err == RLCC_OK) {
-        next.centroids = malloc(sizeof(float) * (size_t)(next.k * d));
+        next.centroids = rlcc__malloc(sizeof(float) * (size_t)(next.k * d));
         err = next.centroids == NULL
                   ? rlcc__fail(RLCC_E_OUT_OF_MEMORY, "refiner: could not allocate centroids")
                   : rlcc_centroids(next.x, n, d, d, next.labels, next.k, next.centroids, d);
@@ -216,7 +216,7 @@ int rlcc_refiner_step(rlcc_refiner *r, rlcc_features_fn features, void *features
             err = rlcc_consensus_csr(r->cur.labels, next.labels, n, r->cur.k, next.k,
                                      RLCC_CONSENSUS_IOU, RLCC_NORMALIZE_SUM, &next.chat);
         if (err == RLCC_OK && logits != NULL) {
-            next.probs = malloc(sizeof(float) * (size_t)(n * r->cur.k));
+            next.probs = rlcc__malloc(sizeof(float) * (size_t)(n * r->cur.k));
             err = next.probs == NULL
                       ? rlcc__fail(RLCC_E_OUT_OF_MEMORY, "refiner: could not allocate logits")
                       : read_logits(r, logits, logits_data, batch, r->cur.k, next.probs);

@@ -71,6 +71,9 @@ $(eval $(call VARIANT,clang,$(CC),))
 $(eval $(call VARIANT,gcc,$(GCC),))
 $(eval $(call VARIANT,asan,$(CC),$(SAN_FLAGS)))
 $(eval $(call VARIANT,fault,$(CC),$(SAN_FLAGS) -DRLCC_FAULT_INJECTION))
+$(eval $(call VARIANT,tsan,$(CC),-fsanitize=thread -fno-omit-frame-pointer))
+# valgrind 3.19 reads DWARF 4, not clang 14's default DWARF 5
+$(eval $(call VARIANT,valgrind,$(CC),-gdwarf-4))
 
 # Allocation k fails, for every k of every entry point (tests/fault).
 build/fault/fault-test: tests/fault/fault_test.c build/fault/librlcc.a
@@ -162,3 +165,31 @@ build/bench/bench_jaccard: bench/bench_jaccard.c tools/synth.c tools/synth.h lib
 build/bench/bench_rlcc: bench/bench_rlcc.c tools/synth.c tools/synth.h lib/librlcc.a
 	@mkdir -p build/bench
 	$(CC) $(BASE_CFLAGS) -Itools bench/bench_rlcc.c tools/synth.c lib/librlcc.a $(LIBS) -o $@
+
+# ---- fuzzing -------------------------------------------------------------------
+# make check replays the committed corpus (tests/fuzz/corpus/NAME) through a plain
+# driver under ASan+UBSan; make fuzz runs libFuzzer for FUZZ_SECONDS per harness.
+FUZZ_HARNESSES := dbscan jaccard rlcc npy
+FUZZ_SECONDS ?= 60
+FUZZ_EXTRA_dbscan :=
+FUZZ_EXTRA_jaccard :=
+FUZZ_EXTRA_rlcc :=
+FUZZ_EXTRA_npy := tools/npy.c
+
+build/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz_input.h build/asan/librlcc.a
+	@mkdir -p build/fuzz
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -Itools -Itests/fuzz $< tests/fuzz/driver.c $(FUZZ_EXTRA_$*) \
+		build/asan/librlcc.a $(LIBS) -o $@
+
+build/fuzz/fuzz-%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_input.h $(SRCS) $(HDRS)
+	@mkdir -p build/fuzz
+	$(CC) $(BASE_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-Itools -Itests/fuzz -Isrc $< $(FUZZ_EXTRA_$*) $(SRCS) $(LIBS) -o $@
+
+.PHONY: fuzz
+fuzz: $(patsubst %,build/fuzz/fuzz-%,$(FUZZ_HARNESSES))
+	@for h in $(FUZZ_HARNESSES); do \
+		mkdir -p tests/fuzz/corpus/$$h; \
+		build/fuzz/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=20 \
+			-print_final_stats=1 tests/fuzz/corpus/$$h 2>&1 | tail -n 25; \
+	done

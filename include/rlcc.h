@@ -198,9 +198,10 @@ RLCC_API int rlcc_dbscan_stats_init(rlcc_dbscan_stats *stats,
  * DBSCAN over a float32 feature matrix.
  *
  *   x            n x d float32, row stride ldx (ldx >= d); read only. May
- *                be NULL only when n == 0. Finite values only. Euclidean
- *                rows need squared norm <= 2^120; cosine rows must not be
- *                all zero.
+ *                be NULL only when n == 0. Finite values, every row's
+ *                squared norm <= 2^120 (so float32 Gram entries cannot
+ *                overflow; this holds for every function taking features);
+ *                cosine rows must not be all zero.
  *   n            rows, 0 <= n <= INT32_MAX (n == 0 does nothing).
  *   d, ldx       1 <= d <= ldx <= INT32_MAX, n * ldx must fit int64.
  *   eps          radius, > 0 (+inf allowed), not NaN.
@@ -660,9 +661,13 @@ RLCC_API int rlcc_blend(const int32_t *cur, int64_t n, int64_t k_cur, const floa
  * The refiner: RLCC across generations (1.2)
  * ------------------------------------------------------------------------ */
 
-/** An RLCC run: what generation t needs from t-1. Not thread-safe: use one
- *  handle from one thread at a time (its read functions may run
- *  concurrently with each other). Since 1.2. */
+/** An RLCC run: what generation t needs from t-1. Its read functions
+ *  (labels, centroids, targets, ...) may run concurrently with each other;
+ *  a step excludes every other call on the same handle: a call that would
+ *  overlap a step (from another thread, or from inside the step's own
+ *  callbacks) is refused with RLCC_E_INVALID_ARGUMENT ("in use"), never
+ *  allowed to corrupt the handle. rlcc_refiner_free() must not overlap
+ *  anything. Since 1.2. */
 typedef struct rlcc_refiner rlcc_refiner;
 
 /**
@@ -748,13 +753,16 @@ RLCC_API int rlcc_refiner_step(rlcc_refiner *refiner, rlcc_features_fn features,
                                void *logits_data, rlcc_progress_fn progress,
                                void *progress_data);
 
-/** Generations completed so far (0 before the first step). Since 1.2. */
+/** Generations completed so far (0 before the first step; -1 while a
+ *  step runs on another thread). Since 1.2. */
 RLCC_API int64_t rlcc_refiner_generation(const rlcc_refiner *refiner);
 
-/** Classes of the latest generation (0 before the first step). Since 1.2. */
+/** Classes of the latest generation (0 before the first step; -1 while a
+ *  step runs). Since 1.2. */
 RLCC_API int64_t rlcc_refiner_n_classes(const rlcc_refiner *refiner);
 
-/** The reliability threshold in use (0 before the first step). Since 1.2. */
+/** The reliability threshold in use (0 before the first step; NaN while a
+ *  step runs). Since 1.2. */
 RLCC_API double rlcc_refiner_threshold(const rlcc_refiner *refiner);
 
 /** Copies the latest labels (n int32) into labels. Since 1.2. */

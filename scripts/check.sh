@@ -134,6 +134,28 @@ examples_suite() {
     echo "examples: $passed passed, $failed failed"
 }
 
+# valgrind memcheck on the examples and the CLI, built with DWARF 4.
+valgrind_suite() {
+    local passed=0 failed=0 out
+    out=$(mktemp -d)
+    "$MAKE" --no-print-directory build/valgrind/librlcc.a >/dev/null
+    local libs="$(pkg-config --libs openblas) -fopenmp -lm"
+    for example in dbscan trainer_loop; do
+        $CC -std=c11 -gdwarf-4 -O1 -Iinclude "examples/$example.c" build/valgrind/librlcc.a $libs \
+            -o "$out/$example" \
+            && valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
+                "$out/$example" >/dev/null 2>"$out/$example.log"
+        if [ $? -eq 0 ]; then passed=$((passed + 1)); echo "  ok   valgrind examples/$example.c"
+        else failed=$((failed + 1)); echo "  FAIL valgrind examples/$example.c"; cat "$out/$example.log"; fi
+    done
+    rm -rf "$out"
+    echo "valgrind: $passed passed, $failed failed"
+}
+
+fuzz_replay_suite() { # NAME
+    "$MAKE" --no-print-directory "build/fuzz/replay-$1" >/dev/null && "build/fuzz/replay-$1" "tests/fuzz/corpus/$1"
+}
+
 pytest_suite() {
     "$PYTHON" -m pytest -q -p no:cacheprovider tests/python
     local status=$?
@@ -148,6 +170,11 @@ if run_suite build-library build_suite library all; then
     run_suite c-gcc sh -c "$MAKE --no-print-directory build/gcc/rlcc-tests GCC=$GCC >/dev/null && build/gcc/rlcc-tests c-gcc"
     run_suite c-asan-ubsan sh -c "$MAKE --no-print-directory build/asan/rlcc-tests >/dev/null && ASAN_OPTIONS=detect_leaks=1 build/asan/rlcc-tests c-asan-ubsan"
     run_suite fault-injection sh -c "$MAKE --no-print-directory build/fault/fault-test >/dev/null && build/fault/fault-test"
+    run_suite c-tsan sh -c "$MAKE --no-print-directory build/tsan/rlcc-tests >/dev/null && TSAN_OPTIONS='ignore_noninstrumented_modules=1 halt_on_error=1' build/tsan/rlcc-tests c-tsan"
+    run_suite valgrind valgrind_suite
+    for harness in dbscan jaccard rlcc npy; do
+        run_suite "fuzz-replay-$harness" fuzz_replay_suite "$harness"
+    done
     run_suite abi env CC="$CC" scripts/test-abi.sh
     run_suite examples examples_suite
     run_suite python pytest_suite

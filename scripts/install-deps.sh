@@ -14,6 +14,7 @@ libopenblas-dev
 pkg-config
 abigail-tools
 libclang-rt-14-dev
+valgrind
 python3
 python3-numpy
 python3-scipy

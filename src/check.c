@@ -104,6 +104,8 @@ int rlcc__check_struct_size(size_t struct_size, size_t min_size, const char *nam
     return RLCC_OK;
 }
 
+/* Rows are independent, so threads split them freely; the first bad row is
+ * found with a min-reduction, so the message does not depend on threads. */
 int rlcc__row_norms(const char *name, const float *x, int64_t n, int64_t d, int64_t ldx,
                     int n_threads, double *norm2)
 {
@@ -122,8 +124,15 @@ int rlcc__row_norms(const char *name, const float *x, int64_t n, int64_t d, int6
         if (!finite && i < first_bad)
             first_bad = i;
     }
-    if (first_bad == INT64_MAX)
+    if (first_bad == INT64_MAX) {
+        for (int64_t i = 0; i < n; i++)
+            if (norm2[i] > RLCC_MAX_SQUARED_NORM)
+                return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                                  "%s: row %lld has squared norm %g, above the 2^120 that "
+                                  "float32 Gram entries allow",
+                                  name, (long long)i, norm2[i]);
         return RLCC_OK;
+    }
     const float *row = x + first_bad * ldx;
     int64_t k = 0;
     while (k < d && isfinite(row[k]))

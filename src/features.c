@@ -21,10 +21,6 @@
 
 #include "internal.h"
 
-/* Largest squared row norm we accept for euclidean: keeps every product,
- * partial sum and |a|^2 + |b|^2 - 2g far from float32 overflow. */
-#define MAX_SQUARED_NORM 0x1p120
-
 /* Marks written over the Gram tile once a pair is decided. */
 #define NOT_NEIGHBOUR 0.0f
 #define NEIGHBOUR 1.0f
@@ -42,9 +38,8 @@ typedef struct scan_context {
     const float *inv_norm; /* cosine: 1 / |x_i| in float32 */
 } scan_context;
 
-/* Squared norms in double (refusing NaN/Inf), then the metric's own
- * condition on them: cosine needs a non-zero row, euclidean a norm that
- * float32 Gram entries cannot overflow. */
+/* Squared norms in double (refusing NaN/Inf and norms float32 Gram entries
+ * would overflow), then cosine's own condition: a non-zero row. */
 static int row_norms(const scan_context *ctx, double *norm2, int n_threads)
 {
     int err = rlcc__row_norms("x", ctx->x, ctx->n, ctx->d, ctx->ldx, n_threads, norm2);
@@ -55,11 +50,6 @@ static int row_norms(const scan_context *ctx, double *norm2, int n_threads)
             return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                               "x: row %lld is all zeros (cosine distance is undefined)",
                               (long long)i);
-        if (ctx->metric != RLCC_METRIC_COSINE && norm2[i] > MAX_SQUARED_NORM)
-            return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                              "x: row %lld has squared norm %g, above the 2^120 that float32 "
-                              "distances allow",
-                              (long long)i, norm2[i]);
     }
     return RLCC_OK;
 }

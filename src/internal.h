@@ -100,8 +100,12 @@ int rlcc__check_struct_size(size_t struct_size, size_t min_size, const char *nam
 int rlcc__init_struct(void *dst, size_t struct_size, const void *defaults,
                       size_t defaults_size, size_t min_size, const char *name);
 
-/* Squared row norms in double, refusing NaN/Inf with a message naming the
- * first bad row and column. */
+/* Largest squared row norm a feature matrix may have: keeps every float32
+ * product, Gram entry and |a|^2 + |b|^2 - 2ab far from overflow. */
+#define RLCC_MAX_SQUARED_NORM 0x1p120
+
+/* Squared row norms in double, refusing NaN/Inf (naming the first bad row
+ * and column) and rows above RLCC_MAX_SQUARED_NORM. */
 int rlcc__row_norms(const char *name, const float *x, int64_t n, int64_t d,
                     int64_t ldx, int n_threads, double *norm2);
 

@@ -10,6 +10,7 @@
  * exactly as it was.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,10 @@ typedef struct generation {
 } generation;
 
 struct rlcc_refiner {
+    /* -1 while a step runs, else the number of readers inside: a step
+     * concurrent with anything else on the same handle is refused rather
+     * than allowed to corrupt it (see rlcc.h). */
+    _Atomic int32_t users;
     int64_t n, d;
     rlcc_pseudo_options pseudo;
     rlcc_refiner_options options;
@@ -171,6 +176,34 @@ static int read_logits(rlcc_refiner *r, rlcc_logits_fn logits, void *data, int64
     return RLCC_OK;
 }
 
+static int busy(void)
+{
+    return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                      "refiner: in use by another call (a step excludes every other call "
+                      "on the same handle)");
+}
+
+/* A reader may enter unless a step is running. */
+static int enter_reader(const rlcc_refiner *r)
+{
+    _Atomic int32_t *users = (_Atomic int32_t *)&r->users;
+    int32_t now = *users;
+    do {
+        if (now < 0)
+            return busy();
+    } while (!atomic_compare_exchange_weak(users, &now, now + 1));
+    return RLCC_OK;
+}
+
+static void leave_reader(const rlcc_refiner *r)
+{
+    (*(_Atomic int32_t *)&r->users)--;
+}
+
+static int step_locked(rlcc_refiner *r, rlcc_features_fn features, void *features_data,
+                       int64_t batch, rlcc_logits_fn logits, void *logits_data,
+                       rlcc_progress_fn progress, void *progress_data);
+
 int rlcc_refiner_step(rlcc_refiner *r, rlcc_features_fn features, void *features_data,
                       int64_t batch, rlcc_logits_fn logits, void *logits_data,
                       rlcc_progress_fn progress, void *progress_data)
@@ -178,6 +211,19 @@ int rlcc_refiner_step(rlcc_refiner *r, rlcc_features_fn features, void *features
     rlcc__clear_error();
     if (r == NULL)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "refiner: is NULL");
+    int32_t idle = 0;
+    if (!atomic_compare_exchange_strong(&r->users, &idle, -1))
+        return busy();
+    int err = step_locked(r, features, features_data, batch, logits, logits_data, progress,
+                          progress_data);
+    r->users = 0;
+    return err;
+}
+
+static int step_locked(rlcc_refiner *r, rlcc_features_fn features, void *features_data,
+                       int64_t batch, rlcc_logits_fn logits, void *logits_data,
+                       rlcc_progress_fn progress, void *progress_data)
+{
     if (features == NULL)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "features: is NULL");
     if (batch < 1)
@@ -236,26 +282,52 @@ int rlcc_refiner_step(rlcc_refiner *r, rlcc_features_fn features, void *features
     return RLCC_OK;
 }
 
+static int check_ready(const rlcc_refiner *r, const void *out);
+
+/* The getters read under the reader rule too; while a step runs they
+ * answer -1 (NaN for the threshold) instead of racing it. */
 int64_t rlcc_refiner_generation(const rlcc_refiner *r)
 {
-    return r ? r->done : 0;
+    if (r == NULL || enter_reader(r) != RLCC_OK)
+        return r == NULL ? 0 : -1;
+    const int64_t done = r->done;
+    leave_reader(r);
+    return done;
 }
 
 int64_t rlcc_refiner_n_classes(const rlcc_refiner *r)
 {
-    return r && r->done > 0 ? r->cur.k : 0;
+    if (r == NULL || enter_reader(r) != RLCC_OK)
+        return r == NULL ? 0 : -1;
+    const int64_t k = r->done > 0 ? r->cur.k : 0;
+    leave_reader(r);
+    return k;
 }
 
 double rlcc_refiner_threshold(const rlcc_refiner *r)
 {
-    return r && r->done > 0 ? r->threshold : 0.0;
+    if (r == NULL || enter_reader(r) != RLCC_OK)
+        return r == NULL ? 0.0 : NAN;
+    const double threshold = r->done > 0 ? r->threshold : 0.0;
+    leave_reader(r);
+    return threshold;
 }
 
-static int check_ready(const rlcc_refiner *r, const void *out)
+/* Enters as a reader and checks there is a generation to read; on success
+ * the caller must leave_reader(). */
+static int enter_ready(const rlcc_refiner *r, const void *out)
 {
     rlcc__clear_error();
     if (r == NULL)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "refiner: is NULL");
+    int err = enter_reader(r);
+    if (err == RLCC_OK && (err = check_ready(r, out)) != RLCC_OK)
+        leave_reader(r);
+    return err;
+}
+
+static int check_ready(const rlcc_refiner *r, const void *out)
+{
     if (r->done == 0)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "refiner: no generation yet (call step)");
     if (out == NULL)
@@ -265,20 +337,25 @@ static int check_ready(const rlcc_refiner *r, const void *out)
 
 int rlcc_refiner_labels(const rlcc_refiner *r, int32_t *labels)
 {
-    int err = check_ready(r, labels);
-    if (err == RLCC_OK)
+    int err = enter_ready(r, labels);
+    if (err == RLCC_OK) {
         memcpy(labels, r->cur.labels, sizeof *labels * (size_t)r->n);
+        leave_reader(r);
+    }
     return err;
 }
 
 int rlcc_refiner_centroids(const rlcc_refiner *r, float *centroids, int64_t ld)
 {
-    int err = check_ready(r, centroids);
-    if (err == RLCC_OK && ld < r->d)
+    int err = enter_ready(r, centroids);
+    if (err != RLCC_OK)
+        return err;
+    if (ld < r->d)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "ld: %lld is smaller than d = %lld",
                          (long long)ld, (long long)r->d);
     for (int64_t c = 0; err == RLCC_OK && c < r->cur.k; c++)
         memcpy(centroids + c * ld, r->cur.centroids + c * r->d, sizeof(float) * (size_t)r->d);
+    leave_reader(r);
     return err;
 }
 
@@ -294,12 +371,24 @@ static int check_rows_of(const rlcc_refiner *r, const int64_t *rows, int64_t n_r
     return RLCC_OK;
 }
 
+static int targets_locked(const rlcc_refiner *r, const int64_t *rows, int64_t n_rows,
+                          float *out, int64_t ld);
+
 int rlcc_refiner_targets(const rlcc_refiner *r, const int64_t *rows, int64_t n_rows, float *out,
                          int64_t ld)
 {
-    int err = check_ready(r, out);
-    if (err != RLCC_OK)
-        return err;
+    int err = enter_ready(r, out);
+    if (err == RLCC_OK) {
+        err = targets_locked(r, rows, n_rows, out, ld);
+        leave_reader(r);
+    }
+    return err;
+}
+
+static int targets_locked(const rlcc_refiner *r, const int64_t *rows, int64_t n_rows,
+                          float *out, int64_t ld)
+{
+    int err = RLCC_OK;
     const rlcc_refiner_options *o = &r->options;
     if (r->done == 1) /* generation 0: the hard label alone */
         return rlcc_blend(r->cur.labels, r->n, r->cur.k, NULL, 0, 1.0f, rows, n_rows, out, ld);

@@ -32,6 +32,8 @@ int main(int argc, char **argv)
     run_all(errors_tests);
     run_all(jaccard_tests);
     run_all(rlcc_tests);
+    run_all(concurrency_tests);
+    run_all(limits_tests);
     printf("%s: %ld passed, %ld failed\n", suite, test_passed, test_failed);
     return test_failed == 0 ? 0 : 1;
 }

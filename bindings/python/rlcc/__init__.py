@@ -8,6 +8,7 @@ then the system by SONAME.
 from ._native import (Canceled, InvalidArgument, OutOfMemory, RLCCError, __version__,
                       library_version)
 from ._dbscan import dbscan, dbscan_with_stats
+from ._estimator import DBSCAN
 from ._jaccard import jaccard_distance, knn
 from ._rlcc import (Generation, PseudoLabels, Refiner, blend, centroids, class_probabilities,
                     consensus, propagate, pseudo_labels)
@@ -21,6 +22,7 @@ __all__ = [
     "Canceled",
     "dbscan",
     "dbscan_with_stats",
+    "DBSCAN",
     "knn",
     "jaccard_distance",
     "pseudo_labels",

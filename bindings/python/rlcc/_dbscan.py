@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ctypes
-from typing import Any
+from typing import Any, Dict, Tuple
 
 import numpy as np
 
@@ -54,7 +54,8 @@ def _sparse_csr(X):
 
 
 def dbscan_with_stats(X: Any, eps: float, min_samples: int = 5, metric: str = "euclidean",
-                      n_threads: int = 0, max_bytes: int = 0):
+                      n_threads: int = 0,
+                      max_bytes: int = 0) -> Tuple[np.ndarray, np.ndarray, int, Dict[str, int]]:
     """Like :func:`dbscan`, returning ``(labels, core, n_clusters, stats)``
     where ``core`` is a bool array and ``stats`` a dict of the library's
     counters (``n_redecided``, ``peak_bytes``, ...)."""

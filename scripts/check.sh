@@ -156,9 +156,24 @@ fuzz_replay_suite() { # NAME
     "$MAKE" --no-print-directory "build/fuzz/replay-$1" >/dev/null && "build/fuzz/replay-$1" "tests/fuzz/corpus/$1"
 }
 
+# The Python tests run against the package as a user installs it: offline,
+# into a fresh venv that sees Debian's numpy / scipy / scikit-learn.
 pytest_suite() {
-    "$PYTHON" -m pytest -q -p no:cacheprovider tests/python
+    local venv
+    venv=$(mktemp -d)
+    cp -r bindings/python "$venv/src"
+    "$PYTHON" -m venv --system-site-packages "$venv/env" \
+        && "$venv/env/bin/pip" install -q --no-build-isolation --no-index "$venv/src" >"$venv/pip.log" 2>&1
+    if [ $? -ne 0 ]; then
+        cat "$venv/pip.log"
+        rm -rf "$venv"
+        echo "pytest: 0 passed, 1 failed"
+        return 1
+    fi
+    (cd "$venv" && RLCC_TEST_INSTALLED=1 RLCC_LIBRARY="$top/lib/librlcc.so.1" \
+        "$venv/env/bin/python" -m pytest -q -p no:cacheprovider "$top/tests/python")
     local status=$?
+    rm -rf "$venv"
     # exit 5: pytest collected nothing, which must never pass quietly
     [ "$status" -eq 5 ] && echo "pytest: 0 passed, 1 failed"
     return $status

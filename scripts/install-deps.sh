@@ -21,6 +21,10 @@ python3-scipy
 python3-sklearn
 python3-pytest
 python3-faiss
+python3-venv
+python3-pip
+python3-setuptools
+python3-wheel
 "
 
 if [ "${1:-}" = "--list" ]; then

@@ -107,6 +107,18 @@ int npy_read(const char *path, npy_array *out, char *error, size_t size)
             rc = fail(error, size, path, "shape too large");
     }
     if (rc == 0) {
+        /* the data must be in the file: never allocate what a header merely
+         * claims (a corrupt shape would otherwise ask for terabytes) */
+        size_t bytes = (size_t)(out->rows * out->cols) * element_size(out->type);
+        long here = ftell(f);
+        if (here < 0 || fseek(f, 0, SEEK_END) != 0)
+            rc = fail(error, size, path, "cannot determine the file size");
+        else if ((uint64_t)(ftell(f) - here) < bytes)
+            rc = fail(error, size, path, "truncated data (fewer bytes than the shape says)");
+        else if (fseek(f, here, SEEK_SET) != 0)
+            rc = fail(error, size, path, "cannot seek back to the data");
+    }
+    if (rc == 0) {
         size_t bytes = (size_t)(out->rows * out->cols) * element_size(out->type);
         out->data = malloc(bytes > 0 ? bytes : 1);
         if (out->data == NULL)

@@ -10,6 +10,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 if not os.environ.get("RLCC_TEST_INSTALLED"):
     sys.path.insert(0, str(HERE.parents[1] / "bindings" / "python"))
+else:  # make check: the copy pip installed, not the source tree
+    import rlcc
+
+    assert "site-packages" in rlcc.__file__, rlcc.__file__
 
 
 def pytest_terminal_summary(terminalreporter):

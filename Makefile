@@ -110,13 +110,13 @@ build/clang/rlcc-tests-shared: $(TEST_SRCS) $(TEST_HDRS) lib/$(SONAME)
 
 # ---- tools -------------------------------------------------------------------
 CLI_SRCS := tools/cli.c tools/demo.c tools/metrics.c tools/npy.c tools/synth.c
-CLI_HDRS := tools/demo.h tools/metrics.h tools/npy.h tools/synth.h
+CLI_HDRS := tools/demo.h tools/metrics.h tools/npy.h tools/synth.h tools/timing.h
 bin/rlcc: $(CLI_SRCS) $(CLI_HDRS) lib/$(SONAME)
 	@mkdir -p bin
 	$(CC) $(BASE_CFLAGS) -Itools $(CLI_SRCS) -Llib -l:$(SONAME) \
 		-Wl,-rpath,'$$ORIGIN/../lib' -lm -o $@
 
-build/bench/bench_dbscan: bench/bench_dbscan.c tools/synth.c tools/synth.h lib/librlcc.a
+build/bench/bench_dbscan: bench/bench_dbscan.c tools/synth.c tools/synth.h tools/timing.h lib/librlcc.a
 	@mkdir -p build/bench
 	$(CC) $(BASE_CFLAGS) -Itools bench/bench_dbscan.c tools/synth.c lib/librlcc.a $(LIBS) -o $@
 
@@ -158,11 +158,11 @@ uninstall:
 clean:
 	rm -rf build lib bin rlcc.pc
 
-build/bench/bench_jaccard: bench/bench_jaccard.c tools/synth.c tools/synth.h lib/librlcc.a
+build/bench/bench_jaccard: bench/bench_jaccard.c tools/synth.c tools/synth.h tools/timing.h lib/librlcc.a
 	@mkdir -p build/bench
 	$(CC) $(BASE_CFLAGS) -Itools bench/bench_jaccard.c tools/synth.c lib/librlcc.a $(LIBS) -o $@
 
-build/bench/bench_rlcc: bench/bench_rlcc.c tools/synth.c tools/synth.h lib/librlcc.a
+build/bench/bench_rlcc: bench/bench_rlcc.c tools/synth.c tools/synth.h tools/timing.h lib/librlcc.a
 	@mkdir -p build/bench
 	$(CC) $(BASE_CFLAGS) -Itools bench/bench_rlcc.c tools/synth.c lib/librlcc.a $(LIBS) -o $@
 

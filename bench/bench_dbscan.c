@@ -11,25 +11,10 @@
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
-#include <time.h>
 
 #include "rlcc.h"
 #include "synth.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double peak_rss_mb(void)
-{
-    struct rusage usage;
-    getrusage(RUSAGE_SELF, &usage);
-    return (double)usage.ru_maxrss / 1024.0;
-}
+#include "timing.h"
 
 int main(int argc, char **argv)
 {
@@ -60,10 +45,10 @@ int main(int argc, char **argv)
     int64_t clusters = 0;
     double best = 1e30;
     for (int run = 0; run < 3; run++) {
-        double t0 = now();
+        double t0 = now_seconds();
         int err = rlcc_dbscan_features(x, n, d, d, eps, min_samples, NULL, labels, &clusters,
                                        NULL, &stats);
-        double t = now() - t0;
+        double t = now_seconds() - t0;
         if (err != RLCC_OK) {
             fprintf(stderr, "rlcc_dbscan_features: %s\n", rlcc_last_error());
             return 1;
@@ -76,10 +61,10 @@ int main(int argc, char **argv)
     float *gram = malloc(sizeof(float) * (size_t)(n * n));
     double floor_best = 1e30;
     for (int run = 0; gram && run < 3; run++) {
-        double t0 = now();
+        double t0 = now_seconds();
         cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)d, 1.0f, x, (int)d,
                     0.0f, gram, (int)n);
-        double t = now() - t0;
+        double t = now_seconds() - t0;
         if (t < floor_best)
             floor_best = t;
     }

@@ -13,18 +13,10 @@
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
-#include <time.h>
 
 #include "rlcc.h"
 #include "synth.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "timing.h"
 
 static int fail(const char *what)
 {
@@ -56,30 +48,30 @@ int main(int argc, char **argv)
     if (argc > 4 && write_file(argv[4], x, sizeof(float) * (size_t)(n * d)) != 0)
         return fail("writing features");
 
-    double t0 = now();
+    double t0 = now_seconds();
     if (rlcc_knn(x, n, d, d, k1, NULL, lists, NULL) != RLCC_OK)
         return fail("rlcc_knn");
-    const double knn_s = now() - t0;
+    const double knn_s = now_seconds() - t0;
 
     rlcc_jaccard_options opts;
     rlcc_jaccard_options_init(&opts, sizeof opts);
     opts.cutoff = cutoff;
     rlcc_csr *graph = NULL;
-    t0 = now();
+    t0 = now_seconds();
     if (rlcc_jaccard(x, n, d, d, lists, &opts, &graph) != RLCC_OK)
         return fail("rlcc_jaccard");
-    const double jaccard_s = now() - t0;
+    const double jaccard_s = now_seconds() - t0;
     rlcc_csr_free(graph);
 
     /* the whole step as a trainer calls it: Jaccard with its own kNN, then
      * the three DBSCAN runs of SpCL and RLCC */
-    t0 = now();
+    t0 = now_seconds();
     if (rlcc_jaccard(x, n, d, d, NULL, &opts, &graph) != RLCC_OK)
         return fail("rlcc_jaccard");
-    const double knn_jaccard_s = now() - t0;
+    const double knn_jaccard_s = now_seconds() - t0;
     const double eps[3] = {0.58, 0.60, 0.62};
     int64_t clusters[3] = {0, 0, 0}, noise = 0;
-    t0 = now();
+    t0 = now_seconds();
     for (int r = 0; r < 3; r++) {
         rlcc_dbscan_stats stats;
         rlcc_dbscan_stats_init(&stats, sizeof stats);
@@ -93,19 +85,18 @@ int main(int argc, char **argv)
                 return fail("writing labels");
         }
     }
-    const double dbscan_s = now() - t0;
+    const double dbscan_s = now_seconds() - t0;
     const int64_t nnz = rlcc_csr_nnz(graph);
     rlcc_csr_free(graph);
-    struct rusage usage;
-    getrusage(RUSAGE_SELF, &usage);
+    const double rss = peak_rss_mb();
 
     float *gram = malloc(sizeof(float) * (size_t)(n * n));
     double floor_s = 1e30;
     for (int run = 0; gram && run < 2; run++) {
-        t0 = now();
+        t0 = now_seconds();
         cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)d, 1.0f, x, (int)d,
                     0.0f, gram, (int)n);
-        floor_s = now() - t0 < floor_s ? now() - t0 : floor_s;
+        floor_s = now_seconds() - t0 < floor_s ? now_seconds() - t0 : floor_s;
     }
     printf("n=%lld d=%lld cutoff=%g knn_s=%.3f jaccard_s=%.3f knn_jaccard_s=%.3f "
            "dbscan3_s=%.3f pipeline_s=%.3f floor_s=%.3f knn_jaccard_ratio=%.3f nnz=%lld "
@@ -114,7 +105,7 @@ int main(int argc, char **argv)
            dbscan_s, knn_jaccard_s + dbscan_s, floor_s, knn_jaccard_s / floor_s,
            (long long)nnz, (long long)clusters[0], (long long)clusters[1],
            (long long)clusters[2], 100.0 * (double)noise / (double)n,
-           (double)usage.ru_maxrss / 1024.0);
+           rss);
     free(gram);
     free(x);
     free(lists);

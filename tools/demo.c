@@ -14,12 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "demo.h"
 #include "metrics.h"
 #include "rlcc.h"
 #include "synth.h"
+#include "timing.h"
 
 /* Look-alike identities come in families of 3 sharing 65% of their look,
  * and image noise starts at 1.3 and shrinks by 18% a generation: enough for
@@ -29,13 +29,6 @@
 #define FAMILY_SHARE 0.65
 #define FIRST_NOISE 1.3
 #define NOISE_DECAY 0.82
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 typedef struct feature_source {
     const float *x;
@@ -128,10 +121,10 @@ int rlcc_demo(int64_t n, int generations)
             return 1;
         }
         feature_source src = {x, d};
-        double t0 = now();
+        double t0 = now_seconds();
         if (rlcc_refiner_step(refiner, read_rows, &src, batch, NULL, NULL, NULL, NULL) != RLCC_OK)
             return fail("rlcc_refiner_step");
-        const double step_s = now() - t0;
+        const double step_s = now_seconds() - t0;
         const int64_t k = rlcc_refiner_n_classes(refiner);
         rlcc_refiner_labels(refiner, labels);
         free(targets);
@@ -140,7 +133,7 @@ int rlcc_demo(int64_t n, int generations)
         /* targets batch by batch, as a trainer reads them */
         double mass_hard = 0, mass_rlcc = 0, wrong_hard = 0, wrong_rlcc = 0;
         int64_t wrong = 0;
-        t0 = now();
+        t0 = now_seconds();
         for (int64_t start = 0; start < n; start += batch) {
             const int64_t count = n - start < batch ? n - start : batch;
             int64_t rows[1024];
@@ -166,7 +159,7 @@ int rlcc_demo(int64_t n, int generations)
                 }
             }
         }
-        const double targets_s = now() - t0;
+        const double targets_s = now_seconds() - t0;
         int64_t singletons = 0;
         {
             int64_t *size = calloc((size_t)k, sizeof *size);

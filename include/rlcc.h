@@ -77,9 +77,9 @@ RLCC_API const char *rlcc_version_string(void);
 #define RLCC_E_OUT_OF_MEMORY (-2)
 /** The work needs more memory than the caller's max_bytes allows. */
 #define RLCC_E_MEMORY_LIMIT (-3)
-/** A caller callback asked to stop (reserved for callbacks, 1.2). */
+/** A caller's progress callback asked to stop (the refiner, 1.2). */
 #define RLCC_E_CANCELED (-4)
-/** A caller callback reported an error (reserved for callbacks, 1.2). */
+/** A caller callback reported an error or filled too few rows (1.2). */
 #define RLCC_E_CALLBACK (-5)
 
 /**

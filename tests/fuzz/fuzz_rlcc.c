@@ -59,6 +59,14 @@ static int consensus_checks(fuzz_input *in)
     if (rlcc_consensus_csr(prev, cur, n, k_prev, k_cur, RLCC_CONSENSUS_IOU, RLCC_NORMALIZE_SUM, &chat) != RLCC_OK)
         return 1;
     int bad = 0;
+    /* the dense consensus agrees with the CSR one */
+    float dense[MAX_K * MAX_K];
+    const int32_t norm = (int32_t)fuzz_int(in, 0, 2);
+    if (rlcc_consensus(prev, cur, n, k_prev, k_cur, RLCC_CONSENSUS_IOU, norm, dense, k_cur) != RLCC_OK)
+        bad = 1;
+    for (int64_t a = 0; a < k_prev && !bad && norm == RLCC_NORMALIZE_SUM; a++)
+        for (int64_t e = rlcc_csr_indptr(chat)[a]; e < rlcc_csr_indptr(chat)[a + 1]; e++)
+            bad |= dense[a * k_cur + rlcc_csr_indices(chat)[e]] != rlcc_csr_data(chat)[e];
     const int64_t *ip = rlcc_csr_indptr(chat);
     for (int64_t a = 0; a < k_prev; a++) {
         double sum = 0;
@@ -135,6 +143,38 @@ static int refiner_checks(fuzz_input *in)
                 row += t[i * k + b];
             bad |= fabs(row - 1.0) > 1e-5; /* singletons: every sample trains */
         }
+        /* a batch of sample indices, sometimes out of range: its rows are the
+         * dense rows to SGEMM rounding, or the call is refused */
+        int64_t rows[8];
+        const int64_t count = fuzz_int(in, 0, 8);
+        for (int64_t q = 0; q < count; q++)
+            rows[q] = fuzz_int(in, -1, n);
+        float *batch = malloc(sizeof(float) * (size_t)(8 * k));
+        rc = rlcc_refiner_targets(r, rows, count, batch, k);
+        int in_range = 1;
+        for (int64_t q = 0; q < count; q++)
+            in_range &= rows[q] >= 0 && rows[q] < n;
+        bad |= in_range ? rc != RLCC_OK : rc != RLCC_E_INVALID_ARGUMENT;
+        for (int64_t q = 0; q < count && in_range && !bad; q++)
+            for (int64_t b = 0; b < k; b++)
+                bad |= fabsf(batch[q * k + b] - t[rows[q] * k + b]) > 1e-5f;
+        /* centroids and class probabilities of these features directly */
+        int32_t labels[MAX_N];
+        float *cents = malloc(sizeof(float) * (size_t)(k * D)), probs[8 * MAX_N];
+        bad |= rlcc_refiner_labels(r, labels) != RLCC_OK;
+        bad |= rlcc_centroids(src->x, n, D, D, labels, k, cents, D) != RLCC_OK;
+        if (!bad && in_range && count > 0 && k <= MAX_N) {
+            bad |= rlcc_class_probabilities(src->x, n, D, D, cents, k, D, 30.0f, rows, count, probs,
+                                            k, 0) != RLCC_OK;
+            for (int64_t q = 0; q < count && !bad; q++) {
+                double sum = 0;
+                for (int64_t b = 0; b < k; b++)
+                    sum += probs[q * k + b];
+                bad |= fabs(sum - 1.0) > 1e-5;
+            }
+        }
+        free(cents);
+        free(batch);
         free(t);
     }
     rlcc_refiner_free(r);

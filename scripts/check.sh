@@ -158,6 +158,28 @@ fuzz_replay_suite() { # NAME
 
 # The Python tests run against the package as a user installs it: offline,
 # into a fresh venv that sees Debian's numpy / scipy / scikit-learn.
+# The Rust crate: cargo test --offline (unit, integration and doc tests).
+# No cargo is a failure, never a silent skip.
+rust_suite() {
+    export PATH="$PATH:${HOME:-/root}/.cargo/bin"
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "rust: cargo not found (install the rustup toolchain): counted as failed"
+        echo "rust: 0 passed, 1 failed"
+        return 1
+    fi
+    local log
+    log=$(mktemp)
+    (cd bindings/rust && RLCC_LIB_DIR="$top/lib" CARGO_TARGET_DIR="$top/build/rust" \
+        cargo test --offline -q 2>&1) | tee "$log"
+    local status=${PIPESTATUS[0]}
+    local passed failed
+    passed=$(grep -oE "test result: [a-zA-Z]+\. [0-9]+ passed" "$log" | grep -oE "[0-9]+ passed" | awk '{s += $1} END {print s + 0}')
+    failed=$(grep -oE "[0-9]+ failed;" "$log" | awk '{s += $1} END {print s + 0}')
+    rm -f "$log"
+    if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+    echo "rust: $passed passed, $failed failed"
+}
+
 pytest_suite() {
     local venv
     venv=$(mktemp -d)
@@ -192,6 +214,7 @@ if run_suite build-library build_suite library all; then
     done
     run_suite abi env CC="$CC" scripts/test-abi.sh
     run_suite examples examples_suite
+    run_suite rust rust_suite
     run_suite python pytest_suite
 fi
 

@@ -1,0 +1,108 @@
+//! Raw declarations of every librlcc function and struct (`rlcc.h`, 1.2).
+#![allow(non_camel_case_types)]
+use std::os::raw::{c_char, c_int, c_uint, c_void};
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_dbscan_options { pub struct_size: usize, pub metric: i32, pub n_threads: i32, pub max_bytes: i64 }
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_dbscan_stats {
+    pub struct_size: usize, pub n_neighbor_pairs: i64, pub n_core: i64, pub n_noise: i64,
+    pub n_redecided: i64, pub peak_bytes: i64,
+}
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_knn_options { pub struct_size: usize, pub n_threads: i32, pub reserved: i32, pub max_bytes: i64 }
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_jaccard_options {
+    pub struct_size: usize, pub k1: i32, pub k2: i32, pub variant: i32, pub normalize: i32,
+    pub n_threads: i32, pub cutoff: f32, pub max_bytes: i64,
+}
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_pseudo_options {
+    pub struct_size: usize, pub metric: i32, pub k1: i32, pub k2: i32, pub variant: i32,
+    pub normalize: i32, pub outliers: i32, pub reliability: i32, pub guard: i32,
+    pub n_threads: i32, pub n_eps: i32, pub cutoff: f32, pub reserved: i32, pub eps: [f64; 3],
+    pub threshold: f64, pub min_samples: i64, pub max_bytes: i64,
+}
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_refiner_options { pub struct_size: usize, pub alpha: f32, pub w: f32, pub beta: f32, pub scale: f32 }
+
+#[repr(C)]
+pub struct rlcc_csr { _private: [u8; 0] }
+#[repr(C)]
+pub struct rlcc_refiner { _private: [u8; 0] }
+
+pub type rlcc_features_fn = Option<unsafe extern "C" fn(i64, i64, *mut f32, i64, *mut c_void) -> i64>;
+pub type rlcc_logits_fn = Option<unsafe extern "C" fn(i64, i64, i64, *mut f32, i64, *mut c_void) -> i64>;
+pub type rlcc_progress_fn = Option<unsafe extern "C" fn(i32, f64, *mut c_void) -> c_int>;
+
+extern "C" {
+    pub fn rlcc_version_number() -> c_uint;
+    pub fn rlcc_version_string() -> *const c_char;
+    pub fn rlcc_strerror(code: c_int) -> *const c_char;
+    pub fn rlcc_last_error() -> *const c_char;
+    pub fn rlcc_dbscan_options_init(o: *mut rlcc_dbscan_options, size: usize) -> c_int;
+    pub fn rlcc_dbscan_stats_init(s: *mut rlcc_dbscan_stats, size: usize) -> c_int;
+    pub fn rlcc_dbscan_features(x: *const f32, n: i64, d: i64, ldx: i64, eps: f64, min_samples: i64,
+        o: *const rlcc_dbscan_options, labels: *mut i32, n_clusters: *mut i64, core: *mut u8,
+        stats: *mut rlcc_dbscan_stats) -> c_int;
+    pub fn rlcc_dbscan_dense(dist: *const f32, n: i64, ld: i64, eps: f64, min_samples: i64,
+        o: *const rlcc_dbscan_options, labels: *mut i32, n_clusters: *mut i64, core: *mut u8,
+        stats: *mut rlcc_dbscan_stats) -> c_int;
+    pub fn rlcc_dbscan_csr(n: i64, indptr: *const i64, indices: *const i32, data: *const f32, eps: f64,
+        min_samples: i64, o: *const rlcc_dbscan_options, labels: *mut i32, n_clusters: *mut i64,
+        core: *mut u8, stats: *mut rlcc_dbscan_stats) -> c_int;
+    pub fn rlcc_knn_options_init(o: *mut rlcc_knn_options, size: usize) -> c_int;
+    pub fn rlcc_knn(x: *const f32, n: i64, d: i64, ldx: i64, k: i64, o: *const rlcc_knn_options,
+        indices: *mut i64, sqdist: *mut f32) -> c_int;
+    pub fn rlcc_csr_rows(m: *const rlcc_csr) -> i64;
+    pub fn rlcc_csr_cols(m: *const rlcc_csr) -> i64;
+    pub fn rlcc_csr_nnz(m: *const rlcc_csr) -> i64;
+    pub fn rlcc_csr_indptr(m: *const rlcc_csr) -> *const i64;
+    pub fn rlcc_csr_indices(m: *const rlcc_csr) -> *const i32;
+    pub fn rlcc_csr_data(m: *const rlcc_csr) -> *const f32;
+    pub fn rlcc_csr_free(m: *mut rlcc_csr);
+    pub fn rlcc_jaccard_options_init(o: *mut rlcc_jaccard_options, size: usize) -> c_int;
+    pub fn rlcc_jaccard(x: *const f32, n: i64, d: i64, ldx: i64, knn: *const i64,
+        o: *const rlcc_jaccard_options, out: *mut *mut rlcc_csr) -> c_int;
+    pub fn rlcc_jaccard_dense(x: *const f32, n: i64, d: i64, ldx: i64, knn: *const i64,
+        o: *const rlcc_jaccard_options, dist: *mut f32, ld: i64) -> c_int;
+    pub fn rlcc_pseudo_options_init(o: *mut rlcc_pseudo_options, size: usize) -> c_int;
+    pub fn rlcc_pseudo_labels(x: *const f32, n: i64, d: i64, ldx: i64, o: *const rlcc_pseudo_options,
+        labels: *mut i32, n_classes: *mut i64, threshold: *mut f64) -> c_int;
+    pub fn rlcc_centroids(x: *const f32, n: i64, d: i64, ldx: i64, labels: *const i32, k: i64,
+        centroids: *mut f32, ldc: i64) -> c_int;
+    pub fn rlcc_consensus_counts(prev: *const i32, cur: *const i32, n: i64, k_prev: i64, k_cur: i64,
+        counts: *mut i64, ld: i64) -> c_int;
+    pub fn rlcc_consensus(prev: *const i32, cur: *const i32, n: i64, k_prev: i64, k_cur: i64,
+        kind: i32, normalize: i32, out: *mut f32, ld: i64) -> c_int;
+    pub fn rlcc_consensus_csr(prev: *const i32, cur: *const i32, n: i64, k_prev: i64, k_cur: i64,
+        kind: i32, normalize: i32, out: *mut *mut rlcc_csr) -> c_int;
+    pub fn rlcc_class_probabilities(x: *const f32, n: i64, d: i64, ldx: i64, c: *const f32, k: i64,
+        ldc: i64, scale: f32, rows: *const i64, n_rows: i64, probs: *mut f32, ldp: i64,
+        n_threads: i32) -> c_int;
+    pub fn rlcc_propagate(prev: *const i32, n: i64, indptr: *const i64, indices: *const i32,
+        data: *const f32, k_prev: i64, k_cur: i64, probs: *const f32, ldp: i64, w: f32, beta: f32,
+        rows: *const i64, n_rows: i64, out: *mut f32, ldo: i64) -> c_int;
+    pub fn rlcc_blend(cur: *const i32, n: i64, k_cur: i64, s: *const f32, lds: i64, alpha: f32,
+        rows: *const i64, n_rows: i64, out: *mut f32, ldo: i64) -> c_int;
+    pub fn rlcc_refiner_options_init(o: *mut rlcc_refiner_options, size: usize) -> c_int;
+    pub fn rlcc_refiner_new(n: i64, d: i64, p: *const rlcc_pseudo_options,
+        o: *const rlcc_refiner_options, out: *mut *mut rlcc_refiner) -> c_int;
+    pub fn rlcc_refiner_free(r: *mut rlcc_refiner);
+    pub fn rlcc_refiner_step(r: *mut rlcc_refiner, features: rlcc_features_fn, fd: *mut c_void,
+        batch: i64, logits: rlcc_logits_fn, ld: *mut c_void, progress: rlcc_progress_fn,
+        pd: *mut c_void) -> c_int;
+    pub fn rlcc_refiner_generation(r: *const rlcc_refiner) -> i64;
+    pub fn rlcc_refiner_n_classes(r: *const rlcc_refiner) -> i64;
+    pub fn rlcc_refiner_threshold(r: *const rlcc_refiner) -> f64;
+    pub fn rlcc_refiner_labels(r: *const rlcc_refiner, labels: *mut i32) -> c_int;
+    pub fn rlcc_refiner_centroids(r: *const rlcc_refiner, c: *mut f32, ld: i64) -> c_int;
+    pub fn rlcc_refiner_targets(r: *const rlcc_refiner, rows: *const i64, n_rows: i64, out: *mut f32,
+        ld: i64) -> c_int;
+}

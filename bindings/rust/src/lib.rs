@@ -415,3 +415,214 @@ impl Drop for Refiner {
         unsafe { sys::rlcc_refiner_free(self.handle) }
     }
 }
+
+/// Outlier policies for [`PseudoOptions`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outliers {
+    /// -1 stays (Cluster Contrast).
+    Keep,
+    /// Each -1 sample gets a new label (SpCL, OpenUnReID, RLCC).
+    Singleton,
+}
+
+/// Options of [`pseudo_labels`]; the default is RLCC's shipped configuration.
+#[derive(Clone, Debug)]
+pub struct PseudoOptions {
+    /// One eps (a plain run) or three (tight, normal, loose).
+    pub eps: Vec<f64>,
+    pub min_samples: i64,
+    /// `None`: Jaccard; `Some(metric)`: DBSCAN on the features.
+    pub metric: Option<Metric>,
+    pub k1: i32,
+    pub k2: i32,
+    pub cutoff: f32,
+    pub outliers: Outliers,
+    pub reliability: bool,
+    pub guard: bool,
+    /// `None`: computed (first generation).
+    pub threshold: Option<f64>,
+    pub normalize: bool,
+    pub n_threads: i32,
+}
+
+impl Default for PseudoOptions {
+    fn default() -> Self {
+        PseudoOptions {
+            eps: vec![0.58, 0.60, 0.62], min_samples: 4, metric: None, k1: 30, k2: 6, cutoff: 0.9,
+            outliers: Outliers::Singleton, reliability: true, guard: true, threshold: None,
+            normalize: false, n_threads: 0,
+        }
+    }
+}
+
+/// Pseudo labels, their class count and the reliability threshold used.
+#[derive(Clone, Debug)]
+pub struct PseudoLabels {
+    pub labels: Vec<i32>,
+    pub n_classes: i64,
+    pub threshold: f64,
+}
+
+/// A trainer's clustering step in one call (see `rlcc_pseudo_labels`).
+///
+/// ```
+/// let x: Vec<f32> = (0..60).flat_map(|i| {
+///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+///     vec![a.cos(), a.sin()]
+/// }).collect();
+/// let p = rlcc::pseudo_labels(&x, 60, 2, &Default::default()).unwrap();
+/// assert_eq!(p.n_classes, 3);
+/// ```
+pub fn pseudo_labels(x: &[f32], n: usize, d: usize, options: &PseudoOptions) -> Result<PseudoLabels, Error> {
+    matrix_len("x", x.len(), n, d)?;
+    if options.eps.len() != 1 && options.eps.len() != 3 {
+        return Err(invalid("eps: give one value (a plain run) or three (tight, normal, loose)"));
+    }
+    let mut o = sys::rlcc_pseudo_options::default();
+    unsafe { sys::rlcc_pseudo_options_init(&mut o, std::mem::size_of::<sys::rlcc_pseudo_options>()) };
+    o.n_eps = options.eps.len() as i32;
+    for (slot, e) in o.eps.iter_mut().zip(&options.eps) {
+        *slot = *e;
+    }
+    o.min_samples = options.min_samples;
+    o.metric = match options.metric { None => 2, Some(Metric::Euclidean) => 0, Some(Metric::Cosine) => 1 };
+    o.k1 = options.k1;
+    o.k2 = options.k2;
+    o.cutoff = options.cutoff;
+    o.outliers = match options.outliers { Outliers::Keep => 0, Outliers::Singleton => 1 };
+    o.reliability = options.reliability as i32;
+    o.guard = options.guard as i32;
+    o.threshold = options.threshold.unwrap_or(-1.0);
+    o.normalize = options.normalize as i32;
+    o.n_threads = options.n_threads;
+    let mut labels = vec![0i32; n];
+    let (mut k, mut threshold) = (0i64, 0f64);
+    check(unsafe {
+        sys::rlcc_pseudo_labels(x.as_ptr(), n as i64, d as i64, d.max(1) as i64, &o, labels.as_mut_ptr(),
+                                &mut k, &mut threshold)
+    })?;
+    Ok(PseudoLabels { labels, n_classes: k, threshold })
+}
+
+/// L2-normalised class means (`k x d`, row-major); -1 samples take no part.
+///
+/// ```
+/// let c = rlcc::centroids(&[2.0f32, 0.0, 4.0, 0.0, 0.0, 3.0], 3, 2, &[0, 0, 1], 2).unwrap();
+/// assert_eq!(c, vec![1.0, 0.0, 0.0, 1.0]);
+/// ```
+pub fn centroids(x: &[f32], n: usize, d: usize, labels: &[i32], k: usize) -> Result<Vec<f32>, Error> {
+    matrix_len("x", x.len(), n, d)?;
+    matrix_len("labels", labels.len(), n, 1)?;
+    let mut out = vec![0f32; k * d];
+    check(unsafe {
+        sys::rlcc_centroids(x.as_ptr(), n as i64, d as i64, d.max(1) as i64, labels.as_ptr(), k as i64,
+                            out.as_mut_ptr(), d.max(1) as i64)
+    })?;
+    Ok(out)
+}
+
+/// Row normalisation of the consensus matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Normalize {
+    None,
+    Sum,
+    Softmax,
+}
+
+/// The IoU consensus matrix (`k_prev x k_cur`, row-major) between two
+/// labelings, row-normalised; `k_prev` / `k_cur` 0 means max label + 1.
+///
+/// ```
+/// let c = rlcc::consensus(&[0, 0, 1], &[0, 1, 1], 0, 0, rlcc::Normalize::None).unwrap();
+/// assert_eq!(c, vec![0.5, 1.0 / 3.0, 0.0, 0.5]);
+/// ```
+pub fn consensus(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize, normalize: Normalize) -> Result<Vec<f32>, Error> {
+    if prev.len() != cur.len() {
+        return Err(invalid("prev and cur: lengths differ"));
+    }
+    let max_of = |l: &[i32]| l.iter().copied().max().unwrap_or(-1).max(-1) as i64 + 1;
+    let kp = if k_prev > 0 { k_prev as i64 } else { max_of(prev) };
+    let kc = if k_cur > 0 { k_cur as i64 } else { max_of(cur) };
+    let mut out = vec![0f32; (kp.max(0) * kc.max(0)) as usize];
+    let norm = match normalize { Normalize::None => 0, Normalize::Sum => 1, Normalize::Softmax => 2 };
+    check(unsafe {
+        sys::rlcc_consensus(prev.as_ptr(), cur.as_ptr(), prev.len() as i64, kp, kc, 0, norm,
+                            out.as_mut_ptr(), kc.max(1))
+    })?;
+    Ok(out)
+}
+
+/// `softmax(scale * x c^T)` row by row (`n x k`).
+///
+/// ```
+/// let p = rlcc::class_probabilities(&[1.0f32, 0.0], 1, 2, &[1.0, 0.0, 0.0, 1.0], 2, 30.0).unwrap();
+/// assert!(p[0] > 0.99);
+/// ```
+pub fn class_probabilities(x: &[f32], n: usize, d: usize, centroids: &[f32], k: usize, scale: f32) -> Result<Vec<f32>, Error> {
+    matrix_len("x", x.len(), n, d)?;
+    matrix_len("centroids", centroids.len(), k, d)?;
+    let mut out = vec![0f32; n * k];
+    check(unsafe {
+        sys::rlcc_class_probabilities(x.as_ptr(), n as i64, d as i64, d.max(1) as i64, centroids.as_ptr(),
+                                      k as i64, d.max(1) as i64, scale, ptr::null(), n as i64,
+                                      out.as_mut_ptr(), k.max(1) as i64, 0)
+    })?;
+    Ok(out)
+}
+
+/// Propagation through a normalised consensus matrix `chat` (dense,
+/// `k_prev x k_cur`): `beta * chat[prev] + (1 - beta) * (w onehot(prev) + (1 - w) probs) chat`.
+/// `probs` (`n x k_prev`) may be `None` only with `beta == 1`.
+///
+/// ```
+/// let s = rlcc::propagate(&[0, 1], &[1.0, 0.0, 0.0, 1.0], 2, 2, None, 0.0, 1.0).unwrap();
+/// assert_eq!(s, vec![1.0, 0.0, 0.0, 1.0]);
+/// ```
+pub fn propagate(prev: &[i32], chat: &[f32], k_prev: usize, k_cur: usize, probs: Option<&[f32]>,
+                 w: f32, beta: f32) -> Result<Vec<f32>, Error> {
+    matrix_len("chat", chat.len(), k_prev, k_cur)?;
+    let n = prev.len();
+    if let Some(p) = probs {
+        matrix_len("probs", p.len(), n, k_prev)?;
+    }
+    // the dense matrix as CSR, which is what the library takes
+    let mut indptr = vec![0i64];
+    let (mut indices, mut data) = (Vec::new(), Vec::new());
+    for a in 0..k_prev {
+        for b in 0..k_cur {
+            let v = chat[a * k_cur + b];
+            if v != 0.0 {
+                indices.push(b as i32);
+                data.push(v);
+            }
+        }
+        indptr.push(indices.len() as i64);
+    }
+    let mut out = vec![0f32; n * k_cur];
+    check(unsafe {
+        sys::rlcc_propagate(prev.as_ptr(), n as i64, indptr.as_ptr(), indices.as_ptr(), data.as_ptr(),
+                            k_prev as i64, k_cur as i64, probs.map_or(ptr::null(), |p| p.as_ptr()),
+                            k_prev.max(1) as i64, w, beta, ptr::null(), n as i64, out.as_mut_ptr(),
+                            k_cur.max(1) as i64)
+    })?;
+    Ok(out)
+}
+
+/// Training targets `alpha onehot(cur) + (1 - alpha) s` (`n x k_cur`); zero
+/// rows for -1 samples.
+///
+/// ```
+/// let t = rlcc::blend(&[1, -1], &[0.5, 0.5, 0.5, 0.5], 2, 0.9).unwrap();
+/// let want = [0.05f32, 0.95, 0.0, 0.0];
+/// assert!(t.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6));
+/// ```
+pub fn blend(cur: &[i32], s: &[f32], k_cur: usize, alpha: f32) -> Result<Vec<f32>, Error> {
+    let n = cur.len();
+    matrix_len("s", s.len(), n, k_cur)?;
+    let mut out = vec![0f32; n * k_cur];
+    check(unsafe {
+        sys::rlcc_blend(cur.as_ptr(), n as i64, k_cur as i64, s.as_ptr(), k_cur.max(1) as i64, alpha,
+                        ptr::null(), n as i64, out.as_mut_ptr(), k_cur.max(1) as i64)
+    })?;
+    Ok(out)
+}

@@ -77,3 +77,30 @@ fn refiner_steps_and_a_panicking_closure() {
     // the process goes on and the refiner is as it was
     assert!(r.targets(&[1]).is_ok());
 }
+
+#[test]
+fn rlcc_functions_fit_together() {
+    let n = 60;
+    let x: Vec<f32> = (0..n).flat_map(|i| {
+        let a = (i % 3) as f32 * 2.0 + (i as f32) * 0.001;
+        vec![a.cos(), a.sin()]
+    }).collect();
+    let p = rlcc::pseudo_labels(&x, n, 2, &Default::default()).unwrap();
+    assert_eq!(p.n_classes, 3);
+    let k = p.n_classes as usize;
+    let c = rlcc::centroids(&x, n, 2, &p.labels, k).unwrap();
+    let probs = rlcc::class_probabilities(&x, n, 2, &c, k, 30.0).unwrap();
+    let chat = rlcc::consensus(&p.labels, &p.labels, 0, 0, rlcc::Normalize::Sum).unwrap();
+    let s = rlcc::propagate(&p.labels, &chat, k, k, Some(&probs), 0.9, 0.0).unwrap();
+    let t = rlcc::blend(&p.labels, &s, k, 0.9).unwrap();
+    for i in 0..n {
+        let sum: f32 = t[i * k..(i + 1) * k].iter().sum();
+        assert!((sum - 1.0).abs() < 1e-5);
+        let top = (0..k).max_by(|&a, &b| t[i * k + a].partial_cmp(&t[i * k + b]).unwrap()).unwrap();
+        assert_eq!(top as i32, p.labels[i]);
+    }
+    let e = rlcc::blend(&p.labels, &s, k, 1.5).unwrap_err();
+    assert!(e.message.contains("alpha"));
+    let e = rlcc::pseudo_labels(&x, n, 2, &rlcc::PseudoOptions { eps: vec![0.5, 0.6], ..Default::default() }).unwrap_err();
+    assert!(e.message.contains("eps"));
+}

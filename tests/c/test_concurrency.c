@@ -3,7 +3,10 @@
  * would overlap its step, from another thread or from its own callbacks. */
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "test.h"
 
@@ -169,7 +172,52 @@ static void refiner_refuses_overlapping_calls(void)
     free(s);
 }
 
+/* A forked child (a PyTorch DataLoader worker) calls librlcc after the
+ * parent used OpenMP and OpenBLAS: with LLVM libomp it must not hang
+ * (GCC's libgomp would). The child has 60 s before SIGALRM fails it. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FORK_UNSUPPORTED "TSan does not support threads in a forked child"
+#endif
+#endif
+#if !defined(FORK_UNSUPPORTED) && !defined(__clang__)
+/* Measured: in the gcc build (GCC's libgomp) the child hangs and its alarm
+ * kills it after 60 s; docs/threading.md says to ship the libomp build. */
+#define FORK_UNSUPPORTED "GCC's libgomp hangs a forked child (docs/threading.md)"
+#endif
+
+static void child_after_fork_does_not_hang(void)
+{
+#ifdef FORK_UNSUPPORTED
+    fprintf(stderr, "  %s: not run in this build: %s\n", test_current, FORK_UNSUPPORTED);
+    return;
+#endif
+    work *w = calloc(1, sizeof *w);
+    w->id = 3;
+    make_input(w);
+    compute(w); /* the parent: parallel regions and SGEMM */
+    const pid_t child = fork();
+    if (child == 0) {
+        alarm(60);
+        work *again = calloc(1, sizeof *again);
+        again->id = 3;
+        make_input(again);
+        compute(again);
+        const int same = again->nnz == w->nnz &&
+                         memcmp(again->pseudo, w->pseudo, sizeof again->pseudo) == 0;
+        _exit(same ? 0 : 3);
+    }
+    int status = 0;
+    CHECK(child > 0);
+    CHECK(waitpid(child, &status, 0) == child);
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        fprintf(stderr, "  child: exited %d status %d, signal %d\n", WIFEXITED(status), WEXITSTATUS(status), WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    free(w);
+}
+
 const test_case concurrency_tests[] = {
+    {"child_after_fork_does_not_hang", child_after_fork_does_not_hang},
     {"eight_threads_equal_sequential_calls", eight_threads_equal_sequential_calls},
     {"refiner_refuses_overlapping_calls", refiner_refuses_overlapping_calls},
     {NULL, NULL},

@@ -13,6 +13,9 @@ CC=${CC:-clang}
 GCC=${GCC:-gcc}
 MAKE=${MAKE:-make}
 logs=$(mktemp -d)
+# LeakSanitizer for every sanitized suite: see tests/lsan.supp for why TLS is
+# not scanned and what is suppressed (nothing of librlcc's).
+export LSAN_OPTIONS="use_tls=0:suppressions=$top/tests/lsan.supp"
 trap 'rm -rf "$logs"' EXIT
 total_passed=0
 total_failed=0

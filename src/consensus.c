@@ -14,10 +14,6 @@
 
 /* ---- overlap counts ------------------------------------------------------ */
 
-typedef struct pair_entry {
-    int64_t key; /* prev * k_cur + cur */
-} pair_entry;
-
 static int compare_int64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -106,8 +102,25 @@ int rlcc_consensus_counts(const int32_t *prev, const int32_t *cur, int64_t n, in
     return err;
 }
 
-/* Divides each row by its sum (zero rows stay zero), or replaces it by its
- * softmax (a zero row becomes uniform). Sums and exponentials in double. */
+void rlcc__softmax_row(float *row, int64_t k)
+{
+    /* expf is within an ulp and several times faster than exp; the sum is
+     * kept in double */
+    float top = -INFINITY;
+    for (int64_t b = 0; b < k; b++)
+        top = row[b] > top ? row[b] : top;
+    double sum = 0.0;
+    for (int64_t b = 0; b < k; b++) {
+        row[b] = expf(row[b] - top);
+        sum += row[b];
+    }
+    const float inverse = (float)(1.0 / sum);
+    for (int64_t b = 0; b < k; b++)
+        row[b] *= inverse;
+}
+
+/* Divides each row by its sum (zero rows stay zero; the sum in double), or
+ * replaces it by its softmax (a zero row becomes uniform). */
 static void normalize_dense_row(float *row, int64_t k, int32_t normalize)
 {
     if (normalize == RLCC_NORMALIZE_SUM) {
@@ -118,19 +131,7 @@ static void normalize_dense_row(float *row, int64_t k, int32_t normalize)
             for (int64_t b = 0; b < k; b++)
                 row[b] = (float)(row[b] / sum);
     } else if (normalize == RLCC_NORMALIZE_SOFTMAX) {
-        /* expf is within an ulp and several times faster than exp; the sum
-         * is kept in double */
-        float top = -INFINITY;
-        for (int64_t b = 0; b < k; b++)
-            top = row[b] > top ? row[b] : top;
-        double sum = 0.0;
-        for (int64_t b = 0; b < k; b++) {
-            row[b] = expf(row[b] - top);
-            sum += row[b];
-        }
-        const float inverse = (float)(1.0 / sum);
-        for (int64_t b = 0; b < k; b++)
-            row[b] *= inverse;
+        rlcc__softmax_row(row, k);
     }
 }
 

@@ -169,6 +169,9 @@ int rlcc__knn(const float *x, int64_t n, int64_t d, int64_t ldx,
               const double *norm2, int64_t k, int n_threads, rlcc_budget *budget,
               int32_t *indices, float *sqdist);
 
+/* Replaces a row of k scores by their softmax (consensus.c). */
+void rlcc__softmax_row(float *row, int64_t k);
+
 /* Validated pseudo-label options with defaults, eps sorted (pseudo.c). */
 int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, rlcc_pseudo_options *out);
 

@@ -162,16 +162,8 @@ static int read_logits(rlcc_refiner *r, rlcc_logits_fn logits, void *data, int64
             if (!isfinite(rows[e]))
                 return rlcc__fail(RLCC_E_CALLBACK, "logits callback gave %s at row %lld",
                                   isnan(rows[e]) ? "NaN" : "inf", (long long)(start + e / k_prev));
-        for (int64_t i = 0; i < count; i++) {
-            float *row = rows + i * k_prev, top = -INFINITY;
-            double sum = 0.0;
-            for (int64_t a = 0; a < k_prev; a++)
-                top = row[a] > top ? row[a] : top;
-            for (int64_t a = 0; a < k_prev; a++)
-                sum += exp((double)row[a] - top);
-            for (int64_t a = 0; a < k_prev; a++)
-                row[a] = (float)(exp((double)row[a] - top) / sum);
-        }
+        for (int64_t i = 0; i < count; i++)
+            rlcc__softmax_row(rows + i * k_prev, k_prev);
     }
     return RLCC_OK;
 }

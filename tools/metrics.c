@@ -44,6 +44,21 @@ static double group_sum(int64_t *values, int64_t n, double (*f)(double, double),
     return sum;
 }
 
+/* sum over runs of equal (a, b) cells, cells sorted first, of f(run length) */
+static double cell_sum(cell *cells, int64_t n, double (*f)(double, double), double total)
+{
+    qsort(cells, (size_t)n, sizeof *cells, compare_cells);
+    double sum = 0.0;
+    for (int64_t s = 0; s < n;) {
+        int64_t e = s;
+        while (e < n && cells[e].a == cells[s].a && cells[e].b == cells[s].b)
+            e++;
+        sum += f((double)(e - s), total);
+        s = e;
+    }
+    return sum;
+}
+
 static double pairs(double c, double total)
 {
     (void)total;
@@ -69,15 +84,7 @@ pair_scores metrics_pairwise(const int32_t *predicted, const int32_t *truth, int
         cells[i].a = class_of(predicted, i);
         cells[i].b = truth[i];
     }
-    qsort(cells, (size_t)n, sizeof *cells, compare_cells);
-    double together = 0.0;
-    for (int64_t a = 0; a < n;) {
-        int64_t e = a;
-        while (e < n && cells[e].a == cells[a].a && cells[e].b == cells[a].b)
-            e++;
-        together += pairs((double)(e - a), 0);
-        a = e;
-    }
+    double together = cell_sum(cells, n, pairs, 0);
     for (int64_t i = 0; i < n; i++)
         values[i] = class_of(predicted, i);
     double predicted_pairs = group_sum(values, n, pairs, 0);
@@ -112,15 +119,7 @@ double metrics_nmi(const int32_t *a, const int32_t *b, int64_t n)
         cells[i].a = class_of(a, i);
         cells[i].b = class_of(b, i);
     }
-    qsort(cells, (size_t)n, sizeof *cells, compare_cells);
-    double hab = 0.0;
-    for (int64_t s = 0; s < n;) {
-        int64_t e = s;
-        while (e < n && cells[e].a == cells[s].a && cells[e].b == cells[s].b)
-            e++;
-        hab += entropy_term((double)(e - s), total);
-        s = e;
-    }
+    double hab = cell_sum(cells, n, entropy_term, total);
     free(cells);
     free(values);
     double mi = ha + hb - hab;

@@ -124,8 +124,10 @@ build/bench/bench_dbscan: bench/bench_dbscan.c tools/synth.c tools/synth.h tools
 demo: deps all
 	bin/rlcc demo
 
+# Go keeps its build cache inside the tree, never in $HOME.
+GOCACHE ?= $(CURDIR)/build/gocache
 check: deps
-	@PYTHON=$(PYTHON) CC=$(CC) GCC=$(GCC) scripts/check.sh
+	@PYTHON=$(PYTHON) CC=$(CC) GCC=$(GCC) GOCACHE=$(GOCACHE) scripts/check.sh
 
 bench: deps all build/bench/bench_dbscan build/bench/bench_jaccard build/bench/bench_rlcc
 	PYTHON=$(PYTHON) scripts/bench.sh

@@ -183,6 +183,29 @@ rust_suite() {
     echo "rust: $passed passed, $failed failed"
 }
 
+# The Go package: go test (unit tests and runnable examples) with cgo
+# against the checkout's lib/, offline, no external modules.
+go_suite() {
+    if ! command -v go >/dev/null 2>&1; then
+        echo "go: go not found (scripts/install-deps.sh installs golang-go): counted as failed"
+        echo "go: 0 passed, 1 failed"
+        return 1
+    fi
+    local log
+    log=$(mktemp)
+    (cd bindings/go && GOFLAGS=-mod=mod GOPROXY=off GOCACHE="${GOCACHE:-$top/build/gocache}" \
+        go test -count=1 -v . 2>&1) >"$log"
+    local status=$?
+    grep -E -- "^\s*--- FAIL|^(ok|FAIL)\s" "$log"
+    [ "$status" -ne 0 ] && tail -n 40 "$log"
+    local passed failed
+    passed=$(grep -cE -- "^\s*--- PASS" "$log")
+    failed=$(grep -cE -- "^\s*--- FAIL" "$log")
+    rm -f "$log"
+    if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+    echo "go: $passed passed, $failed failed"
+}
+
 pytest_suite() {
     local venv
     venv=$(mktemp -d)
@@ -218,6 +241,7 @@ if run_suite build-library build_suite library all; then
     run_suite abi env CC="$CC" scripts/test-abi.sh
     run_suite examples examples_suite
     run_suite rust rust_suite
+    run_suite go go_suite
     run_suite python pytest_suite
 fi
 

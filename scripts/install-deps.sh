@@ -25,6 +25,9 @@ python3-venv
 python3-pip
 python3-setuptools
 python3-wheel
+python3-torch
+golang-go
+doxygen
 "
 
 if [ "${1:-}" = "--list" ]; then

@@ -1,0 +1,3 @@
+module librlcc.org/go/rlcc
+
+go 1.19

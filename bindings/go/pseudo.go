@@ -1,0 +1,126 @@
+package rlcc
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import "unsafe"
+
+// Outliers is what pseudo labelling does with DBSCAN's noise.
+type Outliers int32
+
+// Outlier policies (RLCC_OUTLIERS_* in rlcc.h).
+const (
+	// OutliersKeep leaves -1 (the trainer drops those samples; Cluster Contrast).
+	OutliersKeep Outliers = C.RLCC_OUTLIERS_KEEP
+	// OutliersSingleton gives each outlier a class of its own (SpCL, OpenUnReID, RLCC).
+	OutliersSingleton Outliers = C.RLCC_OUTLIERS_SINGLETON
+)
+
+// PseudoOptions configure PseudoLabels and the refiner's clustering. Start
+// from DefaultPseudoOptions(), RLCC's shipped configuration.
+type PseudoOptions struct {
+	Metric      Metric         // MetricJaccard (default), MetricEuclidean or MetricCosine
+	K1, K2      int            // Jaccard neighbours (30, 6)
+	Variant     JaccardVariant // JaccardDot (default)
+	Normalize   bool           // L2-normalise rows first
+	Outliers    Outliers       // OutliersSingleton (default)
+	Reliability bool           // SpCL's reliability criterion (default true; needs 3 eps)
+	Guard       bool           // never eject a cluster's last member (default true)
+	Threads     int            // 0: every OpenMP thread
+	Eps         []float64      // 1 or 3 DBSCAN radii (default 0.58, 0.60, 0.62)
+	Cutoff      float32        // Jaccard pairs kept below it (default 0.9)
+	Threshold   float64        // reliability threshold; negative (default) computes it
+	MinSamples  int            // DBSCAN min_samples (default 4)
+	MaxBytes    int64          // 0: half of RAM
+}
+
+// DefaultPseudoOptions are the library's defaults.
+func DefaultPseudoOptions() PseudoOptions {
+	var opts C.rlcc_pseudo_options
+	C.rlcc_pseudo_options_init(&opts, C.size_t(unsafe.Sizeof(opts)))
+	eps := make([]float64, int(opts.n_eps))
+	for i := range eps {
+		eps[i] = float64(opts.eps[i])
+	}
+	return PseudoOptions{Metric: Metric(opts.metric), K1: int(opts.k1), K2: int(opts.k2),
+		Variant: JaccardVariant(opts.variant), Normalize: opts.normalize != 0,
+		Outliers: Outliers(opts.outliers), Reliability: opts.reliability != 0, Guard: opts.guard != 0,
+		Threads: int(opts.n_threads), Eps: eps, Cutoff: float32(opts.cutoff),
+		Threshold: float64(opts.threshold), MinSamples: int(opts.min_samples),
+		MaxBytes: int64(opts.max_bytes)}
+}
+
+func (o *PseudoOptions) c() (C.rlcc_pseudo_options, error) {
+	var opts C.rlcc_pseudo_options
+	C.rlcc_pseudo_options_init(&opts, C.size_t(unsafe.Sizeof(opts)))
+	if o == nil {
+		return opts, nil
+	}
+	if len(o.Eps) != 1 && len(o.Eps) != 3 {
+		return opts, invalid("options.Eps: %d radii, expected 1 or 3", len(o.Eps))
+	}
+	opts.metric, opts.k1, opts.k2 = C.int32_t(o.Metric), clampInt32(o.K1), clampInt32(o.K2)
+	opts.variant, opts.normalize = C.int32_t(o.Variant), boolInt(o.Normalize)
+	opts.outliers, opts.reliability = C.int32_t(o.Outliers), boolInt(o.Reliability)
+	opts.guard, opts.n_threads = boolInt(o.Guard), clampInt32(o.Threads)
+	opts.n_eps = C.int32_t(len(o.Eps))
+	for i, eps := range o.Eps {
+		opts.eps[i] = C.double(eps)
+	}
+	opts.cutoff, opts.threshold = C.float(o.Cutoff), C.double(o.Threshold)
+	opts.min_samples, opts.max_bytes = C.int64_t(o.MinSamples), C.int64_t(o.MaxBytes)
+	return opts, nil
+}
+
+// Labeling is the result of PseudoLabels.
+type Labeling struct {
+	Labels    []int32 // classes 0..Classes-1 (and -1 with OutliersKeep)
+	Classes   int
+	Threshold float64 // the reliability threshold used (0 without the criterion)
+}
+
+// PseudoLabels is the clustering step of SpCL, Cluster Contrast, OpenUnReID
+// and RLCC in one call: distance, DBSCAN at 1 or 3 radii, outliers, the
+// reliability criterion. options nil means the defaults.
+func PseudoLabels(x []float32, n, d int, options *PseudoOptions) (*Labeling, error) {
+	if err := checkMatrix("x", len(x), n, d); err != nil {
+		return nil, err
+	}
+	opts, err := options.c()
+	if err != nil {
+		return nil, err
+	}
+	labels := make([]int32, n)
+	var classes C.int64_t
+	var threshold C.double
+	var captured C.rlcc_go_error
+	if err := result(C.rlcc_go_pseudo_labels(floats(x), C.int64_t(n), C.int64_t(d), &opts,
+		int32s(labels), &classes, &threshold, &captured), &captured); err != nil {
+		return nil, err
+	}
+	return &Labeling{Labels: labels, Classes: int(classes), Threshold: float64(threshold)}, nil
+}
+
+// Centroids are the L2-normalised class means (k x d row-major) of the
+// features x under labels in [-1, k); -1 samples take no part, an empty
+// class gets a zero row.
+func Centroids(x []float32, n, d int, labels []int32, k int) ([]float32, error) {
+	if err := checkMatrix("x", len(x), n, d); err != nil {
+		return nil, err
+	}
+	if err := checkLength("labels", len(labels), n); err != nil {
+		return nil, err
+	}
+	if err := checkShape("centroids", k, d); err != nil {
+		return nil, err
+	}
+	out := make([]float32, k*d)
+	var captured C.rlcc_go_error
+	if err := result(C.rlcc_go_centroids(floats(x), C.int64_t(n), C.int64_t(d), int32s(labels),
+		C.int64_t(k), floats(out), &captured), &captured); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,177 @@
+/* shim.c - see shim.h. Each wrapper makes one librlcc call and, when it
+ * fails, copies rlcc_last_error() before returning to Go. Matrices coming
+ * from Go are contiguous, so their row strides are their widths (at least
+ * 1, as the library asks even of empty matrices). */
+#include <stdio.h>
+
+#include "shim.h"
+#include "_cgo_export.h"
+
+static int capture(int code, rlcc_go_error *err)
+{
+    if (code != RLCC_OK)
+        snprintf(err->message, sizeof err->message, "%s", rlcc_last_error());
+    return code;
+}
+
+static int64_t at_least_one(int64_t width)
+{
+    return width > 0 ? width : 1;
+}
+
+int rlcc_go_dbscan_features(const float *x, int64_t n, int64_t d, double eps, int64_t min_samples,
+                            const rlcc_dbscan_options *options, int32_t *labels,
+                            int64_t *n_clusters, uint8_t *core, rlcc_dbscan_stats *stats,
+                            rlcc_go_error *err)
+{
+    return capture(rlcc_dbscan_features(x, n, d, d, eps, min_samples, options, labels,
+                                        n_clusters, core, stats), err);
+}
+
+int rlcc_go_dbscan_dense(const float *dist, int64_t n, double eps, int64_t min_samples,
+                         const rlcc_dbscan_options *options, int32_t *labels, int64_t *n_clusters,
+                         uint8_t *core, rlcc_dbscan_stats *stats, rlcc_go_error *err)
+{
+    return capture(rlcc_dbscan_dense(dist, n, at_least_one(n), eps, min_samples, options, labels,
+                                     n_clusters, core, stats), err);
+}
+
+int rlcc_go_dbscan_csr(int64_t n, const int64_t *indptr, const int32_t *indices, const float *data,
+                       double eps, int64_t min_samples, const rlcc_dbscan_options *options,
+                       int32_t *labels, int64_t *n_clusters, uint8_t *core,
+                       rlcc_dbscan_stats *stats, rlcc_go_error *err)
+{
+    return capture(rlcc_dbscan_csr(n, indptr, indices, data, eps, min_samples, options, labels,
+                                   n_clusters, core, stats), err);
+}
+
+int rlcc_go_knn(const float *x, int64_t n, int64_t d, int64_t k, const rlcc_knn_options *options,
+                int64_t *indices, float *sqdist, rlcc_go_error *err)
+{
+    return capture(rlcc_knn(x, n, d, d, k, options, indices, sqdist), err);
+}
+
+int rlcc_go_jaccard(const float *x, int64_t n, int64_t d, const int64_t *knn,
+                    const rlcc_jaccard_options *options, rlcc_csr **out, rlcc_go_error *err)
+{
+    return capture(rlcc_jaccard(x, n, d, d, knn, options, out), err);
+}
+
+int rlcc_go_jaccard_dense(const float *x, int64_t n, int64_t d, const int64_t *knn,
+                          const rlcc_jaccard_options *options, float *dist, rlcc_go_error *err)
+{
+    return capture(rlcc_jaccard_dense(x, n, d, d, knn, options, dist, at_least_one(n)), err);
+}
+
+int rlcc_go_pseudo_labels(const float *x, int64_t n, int64_t d, const rlcc_pseudo_options *options,
+                          int32_t *labels, int64_t *n_classes, double *threshold,
+                          rlcc_go_error *err)
+{
+    return capture(rlcc_pseudo_labels(x, n, d, d, options, labels, n_classes, threshold), err);
+}
+
+int rlcc_go_centroids(const float *x, int64_t n, int64_t d, const int32_t *labels, int64_t k,
+                      float *centroids, rlcc_go_error *err)
+{
+    return capture(rlcc_centroids(x, n, d, d, labels, k, centroids, d), err);
+}
+
+int rlcc_go_consensus_counts(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                             int64_t k_cur, int64_t *counts, rlcc_go_error *err)
+{
+    return capture(rlcc_consensus_counts(prev, cur, n, k_prev, k_cur, counts,
+                                         at_least_one(k_cur)), err);
+}
+
+int rlcc_go_consensus(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                      int64_t k_cur, int32_t kind, int32_t normalize, float *out,
+                      rlcc_go_error *err)
+{
+    return capture(rlcc_consensus(prev, cur, n, k_prev, k_cur, kind, normalize, out,
+                                  at_least_one(k_cur)), err);
+}
+
+int rlcc_go_consensus_csr(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                          int64_t k_cur, int32_t kind, int32_t normalize, rlcc_csr **out,
+                          rlcc_go_error *err)
+{
+    return capture(rlcc_consensus_csr(prev, cur, n, k_prev, k_cur, kind, normalize, out), err);
+}
+
+int rlcc_go_class_probabilities(const float *x, int64_t n, int64_t d, const float *centroids,
+                                int64_t k, float scale, const int64_t *rows, int64_t n_rows,
+                                float *probs, int32_t n_threads, rlcc_go_error *err)
+{
+    return capture(rlcc_class_probabilities(x, n, d, d, centroids, k, d, scale, rows, n_rows,
+                                            probs, at_least_one(k), n_threads), err);
+}
+
+int rlcc_go_propagate(const int32_t *prev, int64_t n, const int64_t *chat_indptr,
+                      const int32_t *chat_indices, const float *chat_data, int64_t k_prev,
+                      int64_t k_cur, const float *probs, float w, float beta, const int64_t *rows,
+                      int64_t n_rows, float *out, rlcc_go_error *err)
+{
+    return capture(rlcc_propagate(prev, n, chat_indptr, chat_indices, chat_data, k_prev, k_cur,
+                                  probs, at_least_one(k_prev), w, beta, rows, n_rows, out,
+                                  at_least_one(k_cur)), err);
+}
+
+int rlcc_go_blend(const int32_t *cur, int64_t n, int64_t k_cur, const float *s, float alpha,
+                  const int64_t *rows, int64_t n_rows, float *out, rlcc_go_error *err)
+{
+    return capture(rlcc_blend(cur, n, k_cur, s, at_least_one(k_cur), alpha, rows, n_rows, out,
+                              at_least_one(k_cur)), err);
+}
+
+int rlcc_go_refiner_new(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
+                        const rlcc_refiner_options *options, rlcc_refiner **out,
+                        rlcc_go_error *err)
+{
+    return capture(rlcc_refiner_new(n, d, pseudo, options, out), err);
+}
+
+/* The refiner's callbacks land here and go on to the Go functions exported
+ * in refiner.go; user_data carries the cgo.Handle of the step's state, so C
+ * never holds a Go pointer. */
+static int64_t features_trampoline(int64_t start, int64_t count, float *rows, int64_t ld,
+                                   void *user_data)
+{
+    return rlccGoFeatures(start, count, rows, ld, (uintptr_t)user_data);
+}
+
+static int64_t logits_trampoline(int64_t start, int64_t count, int64_t k_prev, float *logits,
+                                 int64_t ld, void *user_data)
+{
+    return rlccGoLogits(start, count, k_prev, logits, ld, (uintptr_t)user_data);
+}
+
+static int progress_trampoline(int32_t stage, double fraction, void *user_data)
+{
+    return rlccGoProgress(stage, fraction, (uintptr_t)user_data);
+}
+
+int rlcc_go_refiner_step(rlcc_refiner *refiner, uintptr_t handle, int64_t batch, int with_logits,
+                         int with_progress, rlcc_go_error *err)
+{
+    void *state = (void *)handle;
+    return capture(rlcc_refiner_step(refiner, features_trampoline, state, batch,
+                                     with_logits ? logits_trampoline : NULL, state,
+                                     with_progress ? progress_trampoline : NULL, state), err);
+}
+
+int rlcc_go_refiner_labels(const rlcc_refiner *refiner, int32_t *labels, rlcc_go_error *err)
+{
+    return capture(rlcc_refiner_labels(refiner, labels), err);
+}
+
+int rlcc_go_refiner_centroids(const rlcc_refiner *refiner, float *centroids, int64_t ld,
+                              rlcc_go_error *err)
+{
+    return capture(rlcc_refiner_centroids(refiner, centroids, ld), err);
+}
+
+int rlcc_go_refiner_targets(const rlcc_refiner *refiner, const int64_t *rows, int64_t n_rows,
+                            float *out, int64_t ld, rlcc_go_error *err)
+{
+    return capture(rlcc_refiner_targets(refiner, rows, n_rows, out, ld), err);
+}

@@ -1,0 +1,69 @@
+/* shim.h - C side of the Go binding.
+ *
+ * rlcc_last_error() is thread-local, and a goroutine may move to another OS
+ * thread between two cgo calls. So every fallible function is called through
+ * a wrapper that copies the message into the caller's rlcc_go_error inside
+ * the same cgo call, on the thread that produced it. */
+#ifndef RLCC_GO_SHIM_H
+#define RLCC_GO_SHIM_H
+
+#include <stdint.h>
+#include <rlcc.h>
+
+typedef struct rlcc_go_error {
+    char message[1024];
+} rlcc_go_error;
+
+int rlcc_go_dbscan_features(const float *x, int64_t n, int64_t d, double eps, int64_t min_samples,
+                            const rlcc_dbscan_options *options, int32_t *labels,
+                            int64_t *n_clusters, uint8_t *core, rlcc_dbscan_stats *stats,
+                            rlcc_go_error *err);
+int rlcc_go_dbscan_dense(const float *dist, int64_t n, double eps, int64_t min_samples,
+                         const rlcc_dbscan_options *options, int32_t *labels, int64_t *n_clusters,
+                         uint8_t *core, rlcc_dbscan_stats *stats, rlcc_go_error *err);
+int rlcc_go_dbscan_csr(int64_t n, const int64_t *indptr, const int32_t *indices, const float *data,
+                       double eps, int64_t min_samples, const rlcc_dbscan_options *options,
+                       int32_t *labels, int64_t *n_clusters, uint8_t *core,
+                       rlcc_dbscan_stats *stats, rlcc_go_error *err);
+int rlcc_go_knn(const float *x, int64_t n, int64_t d, int64_t k, const rlcc_knn_options *options,
+                int64_t *indices, float *sqdist, rlcc_go_error *err);
+int rlcc_go_jaccard(const float *x, int64_t n, int64_t d, const int64_t *knn,
+                    const rlcc_jaccard_options *options, rlcc_csr **out, rlcc_go_error *err);
+int rlcc_go_jaccard_dense(const float *x, int64_t n, int64_t d, const int64_t *knn,
+                          const rlcc_jaccard_options *options, float *dist, rlcc_go_error *err);
+int rlcc_go_pseudo_labels(const float *x, int64_t n, int64_t d, const rlcc_pseudo_options *options,
+                          int32_t *labels, int64_t *n_classes, double *threshold,
+                          rlcc_go_error *err);
+int rlcc_go_centroids(const float *x, int64_t n, int64_t d, const int32_t *labels, int64_t k,
+                      float *centroids, rlcc_go_error *err);
+int rlcc_go_consensus_counts(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                             int64_t k_cur, int64_t *counts, rlcc_go_error *err);
+int rlcc_go_consensus(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                      int64_t k_cur, int32_t kind, int32_t normalize, float *out,
+                      rlcc_go_error *err);
+int rlcc_go_consensus_csr(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                          int64_t k_cur, int32_t kind, int32_t normalize, rlcc_csr **out,
+                          rlcc_go_error *err);
+int rlcc_go_class_probabilities(const float *x, int64_t n, int64_t d, const float *centroids,
+                                int64_t k, float scale, const int64_t *rows, int64_t n_rows,
+                                float *probs, int32_t n_threads, rlcc_go_error *err);
+int rlcc_go_propagate(const int32_t *prev, int64_t n, const int64_t *chat_indptr,
+                      const int32_t *chat_indices, const float *chat_data, int64_t k_prev,
+                      int64_t k_cur, const float *probs, float w, float beta, const int64_t *rows,
+                      int64_t n_rows, float *out, rlcc_go_error *err);
+int rlcc_go_blend(const int32_t *cur, int64_t n, int64_t k_cur, const float *s, float alpha,
+                  const int64_t *rows, int64_t n_rows, float *out, rlcc_go_error *err);
+int rlcc_go_refiner_new(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
+                        const rlcc_refiner_options *options, rlcc_refiner **out,
+                        rlcc_go_error *err);
+/* callbacks: the handle of the Go-side step state (a runtime/cgo.Handle),
+ * and which optional callbacks to install */
+int rlcc_go_refiner_step(rlcc_refiner *refiner, uintptr_t handle, int64_t batch, int with_logits,
+                         int with_progress, rlcc_go_error *err);
+int rlcc_go_refiner_labels(const rlcc_refiner *refiner, int32_t *labels, rlcc_go_error *err);
+int rlcc_go_refiner_centroids(const rlcc_refiner *refiner, float *centroids, int64_t ld,
+                              rlcc_go_error *err);
+int rlcc_go_refiner_targets(const rlcc_refiner *refiner, const int64_t *rows, int64_t n_rows,
+                            float *out, int64_t ld, rlcc_go_error *err);
+
+#endif

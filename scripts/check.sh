@@ -105,6 +105,21 @@ examples_suite() {
     PYTHONPATH=bindings/python "$PYTHON" examples/trainer_loop.py >"$out/tl.py.txt" \
         && grep -q "^epoch 3: 40 classes" "$out/tl.py.txt"
     check "examples/trainer_loop.py runs four epochs through the refiner" $(( $? == 0 ))
+    # One task, four languages, one committed fixture: identical output.
+    $CC -std=c11 -Wall -Werror -Iinclude examples/reid_fixture.c -Llib -l:librlcc.so.1 \
+        -Wl,-rpath,"$top/lib" -o "$out/reid_fixture" && "$out/reid_fixture" examples/data >"$out/fx.c.txt" \
+        && diff -u examples/data/reid_fixture.expected "$out/fx.c.txt"
+    check "examples/reid_fixture.c prints examples/data/reid_fixture.expected" $(( $? == 0 ))
+    PYTHONPATH=bindings/python "$PYTHON" examples/reid_fixture.py examples/data >"$out/fx.py.txt" \
+        && diff -u "$out/fx.c.txt" "$out/fx.py.txt"
+    check "examples/reid_fixture.py prints what the C example prints" $(( $? == 0 ))
+    (cd bindings/rust && PATH="$PATH:${HOME:-/root}/.cargo/bin" RLCC_LIB_DIR="$top/lib" \
+        CARGO_TARGET_DIR="$top/build/rust" cargo run -q --offline --example reid_fixture -- "$top/examples/data") \
+        >"$out/fx.rs.txt" && diff -u "$out/fx.c.txt" "$out/fx.rs.txt"
+    check "examples/reid_fixture.rs prints what the C example prints" $(( $? == 0 ))
+    (cd examples/go && GOFLAGS=-mod=mod GOPROXY=off GOCACHE="${GOCACHE:-$top/build/gocache}" \
+        go run . "$top/examples/data") >"$out/fx.go.txt" && diff -u "$out/fx.c.txt" "$out/fx.go.txt"
+    check "examples/go/reid_fixture.go prints what the C example prints" $(( $? == 0 ))
     # The README's examples are real programs.
     # the first fenced block of each language is the runnable example
     sed -n '/^```c$/,/^```$/{p;/^```$/q}' README.md | sed '1d;$d' >"$out/readme.c"

@@ -216,12 +216,36 @@ pub fn knn(x: &[f32], n: usize, d: usize, k: usize, n_threads: i32) -> Result<(V
 pub struct Csr {
     handle: *mut sys::rlcc_csr,
     owned: Option<(Vec<i64>, Vec<i32>, Vec<f32>)>,
+    owned_cols: usize,
 }
 
 impl Csr {
-    /// A matrix from CSR parts.
+    /// A square matrix from CSR parts (rows = columns = `indptr.len() - 1`).
     pub fn from_parts(indptr: Vec<i64>, indices: Vec<i32>, data: Vec<f32>) -> Csr {
-        Csr { handle: ptr::null_mut(), owned: Some((indptr, indices, data)) }
+        let cols = indptr.len().saturating_sub(1);
+        Csr { handle: ptr::null_mut(), owned: Some((indptr, indices, data)), owned_cols: cols }
+    }
+
+    /// A `rows x cols` matrix from CSR parts (e.g. a consensus matrix built elsewhere).
+    ///
+    /// ```
+    /// let c = rlcc::Csr::from_parts_with_cols(vec![0, 1], vec![2], vec![1.0], 3);
+    /// assert_eq!((c.rows(), c.cols()), (1, 3));
+    /// ```
+    pub fn from_parts_with_cols(indptr: Vec<i64>, indices: Vec<i32>, data: Vec<f32>, cols: usize) -> Csr {
+        Csr { handle: ptr::null_mut(), owned: Some((indptr, indices, data)), owned_cols: cols }
+    }
+
+    fn library_owned(handle: *mut sys::rlcc_csr) -> Csr {
+        Csr { handle, owned: None, owned_cols: 0 }
+    }
+
+    /// Columns (`n` for a Jaccard result, `k_cur` for a consensus matrix).
+    pub fn cols(&self) -> usize {
+        match &self.owned {
+            Some(_) => self.owned_cols,
+            None => unsafe { sys::rlcc_csr_cols(self.handle) as usize },
+        }
     }
 
     /// Row pointers (rows + 1 entries).
@@ -284,6 +308,49 @@ impl Default for JaccardOptions {
     }
 }
 
+impl JaccardOptions {
+    fn raw(&self) -> sys::rlcc_jaccard_options {
+        let mut o = sys::rlcc_jaccard_options::default();
+        unsafe { sys::rlcc_jaccard_options_init(&mut o, std::mem::size_of::<sys::rlcc_jaccard_options>()) };
+        o.k1 = self.k1;
+        o.k2 = self.k2;
+        o.variant = self.sqeuclidean as i32;
+        o.normalize = self.normalize as i32;
+        o.cutoff = self.cutoff;
+        o.n_threads = self.n_threads;
+        o
+    }
+}
+
+/// The same distance as a dense `n x n` row-major matrix (1 where two rows
+/// share no neighbour): the trainers' dense result.
+///
+/// ```
+/// let x = [1.0f32, 0.0, 0.99, 0.141, 0.0, 1.0, 0.141, 0.99];
+/// let o = rlcc::JaccardOptions { k1: 2, k2: 1, ..Default::default() };
+/// let dense = rlcc::jaccard_dense(&x, 4, 2, None, &o).unwrap();
+/// let sparse = rlcc::jaccard(&x, 4, 2, None, &o).unwrap();
+/// for i in 0..4 {
+///     for p in sparse.indptr()[i] as usize..sparse.indptr()[i + 1] as usize {
+///         assert_eq!(dense[i * 4 + sparse.indices()[p] as usize], sparse.data()[p]);
+///     }
+/// }
+/// ```
+pub fn jaccard_dense(x: &[f32], n: usize, d: usize, knn: Option<&[i64]>, options: &JaccardOptions) -> Result<Vec<f32>, Error> {
+    matrix_len("x", x.len(), n, d)?;
+    if let Some(lists) = knn {
+        matrix_len("knn", lists.len(), n, options.k1.max(0) as usize)?;
+    }
+    let size = n.checked_mul(n).ok_or_else(|| invalid("n: n x n overflows"))?;
+    let mut dist = vec![0f32; size];
+    check(unsafe {
+        sys::rlcc_jaccard_dense(x.as_ptr(), n as i64, d as i64, d.max(1) as i64,
+                                knn.map_or(ptr::null(), |l| l.as_ptr()), &options.raw(),
+                                dist.as_mut_ptr(), n.max(1) as i64)
+    })?;
+    Ok(dist)
+}
+
 /// The k-reciprocal Jaccard distance as a sparse matrix (pairs below the
 /// cutoff, diagonal included).
 ///
@@ -298,20 +365,13 @@ pub fn jaccard(x: &[f32], n: usize, d: usize, knn: Option<&[i64]>, options: &Jac
     if let Some(lists) = knn {
         matrix_len("knn", lists.len(), n, options.k1.max(0) as usize)?;
     }
-    let mut o = sys::rlcc_jaccard_options::default();
-    unsafe { sys::rlcc_jaccard_options_init(&mut o, std::mem::size_of::<sys::rlcc_jaccard_options>()) };
-    o.k1 = options.k1;
-    o.k2 = options.k2;
-    o.variant = options.sqeuclidean as i32;
-    o.normalize = options.normalize as i32;
-    o.cutoff = options.cutoff;
-    o.n_threads = options.n_threads;
+    let o = options.raw();
     let mut handle = ptr::null_mut();
     check(unsafe {
         sys::rlcc_jaccard(x.as_ptr(), n as i64, d as i64, d.max(1) as i64,
                           knn.map_or(ptr::null(), |l| l.as_ptr()), &o, &mut handle)
     })?;
-    Ok(Csr { handle, owned: None })
+    Ok(Csr::library_owned(handle))
 }
 
 /// Results of one refiner generation.
@@ -344,27 +404,110 @@ pub struct Refiner {
     d: usize,
 }
 
-struct FeatureSource<'a> {
-    fill: &'a mut dyn FnMut(usize, &mut [f32]),
+/// Consensus options of a [`Refiner`] (RLCC's defaults: alpha 0.9, w 0.9,
+/// beta 0, scale 30).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RefinerOptions {
+    /// Momentum of the current hard label.
+    pub alpha: f32,
+    /// Weight of the previous hard label in P' from generation 2 on.
+    pub w: f32,
+    /// Share of hard propagation (0: soft only).
+    pub beta: f32,
+    /// Softmax scale of the centroid similarities.
+    pub scale: f32,
+}
+
+impl Default for RefinerOptions {
+    fn default() -> Self {
+        RefinerOptions { alpha: 0.9, w: 0.9, beta: 0.0, scale: 30.0 }
+    }
+}
+
+/// Stages of a refiner step, reported to a progress closure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Features,
+    Clustering,
+    Consensus,
+    Done,
+}
+
+/// A logits closure: `(start, k_prev, block)` fills `block` (`count x
+/// k_prev`, row-major) with the previous model's class logits of samples
+/// `start..start + count`.
+pub type LogitsFn<'a> = &'a mut (dyn FnMut(usize, usize, &mut [f32]) + 'a);
+/// A progress closure: `(stage, fraction)`; return true to cancel the step.
+pub type ProgressFn<'a> = &'a mut (dyn FnMut(Stage, f64) -> bool + 'a);
+
+/// What the C callbacks of one step reach through their user data.
+struct StepState<'a> {
+    fill: &'a mut (dyn FnMut(usize, &mut [f32]) + 'a),
+    logits: Option<LogitsFn<'a>>,
+    progress: Option<ProgressFn<'a>>,
     d: usize,
-    panicked: bool,
+    /// Which closure panicked, if one did.
+    panicked: Option<&'static str>,
+}
+
+/// Copies a contiguous `count x width` block into rows of stride `ld`.
+unsafe fn scatter_rows(block: &[f32], width: usize, rows: *mut f32, ld: i64) {
+    for (i, row) in block.chunks(width.max(1)).enumerate() {
+        std::ptr::copy_nonoverlapping(row.as_ptr(), rows.add(i * ld as usize), width);
+    }
 }
 
 unsafe extern "C" fn features_trampoline(start: i64, count: i64, rows: *mut f32, ld: i64, data: *mut c_void) -> i64 {
-    let source = &mut *(data as *mut FeatureSource);
-    let d = source.d;
+    let state = &mut *(data as *mut StepState);
+    let d = state.d;
+    let fill = &mut state.fill;
     let result = catch_unwind(AssertUnwindSafe(|| {
         let mut block = vec![0f32; count as usize * d];
-        (source.fill)(start as usize, &mut block);
-        for i in 0..count as usize {
-            std::ptr::copy_nonoverlapping(block.as_ptr().add(i * d), rows.add(i * ld as usize), d);
-        }
+        fill(start as usize, &mut block);
+        scatter_rows(&block, d, rows, ld);
     }));
     match result {
         Ok(()) => count,
         Err(_) => {
-            source.panicked = true;
+            state.panicked = Some("features");
             -1
+        }
+    }
+}
+
+unsafe extern "C" fn logits_trampoline(start: i64, count: i64, k_prev: i64, rows: *mut f32, ld: i64,
+                                       data: *mut c_void) -> i64 {
+    let state = &mut *(data as *mut StepState);
+    let logits = match state.logits.as_mut() {
+        Some(closure) => closure,
+        None => return -1,
+    };
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let mut block = vec![0f32; count as usize * k_prev as usize];
+        logits(start as usize, k_prev as usize, &mut block);
+        scatter_rows(&block, k_prev as usize, rows, ld);
+    }));
+    match result {
+        Ok(()) => count,
+        Err(_) => {
+            state.panicked = Some("logits");
+            -1
+        }
+    }
+}
+
+unsafe extern "C" fn progress_trampoline(stage: i32, fraction: f64, data: *mut c_void) -> i32 {
+    let state = &mut *(data as *mut StepState);
+    let progress = match state.progress.as_mut() {
+        Some(closure) => closure,
+        None => return 0,
+    };
+    let stage = match stage { 0 => Stage::Features, 1 => Stage::Clustering, 2 => Stage::Consensus, _ => Stage::Done };
+    match catch_unwind(AssertUnwindSafe(|| progress(stage, fraction))) {
+        Ok(cancel) => cancel as i32,
+        Err(_) => {
+            state.panicked = Some("progress");
+            1
         }
     }
 }
@@ -372,8 +515,27 @@ unsafe extern "C" fn features_trampoline(start: i64, count: i64, rows: *mut f32,
 impl Refiner {
     /// A refiner for `n` samples of dimension `d`.
     pub fn new(n: usize, d: usize) -> Result<Refiner, Error> {
+        Refiner::with_options(n, d, &PseudoOptions::default(), &RefinerOptions::default())
+    }
+
+    /// A refiner with the given clustering and consensus options.
+    ///
+    /// ```
+    /// let pseudo = rlcc::PseudoOptions { k1: 10, k2: 2, ..Default::default() };
+    /// let options = rlcc::RefinerOptions { alpha: 0.8, ..Default::default() };
+    /// let r = rlcc::Refiner::with_options(30, 2, &pseudo, &options).unwrap();
+    /// assert_eq!(r.generation(), 0);
+    /// ```
+    pub fn with_options(n: usize, d: usize, pseudo: &PseudoOptions, options: &RefinerOptions) -> Result<Refiner, Error> {
+        let raw_pseudo = pseudo.raw()?;
+        let mut raw = sys::rlcc_refiner_options::default();
+        unsafe { sys::rlcc_refiner_options_init(&mut raw, std::mem::size_of::<sys::rlcc_refiner_options>()) };
+        raw.alpha = options.alpha;
+        raw.w = options.w;
+        raw.beta = options.beta;
+        raw.scale = options.scale;
         let mut handle = ptr::null_mut();
-        check(unsafe { sys::rlcc_refiner_new(n as i64, d as i64, ptr::null(), ptr::null(), &mut handle) })?;
+        check(unsafe { sys::rlcc_refiner_new(n as i64, d as i64, &raw_pseudo, &raw, &mut handle) })?;
         Ok(Refiner { handle, n, d })
     }
 
@@ -381,31 +543,112 @@ impl Refiner {
     /// (row-major, `d` values each). A panic in `fill` makes the step return `Err`
     /// (code CALLBACK) and leaves the refiner as it was.
     pub fn step<F: FnMut(usize, &mut [f32])>(&mut self, mut fill: F, batch: usize) -> Result<Generation, Error> {
-        let mut source = FeatureSource { fill: &mut fill, d: self.d, panicked: false };
+        self.step_with(&mut fill, batch, None, None)
+    }
+
+    /// One generation with the optional closures too: `logits` gives the
+    /// previous model's class logits (instead of the centroid similarities),
+    /// `progress` is told each stage and may cancel (code CANCELED). A panic
+    /// in any closure stops the step (CALLBACK; CANCELED for `progress`) and
+    /// the process goes on; the refiner is left as it was on any error.
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..30).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let pseudo = rlcc::PseudoOptions { k1: 10, k2: 2, ..Default::default() };
+    /// let mut r = rlcc::Refiner::with_options(30, 2, &pseudo, &Default::default()).unwrap();
+    /// let mut fill = |start: usize, rows: &mut [f32]| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]);
+    /// let mut stages = Vec::new();
+    /// let mut progress = |stage: rlcc::Stage, _fraction: f64| { stages.push(stage); false };
+    /// r.step_with(&mut fill, 8, None, Some(&mut progress)).unwrap();
+    /// assert_eq!(stages.last(), Some(&rlcc::Stage::Done));
+    /// let mut cancel = |_: rlcc::Stage, _: f64| true;
+    /// let err = r.step_with(&mut fill, 8, None, Some(&mut cancel)).unwrap_err();
+    /// assert_eq!(err.code, rlcc::code::CANCELED);
+    /// assert_eq!(r.generation(), 1);
+    /// ```
+    pub fn step_with<'a>(&mut self, fill: &'a mut (dyn FnMut(usize, &mut [f32]) + 'a), batch: usize,
+                         logits: Option<LogitsFn<'a>>, progress: Option<ProgressFn<'a>>) -> Result<Generation, Error> {
+        let has_logits = logits.is_some();
+        let has_progress = progress.is_some();
+        let mut state = StepState { fill, logits, progress, d: self.d, panicked: None };
+        let data = &mut state as *mut StepState as *mut c_void;
         let rc = unsafe {
-            sys::rlcc_refiner_step(self.handle, Some(features_trampoline), &mut source as *mut FeatureSource as *mut c_void,
-                                   batch as i64, None, ptr::null_mut(), None, ptr::null_mut())
+            sys::rlcc_refiner_step(self.handle, Some(features_trampoline), data, batch as i64,
+                                   if has_logits { Some(logits_trampoline) } else { None }, data,
+                                   if has_progress { Some(progress_trampoline) } else { None }, data)
         };
-        if source.panicked {
-            return Err(Error { code: code::CALLBACK, message: "the features closure panicked".into() });
+        if let Some(which) = state.panicked {
+            return Err(Error { code: rc, message: format!("the {} closure panicked", which) });
         }
         check(rc)?;
+        Ok(Generation {
+            labels: self.labels()?,
+            n_classes: self.n_classes(),
+            threshold: self.threshold(),
+            generation: self.generation(),
+        })
+    }
+
+    /// Generations completed.
+    pub fn generation(&self) -> i64 {
+        unsafe { sys::rlcc_refiner_generation(self.handle) }
+    }
+
+    /// Classes of the latest generation.
+    pub fn n_classes(&self) -> i64 {
+        unsafe { sys::rlcc_refiner_n_classes(self.handle) }
+    }
+
+    /// The reliability threshold in use.
+    pub fn threshold(&self) -> f64 {
+        unsafe { sys::rlcc_refiner_threshold(self.handle) }
+    }
+
+    /// The latest labels (`n`).
+    pub fn labels(&self) -> Result<Vec<i32>, Error> {
         let mut labels = vec![0i32; self.n];
         check(unsafe { sys::rlcc_refiner_labels(self.handle, labels.as_mut_ptr()) })?;
-        Ok(Generation {
-            labels,
-            n_classes: unsafe { sys::rlcc_refiner_n_classes(self.handle) },
-            threshold: unsafe { sys::rlcc_refiner_threshold(self.handle) },
-            generation: unsafe { sys::rlcc_refiner_generation(self.handle) },
-        })
+        Ok(labels)
+    }
+
+    /// The latest class centroids (`n_classes x d`, row-major).
+    pub fn centroids(&self) -> Result<Vec<f32>, Error> {
+        let k = self.n_classes().max(0) as usize;
+        let mut out = vec![0f32; k * self.d];
+        check(unsafe { sys::rlcc_refiner_centroids(self.handle, out.as_mut_ptr(), self.d.max(1) as i64) })?;
+        Ok(out)
     }
 
     /// Training targets of the latest generation for the given samples
     /// (`rows.len() x n_classes`, row-major).
     pub fn targets(&self, rows: &[i64]) -> Result<Vec<f32>, Error> {
-        let k = unsafe { sys::rlcc_refiner_n_classes(self.handle) }.max(1) as usize;
-        let mut out = vec![0f32; rows.len() * k];
-        check(unsafe { sys::rlcc_refiner_targets(self.handle, rows.as_ptr(), rows.len() as i64, out.as_mut_ptr(), k as i64) })?;
+        self.targets_of(Some(rows))
+    }
+
+    /// Training targets of every sample (`n x n_classes`).
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..30).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let pseudo = rlcc::PseudoOptions { k1: 10, k2: 2, ..Default::default() };
+    /// let mut r = rlcc::Refiner::with_options(30, 2, &pseudo, &Default::default()).unwrap();
+    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 8).unwrap();
+    /// assert_eq!(r.targets_all().unwrap().len(), 30 * 3);
+    /// ```
+    pub fn targets_all(&self) -> Result<Vec<f32>, Error> {
+        self.targets_of(None)
+    }
+
+    fn targets_of(&self, rows: Option<&[i64]>) -> Result<Vec<f32>, Error> {
+        let k = self.n_classes().max(0) as usize;
+        let (rows_ptr, n_rows) = rows_arg(rows, self.n);
+        let mut out = vec![0f32; n_rows * k];
+        check(unsafe { sys::rlcc_refiner_targets(self.handle, rows_ptr, n_rows as i64, out.as_mut_ptr(), k.max(1) as i64) })?;
         Ok(out)
     }
 }
@@ -455,6 +698,32 @@ impl Default for PseudoOptions {
     }
 }
 
+impl PseudoOptions {
+    fn raw(&self) -> Result<sys::rlcc_pseudo_options, Error> {
+        if self.eps.len() != 1 && self.eps.len() != 3 {
+            return Err(invalid("eps: give one value (a plain run) or three (tight, normal, loose)"));
+        }
+        let mut o = sys::rlcc_pseudo_options::default();
+        unsafe { sys::rlcc_pseudo_options_init(&mut o, std::mem::size_of::<sys::rlcc_pseudo_options>()) };
+        o.n_eps = self.eps.len() as i32;
+        for (slot, e) in o.eps.iter_mut().zip(&self.eps) {
+            *slot = *e;
+        }
+        o.min_samples = self.min_samples;
+        o.metric = match self.metric { None => 2, Some(Metric::Euclidean) => 0, Some(Metric::Cosine) => 1 };
+        o.k1 = self.k1;
+        o.k2 = self.k2;
+        o.cutoff = self.cutoff;
+        o.outliers = match self.outliers { Outliers::Keep => 0, Outliers::Singleton => 1 };
+        o.reliability = self.reliability as i32;
+        o.guard = self.guard as i32;
+        o.threshold = self.threshold.unwrap_or(-1.0);
+        o.normalize = self.normalize as i32;
+        o.n_threads = self.n_threads;
+        Ok(o)
+    }
+}
+
 /// Pseudo labels, their class count and the reliability threshold used.
 #[derive(Clone, Debug)]
 pub struct PseudoLabels {
@@ -475,26 +744,7 @@ pub struct PseudoLabels {
 /// ```
 pub fn pseudo_labels(x: &[f32], n: usize, d: usize, options: &PseudoOptions) -> Result<PseudoLabels, Error> {
     matrix_len("x", x.len(), n, d)?;
-    if options.eps.len() != 1 && options.eps.len() != 3 {
-        return Err(invalid("eps: give one value (a plain run) or three (tight, normal, loose)"));
-    }
-    let mut o = sys::rlcc_pseudo_options::default();
-    unsafe { sys::rlcc_pseudo_options_init(&mut o, std::mem::size_of::<sys::rlcc_pseudo_options>()) };
-    o.n_eps = options.eps.len() as i32;
-    for (slot, e) in o.eps.iter_mut().zip(&options.eps) {
-        *slot = *e;
-    }
-    o.min_samples = options.min_samples;
-    o.metric = match options.metric { None => 2, Some(Metric::Euclidean) => 0, Some(Metric::Cosine) => 1 };
-    o.k1 = options.k1;
-    o.k2 = options.k2;
-    o.cutoff = options.cutoff;
-    o.outliers = match options.outliers { Outliers::Keep => 0, Outliers::Singleton => 1 };
-    o.reliability = options.reliability as i32;
-    o.guard = options.guard as i32;
-    o.threshold = options.threshold.unwrap_or(-1.0);
-    o.normalize = options.normalize as i32;
-    o.n_threads = options.n_threads;
+    let o = options.raw()?;
     let mut labels = vec![0i32; n];
     let (mut k, mut threshold) = (0i64, 0f64);
     check(unsafe {
@@ -537,19 +787,7 @@ pub enum Normalize {
 /// assert_eq!(c, vec![0.5, 1.0 / 3.0, 0.0, 0.5]);
 /// ```
 pub fn consensus(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize, normalize: Normalize) -> Result<Vec<f32>, Error> {
-    if prev.len() != cur.len() {
-        return Err(invalid("prev and cur: lengths differ"));
-    }
-    let max_of = |l: &[i32]| l.iter().copied().max().unwrap_or(-1).max(-1) as i64 + 1;
-    let kp = if k_prev > 0 { k_prev as i64 } else { max_of(prev) };
-    let kc = if k_cur > 0 { k_cur as i64 } else { max_of(cur) };
-    let mut out = vec![0f32; (kp.max(0) * kc.max(0)) as usize];
-    let norm = match normalize { Normalize::None => 0, Normalize::Sum => 1, Normalize::Softmax => 2 };
-    check(unsafe {
-        sys::rlcc_consensus(prev.as_ptr(), cur.as_ptr(), prev.len() as i64, kp, kc, 0, norm,
-                            out.as_mut_ptr(), kc.max(1))
-    })?;
-    Ok(out)
+    consensus_of(prev, cur, k_prev, k_cur, Kind::Iou, normalize)
 }
 
 /// `softmax(scale * x c^T)` row by row (`n x k`).
@@ -623,6 +861,172 @@ pub fn blend(cur: &[i32], s: &[f32], k_cur: usize, alpha: f32) -> Result<Vec<f32
     check(unsafe {
         sys::rlcc_blend(cur.as_ptr(), n as i64, k_cur as i64, s.as_ptr(), k_cur.max(1) as i64, alpha,
                         ptr::null(), n as i64, out.as_mut_ptr(), k_cur.max(1) as i64)
+    })?;
+    Ok(out)
+}
+
+/// What a consensus matrix measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `|prev a & cur b| / |prev a | cur b|` (RLCC).
+    Iou,
+    /// The overlap count itself.
+    Count,
+}
+
+fn kind_code(kind: Kind) -> i32 {
+    match kind { Kind::Iou => 0, Kind::Count => 1 }
+}
+
+fn normalize_code(normalize: Normalize) -> i32 {
+    match normalize { Normalize::None => 0, Normalize::Sum => 1, Normalize::Softmax => 2 }
+}
+
+/// Class counts of two labelings: the given ones, or max label + 1 for 0.
+fn label_pair(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize) -> Result<(i64, i64), Error> {
+    if prev.len() != cur.len() {
+        return Err(invalid("prev and cur: lengths differ"));
+    }
+    let max_of = |l: &[i32]| l.iter().copied().max().unwrap_or(-1).max(-1) as i64 + 1;
+    let kp = if k_prev > 0 { k_prev as i64 } else { max_of(prev) };
+    let kc = if k_cur > 0 { k_cur as i64 } else { max_of(cur) };
+    Ok((kp, kc))
+}
+
+/// The exact overlap counts `counts[a * k_cur + b]` between two labelings
+/// (-1 samples take no part); `k_prev` / `k_cur` 0 means max label + 1.
+///
+/// ```
+/// let c = rlcc::consensus_counts(&[0, 0, 1, 1], &[0, 1, 1, -1], 0, 0).unwrap();
+/// assert_eq!(c, vec![1, 1, 0, 1]);
+/// ```
+pub fn consensus_counts(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize) -> Result<Vec<i64>, Error> {
+    let (kp, kc) = label_pair(prev, cur, k_prev, k_cur)?;
+    let mut out = vec![0i64; (kp as usize).checked_mul(kc as usize).ok_or_else(|| invalid("k_prev x k_cur overflows"))?];
+    check(unsafe {
+        sys::rlcc_consensus_counts(prev.as_ptr(), cur.as_ptr(), prev.len() as i64, kp, kc,
+                                   out.as_mut_ptr(), kc.max(1))
+    })?;
+    Ok(out)
+}
+
+/// [`consensus`] of either kind: IoU or overlap counts, as float32, row-normalised.
+///
+/// ```
+/// use rlcc::{Kind, Normalize};
+/// let c = rlcc::consensus_of(&[0, 0, 1], &[0, 1, 1], 0, 0, Kind::Count, Normalize::Sum).unwrap();
+/// assert_eq!(c, vec![0.5, 0.5, 0.0, 1.0]);
+/// ```
+pub fn consensus_of(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize, kind: Kind,
+                    normalize: Normalize) -> Result<Vec<f32>, Error> {
+    let (kp, kc) = label_pair(prev, cur, k_prev, k_cur)?;
+    let mut out = vec![0f32; (kp as usize).checked_mul(kc as usize).ok_or_else(|| invalid("k_prev x k_cur overflows"))?];
+    check(unsafe {
+        sys::rlcc_consensus(prev.as_ptr(), cur.as_ptr(), prev.len() as i64, kp, kc, kind_code(kind),
+                            normalize_code(normalize), out.as_mut_ptr(), kc.max(1))
+    })?;
+    Ok(out)
+}
+
+/// The consensus matrix as a library-owned sparse `k_prev x k_cur` matrix
+/// (at most `prev.len()` entries, never `k_prev x k_cur`); `normalize` may
+/// not be `Softmax`.
+///
+/// ```
+/// use rlcc::{Kind, Normalize};
+/// let c = rlcc::consensus_csr(&[0, 0, 1, 1], &[0, 0, 0, 1], 0, 0, Kind::Iou, Normalize::Sum).unwrap();
+/// assert_eq!((c.rows(), c.cols()), (2, 2));
+/// assert_eq!(c.indptr(), &[0, 1, 3]);
+/// ```
+pub fn consensus_csr(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize, kind: Kind,
+                     normalize: Normalize) -> Result<Csr, Error> {
+    let (kp, kc) = label_pair(prev, cur, k_prev, k_cur)?;
+    let mut handle = ptr::null_mut();
+    check(unsafe {
+        sys::rlcc_consensus_csr(prev.as_ptr(), cur.as_ptr(), prev.len() as i64, kp, kc, kind_code(kind),
+                                normalize_code(normalize), &mut handle)
+    })?;
+    Ok(Csr::library_owned(handle))
+}
+
+/// The C form of an optional sample list: NULL (every sample, n rows) or the list.
+fn rows_arg(rows: Option<&[i64]>, n: usize) -> (*const i64, usize) {
+    const EMPTY: [i64; 1] = [0];
+    match rows {
+        None => (ptr::null(), n),
+        Some([]) => (EMPTY.as_ptr(), 0), // an empty batch, not "every sample"
+        Some(list) => (list.as_ptr(), list.len()),
+    }
+}
+
+/// [`class_probabilities`] for the samples in `rows` only (`rows.len() x k`):
+/// one mini-batch, without an `n x k` matrix.
+///
+/// ```
+/// let x = [1.0f32, 0.0, 0.0, 1.0];
+/// let p = rlcc::class_probabilities_rows(&x, 2, 2, &[1.0, 0.0, 0.0, 1.0], 2, 30.0, &[1]).unwrap();
+/// assert!(p[1] > 0.99);
+/// ```
+pub fn class_probabilities_rows(x: &[f32], n: usize, d: usize, centroids: &[f32], k: usize, scale: f32,
+                                rows: &[i64]) -> Result<Vec<f32>, Error> {
+    matrix_len("x", x.len(), n, d)?;
+    matrix_len("centroids", centroids.len(), k, d)?;
+    let (rows_ptr, n_rows) = rows_arg(Some(rows), n);
+    let mut out = vec![0f32; n_rows * k];
+    check(unsafe {
+        sys::rlcc_class_probabilities(x.as_ptr(), n as i64, d as i64, d.max(1) as i64, centroids.as_ptr(),
+                                      k as i64, d.max(1) as i64, scale, rows_ptr, n_rows as i64,
+                                      out.as_mut_ptr(), k.max(1) as i64, 0)
+    })?;
+    Ok(out)
+}
+
+/// [`propagate`] through a sparse consensus matrix (e.g. from
+/// [`consensus_csr`]), for every sample (`rows` `None`) or a batch.
+/// `probs` holds one row of `chat.rows()` values per output row.
+///
+/// ```
+/// use rlcc::{Kind, Normalize};
+/// let prev = [0, 0, 1, 1];
+/// let chat = rlcc::consensus_csr(&prev, &[0, 0, 0, 1], 0, 0, Kind::Iou, Normalize::Sum).unwrap();
+/// let s = rlcc::propagate_csr(&prev, &chat, None, 0.0, 1.0, Some(&[3])).unwrap(); // hard, one sample
+/// assert_eq!(s.len(), 2);
+/// assert!((s[0] + s[1] - 1.0).abs() < 1e-6);
+/// ```
+pub fn propagate_csr(prev: &[i32], chat: &Csr, probs: Option<&[f32]>, w: f32, beta: f32,
+                     rows: Option<&[i64]>) -> Result<Vec<f32>, Error> {
+    let (k_prev, k_cur) = (chat.rows(), chat.cols());
+    let (rows_ptr, n_rows) = rows_arg(rows, prev.len());
+    if let Some(p) = probs {
+        matrix_len("probs", p.len(), n_rows, k_prev)?;
+    }
+    let mut out = vec![0f32; n_rows * k_cur];
+    check(unsafe {
+        sys::rlcc_propagate(prev.as_ptr(), prev.len() as i64, chat.indptr().as_ptr(), chat.indices().as_ptr(),
+                            chat.data().as_ptr(), k_prev as i64, k_cur as i64,
+                            probs.map_or(ptr::null(), |p| p.as_ptr()), k_prev.max(1) as i64, w, beta,
+                            rows_ptr, n_rows as i64, out.as_mut_ptr(), k_cur.max(1) as i64)
+    })?;
+    Ok(out)
+}
+
+/// [`blend`] for every sample (`rows` `None`) or a batch; `s` `None` means
+/// S = 0 (generation 0: `alpha * onehot`).
+///
+/// ```
+/// let t = rlcc::blend_rows(&[1, 0], None, 2, 1.0, Some(&[1])).unwrap();
+/// assert_eq!(t, vec![1.0, 0.0]);
+/// ```
+pub fn blend_rows(cur: &[i32], s: Option<&[f32]>, k_cur: usize, alpha: f32, rows: Option<&[i64]>) -> Result<Vec<f32>, Error> {
+    let (rows_ptr, n_rows) = rows_arg(rows, cur.len());
+    if let Some(values) = s {
+        matrix_len("s", values.len(), n_rows, k_cur)?;
+    }
+    let mut out = vec![0f32; n_rows * k_cur];
+    check(unsafe {
+        sys::rlcc_blend(cur.as_ptr(), cur.len() as i64, k_cur as i64, s.map_or(ptr::null(), |v| v.as_ptr()),
+                        k_cur.max(1) as i64, alpha, rows_ptr, n_rows as i64, out.as_mut_ptr(),
+                        k_cur.max(1) as i64)
     })?;
     Ok(out)
 }

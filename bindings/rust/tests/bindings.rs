@@ -104,3 +104,146 @@ fn rlcc_functions_fit_together() {
     let e = rlcc::pseudo_labels(&x, n, 2, &rlcc::PseudoOptions { eps: vec![0.5, 0.6], ..Default::default() }).unwrap_err();
     assert!(e.message.contains("eps"));
 }
+
+/// Two generations of noisy labels over 90 samples: 6 classes, then 7.
+fn two_labelings() -> (Vec<i32>, Vec<i32>) {
+    let prev: Vec<i32> = (0..90).map(|i| if i % 17 == 0 { -1 } else { (i % 6) as i32 }).collect();
+    let cur: Vec<i32> = (0..90).map(|i| if i % 23 == 0 { -1 } else { ((i + i / 40) % 7) as i32 }).collect();
+    (prev, cur)
+}
+
+#[test]
+fn consensus_dense_sparse_and_counts_agree() {
+    use rlcc::{Kind, Normalize};
+    let (prev, cur) = two_labelings();
+    let counts = rlcc::consensus_counts(&prev, &cur, 0, 0).unwrap();
+    assert_eq!(counts.len(), 6 * 7);
+    let both = prev.iter().zip(&cur).filter(|(a, b)| **a >= 0 && **b >= 0).count() as i64;
+    assert_eq!(counts.iter().sum::<i64>(), both);
+    let raw = rlcc::consensus_of(&prev, &cur, 0, 0, Kind::Count, Normalize::None).unwrap();
+    assert!(raw.iter().zip(&counts).all(|(f, c)| *f == *c as f32));
+    for normalize in [Normalize::None, Normalize::Sum] {
+        let dense = rlcc::consensus_of(&prev, &cur, 0, 0, Kind::Iou, normalize).unwrap();
+        let sparse = rlcc::consensus_csr(&prev, &cur, 0, 0, Kind::Iou, normalize).unwrap();
+        assert_eq!((sparse.rows(), sparse.cols()), (6, 7));
+        let mut rebuilt = vec![0f32; 42];
+        for a in 0..6 {
+            for p in sparse.indptr()[a] as usize..sparse.indptr()[a + 1] as usize {
+                rebuilt[a * 7 + sparse.indices()[p] as usize] = sparse.data()[p];
+            }
+        }
+        assert_eq!(rebuilt, dense); // bit for bit
+    }
+    let e = rlcc::consensus_csr(&prev, &cur, 0, 0, Kind::Iou, Normalize::Softmax).err().unwrap();
+    assert!(e.message.contains("softmax"), "{}", e.message);
+    let e = rlcc::consensus_counts(&prev, &cur[1..], 0, 0).unwrap_err();
+    assert_eq!(e.code, rlcc::code::INVALID_ARGUMENT);
+    let e = rlcc::consensus_counts(&prev, &cur, 3, 0).unwrap_err();
+    assert!(e.message.contains("prev"), "{}", e.message);
+}
+
+#[test]
+fn batch_rows_equal_full_rows() {
+    use rlcc::{Kind, Normalize};
+    let (prev, cur) = two_labelings();
+    let n = prev.len();
+    let d = 4;
+    let x: Vec<f32> = (0..n * d).map(|i| ((i * 7919) % 101) as f32 / 101.0 - 0.5).collect();
+    let prev_train: Vec<i32> = prev.iter().map(|&l| l.max(0)).collect();
+    let cents = rlcc::centroids(&x, n, d, &prev_train, 6).unwrap();
+    let probs = rlcc::class_probabilities(&x, n, d, &cents, 6, 30.0).unwrap();
+    let chat = rlcc::consensus_csr(&prev, &cur, 0, 0, Kind::Iou, Normalize::Sum).unwrap();
+    let s = rlcc::propagate_csr(&prev, &chat, Some(&probs), 0.9, 0.2, None).unwrap();
+    let t = rlcc::blend_rows(&cur, Some(&s), 7, 0.9, None).unwrap();
+    let batch = [89i64, 0, 17, 45];
+    let bp = rlcc::class_probabilities_rows(&x, n, d, &cents, 6, 30.0, &batch).unwrap();
+    let bs = rlcc::propagate_csr(&prev, &chat, Some(&bp), 0.9, 0.2, Some(&batch)).unwrap();
+    let bt = rlcc::blend_rows(&cur, Some(&bs), 7, 0.9, Some(&batch)).unwrap();
+    for (r, &i) in batch.iter().enumerate() {
+        for c in 0..7 {
+            assert!((bt[r * 7 + c] - t[i as usize * 7 + c]).abs() <= 1e-6);
+        }
+    }
+    // generation-0 targets: S = 0, alpha = 1 is the hard label; an empty batch is empty
+    let hard = rlcc::blend_rows(&cur, None, 7, 1.0, Some(&[1])).unwrap();
+    assert_eq!(hard[cur[1] as usize], 1.0);
+    assert!(rlcc::blend_rows(&cur, None, 7, 1.0, Some(&[])).unwrap().is_empty());
+    let e = rlcc::propagate_csr(&prev, &chat, None, 0.9, 0.2, None).unwrap_err();
+    assert!(e.message.contains("probs"), "{}", e.message);
+    let e = rlcc::class_probabilities_rows(&x, n, d, &cents, 6, 30.0, &[90]).unwrap_err();
+    assert!(e.message.contains("rows"), "{}", e.message);
+}
+
+#[test]
+fn refiner_logits_progress_and_their_panics() {
+    let n = 60;
+    let x: Vec<f32> = (0..n).flat_map(|i| {
+        let a = (i % 3) as f32 * 2.0 + (i as f32) * 0.001;
+        vec![a.cos(), a.sin()]
+    }).collect();
+    let pseudo = rlcc::PseudoOptions { k1: 10, k2: 3, ..Default::default() };
+    let options = rlcc::RefinerOptions { alpha: 0.5, ..Default::default() };
+    let mut r = rlcc::Refiner::with_options(n, 2, &pseudo, &options).unwrap();
+    let mut fill = |start: usize, rows: &mut [f32]| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]);
+    r.step_with(&mut fill, 16, None, None).unwrap();
+    // generation 1 through the logits closure: logits that favour class 0 for everyone
+    let mut calls = 0;
+    let mut logits = |_start: usize, k_prev: usize, block: &mut [f32]| {
+        calls += 1;
+        for row in block.chunks_mut(k_prev) {
+            row.fill(0.0);
+            row[0] = 10.0;
+        }
+    };
+    let g = r.step_with(&mut fill, 16, Some(&mut logits), None).unwrap();
+    assert!(calls > 0);
+    assert_eq!(g.generation, 2);
+    let t = r.targets_all().unwrap();
+    let k = g.n_classes as usize;
+    for i in 0..n {
+        let sum: f32 = t[i * k..(i + 1) * k].iter().sum();
+        assert!((sum - 1.0).abs() < 1e-5);
+        assert!(t[i * k + g.labels[i] as usize] >= 0.5);
+    }
+    assert_eq!(r.centroids().unwrap().len(), k * 2);
+    let before = r.labels().unwrap();
+    let mut bad_logits = |_: usize, _: usize, _: &mut [f32]| panic!("no logits today");
+    let e = r.step_with(&mut fill, 16, Some(&mut bad_logits), None).unwrap_err();
+    assert_eq!(e.code, rlcc::code::CALLBACK);
+    assert!(e.message.contains("logits closure panicked"), "{}", e.message);
+    let mut bad_progress = |_: rlcc::Stage, _: f64| -> bool { panic!("progress") };
+    let e = r.step_with(&mut fill, 16, None, Some(&mut bad_progress)).unwrap_err();
+    assert_eq!(e.code, rlcc::code::CANCELED);
+    assert!(e.message.contains("progress closure panicked"), "{}", e.message);
+    assert_eq!(r.generation(), 2);
+    assert_eq!(r.labels().unwrap(), before);
+    let e = rlcc::Refiner::with_options(n, 2, &rlcc::PseudoOptions { eps: vec![], ..Default::default() }, &options).err().unwrap();
+    assert!(e.message.contains("eps"));
+    let e = rlcc::Refiner::with_options(n, 2, &pseudo, &rlcc::RefinerOptions { alpha: 2.0, ..Default::default() }).err().unwrap();
+    assert!(e.message.contains("alpha"), "{}", e.message);
+}
+
+#[test]
+fn jaccard_dense_matches_sparse_and_refuses_bad_lists() {
+    let x: Vec<f32> = (0..40).flat_map(|i| {
+        let a = (i % 4) as f32 * 1.5 + (i as f32) * 0.002;
+        vec![a.cos(), a.sin()]
+    }).collect();
+    let o = rlcc::JaccardOptions { k1: 8, k2: 2, ..Default::default() };
+    let dense = rlcc::jaccard_dense(&x, 40, 2, None, &o).unwrap();
+    let sparse = rlcc::jaccard(&x, 40, 2, None, &o).unwrap();
+    assert_eq!(sparse.cols(), 40);
+    let stored: usize = sparse.data().len();
+    assert_eq!(dense.iter().filter(|&&v| v < 1.0).count(), sparse.data().iter().filter(|&&v| v < 1.0).count());
+    assert!(stored > 40);
+    let (lists, _) = rlcc::knn(&x, 40, 2, 8, 1).unwrap();
+    assert_eq!(rlcc::jaccard_dense(&x, 40, 2, Some(&lists), &o).unwrap(), dense);
+    let e = rlcc::jaccard_dense(&x, 40, 2, Some(&lists[1..]), &o).unwrap_err();
+    assert!(e.message.contains("knn"), "{}", e.message);
+    let mut repeated = lists.clone();
+    repeated[1] = repeated[0];
+    let e = rlcc::jaccard_dense(&x, 40, 2, Some(&repeated), &o).unwrap_err();
+    assert_eq!(e.code, rlcc::code::INVALID_ARGUMENT);
+    let e = rlcc::jaccard(&[3.0f32, 4.0], 2, 1, None, &rlcc::JaccardOptions { k1: 2, k2: 1, ..Default::default() }).err().unwrap();
+    assert!(e.message.contains("norm"), "{}", e.message);
+}

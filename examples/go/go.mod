@@ -1,0 +1,7 @@
+module librlcc.org/examples
+
+go 1.19
+
+require librlcc.org/go/rlcc v1.2.0
+
+replace librlcc.org/go/rlcc => ../../bindings/go

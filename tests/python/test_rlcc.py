@@ -204,3 +204,33 @@ def test_refiner_callbacks_and_errors():
 def test_bad_input_is_refused(call, text):
     with pytest.raises(rlcc.InvalidArgument, match=text):
         call()
+
+
+def test_propagate_and_blend_for_a_batch_of_rows_equal_the_full_rows():
+    rng = np.random.default_rng(5)
+    prev = rng.integers(-1, 9, size=300).astype(np.int32)
+    cur = rng.integers(-1, 11, size=300).astype(np.int32)
+    x = rng.normal(size=(300, 16)).astype(np.float32)
+    C = rlcc.consensus(prev, cur, sparse=True)
+    cents = rlcc.centroids(x, prev, n_classes=9)
+    P = rlcc.class_probabilities(x, cents)
+    S = rlcc.propagate(P, C, prev, w=0.9, beta=0.3)
+    T = rlcc.blend(cur, S, 0.9)
+    batch = np.array([299, 0, 17, 17, 150])
+    Pb = rlcc.class_probabilities(x, cents, rows=batch)
+    Sb = rlcc.propagate(Pb, C, prev, w=0.9, beta=0.3, rows=batch)
+    Tb = rlcc.blend(cur, Sb, 0.9, rows=batch)
+    np.testing.assert_allclose(Pb, P[batch], atol=1e-6)
+    np.testing.assert_allclose(Sb, S[batch], atol=1e-6)
+    np.testing.assert_allclose(Tb, T[batch], atol=1e-6)
+    hard = rlcc.propagate(prev, C, rows=batch)
+    np.testing.assert_array_equal(hard, rlcc.propagate(prev, C)[batch])
+    empty = np.array([], dtype=np.int64)
+    assert rlcc.blend(cur, np.zeros((0, 11), np.float32), rows=empty).shape == (0, 11)
+    assert rlcc.class_probabilities(x, cents, rows=empty).shape == (0, 9)
+    with pytest.raises(rlcc.InvalidArgument, match="rows"):
+        rlcc.propagate(prev, C, rows=[300])
+    with pytest.raises(rlcc.InvalidArgument, match="S: shape"):
+        rlcc.blend(cur, S, rows=batch)
+    with pytest.raises(rlcc.InvalidArgument, match="prev_labels: needed with rows"):
+        rlcc.propagate(Pb, C, rows=batch)

@@ -15,8 +15,9 @@ _INT32_MAX = 2**31 - 1
 
 def as_float32_matrix(X: Any, name: str) -> np.ndarray:
     """A 2-D float32 array whose rows are contiguous, converting only when
-    needed (float64 -> float32, non-contiguous -> C order)."""
-    array = np.asarray(X)
+    needed (float64 -> float32, non-contiguous -> C order). A float32
+    C-contiguous array or CPU torch tensor is used as it is, without a copy."""
+    array = native.as_array(X, name)
     if array.dtype.kind not in "fiub":
         raise native.invalid(f"{name}: dtype {array.dtype} is not a real number type")
     if array.ndim != 2:

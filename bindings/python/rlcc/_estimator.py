@@ -9,6 +9,7 @@ from typing import Any, Optional
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 
+from . import _native as native
 from ._dbscan import dbscan_with_stats
 
 
@@ -32,6 +33,8 @@ class DBSCAN(ClusterMixin, BaseEstimator):
     def fit(self, X: Any, y: Optional[Any] = None) -> "DBSCAN":
         """Cluster ``X`` (features, or distances with ``metric="precomputed"``)."""
         sparse = "csr" if self.metric == "precomputed" else False
+        if type(X).__module__.split(".")[0] == "torch":  # refuse grad / GPU tensors clearly
+            X = native.as_array(X, "X")
         X = self._validate_data(X, accept_sparse=sparse, dtype=[np.float32, np.float64])
         labels, core, _, _ = dbscan_with_stats(X, self.eps, self.min_samples,
                                                metric=self.metric, n_threads=self.n_threads)

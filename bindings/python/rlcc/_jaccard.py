@@ -69,7 +69,7 @@ def _jaccard_options(n, k1, k2, variant, cutoff, normalize, n_threads, max_bytes
 
 
 def _knn_lists(lists: Any, n: int, k1: int) -> np.ndarray:
-    array = np.asarray(lists)
+    array = native.as_array(lists, "knn")
     if array.dtype.kind not in "iu":
         raise native.invalid(f"knn: dtype {array.dtype} is not an integer type")
     if array.shape != (n, k1):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from typing import Any
 from pathlib import Path
 
 #: The librlcc version this package was written against (MAJOR.MINOR.PATCH).
@@ -309,6 +310,23 @@ def options(n_threads: int, metric: int = 0, max_bytes: int = 0) -> DbscanOption
 def invalid(message: str) -> InvalidArgument:
     """The exception the library would raise, for checks made in Python."""
     return InvalidArgument(E_INVALID_ARGUMENT, message)
+
+
+def as_array(value: Any, name: str) -> "np.ndarray":
+    """``np.asarray(value)``, with PyTorch tensors handled without importing
+    torch: a CPU tensor becomes a numpy view of the same memory (no copy); a
+    tensor that requires grad, or lives on another device, is refused with
+    a TypeError that says what to pass instead."""
+    import numpy as np
+
+    if type(value).__module__.split(".")[0] == "torch" and hasattr(value, "requires_grad"):
+        if value.requires_grad:
+            raise TypeError(f"{name}: the tensor requires grad; pass tensor.detach() "
+                            "(librlcc takes no part in autograd)")
+        if value.device.type != "cpu":
+            raise TypeError(f"{name}: the tensor is on {value.device}; pass tensor.cpu()")
+        value = value.numpy()
+    return np.asarray(value)
 
 
 def pointer(array, ctype):

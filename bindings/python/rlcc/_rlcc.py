@@ -3,7 +3,10 @@ refiner across generations."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import signal
+import threading
 from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
@@ -45,7 +48,7 @@ def _choice(table, value, name):
 
 
 def _labels(values: Any, name: str) -> np.ndarray:
-    array = np.asarray(values)
+    array = native.as_array(values, name)
     if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
         raise native.invalid(f"{name}: expected a 1-D integer array")
     return np.ascontiguousarray(array, dtype=np.int32)
@@ -173,20 +176,30 @@ def class_probabilities(X: Any, centroids: Any, scale: float = 30.0, rows: Any =
     if cents.shape[1] != array.shape[1]:
         raise native.invalid(f"centroids: dimension {cents.shape[1]} differs from the "
                              f"features' {array.shape[1]}")
-    picked = None if rows is None else np.ascontiguousarray(rows, dtype=np.int64)
+    picked = _rows(rows)
     n_rows = array.shape[0] if picked is None else picked.shape[0]
     k = cents.shape[0]
     out = np.empty((n_rows, k), dtype=np.float32)
     native.check(native.lib.rlcc_class_probabilities(
         native.pointer(array, ctypes.c_float), array.shape[0], array.shape[1],
         leading_dimension(array), native.pointer(cents, ctypes.c_float), k,
-        leading_dimension(cents), float(scale), native.pointer(picked, ctypes.c_int64), n_rows,
+        leading_dimension(cents), float(scale), _rows_pointer(picked), n_rows,
         native.pointer(out, ctypes.c_float), max(k, 1), int(n_threads)))
     return out
 
 
+def _rows(rows: Any) -> Optional[np.ndarray]:
+    """Sample indices as int64 (None: every sample)."""
+    if rows is None:
+        return None
+    array = native.as_array(rows, "rows")
+    if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
+        raise native.invalid("rows: expected a 1-D integer array of sample indices")
+    return np.ascontiguousarray(array, dtype=np.int64)
+
+
 def _csr_arrays(C: Any):
-    matrix = sp.csr_matrix(C, dtype=np.float32)
+    matrix = sp.csr_matrix(C if sp.issparse(C) else native.as_array(C, "C"), dtype=np.float32)
     if not matrix.has_sorted_indices:
         matrix = matrix.copy()
         matrix.sort_indices()
@@ -196,16 +209,21 @@ def _csr_arrays(C: Any):
 
 
 def propagate(prev: Any, C: Any, prev_labels: Any = None, w: float = 0.0,
-              beta: float = 0.0) -> np.ndarray:
+              beta: float = 0.0, rows: Any = None) -> np.ndarray:
     """Propagates the previous generation through the normalised consensus
     matrix ``C`` (dense or sparse, ``K_prev x K_cur``).
 
     ``prev`` an integer vector: the hard propagation ``C[prev]`` (-1 gives a
-    zero row). ``prev`` a float ``N x K_prev`` matrix P: the soft one,
+    zero row). ``prev`` a float matrix P: the soft one,
     ``(w onehot(prev_labels) + (1 - w) P) C``, mixed with the hard one of
-    ``prev_labels`` as ``beta * hard + (1 - beta) * soft``."""
+    ``prev_labels`` as ``beta * hard + (1 - beta) * soft``.
+
+    ``rows`` (sample indices) asks for those samples only, e.g. one
+    mini-batch: the label vectors still cover every sample, P has one row
+    per entry of ``rows``, and so has the result."""
     (k_prev, k_cur), indptr, indices, data = _csr_arrays(C)
-    candidate = np.asarray(prev)
+    picked = _rows(rows)
+    candidate = native.as_array(prev, "prev")
     if candidate.ndim == 1:
         labels, probs, beta_used, w_used = _labels(candidate, "prev"), None, 1.0, 0.0
     else:
@@ -215,35 +233,74 @@ def propagate(prev: Any, C: Any, prev_labels: Any = None, w: float = 0.0,
         if prev_labels is None:
             if w != 0 or beta != 0:
                 raise native.invalid("prev_labels: needed when w or beta is not 0")
+            if picked is not None:
+                raise native.invalid("prev_labels: needed with rows (it gives the sample count)")
             labels = np.full(probs.shape[0], -1, dtype=np.int32)
         else:
             labels = _labels(prev_labels, "prev_labels")
-            if labels.shape[0] != probs.shape[0]:
-                raise native.invalid("prev_labels: length differs from the rows of prev")
+        n_rows = labels.shape[0] if picked is None else picked.shape[0]
+        if probs.shape[0] != n_rows:
+            raise native.invalid(f"prev: {probs.shape[0]} rows of probabilities for {n_rows} "
+                                 "samples")
         beta_used, w_used = float(beta), float(w)
     n = labels.shape[0]
-    out = np.empty((n, k_cur), dtype=np.float32)
+    n_rows = n if picked is None else picked.shape[0]
+    out = np.empty((n_rows, k_cur), dtype=np.float32)
     native.check(native.lib.rlcc_propagate(
         native.pointer(labels, ctypes.c_int32), n, native.pointer(indptr, ctypes.c_int64),
         native.pointer(indices, ctypes.c_int32), native.pointer(data, ctypes.c_float), k_prev,
-        k_cur, native.pointer(probs, ctypes.c_float), max(k_prev, 1), w_used, beta_used, None, n,
-        native.pointer(out, ctypes.c_float), max(k_cur, 1)))
+        k_cur, native.pointer(probs, ctypes.c_float), max(k_prev, 1), w_used, beta_used,
+        _rows_pointer(picked), n_rows, native.pointer(out, ctypes.c_float), max(k_cur, 1)))
     return out
 
 
-def blend(cur_labels: Any, S: Any, alpha: float = 0.9) -> np.ndarray:
+def _rows_pointer(picked: Optional[np.ndarray]):
+    """The C form of a sample list: NULL for every sample; an empty list is
+    a valid pointer with no rows, not NULL."""
+    if picked is None:
+        return None
+    if picked.size == 0:
+        return ctypes.cast(ctypes.byref(ctypes.c_int64(0)), ctypes.POINTER(ctypes.c_int64))
+    return native.pointer(picked, ctypes.c_int64)
+
+
+def blend(cur_labels: Any, S: Any, alpha: float = 0.9, rows: Any = None) -> np.ndarray:
     """Training targets ``alpha * onehot(cur) + (1 - alpha) * S``; a sample
-    labelled -1 gets a zero row."""
+    labelled -1 gets a zero row. With ``rows`` (sample indices, e.g. one
+    mini-batch) ``S`` has one row per entry of ``rows``, and so has the
+    result; ``cur_labels`` still covers every sample."""
     labels = _labels(cur_labels, "cur_labels")
-    s = np.ascontiguousarray(S, dtype=np.float32)
-    if s.ndim != 2 or s.shape[0] != labels.shape[0]:
-        raise native.invalid(f"S: shape {s.shape} must be (n = {labels.shape[0]}, K_cur)")
+    picked = _rows(rows)
+    n_rows = labels.shape[0] if picked is None else picked.shape[0]
+    s = np.ascontiguousarray(native.as_array(S, "S"), dtype=np.float32)
+    if s.ndim != 2 or s.shape[0] != n_rows:
+        raise native.invalid(f"S: shape {s.shape} must be (rows = {n_rows}, K_cur)")
     out = np.empty_like(s)
-    n, k = s.shape
-    native.check(native.lib.rlcc_blend(native.pointer(labels, ctypes.c_int32), n, k,
+    k = s.shape[1]
+    native.check(native.lib.rlcc_blend(native.pointer(labels, ctypes.c_int32), labels.shape[0], k,
                                        native.pointer(s, ctypes.c_float), max(k, 1), float(alpha),
-                                       None, n, native.pointer(out, ctypes.c_float), max(k, 1)))
+                                       _rows_pointer(picked), n_rows,
+                                       native.pointer(out, ctypes.c_float), max(k, 1)))
     return out
+
+
+@contextlib.contextmanager
+def _sigint_cancels(interrupted: list):
+    """During a refiner step, Ctrl-C records itself instead of raising:
+    Python runs signal handlers on entry to the next callback, before any
+    try block of the callback could catch a KeyboardInterrupt, and ctypes
+    would drop it. The progress report then cancels the step. Installed
+    only on the main thread and only over Python's default handler, so a
+    caller's own SIGINT handler is left alone."""
+    replace = (threading.current_thread() is threading.main_thread()
+               and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum)) \
+        if replace else None
+    try:
+        yield
+    finally:
+        if replace:
+            signal.signal(signal.SIGINT, previous)
 
 
 class Refiner:
@@ -252,8 +309,12 @@ class Refiner:
     then ``targets(indices)`` for each mini-batch.
 
     A Python exception raised in a callback stops the step and is raised
-    again, as itself, from ``step()``; KeyboardInterrupt (Ctrl-C) during a
-    step cancels it. The refiner is left as it was on any error."""
+    again, as itself, from ``step()``. Ctrl-C during a step (on the main
+    thread) cancels it through the progress callback: the library stops
+    with RLCC_E_CANCELED at its next report and ``step()`` raises
+    KeyboardInterrupt. The refiner is left as it was on any error (a Ctrl-C
+    after the step's last report finds it complete: KeyboardInterrupt is
+    raised after it)."""
 
     def __init__(self, eps=(0.58, 0.6, 0.62), min_samples=4, metric="jaccard", k1=30, k2=6,
                  variant="dot", cutoff=0.9, outliers="singleton", reliability=True, guard=True,
@@ -303,16 +364,22 @@ class Refiner:
             n, d = array.shape
             source = lambda start, count: array[start:start + count]  # noqa: E731
         self._ensure(int(n), int(d))
-        raised = []
+        raised, interrupted = [], []
 
         def fill(start, count, rows, ld, _):
             try:
-                block = np.asarray(source(start, count), dtype=np.float32)
+                block = native.as_array(source(start, count), "features").astype(np.float32, copy=False)
                 if block.shape != (count, d):
                     raise native.invalid(f"features callback: rows of shape {block.shape}, "
                                          f"expected {(count, d)}")
                 target = np.ctypeslib.as_array(rows, shape=(count, ld))
                 target[:, :d] = block
+                return count
+            except KeyboardInterrupt:
+                # Ctrl-C under a handler of the caller's that raises: cancel
+                # through the progress report that follows this batch (these
+                # rows are discarded with the canceled step).
+                interrupted.append(signal.SIGINT)
                 return count
             except BaseException as error:  # re-raised by step()
                 raised.append(error)
@@ -320,7 +387,7 @@ class Refiner:
 
         def fill_logits(start, count, k_prev, rows, ld, _):
             try:
-                block = np.asarray(logits(start, count), dtype=np.float32)
+                block = native.as_array(logits(start, count), "logits").astype(np.float32, copy=False)
                 np.ctypeslib.as_array(rows, shape=(count, ld))[:, :k_prev] = block
                 return count
             except BaseException as error:
@@ -329,19 +396,21 @@ class Refiner:
 
         def report(stage, fraction, _):
             try:
+                if interrupted:  # Ctrl-C: cancel now
+                    return 1
                 return int(bool(progress(stage, fraction))) if progress else 0
-            except BaseException as error:
+            except BaseException as error:  # KeyboardInterrupt too: cancel
                 raised.append(error)
                 return 1
 
         keep = (native.FEATURES_FN(fill),
                 native.LOGITS_FN(fill_logits) if logits else native.LOGITS_FN(),
                 native.PROGRESS_FN(report))
-        try:
+        with _sigint_cancels(interrupted):
             code = native.lib.rlcc_refiner_step(self._handle, keep[0], None, self._batch,
                                                 keep[1], None, keep[2], None)
-        except KeyboardInterrupt:
-            raise
+        if interrupted:
+            raise KeyboardInterrupt
         if raised:
             raise raised[0]
         native.check(code)
@@ -366,9 +435,9 @@ class Refiner:
             raise native.invalid("refiner: no generation yet (call step)")
         lib = native.lib
         k = lib.rlcc_refiner_n_classes(self._handle)
-        picked = None if indices is None else np.ascontiguousarray(indices, dtype=np.int64)
+        picked = _rows(indices)
         n_rows = self._shape[0] if picked is None else picked.shape[0]
         out = np.empty((n_rows, k), dtype=np.float32)
-        native.check(lib.rlcc_refiner_targets(self._handle, native.pointer(picked, ctypes.c_int64),
+        native.check(lib.rlcc_refiner_targets(self._handle, _rows_pointer(picked),
                                               n_rows, native.pointer(out, ctypes.c_float), max(k, 1)))
         return out

@@ -1,5 +1,6 @@
-/*
- * rlcc.h - librlcc, the pseudo-label step of unsupervised re-identification.
+/**
+ * @file rlcc.h
+ * librlcc, the pseudo-label step of unsupervised re-identification.
  *
  * This header is the reference manual. Every declaration says what it
  * computes, the shape and ownership of each argument, its thread-safety,
@@ -48,12 +49,13 @@ extern "C" {
  * Version (1.0)
  * ------------------------------------------------------------------------ */
 
-#define RLCC_VERSION_MAJOR 1
-#define RLCC_VERSION_MINOR 2
-#define RLCC_VERSION_PATCH 0
+#define RLCC_VERSION_MAJOR 1 /**< Incompatible ABI changes (never, within librlcc.so.1). */
+#define RLCC_VERSION_MINOR 2 /**< Functions added (one version-script node each). */
+#define RLCC_VERSION_PATCH 0 /**< Fixes only. */
 /** MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 10200 for 1.2.0. */
 #define RLCC_VERSION_NUMBER \
     (RLCC_VERSION_MAJOR * 10000 + RLCC_VERSION_MINOR * 100 + RLCC_VERSION_PATCH)
+/** The version this header describes, as text. */
 #define RLCC_VERSION_STRING "1.2.0"
 
 /**
@@ -70,6 +72,7 @@ RLCC_API const char *rlcc_version_string(void);
  * Errors (1.0). The codes are pinned: a code never changes its meaning.
  * ------------------------------------------------------------------------ */
 
+/** Success. */
 #define RLCC_OK 0
 /** An argument is NULL, out of range, of the wrong shape, NaN/Inf, ... */
 #define RLCC_E_INVALID_ARGUMENT (-1)
@@ -134,8 +137,8 @@ RLCC_API const char *rlcc_last_error(void);
  * ------------------------------------------------------------------------ */
 
 /** Feature-space metrics for rlcc_dbscan_features(). Since 1.0. */
-#define RLCC_METRIC_EUCLIDEAN 0
-#define RLCC_METRIC_COSINE 1
+#define RLCC_METRIC_EUCLIDEAN 0 /**< sqrt(sum (x_i - x_j)^2), decided in double. */
+#define RLCC_METRIC_COSINE 1 /**< 1 - cos(x_i, x_j), clipped to [0, 2]. */
 
 /**
  * Options for the DBSCAN functions. Since 1.0. Fill with
@@ -365,8 +368,8 @@ RLCC_API void rlcc_csr_free(rlcc_csr *matrix);
  * ------------------------------------------------------------------------ */
 
 /** Weight distances for rlcc_jaccard_options.variant. Since 1.1. */
-#define RLCC_JACCARD_DOT 0
-#define RLCC_JACCARD_SQEUCLIDEAN 1
+#define RLCC_JACCARD_DOT 0 /**< d = 2 - 2 x_i.x_j on unit rows (SpCL, Cluster Contrast). */
+#define RLCC_JACCARD_SQEUCLIDEAN 1 /**< d = |x_i - x_j|^2 (OpenUnReID, RLCC). */
 
 /**
  * Options for the Jaccard functions. Since 1.1. Fill with
@@ -451,8 +454,8 @@ RLCC_API int rlcc_jaccard_dense(const float *x, int64_t n, int64_t d, int64_t ld
 /** Outlier policies. KEEP: -1 stays (the caller drops those samples;
  *  Cluster Contrast). SINGLETON: each -1 sample, in index order, gets a new
  *  label K, K+1, ... (SpCL, OpenUnReID, RLCC). Since 1.2. */
-#define RLCC_OUTLIERS_KEEP 0
-#define RLCC_OUTLIERS_SINGLETON 1
+#define RLCC_OUTLIERS_KEEP 0 /**< -1 stays. */
+#define RLCC_OUTLIERS_SINGLETON 1 /**< Each -1 sample gets a class of its own. */
 
 /**
  * Options for rlcc_pseudo_labels() and the refiner. Since 1.2. Fill with
@@ -465,10 +468,14 @@ typedef struct rlcc_pseudo_options {
     /** RLCC_METRIC_JACCARD (default), RLCC_METRIC_EUCLIDEAN or
      *  RLCC_METRIC_COSINE. */
     int32_t metric;
-    /** Jaccard: as rlcc_jaccard_options (defaults 30, 6, DOT, 0). */
+    /** Jaccard: neighbours per list, as rlcc_jaccard_options.k1 (default 30). */
     int32_t k1;
+    /** Jaccard: query-expansion neighbours, as rlcc_jaccard_options.k2 (default 6). */
     int32_t k2;
+    /** Jaccard: RLCC_JACCARD_DOT (default) or RLCC_JACCARD_SQEUCLIDEAN. */
     int32_t variant;
+    /** 1: L2-normalise a copy of the rows first, as rlcc_jaccard_options.normalize
+     *  (default 0). */
     int32_t normalize;
     /** RLCC_OUTLIERS_SINGLETON (default) or RLCC_OUTLIERS_KEEP. */
     int32_t outliers;
@@ -556,16 +563,16 @@ RLCC_API int rlcc_centroids(const float *x, int64_t n, int64_t d, int64_t ldx,
 
 /** Consensus kinds. IOU: inter / (|prev a| + |cur b| - inter). COUNT: the
  *  overlap inter itself. Since 1.2. */
-#define RLCC_CONSENSUS_IOU 0
-#define RLCC_CONSENSUS_COUNT 1
+#define RLCC_CONSENSUS_IOU 0 /**< Intersection over union of the two classes. */
+#define RLCC_CONSENSUS_COUNT 1 /**< The number of samples the two classes share. */
 
 /** Row normalisations. NONE: the raw matrix. SUM: each row divided by its
  *  sum (a zero row stays zero). SOFTMAX: the reference's softmax over each
  *  whole dense row (a zero row becomes uniform; dense output only).
  *  Since 1.2. */
-#define RLCC_NORMALIZE_NONE 0
-#define RLCC_NORMALIZE_SUM 1
-#define RLCC_NORMALIZE_SOFTMAX 2
+#define RLCC_NORMALIZE_NONE 0 /**< The raw matrix. */
+#define RLCC_NORMALIZE_SUM 1 /**< Each row divided by its sum (RLCC's shipped choice). */
+#define RLCC_NORMALIZE_SOFTMAX 2 /**< A softmax over each whole dense row. */
 
 /**
  * The overlap counts between two labelings of the same n samples:
@@ -690,10 +697,10 @@ typedef int64_t (*rlcc_logits_fn)(int64_t start, int64_t count, int64_t k_prev, 
                                   int64_t ld, void *user_data);
 
 /** Stages reported to a rlcc_progress_fn. Since 1.2. */
-#define RLCC_STAGE_FEATURES 0
-#define RLCC_STAGE_CLUSTERING 1
-#define RLCC_STAGE_CONSENSUS 2
-#define RLCC_STAGE_DONE 3
+#define RLCC_STAGE_FEATURES 0 /**< Reading the features (fraction: rows read). */
+#define RLCC_STAGE_CLUSTERING 1 /**< Pseudo labels and centroids. */
+#define RLCC_STAGE_CONSENSUS 2 /**< Consensus and class probabilities (generation >= 1). */
+#define RLCC_STAGE_DONE 3 /**< About to commit the generation; cancelling still undoes it. */
 
 /**
  * Optional progress report: stage and the fraction of it done, in [0, 1].
@@ -708,6 +715,7 @@ typedef int (*rlcc_progress_fn)(int32_t stage, double fraction, void *user_data)
  * rlcc_refiner_options_init().
  */
 typedef struct rlcc_refiner_options {
+    /** sizeof(rlcc_refiner_options) as the caller compiled it. */
     size_t struct_size;
     /** Momentum of the current hard label (default 0.9). */
     float alpha;
@@ -773,11 +781,12 @@ RLCC_API int rlcc_refiner_labels(const rlcc_refiner *refiner, int32_t *labels);
 RLCC_API int rlcc_refiner_centroids(const rlcc_refiner *refiner, float *centroids, int64_t ld);
 
 /**
- * The training targets of the latest generation for samples rows[0 ..
- * n_rows) (NULL: every sample, n_rows == n): n_rows x n_classes float32
+ * The training targets of the latest generation for the n_rows samples
+ * listed in rows (NULL: every sample, n_rows == n): n_rows x n_classes float32
  * into out (row stride ld >= n_classes). Each row sums to
  * alpha + (1 - alpha) rowsum(S) for a training sample and is zero for a
- * -1 sample. Memory: n_rows x (k_prev + n_classes) floats, never n x K.
+ * sample labelled -1. Memory: n_rows x (k_prev + n_classes) floats, never
+ * n x K.
  * A row is the same whichever batch it comes in up to float32 SGEMM
  * rounding (OpenBLAS rounds an entry of X C^T differently with the shape
  * of the product): within 1e-6, not bit for bit, from generation 1 on.

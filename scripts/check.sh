@@ -76,6 +76,29 @@ header_suite() {
     echo "header: $passed passed, $failed failed"
 }
 
+# The API reference builds with no Doxygen warning, and an undocumented
+# public function would fail it.
+docs_suite() {
+    local passed=0 failed=0 out
+    out=$(mktemp -d)
+    if $MAKE --no-print-directory docs >"$out/docs.log" 2>&1; then
+        passed=$((passed + 1)); echo "  ok   make docs: every public symbol documented"
+    else
+        failed=$((failed + 1)); echo "  FAIL make docs"; cat "$out/docs.log"
+    fi
+    sed 's|^#endif /\* RLCC_H \*/|RLCC_API int rlcc_undocumented(int x);\n&|' include/rlcc.h >"$out/rlcc.h"
+    if grep -q rlcc_undocumented "$out/rlcc.h" \
+        && ! { cat docs/Doxyfile; echo "INPUT = $out/rlcc.h"; echo "OUTPUT_DIRECTORY = $out/html"; } \
+            | doxygen - >"$out/neg.log" 2>&1 \
+        && grep -q "rlcc_undocumented.*is not documented" "$out/neg.log"; then
+        passed=$((passed + 1)); echo "  ok   an undocumented public function fails the docs build"
+    else
+        failed=$((failed + 1)); echo "  FAIL an undocumented public function was accepted"; cat "$out/neg.log"
+    fi
+    rm -rf "$out"
+    echo "docs: $passed passed, $failed failed"
+}
+
 # The examples build and run, print what they should, and the installed
 # library (make install + pkg-config) builds the C example too.
 examples_suite() {
@@ -254,6 +277,7 @@ if run_suite build-library build_suite library all; then
         run_suite "fuzz-replay-$harness" fuzz_replay_suite "$harness"
     done
     run_suite abi env CC="$CC" scripts/test-abi.sh
+    run_suite docs docs_suite
     run_suite examples examples_suite
     run_suite rust rust_suite
     run_suite go go_suite

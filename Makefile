@@ -24,7 +24,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 DESTDIR ?=
 
 # The version lives in one place: the public header.
-VERSION_PART = $(shell sed -n 's/^\#define RLCC_VERSION_$(1) \([0-9]*\)$$/\1/p' include/rlcc.h)
+VERSION_PART = $(shell sed -n 's/^\#define RLCC_VERSION_$(1) \([0-9]*\)\( .*\)\{0,1\}$$/\1/p' include/rlcc.h)
 MAJOR := $(call VERSION_PART,MAJOR)
 MINOR := $(call VERSION_PART,MINOR)
 PATCH := $(call VERSION_PART,PATCH)

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include <omp.h>
+
 #include "test.h"
 
 #define N_IDS 12
@@ -266,6 +268,71 @@ static void rlcc_refusals_leave_outputs_untouched(void)
     CHECK(labels[0] == -9 && labels[3] == -9);
 }
 
+/* One RLCC run at a given thread count: pseudo labels (Jaccard and plain
+ * euclidean), class probabilities, propagation, and a refiner over three
+ * generations; everything it produced, concatenated as bytes. */
+typedef struct run_output {
+    int32_t jaccard_labels[N], metric_labels[N], refiner_labels[N];
+    float probs[N * N], propagated[N * N], targets[N * N];
+} run_output;
+
+static void run_at(int32_t threads, run_output *out, source *src)
+{
+    memset(out, 0, sizeof *out);
+    omp_set_num_threads(threads > 0 ? threads : 2); /* rlcc_propagate uses OpenMP's default */
+    rlcc_pseudo_options p;
+    rlcc_pseudo_options_init(&p, sizeof p);
+    p.k1 = 10;
+    p.k2 = 3;
+    p.n_threads = threads;
+    reset(src, 1);
+    int64_t k = 0;
+    CHECK_OK(rlcc_pseudo_labels(src->x, N, D, D, &p, out->jaccard_labels, &k, NULL));
+    p.metric = RLCC_METRIC_EUCLIDEAN;
+    p.eps[0] = 0.5, p.eps[1] = 0.6, p.eps[2] = 0.7;
+    CHECK_OK(rlcc_pseudo_labels(src->x, N, D, D, &p, out->metric_labels, NULL, NULL));
+    float *cents = calloc((size_t)(k * D), sizeof(float));
+    CHECK_OK(rlcc_centroids(src->x, N, D, D, out->jaccard_labels, k, cents, D));
+    CHECK_OK(rlcc_class_probabilities(src->x, N, D, D, cents, k, D, 30.0f, NULL, N, out->probs, k,
+                                      threads));
+    rlcc_csr *chat = NULL;
+    CHECK_OK(rlcc_consensus_csr(out->jaccard_labels, out->metric_labels, N, k, 0,
+                                RLCC_CONSENSUS_IOU, RLCC_NORMALIZE_SUM, &chat));
+    const int64_t k_cur = rlcc_csr_cols(chat);
+    CHECK_OK(rlcc_propagate(out->jaccard_labels, N, rlcc_csr_indptr(chat), rlcc_csr_indices(chat),
+                            rlcc_csr_data(chat), k, k_cur, out->probs, k, 0.9f, 0.2f, NULL, N,
+                            out->propagated, k_cur));
+    rlcc_csr_free(chat);
+    free(cents);
+    p.metric = RLCC_METRIC_JACCARD;
+    rlcc_refiner *r = NULL;
+    CHECK_OK(rlcc_refiner_new(N, D, &p, NULL, &r));
+    for (int gen = 0; gen < 3; gen++) {
+        reset(src, gen);
+        CHECK_OK(rlcc_refiner_step(r, features, src, 16, NULL, NULL, NULL, NULL));
+    }
+    CHECK_OK(rlcc_refiner_labels(r, out->refiner_labels));
+    CHECK_OK(rlcc_refiner_targets(r, NULL, N, out->targets, rlcc_refiner_n_classes(r)));
+    rlcc_refiner_free(r);
+}
+
+static void rlcc_results_do_not_depend_on_threads(void)
+{
+    source *src = malloc(sizeof *src);
+    run_output *single = malloc(sizeof *single), *other = malloc(sizeof *other);
+    const int saved = omp_get_max_threads();
+    run_at(1, single, src);
+    const int32_t counts[] = {2, 3, 8, 0};
+    for (size_t t = 0; t < sizeof counts / sizeof counts[0]; t++) {
+        run_at(counts[t], other, src);
+        CHECK(memcmp(single, other, sizeof *single) == 0);
+    }
+    omp_set_num_threads(saved);
+    free(other);
+    free(single);
+    free(src);
+}
+
 static void layouts_are_pinned(void)
 {
     CHECK_EQ(offsetof(rlcc_pseudo_options, metric), 8);
@@ -291,6 +358,7 @@ const test_case rlcc_tests[] = {
     {"refiner_failures_leave_it_unchanged", refiner_failures_leave_it_unchanged},
     {"consensus_propagate_blend_by_hand", consensus_propagate_blend_by_hand},
     {"rlcc_refusals_leave_outputs_untouched", rlcc_refusals_leave_outputs_untouched},
+    {"rlcc_results_do_not_depend_on_threads", rlcc_results_do_not_depend_on_threads},
     {"layouts_are_pinned", layouts_are_pinned},
     {NULL, NULL},
 };

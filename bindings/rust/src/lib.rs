@@ -221,6 +221,11 @@ pub struct Csr {
 
 impl Csr {
     /// A square matrix from CSR parts (rows = columns = `indptr.len() - 1`).
+    ///
+    /// ```
+    /// let m = rlcc::Csr::from_parts(vec![0, 2, 3], vec![0, 1, 1], vec![0.0, 0.5, 0.0]);
+    /// assert_eq!((m.rows(), m.cols()), (2, 2));
+    /// ```
     pub fn from_parts(indptr: Vec<i64>, indices: Vec<i32>, data: Vec<f32>) -> Csr {
         let cols = indptr.len().saturating_sub(1);
         Csr { handle: ptr::null_mut(), owned: Some((indptr, indices, data)), owned_cols: cols }
@@ -241,6 +246,11 @@ impl Csr {
     }
 
     /// Columns (`n` for a Jaccard result, `k_cur` for a consensus matrix).
+    ///
+    /// ```
+    /// let m = rlcc::Csr::from_parts_with_cols(vec![0, 1], vec![4], vec![1.0], 5);
+    /// assert_eq!(m.cols(), 5);
+    /// ```
     pub fn cols(&self) -> usize {
         match &self.owned {
             Some(_) => self.owned_cols,
@@ -249,6 +259,11 @@ impl Csr {
     }
 
     /// Row pointers (rows + 1 entries).
+    ///
+    /// ```
+    /// let m = rlcc::Csr::from_parts(vec![0, 2, 3], vec![0, 1, 1], vec![0.0, 0.5, 0.0]);
+    /// assert_eq!(m.indptr(), &[0, 2, 3]);
+    /// ```
     pub fn indptr(&self) -> &[i64] {
         match &self.owned {
             Some(p) => &p.0,
@@ -259,6 +274,11 @@ impl Csr {
     }
 
     /// Column indices, ascending within each row.
+    ///
+    /// ```
+    /// let m = rlcc::Csr::from_parts(vec![0, 2, 3], vec![0, 1, 1], vec![0.0, 0.5, 0.0]);
+    /// assert_eq!(m.indices(), &[0, 1, 1]);
+    /// ```
     pub fn indices(&self) -> &[i32] {
         match &self.owned {
             Some(p) => &p.1,
@@ -269,6 +289,11 @@ impl Csr {
     }
 
     /// Values.
+    ///
+    /// ```
+    /// let m = rlcc::Csr::from_parts(vec![0, 2, 3], vec![0, 1, 1], vec![0.0, 0.5, 0.0]);
+    /// assert_eq!(m.data(), &[0.0, 0.5, 0.0]);
+    /// ```
     pub fn data(&self) -> &[f32] {
         match &self.owned {
             Some(p) => &p.2,
@@ -279,6 +304,11 @@ impl Csr {
     }
 
     /// Rows.
+    ///
+    /// ```
+    /// let m = rlcc::Csr::from_parts(vec![0, 2, 3], vec![0, 1, 1], vec![0.0, 0.5, 0.0]);
+    /// assert_eq!(m.rows(), 2);
+    /// ```
     pub fn rows(&self) -> usize {
         self.indptr().len() - 1
     }
@@ -514,6 +544,16 @@ unsafe extern "C" fn progress_trampoline(stage: i32, fraction: f64, data: *mut c
 
 impl Refiner {
     /// A refiner for `n` samples of dimension `d`.
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 16).unwrap();
+    /// assert_eq!(r.generation(), 1);
+    /// ```
     pub fn new(n: usize, d: usize) -> Result<Refiner, Error> {
         Refiner::with_options(n, d, &PseudoOptions::default(), &RefinerOptions::default())
     }
@@ -542,6 +582,16 @@ impl Refiner {
     /// One generation; `fill(start, rows)` writes rows `start..start + rows.len() / d`
     /// (row-major, `d` values each). A panic in `fill` makes the step return `Err`
     /// (code CALLBACK) and leaves the refiner as it was.
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 16).unwrap();
+    /// assert_eq!(r.n_classes(), 3);
+    /// ```
     pub fn step<F: FnMut(usize, &mut [f32])>(&mut self, mut fill: F, batch: usize) -> Result<Generation, Error> {
         self.step_with(&mut fill, batch, None, None)
     }
@@ -593,21 +643,62 @@ impl Refiner {
     }
 
     /// Generations completed.
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 16).unwrap();
+    /// assert_eq!(r.generation(), 1);
+    /// ```
     pub fn generation(&self) -> i64 {
         unsafe { sys::rlcc_refiner_generation(self.handle) }
     }
 
     /// Classes of the latest generation.
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 16).unwrap();
+    /// assert_eq!(r.n_classes(), 3);
+    /// ```
     pub fn n_classes(&self) -> i64 {
         unsafe { sys::rlcc_refiner_n_classes(self.handle) }
     }
 
     /// The reliability threshold in use.
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 16).unwrap();
+    /// assert!(r.threshold() >= 0.0 && r.threshold() <= 1.0);
+    /// ```
     pub fn threshold(&self) -> f64 {
         unsafe { sys::rlcc_refiner_threshold(self.handle) }
     }
 
     /// The latest labels (`n`).
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 16).unwrap();
+    /// let labels = r.labels().unwrap();
+    /// assert_eq!(&labels[..3], &[0, 1, 2]);
+    /// ```
     pub fn labels(&self) -> Result<Vec<i32>, Error> {
         let mut labels = vec![0i32; self.n];
         check(unsafe { sys::rlcc_refiner_labels(self.handle, labels.as_mut_ptr()) })?;
@@ -615,6 +706,17 @@ impl Refiner {
     }
 
     /// The latest class centroids (`n_classes x d`, row-major).
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 16).unwrap();
+    /// let c = r.centroids().unwrap(); // 3 classes x 2
+    /// assert!((c[0] * c[0] + c[1] * c[1] - 1.0).abs() < 1e-5);
+    /// ```
     pub fn centroids(&self) -> Result<Vec<f32>, Error> {
         let k = self.n_classes().max(0) as usize;
         let mut out = vec![0f32; k * self.d];
@@ -624,6 +726,17 @@ impl Refiner {
 
     /// Training targets of the latest generation for the given samples
     /// (`rows.len() x n_classes`, row-major).
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 16).unwrap();
+    /// let t = r.targets(&[4]).unwrap(); // generation 0: the hard label
+    /// assert_eq!(t, vec![0.0, 1.0, 0.0]);
+    /// ```
     pub fn targets(&self, rows: &[i64]) -> Result<Vec<f32>, Error> {
         self.targets_of(Some(rows))
     }

@@ -54,3 +54,12 @@ for k in 1000 $((n_rlcc / 2)); do
     line=$(build/bench/bench_rlcc "$n_rlcc" "$D" "$k" "$k")
     echo "| $n_rlcc | $D | $k | $(field "$line" dense_s) | $(field "$line" gemm_s) | $(field "$line" dense_ratio) | $(field "$line" batch_ms) | $(field "$line" batch_gemm_ms) | $(field "$line" batch_ratio) | $(field "$line" batch_peak_rss_mb) | $(field "$line" dense_peak_rss_mb) |"
 done
+
+echo
+echo "Python binding, GIL released: two threads, each one DBSCAN (n_threads = 1, OpenBLAS 1 thread), against one call"
+echo
+echo "| N | D | one call s | two threads s | two threads / one call |"
+echo "|---|---|---|---|---|"
+gil=$(OPENBLAS_NUM_THREADS=1 PYTHONPATH=bindings/python "$PYTHON" bench/gil_threads.py 12000 3)
+echo "| $(field "$gil" n) | 256 | $(field "$gil" one_call_s) | $(field "$gil" two_threads_s) | $(field "$gil" ratio) |"
+

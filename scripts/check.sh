@@ -241,6 +241,10 @@ go_suite() {
     failed=$(grep -cE -- "^\s*--- FAIL" "$log")
     rm -f "$log"
     if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+    local unformatted
+    unformatted=$(gofmt -l bindings/go examples/go)
+    if [ -z "$unformatted" ]; then passed=$((passed + 1)); echo "  ok   gofmt"
+    else failed=$((failed + 1)); echo "  FAIL gofmt: $unformatted"; fi
     echo "go: $passed passed, $failed failed"
 }
 

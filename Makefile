@@ -109,6 +109,12 @@ build/clang/rlcc-tests-shared: $(TEST_SRCS) $(TEST_HDRS) lib/$(SONAME)
 	$(CC) $(BASE_CFLAGS) -Itests/c $(TEST_SRCS) -Llib -l:$(SONAME) -Wl,-rpath,'$$ORIGIN/../../lib' \
 		$(LIBS) -o $@
 
+# The C results the binding tests compare against (tests/bindings/reference.c).
+build/reference/rlcc-reference: tests/bindings/reference.c tools/npy.c tools/npy.h lib/$(SONAME)
+	@mkdir -p build/reference
+	$(CC) $(BASE_CFLAGS) -Itools tests/bindings/reference.c tools/npy.c -Llib -l:$(SONAME) \
+		-Wl,-rpath,'$$ORIGIN/../../lib' -lm -o $@
+
 # ---- tools -------------------------------------------------------------------
 CLI_SRCS := tools/cli.c tools/demo.c tools/metrics.c tools/npy.c tools/synth.c
 CLI_HDRS := tools/demo.h tools/metrics.h tools/npy.h tools/synth.h tools/timing.h

@@ -1,0 +1,205 @@
+package rlcc
+
+import (
+	"encoding/binary"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// The Go binding gives the C library's bits: tests/bindings/reference.c calls
+// every computing function on the committed fixture and writes what it got;
+// the same calls through this package must give identical values.
+
+var batchRows = []int64{5, 0, 119, 7}
+
+type reference struct {
+	t   *testing.T
+	dir string
+}
+
+func cReference(t *testing.T) reference {
+	t.Helper()
+	top, _ := filepath.Abs("../..")
+	build := exec.Command("make", "-s", "--no-print-directory", "build/reference/rlcc-reference")
+	build.Dir = top
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the C reference: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	run := exec.Command(filepath.Join(top, "build/reference/rlcc-reference"), filepath.Join(top, "examples/data"), dir)
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Fatalf("running the C reference: %v\n%s", err, out)
+	}
+	return reference{t, dir}
+}
+
+func (r reference) raw(name string) []byte {
+	r.t.Helper()
+	data, err := os.ReadFile(filepath.Join(r.dir, name))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return data
+}
+
+func (r reference) f32(name string) []float32 {
+	data := r.raw(name + ".f32")
+	out := make([]float32, len(data)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
+	}
+	return out
+}
+
+func (r reference) f64(name string) float64 {
+	return math.Float64frombits(binary.LittleEndian.Uint64(r.raw(name + ".f64")))
+}
+
+func (r reference) i32(name string) []int32 {
+	data := r.raw(name + ".i32")
+	out := make([]int32, len(data)/4)
+	for i := range out {
+		out[i] = int32(binary.LittleEndian.Uint32(data[4*i:]))
+	}
+	return out
+}
+
+func (r reference) i64(name string) []int64 {
+	data := r.raw(name + ".i64")
+	out := make([]int64, len(data)/8)
+	for i := range out {
+		out[i] = int64(binary.LittleEndian.Uint64(data[8*i:]))
+	}
+	return out
+}
+
+// same requires identical values, element by element.
+func same[T int32 | int64 | float32](t *testing.T, what string, got, want []T) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, C has %d", what, len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("%s[%d]: %v, C has %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+func flags(core []bool) []int32 {
+	out := make([]int32, len(core))
+	for i, c := range core {
+		if c {
+			out[i] = 1
+		}
+	}
+	return out
+}
+
+// must unwraps a (value, error) pair; an error fails the test through a
+// panic (go test reports it with the stack), so calls stay one-liners.
+func must[T any](value T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return value
+}
+
+func TestEveryFunctionGivesTheCResults(t *testing.T) {
+	ref := cReference(t)
+	shape := ref.i64("shape")
+	n, d := int(shape[0]), int(shape[1])
+	x0, x1 := ref.f32("x0"), ref.f32("x1")
+
+	euclidean := must(DbscanFeatures(x0, n, d, 0.9, 4, nil))
+	same(t, "dbscan_euclidean_labels", euclidean.Labels, ref.i32("dbscan_euclidean_labels"))
+	same(t, "dbscan_euclidean_core", flags(euclidean.Core), ref.i32("dbscan_euclidean_core"))
+	same(t, "dbscan_euclidean_clusters", []int64{int64(euclidean.Clusters)}, ref.i64("dbscan_euclidean_clusters"))
+	cosine := must(DbscanFeatures(x0, n, d, 0.4, 4, &DbscanOptions{Metric: MetricCosine}))
+	same(t, "dbscan_cosine_labels", cosine.Labels, ref.i32("dbscan_cosine_labels"))
+
+	indices, sqdist, err := KNN(x0, n, d, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "knn_indices", indices, ref.i64("knn_indices"))
+	same(t, "knn_sqdist", sqdist, ref.f32("knn_sqdist"))
+
+	jopts := DefaultJaccardOptions()
+	jopts.K1, jopts.K2, jopts.Cutoff = 10, 3, 0.9
+	jaccard := must(Jaccard(x0, n, d, nil, &jopts))
+	defer jaccard.Close()
+	graph := jaccard.Matrix()
+	same(t, "jaccard_indptr", graph.Indptr, ref.i64("jaccard_indptr"))
+	same(t, "jaccard_indices", graph.Indices, ref.i32("jaccard_indices"))
+	same(t, "jaccard_data", graph.Data, ref.f32("jaccard_data"))
+	dense := must(JaccardDense(x0, n, d, nil, &jopts))
+	same(t, "jaccard_dense", dense, ref.f32("jaccard_dense"))
+	byGraph := must(DbscanCSR(graph, 0.6, 4, nil))
+	same(t, "dbscan_csr_labels", byGraph.Labels, ref.i32("dbscan_csr_labels"))
+	same(t, "dbscan_csr_core", flags(byGraph.Core), ref.i32("dbscan_csr_core"))
+	byDense := must(DbscanDense(dense, n, 0.6, 4, nil))
+	same(t, "dbscan_dense_labels", byDense.Labels, ref.i32("dbscan_dense_labels"))
+
+	popts := DefaultPseudoOptions()
+	popts.K1, popts.K2 = 10, 3
+	g0 := must(PseudoLabels(x0, n, d, &popts))
+	popts.Threshold = g0.Threshold
+	g1 := must(PseudoLabels(x1, n, d, &popts))
+	same(t, "pseudo0_labels", g0.Labels, ref.i32("pseudo0_labels"))
+	same(t, "pseudo1_labels", g1.Labels, ref.i32("pseudo1_labels"))
+	if g0.Threshold != ref.f64("pseudo0_threshold") {
+		t.Fatalf("threshold %v, C has %v", g0.Threshold, ref.f64("pseudo0_threshold"))
+	}
+
+	cents := must(Centroids(x0, n, d, g0.Labels, g0.Classes))
+	same(t, "centroids", cents, ref.f32("centroids"))
+	counts, kPrev, kCur, err := ConsensusCounts(g0.Labels, g1.Labels, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "consensus_counts", counts, ref.i64("consensus_counts"))
+	iou, _, _, err := Consensus(g0.Labels, g1.Labels, 0, 0, IoU, NormalizeSum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "consensus_iou_sum", iou, ref.f32("consensus_iou_sum"))
+	chatHandle := must(ConsensusCSR(g0.Labels, g1.Labels, 0, 0, IoU, NormalizeSum))
+	defer chatHandle.Close()
+	chat := chatHandle.Matrix()
+	same(t, "consensus_csr_shape", []int64{int64(chat.Rows), int64(chat.Cols)}, ref.i64("consensus_csr_shape"))
+	same(t, "consensus_csr_indptr", chat.Indptr, ref.i64("consensus_csr_indptr"))
+	same(t, "consensus_csr_indices", chat.Indices, ref.i32("consensus_csr_indices"))
+	same(t, "consensus_csr_data", chat.Data, ref.f32("consensus_csr_data"))
+
+	for _, part := range []struct {
+		suffix string
+		rows   []int64
+	}{{"all", nil}, {"batch", batchRows}} {
+		probs := must(ClassProbabilities(x1, n, d, cents, kPrev, 30, part.rows, 0))
+		s := must(Propagate(g0.Labels, chat, probs, 0.9, 0.3, part.rows))
+		targets := must(Blend(g1.Labels, kCur, s, 0.9, part.rows))
+		same(t, "probs_"+part.suffix, probs, ref.f32("probs_"+part.suffix))
+		same(t, "propagated_"+part.suffix, s, ref.f32("propagated_"+part.suffix))
+		same(t, "blended_"+part.suffix, targets, ref.f32("blended_"+part.suffix))
+	}
+
+	popts.Threshold = -1
+	refiner := must(NewRefiner(n, d, &popts, nil))
+	defer refiner.Close()
+	for _, x := range [][]float32{x0, x1} {
+		if err := refiner.StepMatrix(x, 32); err != nil {
+			t.Fatal(err)
+		}
+	}
+	same(t, "refiner_labels", must(refiner.Labels()), ref.i32("refiner_labels"))
+	same(t, "refiner_centroids", must(refiner.Centroids()), ref.f32("refiner_centroids"))
+	same(t, "refiner_targets_all", must(refiner.Targets(nil)), ref.f32("refiner_targets_all"))
+	same(t, "refiner_targets_batch", must(refiner.Targets(batchRows)), ref.f32("refiner_targets_batch"))
+	if refiner.Threshold() != ref.f64("refiner_threshold") {
+		t.Fatalf("refiner threshold %v, C has %v", refiner.Threshold(), ref.f64("refiner_threshold"))
+	}
+}

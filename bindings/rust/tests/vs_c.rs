@@ -1,0 +1,150 @@
+//! The Rust binding gives the C library's bits: tests/bindings/reference.c
+//! calls every computing function on the committed fixture and writes what
+//! it got; the same calls through this crate must give identical values.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BATCH: [i64; 4] = [5, 0, 119, 7];
+
+struct Reference {
+    dir: PathBuf,
+}
+
+impl Reference {
+    fn run() -> Reference {
+        let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
+        let built = Command::new("make")
+            .args(["-s", "--no-print-directory", "build/reference/rlcc-reference"])
+            .current_dir(&top)
+            .status()
+            .expect("make");
+        assert!(built.success(), "building the C reference failed");
+        let dir = std::env::temp_dir().join(format!("rlcc-reference-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ran = Command::new(top.join("build/reference/rlcc-reference"))
+            .arg(top.join("examples/data"))
+            .arg(&dir)
+            .status()
+            .expect("the C reference");
+        assert!(ran.success(), "running the C reference failed");
+        Reference { dir }
+    }
+
+    fn bytes(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.dir.join(name)).unwrap_or_else(|e| panic!("{}: {}", name, e))
+    }
+
+    fn f32(&self, name: &str) -> Vec<f32> {
+        self.bytes(&format!("{}.f32", name)).chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+    }
+
+    fn f64(&self, name: &str) -> f64 {
+        f64::from_le_bytes(self.bytes(&format!("{}.f64", name))[..8].try_into().unwrap())
+    }
+
+    fn i32(&self, name: &str) -> Vec<i32> {
+        self.bytes(&format!("{}.i32", name)).chunks_exact(4).map(|b| i32::from_le_bytes(b.try_into().unwrap())).collect()
+    }
+
+    fn i64(&self, name: &str) -> Vec<i64> {
+        self.bytes(&format!("{}.i64", name)).chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap())).collect()
+    }
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Bitwise equality of float slices (assert_eq! on f32 would accept -0.0 == 0.0).
+fn same_bits(what: &str, got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len(), "{}: length", what);
+    for (i, (a, b)) in got.iter().zip(want).enumerate() {
+        assert_eq!(a.to_bits(), b.to_bits(), "{}[{}]: {} vs C {}", what, i, a, b);
+    }
+}
+
+fn flags(core: &[bool]) -> Vec<i32> {
+    core.iter().map(|&c| c as i32).collect()
+}
+
+#[test]
+fn every_function_gives_the_c_results() {
+    use rlcc::{Kind, Normalize};
+    let r = Reference::run();
+    let shape = r.i64("shape");
+    let (n, d) = (shape[0] as usize, shape[1] as usize);
+    let (x0, x1) = (r.f32("x0"), r.f32("x1"));
+
+    let e = rlcc::dbscan_features(&x0, n, d, 0.9, 4, &Default::default()).unwrap();
+    assert_eq!(e.labels, r.i32("dbscan_euclidean_labels"));
+    assert_eq!(flags(&e.core), r.i32("dbscan_euclidean_core"));
+    assert_eq!(e.n_clusters, r.i64("dbscan_euclidean_clusters")[0]);
+    let cosine = rlcc::DbscanOptions { metric: rlcc::Metric::Cosine, ..Default::default() };
+    let c = rlcc::dbscan_features(&x0, n, d, 0.4, 4, &cosine).unwrap();
+    assert_eq!(c.labels, r.i32("dbscan_cosine_labels"));
+
+    let (indices, sqdist) = rlcc::knn(&x0, n, d, 10, 0).unwrap();
+    assert_eq!(indices, r.i64("knn_indices"));
+    same_bits("knn_sqdist", &sqdist, &r.f32("knn_sqdist"));
+
+    let o = rlcc::JaccardOptions { k1: 10, k2: 3, cutoff: 0.9, ..Default::default() };
+    let g = rlcc::jaccard(&x0, n, d, None, &o).unwrap();
+    assert_eq!(g.indptr(), &r.i64("jaccard_indptr")[..]);
+    assert_eq!(g.indices(), &r.i32("jaccard_indices")[..]);
+    same_bits("jaccard_data", g.data(), &r.f32("jaccard_data"));
+    let dense = rlcc::jaccard_dense(&x0, n, d, None, &o).unwrap();
+    same_bits("jaccard_dense", &dense, &r.f32("jaccard_dense"));
+    let by_graph = rlcc::dbscan_csr(g.indptr(), g.indices(), g.data(), 0.6, 4, &Default::default()).unwrap();
+    assert_eq!(by_graph.labels, r.i32("dbscan_csr_labels"));
+    assert_eq!(flags(&by_graph.core), r.i32("dbscan_csr_core"));
+    let by_dense = rlcc::dbscan_dense(&dense, n, 0.6, 4, &Default::default()).unwrap();
+    assert_eq!(by_dense.labels, r.i32("dbscan_dense_labels"));
+
+    let mut p = rlcc::PseudoOptions { k1: 10, k2: 3, ..Default::default() };
+    let g0 = rlcc::pseudo_labels(&x0, n, d, &p).unwrap();
+    p.threshold = Some(g0.threshold);
+    let g1 = rlcc::pseudo_labels(&x1, n, d, &p).unwrap();
+    assert_eq!(g0.labels, r.i32("pseudo0_labels"));
+    assert_eq!(g1.labels, r.i32("pseudo1_labels"));
+    assert_eq!(g0.threshold.to_bits(), r.f64("pseudo0_threshold").to_bits());
+
+    let (k_prev, k_cur) = (g0.n_classes as usize, g1.n_classes as usize);
+    let cents = rlcc::centroids(&x0, n, d, &g0.labels, k_prev).unwrap();
+    same_bits("centroids", &cents, &r.f32("centroids"));
+    assert_eq!(rlcc::consensus_counts(&g0.labels, &g1.labels, 0, 0).unwrap(), r.i64("consensus_counts"));
+    let iou = rlcc::consensus(&g0.labels, &g1.labels, 0, 0, Normalize::Sum).unwrap();
+    same_bits("consensus_iou_sum", &iou, &r.f32("consensus_iou_sum"));
+    let chat = rlcc::consensus_csr(&g0.labels, &g1.labels, 0, 0, Kind::Iou, Normalize::Sum).unwrap();
+    assert_eq!(vec![chat.rows() as i64, chat.cols() as i64], r.i64("consensus_csr_shape"));
+    assert_eq!(chat.indptr(), &r.i64("consensus_csr_indptr")[..]);
+    assert_eq!(chat.indices(), &r.i32("consensus_csr_indices")[..]);
+    same_bits("consensus_csr_data", chat.data(), &r.f32("consensus_csr_data"));
+
+    let all: Vec<i64> = (0..n as i64).collect();
+    for (suffix, rows) in [("all", None), ("batch", Some(&BATCH[..]))] {
+        let probs = rlcc::class_probabilities_rows(&x1, n, d, &cents, k_prev, 30.0, rows.unwrap_or(&all)).unwrap();
+        if rows.is_none() {
+            same_bits("probs_all (no row list)", &rlcc::class_probabilities(&x1, n, d, &cents, k_prev, 30.0).unwrap(),
+                      &r.f32("probs_all"));
+        }
+        let s = rlcc::propagate_csr(&g0.labels, &chat, Some(&probs), 0.9, 0.3, rows).unwrap();
+        let t = rlcc::blend_rows(&g1.labels, Some(&s), k_cur, 0.9, rows).unwrap();
+        same_bits(&format!("probs_{}", suffix), &probs, &r.f32(&format!("probs_{}", suffix)));
+        same_bits(&format!("propagated_{}", suffix), &s, &r.f32(&format!("propagated_{}", suffix)));
+        same_bits(&format!("blended_{}", suffix), &t, &r.f32(&format!("blended_{}", suffix)));
+    }
+
+    p.threshold = None;
+    let mut refiner = rlcc::Refiner::with_options(n, d, &p, &Default::default()).unwrap();
+    for x in [&x0, &x1] {
+        refiner.step(|start, rows| rows.copy_from_slice(&x[start * d..start * d + rows.len()]), 32).unwrap();
+    }
+    assert_eq!(refiner.labels().unwrap(), r.i32("refiner_labels"));
+    same_bits("refiner_centroids", &refiner.centroids().unwrap(), &r.f32("refiner_centroids"));
+    same_bits("refiner_targets_all", &refiner.targets_all().unwrap(), &r.f32("refiner_targets_all"));
+    same_bits("refiner_targets_batch", &refiner.targets(&BATCH).unwrap(), &r.f32("refiner_targets_batch"));
+    assert_eq!(refiner.threshold().to_bits(), r.f64("refiner_threshold").to_bits());
+}

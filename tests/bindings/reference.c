@@ -1,0 +1,253 @@
+/*
+ * reference.c - the C results every binding's tests compare against.
+ *
+ *   rlcc-reference FIXTURE_DIR OUT_DIR
+ *
+ * Reads the committed fixture (reid_gen0.npy, reid_gen1.npy: 120 x 32
+ * float32), calls every computing function of librlcc with fixed arguments
+ * and writes each input and output as a raw little-endian file
+ * OUT_DIR/NAME.{f32,f64,i32,i64}. The Python, Rust and Go tests make the same
+ * calls through their binding and require identical bits. The arguments
+ * here are the contract those tests repeat: change them together.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npy.h"
+#include "rlcc.h"
+
+static const char *out_dir;
+static int failures;
+
+static void dump(const char *name, const char *ext, const void *data, size_t count, size_t size)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.%s", out_dir, name, ext);
+    FILE *file = fopen(path, "wb");
+    if (file == NULL || fwrite(data, size, count, file) != count) {
+        fprintf(stderr, "cannot write %s\n", path);
+        failures++;
+    }
+    if (file != NULL)
+        fclose(file);
+}
+
+#define DUMP_F32(name, p, n) dump(name, "f32", p, (size_t)(n), sizeof(float))
+#define DUMP_F64(name, p, n) dump(name, "f64", p, (size_t)(n), sizeof(double))
+#define DUMP_I32(name, p, n) dump(name, "i32", p, (size_t)(n), sizeof(int32_t))
+#define DUMP_I64(name, p, n) dump(name, "i64", p, (size_t)(n), sizeof(int64_t))
+
+static void ok(int code, const char *what)
+{
+    if (code != RLCC_OK) {
+        fprintf(stderr, "%s: %s (%s)\n", what, rlcc_strerror(code), rlcc_last_error());
+        failures++;
+    }
+}
+
+static float *load(const char *dir, const char *file, int64_t *n, int64_t *d)
+{
+    char path[1024], error[256];
+    npy_array a;
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (npy_read(path, &a, error, sizeof error) != 0 || npy_as_float32(&a, error, sizeof error) != 0) {
+        fprintf(stderr, "%s: %s\n", path, error);
+        exit(1);
+    }
+    *n = a.rows, *d = a.cols;
+    return a.data;
+}
+
+/* DBSCAN through one entry point: labels, core flags as int32, cluster count. */
+static void dump_dbscan(const char *name, int code, const int32_t *labels, const uint8_t *core,
+                        int64_t n, int64_t clusters)
+{
+    char key[64];
+    int32_t *core32 = malloc((size_t)n * sizeof *core32);
+    ok(code, name);
+    for (int64_t i = 0; i < n; i++)
+        core32[i] = core[i];
+    snprintf(key, sizeof key, "%s_labels", name);
+    DUMP_I32(key, labels, n);
+    snprintf(key, sizeof key, "%s_core", name);
+    DUMP_I32(key, core32, n);
+    snprintf(key, sizeof key, "%s_clusters", name);
+    DUMP_I64(key, &clusters, 1);
+    free(core32);
+}
+
+typedef struct matrix {
+    const float *x;
+    int64_t d;
+} matrix;
+
+/* rlcc_features_fn over a matrix in memory. */
+static int64_t copy_rows(int64_t start, int64_t count, float *rows, int64_t ld, void *data)
+{
+    const matrix *m = data;
+    for (int64_t i = 0; i < count; i++)
+        memcpy(rows + i * ld, m->x + (start + i) * m->d, (size_t)m->d * sizeof(float));
+    return count;
+}
+
+static void dump_csr(const char *name, const rlcc_csr *m)
+{
+    char key[64];
+    const int64_t rows = rlcc_csr_rows(m), nnz = rlcc_csr_nnz(m), shape[2] = {rows, rlcc_csr_cols(m)};
+    snprintf(key, sizeof key, "%s_shape", name);
+    DUMP_I64(key, shape, 2);
+    snprintf(key, sizeof key, "%s_indptr", name);
+    DUMP_I64(key, rlcc_csr_indptr(m), rows + 1);
+    snprintf(key, sizeof key, "%s_indices", name);
+    DUMP_I32(key, rlcc_csr_indices(m), nnz);
+    snprintf(key, sizeof key, "%s_data", name);
+    DUMP_F32(key, rlcc_csr_data(m), nnz);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s FIXTURE_DIR OUT_DIR\n", argv[0]);
+        return 2;
+    }
+    out_dir = argv[2];
+    int64_t n, d, n1, d1;
+    float *x0 = load(argv[1], "reid_gen0.npy", &n, &d);
+    float *x1 = load(argv[1], "reid_gen1.npy", &n1, &d1);
+    DUMP_F32("x0", x0, n * d);
+    DUMP_F32("x1", x1, n * d);
+    const int64_t shape[2] = {n, d};
+    DUMP_I64("shape", shape, 2);
+
+    int32_t *labels = malloc((size_t)n * sizeof *labels);
+    uint8_t *core = malloc((size_t)n);
+    int64_t clusters = 0;
+
+    /* DBSCAN: euclidean eps 0.9, cosine eps 0.4, min_samples 4 */
+    rlcc_dbscan_options dopts;
+    rlcc_dbscan_options_init(&dopts, sizeof dopts);
+    dump_dbscan("dbscan_euclidean",
+                rlcc_dbscan_features(x0, n, d, d, 0.9, 4, &dopts, labels, &clusters, core, NULL),
+                labels, core, n, clusters);
+    dopts.metric = RLCC_METRIC_COSINE;
+    dump_dbscan("dbscan_cosine",
+                rlcc_dbscan_features(x0, n, d, d, 0.4, 4, &dopts, labels, &clusters, core, NULL),
+                labels, core, n, clusters);
+
+    /* kNN, k = 10 */
+    int64_t *knn = malloc((size_t)(n * 10) * sizeof *knn);
+    float *sqdist = malloc((size_t)(n * 10) * sizeof *sqdist);
+    ok(rlcc_knn(x0, n, d, d, 10, NULL, knn, sqdist), "knn");
+    DUMP_I64("knn_indices", knn, n * 10);
+    DUMP_F32("knn_sqdist", sqdist, n * 10);
+
+    /* Jaccard k1 10, k2 3, DOT, cutoff 0.9; dense; DBSCAN eps 0.6 on both */
+    rlcc_jaccard_options jopts;
+    rlcc_jaccard_options_init(&jopts, sizeof jopts);
+    jopts.k1 = 10, jopts.k2 = 3, jopts.cutoff = 0.9f;
+    rlcc_csr *jaccard = NULL;
+    ok(rlcc_jaccard(x0, n, d, d, NULL, &jopts, &jaccard), "jaccard");
+    dump_csr("jaccard", jaccard);
+    float *dense = malloc((size_t)(n * n) * sizeof *dense);
+    ok(rlcc_jaccard_dense(x0, n, d, d, NULL, &jopts, dense, n), "jaccard_dense");
+    DUMP_F32("jaccard_dense", dense, n * n);
+    dump_dbscan("dbscan_csr",
+                rlcc_dbscan_csr(n, rlcc_csr_indptr(jaccard), rlcc_csr_indices(jaccard),
+                                rlcc_csr_data(jaccard), 0.6, 4, NULL, labels, &clusters, core, NULL),
+                labels, core, n, clusters);
+    dump_dbscan("dbscan_dense",
+                rlcc_dbscan_dense(dense, n, n, 0.6, 4, NULL, labels, &clusters, core, NULL),
+                labels, core, n, clusters);
+    rlcc_csr_free(jaccard);
+
+    /* pseudo labels: defaults with k1 10, k2 3; generation 1 keeps the threshold */
+    rlcc_pseudo_options popts;
+    rlcc_pseudo_options_init(&popts, sizeof popts);
+    popts.k1 = 10, popts.k2 = 3;
+    int32_t *prev = malloc((size_t)n * sizeof *prev), *cur = malloc((size_t)n * sizeof *cur);
+    int64_t k_prev = 0, k_cur = 0;
+    double threshold = 0.0;
+    ok(rlcc_pseudo_labels(x0, n, d, d, &popts, prev, &k_prev, &threshold), "pseudo_labels 0");
+    popts.threshold = threshold;
+    ok(rlcc_pseudo_labels(x1, n, d, d, &popts, cur, &k_cur, NULL), "pseudo_labels 1");
+    DUMP_I32("pseudo0_labels", prev, n);
+    DUMP_I32("pseudo1_labels", cur, n);
+    DUMP_F64("pseudo0_threshold", &threshold, 1);
+
+    /* centroids of generation 0, consensus 0 -> 1 */
+    float *cents = malloc((size_t)(k_prev * d) * sizeof *cents);
+    ok(rlcc_centroids(x0, n, d, d, prev, k_prev, cents, d), "centroids");
+    DUMP_F32("centroids", cents, k_prev * d);
+    int64_t *counts = malloc((size_t)(k_prev * k_cur) * sizeof *counts);
+    ok(rlcc_consensus_counts(prev, cur, n, 0, 0, counts, k_cur), "consensus_counts");
+    DUMP_I64("consensus_counts", counts, k_prev * k_cur);
+    float *iou = malloc((size_t)(k_prev * k_cur) * sizeof *iou);
+    ok(rlcc_consensus(prev, cur, n, 0, 0, RLCC_CONSENSUS_IOU, RLCC_NORMALIZE_SUM, iou, k_cur),
+       "consensus");
+    DUMP_F32("consensus_iou_sum", iou, k_prev * k_cur);
+    rlcc_csr *chat = NULL;
+    ok(rlcc_consensus_csr(prev, cur, n, 0, 0, RLCC_CONSENSUS_IOU, RLCC_NORMALIZE_SUM, &chat),
+       "consensus_csr");
+    dump_csr("consensus_csr", chat);
+
+    /* probabilities of generation 1's features against generation 0's centroids
+     * (scale 30), propagation (w 0.9, beta 0.3), blend (alpha 0.9): every
+     * sample, and the batch rows {5, 0, 119, 7} */
+    const int64_t batch[4] = {5, 0, 119, 7};
+    float *probs = malloc((size_t)(n * k_prev) * sizeof *probs);
+    float *s = malloc((size_t)(n * k_cur) * sizeof *s), *t = malloc((size_t)(n * k_cur) * sizeof *t);
+    for (int part = 0; part < 2; part++) {
+        const int64_t *rows = part == 0 ? NULL : batch;
+        const int64_t n_rows = part == 0 ? n : 4;
+        const char *suffix = part == 0 ? "all" : "batch";
+        char key[64];
+        ok(rlcc_class_probabilities(x1, n, d, d, cents, k_prev, d, 30.0f, rows, n_rows, probs,
+                                    k_prev, 0), "class_probabilities");
+        ok(rlcc_propagate(prev, n, rlcc_csr_indptr(chat), rlcc_csr_indices(chat),
+                          rlcc_csr_data(chat), k_prev, k_cur, probs, k_prev, 0.9f, 0.3f, rows,
+                          n_rows, s, k_cur), "propagate");
+        ok(rlcc_blend(cur, n, k_cur, s, k_cur, 0.9f, rows, n_rows, t, k_cur), "blend");
+        snprintf(key, sizeof key, "probs_%s", suffix);
+        DUMP_F32(key, probs, n_rows * k_prev);
+        snprintf(key, sizeof key, "propagated_%s", suffix);
+        DUMP_F32(key, s, n_rows * k_cur);
+        snprintf(key, sizeof key, "blended_%s", suffix);
+        DUMP_F32(key, t, n_rows * k_cur);
+    }
+    rlcc_csr_free(chat);
+
+    /* the refiner (pseudo options as above, threshold computed) over x0 then
+     * x1 in batches of 32: labels, centroids, targets for all and the batch */
+    popts.threshold = -1.0;
+    rlcc_refiner *refiner = NULL;
+    ok(rlcc_refiner_new(n, d, &popts, NULL, &refiner), "refiner_new");
+    for (int g = 0; g < 2 && refiner != NULL; g++) {
+        matrix source = {g == 0 ? x0 : x1, d};
+        ok(rlcc_refiner_step(refiner, copy_rows, &source, 32, NULL, NULL, NULL, NULL),
+           "refiner_step");
+    }
+    if (refiner != NULL) {
+        const int64_t k = rlcc_refiner_n_classes(refiner);
+        float *refiner_cents = malloc((size_t)(k * d) * sizeof *refiner_cents);
+        float *targets = malloc((size_t)(n * k) * sizeof *targets);
+        ok(rlcc_refiner_labels(refiner, labels), "refiner_labels");
+        DUMP_I32("refiner_labels", labels, n);
+        ok(rlcc_refiner_centroids(refiner, refiner_cents, d), "refiner_centroids");
+        DUMP_F32("refiner_centroids", refiner_cents, k * d);
+        ok(rlcc_refiner_targets(refiner, NULL, n, targets, k), "refiner_targets");
+        DUMP_F32("refiner_targets_all", targets, n * k);
+        ok(rlcc_refiner_targets(refiner, batch, 4, targets, k), "refiner_targets batch");
+        DUMP_F32("refiner_targets_batch", targets, 4 * k);
+        const double threshold_used = rlcc_refiner_threshold(refiner);
+        DUMP_F64("refiner_threshold", &threshold_used, 1);
+        free(refiner_cents);
+        free(targets);
+    }
+    rlcc_refiner_free(refiner);
+    free(x0);
+    free(x1);
+    free(labels), free(core), free(knn), free(sqdist), free(dense), free(prev), free(cur);
+    free(cents), free(counts), free(iou), free(probs), free(s), free(t);
+    return failures == 0 ? 0 : 1;
+}

@@ -314,6 +314,12 @@ impl Csr {
     }
 }
 
+impl fmt::Debug for Csr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Csr {{ rows: {}, cols: {}, nnz: {} }}", self.rows(), self.cols(), self.data().len())
+    }
+}
+
 impl Drop for Csr {
     fn drop(&mut self) {
         unsafe { sys::rlcc_csr_free(self.handle) } // NULL is fine
@@ -763,6 +769,12 @@ impl Refiner {
         let mut out = vec![0f32; n_rows * k];
         check(unsafe { sys::rlcc_refiner_targets(self.handle, rows_ptr, n_rows as i64, out.as_mut_ptr(), k.max(1) as i64) })?;
         Ok(out)
+    }
+}
+
+impl fmt::Debug for Refiner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Refiner {{ n: {}, d: {}, generation: {} }}", self.n, self.d, self.generation())
     }
 }
 

@@ -247,3 +247,41 @@ fn jaccard_dense_matches_sparse_and_refuses_bad_lists() {
     let e = rlcc::jaccard(&[3.0f32, 4.0], 2, 1, None, &rlcc::JaccardOptions { k1: 2, k2: 1, ..Default::default() }).err().unwrap();
     assert!(e.message.contains("norm"), "{}", e.message);
 }
+
+/// Every wrapper's refusals cross the boundary with the library's code and
+/// message (or, for what only Rust can see, the same code and its own).
+#[test]
+fn every_wrapper_reports_refusals() {
+    use rlcc::code::{INVALID_ARGUMENT, MEMORY_LIMIT};
+    use rlcc::{Kind, Normalize};
+    fn refused<T: std::fmt::Debug>(result: Result<T, rlcc::Error>, code: i32, text: &str) {
+        let e = result.expect_err(text);
+        assert_eq!(e.code, code, "{}: {}", text, e.message);
+        assert!(e.message.contains(text), "{:?} does not mention {:?}", e.message, text);
+    }
+    let dflt = rlcc::DbscanOptions::default();
+    let big: Vec<f32> = (0..400 * 8).map(|i| (i % 13) as f32).collect();
+    refused(rlcc::dbscan_features(&big, 400, 8, 1.0, 2, &rlcc::DbscanOptions { max_bytes: 1024, ..dflt }),
+            MEMORY_LIMIT, "max_bytes");
+    refused(rlcc::dbscan_features(&[0.0, 1.0], 2, 1, 0.5, 2, &rlcc::DbscanOptions { n_threads: -1, ..dflt }),
+            INVALID_ARGUMENT, "n_threads");
+    refused(rlcc::dbscan_dense(&[0.0, -1.0, 1.0, 0.0], 2, 0.5, 1, &dflt), INVALID_ARGUMENT, "dist");
+    refused(rlcc::dbscan_csr(&[0, 2, 2], &[1, 0], &[1.0, 1.0], 0.5, 1, &dflt), INVALID_ARGUMENT, "unsorted");
+    refused(rlcc::knn(&[0.0, 1.0], 2, 1, 3, 0), INVALID_ARGUMENT, "k");
+    refused(rlcc::jaccard(&[1.0, 1.0], 2, 1, None, &Default::default()), INVALID_ARGUMENT, "k1: 30 must be in [1, n = 2]");
+    refused(rlcc::jaccard_dense(&[1.0, 1.0], 2, 1, Some(&[0]), &Default::default()), INVALID_ARGUMENT, "knn");
+    refused(rlcc::pseudo_labels(&[1.0, 1.0], 2, 1, &rlcc::PseudoOptions { eps: vec![0.95], reliability: false, ..Default::default() }),
+            INVALID_ARGUMENT, "cutoff");
+    refused(rlcc::centroids(&[1.0, 1.0], 2, 1, &[0, 5], 2), INVALID_ARGUMENT, "labels");
+    refused(rlcc::consensus_counts(&[0, -2], &[0, 0], 0, 0), INVALID_ARGUMENT, "prev");
+    refused(rlcc::consensus_of(&[0], &[0, 1], 0, 0, Kind::Iou, Normalize::Sum), INVALID_ARGUMENT, "lengths differ");
+    refused(rlcc::consensus_csr(&[0], &[0], 0, 0, Kind::Iou, Normalize::Softmax), INVALID_ARGUMENT, "softmax");
+    refused(rlcc::class_probabilities(&[f32::INFINITY], 1, 1, &[1.0], 1, 30.0), INVALID_ARGUMENT, "inf");
+    refused(rlcc::class_probabilities_rows(&[1.0], 1, 1, &[1.0], 1, 30.0, &[4]), INVALID_ARGUMENT, "rows");
+    let chat = rlcc::Csr::from_parts(vec![0, 1], vec![0], vec![1.0]);
+    refused(rlcc::propagate_csr(&[0], &chat, None, 0.0, 0.5, None), INVALID_ARGUMENT, "probs");
+    refused(rlcc::propagate(&[0], &[1.0], 1, 1, Some(&[1.0]), 2.0, 0.0), INVALID_ARGUMENT, "w");
+    refused(rlcc::blend_rows(&[3], None, 2, 1.0, None), INVALID_ARGUMENT, "cur");
+    refused(rlcc::blend_rows(&[0], Some(&[1.0]), 2, 1.0, None), INVALID_ARGUMENT, "s");
+    refused(rlcc::Refiner::new(10, 0), INVALID_ARGUMENT, "d");
+}

@@ -64,15 +64,16 @@ func (m CSRMatrix) check() error {
 
 // CSR is a sparse matrix owned by librlcc (a Jaccard distance or a
 // consensus matrix). Matrix() views its arrays without copying; the views
-// are valid until Close. Close frees it; a finalizer frees a forgotten one.
+// are valid until Close, which frees the matrix. There is deliberately no
+// finalizer: the views are plain slices that cannot keep the *CSR alive, so
+// a finalizer could free memory they still point to. A forgotten Close
+// leaks the matrix instead; Copy() gives slices that need no Close.
 type CSR struct {
 	handle *C.rlcc_csr
 }
 
 func newCSR(handle *C.rlcc_csr) *CSR {
-	m := &CSR{handle: handle}
-	runtime.SetFinalizer(m, (*CSR).Close)
-	return m
+	return &CSR{handle: handle}
 }
 
 // Close frees the matrix; the views from Matrix() must not be used after.
@@ -81,7 +82,6 @@ func (m *CSR) Close() {
 	if m.handle != nil {
 		C.rlcc_csr_free(m.handle)
 		m.handle = nil
-		runtime.SetFinalizer(m, nil)
 	}
 }
 

@@ -241,6 +241,14 @@ go_suite() {
     failed=$(grep -cE -- "^\s*--- FAIL" "$log")
     rm -f "$log"
     if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+    # the same tests under the race detector (goroutines, handles, callbacks)
+    if (cd bindings/go && GOFLAGS=-mod=mod GOPROXY=off GOCACHE="${GOCACHE:-$top/build/gocache}" \
+        go test -race -count=1 . >"$log.race" 2>&1); then
+        passed=$((passed + 1)); echo "  ok   go test -race"
+    else
+        failed=$((failed + 1)); echo "  FAIL go test -race"; tail -n 40 "$log.race"
+    fi
+    rm -f "$log.race"
     local unformatted
     unformatted=$(gofmt -l bindings/go examples/go)
     if [ -z "$unformatted" ]; then passed=$((passed + 1)); echo "  ok   gofmt"

@@ -15,23 +15,30 @@
  * gamma_d (|a|^2 + |b|^2) of the true squared distance. A pair whose d2 is
  * further than that from eps^2 is decided by d2; the few inside the band
  * are decided again in double from the rows.
+ *
+ * Several radii share one pass: each pair is decided against every radius,
+ * from the largest down (a pair outside a radius is outside every smaller
+ * one), with the same d2, margin and row distance as a pass of its own, so
+ * each radius's graph is the one a separate call would build. The
+ * tight / normal / loose runs of rlcc_pseudo_labels() use this.
  */
 #include <float.h>
 #include <math.h>
 
 #include "internal.h"
 
-/* Marks written over the Gram tile once a pair is decided. */
-#define NOT_NEIGHBOUR 0.0f
-#define NEIGHBOUR 1.0f
+/* Once a pair is decided, its Gram entry is overwritten by its level: how
+ * many of the radii it lies within, counted from the largest (0: none). It
+ * is a neighbour at radius e (ascending) when level >= n_eps - e. */
 
 /* What every panel scan needs to know. */
 typedef struct scan_context {
     const float *x;
     int64_t n, d, ldx;
     int32_t metric;
-    double eps2;         /* euclidean: eps * eps in double */
-    float eps32;         /* cosine: eps rounded to float32, as scikit-learn */
+    int n_eps;              /* 1 to RLCC_MAX_RADII radii, ascending */
+    double eps2[RLCC_MAX_RADII]; /* euclidean: eps * eps in double */
+    float eps32[RLCC_MAX_RADII]; /* cosine: eps rounded to float32, as scikit-learn */
     double gamma;        /* euclidean: relative error bound of a Gram entry */
     double abs_margin;   /* euclidean: absolute bound for float32 underflow */
     const double *norm2; /* squared row norms, in double */
@@ -65,79 +72,126 @@ static double squared_distance(const float *a, const float *b, int64_t d)
     return sum;
 }
 
-/* Decides the pairs (i, j), j in (i, n), of one tile row in place: each
- * Gram entry becomes NEIGHBOUR or NOT_NEIGHBOUR. Returns the neighbour
- * count; *redecided counts the pairs decided again from the rows. */
-static int64_t decide_row(const scan_context *ctx, int64_t i, float *gram_row, int64_t j0,
-                          int64_t *redecided)
+/* The level of a cosine pair: radii from the largest down while within. */
+static int cosine_level(const scan_context *ctx, float dist)
 {
-    int64_t count = 0;
-    const int64_t n = ctx->n;
-    if (ctx->metric == RLCC_METRIC_COSINE) {
-        const float inv_i = ctx->inv_norm[i];
-        for (int64_t j = i + 1; j < n; j++) {
-            float dist = 1.0f - gram_row[j - j0] * inv_i * ctx->inv_norm[j];
-            dist = dist < 0.0f ? 0.0f : dist > 2.0f ? 2.0f : dist;
-            int yes = dist <= ctx->eps32;
-            gram_row[j - j0] = yes ? NEIGHBOUR : NOT_NEIGHBOUR;
-            count += yes;
-        }
-        return count;
-    }
-    const double ni = ctx->norm2[i], eps2 = ctx->eps2;
-    const float *xi = ctx->x + i * ctx->ldx;
-    for (int64_t j = i + 1; j < n; j++) {
-        const double nsum = ni + ctx->norm2[j];
-        const double d2 = nsum - 2.0 * (double)gram_row[j - j0];
-        const double margin = ctx->gamma * nsum + ctx->abs_margin;
+    int level = 0;
+    while (level < ctx->n_eps && dist <= ctx->eps32[ctx->n_eps - 1 - level])
+        level++;
+    return level;
+}
+
+/* The level of a euclidean pair from its screened d2; a radius whose band
+ * holds d2 is decided from the rows, computed once for the pair. */
+static int euclidean_level(const scan_context *ctx, double d2, double margin, const float *xi,
+                           const float *xj, int64_t *redecided)
+{
+    double exact = -1.0; /* the row distance, once computed */
+    int level = 0;
+    while (level < ctx->n_eps) {
+        const double eps2 = ctx->eps2[ctx->n_eps - 1 - level];
         int yes;
         if (d2 < eps2 - margin)
             yes = 1;
         else if (d2 > eps2 + margin)
             yes = 0;
         else {
-            yes = squared_distance(xi, ctx->x + j * ctx->ldx, ctx->d) <= eps2;
-            (*redecided)++;
+            if (exact < 0.0) {
+                exact = squared_distance(xi, xj, ctx->d);
+                (*redecided)++;
+            }
+            yes = exact <= eps2;
         }
-        gram_row[j - j0] = yes ? NEIGHBOUR : NOT_NEIGHBOUR;
-        count += yes;
+        if (!yes)
+            break;
+        level++;
     }
-    return count;
+    return level;
 }
 
-/* Pairs (i, j > i) of one panel into the upper graph `up`, rows in order. */
+/* Decides the pairs (i, j), j in (i, n), of one tile row in place: each
+ * Gram entry becomes the pair's level. counts[e] receives the neighbours at
+ * radius e; *redecided counts the pairs decided again from the rows. */
+static void decide_row(const scan_context *ctx, int64_t i, float *gram_row, int64_t j0,
+                       int64_t *counts, int64_t *redecided)
+{
+    int64_t at_level[RLCC_MAX_RADII + 1] = {0};
+    const int64_t n = ctx->n;
+    if (ctx->metric == RLCC_METRIC_COSINE) {
+        const float inv_i = ctx->inv_norm[i];
+        for (int64_t j = i + 1; j < n; j++) {
+            float dist = 1.0f - gram_row[j - j0] * inv_i * ctx->inv_norm[j];
+            dist = dist < 0.0f ? 0.0f : dist > 2.0f ? 2.0f : dist;
+            const int level = cosine_level(ctx, dist);
+            gram_row[j - j0] = (float)level;
+            at_level[level]++;
+        }
+    } else {
+        const double ni = ctx->norm2[i];
+        const float *xi = ctx->x + i * ctx->ldx;
+        for (int64_t j = i + 1; j < n; j++) {
+            const double nsum = ni + ctx->norm2[j];
+            const double d2 = nsum - 2.0 * (double)gram_row[j - j0];
+            const double margin = ctx->gamma * nsum + ctx->abs_margin;
+            const int level = euclidean_level(ctx, d2, margin, xi, ctx->x + j * ctx->ldx,
+                                              redecided);
+            gram_row[j - j0] = (float)level;
+            at_level[level]++;
+        }
+    }
+    /* radius e (ascending) keeps the pairs of level n_eps - e and above */
+    int64_t within = 0;
+    for (int level = ctx->n_eps; level >= 1; level--) {
+        within += at_level[level];
+        counts[ctx->n_eps - level] = within;
+    }
+}
+
+/* Pairs (i, j > i) of one panel into the upper graphs up[e], one per
+ * radius, rows in order. */
 static int scan_panel(const scan_context *ctx, int64_t i0, int64_t i1, float *tile,
                       int n_threads, rlcc_budget *budget, rlcc_graph *up,
                       int64_t *n_redecided)
 {
     const int64_t cols = ctx->n - i0, rows = i1 - i0;
+    const int n_eps = ctx->n_eps;
     rlcc__gram_panel(ctx->x, ctx->n, ctx->d, ctx->ldx, i0, i1, tile);
 
     int64_t redecided = 0;
 #pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(dynamic, 4) \
     reduction(+ : redecided)
-    for (int64_t r = 0; r < rows; r++)
-        up->indptr[i0 + r + 1] = decide_row(ctx, i0 + r, tile + r * cols, i0, &redecided);
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t counts[RLCC_MAX_RADII];
+        decide_row(ctx, i0 + r, tile + r * cols, i0, counts, &redecided);
+        for (int e = 0; e < n_eps; e++)
+            up[e].indptr[i0 + r + 1] = counts[e];
+    }
     *n_redecided += redecided;
 
-    int64_t panel_total = 0;
-    for (int64_t i = i0; i < i1; i++) {
-        panel_total += up->indptr[i + 1];
-        up->indptr[i + 1] += up->indptr[i];
+    for (int e = 0; e < n_eps; e++) {
+        int64_t panel_total = 0;
+        for (int64_t i = i0; i < i1; i++) {
+            panel_total += up[e].indptr[i + 1];
+            up[e].indptr[i + 1] += up[e].indptr[i];
+        }
+        int err = rlcc__graph_reserve(&up[e], panel_total, budget);
+        if (err != RLCC_OK)
+            return err;
     }
-    int err = rlcc__graph_reserve(up, panel_total, budget);
-    if (err != RLCC_OK)
-        return err;
 #pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(dynamic, 4)
     for (int64_t r = 0; r < rows; r++) {
         const int64_t i = i0 + r;
-        const float *marks = tile + r * cols;
-        int32_t *out = up->indices + up->indptr[i];
-        for (int64_t j = i + 1; j < ctx->n; j++)
-            if (marks[j - i0] == NEIGHBOUR)
-                *out++ = (int32_t)j;
+        const float *levels = tile + r * cols;
+        for (int e = 0; e < n_eps; e++) {
+            const float needed = (float)(n_eps - e);
+            int32_t *out = up[e].indices + up[e].indptr[i];
+            for (int64_t j = i + 1; j < ctx->n; j++)
+                if (levels[j - i0] >= needed)
+                    *out++ = (int32_t)j;
+        }
     }
-    up->rows = i1;
+    for (int e = 0; e < n_eps; e++)
+        up[e].rows = i1;
     return RLCC_OK;
 }
 
@@ -186,21 +240,23 @@ static int symmetrise(const rlcc_graph *up, rlcc_budget *budget, rlcc_graph *ful
     return RLCC_OK;
 }
 
-int rlcc__feature_graph(const float *x, int64_t n, int64_t d, int64_t ldx, double eps,
-                        int32_t metric, int n_threads, rlcc_budget *budget,
-                        rlcc_graph *out, int64_t *n_redecided)
+int rlcc__feature_graphs(const float *x, int64_t n, int64_t d, int64_t ldx, const double *eps,
+                         int n_eps, int32_t metric, int n_threads, rlcc_budget *budget,
+                         rlcc_graph *out, int64_t *n_redecided)
 {
     const double u = 0x1p-24;
     scan_context ctx = {
-        .x = x, .n = n, .d = d, .ldx = ldx, .metric = metric,
-        .eps2 = eps * eps,
-        .eps32 = (float)eps,
+        .x = x, .n = n, .d = d, .ldx = ldx, .metric = metric, .n_eps = n_eps,
         /* 1% on top of gamma_d covers the double rounding of norm2 and d2.
          * Past d u >= 1/2 the bound is void: decide every pair from rows. */
         .gamma = (double)d * u < 0.5 ? 1.01 * (double)d * u / (1.0 - (double)d * u) : INFINITY,
         /* float32 products that underflow lose at most 2^-150 each */
         .abs_margin = 4.0 * (double)d * 0x1p-150,
     };
+    for (int e = 0; e < n_eps; e++) {
+        ctx.eps2[e] = eps[e] * eps[e];
+        ctx.eps32[e] = (float)eps[e];
+    }
     int err;
     double *norm2 = rlcc__alloc(budget, n, sizeof *norm2, "row norms", &err);
     if (norm2 == NULL)
@@ -208,7 +264,7 @@ int rlcc__feature_graph(const float *x, int64_t n, int64_t d, int64_t ldx, doubl
     float *inv_norm = NULL;
     float *tile = NULL;
     const int64_t rows = rlcc__panel_rows(n, budget);
-    rlcc_graph up = {0};
+    rlcc_graph up[RLCC_MAX_RADII] = {{0}};
     rlcc_blocktime_guard blocktime;
     rlcc__blocktime_enter(&blocktime);
 
@@ -224,19 +280,36 @@ int rlcc__feature_graph(const float *x, int64_t n, int64_t d, int64_t ldx, doubl
     if (err == RLCC_OK) {
         tile = rlcc__alloc(budget, rows * n, sizeof *tile, "Gram tile", &err);
     }
-    if (err == RLCC_OK)
-        err = rlcc__graph_init(&up, n, budget);
+    for (int e = 0; err == RLCC_OK && e < n_eps; e++)
+        err = rlcc__graph_init(&up[e], n, budget);
     for (int64_t i0 = 0; err == RLCC_OK && i0 < n; i0 += rows) {
         int64_t i1 = i0 + rows < n ? i0 + rows : n;
-        err = scan_panel(&ctx, i0, i1, tile, n_threads, budget, &up, n_redecided);
+        err = scan_panel(&ctx, i0, i1, tile, n_threads, budget, up, n_redecided);
     }
     rlcc__free(budget, tile, rows * n, sizeof *tile);
     rlcc__free(budget, inv_norm, n, sizeof *inv_norm);
     rlcc__free(budget, norm2, n, sizeof *norm2);
-    if (err == RLCC_OK)
-        err = symmetrise(&up, budget, out);
-    if (up.indptr != NULL)
-        rlcc__graph_free(&up, budget);
+    int built = 0; /* full graphs made so far, freed again on error */
+    for (; err == RLCC_OK && built < n_eps; built++) {
+        err = symmetrise(&up[built], budget, &out[built]);
+        if (err != RLCC_OK)
+            break;
+        rlcc__graph_free(&up[built], budget);
+    }
+    for (int e = 0; e < n_eps; e++)
+        if (up[e].indptr != NULL)
+            rlcc__graph_free(&up[e], budget);
+    if (err != RLCC_OK)
+        for (int e = 0; e < built; e++)
+            rlcc__graph_free(&out[e], budget);
     rlcc__blocktime_leave(&blocktime);
     return err;
+}
+
+int rlcc__feature_graph(const float *x, int64_t n, int64_t d, int64_t ldx, double eps,
+                        int32_t metric, int n_threads, rlcc_budget *budget,
+                        rlcc_graph *out, int64_t *n_redecided)
+{
+    return rlcc__feature_graphs(x, n, d, ldx, &eps, 1, metric, n_threads, budget, out,
+                                n_redecided);
 }

@@ -179,6 +179,13 @@ int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, rlcc_pseudo_o
 int rlcc__check_labels(const char *name, const int32_t *labels, int64_t n, int64_t *k);
 
 /* Builds the feature-space neighbour graph (features.c). */
+#define RLCC_MAX_RADII 3
+/* One graph per radius (eps ascending, n_eps <= RLCC_MAX_RADII) from a
+ * single pass over the Gram matrix; each equals rlcc__feature_graph() at
+ * that radius. On error nothing is left allocated. */
+int rlcc__feature_graphs(const float *x, int64_t n, int64_t d, int64_t ldx, const double *eps,
+                         int n_eps, int32_t metric, int n_threads, rlcc_budget *budget,
+                         rlcc_graph *out, int64_t *n_redecided);
 int rlcc__feature_graph(const float *x, int64_t n, int64_t d, int64_t ldx,
                         double eps, int32_t metric, int n_threads,
                         rlcc_budget *budget, rlcc_graph *out,

@@ -212,22 +212,55 @@ static int reliability(int32_t *normal, int64_t k_normal, const int32_t *tight, 
     return err;
 }
 
-/* DBSCAN of run e over the prepared distance: the Jaccard graph, or the
- * features themselves. */
-static int cluster_run(const float *x, int64_t n, int64_t d, int64_t ldx,
-                       const rlcc_pseudo_options *opts, const rlcc_csr *graph, double eps,
-                       int32_t *labels, int64_t *k)
+/* DBSCAN of one run over the Jaccard graph. */
+static int jaccard_run(int64_t n, const rlcc_pseudo_options *opts, const rlcc_csr *graph,
+                       double eps, int32_t *labels, int64_t *k)
 {
     rlcc_dbscan_options dopts;
     rlcc_dbscan_options_init(&dopts, sizeof dopts);
     dopts.n_threads = opts->n_threads;
     dopts.max_bytes = opts->max_bytes;
-    if (graph != NULL)
-        return rlcc_dbscan_csr(n, graph->indptr, graph->indices, graph->data, eps,
-                               opts->min_samples, &dopts, labels, k, NULL, NULL);
-    dopts.metric = opts->metric;
-    return rlcc_dbscan_features(x, n, d, ldx, eps, opts->min_samples, &dopts, labels, k, NULL,
-                                NULL);
+    return rlcc_dbscan_csr(n, graph->indptr, graph->indices, graph->data, eps, opts->min_samples,
+                           &dopts, labels, k, NULL, NULL);
+}
+
+/* scikit-learn's labelling of one neighbour graph. */
+static int label_graph(const rlcc_graph *g, int64_t min_samples, rlcc_budget *budget,
+                       int32_t *labels, int64_t *k)
+{
+    int err;
+    int32_t *stack = rlcc__alloc(budget, g->n, sizeof *stack, "dbscan stack", &err);
+    uint8_t *core = stack == NULL ? NULL : rlcc__alloc(budget, g->n, sizeof *core, "core flags", &err);
+    if (core != NULL) {
+        *k = rlcc__dbscan_label(g, min_samples, core, labels, stack);
+        err = RLCC_OK;
+    }
+    rlcc__free(budget, core, g->n, sizeof *core);
+    rlcc__free(budget, stack, g->n, sizeof *stack);
+    return err;
+}
+
+/* The runs over a plain metric: one pass over the Gram matrix builds the
+ * neighbour graph of every radius (features.c), each then labelled as
+ * rlcc_dbscan_features() would label it. */
+static int metric_runs(const float *x, int64_t n, int64_t d, int64_t ldx,
+                       const rlcc_pseudo_options *opts, rlcc_budget *budget, int32_t *runs,
+                       int64_t *k)
+{
+    rlcc_graph graphs[RLCC_MAX_RADII];
+    int64_t redecided = 0;
+    int err = rlcc__feature_graphs(x, n, d, ldx, opts->eps, opts->n_eps, opts->metric,
+                                   rlcc__resolve_threads(opts->n_threads), budget, graphs,
+                                   &redecided);
+    if (err != RLCC_OK)
+        return err;
+    for (int e = 0; e < opts->n_eps; e++) {
+        const int slot = opts->n_eps == 1 ? 1 : e; /* runs + n is the normal run */
+        if (err == RLCC_OK)
+            err = label_graph(&graphs[e], opts->min_samples, budget, runs + slot * n, &k[slot]);
+        rlcc__graph_free(&graphs[e], budget);
+    }
+    return err;
 }
 
 int rlcc_pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
@@ -264,9 +297,11 @@ int rlcc_pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
     int32_t *runs = rlcc__alloc(&budget, 3 * (n > 0 ? n : 1), sizeof *runs, "labels", &err);
     int64_t k[3] = {0, 0, 0};
     double used = 0.0;
-    for (int e = 0; runs != NULL && err == RLCC_OK && e < opts.n_eps; e++) {
-        int32_t *run = runs + (opts.n_eps == 1 ? 1 : e) * n;
-        err = cluster_run(x, n, d, ldx, &opts, graph, opts.eps[e], run, &k[opts.n_eps == 1 ? 1 : e]);
+    if (runs != NULL && graph == NULL && n > 0)
+        err = metric_runs(x, n, d, ldx, &opts, &budget, runs, k);
+    for (int e = 0; runs != NULL && graph != NULL && err == RLCC_OK && e < opts.n_eps; e++) {
+        const int slot = opts.n_eps == 1 ? 1 : e; /* runs + n is the normal run */
+        err = jaccard_run(n, &opts, graph, opts.eps[e], runs + slot * n, &k[slot]);
     }
     if (runs != NULL && err == RLCC_OK && opts.outliers == RLCC_OUTLIERS_SINGLETON)
         for (int e = 0; e < 3; e++)

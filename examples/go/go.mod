@@ -2,6 +2,6 @@ module librlcc.org/examples
 
 go 1.19
 
-require librlcc.org/go/rlcc v1.2.0
+require librlcc.org/go/rlcc v1.2.1
 
 replace librlcc.org/go/rlcc => ../../bindings/go

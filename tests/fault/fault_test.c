@@ -115,6 +115,11 @@ int main(void)
     EVERY_FAILURE_POINT("rlcc_jaccard (caller kNN)", rlcc_jaccard(x, N, D, D, knn, &(rlcc_jaccard_options){.struct_size = sizeof(rlcc_jaccard_options), .k1 = 10, .k2 = 3, .cutoff = 1.0f}, &result), rlcc_csr_free(result));
     EVERY_FAILURE_POINT("rlcc_jaccard_dense", rlcc_jaccard_dense(x, N, D, D, NULL, NULL, dense, N), (void)0);
     EVERY_FAILURE_POINT("rlcc_pseudo_labels", rlcc_pseudo_labels(x, N, D, D, NULL, labels, NULL, NULL), (void)0);
+    rlcc_pseudo_options plain;
+    rlcc_pseudo_options_init(&plain, sizeof plain);
+    plain.metric = RLCC_METRIC_EUCLIDEAN; /* three radii from one Gram pass */
+    plain.eps[0] = 0.5, plain.eps[1] = 0.6, plain.eps[2] = 0.7;
+    EVERY_FAILURE_POINT("rlcc_pseudo_labels (euclidean, 3 eps)", rlcc_pseudo_labels(x, N, D, D, &plain, labels, NULL, NULL), (void)0);
     EVERY_FAILURE_POINT("rlcc_centroids", rlcc_centroids(x, N, D, D, cur_labels, 8, cents, D), (void)0);
     int64_t counts[9 * 8];
     EVERY_FAILURE_POINT("rlcc_consensus_counts", rlcc_consensus_counts(prev_labels, cur_labels, N, 0, 0, counts, 8), (void)0);

@@ -234,3 +234,34 @@ def test_propagate_and_blend_for_a_batch_of_rows_equal_the_full_rows():
         rlcc.blend(cur, S, rows=batch)
     with pytest.raises(rlcc.InvalidArgument, match="prev_labels: needed with rows"):
         rlcc.propagate(Pb, C, rows=batch)
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_three_radii_over_a_plain_metric_equal_three_separate_runs(seed, metric):
+    """pseudo_labels() over euclidean / cosine builds the three neighbour
+    graphs in one Gram pass; each run must be the separate DBSCAN's, which is
+    scikit-learn's (integer grids put many distances exactly on a radius)."""
+    from sklearn.cluster import DBSCAN
+
+    rng = np.random.default_rng(seed)
+    if seed % 2:
+        X = rng.integers(-3, 4, size=(300, 3)).astype(np.float32)
+        X = X[np.abs(X).sum(1) > 0] if metric == "cosine" else X
+        eps = (1.0, 2.0, 3.0) if metric == "euclidean" else (0.1, 0.2, 0.3)
+    else:
+        X, _ = reid(rng, 20, 12, 16, noise=rng.uniform(0.6, 1.2))
+        eps = (0.9, 1.0, 1.1) if metric == "euclidean" else (0.4, 0.5, 0.6)
+    separate = [rlcc.dbscan(X, e, 4, metric=metric) for e in eps]
+    for run, e in zip(separate, eps):
+        np.testing.assert_array_equal(run, DBSCAN(eps=e, min_samples=4, metric=metric,
+                                                  algorithm="brute").fit(X).labels_)
+    # outliers kept, no criterion: the labels are the normal run's
+    kept = rlcc.pseudo_labels(X, eps=eps[::-1], metric=metric, outliers="keep", reliability=False)
+    np.testing.assert_array_equal(kept.labels, separate[1])
+    # the criterion reads all three runs
+    for guard in (True, False):
+        got = rlcc.pseudo_labels(X, eps=eps, metric=metric, guard=guard)
+        want, threshold = oracle.reliability(*[oracle.singletons(r) for r in separate], guard=guard)
+        np.testing.assert_array_equal(got.labels, want)
+        assert got.threshold == threshold

@@ -1,7 +1,8 @@
 /* fuzz_dbscan.c - DBSCAN over features, dense and CSR distances. Checks:
  * a refused call leaves the outputs untouched; an accepted one gives labels
  * in [-1, k) with every cluster used, core points labelled, and the same
- * result for 1 and 2 threads. */
+ * result for 1 and 2 threads; over features, rlcc_pseudo_labels() with
+ * three radii around eps (one Gram pass) gives the same normal run. */
 #include <stdlib.h>
 
 #include "fuzz_input.h"
@@ -80,6 +81,24 @@ static int check_input(const uint8_t *data, size_t size)
     for (int64_t c = 0; c < k; c++)
         if (!used[c])
             return 1;
+    if (kind == 0) { /* the shared-pass runs of pseudo labels, eps in the middle */
+        rlcc_pseudo_options p;
+        rlcc_pseudo_options_init(&p, sizeof p);
+        p.metric = metric;
+        p.outliers = RLCC_OUTLIERS_KEEP;
+        p.reliability = 0;
+        p.min_samples = ms;
+        p.n_threads = 1 + (int32_t)fuzz_int(&in, 0, 1);
+        const double below = eps - fuzz_int(&in, 0, 8) / 32.0, above = eps + fuzz_int(&in, 0, 8) / 32.0;
+        const int order = (int)fuzz_int(&in, 0, 2); /* the library sorts them */
+        p.eps[order] = eps;
+        p.eps[(order + 1) % 3] = above;
+        p.eps[(order + 2) % 3] = below > 0.0 ? below : eps;
+        rc = rlcc_pseudo_labels(values, n, d, d, &p, labels2, &k2, NULL);
+        if (rc == RLCC_OK)
+            return k2 != k || memcmp(labels, labels2, sizeof(int32_t) * (size_t)n) != 0;
+        return rc == RLCC_E_MEMORY_LIMIT || rc == RLCC_E_OUT_OF_MEMORY ? 0 : 1;
+    }
     return 0;
 }
 FUZZ_ENTRY(check_input)

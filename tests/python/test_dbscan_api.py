@@ -165,3 +165,9 @@ def test_thread_counts_give_identical_labels():
     for threads in (2, 3):
         np.testing.assert_array_equal(labels(threads), base)
     np.testing.assert_array_equal(rlcc.dbscan(X, 1.2, 5), base)  # one big panel
+
+
+def test_the_package_declares_its_inline_types():
+    from pathlib import Path
+
+    assert (Path(rlcc.__file__).parent / "py.typed").is_file()  # PEP 561

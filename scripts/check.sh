@@ -170,6 +170,13 @@ examples_suite() {
         $(pkg-config --static --libs rlcc | sed 's/-lrlcc//') -o "$out/static" \
         && ! ldd "$out/static" | grep -q librlcc && "$out/static" | grep -q "$want"
     check "the installed static library links with pkg-config --static alone" $(( $? == 0 ))
+    # the Rust crate finds the installed library through pkg-config alone
+    (cd bindings/rust && unset RLCC_LIB_DIR && PATH="$PATH:${HOME:-/root}/.cargo/bin" \
+        CARGO_TARGET_DIR="$out/cargo" cargo run -q --offline --example reid_fixture -- "$top/examples/data") \
+        >"$out/fx.installed.txt" 2>"$out/cargo.log" \
+        && diff -u examples/data/reid_fixture.expected "$out/fx.installed.txt" \
+        && ldd "$out/cargo/debug/examples/reid_fixture" | grep -q "$prefix/lib/librlcc.so.1"
+    check "the Rust crate builds against the installed library through pkg-config" $(( $? == 0 ))
     unset PKG_CONFIG_PATH
     rm -rf "$out"
     echo "examples: $passed passed, $failed failed"

@@ -7,6 +7,7 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=RLCC_LIB_DIR");
+    println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
     let dir = env::var("RLCC_LIB_DIR")
         .ok()
         .map(PathBuf::from)

@@ -469,21 +469,44 @@ pub enum Stage {
     Done,
 }
 
+/// What a refiner closure returns: `Ok(())`, or an error that stops the step
+/// (code CALLBACK, with the error's text in the message). `?` works inside.
+pub type CallbackResult = Result<(), Box<dyn std::error::Error>>;
+/// A features closure: `(start, block)` fills `block` (`count x d`, row-major)
+/// with the features of samples `start..start + count`.
+pub type FeaturesFn<'a> = &'a mut (dyn FnMut(usize, &mut [f32]) -> CallbackResult + 'a);
 /// A logits closure: `(start, k_prev, block)` fills `block` (`count x
 /// k_prev`, row-major) with the previous model's class logits of samples
 /// `start..start + count`.
-pub type LogitsFn<'a> = &'a mut (dyn FnMut(usize, usize, &mut [f32]) + 'a);
+pub type LogitsFn<'a> = &'a mut (dyn FnMut(usize, usize, &mut [f32]) -> CallbackResult + 'a);
 /// A progress closure: `(stage, fraction)`; return true to cancel the step.
 pub type ProgressFn<'a> = &'a mut (dyn FnMut(Stage, f64) -> bool + 'a);
 
 /// What the C callbacks of one step reach through their user data.
 struct StepState<'a> {
-    fill: &'a mut (dyn FnMut(usize, &mut [f32]) + 'a),
+    fill: FeaturesFn<'a>,
     logits: Option<LogitsFn<'a>>,
     progress: Option<ProgressFn<'a>>,
     d: usize,
-    /// Which closure panicked, if one did.
-    panicked: Option<&'static str>,
+    /// What stopped the step from a closure: its error or its panic.
+    failure: Option<String>,
+}
+
+/// The C return value of a closure's outcome: `count` rows filled, or -1
+/// with the reason kept in the step state.
+fn closure_outcome(outcome: std::thread::Result<CallbackResult>, which: &str, count: i64,
+                   failure: &mut Option<String>) -> i64 {
+    match outcome {
+        Ok(Ok(())) => count,
+        Ok(Err(error)) => {
+            *failure = Some(format!("the {} closure failed: {}", which, error));
+            -1
+        }
+        Err(_) => {
+            *failure = Some(format!("the {} closure panicked", which));
+            -1
+        }
+    }
 }
 
 /// Copies a contiguous `count x width` block into rows of stride `ld`.
@@ -497,18 +520,13 @@ unsafe extern "C" fn features_trampoline(start: i64, count: i64, rows: *mut f32,
     let state = &mut *(data as *mut StepState);
     let d = state.d;
     let fill = &mut state.fill;
-    let result = catch_unwind(AssertUnwindSafe(|| {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mut block = vec![0f32; count as usize * d];
-        fill(start as usize, &mut block);
+        fill(start as usize, &mut block)?;
         scatter_rows(&block, d, rows, ld);
+        Ok(())
     }));
-    match result {
-        Ok(()) => count,
-        Err(_) => {
-            state.panicked = Some("features");
-            -1
-        }
-    }
+    closure_outcome(outcome, "features", count, &mut state.failure)
 }
 
 unsafe extern "C" fn logits_trampoline(start: i64, count: i64, k_prev: i64, rows: *mut f32, ld: i64,
@@ -518,18 +536,13 @@ unsafe extern "C" fn logits_trampoline(start: i64, count: i64, k_prev: i64, rows
         Some(closure) => closure,
         None => return -1,
     };
-    let result = catch_unwind(AssertUnwindSafe(|| {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mut block = vec![0f32; count as usize * k_prev as usize];
-        logits(start as usize, k_prev as usize, &mut block);
+        logits(start as usize, k_prev as usize, &mut block)?;
         scatter_rows(&block, k_prev as usize, rows, ld);
+        Ok(())
     }));
-    match result {
-        Ok(()) => count,
-        Err(_) => {
-            state.panicked = Some("logits");
-            -1
-        }
-    }
+    closure_outcome(outcome, "logits", count, &mut state.failure)
 }
 
 unsafe extern "C" fn progress_trampoline(stage: i32, fraction: f64, data: *mut c_void) -> i32 {
@@ -542,7 +555,7 @@ unsafe extern "C" fn progress_trampoline(stage: i32, fraction: f64, data: *mut c
     match catch_unwind(AssertUnwindSafe(|| progress(stage, fraction))) {
         Ok(cancel) => cancel as i32,
         Err(_) => {
-            state.panicked = Some("progress");
+            state.failure = Some("the progress closure panicked".to_string());
             1
         }
     }
@@ -599,14 +612,19 @@ impl Refiner {
     /// assert_eq!(r.n_classes(), 3);
     /// ```
     pub fn step<F: FnMut(usize, &mut [f32])>(&mut self, mut fill: F, batch: usize) -> Result<Generation, Error> {
-        self.step_with(&mut fill, batch, None, None)
+        self.step_with(&mut |start, rows| {
+            fill(start, rows);
+            Ok(())
+        }, batch, None, None)
     }
 
-    /// One generation with the optional closures too: `logits` gives the
-    /// previous model's class logits (instead of the centroid similarities),
+    /// One generation with fallible closures and the optional ones: `fill`
+    /// and `logits` return [`CallbackResult`] (an `Err` stops the step with
+    /// code CALLBACK and the error's text), `logits` gives the previous
+    /// model's class logits (instead of the centroid similarities),
     /// `progress` is told each stage and may cancel (code CANCELED). A panic
-    /// in any closure stops the step (CALLBACK; CANCELED for `progress`) and
-    /// the process goes on; the refiner is left as it was on any error.
+    /// in any closure stops the step too (CALLBACK; CANCELED for `progress`)
+    /// and the process goes on; the refiner is left as it was on any error.
     ///
     /// ```
     /// let x: Vec<f32> = (0..30).flat_map(|i| {
@@ -615,7 +633,10 @@ impl Refiner {
     /// }).collect();
     /// let pseudo = rlcc::PseudoOptions { k1: 10, k2: 2, ..Default::default() };
     /// let mut r = rlcc::Refiner::with_options(30, 2, &pseudo, &Default::default()).unwrap();
-    /// let mut fill = |start: usize, rows: &mut [f32]| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]);
+    /// let mut fill = |start: usize, rows: &mut [f32]| -> rlcc::CallbackResult {
+    ///     rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]);
+    ///     Ok(())
+    /// };
     /// let mut stages = Vec::new();
     /// let mut progress = |stage: rlcc::Stage, _fraction: f64| { stages.push(stage); false };
     /// r.step_with(&mut fill, 8, None, Some(&mut progress)).unwrap();
@@ -624,20 +645,24 @@ impl Refiner {
     /// let err = r.step_with(&mut fill, 8, None, Some(&mut cancel)).unwrap_err();
     /// assert_eq!(err.code, rlcc::code::CANCELED);
     /// assert_eq!(r.generation(), 1);
+    /// let mut missing = |_: usize, _: &mut [f32]| -> rlcc::CallbackResult { Err("image 7 is missing".into()) };
+    /// let err = r.step_with(&mut missing, 8, None, None).unwrap_err();
+    /// assert_eq!(err.code, rlcc::code::CALLBACK);
+    /// assert!(err.message.contains("image 7 is missing"));
     /// ```
-    pub fn step_with<'a>(&mut self, fill: &'a mut (dyn FnMut(usize, &mut [f32]) + 'a), batch: usize,
-                         logits: Option<LogitsFn<'a>>, progress: Option<ProgressFn<'a>>) -> Result<Generation, Error> {
+    pub fn step_with<'a>(&mut self, fill: FeaturesFn<'a>, batch: usize, logits: Option<LogitsFn<'a>>,
+                         progress: Option<ProgressFn<'a>>) -> Result<Generation, Error> {
         let has_logits = logits.is_some();
         let has_progress = progress.is_some();
-        let mut state = StepState { fill, logits, progress, d: self.d, panicked: None };
+        let mut state = StepState { fill, logits, progress, d: self.d, failure: None };
         let data = &mut state as *mut StepState as *mut c_void;
         let rc = unsafe {
             sys::rlcc_refiner_step(self.handle, Some(features_trampoline), data, batch as i64,
                                    if has_logits { Some(logits_trampoline) } else { None }, data,
                                    if has_progress { Some(progress_trampoline) } else { None }, data)
         };
-        if let Some(which) = state.panicked {
-            return Err(Error { code: rc, message: format!("the {} closure panicked", which) });
+        if let Some(message) = state.failure {
+            return Err(Error { code: rc, message });
         }
         check(rc)?;
         Ok(Generation {

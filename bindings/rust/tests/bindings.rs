@@ -186,16 +186,20 @@ fn refiner_logits_progress_and_their_panics() {
     let pseudo = rlcc::PseudoOptions { k1: 10, k2: 3, ..Default::default() };
     let options = rlcc::RefinerOptions { alpha: 0.5, ..Default::default() };
     let mut r = rlcc::Refiner::with_options(n, 2, &pseudo, &options).unwrap();
-    let mut fill = |start: usize, rows: &mut [f32]| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]);
+    let mut fill = |start: usize, rows: &mut [f32]| -> rlcc::CallbackResult {
+        rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]);
+        Ok(())
+    };
     r.step_with(&mut fill, 16, None, None).unwrap();
     // generation 1 through the logits closure: logits that favour class 0 for everyone
     let mut calls = 0;
-    let mut logits = |_start: usize, k_prev: usize, block: &mut [f32]| {
+    let mut logits = |_start: usize, k_prev: usize, block: &mut [f32]| -> rlcc::CallbackResult {
         calls += 1;
         for row in block.chunks_mut(k_prev) {
             row.fill(0.0);
             row[0] = 10.0;
         }
+        Ok(())
     };
     let g = r.step_with(&mut fill, 16, Some(&mut logits), None).unwrap();
     assert!(calls > 0);
@@ -209,10 +213,24 @@ fn refiner_logits_progress_and_their_panics() {
     }
     assert_eq!(r.centroids().unwrap().len(), k * 2);
     let before = r.labels().unwrap();
-    let mut bad_logits = |_: usize, _: usize, _: &mut [f32]| panic!("no logits today");
+    let mut bad_logits = |_: usize, _: usize, _: &mut [f32]| -> rlcc::CallbackResult { panic!("no logits today") };
     let e = r.step_with(&mut fill, 16, Some(&mut bad_logits), None).unwrap_err();
     assert_eq!(e.code, rlcc::code::CALLBACK);
     assert!(e.message.contains("logits closure panicked"), "{}", e.message);
+    // a closure that returns an error: the step stops with the error's text
+    let mut failing = |start: usize, rows: &mut [f32]| -> rlcc::CallbackResult {
+        if start >= 32 {
+            return Err(std::io::Error::new(std::io::ErrorKind::NotFound, "camera disk gone").into());
+        }
+        rows.fill(0.5);
+        Ok(())
+    };
+    let e = r.step_with(&mut failing, 16, None, None).unwrap_err();
+    assert_eq!(e.code, rlcc::code::CALLBACK);
+    assert!(e.message.contains("the features closure failed: camera disk gone"), "{}", e.message);
+    let mut failing_logits = |_: usize, _: usize, _: &mut [f32]| -> rlcc::CallbackResult { Err("no head".into()) };
+    let e = r.step_with(&mut fill, 16, Some(&mut failing_logits), None).unwrap_err();
+    assert!(e.message.contains("the logits closure failed: no head"), "{}", e.message);
     let mut bad_progress = |_: rlcc::Stage, _: f64| -> bool { panic!("progress") };
     let e = r.step_with(&mut fill, 16, None, Some(&mut bad_progress)).unwrap_err();
     assert_eq!(e.code, rlcc::code::CANCELED);

@@ -179,6 +179,20 @@ def test_refiner_callbacks_and_errors():
     want = oracle.blend(g2.labels, oracle.propagate(g.labels, C, oracle.softmax_rows(
         logits.astype(np.float64)), 0.0, 0.0), 0.9)
     np.testing.assert_allclose(T, want, atol=1e-5)
+    # a logits or progress callback that raises: the step stops, the exception
+    # comes back as itself, the refiner is unchanged
+    def no_head(start, count):
+        raise Boom("no classifier head")
+
+    def broken_progress(stage, fraction):
+        raise Boom("progress bar crashed")
+
+    for kwargs, text in ((dict(logits=no_head), "no classifier head"),
+                         (dict(progress=broken_progress), "progress bar crashed")):
+        with pytest.raises(Boom, match=text):
+            refiner.step(X, **kwargs)
+        assert refiner.generation().generation == 2
+        np.testing.assert_array_equal(refiner.targets(), T)
 
 
 @pytest.mark.parametrize("call,text", [

@@ -256,6 +256,13 @@ go_suite() {
         failed=$((failed + 1)); echo "  FAIL go test -race"; tail -n 40 "$log.race"
     fi
     rm -f "$log.race"
+    if (cd bindings/go && GOFLAGS=-mod=mod GOPROXY=off GOCACHE="${GOCACHE:-$top/build/gocache}" \
+        go vet . >"$log.vet" 2>&1); then
+        passed=$((passed + 1)); echo "  ok   go vet"
+    else
+        failed=$((failed + 1)); echo "  FAIL go vet"; cat "$log.vet"
+    fi
+    rm -f "$log.vet"
     local unformatted
     unformatted=$(gofmt -l bindings/go examples/go)
     if [ -z "$unformatted" ]; then passed=$((passed + 1)); echo "  ok   gofmt"

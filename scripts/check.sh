@@ -225,6 +225,13 @@ rust_suite() {
     failed=$(grep -oE "[0-9]+ failed;" "$log" | awk '{s += $1} END {print s + 0}')
     rm -f "$log"
     if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+    # clippy, every lint a failure
+    if (cd bindings/rust && RLCC_LIB_DIR="$top/lib" CARGO_TARGET_DIR="$top/build/rust" \
+        cargo clippy --offline --all-targets -q -- -D warnings 2>&1); then
+        passed=$((passed + 1)); echo "  ok   cargo clippy -D warnings"
+    else
+        failed=$((failed + 1)); echo "  FAIL cargo clippy -D warnings"
+    fi
     echo "rust: $passed passed, $failed failed"
 }
 

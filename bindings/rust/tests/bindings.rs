@@ -109,8 +109,8 @@ fn rlcc_functions_fit_together() {
 
 /// Two generations of noisy labels over 90 samples: 6 classes, then 7.
 fn two_labelings() -> (Vec<i32>, Vec<i32>) {
-    let prev: Vec<i32> = (0..90).map(|i| if i % 17 == 0 { -1 } else { (i % 6) as i32 }).collect();
-    let cur: Vec<i32> = (0..90).map(|i| if i % 23 == 0 { -1 } else { ((i + i / 40) % 7) as i32 }).collect();
+    let prev: Vec<i32> = (0..90).map(|i| if i % 17 == 0 { -1 } else { i % 6 }).collect();
+    let cur: Vec<i32> = (0..90).map(|i| if i % 23 == 0 { -1 } else { (i + i / 40) % 7 }).collect();
     (prev, cur)
 }
 

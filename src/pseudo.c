@@ -314,7 +314,8 @@ int rlcc_pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
     }
     rlcc_csr_free(graph);
     if (runs != NULL && err == RLCC_OK) {
-        memcpy(labels, runs + n, sizeof *labels * (size_t)n);
+        if (n > 0) /* labels may be NULL when there are none */
+            memcpy(labels, runs + n, sizeof *labels * (size_t)n);
         if (n_classes != NULL) {
             int64_t top = -1;
             for (int64_t i = 0; i < n; i++)

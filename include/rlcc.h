@@ -51,7 +51,7 @@ extern "C" {
 
 #define RLCC_VERSION_MAJOR 1 /**< Incompatible ABI changes (never, within librlcc.so.1). */
 #define RLCC_VERSION_MINOR 2 /**< Functions added (one version-script node each). */
-#define RLCC_VERSION_PATCH 1 /**< Fixes only. */
+#define RLCC_VERSION_PATCH 1 /**< Same functions: fixes and speed-ups. */
 /** MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 10200 for 1.2.0. */
 #define RLCC_VERSION_NUMBER \
     (RLCC_VERSION_MAJOR * 10000 + RLCC_VERSION_MINOR * 100 + RLCC_VERSION_PATCH)

@@ -95,6 +95,22 @@ int rlcc__init_struct(void *dst, size_t struct_size, const void *defaults,
     return RLCC_OK;
 }
 
+int rlcc__read_struct(void *dst, size_t dst_size, const void *src, size_t min_size,
+                      const char *name)
+{
+    if (src == NULL)
+        return RLCC_OK;
+    const size_t src_size = *(const size_t *)src;
+    int err = rlcc__check_struct_size(src_size, min_size, name);
+    if (err != RLCC_OK)
+        return err;
+    /* Read no more than the caller's struct holds: an older caller's
+     * missing tail keeps the defaults already in dst. */
+    memcpy(dst, src, src_size < dst_size ? src_size : dst_size);
+    *(size_t *)dst = dst_size;
+    return RLCC_OK;
+}
+
 int rlcc__check_struct_size(size_t struct_size, size_t min_size, const char *name)
 {
     if (struct_size < min_size)

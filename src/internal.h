@@ -94,6 +94,12 @@ int rlcc__check_min_samples(int64_t min_samples);
 int rlcc__check_threads(int32_t n_threads);
 int rlcc__check_max_bytes(int64_t max_bytes);
 int rlcc__check_struct_size(size_t struct_size, size_t min_size, const char *name);
+/* Reads a caller's options struct src (NULL: keep dst) over dst, which
+ * holds the defaults: refuses a struct_size below min_size, copies no more
+ * than the caller's struct_size nor than dst_size bytes, and sets
+ * dst->struct_size to dst_size. */
+int rlcc__read_struct(void *dst, size_t dst_size, const void *src, size_t min_size,
+                      const char *name);
 
 /* The body of every rlcc_*_options_init(): copies defaults (whose first
  * field is struct_size) into dst, writing exactly struct_size bytes. */

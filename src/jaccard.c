@@ -56,12 +56,7 @@ int rlcc_knn(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t k,
     rlcc__clear_error();
     rlcc_knn_options opts;
     rlcc_knn_options_init(&opts, sizeof opts);
-    int err = RLCC_OK;
-    if (options != NULL) {
-        err = rlcc__check_struct_size(options->struct_size, KNN_OPTIONS_SIZE_1_1, "options");
-        if (err == RLCC_OK)
-            opts = *options;
-    }
+    int err = rlcc__read_struct(&opts, sizeof opts, options, KNN_OPTIONS_SIZE_1_1, "options");
     if (err == RLCC_OK)
         err = rlcc__check_threads(opts.n_threads);
     if (err == RLCC_OK)
@@ -534,13 +529,9 @@ static int check_options(const rlcc_jaccard_options *options, int64_t n,
                          rlcc_jaccard_options *out)
 {
     rlcc_jaccard_options_init(out, sizeof *out);
-    if (options != NULL) {
-        int err = rlcc__check_struct_size(options->struct_size, OPTIONS_SIZE_1_1, "options");
-        if (err != RLCC_OK)
-            return err;
-        *out = *options;
-        out->struct_size = sizeof *out;
-    }
+    int err = rlcc__read_struct(out, sizeof *out, options, OPTIONS_SIZE_1_1, "options");
+    if (err != RLCC_OK)
+        return err;
     if (out->k1 < 1 || (n > 0 && out->k1 > n))
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k1: %d must be in [1, n = %lld]",
                           (int)out->k1, (long long)n);
@@ -556,7 +547,7 @@ static int check_options(const rlcc_jaccard_options *options, int64_t n,
     if (!(out->cutoff > 0.0f && out->cutoff <= 1.0f))
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "cutoff: %g must be in (0, 1]",
                           (double)out->cutoff);
-    int err = rlcc__check_threads(out->n_threads);
+    err = rlcc__check_threads(out->n_threads);
     return err == RLCC_OK ? rlcc__check_max_bytes(out->max_bytes) : err;
 }
 

@@ -26,13 +26,9 @@ int rlcc_pseudo_options_init(rlcc_pseudo_options *options, size_t struct_size)
 int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, rlcc_pseudo_options *out)
 {
     rlcc_pseudo_options_init(out, sizeof *out);
-    if (options != NULL) {
-        int err = rlcc__check_struct_size(options->struct_size, OPTIONS_SIZE_1_2, "options");
-        if (err != RLCC_OK)
-            return err;
-        *out = *options;
-        out->struct_size = sizeof *out;
-    }
+    int err = rlcc__read_struct(out, sizeof *out, options, OPTIONS_SIZE_1_2, "options");
+    if (err != RLCC_OK)
+        return err;
     if (out->metric != RLCC_METRIC_JACCARD && out->metric != RLCC_METRIC_EUCLIDEAN &&
         out->metric != RLCC_METRIC_COSINE)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "metric: %d is not a known metric",
@@ -58,7 +54,6 @@ int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, rlcc_pseudo_o
                           "reliability: needs the singleton outlier policy");
     if (isnan(out->threshold))
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "threshold: is NaN");
-    int err = RLCC_OK;
     for (int e = 0; e < out->n_eps && err == RLCC_OK; e++) {
         err = rlcc__check_eps(out->eps[e]);
         if (err == RLCC_OK && out->metric == RLCC_METRIC_JACCARD &&

@@ -85,12 +85,8 @@ int rlcc_refiner_new(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "d: %lld must be in [1, INT32_MAX]", (long long)d);
     if (err == RLCC_OK)
         err = rlcc__check_pseudo_options(pseudo, &p);
-    if (err == RLCC_OK && options != NULL) {
-        err = rlcc__check_struct_size(options->struct_size, OPTIONS_SIZE_1_2, "options");
-        if (err == RLCC_OK)
-            memcpy(&o, options, sizeof o);
-        o.struct_size = sizeof o;
-    }
+    if (err == RLCC_OK)
+        err = rlcc__read_struct(&o, sizeof o, options, OPTIONS_SIZE_1_2, "options");
     if (err == RLCC_OK && !(o.alpha >= 0.0f && o.alpha <= 1.0f))
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "alpha: %g must be in [0, 1]", (double)o.alpha);
     if (err == RLCC_OK && !(o.w >= 0.0f && o.w <= 1.0f))

@@ -45,6 +45,31 @@ run_suite() {
     total_failed=$((total_failed + failed))
 }
 
+# record NAME OK [LOG]: one counted check of a suite (the caller's local
+# passed and failed); a failure shows the end of LOG when one is given.
+record() {
+    if [ "$2" = 1 ]; then
+        passed=$((passed + 1)); echo "  ok   $1"
+    else
+        failed=$((failed + 1)); echo "  FAIL $1"
+        if [ -n "${3:-}" ]; then tail -n 40 "$3"; fi
+    fi
+}
+
+# go_in DIR ARGS...: the go tool in DIR, offline, no external modules, its
+# build cache inside build/.
+go_in() {
+    local dir=$1
+    shift
+    (cd "$dir" && GOFLAGS=-mod=mod GOPROXY=off GOCACHE="${GOCACHE:-$top/build/gocache}" go "$@")
+}
+
+# cargo_crate ARGS...: cargo on bindings/rust against the checkout's lib/.
+cargo_crate() {
+    (cd bindings/rust && PATH="$PATH:${HOME:-/root}/.cargo/bin" RLCC_LIB_DIR="$top/lib" \
+        CARGO_TARGET_DIR="$top/build/rust" cargo "$@")
+}
+
 # A build step counts as a test: it passes or it fails.
 build_suite() { # NAME TARGETS...
     local name=$1
@@ -66,11 +91,8 @@ header_suite() {
     for compiler in "$CC -std=c99" "$GCC -std=c99" "$CC -std=c11" "clang++ -std=c++11" "g++ -std=c++11"; do
         local src=tests/header/headertest.c
         case $compiler in *++*) src=tests/header/headertest.cpp ;; esac
-        if $compiler -pedantic -Wall -Wextra -Werror -Iinclude -c "$src" -o "$out/h.o"; then
-            passed=$((passed + 1)); echo "  ok   $compiler"
-        else
-            failed=$((failed + 1)); echo "  FAIL $compiler"
-        fi
+        $compiler -pedantic -Wall -Wextra -Werror -Iinclude -c "$src" -o "$out/h.o"
+        record "$compiler" $(( $? == 0 ))
     done
     rm -rf "$out"
     echo "header: $passed passed, $failed failed"
@@ -81,20 +103,14 @@ header_suite() {
 docs_suite() {
     local passed=0 failed=0 out
     out=$(mktemp -d)
-    if $MAKE --no-print-directory docs >"$out/docs.log" 2>&1; then
-        passed=$((passed + 1)); echo "  ok   make docs: every public symbol documented"
-    else
-        failed=$((failed + 1)); echo "  FAIL make docs"; cat "$out/docs.log"
-    fi
+    $MAKE --no-print-directory docs >"$out/docs.log" 2>&1
+    record "make docs: every public symbol documented" $(( $? == 0 )) "$out/docs.log"
     sed 's|^#endif /\* RLCC_H \*/|RLCC_API int rlcc_undocumented(int x);\n&|' include/rlcc.h >"$out/rlcc.h"
-    if grep -q rlcc_undocumented "$out/rlcc.h" \
+    grep -q rlcc_undocumented "$out/rlcc.h" \
         && ! { cat docs/Doxyfile; echo "INPUT = $out/rlcc.h"; echo "OUTPUT_DIRECTORY = $out/html"; } \
             | doxygen - >"$out/neg.log" 2>&1 \
-        && grep -q "rlcc_undocumented.*is not documented" "$out/neg.log"; then
-        passed=$((passed + 1)); echo "  ok   an undocumented public function fails the docs build"
-    else
-        failed=$((failed + 1)); echo "  FAIL an undocumented public function was accepted"; cat "$out/neg.log"
-    fi
+        && grep -q "rlcc_undocumented.*is not documented" "$out/neg.log"
+    record "an undocumented public function fails the docs build" $(( $? == 0 )) "$out/neg.log"
     rm -rf "$out"
     echo "docs: $passed passed, $failed failed"
 }
@@ -106,77 +122,72 @@ examples_suite() {
     local out
     out=$(mktemp -d)
     local want="2 clusters, labels 0 0 0 1 1 1 -1"
-    check() { # NAME OK
-        if [ "$2" = 1 ]; then passed=$((passed + 1)); echo "  ok   $1"
-        else failed=$((failed + 1)); echo "  FAIL $1"; fi
-    }
     $CC -std=c11 -Wall -Werror -Iinclude examples/dbscan.c -Llib -l:librlcc.so.1 \
         -Wl,-rpath,"$top/lib" -lm -o "$out/dbscan" && "$out/dbscan" >"$out/c.txt"
-    check "examples/dbscan.c runs" $(( $? == 0 ))
+    record "examples/dbscan.c runs" $(( $? == 0 ))
     grep -q "$want" "$out/c.txt" && grep -q "refused: invalid argument (x: row 1 has NaN" "$out/c.txt"
-    check "examples/dbscan.c prints the clusters and the refusal" $(( $? == 0 ))
+    record "examples/dbscan.c prints the clusters and the refusal" $(( $? == 0 ))
     cat "$out/c.txt"
     PYTHONPATH=bindings/python "$PYTHON" examples/dbscan.py >"$out/py.txt"
-    check "examples/dbscan.py runs" $(( $? == 0 ))
+    record "examples/dbscan.py runs" $(( $? == 0 ))
     grep -q "$want" "$out/py.txt" && grep -q "refused: invalid argument (x: row 1 has NaN" "$out/py.txt"
-    check "examples/dbscan.py prints the same clusters" $(( $? == 0 ))
+    record "examples/dbscan.py prints the same clusters" $(( $? == 0 ))
     cat "$out/py.txt"
     $CC -std=c11 -Wall -Werror -Iinclude examples/trainer_loop.c -Llib -l:librlcc.so.1 \
         -Wl,-rpath,"$top/lib" -lm -o "$out/trainer_loop" && "$out/trainer_loop" >"$out/tl.txt" \
         && grep -q "^epoch 3: 40 classes" "$out/tl.txt"
-    check "examples/trainer_loop.c runs four epochs through the refiner" $(( $? == 0 ))
+    record "examples/trainer_loop.c runs four epochs through the refiner" $(( $? == 0 ))
     PYTHONPATH=bindings/python "$PYTHON" examples/trainer_loop.py >"$out/tl.py.txt" \
         && grep -q "^epoch 3: 40 classes" "$out/tl.py.txt"
-    check "examples/trainer_loop.py runs four epochs through the refiner" $(( $? == 0 ))
+    record "examples/trainer_loop.py runs four epochs through the refiner" $(( $? == 0 ))
     # One task, four languages, one committed fixture: identical output.
     $CC -std=c11 -Wall -Werror -Iinclude examples/reid_fixture.c -Llib -l:librlcc.so.1 \
         -Wl,-rpath,"$top/lib" -o "$out/reid_fixture" && "$out/reid_fixture" examples/data >"$out/fx.c.txt" \
         && diff -u examples/data/reid_fixture.expected "$out/fx.c.txt"
-    check "examples/reid_fixture.c prints examples/data/reid_fixture.expected" $(( $? == 0 ))
+    record "examples/reid_fixture.c prints examples/data/reid_fixture.expected" $(( $? == 0 ))
     PYTHONPATH=bindings/python "$PYTHON" examples/reid_fixture.py examples/data >"$out/fx.py.txt" \
         && diff -u "$out/fx.c.txt" "$out/fx.py.txt"
-    check "examples/reid_fixture.py prints what the C example prints" $(( $? == 0 ))
-    (cd bindings/rust && PATH="$PATH:${HOME:-/root}/.cargo/bin" RLCC_LIB_DIR="$top/lib" \
-        CARGO_TARGET_DIR="$top/build/rust" cargo run -q --offline --example reid_fixture -- "$top/examples/data") \
+    record "examples/reid_fixture.py prints what the C example prints" $(( $? == 0 ))
+    cargo_crate run -q --offline --example reid_fixture -- "$top/examples/data" \
         >"$out/fx.rs.txt" && diff -u "$out/fx.c.txt" "$out/fx.rs.txt"
-    check "examples/reid_fixture.rs prints what the C example prints" $(( $? == 0 ))
-    (cd examples/go && GOFLAGS=-mod=mod GOPROXY=off GOCACHE="${GOCACHE:-$top/build/gocache}" \
-        go run . "$top/examples/data") >"$out/fx.go.txt" && diff -u "$out/fx.c.txt" "$out/fx.go.txt"
-    check "examples/go/reid_fixture.go prints what the C example prints" $(( $? == 0 ))
+    record "examples/reid_fixture.rs prints what the C example prints" $(( $? == 0 ))
+    go_in examples/go run . "$top/examples/data" >"$out/fx.go.txt" \
+        && diff -u "$out/fx.c.txt" "$out/fx.go.txt"
+    record "examples/go/reid_fixture.go prints what the C example prints" $(( $? == 0 ))
     # The README's examples are real programs.
     # the first fenced block of each language is the runnable example
     sed -n '/^```c$/,/^```$/{p;/^```$/q}' README.md | sed '1d;$d' >"$out/readme.c"
     $CC -std=c11 -Wall -Werror -Iinclude "$out/readme.c" -Llib -l:librlcc.so.1 \
         -Wl,-rpath,"$top/lib" -o "$out/readme" && "$out/readme" | grep -q "2 clusters, point 5 is -1"
-    check "README.md's C example builds and prints what it says" $(( $? == 0 ))
+    record "README.md's C example builds and prints what it says" $(( $? == 0 ))
     sed -n '/^```python$/,/^```$/{p;/^```$/q}' README.md | sed '1d;$d' >"$out/readme.py"
     PYTHONPATH=bindings/python "$PYTHON" "$out/readme.py" | grep -q "^True "
-    check "README.md's Python example runs and both inputs agree" $(( $? == 0 ))
+    record "README.md's Python example runs and both inputs agree" $(( $? == 0 ))
     $MAKE --no-print-directory install DESTDIR="$out/root" PREFIX=/usr/local >/dev/null \
         && [ -f "$out/root/usr/local/include/rlcc.h" ] && [ -f "$out/root/usr/local/lib/librlcc.a" ] \
         && [ -L "$out/root/usr/local/lib/librlcc.so.1" ] && [ -f "$out/root/usr/local/lib/pkgconfig/rlcc.pc" ]
-    check "make install DESTDIR=... PREFIX=/usr/local places every file" $(( $? == 0 ))
+    record "make install DESTDIR=... PREFIX=/usr/local places every file" $(( $? == 0 ))
     $MAKE --no-print-directory uninstall DESTDIR="$out/root" PREFIX=/usr/local >/dev/null \
         && [ -z "$(find "$out/root" -type f -o -type l)" ]
-    check "make uninstall removes every installed file" $(( $? == 0 ))
+    record "make uninstall removes every installed file" $(( $? == 0 ))
     # A real prefix, so that rlcc.pc's paths are the ones a user gets.
     local prefix="$out/prefix"
     $MAKE --no-print-directory install PREFIX="$prefix" >/dev/null
     export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
     $CC examples/dbscan.c $(pkg-config --cflags --libs rlcc) -Wl,-rpath,"$prefix/lib" -lm \
         -o "$out/installed" && "$out/installed" | grep -q "$want"
-    check "the installed shared library builds and runs the example through pkg-config" $(( $? == 0 ))
+    record "the installed shared library builds and runs the example through pkg-config" $(( $? == 0 ))
     $CC examples/dbscan.c $(pkg-config --cflags rlcc) "$prefix/lib/librlcc.a" \
         $(pkg-config --static --libs rlcc | sed 's/-lrlcc//') -o "$out/static" \
         && ! ldd "$out/static" | grep -q librlcc && "$out/static" | grep -q "$want"
-    check "the installed static library links with pkg-config --static alone" $(( $? == 0 ))
+    record "the installed static library links with pkg-config --static alone" $(( $? == 0 ))
     # the Rust crate finds the installed library through pkg-config alone
     (cd bindings/rust && unset RLCC_LIB_DIR && PATH="$PATH:${HOME:-/root}/.cargo/bin" \
         CARGO_TARGET_DIR="$out/cargo" cargo run -q --offline --example reid_fixture -- "$top/examples/data") \
         >"$out/fx.installed.txt" 2>"$out/cargo.log" \
         && diff -u examples/data/reid_fixture.expected "$out/fx.installed.txt" \
         && ldd "$out/cargo/debug/examples/reid_fixture" | grep -q "$prefix/lib/librlcc.so.1"
-    check "the Rust crate builds against the installed library through pkg-config" $(( $? == 0 ))
+    record "the Rust crate builds against the installed library through pkg-config" $(( $? == 0 ))
     unset PKG_CONFIG_PATH
     rm -rf "$out"
     echo "examples: $passed passed, $failed failed"
@@ -193,8 +204,7 @@ valgrind_suite() {
             -o "$out/$example" \
             && valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9 \
                 "$out/$example" >/dev/null 2>"$out/$example.log"
-        if [ $? -eq 0 ]; then passed=$((passed + 1)); echo "  ok   valgrind examples/$example.c"
-        else failed=$((failed + 1)); echo "  FAIL valgrind examples/$example.c"; cat "$out/$example.log"; fi
+        record "valgrind examples/$example.c" $(( $? == 0 )) "$out/$example.log"
     done
     rm -rf "$out"
     echo "valgrind: $passed passed, $failed failed"
@@ -204,8 +214,6 @@ fuzz_replay_suite() { # NAME
     "$MAKE" --no-print-directory "build/fuzz/replay-$1" >/dev/null && "build/fuzz/replay-$1" "tests/fuzz/corpus/$1"
 }
 
-# The Python tests run against the package as a user installs it: offline,
-# into a fresh venv that sees Debian's numpy / scipy / scikit-learn.
 # The Rust crate: cargo test --offline (unit, integration and doc tests).
 # No cargo is a failure, never a silent skip.
 rust_suite() {
@@ -217,8 +225,7 @@ rust_suite() {
     fi
     local log
     log=$(mktemp)
-    (cd bindings/rust && RLCC_LIB_DIR="$top/lib" CARGO_TARGET_DIR="$top/build/rust" \
-        cargo test --offline -q 2>&1) | tee "$log"
+    cargo_crate test --offline -q 2>&1 | tee "$log"
     local status=${PIPESTATUS[0]}
     local passed failed
     passed=$(grep -oE "test result: [a-zA-Z]+\. [0-9]+ passed" "$log" | grep -oE "[0-9]+ passed" | awk '{s += $1} END {print s + 0}')
@@ -226,12 +233,8 @@ rust_suite() {
     rm -f "$log"
     if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
     # clippy, every lint a failure
-    if (cd bindings/rust && RLCC_LIB_DIR="$top/lib" CARGO_TARGET_DIR="$top/build/rust" \
-        cargo clippy --offline --all-targets -q -- -D warnings 2>&1); then
-        passed=$((passed + 1)); echo "  ok   cargo clippy -D warnings"
-    else
-        failed=$((failed + 1)); echo "  FAIL cargo clippy -D warnings"
-    fi
+    cargo_crate clippy --offline --all-targets -q -- -D warnings 2>&1
+    record "cargo clippy -D warnings" $(( $? == 0 ))
     echo "rust: $passed passed, $failed failed"
 }
 
@@ -245,38 +248,28 @@ go_suite() {
     fi
     local log
     log=$(mktemp)
-    (cd bindings/go && GOFLAGS=-mod=mod GOPROXY=off GOCACHE="${GOCACHE:-$top/build/gocache}" \
-        go test -count=1 -v . 2>&1) >"$log"
+    go_in bindings/go test -count=1 -v . >"$log" 2>&1
     local status=$?
     grep -E -- "^\s*--- FAIL|^(ok|FAIL)\s" "$log"
     [ "$status" -ne 0 ] && tail -n 40 "$log"
     local passed failed
     passed=$(grep -cE -- "^\s*--- PASS" "$log")
     failed=$(grep -cE -- "^\s*--- FAIL" "$log")
-    rm -f "$log"
     if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
     # the same tests under the race detector (goroutines, handles, callbacks)
-    if (cd bindings/go && GOFLAGS=-mod=mod GOPROXY=off GOCACHE="${GOCACHE:-$top/build/gocache}" \
-        go test -race -count=1 . >"$log.race" 2>&1); then
-        passed=$((passed + 1)); echo "  ok   go test -race"
-    else
-        failed=$((failed + 1)); echo "  FAIL go test -race"; tail -n 40 "$log.race"
-    fi
-    rm -f "$log.race"
-    if (cd bindings/go && GOFLAGS=-mod=mod GOPROXY=off GOCACHE="${GOCACHE:-$top/build/gocache}" \
-        go vet . >"$log.vet" 2>&1); then
-        passed=$((passed + 1)); echo "  ok   go vet"
-    else
-        failed=$((failed + 1)); echo "  FAIL go vet"; cat "$log.vet"
-    fi
-    rm -f "$log.vet"
+    go_in bindings/go test -race -count=1 . >"$log" 2>&1
+    record "go test -race" $(( $? == 0 )) "$log"
+    go_in bindings/go vet . >"$log" 2>&1
+    record "go vet" $(( $? == 0 )) "$log"
+    rm -f "$log"
     local unformatted
     unformatted=$(gofmt -l bindings/go examples/go)
-    if [ -z "$unformatted" ]; then passed=$((passed + 1)); echo "  ok   gofmt"
-    else failed=$((failed + 1)); echo "  FAIL gofmt: $unformatted"; fi
+    record "gofmt${unformatted:+: $unformatted}" $(( ${#unformatted} == 0 ))
     echo "go: $passed passed, $failed failed"
 }
 
+# The Python tests run against the package as a user installs it: offline,
+# into a fresh venv that sees Debian's numpy / scipy / scikit-learn.
 pytest_suite() {
     local venv
     venv=$(mktemp -d)

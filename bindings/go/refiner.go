@@ -242,16 +242,26 @@ func (r *Refiner) Labels() ([]int32, error) {
 	return labels, nil
 }
 
+// classes is Classes() for sizing an output: the refiner must be open and
+// no step running (Classes() is -1 during a step).
+func (r *Refiner) classes() (int, error) {
+	if err := r.live(); err != nil {
+		return 0, err
+	}
+	k := r.Classes()
+	if k < 0 {
+		return 0, invalid("refiner: in use")
+	}
+	return k, nil
+}
+
 // Centroids are the latest generation's class centroids (Classes() x D).
 func (r *Refiner) Centroids() ([]float32, error) {
-	if err := r.live(); err != nil {
+	k, err := r.classes()
+	if err != nil {
 		return nil, err
 	}
 	defer runtime.KeepAlive(r)
-	k := r.Classes()
-	if k < 0 {
-		return nil, invalid("refiner: in use")
-	}
 	out := make([]float32, k*r.D)
 	var captured C.rlcc_go_error
 	if err := result(C.rlcc_go_refiner_centroids(r.handle, floats(out), C.int64_t(r.D), &captured), &captured); err != nil {
@@ -263,22 +273,15 @@ func (r *Refiner) Centroids() ([]float32, error) {
 // Targets are the latest generation's training targets for the samples in
 // rows (nil: every sample): len(rows) x Classes() row-major.
 func (r *Refiner) Targets(rows []int64) ([]float32, error) {
-	if err := r.live(); err != nil {
+	k, err := r.classes()
+	if err != nil {
 		return nil, err
 	}
 	defer runtime.KeepAlive(r)
-	k := r.Classes()
-	if k < 0 {
-		return nil, invalid("refiner: in use")
-	}
 	rowsPtr, nRows := rowsArg(rows, r.N)
 	out := make([]float32, int(nRows)*k)
-	ld := k
-	if ld < 1 {
-		ld = 1
-	}
 	var captured C.rlcc_go_error
-	if err := result(C.rlcc_go_refiner_targets(r.handle, rowsPtr, nRows, floats(out), C.int64_t(ld), &captured), &captured); err != nil {
+	if err := result(C.rlcc_go_refiner_targets(r.handle, rowsPtr, nRows, floats(out), C.int64_t(k), &captured), &captured); err != nil {
 		return nil, err
 	}
 	return out, nil

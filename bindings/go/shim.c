@@ -171,7 +171,7 @@ int rlcc_go_refiner_centroids(const rlcc_refiner *refiner, float *centroids, int
 }
 
 int rlcc_go_refiner_targets(const rlcc_refiner *refiner, const int64_t *rows, int64_t n_rows,
-                            float *out, int64_t ld, rlcc_go_error *err)
+                            float *out, int64_t k, rlcc_go_error *err)
 {
-    return capture(rlcc_refiner_targets(refiner, rows, n_rows, out, ld), err);
+    return capture(rlcc_refiner_targets(refiner, rows, n_rows, out, at_least_one(k)), err);
 }

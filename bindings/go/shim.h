@@ -63,7 +63,8 @@ int rlcc_go_refiner_step(rlcc_refiner *refiner, uintptr_t handle, int64_t batch,
 int rlcc_go_refiner_labels(const rlcc_refiner *refiner, int32_t *labels, rlcc_go_error *err);
 int rlcc_go_refiner_centroids(const rlcc_refiner *refiner, float *centroids, int64_t ld,
                               rlcc_go_error *err);
+/* out is n_rows x k, contiguous */
 int rlcc_go_refiner_targets(const rlcc_refiner *refiner, const int64_t *rows, int64_t n_rows,
-                            float *out, int64_t ld, rlcc_go_error *err);
+                            float *out, int64_t k, rlcc_go_error *err);
 
 #endif

@@ -2,7 +2,6 @@ package rlcc
 
 import (
 	"encoding/binary"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,45 +35,30 @@ func cReference(t *testing.T) reference {
 	return reference{t, dir}
 }
 
-func (r reference) raw(name string) []byte {
+// values reads NAME (a raw little-endian array the C reference wrote) as T.
+func values[T float32 | float64 | int32 | int64](r reference, file string) []T {
 	r.t.Helper()
-	data, err := os.ReadFile(filepath.Join(r.dir, name))
+	f, err := os.Open(filepath.Join(r.dir, file))
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	return data
-}
-
-func (r reference) f32(name string) []float32 {
-	data := r.raw(name + ".f32")
-	out := make([]float32, len(data)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var zero T
+	out := make([]T, int(info.Size())/binary.Size(zero))
+	if err := binary.Read(f, binary.LittleEndian, out); err != nil {
+		r.t.Fatal(err)
 	}
 	return out
 }
 
-func (r reference) f64(name string) float64 {
-	return math.Float64frombits(binary.LittleEndian.Uint64(r.raw(name + ".f64")))
-}
-
-func (r reference) i32(name string) []int32 {
-	data := r.raw(name + ".i32")
-	out := make([]int32, len(data)/4)
-	for i := range out {
-		out[i] = int32(binary.LittleEndian.Uint32(data[4*i:]))
-	}
-	return out
-}
-
-func (r reference) i64(name string) []int64 {
-	data := r.raw(name + ".i64")
-	out := make([]int64, len(data)/8)
-	for i := range out {
-		out[i] = int64(binary.LittleEndian.Uint64(data[8*i:]))
-	}
-	return out
-}
+func (r reference) f32(name string) []float32 { return values[float32](r, name+".f32") }
+func (r reference) f64(name string) float64   { return values[float64](r, name+".f64")[0] }
+func (r reference) i32(name string) []int32   { return values[int32](r, name+".i32") }
+func (r reference) i64(name string) []int64   { return values[int64](r, name+".i64") }
 
 // same requires identical values, element by element.
 func same[T int32 | int64 | float32](t *testing.T, what string, got, want []T) {

@@ -91,7 +91,8 @@ static int check_common(int64_t n, double eps, int64_t min_samples, const int32_
 
 /* ---- labelling ------------------------------------------------------------ */
 
-int64_t rlcc__dbscan_label(const rlcc_graph *g, int64_t min_samples, uint8_t *core,
+/* The labelling itself: core and stack are n each; returns the cluster count. */
+static int64_t label_graph(const rlcc_graph *g, int64_t min_samples, uint8_t *core,
                            int32_t *labels, int32_t *stack)
 {
     const int64_t n = g->n;
@@ -128,11 +129,8 @@ int64_t rlcc__dbscan_label(const rlcc_graph *g, int64_t min_samples, uint8_t *co
     return cluster;
 }
 
-/* Labels a finished graph into the caller's outputs and fills the stats.
- * Frees the graph whatever happens. */
-static int finish(rlcc_graph *g, int64_t min_samples, rlcc_budget *budget,
-                  int64_t n_redecided, int32_t *labels, int64_t *n_clusters, uint8_t *core,
-                  rlcc_dbscan_stats *stats)
+int rlcc__dbscan_label(const rlcc_graph *g, int64_t min_samples, rlcc_budget *budget,
+                       int32_t *labels, uint8_t *core, int64_t *n_clusters)
 {
     const int64_t n = g->n;
     int err;
@@ -140,16 +138,33 @@ static int finish(rlcc_graph *g, int64_t min_samples, rlcc_budget *budget,
     uint8_t *core_flags = core;
     if (stack != NULL && core_flags == NULL)
         core_flags = rlcc__alloc(budget, n, sizeof *core_flags, "core flags", &err);
-    if (stack == NULL || core_flags == NULL) {
-        rlcc__free(budget, stack, n, sizeof *stack);
+    if (stack != NULL && core_flags != NULL) {
+        *n_clusters = label_graph(g, min_samples, core_flags, labels, stack);
+        err = RLCC_OK;
+    }
+    if (core_flags != core)
+        rlcc__free(budget, core_flags, n, sizeof *core_flags);
+    rlcc__free(budget, stack, n, sizeof *stack);
+    return err;
+}
+
+/* Labels a finished graph into the caller's outputs and fills the stats.
+ * Frees the graph whatever happens. */
+static int finish(rlcc_graph *g, int64_t min_samples, rlcc_budget *budget,
+                  int64_t n_redecided, int32_t *labels, int64_t *n_clusters, uint8_t *core,
+                  rlcc_dbscan_stats *stats)
+{
+    const int64_t n = g->n;
+    int64_t clusters = 0;
+    int err = rlcc__dbscan_label(g, min_samples, budget, labels, core, &clusters);
+    if (err != RLCC_OK) {
         rlcc__graph_free(g, budget);
         return err;
     }
-    int64_t clusters = rlcc__dbscan_label(g, min_samples, core_flags, labels, stack);
     if (stats != NULL) {
         int64_t n_core = 0, n_noise = 0;
         for (int64_t i = 0; i < n; i++) {
-            n_core += core_flags[i];
+            n_core += g->indptr[i + 1] - g->indptr[i] >= min_samples; /* as labelled */
             n_noise += labels[i] == -1;
         }
         stats->n_neighbor_pairs = g->indptr[n];
@@ -160,9 +175,6 @@ static int finish(rlcc_graph *g, int64_t min_samples, rlcc_budget *budget,
     }
     if (n_clusters != NULL)
         *n_clusters = clusters;
-    if (core_flags != core)
-        rlcc__free(budget, core_flags, n, sizeof *core_flags);
-    rlcc__free(budget, stack, n, sizeof *stack);
     rlcc__graph_free(g, budget);
     return RLCC_OK;
 }

@@ -155,11 +155,12 @@ void rlcc__csr_compact(rlcc_csr *m, const int64_t *slot, const int64_t *count);
 
 /* ---- DBSCAN labelling (dbscan.c) ------------------------------------------ */
 
-/* scikit-learn's dbscan_inner over a complete neighbour graph: fills core
- * (n bytes) and labels (n), uses stack (n) as scratch, and returns the
- * cluster count. Cannot fail. */
-int64_t rlcc__dbscan_label(const rlcc_graph *g, int64_t min_samples,
-                           uint8_t *core, int32_t *labels, int32_t *stack);
+/* scikit-learn's dbscan_inner over a complete neighbour graph: fills labels
+ * (n), core (n bytes, or NULL when the caller wants no flags) and
+ * *n_clusters; its scratch comes from budget (RLCC_E_OUT_OF_MEMORY or
+ * RLCC_E_MEMORY_LIMIT when it cannot). */
+int rlcc__dbscan_label(const rlcc_graph *g, int64_t min_samples, rlcc_budget *budget,
+                       int32_t *labels, uint8_t *core, int64_t *n_clusters);
 
 /* Gram panels (gram.c): rows [i0, i1) against rows [i0, n) into tile,
  * (i1 - i0) x (n - i0) floats, of which only entries (r, c) with

@@ -219,22 +219,6 @@ static int jaccard_run(int64_t n, const rlcc_pseudo_options *opts, const rlcc_cs
                            &dopts, labels, k, NULL, NULL);
 }
 
-/* scikit-learn's labelling of one neighbour graph. */
-static int label_graph(const rlcc_graph *g, int64_t min_samples, rlcc_budget *budget,
-                       int32_t *labels, int64_t *k)
-{
-    int err;
-    int32_t *stack = rlcc__alloc(budget, g->n, sizeof *stack, "dbscan stack", &err);
-    uint8_t *core = stack == NULL ? NULL : rlcc__alloc(budget, g->n, sizeof *core, "core flags", &err);
-    if (core != NULL) {
-        *k = rlcc__dbscan_label(g, min_samples, core, labels, stack);
-        err = RLCC_OK;
-    }
-    rlcc__free(budget, core, g->n, sizeof *core);
-    rlcc__free(budget, stack, g->n, sizeof *stack);
-    return err;
-}
-
 /* The runs over a plain metric: one pass over the Gram matrix builds the
  * neighbour graph of every radius (features.c), each then labelled as
  * rlcc_dbscan_features() would label it. */
@@ -252,7 +236,8 @@ static int metric_runs(const float *x, int64_t n, int64_t d, int64_t ldx,
     for (int e = 0; e < opts->n_eps; e++) {
         const int slot = opts->n_eps == 1 ? 1 : e; /* runs + n is the normal run */
         if (err == RLCC_OK)
-            err = label_graph(&graphs[e], opts->min_samples, budget, runs + slot * n, &k[slot]);
+            err = rlcc__dbscan_label(&graphs[e], opts->min_samples, budget, runs + slot * n,
+                                     NULL, &k[slot]);
         rlcc__graph_free(&graphs[e], budget);
     }
     return err;

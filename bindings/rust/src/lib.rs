@@ -947,12 +947,19 @@ pub fn consensus(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize, normali
 /// assert!(p[0] > 0.99);
 /// ```
 pub fn class_probabilities(x: &[f32], n: usize, d: usize, centroids: &[f32], k: usize, scale: f32) -> Result<Vec<f32>, Error> {
+    probabilities_of(x, n, d, centroids, k, scale, None)
+}
+
+/// `rlcc_class_probabilities` for every sample (`rows` `None`) or a batch.
+fn probabilities_of(x: &[f32], n: usize, d: usize, centroids: &[f32], k: usize, scale: f32,
+                    rows: Option<&[i64]>) -> Result<Vec<f32>, Error> {
     matrix_len("x", x.len(), n, d)?;
     matrix_len("centroids", centroids.len(), k, d)?;
-    let mut out = vec![0f32; n * k];
+    let (rows_ptr, n_rows) = rows_arg(rows, n);
+    let mut out = vec![0f32; n_rows * k];
     check(unsafe {
         sys::rlcc_class_probabilities(x.as_ptr(), n as i64, d as i64, d.max(1) as i64, centroids.as_ptr(),
-                                      k as i64, d.max(1) as i64, scale, ptr::null(), n as i64,
+                                      k as i64, d.max(1) as i64, scale, rows_ptr, n_rows as i64,
                                       out.as_mut_ptr(), k.max(1) as i64, 0)
     })?;
     Ok(out)
@@ -969,16 +976,11 @@ pub fn class_probabilities(x: &[f32], n: usize, d: usize, centroids: &[f32], k: 
 pub fn propagate(prev: &[i32], chat: &[f32], k_prev: usize, k_cur: usize, probs: Option<&[f32]>,
                  w: f32, beta: f32) -> Result<Vec<f32>, Error> {
     matrix_len("chat", chat.len(), k_prev, k_cur)?;
-    let n = prev.len();
-    if let Some(p) = probs {
-        matrix_len("probs", p.len(), n, k_prev)?;
-    }
     // the dense matrix as CSR, which is what the library takes
     let mut indptr = vec![0i64];
     let (mut indices, mut data) = (Vec::new(), Vec::new());
-    for a in 0..k_prev {
-        for b in 0..k_cur {
-            let v = chat[a * k_cur + b];
+    for row in chat.chunks(k_cur.max(1)).take(k_prev) {
+        for (b, &v) in row.iter().enumerate() {
             if v != 0.0 {
                 indices.push(b as i32);
                 data.push(v);
@@ -986,14 +988,7 @@ pub fn propagate(prev: &[i32], chat: &[f32], k_prev: usize, k_cur: usize, probs:
         }
         indptr.push(indices.len() as i64);
     }
-    let mut out = vec![0f32; n * k_cur];
-    check(unsafe {
-        sys::rlcc_propagate(prev.as_ptr(), n as i64, indptr.as_ptr(), indices.as_ptr(), data.as_ptr(),
-                            k_prev as i64, k_cur as i64, probs.map_or(ptr::null(), |p| p.as_ptr()),
-                            k_prev.max(1) as i64, w, beta, ptr::null(), n as i64, out.as_mut_ptr(),
-                            k_cur.max(1) as i64)
-    })?;
-    Ok(out)
+    propagate_csr(prev, &Csr::from_parts_with_cols(indptr, indices, data, k_cur), probs, w, beta, None)
 }
 
 /// Training targets `alpha onehot(cur) + (1 - alpha) s` (`n x k_cur`); zero
@@ -1005,14 +1000,7 @@ pub fn propagate(prev: &[i32], chat: &[f32], k_prev: usize, k_cur: usize, probs:
 /// assert!(t.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6));
 /// ```
 pub fn blend(cur: &[i32], s: &[f32], k_cur: usize, alpha: f32) -> Result<Vec<f32>, Error> {
-    let n = cur.len();
-    matrix_len("s", s.len(), n, k_cur)?;
-    let mut out = vec![0f32; n * k_cur];
-    check(unsafe {
-        sys::rlcc_blend(cur.as_ptr(), n as i64, k_cur as i64, s.as_ptr(), k_cur.max(1) as i64, alpha,
-                        ptr::null(), n as i64, out.as_mut_ptr(), k_cur.max(1) as i64)
-    })?;
-    Ok(out)
+    blend_rows(cur, Some(s), k_cur, alpha, None)
 }
 
 /// What a consensus matrix measures.
@@ -1119,16 +1107,7 @@ fn rows_arg(rows: Option<&[i64]>, n: usize) -> (*const i64, usize) {
 /// ```
 pub fn class_probabilities_rows(x: &[f32], n: usize, d: usize, centroids: &[f32], k: usize, scale: f32,
                                 rows: &[i64]) -> Result<Vec<f32>, Error> {
-    matrix_len("x", x.len(), n, d)?;
-    matrix_len("centroids", centroids.len(), k, d)?;
-    let (rows_ptr, n_rows) = rows_arg(Some(rows), n);
-    let mut out = vec![0f32; n_rows * k];
-    check(unsafe {
-        sys::rlcc_class_probabilities(x.as_ptr(), n as i64, d as i64, d.max(1) as i64, centroids.as_ptr(),
-                                      k as i64, d.max(1) as i64, scale, rows_ptr, n_rows as i64,
-                                      out.as_mut_ptr(), k.max(1) as i64, 0)
-    })?;
-    Ok(out)
+    probabilities_of(x, n, d, centroids, k, scale, Some(rows))
 }
 
 /// [`propagate`] through a sparse consensus matrix (e.g. from

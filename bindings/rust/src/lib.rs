@@ -20,7 +20,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
 /// An error reported by librlcc: its pinned code and its message.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     /// `RLCC_E_*` (negative).
     pub code: i32,
@@ -109,7 +109,7 @@ impl DbscanOptions {
 }
 
 /// DBSCAN labels (-1 = noise), cluster count and core flags.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dbscan {
     pub labels: Vec<i32>,
     pub n_clusters: i64,

@@ -260,7 +260,7 @@ fn jaccard_dense_matches_sparse_and_refuses_bad_lists() {
     assert_eq!(rlcc::jaccard_dense(&x, 40, 2, Some(&lists), &o).unwrap(), dense);
     let e = rlcc::jaccard_dense(&x, 40, 2, Some(&lists[1..]), &o).unwrap_err();
     assert!(e.message.contains("knn"), "{}", e.message);
-    let mut repeated = lists.clone();
+    let mut repeated = lists;
     repeated[1] = repeated[0];
     let e = rlcc::jaccard_dense(&x, 40, 2, Some(&repeated), &o).unwrap_err();
     assert_eq!(e.code, rlcc::code::INVALID_ARGUMENT);

@@ -1,14 +1,18 @@
 # librlcc - build, test, install.
 #
-#   make            lib/librlcc.a, lib/librlcc.so.1.MINOR.PATCH (+ links), rlcc.pc
+#   make            lib/librlcc.a, lib/librlcc.so.1.MINOR.PATCH (+ links), rlcc.pc, bin/rlcc
 #   make check      every test suite; the last line is "<N> passed, <M> failed"
 #   make demo       a simulated RLCC training run on built-in re-ID-like data
 #   make bench      benchmarks (docs/BENCHMARKS.md)
 #   make check-abi  exported symbols == version script, abidiff vs abi/ baseline
 #   make docs       the API reference from the header (Doxygen), failing on gaps
-#   make install    PREFIX, DESTDIR, LIBDIR, INCLUDEDIR honoured
+#   make install    PREFIX, DESTDIR, LIBDIR, INCLUDEDIR, BINDIR, MANDIR honoured
+#   make check-fresh  make demo and make check in a bare Debian 12 root (debootstrap)
 #
-# Missing Debian packages are installed by scripts/install-deps.sh.
+# Missing Debian packages are installed by scripts/install-deps.sh, by tier:
+# make, make demo and make install install the build tier only, make check the
+# check tier, make bench the bench tier. RLCC_NO_DEPS=1 skips it (a package
+# build, whose build dependencies are the package manager's business).
 
 PYTHON ?= /usr/bin/python3
 CC ?= clang
@@ -21,6 +25,9 @@ CXX_HEADER ?= clang++
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+CMAKEDIR ?= $(LIBDIR)/cmake/rlcc
 DESTDIR ?=
 
 # The version lives in one place: the public header.
@@ -32,8 +39,24 @@ VERSION := $(MAJOR).$(MINOR).$(PATCH)
 SONAME := librlcc.so.$(MAJOR)
 REALNAME := librlcc.so.$(VERSION)
 
+# Read when make parses this file: the goals that may install OpenBLAS first
+# (all, demo, install, check, bench) install it and then run make again.
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
-BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null)
+BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+
+# The OpenMP runtime the library is built against, by name, for rlcc.pc and
+# the CMake package: clang's -fopenmp is LLVM's libomp, which a gcc that
+# links librlcc.a must be told by name (its own -fopenmp means libgomp).
+# clang 14 also adds an rpath to its own folder unless told not to: no
+# library or program of ours carries a path of the build machine.
+ifneq ($(findstring clang,$(CC)),)
+OPENMP_RUNTIME := -l:libomp.so.5
+NO_OPENMP_RPATH := -fno-openmp-implicit-rpath
+else
+OPENMP_RUNTIME := -lgomp
+NO_OPENMP_RPATH :=
+endif
+STATIC_LIBS := -lopenblas $(OPENMP_RUNTIME) -lm -lpthread
 
 # Exact and portable: no contraction into FMA, no fast-math, no -march=native.
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unknown-pragmas
@@ -47,14 +70,21 @@ HDRS := include/rlcc.h src/internal.h
 TEST_SRCS := $(wildcard tests/c/*.c)
 TEST_HDRS := $(wildcard tests/c/*.h)
 
-.PHONY: all deps check check-abi abi-baseline demo bench docs install uninstall clean \
-	test-c-clang test-c-gcc test-c-asan headertest examples
+.PHONY: all build deps deps-build deps-check deps-bench check check-fresh check-abi abi-baseline \
+	demo bench docs install install-files uninstall clean
 .DELETE_ON_ERROR:
 
-all: lib/librlcc.a lib/$(REALNAME) lib/$(SONAME) lib/librlcc.so rlcc.pc bin/rlcc
+# The goals a user types first install their tier of Debian packages, then run
+# make again, so that pkg-config is asked about OpenBLAS after it is there.
+all: deps-build
+	@$(MAKE) --no-print-directory build
 
-deps:
-	@scripts/install-deps.sh
+build: lib/librlcc.a lib/$(REALNAME) lib/$(SONAME) lib/librlcc.so rlcc.pc bin/rlcc \
+	build/pkgconfig/rlcc.pc
+
+deps: deps-check
+deps-build deps-check deps-bench: deps-%:
+	@[ -n "$(RLCC_NO_DEPS)" ] || scripts/install-deps.sh $*
 
 # ---- one object set per build variant --------------------------------------
 # $(1) variant, $(2) compiler, $(3) extra flags
@@ -85,10 +115,10 @@ lib/librlcc.a: build/clang/librlcc.a
 	@mkdir -p lib
 	cp $< $@
 
-lib/$(REALNAME): $(patsubst src/%.c,build/clang/%.o,$(SRCS)) src/rlcc.map
+lib/$(REALNAME): $(patsubst src/%.c,build/clang/%.o,$(SRCS)) src/rlcc.map Makefile
 	@mkdir -p lib
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/rlcc.map \
-		-Wl,--no-undefined -o $@ $(filter %.o,$^) $(LIBS)
+		-Wl,--no-undefined $(NO_OPENMP_RPATH) -o $@ $(filter %.o,$^) $(LIBS)
 
 lib/$(SONAME): lib/$(REALNAME)
 	ln -sf $(REALNAME) $@
@@ -97,11 +127,20 @@ lib/librlcc.so: lib/$(SONAME)
 
 # rlcc.pc for the current PREFIX/LIBDIR/INCLUDEDIR; install writes it anew,
 # so an install to another prefix never ships a stale one.
-PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	-e 's|@OPENMP_LIBS@|-fopenmp|' rlcc.pc.in
-rlcc.pc: rlcc.pc.in include/rlcc.h
-	$(PC_SED) > $@
+# $(call PC_SED,PREFIX,LIBDIR,INCLUDEDIR,EXTRA_LIBS)
+PC_SED = sed -e 's|@PREFIX@|$(1)|' -e 's|@LIBDIR@|$(2)|' \
+	-e 's|@INCLUDEDIR@|$(3)|' -e 's|@VERSION@|$(VERSION)|' \
+	-e 's|@EXTRA_LIBS@|$(4)|' -e 's|@STATIC_LIBS@|$(STATIC_LIBS)|' rlcc.pc.in
+rlcc.pc: rlcc.pc.in include/rlcc.h Makefile
+	$(call PC_SED,$(PREFIX),$(LIBDIR),$(INCLUDEDIR),) > $@
+
+# The checkout as a pkg-config package (PKG_CONFIG_PATH=build/pkgconfig), with
+# an rpath to lib/: how the Go tests and any program built against an
+# uninstalled tree find it. Never installed.
+build/pkgconfig/rlcc.pc: rlcc.pc.in include/rlcc.h Makefile
+	@mkdir -p build/pkgconfig
+	$(call PC_SED,$(CURDIR),$(CURDIR)/lib,$(CURDIR)/include, -Wl$(comma)-rpath$(comma)$${libdir}) > $@
+comma := ,
 
 # The default test binary links the shared library, so it runs against the
 # real exported ABI; the gcc and sanitizer builds link their static archive.
@@ -118,31 +157,53 @@ build/reference/rlcc-reference: tests/bindings/reference.c tools/npy.c tools/npy
 # ---- tools -------------------------------------------------------------------
 CLI_SRCS := tools/cli.c tools/demo.c tools/metrics.c tools/npy.c tools/synth.c
 CLI_HDRS := tools/demo.h tools/metrics.h tools/npy.h tools/synth.h tools/timing.h
-bin/rlcc: $(CLI_SRCS) $(CLI_HDRS) lib/$(SONAME)
+bin/rlcc: $(CLI_SRCS) $(CLI_HDRS) lib/$(SONAME) Makefile
 	@mkdir -p bin
-	$(CC) $(BASE_CFLAGS) -Itools $(CLI_SRCS) -Llib -l:$(SONAME) \
+	$(CC) $(BASE_CFLAGS) -Itools $(CLI_SRCS) -Llib -l:$(SONAME) $(NO_OPENMP_RPATH) \
 		-Wl,-rpath,'$$ORIGIN/../lib' -lm -o $@
+
+# The installed CLI finds the installed library: no rpath when LIBDIR is one
+# the dynamic loader searches anyway, else a relative one ($ORIGIN/../lib for
+# PREFIX/bin and PREFIX/lib), so an installed tree can be moved as a whole.
+MULTIARCH := $(shell $(GCC) -print-multiarch 2>/dev/null)
+SYSTEM_LIBDIRS := /lib /usr/lib /lib64 /usr/lib64 $(if $(MULTIARCH),/lib/$(MULTIARCH) /usr/lib/$(MULTIARCH))
+INSTALL_RPATH ?= $(if $(filter $(patsubst %/,%,$(LIBDIR)),$(SYSTEM_LIBDIRS)),,$$ORIGIN/$(shell realpath -m --relative-to=$(BINDIR) $(LIBDIR)))
+build/install/rlcc: $(CLI_SRCS) $(CLI_HDRS) lib/$(SONAME) FORCE
+	@mkdir -p build/install
+	$(CC) $(BASE_CFLAGS) -Itools $(CLI_SRCS) -Llib -l:$(SONAME) $(NO_OPENMP_RPATH) \
+		$(if $(INSTALL_RPATH),-Wl$(comma)-rpath$(comma)'$(INSTALL_RPATH)') -lm -o $@
+.PHONY: FORCE
+FORCE:
 
 build/bench/bench_dbscan: bench/bench_dbscan.c tools/synth.c tools/synth.h tools/timing.h lib/librlcc.a
 	@mkdir -p build/bench
 	$(CC) $(BASE_CFLAGS) -Itools bench/bench_dbscan.c tools/synth.c lib/librlcc.a $(LIBS) -o $@
 
 # ---- the two README commands --------------------------------------------------
-demo: deps all
+demo: deps-build
+	@$(MAKE) --no-print-directory build
 	bin/rlcc demo
 
 # Go keeps its build cache inside the tree, never in $HOME.
 GOCACHE ?= $(CURDIR)/build/gocache
-check: deps
+check: deps-check
 	@PYTHON=$(PYTHON) CC=$(CC) GCC=$(GCC) GOCACHE=$(GOCACHE) scripts/check.sh
 
-bench: deps all build/bench/bench_dbscan build/bench/bench_jaccard build/bench/bench_rlcc
+# make demo then make check in a bare Debian 12 root, and the .deb files in a
+# second one (scripts/check-fresh.sh); not part of make check.
+check-fresh:
+	@[ -n "$(RLCC_NO_DEPS)" ] || scripts/install-deps.sh fresh
+	scripts/check-fresh.sh
+
+bench: deps-bench
+	@$(MAKE) --no-print-directory build build/bench/bench_dbscan build/bench/bench_jaccard \
+		build/bench/bench_rlcc
 	PYTHON=$(PYTHON) scripts/bench.sh
 
 # ---- API reference ------------------------------------------------------------
 # Doxygen over include/rlcc.h into build/docs/html; any warning fails, an
 # undocumented public symbol included (docs/Doxyfile).
-docs: deps
+docs: deps-check
 	@mkdir -p build/docs
 	doxygen docs/Doxyfile
 	@echo "API reference: build/docs/html/rlcc_8h.html"
@@ -157,20 +218,40 @@ abi-baseline: lib/$(REALNAME)
 	@echo "abi/librlcc.abi refreshed for $(VERSION)"
 
 # ---- install ----------------------------------------------------------------------
-install: all
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+# The CMake package locates itself: its paths are relative to the folder it is
+# installed in, so a DESTDIR or a moved tree works. $(call RELPATH,FROM,TO)
+RELPATH = $(shell realpath -m --relative-to=$(1) $(2))
+CMAKE_SED = sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(MAJOR)|g' \
+	-e 's|@REALNAME@|$(REALNAME)|g' -e 's|@SONAME@|$(SONAME)|g' \
+	-e 's|@CMAKE_TO_LIBDIR@|$(call RELPATH,$(CMAKEDIR),$(LIBDIR))|g' \
+	-e 's|@CMAKE_TO_INCLUDEDIR@|$(call RELPATH,$(CMAKEDIR),$(INCLUDEDIR))|g' \
+	-e 's|@STATIC_LIBS@|$(STATIC_LIBS)|g'
+
+install: deps-build
+	@$(MAKE) --no-print-directory install-files
+
+INSTALLED := $(INCLUDEDIR)/rlcc.h $(LIBDIR)/librlcc.a $(LIBDIR)/$(REALNAME) $(LIBDIR)/$(SONAME) \
+	$(LIBDIR)/librlcc.so $(LIBDIR)/pkgconfig/rlcc.pc $(CMAKEDIR)/rlccConfig.cmake \
+	$(CMAKEDIR)/rlccConfigVersion.cmake $(BINDIR)/rlcc $(MANDIR)/man1/rlcc.1
+install-files: build build/install/rlcc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(CMAKEDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 644 include/rlcc.h $(DESTDIR)$(INCLUDEDIR)/rlcc.h
 	install -m 644 lib/librlcc.a $(DESTDIR)$(LIBDIR)/librlcc.a
 	install -m 755 lib/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(REALNAME)
 	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/librlcc.so
-	$(PC_SED) > $(DESTDIR)$(LIBDIR)/pkgconfig/rlcc.pc
+	$(call PC_SED,$(PREFIX),$(LIBDIR),$(INCLUDEDIR),) > $(DESTDIR)$(LIBDIR)/pkgconfig/rlcc.pc
 	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/rlcc.pc
+	$(CMAKE_SED) cmake/rlccConfig.cmake.in > $(DESTDIR)$(CMAKEDIR)/rlccConfig.cmake
+	$(CMAKE_SED) cmake/rlccConfigVersion.cmake.in > $(DESTDIR)$(CMAKEDIR)/rlccConfigVersion.cmake
+	chmod 644 $(DESTDIR)$(CMAKEDIR)/rlccConfig.cmake $(DESTDIR)$(CMAKEDIR)/rlccConfigVersion.cmake
+	install -m 755 build/install/rlcc $(DESTDIR)$(BINDIR)/rlcc
+	install -m 644 docs/rlcc.1 $(DESTDIR)$(MANDIR)/man1/rlcc.1
 
 uninstall:
-	rm -f $(DESTDIR)$(INCLUDEDIR)/rlcc.h $(DESTDIR)$(LIBDIR)/librlcc.a \
-	      $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) \
-	      $(DESTDIR)$(LIBDIR)/librlcc.so $(DESTDIR)$(LIBDIR)/pkgconfig/rlcc.pc
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null
 
 clean:
 	rm -rf build lib bin rlcc.pc

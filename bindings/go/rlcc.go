@@ -7,10 +7,12 @@
 // error that is an *Error carrying librlcc's pinned code and its message;
 // match codes with errors.Is(err, rlcc.ErrInvalidArgument) and friends.
 //
-// The package links librlcc.so.1 with cgo. From a checkout it finds
-// ../../include and ../../lib (run `make` at the top first); for an
-// installed library set CGO_CFLAGS and CGO_LDFLAGS, e.g. from
-// `pkg-config --cflags --libs rlcc`. See docs/bindings-go.md.
+// The package links librlcc.so.1 with cgo, found through pkg-config
+// (`#cgo pkg-config: rlcc`): an installed library (make install, or the
+// librlcc-dev package) is found as any pkg-config package is, with
+// PKG_CONFIG_PATH=PREFIX/lib/pkgconfig outside the system prefix; a checkout
+// is found with PKG_CONFIG_PATH=CHECKOUT/build/pkgconfig after `make` (that
+// file also records an rpath to the checkout's lib/). See docs/bindings-go.md.
 //
 // Every function is safe to call from many goroutines at once. The
 // library's error message is thread-local in C, and a goroutine may change
@@ -19,8 +21,7 @@
 package rlcc
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: -L${SRCDIR}/../../lib -Wl,-rpath,${SRCDIR}/../../lib -lrlcc
+#cgo pkg-config: rlcc
 #include <stdlib.h>
 #include "shim.h"
 */

@@ -16,6 +16,13 @@ _SCRIPT = textwrap.dedent("""
     import rlcc
     from rlcc import _native
 
+    # A terminal's Ctrl-C reaches a program that handles SIGINT. A process
+    # started in the background of a non-interactive shell (CI, a chroot
+    # script, nohup) inherits SIGINT ignored, and Python then installs no
+    # handler; the binding rightly leaves an ignored SIGINT alone. So this
+    # child takes Python's default handler, as an interactive run has it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
     rng = np.random.default_rng(3)
     x = rng.normal(size=(2000, 32)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)

@@ -59,9 +59,11 @@ endif
 STATIC_LIBS := -lopenblas $(OPENMP_RUNTIME) -lm -lpthread
 
 # Exact and portable: no contraction into FMA, no fast-math, no -march=native.
+# The debug information names source files relative to the checkout, not by
+# the folder it was built in.
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unknown-pragmas
 BASE_CFLAGS := -std=c11 -g -O2 -ffp-contract=off -fPIC -fvisibility=hidden \
-	-fopenmp -D_GNU_SOURCE $(WARN) -Iinclude $(BLAS_CFLAGS)
+	-fopenmp -D_GNU_SOURCE $(WARN) -Iinclude $(BLAS_CFLAGS) -fdebug-prefix-map=$(CURDIR)=.
 LIBS := $(BLAS_LIBS) -fopenmp -lm
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
@@ -89,7 +91,7 @@ deps-build deps-check deps-bench: deps-%:
 # ---- one object set per build variant --------------------------------------
 # $(1) variant, $(2) compiler, $(3) extra flags
 define VARIANT
-build/$(1)/%.o: src/%.c $(HDRS) | build/$(1)
+build/$(1)/%.o: src/%.c $(HDRS) Makefile | build/$(1)
 	$(2) $(BASE_CFLAGS) $(3) -c $$< -o $$@
 build/$(1)/librlcc.a: $(patsubst src/%.c,build/$(1)/%.o,$(SRCS))
 	rm -f $$@ && ar rcs $$@ $$^

@@ -4,10 +4,12 @@ k-reciprocal Jaccard distance the re-ID trainers cluster on."""
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Optional, Tuple, Union
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:  # scipy.sparse is imported by the calls that build or read one
+    import scipy.sparse as sp
 
 from . import _native as native
 from ._dbscan import as_float32_matrix, leading_dimension
@@ -118,6 +120,8 @@ def jaccard_distance(X: Any, k1: int = 30, k2: int = 6, variant: str = "dot",
         native.check(native.lib.rlcc_jaccard_dense(*args, native.pointer(out, ctypes.c_float),
                                                    max(n, 1)))
         return out
+    import scipy.sparse as sp  # before the call: a missing scipy costs no work
+
     handle = ctypes.c_void_p()
     native.check(native.lib.rlcc_jaccard(*args, ctypes.byref(handle)))
     owner = _CsrOwner(handle.value)

@@ -52,37 +52,99 @@ _EXCEPTION_FOR_CODE = {
 }
 
 
+_PACKAGE = Path(__file__).resolve().parent
+
+#: Where a wheel built by ``setup.py`` carries the library (with its own
+#: OpenBLAS, libomp, ... renamed beside it, found through ``$ORIGIN``).
+VENDORED = _PACKAGE / "_lib" / SONAME
+
+
+def _checkout():
+    """The librlcc checkout this package is imported from
+    (``<root>/bindings/python/rlcc``), or None."""
+    if len(_PACKAGE.parents) < 3:
+        return None
+    root = _PACKAGE.parents[2]
+    if (_PACKAGE.parent.name == "python" and _PACKAGE.parents[1].name == "bindings"
+            and (root / "include" / "rlcc.h").is_file() and (root / "Makefile").is_file()):
+        return root
+    return None
+
+
 def _candidates():
-    """Where to look for the shared object, in order."""
+    """Where to look for the shared object, in order: (where, what to pass
+    to dlopen, or None with the reason the place does not apply)."""
     explicit = os.environ.get("RLCC_LIBRARY")
-    if explicit:
-        return [explicit]
-    here = Path(__file__).resolve()
-    found = []
-    # bindings/python/rlcc/_native.py -> checkout root is three levels up
-    for parent in here.parents:
-        candidate = parent / "lib" / SONAME
-        if candidate.exists():
-            found.append(str(candidate))
-            break
-    found.append(SONAME)  # the system, by SONAME (after `make install`)
-    return found
+    if explicit:  # an explicit choice is never silently replaced by another copy
+        return [("RLCC_LIBRARY", explicit, None)]
+    places = []
+    if VENDORED.exists():
+        places.append(("the wheel's copy", str(VENDORED), None))
+    else:
+        places.append(("the wheel's copy", None,
+                       f"{VENDORED}: not there (this rlcc was not installed from a wheel "
+                       "that carries the library)"))
+    root = _checkout()
+    if root is None:
+        places.append(("the checkout's build", None,
+                       f"{_PACKAGE} is not inside a librlcc checkout"))
+    elif (root / "lib" / SONAME).exists():
+        places.append(("the checkout's build", str(root / "lib" / SONAME), None))
+    else:
+        places.append(("the checkout's build", None,
+                       f"{root / 'lib' / SONAME}: not built (run `make -C {root}`)"))
+    places.append(("the system", SONAME, None))  # by SONAME: make install + ldconfig, a .deb
+    return places
 
 
 def _load():
-    errors = []
-    for path in _candidates():
+    tried = []
+    for where, target, skipped in _candidates():
+        if skipped is not None:
+            tried.append(f"  {where}: {skipped}")
+            continue
         try:
-            return ctypes.CDLL(path)
+            return ctypes.CDLL(target), target
         except OSError as exc:
-            errors.append(f"{path}: {exc}")
-    raise ImportError(
-        "rlcc: cannot load librlcc (set RLCC_LIBRARY to the path of "
-        f"{SONAME}, build the checkout with `make`, or `make install`): " + "; ".join(errors)
-    )
+            reason = str(exc)
+            if reason.startswith(target + ": "):
+                reason = reason[len(target) + 2:]
+            tried.append(f"  {where}: {target}: {reason}")
+    if os.environ.get("RLCC_LIBRARY"):
+        fix = ("Fix: point RLCC_LIBRARY at a built librlcc.so.1, or unset it (when set, it "
+               "is the only place tried) to use the wheel's copy, the checkout's lib/ or the "
+               "system's.")
+    else:
+        fix = ("Fix: set RLCC_LIBRARY to the path of a built librlcc.so.1, install the rlcc "
+               "wheel (`pip wheel bindings/python` in a checkout builds one that carries the "
+               "library), or `make install` librlcc (then ldconfig).")
+    raise ImportError(f"rlcc: cannot load {SONAME}; tried, in order:\n" + "\n".join(tried)
+                      + "\n" + fix)
 
 
-lib = _load()
+def _file_of(library, fallback: str) -> str:
+    """The file a loaded library came from (dladdr of one of its symbols),
+    for messages and for anyone asking which copy is in use."""
+
+    class DlInfo(ctypes.Structure):
+        _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                    ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+    try:
+        dladdr = ctypes.CDLL(None).dladdr
+        dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(DlInfo)]
+        info = DlInfo()
+        symbol = ctypes.cast(library.rlcc_version_string, ctypes.c_void_p)
+        if dladdr(symbol, ctypes.byref(info)) and info.dli_fname:
+            return os.path.realpath(os.fsdecode(info.dli_fname))
+    except (AttributeError, OSError):
+        pass
+    return fallback
+
+
+lib, _loaded_as = _load()
+#: The file librlcc was loaded from (symlinks resolved).
+library_path = _file_of(lib, _loaded_as)
 
 c_int64_p = ctypes.POINTER(ctypes.c_int64)
 c_int32_p = ctypes.POINTER(ctypes.c_int32)
@@ -275,7 +337,7 @@ def _check_version():
     if loaded // 10000 != major or (loaded // 100) % 100 < minor:
         raise ImportError(
             f"rlcc: package {__version__} needs librlcc {major}.{minor} or a later "
-            f"{major}.x, but loaded {library_version()}"
+            f"{major}.x, but loaded {library_version()} from {library_path}"
         )
 
 

@@ -7,10 +7,12 @@ import contextlib
 import ctypes
 import signal
 import threading
-from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:  # scipy.sparse is imported by the calls that build or read one
+    import scipy.sparse as sp
 
 from . import _native as native
 from ._dbscan import as_float32_matrix, leading_dimension
@@ -141,6 +143,8 @@ def consensus(prev: Any, cur: Any, kind: str = "iou", normalize: Optional[str] =
     args = (native.pointer(prev, ctypes.c_int32), native.pointer(cur, ctypes.c_int32), n,
             max(k_prev, 0), max(k_cur, 0))
     if sparse:
+        import scipy.sparse as sp
+
         from ._jaccard import _CsrOwner, _view
 
         handle = ctypes.c_void_p()
@@ -199,6 +203,8 @@ def _rows(rows: Any) -> Optional[np.ndarray]:
 
 
 def _csr_arrays(C: Any):
+    import scipy.sparse as sp
+
     matrix = sp.csr_matrix(C if sp.issparse(C) else native.as_array(C, "C"), dtype=np.float32)
     if not matrix.has_sorted_indices:
         matrix = matrix.copy()

@@ -150,4 +150,6 @@ def test_demo_runs_small():
     done = run("demo", "--n", "900", "--generations", "3")
     assert done.returncode == 0, done.stderr
     assert "what RLCC changed" in done.stdout
+    # the summary says why soft targets put less mass on the argmax than hard labels
+    assert "RLCC is lower by design: a target is 0.9 x the hard label + 0.1 x S" in done.stdout
     assert done.stdout.count("\n  2 ") == 1  # the third generation's row

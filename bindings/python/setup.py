@@ -33,7 +33,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
@@ -202,6 +202,7 @@ class BuildPy(build_py):
 
 
 cmdclass = {"build_py": BuildPy}
+distclass = Distribution
 
 if BUNDLE is not None:
     try:
@@ -217,13 +218,16 @@ if BUNDLE is not None:
         """A platform wheel (it carries ELF files) for any Python 3: the
         package itself is ctypes, with no extension module."""
 
-        def finalize_options(self):
-            super().finalize_options()
-            self.root_is_pure = False
-
         def get_tag(self):
             return "py3", "none", super().get_tag()[2]
 
-    cmdclass["bdist_wheel"] = BdistWheel
+    class BinaryDistribution(Distribution):
+        """Platform-specific content: installed to platlib, at the wheel's root."""
 
-setup(cmdclass=cmdclass)
+        def has_ext_modules(self):
+            return True
+
+    cmdclass["bdist_wheel"] = BdistWheel
+    distclass = BinaryDistribution
+
+setup(cmdclass=cmdclass, distclass=distclass)

@@ -178,6 +178,7 @@ cat >"$app/rust/Cargo.toml" <<EOF
 name = "uses-rlcc"
 version = "0.1.0"
 edition = "2021"
+rust-version = "1.63"
 
 [dependencies]
 rlcc = { path = "$top/bindings/rust" }
@@ -194,6 +195,15 @@ EOF
     && grep -qx "Rust: librlcc 1.2.2: 2 clusters, point 5 is -1" "$out/rust.txt"
 record "a new Rust crate depending on bindings/rust builds and its binary runs without LD_LIBRARY_PATH" \
     $(( $? == 0 )) "$out/cargo.log"
+! ldd "$app/rust/target/debug/uses-rlcc" | grep -q librlcc \
+    && ! readelf -d "$app/rust/target/debug/uses-rlcc" | grep -qE 'RPATH|RUNPATH'
+record "the Rust binary holds librlcc (static by default): no librlcc.so.1, no rpath" $(( $? == 0 )) "$out/cargo.log"
+(cd "$top/bindings/rust" && RLCC_LINK=dynamic CARGO_TARGET_DIR="$out/cargo-dynamic" \
+    cargo run -q --offline --example reid_fixture -- "$top/examples/data") >"$out/fx.dyn.txt" 2>"$out/cargo-dyn.log" \
+    && diff -u "$top/examples/data/reid_fixture.expected" "$out/fx.dyn.txt" >>"$out/cargo-dyn.log" \
+    && [ "$(loaded_from "$out/cargo-dynamic/debug/examples/reid_fixture")" = "$real/lib/librlcc.so.1.2.2" ]
+record "RLCC_LINK=dynamic: the crate's example loads the installed librlcc.so.1 through its rpath" \
+    $(( $? == 0 )) "$out/cargo-dyn.log"
 
 mkdir -p "$app/go/rlcc" "$app/go/app"
 cp "$top"/bindings/go/*.go "$top"/bindings/go/*.c "$top"/bindings/go/*.h "$top/bindings/go/go.mod" "$app/go/rlcc/"

@@ -62,7 +62,10 @@ STATIC_LIBS := -lopenblas $(OPENMP_RUNTIME) -lm -lpthread
 # The debug information names source files relative to the checkout, not by
 # the folder it was built in.
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unknown-pragmas
-BASE_CFLAGS := -std=c11 -g -O2 -ffp-contract=off -fPIC -fvisibility=hidden \
+# A caller's (or dpkg-buildflags') CPPFLAGS and CFLAGS come first, so they
+# cannot undo the flags that keep results exact; LDFLAGS reach every link of
+# what is installed.
+BASE_CFLAGS := $(CPPFLAGS) $(CFLAGS) -std=c11 -g -O2 -ffp-contract=off -fPIC -fvisibility=hidden \
 	-fopenmp -D_GNU_SOURCE $(WARN) -Iinclude $(BLAS_CFLAGS) -fdebug-prefix-map=$(CURDIR)=.
 LIBS := $(BLAS_LIBS) -fopenmp -lm
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -120,7 +123,7 @@ lib/librlcc.a: build/clang/librlcc.a
 lib/$(REALNAME): $(patsubst src/%.c,build/clang/%.o,$(SRCS)) src/rlcc.map Makefile
 	@mkdir -p lib
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/rlcc.map \
-		-Wl,--no-undefined $(NO_OPENMP_RPATH) -o $@ $(filter %.o,$^) $(LIBS)
+		-Wl,--no-undefined $(NO_OPENMP_RPATH) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBS)
 
 lib/$(SONAME): lib/$(REALNAME)
 	ln -sf $(REALNAME) $@
@@ -161,7 +164,7 @@ CLI_SRCS := tools/cli.c tools/demo.c tools/metrics.c tools/npy.c tools/synth.c
 CLI_HDRS := tools/demo.h tools/metrics.h tools/npy.h tools/synth.h tools/timing.h
 bin/rlcc: $(CLI_SRCS) $(CLI_HDRS) lib/$(SONAME) Makefile
 	@mkdir -p bin
-	$(CC) $(BASE_CFLAGS) -Itools $(CLI_SRCS) -Llib -l:$(SONAME) $(NO_OPENMP_RPATH) \
+	$(CC) $(BASE_CFLAGS) -Itools $(CLI_SRCS) -Llib -l:$(SONAME) $(NO_OPENMP_RPATH) $(LDFLAGS) \
 		-Wl,-rpath,'$$ORIGIN/../lib' -lm -o $@
 
 # The installed CLI finds the installed library: no rpath when LIBDIR is one
@@ -172,7 +175,7 @@ SYSTEM_LIBDIRS := /lib /usr/lib /lib64 /usr/lib64 $(if $(MULTIARCH),/lib/$(MULTI
 INSTALL_RPATH ?= $(if $(filter $(patsubst %/,%,$(LIBDIR)),$(SYSTEM_LIBDIRS)),,$$ORIGIN/$(shell realpath -m --relative-to=$(BINDIR) $(LIBDIR)))
 build/install/rlcc: $(CLI_SRCS) $(CLI_HDRS) lib/$(SONAME) FORCE
 	@mkdir -p build/install
-	$(CC) $(BASE_CFLAGS) -Itools $(CLI_SRCS) -Llib -l:$(SONAME) $(NO_OPENMP_RPATH) \
+	$(CC) $(BASE_CFLAGS) -Itools $(CLI_SRCS) -Llib -l:$(SONAME) $(NO_OPENMP_RPATH) $(LDFLAGS) \
 		$(if $(INSTALL_RPATH),-Wl$(comma)-rpath$(comma)'$(INSTALL_RPATH)') -lm -o $@
 .PHONY: FORCE
 FORCE:

@@ -282,6 +282,7 @@ if run_suite build-library build_suite library all; then
     run_suite docs docs_suite
     run_suite examples examples_suite
     run_suite installed env MAKE="$MAKE" CC="$CC" GCC="$GCC" tests/install/installed.sh
+    run_suite deb tests/install/deb.sh
     run_suite rust rust_suite
     run_suite go go_suite
     run_suite python pytest_suite

@@ -30,8 +30,8 @@ pkg-config
 # g++ and cmake: the C++ and CMake programs built against an install;
 # cargo, rustc, rust-clippy: Debian's Rust 1.63 (a newer rustup toolchain already
 # on the machine is used instead when it is first in PATH); golang-go: Go 1.19;
-# patchelf: the Python wheel vendors its libraries; dpkg-dev, debhelper, fakeroot,
-# lintian: the Debian packages; man-db: `man -l` renders rlcc(1).
+# patchelf: the Python wheel vendors its libraries; dpkg-dev, debhelper, dh-python,
+# fakeroot, lintian: the Debian packages; man-db: `man -l` renders rlcc(1).
 CHECK="
 libclang-rt-14-dev
 abigail-tools
@@ -56,6 +56,7 @@ golang-go
 doxygen
 dpkg-dev
 debhelper
+dh-python
 fakeroot
 lintian
 man-db

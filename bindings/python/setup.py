@@ -22,6 +22,8 @@ references between them are rewritten to the new names and every one of
 them gets the runpath ``$ORIGIN``, so the dynamic loader finds them next to
 each other and nowhere else. The rewriting is done by patchelf (Debian's
 ``patchelf``), installed with apt-get when missing and running as root.
+The Debian copyright file of each copied library goes with it, in
+``rlcc/_lib/LICENSES/``.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def bundle_mode():
         return "make" if in_checkout() else None
     if choice.lower() in ("none", "0", "no", "off"):
         return None
-    return Path(choice)
+    return Path(choice).expanduser().resolve()  # relative: to bindings/python
 
 
 BUNDLE = bundle_mode()
@@ -197,7 +199,7 @@ class BuildPy(build_py):
             library = CHECKOUT / "lib" / SONAME
         else:
             library = BUNDLE
-        for soname, source, name in bundle(library, target):
+        for _, source, name in bundle(library, target):
             print(f"rlcc: bundled {source} as rlcc/{LIB_DIR}/{name}", flush=True)
 
 

@@ -135,14 +135,19 @@ copy_apt_config "$root1"
 mount_system "$root1"
 step "apt-get install make git ca-certificates" "$log/apt1.log" \
     in_root "$root1" "apt-get update -qq && apt-get install -y -qq make git ca-certificates" || exit 1
-git clone -q --no-local "$top" "$root1/root/librlcc" && git -C "$root1/root/librlcc" checkout -q --detach "$commit"
+git clone -q --no-local "$top" "$root1/root/librlcc" \
+    && git -C "$root1/root/librlcc" -c advice.detachedHead=false checkout -q --detach "$commit"
 git -C "$root1/root/librlcc" remote remove origin
 
 if step "make demo" "$log/demo.log" in_root "$root1" "cd /root/librlcc && make demo"; then
     results+=("  $(grep -E 'mean target mass' "$log/demo.log" | head -n 1 | sed 's/^ *//')")
 fi
 step "make check" "$log/check.log" in_root "$root1" "cd /root/librlcc && make check"
-results+=("  make check's last line: $(tail -n 1 "$log/check.log")")
+# the tally is make check's last line on success; on failure make's own
+# "Error 1" line (stderr) follows it
+results+=("  make check: $(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log/check.log" | tail -n 1)")
+grep -E '^\s*FAIL |counted as 1 failed' "$log/check.log" | head -n 20 | sed 's/^/    /' >"$log/check-failures.txt"
+while IFS= read -r line; do results+=("$line"); done <"$log/check-failures.txt"
 
 # ---- root 2: the packages on a machine that never built them ---------------------
 debs_built=0

@@ -244,21 +244,25 @@ go_suite() {
     echo "go: $passed passed, $failed failed"
 }
 
-# The Python tests run against the package as a user installs it: offline,
-# into a fresh venv that sees Debian's numpy / scipy / scikit-learn.
+# The Python tests run against the package as a user installs it: the wheel
+# built from this checkout (carrying librlcc and what it loads), installed
+# offline into a fresh venv that sees Debian's numpy / scipy / scikit-learn,
+# with no RLCC_LIBRARY, so the wheel's own copy is what is tested.
 pytest_suite() {
     local venv
     venv=$(mktemp -d)
-    cp -r bindings/python "$venv/src"
     "$PYTHON" -m venv --system-site-packages "$venv/env" \
-        && "$venv/env/bin/pip" install -q --no-build-isolation --no-index "$venv/src" >"$venv/pip.log" 2>&1
+        && env -u PIP_FIND_LINKS "$PYTHON" -m pip wheel -q --no-build-isolation --no-deps --no-index \
+            -w "$venv/dist" bindings/python >"$venv/pip.log" 2>&1 \
+        && "$venv/env/bin/pip" install -q --no-index --no-deps "$venv"/dist/rlcc-*-py3-none-linux_x86_64.whl \
+            >>"$venv/pip.log" 2>&1
     if [ $? -ne 0 ]; then
         cat "$venv/pip.log"
         rm -rf "$venv"
         echo "pytest: 0 passed, 1 failed"
         return 1
     fi
-    (cd "$venv" && RLCC_TEST_INSTALLED=1 RLCC_LIBRARY="$top/lib/librlcc.so.1" \
+    (cd "$venv" && env -u RLCC_LIBRARY RLCC_TEST_INSTALLED=1 \
         "$venv/env/bin/python" -m pytest -q -p no:cacheprovider "$top/tests/python")
     local status=$?
     rm -rf "$venv"
@@ -283,6 +287,7 @@ if run_suite build-library build_suite library all; then
     run_suite examples examples_suite
     run_suite installed env MAKE="$MAKE" CC="$CC" GCC="$GCC" tests/install/installed.sh
     run_suite deb tests/install/deb.sh
+    run_suite wheel env PYTHON="$PYTHON" tests/install/wheel.sh
     run_suite rust rust_suite
     run_suite go go_suite
     run_suite python pytest_suite

@@ -13,7 +13,11 @@ if not os.environ.get("RLCC_TEST_INSTALLED"):
 else:  # make check: the copy pip installed, not the source tree
     import rlcc
 
+    from rlcc import _native
+
     assert "site-packages" in rlcc.__file__, rlcc.__file__
+    # and the library the wheel carries, not the checkout's or the system's
+    assert "site-packages" in _native.library_path, _native.library_path
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -95,6 +95,7 @@ def test_the_refiner_takes_tensors_from_its_callback_and_as_indices():
 
 # librlcc beside torch: the same labels and targets whichever runtime came first.
 _COEXIST = textwrap.dedent("""
+    import re
     import sys
     import numpy as np
     first = sys.argv[1]
@@ -115,7 +116,10 @@ _COEXIST = textwrap.dedent("""
     refiner.step(x[::-1].copy())
     targets = refiner.targets()
     maps = open("/proc/self/maps").read()
-    runtimes = sorted(r for r in ("libgomp", "libomp.so") if r in maps)
+    # the wheel's libomp is renamed libomp-<hash>.so.5, as auditwheel names it
+    runtimes = sorted(name for name, pattern in (("libgomp", r"/libgomp"),
+                                                 ("libomp.so", r"/libomp(-[0-9a-f]{8})?\.so"))
+                      if re.search(pattern, maps))
     print(",".join(runtimes))
     np.save(sys.argv[3], np.concatenate([labels.astype(np.float32), targets.ravel()]))
 """)

@@ -286,8 +286,13 @@ print(os.path.realpath(next(l.split()[-1] for l in open("/proc/self/maps") if "l
 # A checkout with nothing built, imported from its source: no wheel copy, no lib/.
 bare=$work/bare
 copy_checkout "$bare" 2>/dev/null
-(cd / && clean_env PYTHONPATH="$bare/bindings/python" "$PYTHON" -c 'import rlcc; from rlcc import _native; print("loaded", _native.library_path)') \
-    >"$work/bare.log" 2>&1
+# import_from DIR LOG: import rlcc with DIR as the only PYTHONPATH, from /;
+# prints "loaded PATH" into LOG, or the ImportError.
+import_from() {
+    (cd / && clean_env PYTHONPATH="$1" "$PYTHON" -c 'import rlcc; from rlcc import _native; print("loaded", _native.library_path)') \
+        >"$2" 2>&1
+}
+import_from "$bare/bindings/python" "$work/bare.log"
 status=$?
 if [ -z "$system" ]; then
     [ "$status" -ne 0 ] \
@@ -307,8 +312,7 @@ fi
 # the dynamic loader's, naming the missing file.
 broken=$work/broken
 mkdir -p "$broken" && cp -r "$site/rlcc" "$broken/" && rm -f "$broken"/rlcc/_lib/libopenblas-*.so.0
-(cd / && clean_env PYTHONPATH="$broken" "$PYTHON" -c 'import rlcc; from rlcc import _native; print("loaded", _native.library_path)') \
-    >"$work/broken.log" 2>&1
+import_from "$broken" "$work/broken.log"
 status=$?
 if [ -z "$system" ]; then
     [ "$status" -ne 0 ] \

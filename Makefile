@@ -252,7 +252,8 @@ install-files: build build/install/rlcc
 	$(CMAKE_SED) cmake/rlccConfigVersion.cmake.in > $(DESTDIR)$(CMAKEDIR)/rlccConfigVersion.cmake
 	chmod 644 $(DESTDIR)$(CMAKEDIR)/rlccConfig.cmake $(DESTDIR)$(CMAKEDIR)/rlccConfigVersion.cmake
 	install -m 755 build/install/rlcc $(DESTDIR)$(BINDIR)/rlcc
-	install -m 644 docs/rlcc.1 $(DESTDIR)$(MANDIR)/man1/rlcc.1
+	sed '/^\.TH /s/"librlcc [0-9.]*"/"librlcc $(VERSION)"/' docs/rlcc.1 > $(DESTDIR)$(MANDIR)/man1/rlcc.1
+	chmod 644 $(DESTDIR)$(MANDIR)/man1/rlcc.1
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))

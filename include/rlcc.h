@@ -50,13 +50,13 @@ extern "C" {
  * ------------------------------------------------------------------------ */
 
 #define RLCC_VERSION_MAJOR 1 /**< Incompatible ABI changes (never, within librlcc.so.1). */
-#define RLCC_VERSION_MINOR 2 /**< Functions added (one version-script node each). */
-#define RLCC_VERSION_PATCH 2 /**< Same functions: fixes and speed-ups. */
+#define RLCC_VERSION_MINOR 3 /**< Functions added (one version-script node each). */
+#define RLCC_VERSION_PATCH 0 /**< Same functions: fixes and speed-ups. */
 /** MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 10200 for 1.2.0. */
 #define RLCC_VERSION_NUMBER \
     (RLCC_VERSION_MAJOR * 10000 + RLCC_VERSION_MINOR * 100 + RLCC_VERSION_PATCH)
 /** The version this header describes, as text. */
-#define RLCC_VERSION_STRING "1.2.2"
+#define RLCC_VERSION_STRING "1.3.0"
 
 /**
  * The version of the library actually loaded, as RLCC_VERSION_NUMBER.
@@ -298,11 +298,20 @@ RLCC_API int rlcc_knn_options_init(rlcc_knn_options *options, size_t struct_size
  * The k nearest rows of every row under squared Euclidean distance, the
  * row itself included (normally first).
  *
- * Distances are |x_i|^2 + |x_j|^2 - 2 x_i.x_j in float32 from a float32
- * Gram matrix (SGEMM, each pair computed once and used for both rows),
- * clamped at 0, as faiss computes them. Each row's list is in ascending
- * distance, ties broken by ascending index. Memory: one Gram tile (as in
- * rlcc_dbscan_features()) plus 8 bytes per list entry, never n x n.
+ * The contract, since 1.3: rows are ranked by D(i, j), the squared distance
+ * of the float32 rows computed in double in one fixed order that librlcc
+ * owns (element t of the difference goes to lane t mod 8, each lane summed
+ * in ascending t from +0.0 as (double)x_it - (double)x_jt squared, the lanes
+ * combined as ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7));
+ * docs/precision.md), ties by the lower index; sqdist is D rounded to
+ * float32. So the lists and distances are the same bytes for every BLAS
+ * kernel, CPU, n_threads, max_bytes and blocking. A float32 Gram matrix
+ * (SGEMM, each pair computed once and used for both rows) is the screen:
+ * only the candidates its proven error bound cannot separate from a row's
+ * k-th are decided again in double from the rows. (1.1 and 1.2 ranked by
+ * the float32 Gram distance itself, as faiss does; the two differ only on
+ * near-ties.) Memory: one Gram tile (as in rlcc_dbscan_features()) plus
+ * about 64 bytes per list entry, never n x n.
  *
  *   x, n, d, ldx  as rlcc_dbscan_features() (finite values).
  *   k             1 <= k <= n.
@@ -316,6 +325,107 @@ RLCC_API int rlcc_knn_options_init(rlcc_knn_options *options, size_t struct_size
  */
 RLCC_API int rlcc_knn(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t k,
                       const rlcc_knn_options *options, int64_t *indices, float *sqdist);
+
+/* ------------------------------------------------------------------------
+ * Block kNN (1.3): the kNN of rows held in pieces
+ * ------------------------------------------------------------------------ */
+
+/**
+ * The kNN lists of a range of query rows, built from blocks of reference
+ * rows offered one at a time (rows on another machine, on a GPU, in a
+ * shard). Opaque; one call at a time per state (a concurrent call is
+ * refused). Whatever the blocking and the order of rlcc_knn_update() and
+ * rlcc_knn_merge() calls, rlcc_knn_finish() gives the lists rlcc_knn()
+ * gives the query rows against every reference row offered, byte for byte.
+ * Since 1.3.
+ */
+typedef struct rlcc_knn_state rlcc_knn_state;
+
+/**
+ * What a state has done. Since 1.3. Fill struct_size with
+ * rlcc_knn_stats_init() before rlcc_knn_state_stats().
+ */
+typedef struct rlcc_knn_stats {
+    /** sizeof(rlcc_knn_stats) as the caller compiled it. */
+    size_t struct_size;
+    /** Updates applied (merged states' included). */
+    int64_t n_updates;
+    /** Candidates decided again in double from the rows. */
+    int64_t n_redecided;
+    /** Query rows of an update with more near-ties than the screen keeps
+     *  (duplicated rows): every reference row of that update was decided
+     *  in double for them. */
+    int64_t n_fallback_rows;
+    /** The largest working memory the state held at once, bytes. */
+    int64_t peak_bytes;
+} rlcc_knn_stats;
+
+/** Sets struct_size and zeroes the counts; as rlcc_dbscan_stats_init().
+ *  Since 1.3. */
+RLCC_API int rlcc_knn_stats_init(rlcc_knn_stats *stats, size_t struct_size);
+
+/**
+ * A new state for n_queries query rows of width d whose first row has the
+ * global index query_offset, keeping k neighbours each.
+ *
+ *   options  n_threads for every call on the state; max_bytes bounds
+ *            everything the state holds at once: its lists (16 bytes per
+ *            entry, held until rlcc_knn_state_free()) plus each call's
+ *            working memory. NULL: defaults.
+ *   state    out: free with rlcc_knn_state_free().
+ *
+ * Errors: RLCC_E_INVALID_ARGUMENT (n_queries < 0, query_offset < 0,
+ * d or k outside [1, INT32_MAX]), RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT;
+ * *state is untouched then. Since 1.3.
+ */
+RLCC_API int rlcc_knn_state_new(int64_t n_queries, int64_t query_offset, int64_t d, int64_t k,
+                                const rlcc_knn_options *options, rlcc_knn_state **state);
+
+/** Frees a state (NULL is fine). Since 1.3. */
+RLCC_API void rlcc_knn_state_free(rlcc_knn_state *state);
+
+/**
+ * Offers n_refs reference rows, global indices ref_offset ... ref_offset +
+ * n_refs - 1, to the state's query rows: afterwards each query row's list
+ * holds its k nearest among the rows it held and these. A reference row
+ * offered again changes nothing. When refs is the queries pointer with the
+ * same leading dimension, row count and global offset (the query rows
+ * against themselves), each pair is computed once (the triangle).
+ *
+ *   queries, ldq  the state's n_queries x d query rows (the same rows at
+ *                 every call; finite).
+ *   refs, ldr     n_refs x d reference rows (finite); n_refs may be 0.
+ *
+ * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT;
+ * the state is unchanged then. Since 1.3.
+ */
+RLCC_API int rlcc_knn_update(rlcc_knn_state *state, const float *queries, int64_t ldq,
+                             const float *refs, int64_t n_refs, int64_t ldr,
+                             int64_t ref_offset);
+
+/**
+ * Merges from into into: two states for the same query rows (n_queries,
+ * query_offset, d, k) whose updates offered different (or overlapping)
+ * reference rows; into then holds the k nearest of both. from is unchanged.
+ * Errors: RLCC_E_INVALID_ARGUMENT (NULL, the same state, or states for
+ * different queries). Since 1.3.
+ */
+RLCC_API int rlcc_knn_merge(rlcc_knn_state *into, const rlcc_knn_state *from);
+
+/**
+ * The finished lists, as rlcc_knn() writes them: indices n_queries x k
+ * int64 (global indices), sqdist n_queries x k float32 or NULL. The state
+ * stays usable (more updates, another finish).
+ * Errors: RLCC_E_INVALID_ARGUMENT (a query row has fewer than k neighbours:
+ * fewer than k reference rows were offered; NULL indices),
+ * RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT; outputs untouched then.
+ * Since 1.3.
+ */
+RLCC_API int rlcc_knn_finish(rlcc_knn_state *state, int64_t *indices, float *sqdist);
+
+/** Copies what the state has done into stats (its struct_size set by
+ *  rlcc_knn_stats_init()). Since 1.3. */
+RLCC_API int rlcc_knn_state_stats(const rlcc_knn_state *state, rlcc_knn_stats *stats);
 
 /* ------------------------------------------------------------------------
  * Sparse matrices owned by the library (1.1)

@@ -83,6 +83,17 @@ typedef struct rlcc_blocktime_guard {
 void rlcc__blocktime_enter(rlcc_blocktime_guard *guard);
 void rlcc__blocktime_leave(rlcc_blocktime_guard *guard);
 
+/* This thread's number in the current OpenMP team (0 outside one). */
+int rlcc__thread_index(void);
+
+/* ---- fixed-order arithmetic (fixed.c) ---------------------------------------
+ * Values whose roundings librlcc decides: the same bits on every CPU, BLAS
+ * kernel and thread count. Sums run over eight lanes (k mod 8), combined
+ * ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). */
+double rlcc__sqdist_fixed(const float *a, const float *b, int64_t d);
+double rlcc__dot_fixed(const float *a, const float *b, int64_t d);
+double rlcc__exp_fixed(double x);
+
 /* ---- shared argument checks (check.c) ---------------------------------------
  * Each returns RLCC_OK or records a message naming `name` and returns
  * RLCC_E_INVALID_ARGUMENT. */
@@ -170,8 +181,8 @@ int64_t rlcc__panel_rows(int64_t n, const rlcc_budget *budget);
 void rlcc__gram_panel(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t i0,
                       int64_t i1, float *tile);
 
-/* The k nearest rows (knn.c): indices n x k int32, sqdist n x k or NULL.
- * Inputs already validated. */
+/* The k nearest rows (knn.c): indices n x k int32, sqdist n x k or NULL,
+ * exactly as rlcc_knn() decides them. Inputs already validated. */
 int rlcc__knn(const float *x, int64_t n, int64_t d, int64_t ldx,
               const double *norm2, int64_t k, int n_threads, rlcc_budget *budget,
               int32_t *indices, float *sqdist);

@@ -13,7 +13,6 @@
  * first, so the parallel loops never allocate; the main thread compacts.
  * See rlcc.h for the formulas and the spec for the reference's quirks.
  */
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -21,7 +20,6 @@
 
 #include "internal.h"
 
-#define KNN_OPTIONS_SIZE_1_1 (offsetof(rlcc_knn_options, max_bytes) + sizeof(int64_t))
 #define OPTIONS_SIZE_1_1 (offsetof(rlcc_jaccard_options, max_bytes) + sizeof(int64_t))
 
 /* Result entries buffered per block of rows before they join the result. */
@@ -29,14 +27,6 @@
 
 /* A unit row's norm may differ from 1 by this much for the DOT variant. */
 #define UNIT_TOLERANCE 1e-3
-
-int rlcc_knn_options_init(rlcc_knn_options *options, size_t struct_size)
-{
-    rlcc__clear_error();
-    const rlcc_knn_options defaults = {.struct_size = sizeof defaults};
-    return rlcc__init_struct(options, struct_size, &defaults, sizeof defaults,
-                             KNN_OPTIONS_SIZE_1_1, "options");
-}
 
 int rlcc_jaccard_options_init(rlcc_jaccard_options *options, size_t struct_size)
 {
@@ -46,49 +36,6 @@ int rlcc_jaccard_options_init(rlcc_jaccard_options *options, size_t struct_size)
         .cutoff = 1.0f};
     return rlcc__init_struct(options, struct_size, &defaults, sizeof defaults,
                              OPTIONS_SIZE_1_1, "options");
-}
-
-/* ---- the public kNN ---------------------------------------------------- */
-
-int rlcc_knn(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t k,
-             const rlcc_knn_options *options, int64_t *indices, float *sqdist)
-{
-    rlcc__clear_error();
-    rlcc_knn_options opts;
-    rlcc_knn_options_init(&opts, sizeof opts);
-    int err = rlcc__read_struct(&opts, sizeof opts, options, KNN_OPTIONS_SIZE_1_1, "options");
-    if (err == RLCC_OK)
-        err = rlcc__check_threads(opts.n_threads);
-    if (err == RLCC_OK)
-        err = rlcc__check_max_bytes(opts.max_bytes);
-    if (err == RLCC_OK)
-        err = rlcc__check_matrix("x", x, n, d, ldx);
-    if (err == RLCC_OK && (k < 1 || k > n) && n > 0)
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k: %lld must be in [1, n = %lld]",
-                         (long long)k, (long long)n);
-    if (err == RLCC_OK && n > 0 && indices == NULL)
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "indices: is NULL");
-    if (err != RLCC_OK || n == 0)
-        return err;
-
-    const int n_threads = rlcc__resolve_threads(opts.n_threads);
-    rlcc_budget budget;
-    rlcc__budget_init(&budget, opts.max_bytes);
-    double *norm2 = rlcc__alloc(&budget, n, sizeof *norm2, "row norms", &err);
-    if (norm2 == NULL)
-        return err;
-    err = rlcc__row_norms("x", x, n, d, ldx, n_threads, norm2);
-    int32_t *found = err == RLCC_OK
-                         ? rlcc__alloc(&budget, n * k, sizeof *found, "kNN lists", &err)
-                         : NULL;
-    if (found != NULL)
-        err = rlcc__knn(x, n, d, ldx, norm2, k, n_threads, &budget, found, sqdist);
-    if (found != NULL && err == RLCC_OK)
-        for (int64_t e = 0; e < n * k; e++)
-            indices[e] = found[e];
-    rlcc__free(&budget, found, n * k, sizeof *found);
-    rlcc__free(&budget, norm2, n, sizeof *norm2);
-    return err;
 }
 
 /* ---- per-thread scratch ------------------------------------------------- */
@@ -261,12 +208,13 @@ static int64_t weights_row(const jaccard_run *run, scratch *s, int64_t i, int32_
     if (unique == 0)
         return 0;
 
-    /* d(i, j) in double from a double-accumulated dot product */
+    /* d(i, j) in double from a dot product in librlcc's fixed order, exp in
+     * double by librlcc's own exp: the same bits on every machine (fixed.c) */
     const float *xi = run->x + i * run->ldx;
     double dmin = INFINITY;
     for (int64_t r = 0; r < unique; r++) {
         const int64_t j = s->list[r];
-        const double dot = cblas_dsdot((int)run->d, xi, 1, run->x + j * run->ldx, 1);
+        const double dot = rlcc__dot_fixed(xi, run->x + j * run->ldx, run->d);
         const double dist = run->variant == RLCC_JACCARD_DOT
                                 ? 2.0 - 2.0 * dot
                                 : run->norm2[i] + run->norm2[j] - 2.0 * dot;
@@ -275,7 +223,7 @@ static int64_t weights_row(const jaccard_run *run, scratch *s, int64_t i, int32_
     }
     double sum = 0.0;
     for (int64_t r = 0; r < unique; r++) {
-        s->weight[r] = exp(dmin - s->weight[r]);
+        s->weight[r] = rlcc__exp_fixed(dmin - s->weight[r]);
         sum += s->weight[r];
     }
     for (int64_t r = 0; r < unique; r++) {

@@ -1,56 +1,87 @@
 /*
- * knn.c - exact k nearest rows by squared Euclidean distance.
+ * knn.c - exact k nearest rows by squared Euclidean distance, the same on
+ * every machine.
  *
- * The Gram matrix is computed panel by panel as in features.c: rows
- * [i0, i1) against every row j >= i0, so each pair (i, j), i <= j, is
- * computed once. Its distance feeds both rows' top-k lists:
+ * The contract (docs/precision.md): row j is ranked by D(i, j), the squared
+ * distance of the float32 rows computed in double by rlcc__sqdist_fixed()
+ * (fixed.c: one summation order written in librlcc), ties by the lower
+ * index; the returned distance is D rounded to float32. Nothing a BLAS
+ * kernel, a thread split, a memory budget or a blocking of the rows does can
+ * change a list.
+ *
+ * The float32 Gram matrix is the screen. From a Gram entry g,
+ * s = |x_i|^2 + |x_j|^2 - 2 g (in double) is within
+ *   m(i, j) = gamma_d (|x_i|^2 + |x_j|^2) + abs_margin
+ * of D(i, j) whatever order BLAS summed in (the bound of features.c:
+ * Higham, gamma_d = d u / (1 - d u), u = 2^-24, plus 1% for the double
+ * roundings of s and D). A scan keeps, per query row, the C = 2k candidates
+ * with the smallest s (a max-heap on (s, index)). Then the row is resolved:
+ *
+ *   U = the k-th smallest of {D of the row's exact list} and {s + m of the
+ *       kept candidates}: k rows are known to have D <= U, so no row with
+ *       s - m > U can be among the k nearest;
+ *   a kept candidate with s - m <= U is decided in double from the rows
+ *   and offered to the row's exact list (a max-heap on (D, index), a total
+ *   order, so the list does not depend on the order candidates arrive in);
+ *   if the candidate heap was full and its largest s could still be within
+ *   U (a row with more near-ties than C: duplicated rows), every reference
+ *   row is decided in double instead (the row "falls back").
+ *
+ * The exact list of a row after an update is thus the k nearest of its
+ * list before and the update's reference rows, decided exactly: updates
+ * and merges compose in any order and any blocking to the same lists.
+ *
+ * The whole-matrix kNN (rlcc_knn, and the Jaccard distance's) is one
+ * symmetric update: the Gram matrix is computed panel by panel as in
+ * features.c, rows [i0, i1) against every row j >= i0, so each pair (i, j),
+ * i <= j, is computed once and its s feeds both rows' candidates:
  *   phase A: each panel row i takes every j >= i0 (pairs inside the panel
  *            are read from the upper triangle, j >= i, so (i, j) and
- *            (j, i) see the very same float);
+ *            (j, i) see the very same s);
  *   phase B: each later row j >= i1 takes every panel row i.
- * A row's list is only ever updated by one thread at a time, and a list is
- * a max-heap on the key (distance, index), a total order, so the final
- * lists do not depend on the order candidates arrive in, nor on the
- * number of threads.
+ * A row's candidates are only ever updated by one thread at a time.
  */
+#include <cblas.h>
 #include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-/* Columns per phase-B work item: their k-lists stay in cache while a
+#define KNN_OPTIONS_SIZE_1_1 (offsetof(rlcc_knn_options, max_bytes) + sizeof(int64_t))
+#define KNN_STATS_SIZE_1_3 (offsetof(rlcc_knn_stats, peak_bytes) + sizeof(int64_t))
+
+/* Columns per phase-B work item: their candidate heaps stay in cache while a
  * thread walks down the panel. */
 #define COLUMN_BLOCK 256
 
-/* The per-row top-k lists, as max-heaps of (distance, index). */
-typedef struct top_lists {
-    int64_t k;
-    float *dist;    /* n x k */
-    int32_t *index; /* n x k */
-    int32_t *size;  /* n */
-} top_lists;
+/* ---- the exact lists -------------------------------------------------------- */
 
-static inline int key_less(float da, int32_t ia, float db, int32_t ib)
+/* Per query row, the k nearest found so far: a max-heap on (D, index). */
+typedef struct exact_lists {
+    int64_t n, k;
+    double *dist;   /* n x k: D in double */
+    int64_t *index; /* n x k: global row index */
+    int32_t *size;  /* n */
+} exact_lists;
+
+static inline int exact_less(double da, int64_t ia, double db, int64_t ib)
 {
     return da < db || (da == db && ia < ib);
 }
 
-/* Offers (dist, index) to row's list: kept if the list has room or it is
- * smaller than the largest kept key. */
-static inline void offer(top_lists *t, int64_t row, float dist, int32_t index)
+/* Offers (dist, index) to a max-heap of capacity k held in hd/hi with *size
+ * entries: kept if there is room or it is below the largest key. */
+static void exact_offer(double *hd, int64_t *hi, int32_t *size, int64_t k, double dist,
+                        int64_t index)
 {
-    const int64_t k = t->k;
-    float *hd = t->dist + row * k;
-    int32_t *hi = t->index + row * k;
-    int32_t size = t->size[row];
     int64_t pos;
-    if (size < k) {
-        /* sift up from the new leaf */
-        pos = size;
-        t->size[row] = size + 1;
+    if (*size < k) {
+        pos = (*size)++;
         while (pos > 0) {
-            int64_t parent = (pos - 1) / 2;
-            if (!key_less(hd[parent], hi[parent], dist, index))
+            const int64_t parent = (pos - 1) / 2;
+            if (!exact_less(hd[parent], hi[parent], dist, index))
                 break;
             hd[pos] = hd[parent];
             hi[pos] = hi[parent];
@@ -60,17 +91,16 @@ static inline void offer(top_lists *t, int64_t row, float dist, int32_t index)
         hi[pos] = index;
         return;
     }
-    if (!key_less(dist, index, hd[0], hi[0]))
+    if (!exact_less(dist, index, hd[0], hi[0]))
         return;
-    /* replace the root and sift down */
     pos = 0;
     for (;;) {
         int64_t child = 2 * pos + 1;
         if (child >= k)
             break;
-        if (child + 1 < k && key_less(hd[child], hi[child], hd[child + 1], hi[child + 1]))
+        if (child + 1 < k && exact_less(hd[child], hi[child], hd[child + 1], hi[child + 1]))
             child++;
-        if (!key_less(dist, index, hd[child], hi[child]))
+        if (!exact_less(dist, index, hd[child], hi[child]))
             break;
         hd[pos] = hd[child];
         hi[pos] = hi[child];
@@ -80,80 +110,53 @@ static inline void offer(top_lists *t, int64_t row, float dist, int32_t index)
     hi[pos] = index;
 }
 
-/* The float32 squared distance from a Gram entry, clamped at 0 (faiss). */
-static inline float squared_distance(float norm_i, float norm_j, float gram)
+/* Whether a row's exact list already holds index (a reference row offered
+ * twice, or a merge of overlapping states, changes nothing). */
+static int exact_holds(const int64_t *hi, int32_t size, int64_t index)
 {
-    float d = (norm_i + norm_j) - 2.0f * gram;
-    return d > 0.0f ? d : 0.0f;
+    for (int32_t e = 0; e < size; e++)
+        if (hi[e] == index)
+            return 1;
+    return 0;
 }
 
-/* The largest distance a row's list still accepts: +inf until the list
- * is full, then its root's. A candidate above it is rejected with one
- * comparison; one equal to it still goes to offer() for the index rule. */
-static inline float threshold(const top_lists *t, int64_t row)
+static void exact_add(exact_lists *l, int64_t row, double dist, int64_t index)
 {
-    return t->size[row] < t->k ? INFINITY : t->dist[row * t->k];
+    double *hd = l->dist + row * l->k;
+    int64_t *hi = l->index + row * l->k;
+    if (!exact_holds(hi, l->size[row], index))
+        exact_offer(hd, hi, l->size + row, l->k, dist, index);
 }
 
-static void knn_panel(const float *x, int64_t n, int64_t d, int64_t ldx, const float *norm,
-                      int64_t i0, int64_t i1, float *tile, int n_threads, top_lists *t)
+static void lists_release(exact_lists *l, rlcc_budget *budget)
 {
-    const int64_t cols = n - i0, rows = i1 - i0;
-    rlcc__gram_panel(x, n, d, ldx, i0, i1, tile);
-
-    /* phase A: the panel's own rows */
-#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(dynamic, 4)
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t i = i0 + r;
-        const float norm_i = norm[i];
-        float limit = threshold(t, i);
-        for (int64_t q = 0; q < r; q++) { /* j < i inside the panel: upper triangle */
-            const float dist = squared_distance(norm[i0 + q], norm_i, tile[q * cols + r]);
-            if (dist <= limit) {
-                offer(t, i, dist, (int32_t)(i0 + q));
-                limit = threshold(t, i);
-            }
-        }
-        const float *g = tile + r * cols;
-        for (int64_t j = i; j < n; j++) {
-            const float dist = squared_distance(norm_i, norm[j], g[j - i0]);
-            if (dist <= limit) {
-                offer(t, i, dist, (int32_t)j);
-                limit = threshold(t, i);
-            }
-        }
-    }
-    /* phase B: rows after the panel take the panel's rows as candidates */
-    const int64_t first = i1, blocks = (n - first + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
-#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(dynamic, 1)
-    for (int64_t b = 0; b < blocks; b++) {
-        const int64_t j0 = first + b * COLUMN_BLOCK;
-        const int64_t j1 = j0 + COLUMN_BLOCK < n ? j0 + COLUMN_BLOCK : n;
-        float limit[COLUMN_BLOCK];
-        for (int64_t j = j0; j < j1; j++)
-            limit[j - j0] = threshold(t, j);
-        for (int64_t r = 0; r < rows; r++) {
-            const float *g = tile + r * cols;
-            const float norm_i = norm[i0 + r];
-            for (int64_t j = j0; j < j1; j++) {
-                const float dist = squared_distance(norm_i, norm[j], g[j - i0]);
-                if (dist <= limit[j - j0]) {
-                    offer(t, j, dist, (int32_t)(i0 + r));
-                    limit[j - j0] = threshold(t, j);
-                }
-            }
-        }
-    }
+    rlcc__free(budget, l->size, l->n, sizeof *l->size);
+    rlcc__free(budget, l->index, l->n * l->k, sizeof *l->index);
+    rlcc__free(budget, l->dist, l->n * l->k, sizeof *l->dist);
+    *l = (exact_lists){0};
 }
 
-/* Sorts one finished heap ascending by key (k is small: insertion sort). */
-static void sort_list(float *hd, int32_t *hi, int64_t size)
+static int lists_init(exact_lists *l, int64_t n, int64_t k, rlcc_budget *budget)
+{
+    int err;
+    *l = (exact_lists){.n = n, .k = k};
+    l->dist = rlcc__alloc(budget, n * k, sizeof *l->dist, "kNN distances", &err);
+    l->index = l->dist ? rlcc__alloc(budget, n * k, sizeof *l->index, "kNN indices", &err) : NULL;
+    l->size = l->index ? rlcc__calloc(budget, n, sizeof *l->size, "kNN sizes", &err) : NULL;
+    if (l->size != NULL)
+        return RLCC_OK;
+    lists_release(l, budget); /* nothing half-made is left */
+    return err;
+}
+
+/* Sorts one row's list ascending by (D, index) (k is small: insertion sort). */
+static void sort_exact(double *hd, int64_t *hi, int64_t size)
 {
     for (int64_t a = 1; a < size; a++) {
-        float dv = hd[a];
-        int32_t iv = hi[a];
+        const double dv = hd[a];
+        const int64_t iv = hi[a];
         int64_t b = a;
-        while (b > 0 && key_less(dv, iv, hd[b - 1], hi[b - 1])) {
+        while (b > 0 && exact_less(dv, iv, hd[b - 1], hi[b - 1])) {
             hd[b] = hd[b - 1];
             hi[b] = hi[b - 1];
             b--;
@@ -163,40 +166,602 @@ static void sort_list(float *hd, int32_t *hi, int64_t size)
     }
 }
 
-int rlcc__knn(const float *x, int64_t n, int64_t d, int64_t ldx, const double *norm2,
-              int64_t k, int n_threads, rlcc_budget *budget, int32_t *indices, float *sqdist)
+/* ---- one update: screen, then resolve ---------------------------------------- */
+
+/* Everything one update of query rows against a block of reference rows reads. */
+typedef struct update_run {
+    const float *xq;    /* query rows */
+    int64_t nq, ldq;
+    const float *xr;    /* reference rows */
+    int64_t nr, ldr, r0; /* r0: global index of the first reference row */
+    int64_t d;
+    const double *qn2, *rn2; /* squared row norms in double */
+    double gamma, abs_margin;
+    double max_rn2;     /* largest reference norm: the widest margin a row can need */
+    exact_lists *lists;
+    /* candidates, per query row: a max-heap on (s, local reference index) */
+    int64_t cap;        /* C */
+    double *cand_s;     /* nq x C */
+    int32_t *cand_j;    /* nq x C */
+    int32_t *cand_size; /* nq */
+    double *limit;      /* nq: s above it cannot become a candidate */
+    int n_threads;
+} update_run;
+
+static inline double margin(const update_run *u, int64_t q, int64_t j)
 {
-    int err;
-    const int64_t rows = rlcc__panel_rows(n, budget);
-    top_lists t = {.k = k};
-    float *norm = rlcc__alloc(budget, n, sizeof *norm, "row norms", &err);
-    float *tile = norm ? rlcc__alloc(budget, rows * n, sizeof *tile, "Gram tile", &err) : NULL;
-    t.dist = tile ? rlcc__alloc(budget, n * k, sizeof *t.dist, "top-k distances", &err) : NULL;
-    t.index = t.dist ? rlcc__alloc(budget, n * k, sizeof *t.index, "top-k indices", &err) : NULL;
-    t.size = t.index ? rlcc__calloc(budget, n, sizeof *t.size, "top-k sizes", &err) : NULL;
-    if (t.size != NULL) {
-        rlcc_blocktime_guard blocktime;
-        rlcc__blocktime_enter(&blocktime);
-        for (int64_t i = 0; i < n; i++)
-            norm[i] = (float)norm2[i];
-        for (int64_t i0 = 0; i0 < n; i0 += rows)
-            knn_panel(x, n, d, ldx, norm, i0, i0 + rows < n ? i0 + rows : n, tile, n_threads, &t);
-#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static)
-        for (int64_t i = 0; i < n; i++) {
-            sort_list(t.dist + i * k, t.index + i * k, t.size[i]);
-            for (int64_t r = 0; r < k; r++) {
-                indices[i * k + r] = t.index[i * k + r];
-                if (sqdist != NULL)
-                    sqdist[i * k + r] = t.dist[i * k + r];
+    return u->gamma * (u->qn2[q] + u->rn2[j]) + u->abs_margin;
+}
+
+static inline int cand_less(double sa, int32_t ja, double sb, int32_t jb)
+{
+    return sa < sb || (sa == sb && ja < jb);
+}
+
+/* Offers reference j with screened s to query row q's candidates. */
+static void cand_offer(update_run *u, int64_t q, double s, int32_t j)
+{
+    const int64_t cap = u->cap;
+    double *hs = u->cand_s + q * cap;
+    int32_t *hj = u->cand_j + q * cap;
+    int32_t size = u->cand_size[q];
+    int64_t pos;
+    if (size < cap) {
+        pos = size;
+        u->cand_size[q] = size + 1;
+        while (pos > 0) {
+            const int64_t parent = (pos - 1) / 2;
+            if (!cand_less(hs[parent], hj[parent], s, j))
+                break;
+            hs[pos] = hs[parent];
+            hj[pos] = hj[parent];
+            pos = parent;
+        }
+        hs[pos] = s;
+        hj[pos] = j;
+    } else {
+        if (!cand_less(s, j, hs[0], hj[0]))
+            return;
+        pos = 0;
+        for (;;) {
+            int64_t child = 2 * pos + 1;
+            if (child >= cap)
+                break;
+            if (child + 1 < cap && cand_less(hs[child], hj[child], hs[child + 1], hj[child + 1]))
+                child++;
+            if (!cand_less(s, j, hs[child], hj[child]))
+                break;
+            hs[pos] = hs[child];
+            hj[pos] = hj[child];
+            pos = child;
+        }
+        hs[pos] = s;
+        hj[pos] = j;
+    }
+    if (u->cand_size[q] == cap && hs[0] < u->limit[q])
+        u->limit[q] = hs[0];
+}
+
+/* The s above which row q takes no candidate: its exact list, once full,
+ * excludes every s with s - m > D of its largest entry. */
+static double initial_limit(const update_run *u, int64_t q)
+{
+    const exact_lists *l = u->lists;
+    if (l->size[q] < l->k)
+        return INFINITY;
+    return l->dist[q * l->k] + u->gamma * (u->qn2[q] + u->max_rn2) + u->abs_margin;
+}
+
+/* Screens one query row against a run of reference rows j0.. of a Gram row. */
+static inline void screen(update_run *u, int64_t q, const float *gram, int64_t j0, int64_t j1)
+{
+    const double qn2 = u->qn2[q];
+    double limit = u->limit[q];
+    for (int64_t j = j0; j < j1; j++) {
+        const double s = (qn2 + u->rn2[j]) - 2.0 * (double)gram[j - j0];
+        if (s <= limit) {
+            cand_offer(u, q, s, (int32_t)j);
+            limit = u->limit[q];
+        }
+    }
+}
+
+/* Values below: the k-th smallest of vals[0 .. count) (count >= k >= 1),
+ * by a partial selection sort (count <= k + C, small). */
+static double kth_smallest(double *vals, int64_t count, int64_t k)
+{
+    for (int64_t a = 0; a < k; a++) {
+        int64_t best = a;
+        for (int64_t b = a + 1; b < count; b++)
+            if (vals[b] < vals[best])
+                best = b;
+        const double t = vals[a];
+        vals[a] = vals[best];
+        vals[best] = t;
+    }
+    return vals[k - 1];
+}
+
+/* Resolves query row q after its screen: decides the candidates that can
+ * still be among the k nearest from the rows, in double. vals has room for
+ * k + C doubles. Returns the rows decided; *fell_back is set when the row
+ * had more near-ties than its candidates could hold. */
+static int64_t resolve_row(update_run *u, int64_t q, double *vals, int *fell_back)
+{
+    exact_lists *l = u->lists;
+    const int64_t k = l->k, cap = u->cap;
+    const double *hs = u->cand_s + q * cap;
+    const int32_t *hj = u->cand_j + q * cap;
+    const int32_t size = u->cand_size[q];
+    const float *xq = u->xq + q * u->ldq;
+    int64_t count = 0, decided = 0;
+    for (int32_t e = 0; e < l->size[q]; e++)
+        vals[count++] = l->dist[q * k + e];
+    for (int32_t e = 0; e < size; e++)
+        vals[count++] = hs[e] + margin(u, q, hj[e]);
+    const double bound = count < k ? INFINITY : kth_smallest(vals, count, k);
+    *fell_back = size == cap && size < u->nr
+                 && hs[0] - (u->gamma * (u->qn2[q] + u->max_rn2) + u->abs_margin) <= bound;
+    if (*fell_back) {
+        for (int64_t j = 0; j < u->nr; j++)
+            exact_add(l, q, rlcc__sqdist_fixed(xq, u->xr + j * u->ldr, u->d), u->r0 + j);
+        decided = u->nr;
+    } else {
+        for (int32_t e = 0; e < size; e++) {
+            const int64_t j = hj[e];
+            if (hs[e] - margin(u, q, j) <= bound) {
+                exact_add(l, q, rlcc__sqdist_fixed(xq, u->xr + j * u->ldr, u->d), u->r0 + j);
+                decided++;
             }
         }
+    }
+    u->cand_size[q] = 0;
+    return decided;
+}
+
+static void resolve_rows(update_run *u, double *vals, int64_t *n_decided, int64_t *n_fallback)
+{
+    const int64_t per_thread = u->lists->k + u->cap;
+    int64_t decided = 0, fallback = 0;
+#pragma omp parallel for num_threads(u->n_threads) if (u->n_threads > 1) schedule(dynamic, 16) \
+    reduction(+ : decided, fallback)
+    for (int64_t q = 0; q < u->nq; q++) {
+        int fell_back;
+        decided += resolve_row(u, q, vals + rlcc__thread_index() * per_thread, &fell_back);
+        fallback += fell_back;
+    }
+    *n_decided += decided;
+    *n_fallback += fallback;
+}
+
+/* The symmetric scan of one Gram panel: rows [i0, i1) of X against every
+ * row j >= i0, each pair's s given to both rows (phases A and B above). */
+static void scan_symmetric_panel(update_run *u, int64_t i0, int64_t i1, float *tile)
+{
+    const int64_t n = u->nq, cols = n - i0, rows = i1 - i0;
+    rlcc__gram_panel(u->xq, n, u->d, u->ldq, i0, i1, tile);
+
+#pragma omp parallel for num_threads(u->n_threads) if (u->n_threads > 1) schedule(dynamic, 4)
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t i = i0 + r;
+        double limit = u->limit[i];
+        for (int64_t p = 0; p < r; p++) { /* j < i inside the panel: upper triangle */
+            const int64_t j = i0 + p;
+            const double s = (u->qn2[i] + u->rn2[j]) - 2.0 * (double)tile[p * cols + r];
+            if (s <= limit) {
+                cand_offer(u, i, s, (int32_t)j);
+                limit = u->limit[i];
+            }
+        }
+        screen(u, i, tile + r * cols + r, i, n);
+    }
+    const int64_t first = i1, blocks = (n - first + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
+#pragma omp parallel for num_threads(u->n_threads) if (u->n_threads > 1) schedule(dynamic, 1)
+    for (int64_t b = 0; b < blocks; b++) {
+        const int64_t j0 = first + b * COLUMN_BLOCK;
+        const int64_t j1 = j0 + COLUMN_BLOCK < n ? j0 + COLUMN_BLOCK : n;
+        for (int64_t r = 0; r < rows; r++) {
+            const float *g = tile + r * cols;
+            const int64_t i = i0 + r;
+            for (int64_t j = j0; j < j1; j++) {
+                const double s = (u->qn2[i] + u->rn2[j]) - 2.0 * (double)g[j - i0];
+                if (s <= u->limit[j])
+                    cand_offer(u, j, s, (int32_t)i);
+            }
+        }
+    }
+}
+
+/* The scan of query rows [q0, q1) against all reference rows (one SGEMM). */
+static void scan_panel(update_run *u, int64_t q0, int64_t q1, float *tile)
+{
+    const int64_t rows = q1 - q0, nr = u->nr;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)nr, (int)u->d, 1.0f,
+                u->xq + q0 * u->ldq, (int)u->ldq, u->xr, (int)u->ldr, 0.0f, tile, (int)nr);
+#pragma omp parallel for num_threads(u->n_threads) if (u->n_threads > 1) schedule(dynamic, 4)
+    for (int64_t r = 0; r < rows; r++)
+        screen(u, q0 + r, tile + r * nr, 0, nr);
+}
+
+/*
+ * One update of lists for the query rows xq against the reference rows xr
+ * (global indices r0 ..), symmetric when they are the same rows (then the
+ * triangle is computed once). Norms in double are given; everything else
+ * it needs comes from budget and is freed before it returns.
+ */
+static int knn_update(exact_lists *lists, const float *xq, int64_t nq, int64_t ldq,
+                      const double *qn2, const float *xr, int64_t nr, int64_t ldr, int64_t r0,
+                      const double *rn2, int64_t d, int symmetric, int n_threads,
+                      rlcc_budget *budget, int64_t *n_decided, int64_t *n_fallback)
+{
+    const double u32 = 0x1p-24;
+    const int64_t k = lists->k;
+    update_run u = {
+        .xq = xq, .nq = nq, .ldq = ldq, .xr = xr, .nr = nr, .ldr = ldr, .r0 = r0, .d = d,
+        .qn2 = qn2, .rn2 = rn2, .lists = lists, .n_threads = n_threads,
+        /* 1% on top of gamma_d covers the double roundings of s and of D.
+         * Past d u >= 1/2 the bound is void: every row is decided in double. */
+        .gamma = (double)d * u32 < 0.5 ? 1.01 * (double)d * u32 / (1.0 - (double)d * u32) : INFINITY,
+        /* float32 products that underflow lose at most 2^-150 each */
+        .abs_margin = 4.0 * (double)d * 0x1p-150,
+        .cap = 2 * k > k + 8 ? 2 * k : k + 8,
+    };
+    for (int64_t j = 0; j < nr; j++)
+        u.max_rn2 = rn2[j] > u.max_rn2 ? rn2[j] : u.max_rn2;
+    if (u.cap > nr)
+        u.cap = nr;
+    int err;
+    const int64_t vals_len = (k + u.cap) * n_threads;
+    u.cand_s = rlcc__alloc(budget, nq * u.cap, sizeof *u.cand_s, "kNN candidates", &err);
+    u.cand_j = u.cand_s ? rlcc__alloc(budget, nq * u.cap, sizeof *u.cand_j, "kNN candidates", &err) : NULL;
+    u.cand_size = u.cand_j ? rlcc__calloc(budget, nq, sizeof *u.cand_size, "kNN candidates", &err) : NULL;
+    u.limit = u.cand_size ? rlcc__alloc(budget, nq, sizeof *u.limit, "kNN limits", &err) : NULL;
+    double *vals = u.limit ? rlcc__alloc(budget, vals_len, sizeof *vals, "kNN bounds", &err) : NULL;
+    const int64_t width = symmetric ? nq : nr;
+    const int64_t rows = vals ? rlcc__panel_rows(width, budget) : 0;
+    const int64_t panel = symmetric || rows < nq ? rows : nq;
+    float *tile = vals ? rlcc__alloc(budget, panel * width, sizeof *tile, "Gram tile", &err) : NULL;
+    if (tile != NULL) {
+        rlcc_blocktime_guard blocktime;
+        rlcc__blocktime_enter(&blocktime);
+        for (int64_t q = 0; q < nq; q++)
+            u.limit[q] = initial_limit(&u, q);
+        for (int64_t q0 = 0; q0 < nq; q0 += panel) {
+            const int64_t q1 = q0 + panel < nq ? q0 + panel : nq;
+            if (symmetric)
+                scan_symmetric_panel(&u, q0, q1, tile);
+            else
+                scan_panel(&u, q0, q1, tile);
+        }
+        resolve_rows(&u, vals, n_decided, n_fallback);
         rlcc__blocktime_leave(&blocktime);
         err = RLCC_OK;
     }
-    rlcc__free(budget, t.size, n, sizeof *t.size);
-    rlcc__free(budget, t.index, n * k, sizeof *t.index);
-    rlcc__free(budget, t.dist, n * k, sizeof *t.dist);
-    rlcc__free(budget, tile, rows * n, sizeof *tile);
-    rlcc__free(budget, norm, n, sizeof *norm);
+    rlcc__free(budget, tile, panel * width, sizeof *tile);
+    rlcc__free(budget, vals, vals_len, sizeof *vals);
+    rlcc__free(budget, u.limit, nq, sizeof *u.limit);
+    rlcc__free(budget, u.cand_size, nq, sizeof *u.cand_size);
+    rlcc__free(budget, u.cand_j, nq * u.cap, sizeof *u.cand_j);
+    rlcc__free(budget, u.cand_s, nq * u.cap, sizeof *u.cand_s);
     return err;
+}
+
+/* The finished, sorted lists; a row with fewer than k entries is an error
+ * (not enough reference rows were offered). */
+static int lists_finish(exact_lists *l, int n_threads, int64_t *indices64, int32_t *indices32,
+                        float *sqdist)
+{
+    const int64_t k = l->k;
+    for (int64_t q = 0; q < l->n; q++)
+        if (l->size[q] < k)
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                              "state: query row %lld has %d of its k = %lld neighbours (offer "
+                              "at least k reference rows)",
+                              (long long)q, (int)l->size[q], (long long)k);
+#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static)
+    for (int64_t q = 0; q < l->n; q++) {
+        double *hd = l->dist + q * k;
+        int64_t *hi = l->index + q * k;
+        sort_exact(hd, hi, k);
+        for (int64_t r = 0; r < k; r++) {
+            if (indices64 != NULL)
+                indices64[q * k + r] = hi[r];
+            if (indices32 != NULL)
+                indices32[q * k + r] = (int32_t)hi[r];
+            if (sqdist != NULL)
+                sqdist[q * k + r] = (float)hd[r];
+        }
+    }
+    return RLCC_OK;
+}
+
+int rlcc__knn(const float *x, int64_t n, int64_t d, int64_t ldx, const double *norm2,
+              int64_t k, int n_threads, rlcc_budget *budget, int32_t *indices, float *sqdist)
+{
+    exact_lists lists;
+    int64_t decided = 0, fallback = 0;
+    int err = lists_init(&lists, n, k, budget);
+    if (err == RLCC_OK)
+        err = knn_update(&lists, x, n, ldx, norm2, x, n, ldx, 0, norm2, d, 1, n_threads, budget,
+                         &decided, &fallback);
+    if (err == RLCC_OK)
+        err = lists_finish(&lists, n_threads, NULL, indices, sqdist);
+    lists_release(&lists, budget);
+    return err;
+}
+
+/* ---- the public kNN ---------------------------------------------------- */
+
+int rlcc_knn_options_init(rlcc_knn_options *options, size_t struct_size)
+{
+    rlcc__clear_error();
+    const rlcc_knn_options defaults = {.struct_size = sizeof defaults};
+    return rlcc__init_struct(options, struct_size, &defaults, sizeof defaults,
+                             KNN_OPTIONS_SIZE_1_1, "options");
+}
+
+/* Options read over the defaults and checked. */
+static int read_knn_options(const rlcc_knn_options *options, rlcc_knn_options *opts)
+{
+    rlcc_knn_options_init(opts, sizeof *opts);
+    int err = rlcc__read_struct(opts, sizeof *opts, options, KNN_OPTIONS_SIZE_1_1, "options");
+    if (err == RLCC_OK)
+        err = rlcc__check_threads(opts->n_threads);
+    if (err == RLCC_OK)
+        err = rlcc__check_max_bytes(opts->max_bytes);
+    return err;
+}
+
+int rlcc_knn(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t k,
+             const rlcc_knn_options *options, int64_t *indices, float *sqdist)
+{
+    rlcc__clear_error();
+    rlcc_knn_options opts;
+    int err = read_knn_options(options, &opts);
+    if (err == RLCC_OK)
+        err = rlcc__check_matrix("x", x, n, d, ldx);
+    if (err == RLCC_OK && (k < 1 || k > n) && n > 0)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k: %lld must be in [1, n = %lld]",
+                         (long long)k, (long long)n);
+    if (err == RLCC_OK && n > 0 && indices == NULL)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "indices: is NULL");
+    if (err != RLCC_OK || n == 0)
+        return err;
+
+    const int n_threads = rlcc__resolve_threads(opts.n_threads);
+    rlcc_budget budget;
+    rlcc__budget_init(&budget, opts.max_bytes);
+    double *norm2 = rlcc__alloc(&budget, n, sizeof *norm2, "row norms", &err);
+    if (norm2 == NULL)
+        return err;
+    err = rlcc__row_norms("x", x, n, d, ldx, n_threads, norm2);
+    exact_lists lists = {0};
+    int64_t decided = 0, fallback = 0;
+    if (err == RLCC_OK)
+        err = lists_init(&lists, n, k, &budget);
+    if (err == RLCC_OK)
+        err = knn_update(&lists, x, n, ldx, norm2, x, n, ldx, 0, norm2, d, 1, n_threads, &budget,
+                         &decided, &fallback);
+    /* written only once everything succeeded: a refused call leaves them */
+    if (err == RLCC_OK)
+        err = lists_finish(&lists, n_threads, indices, NULL, sqdist);
+    lists_release(&lists, &budget);
+    rlcc__free(&budget, norm2, n, sizeof *norm2);
+    return err;
+}
+
+/* ---- block kNN: a state for a range of query rows --------------------------- */
+
+struct rlcc_knn_state {
+    int64_t n_queries, query_offset, d, k;
+    int n_threads;
+    rlcc_budget budget;  /* the state's lists, then each call's working memory */
+    exact_lists lists;
+    int64_t n_updates, n_decided, n_fallback;
+    atomic_int busy;     /* one call at a time */
+};
+
+int rlcc_knn_stats_init(rlcc_knn_stats *stats, size_t struct_size)
+{
+    rlcc__clear_error();
+    const rlcc_knn_stats defaults = {.struct_size = sizeof defaults};
+    return rlcc__init_struct(stats, struct_size, &defaults, sizeof defaults, KNN_STATS_SIZE_1_3,
+                             "stats");
+}
+
+int rlcc_knn_state_new(int64_t n_queries, int64_t query_offset, int64_t d, int64_t k,
+                       const rlcc_knn_options *options, rlcc_knn_state **state)
+{
+    rlcc__clear_error();
+    rlcc_knn_options opts;
+    int err = read_knn_options(options, &opts);
+    if (err == RLCC_OK && state == NULL)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "state: is NULL");
+    if (err == RLCC_OK)
+        err = rlcc__check_rows("n_queries", n_queries);
+    if (err == RLCC_OK && (query_offset < 0 || query_offset > INT64_MAX - n_queries))
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "query_offset: %lld must be >= 0 (and "
+                         "query_offset + n_queries fit int64)", (long long)query_offset);
+    if (err == RLCC_OK && (d < 1 || d > INT32_MAX))
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "d: %lld must be in [1, INT32_MAX]",
+                         (long long)d);
+    if (err == RLCC_OK && (k < 1 || k > INT32_MAX))
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k: %lld must be in [1, INT32_MAX]",
+                         (long long)k);
+    if (err != RLCC_OK)
+        return err;
+    rlcc_knn_state *s = rlcc__zalloc(sizeof *s);
+    if (s == NULL)
+        return rlcc__fail(RLCC_E_OUT_OF_MEMORY, "state: out of memory");
+    *s = (rlcc_knn_state){.n_queries = n_queries, .query_offset = query_offset, .d = d, .k = k,
+                          .n_threads = rlcc__resolve_threads(opts.n_threads)};
+    atomic_init(&s->busy, 0);
+    rlcc__budget_init(&s->budget, opts.max_bytes);
+    err = lists_init(&s->lists, n_queries, k, &s->budget);
+    if (err != RLCC_OK) {
+        free(s);
+        return err;
+    }
+    *state = s;
+    return RLCC_OK;
+}
+
+void rlcc_knn_state_free(rlcc_knn_state *state)
+{
+    if (state == NULL)
+        return;
+    lists_release(&state->lists, &state->budget);
+    free(state);
+}
+
+/* Claims the state for one call, or refuses a concurrent one. */
+static int claim(rlcc_knn_state *state, const char *name)
+{
+    if (state == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: is NULL", name);
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&state->busy, &expected, 1))
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: in use by another call", name);
+    return RLCC_OK;
+}
+
+static void release(rlcc_knn_state *state)
+{
+    atomic_store(&state->busy, 0);
+}
+
+int rlcc_knn_update(rlcc_knn_state *state, const float *queries, int64_t ldq, const float *refs,
+                    int64_t n_refs, int64_t ldr, int64_t ref_offset)
+{
+    rlcc__clear_error();
+    int err = claim(state, "state");
+    if (err != RLCC_OK)
+        return err;
+    const int64_t nq = state->n_queries, d = state->d;
+    err = rlcc__check_matrix("queries", queries, nq, d, ldq);
+    if (err == RLCC_OK)
+        err = rlcc__check_matrix("refs", refs, n_refs, d, ldr);
+    if (err == RLCC_OK && (ref_offset < 0 || ref_offset > INT64_MAX - n_refs))
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "ref_offset: %lld must be >= 0 (and "
+                         "ref_offset + n_refs fit int64)", (long long)ref_offset);
+    if (err != RLCC_OK || nq == 0 || n_refs == 0) {
+        release(state);
+        return err;
+    }
+    /* the same rows as queries and references: the triangle once */
+    const int symmetric = refs == queries && ldr == ldq && n_refs == nq
+                          && ref_offset == state->query_offset;
+    rlcc_budget *budget = &state->budget;
+    double *qn2 = rlcc__alloc(budget, nq, sizeof *qn2, "query norms", &err);
+    double *rn2 = qn2 && !symmetric ? rlcc__alloc(budget, n_refs, sizeof *rn2, "reference norms", &err)
+                                    : qn2;
+    if (rn2 != NULL) {
+        err = rlcc__row_norms("queries", queries, nq, d, ldq, state->n_threads, qn2);
+        if (err == RLCC_OK && !symmetric)
+            err = rlcc__row_norms("refs", refs, n_refs, d, ldr, state->n_threads, rn2);
+    }
+    if (rn2 != NULL && err == RLCC_OK) {
+        /* the lists change only if the whole update succeeds */
+        exact_lists work;
+        err = lists_init(&work, nq, state->k, budget);
+        if (err == RLCC_OK) {
+            memcpy(work.dist, state->lists.dist, (size_t)(nq * state->k) * sizeof *work.dist);
+            memcpy(work.index, state->lists.index, (size_t)(nq * state->k) * sizeof *work.index);
+            memcpy(work.size, state->lists.size, (size_t)nq * sizeof *work.size);
+            int64_t decided = 0, fallback = 0;
+            err = knn_update(&work, queries, nq, ldq, qn2, refs, n_refs, ldr, ref_offset, rn2, d,
+                             symmetric, state->n_threads, budget, &decided, &fallback);
+            if (err == RLCC_OK) {
+                exact_lists old = state->lists;
+                state->lists = work;
+                work = old;
+                state->n_updates++;
+                state->n_decided += decided;
+                state->n_fallback += fallback;
+            }
+            lists_release(&work, budget);
+        }
+    }
+    if (!symmetric)
+        rlcc__free(budget, rn2, n_refs, sizeof *rn2);
+    rlcc__free(budget, qn2, nq, sizeof *qn2);
+    release(state);
+    return err;
+}
+
+int rlcc_knn_merge(rlcc_knn_state *into, const rlcc_knn_state *from)
+{
+    rlcc__clear_error();
+    if (from == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "from: is NULL");
+    int err = claim(into, "into");
+    if (err != RLCC_OK)
+        return err;
+    if (from == into)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "from: is the same state as into");
+    else if (from->n_queries != into->n_queries || from->query_offset != into->query_offset
+             || from->d != into->d || from->k != into->k)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                         "from: a state for %lld query rows at %lld, d = %lld, k = %lld; into is "
+                         "for %lld at %lld, d = %lld, k = %lld",
+                         (long long)from->n_queries, (long long)from->query_offset,
+                         (long long)from->d, (long long)from->k, (long long)into->n_queries,
+                         (long long)into->query_offset, (long long)into->d, (long long)into->k);
+    if (err == RLCC_OK) {
+        exact_lists *l = &into->lists;
+        const int64_t k = l->k;
+#pragma omp parallel for num_threads(into->n_threads) if (into->n_threads > 1) schedule(static)
+        for (int64_t q = 0; q < l->n; q++)
+            for (int32_t e = 0; e < from->lists.size[q]; e++)
+                exact_add(l, q, from->lists.dist[q * k + e], from->lists.index[q * k + e]);
+        into->n_updates += from->n_updates;
+        into->n_decided += from->n_decided;
+        into->n_fallback += from->n_fallback;
+    }
+    release(into);
+    return err;
+}
+
+int rlcc_knn_finish(rlcc_knn_state *state, int64_t *indices, float *sqdist)
+{
+    rlcc__clear_error();
+    int err = claim(state, "state");
+    if (err != RLCC_OK)
+        return err;
+    const int64_t nq = state->n_queries, k = state->k;
+    if (nq > 0 && indices == NULL)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "indices: is NULL");
+    exact_lists copy = {0};
+    if (err == RLCC_OK && nq > 0)
+        err = lists_init(&copy, nq, k, &state->budget);
+    if (err == RLCC_OK && nq > 0) {
+        /* sorted in a copy: the state keeps its heaps for more updates */
+        memcpy(copy.dist, state->lists.dist, (size_t)(nq * k) * sizeof *copy.dist);
+        memcpy(copy.index, state->lists.index, (size_t)(nq * k) * sizeof *copy.index);
+        memcpy(copy.size, state->lists.size, (size_t)nq * sizeof *copy.size);
+        err = lists_finish(&copy, state->n_threads, indices, NULL, sqdist);
+    }
+    lists_release(&copy, &state->budget);
+    release(state);
+    return err;
+}
+
+int rlcc_knn_state_stats(const rlcc_knn_state *state, rlcc_knn_stats *stats)
+{
+    rlcc__clear_error();
+    if (state == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "state: is NULL");
+    if (stats == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "stats: is NULL");
+    int err = rlcc__check_struct_size(stats->struct_size, KNN_STATS_SIZE_1_3, "stats");
+    if (err != RLCC_OK)
+        return err;
+    const rlcc_knn_stats out = {.struct_size = sizeof out, .n_updates = state->n_updates,
+                                .n_redecided = state->n_decided,
+                                .n_fallback_rows = state->n_fallback,
+                                .peak_bytes = state->budget.peak};
+    const size_t size = stats->struct_size < sizeof out ? stats->struct_size : sizeof out;
+    memcpy((char *)stats + sizeof(size_t), (const char *)&out + sizeof(size_t),
+           size - sizeof(size_t));
+    return RLCC_OK;
 }

@@ -16,6 +16,11 @@ int rlcc__resolve_threads(int32_t n_threads)
     return max > 0 ? max : 1;
 }
 
+int rlcc__thread_index(void)
+{
+    return omp_get_thread_num();
+}
+
 /* Weak references: resolved with LLVM libomp, NULL with GCC's libgomp, so
  * both builds link and only libomp gets the block-time treatment. */
 extern int kmp_get_blocktime(void) __attribute__((weak));

@@ -30,6 +30,7 @@ int main(int argc, char **argv)
     run_all(api_tests);
     run_all(dbscan_tests);
     run_all(errors_tests);
+    run_all(knn_tests);
     run_all(jaccard_tests);
     run_all(rlcc_tests);
     run_all(concurrency_tests);

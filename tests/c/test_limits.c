@@ -99,13 +99,19 @@ static void subnormal_features(void)
     CHECK(stats.n_redecided > 0);
     int64_t idx[6];
     float sq[6];
-    /* the kNN is float32 by definition (as faiss): every squared distance
-     * underflows to 0, and the tie rule (lower index first) decides */
+    /* the kNN decides in double (1.3): every row is its own nearest, though
+     * every float32 Gram distance underflows to 0 and ties; the distances
+     * (2^-280 and up) round to 0 in float32 */
     CHECK_OK(rlcc_knn(x, 6, 1, 1, 1, NULL, idx, sq));
     for (int i = 0; i < 6; i++) {
         CHECK(sq[i] == 0.0f);
-        CHECK_EQ(idx[i], 0);
+        CHECK_EQ(idx[i], i);
     }
+    int64_t idx2[12];
+    CHECK_OK(rlcc_knn(x, 6, 1, 1, 2, NULL, idx2, NULL));
+    const int64_t second[6] = {1, 0, 1, 4, 3, 4}; /* ties (0 and 2 for 1) by the lower index */
+    for (int i = 0; i < 6; i++)
+        CHECK_EQ(idx2[2 * i + 1], second[i]);
 }
 
 static void huge_features_are_refused_everywhere(void)

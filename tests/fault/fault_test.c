@@ -110,6 +110,13 @@ int main(void)
     EVERY_FAILURE_POINT("rlcc_dbscan_csr", rlcc_dbscan_csr(N, rlcc_csr_indptr(graph), rlcc_csr_indices(graph), rlcc_csr_data(graph), 0.6, 3, NULL, labels, NULL, NULL, NULL), (void)0);
     rlcc_csr_free(graph);
     EVERY_FAILURE_POINT("rlcc_knn", rlcc_knn(x, N, D, D, 10, NULL, knn, sq), (void)0);
+    rlcc_knn_state *ks = NULL;
+    EVERY_FAILURE_POINT("rlcc_knn_state_new", rlcc_knn_state_new(N, 0, D, 10, NULL, &ks), (rlcc_knn_state_free(ks), ks = NULL));
+    record(rlcc_knn_state_new(N, 0, D, 10, NULL, &ks) == RLCC_OK, "rlcc_knn_state_new");
+    EVERY_FAILURE_POINT("rlcc_knn_update", rlcc_knn_update(ks, x, D, x + 10 * D, N - 10, D, 10), (void)0);
+    EVERY_FAILURE_POINT("rlcc_knn_update (symmetric)", rlcc_knn_update(ks, x, D, x, N, D, 0), (void)0);
+    EVERY_FAILURE_POINT("rlcc_knn_finish", rlcc_knn_finish(ks, knn, sq), (void)0);
+    rlcc_knn_state_free(ks);
     rlcc_csr *result = NULL;
     EVERY_FAILURE_POINT("rlcc_jaccard", rlcc_jaccard(x, N, D, D, NULL, NULL, &result), rlcc_csr_free(result));
     EVERY_FAILURE_POINT("rlcc_jaccard (caller kNN)", rlcc_jaccard(x, N, D, D, knn, &(rlcc_jaccard_options){.struct_size = sizeof(rlcc_jaccard_options), .k1 = 10, .k2 = 3, .cutoff = 1.0f}, &result), rlcc_csr_free(result));

@@ -36,6 +36,9 @@ loaded_from() {
     readlink -f "$(ldd "$1" | sed -n 's/^\s*librlcc\.so\.1 => \(\S*\) .*/\1/p')"
 }
 
+# the version of this checkout, from the one place it lives
+version=$(sed -n 's/^#define RLCC_VERSION_STRING "\(.*\)"$/\1/p' "$top/include/rlcc.h")
+
 want="2 clusters, labels 0 0 0 1 1 1 -1"
 app="$out/app"          # every program is built here, outside the checkout
 mkdir -p "$app"
@@ -48,32 +51,32 @@ prefix=/opt/rlcc
 record "make install DESTDIR=... PREFIX=$prefix" $(( $? == 0 )) "$out/install.log"
 staged="$root$prefix"
 missing=""
-for f in include/rlcc.h lib/librlcc.a lib/librlcc.so.1.2.2 lib/librlcc.so.1 lib/librlcc.so \
+for f in include/rlcc.h lib/librlcc.a lib/librlcc.so.$version lib/librlcc.so.1 lib/librlcc.so \
     lib/pkgconfig/rlcc.pc lib/cmake/rlcc/rlccConfig.cmake lib/cmake/rlcc/rlccConfigVersion.cmake \
     bin/rlcc share/man/man1/rlcc.1; do
     [ -e "$staged/$f" ] || missing="$missing $f"
 done
 record "it installs the header, both libraries, rlcc.pc, the CMake package, bin/rlcc, rlcc(1)${missing:+ (missing:$missing)}" \
     $(( ${#missing} == 0 ))
-[ -L "$staged/lib/librlcc.so.1" ] && [ "$(readlink "$staged/lib/librlcc.so.1")" = librlcc.so.1.2.2 ] \
+[ -L "$staged/lib/librlcc.so.1" ] && [ "$(readlink "$staged/lib/librlcc.so.1")" = librlcc.so.$version ] \
     && [ "$(readlink "$staged/lib/librlcc.so")" = librlcc.so.1 ]
-record "librlcc.so -> librlcc.so.1 -> librlcc.so.1.2.2" $(( $? == 0 ))
+record "librlcc.so -> librlcc.so.1 -> librlcc.so.$version" $(( $? == 0 ))
 
 # No installed file carries a path of this machine: not the checkout, not the
 # DESTDIR, not the compiler's own folders.
-readelf -d "$staged/lib/librlcc.so.1.2.2" "$staged/bin/rlcc" >"$out/dyn.txt" 2>&1
+readelf -d "$staged/lib/librlcc.so.$version" "$staged/bin/rlcc" >"$out/dyn.txt" 2>&1
 grep -E 'RPATH|RUNPATH' "$out/dyn.txt" >"$out/paths.txt"
 ! grep -vE '\[\$ORIGIN/\.\./lib\]' "$out/paths.txt" | grep -q . \
-    && ! grep -q RUNPATH <(readelf -d "$staged/lib/librlcc.so.1.2.2")
+    && ! grep -q RUNPATH <(readelf -d "$staged/lib/librlcc.so.$version")
 record "the library has no RUNPATH, the CLI only \$ORIGIN/../lib" $(( $? == 0 )) "$out/paths.txt"
 ! grep -rIlE "$top|$root|llvm-[0-9]+" "$staged/lib/pkgconfig" "$staged/lib/cmake" "$staged/include" \
     >"$out/leaks.txt"
 record "no build-machine path in rlcc.pc, the CMake files or the header" $(( $? == 0 )) "$out/leaks.txt"
-! strings -a "$staged/lib/librlcc.so.1.2.2" "$staged/bin/rlcc" | grep -q "$top"
+! strings -a "$staged/lib/librlcc.so.$version" "$staged/bin/rlcc" | grep -q "$top"
 record "no path of the checkout inside the library or the CLI (debug information included)" $(( $? == 0 ))
 
-"$staged/bin/rlcc" --version >"$out/version.txt" 2>&1 && grep -qx "rlcc 1.2.2" "$out/version.txt" \
-    && [ "$(loaded_from "$staged/bin/rlcc")" = "$staged/lib/librlcc.so.1.2.2" ]
+"$staged/bin/rlcc" --version >"$out/version.txt" 2>&1 && grep -qx "rlcc $version" "$out/version.txt" \
+    && [ "$(loaded_from "$staged/bin/rlcc")" = "$staged/lib/librlcc.so.$version" ]
 record "the installed rlcc runs and loads the installed library" $(( $? == 0 )) "$out/version.txt"
 MANWIDTH=80 man -l "$staged/share/man/man1/rlcc.1" 2>"$out/man.err" | col -b >"$out/man.txt"
 grep -q "^NAME" "$out/man.txt" && grep -q "rlcc cluster FEATURES.npy" "$out/man.txt" \
@@ -85,15 +88,15 @@ export PKG_CONFIG_PATH="$staged/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$root"
 cflags=$(pkg-config --cflags rlcc | xargs)
 libs=$(pkg-config --libs rlcc | xargs)
 static_libs=$(pkg-config --static --libs rlcc | sed 's/ *-lrlcc\b//')
-[ "$(pkg-config --modversion rlcc)" = 1.2.2 ] && [ "$cflags" = "-I$staged/include" ]
-record "pkg-config rlcc: version 1.2.2, the staged include folder" $(( $? == 0 ))
+[ "$(pkg-config --modversion rlcc)" = $version ] && [ "$cflags" = "-I$staged/include" ]
+record "pkg-config rlcc: version $version, the staged include folder" $(( $? == 0 ))
 
 for compiler in "$GCC" "$CC"; do
     name=$(basename "$compiler")
     (cd "$app" && $compiler -std=c11 -Wall -Werror app.c $cflags $libs -Wl,-rpath,"$staged/lib" \
         -o "shared-$name") >"$out/c.log" 2>&1 \
         && "$app/shared-$name" | grep -q "$want" \
-        && [ "$(loaded_from "$app/shared-$name")" = "$staged/lib/librlcc.so.1.2.2" ]
+        && [ "$(loaded_from "$app/shared-$name")" = "$staged/lib/librlcc.so.$version" ]
     record "C with $name, shared: pkg-config --cflags --libs rlcc" $(( $? == 0 )) "$out/c.log"
     (cd "$app" && $compiler -std=c11 -Wall -Werror app.c $cflags "$staged/lib/librlcc.a" $static_libs \
         -o "static-$name") >"$out/c.log" 2>&1 \
@@ -150,7 +153,7 @@ for compiler in "$GCC" "$CC"; do
         -DCMAKE_PREFIX_PATH="$staged" >"$out/cmake.log" 2>&1 \
         && cmake --build "$app/cmake/build" >>"$out/cmake.log" 2>&1 \
         && "$app/cmake/build/app_shared" | grep -q "$want" \
-        && [ "$(loaded_from "$app/cmake/build/app_shared")" = "$staged/lib/librlcc.so.1.2.2" ] \
+        && [ "$(loaded_from "$app/cmake/build/app_shared")" = "$staged/lib/librlcc.so.$version" ] \
         && "$app/cmake/build/app_static" | grep -q "$want" \
         && ! ldd "$app/cmake/build/app_static" | grep -q librlcc
     record "CMake with $name: find_package(rlcc CONFIG), rlcc::rlcc and rlcc::rlcc_static" \
@@ -159,7 +162,7 @@ done
 sed -i 's/find_package(rlcc 1.2 CONFIG REQUIRED)/find_package(rlcc 2 CONFIG REQUIRED)/' "$app/cmake/CMakeLists.txt"
 rm -rf "$app/cmake/build"
 ! cmake -S "$app/cmake" -B "$app/cmake/build" -DCMAKE_PREFIX_PATH="$staged" >"$out/cmake.log" 2>&1 \
-    && grep -q "rlccConfig.cmake, version: 1.2.2" "$out/cmake.log"
+    && grep -q "rlccConfig.cmake, version: $version" "$out/cmake.log"
 record "CMake: a request for librlcc 2 is refused by the version file" $(( $? == 0 )) "$out/cmake.log"
 
 (cd "$top" && $MAKE --no-print-directory uninstall DESTDIR="$root" PREFIX="$prefix") >"$out/uninstall.log" 2>&1 \
@@ -192,7 +195,7 @@ fn main() {
 EOF
 (cd "$app/rust" && CARGO_TARGET_DIR="$app/rust/target" cargo build --offline -q) >"$out/cargo.log" 2>&1 \
     && env -u LD_LIBRARY_PATH "$app/rust/target/debug/uses-rlcc" >"$out/rust.txt" 2>>"$out/cargo.log" \
-    && grep -qx "Rust: librlcc 1.2.2: 2 clusters, point 5 is -1" "$out/rust.txt"
+    && grep -qx "Rust: librlcc $version: 2 clusters, point 5 is -1" "$out/rust.txt"
 record "a new Rust crate depending on bindings/rust builds and its binary runs without LD_LIBRARY_PATH" \
     $(( $? == 0 )) "$out/cargo.log"
 ! ldd "$app/rust/target/debug/uses-rlcc" | grep -q librlcc \
@@ -201,7 +204,7 @@ record "the Rust binary holds librlcc (static by default): no librlcc.so.1, no r
 (cd "$top/bindings/rust" && RLCC_LINK=dynamic CARGO_TARGET_DIR="$out/cargo-dynamic" \
     cargo run -q --offline --example reid_fixture -- "$top/examples/data") >"$out/fx.dyn.txt" 2>"$out/cargo-dyn.log" \
     && diff -u "$top/examples/data/reid_fixture.expected" "$out/fx.dyn.txt" >>"$out/cargo-dyn.log" \
-    && [ "$(loaded_from "$out/cargo-dynamic/debug/examples/reid_fixture")" = "$real/lib/librlcc.so.1.2.2" ]
+    && [ "$(loaded_from "$out/cargo-dynamic/debug/examples/reid_fixture")" = "$real/lib/librlcc.so.$version" ]
 record "RLCC_LINK=dynamic: the crate's example loads the installed librlcc.so.1 through its rpath" \
     $(( $? == 0 )) "$out/cargo-dyn.log"
 
@@ -213,7 +216,7 @@ module example.org/usesrlcc
 
 go 1.19
 
-require librlcc.org/go/rlcc v1.2.2
+require librlcc.org/go/rlcc v1.3.0
 
 replace librlcc.org/go/rlcc => ../rlcc
 EOF
@@ -239,8 +242,8 @@ EOF
 (cd "$app/go/app" && CGO_LDFLAGS="-Wl,-rpath,$real/lib" GOFLAGS=-mod=mod GOPROXY=off \
     GOCACHE="$out/gocache" go build -o usesrlcc .) >"$out/go.log" 2>&1 \
     && "$app/go/app/usesrlcc" >"$out/go.txt" 2>>"$out/go.log" \
-    && grep -qx "Go: librlcc 1.2.2: 2 clusters, point 5 is -1" "$out/go.txt" \
-    && [ "$(loaded_from "$app/go/app/usesrlcc")" = "$real/lib/librlcc.so.1.2.2" ]
+    && grep -qx "Go: librlcc $version: 2 clusters, point 5 is -1" "$out/go.txt" \
+    && [ "$(loaded_from "$app/go/app/usesrlcc")" = "$real/lib/librlcc.so.$version" ]
 record "a Go program outside the checkout finds the library through #cgo pkg-config: rlcc" \
     $(( $? == 0 )) "$out/go.log"
 unset PKG_CONFIG_PATH

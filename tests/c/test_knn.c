@@ -1,0 +1,258 @@
+/*
+ * test_knn.c - the kNN contract: lists decided in double in librlcc's fixed
+ * order, ties by the lower index, the same for every blocking, update and
+ * merge order, thread count and memory budget.
+ *
+ * The oracle here is a brute force over every pair with the order of
+ * docs/precision.md written out again (eight lanes, combined as a tree),
+ * independent of src/fixed.c; tests/python/test_knn_exact.py holds the
+ * same contract against a NumPy replica.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "test.h"
+
+/* ---- data ------------------------------------------------------------------ */
+
+static uint64_t rng_state;
+
+static uint32_t next_u32(void)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(rng_state >> 33);
+}
+
+/* Kinds of rows that make float32 Gram distances reorder near-ties. */
+enum { GAUSSIAN, INTEGER_GRID, DUPLICATES, LAST_BIT, OFFSET, N_KINDS };
+
+static float *make_rows(int kind, int64_t n, int64_t d, uint64_t seed)
+{
+    float *x = malloc((size_t)(n * d) * sizeof *x);
+    rng_state = seed;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t t = 0; t < d; t++) {
+            const float g = ((float)next_u32() / 4294967296.0f - 0.5f) * 2.0f;
+            switch (kind) {
+            case GAUSSIAN: x[i * d + t] = g; break;
+            case INTEGER_GRID: x[i * d + t] = (float)(next_u32() % 3); break;
+            case DUPLICATES: x[i * d + t] = i % 4 == 0 || i < 4 ? g : x[(i - i % 4) * d + t]; break;
+            case LAST_BIT: x[i * d + t] = i % 2 ? nextafterf(x[(i - 1) * d + t], INFINITY) : g; break;
+            default: x[i * d + t] = 4096.0f + (float)(next_u32() % 5) * 0x1p-10f; break;
+            }
+        }
+    return x;
+}
+
+/* The contract's D, written out independently of src/fixed.c. */
+static double oracle_sqdist(const float *a, const float *b, int64_t d)
+{
+    double lane[8] = {0};
+    for (int64_t t = 0; t < d; t++) {
+        const double diff = (double)a[t] - (double)b[t];
+        lane[t % 8] += diff * diff;
+    }
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
+/* Brute force: every row's k smallest (D, index), by selection. */
+static void oracle_knn(const float *x, int64_t n, int64_t d, int64_t k, int64_t *idx, float *sq)
+{
+    double *row = malloc((size_t)n * sizeof *row);
+    char *taken = malloc((size_t)n);
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t j = 0; j < n; j++) {
+            row[j] = oracle_sqdist(x + i * d, x + j * d, d);
+            taken[j] = 0;
+        }
+        for (int64_t r = 0; r < k; r++) {
+            int64_t best = -1;
+            for (int64_t j = 0; j < n; j++)
+                if (!taken[j] && (best < 0 || row[j] < row[best]))
+                    best = j;
+            taken[best] = 1;
+            idx[i * k + r] = best;
+            sq[i * k + r] = (float)row[best];
+        }
+    }
+    free(taken);
+    free(row);
+}
+
+static int same_lists(const int64_t *a, const float *sa, const int64_t *b, const float *sb,
+                      int64_t count)
+{
+    return memcmp(a, b, (size_t)count * sizeof *a) == 0 && memcmp(sa, sb, (size_t)count * sizeof *sa) == 0;
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+/* 5 kinds x 12 shapes: rlcc_knn equals the brute force byte for byte. */
+static void knn_equals_the_double_oracle(void)
+{
+    const int64_t shapes[12][3] = {{40, 3, 5},  {64, 8, 10},  {90, 17, 30}, {33, 1, 4},
+                                   {120, 32, 30}, {70, 2, 70}, {25, 64, 25}, {80, 9, 1},
+                                   {150, 5, 12}, {60, 130, 8}, {48, 4, 47}, {100, 16, 20}};
+    int mismatches = 0;
+    for (int kind = 0; kind < N_KINDS; kind++)
+        for (int s = 0; s < 12; s++) {
+            const int64_t n = shapes[s][0], d = shapes[s][1], k = shapes[s][2];
+            float *x = make_rows(kind, n, d, 1000 + 31 * (uint64_t)s + (uint64_t)kind);
+            int64_t *want = malloc((size_t)(n * k) * sizeof *want), *got = malloc((size_t)(n * k) * sizeof *got);
+            float *want_sq = malloc((size_t)(n * k) * sizeof *want_sq), *got_sq = malloc((size_t)(n * k) * sizeof *got_sq);
+            oracle_knn(x, n, d, k, want, want_sq);
+            CHECK_OK(rlcc_knn(x, n, d, d, k, NULL, got, got_sq));
+            mismatches += !same_lists(want, want_sq, got, got_sq, n * k);
+            free(x), free(want), free(got), free(want_sq), free(got_sq);
+        }
+    CHECK_EQ(mismatches, 0);
+}
+
+/* Query blocks x reference blocks in a shuffled order, some states merged,
+ * a block offered twice: the whole-matrix lists, byte for byte. */
+static void blocks_updates_and_merges_compose_to_the_whole(void)
+{
+    for (int kind = 0; kind < N_KINDS; kind++) {
+        const int64_t n = 97, d = 11, k = 9;
+        float *x = make_rows(kind, n, d, 77 + (uint64_t)kind);
+        int64_t want[97 * 9], got[97 * 9];
+        float want_sq[97 * 9], got_sq[97 * 9];
+        CHECK_OK(rlcc_knn(x, n, d, d, k, NULL, want, want_sq));
+        const int64_t cuts[4] = {0, 30, 61, 97}; /* three query blocks */
+        const int64_t ref_cuts[6] = {0, 9, 40, 41, 80, 97}; /* five reference blocks */
+        int ok = 1;
+        for (int q = 0; q < 3; q++) {
+            const int64_t q0 = cuts[q], nq = cuts[q + 1] - cuts[q];
+            rlcc_knn_state *a = NULL, *b = NULL;
+            CHECK_OK(rlcc_knn_state_new(nq, q0, d, k, NULL, &a));
+            CHECK_OK(rlcc_knn_state_new(nq, q0, d, k, NULL, &b));
+            for (int r = 4; r >= 0; r--) { /* backwards, alternating states */
+                const int64_t r0 = ref_cuts[r], nr = ref_cuts[r + 1] - ref_cuts[r];
+                CHECK_OK(rlcc_knn_update(r % 2 ? a : b, x + q0 * d, d, x + r0 * d, nr, d, r0));
+            }
+            CHECK_OK(rlcc_knn_update(a, x + q0 * d, d, x + 40 * d, 1, d, 40)); /* again: no change */
+            CHECK_OK(rlcc_knn_merge(a, b));
+            CHECK_OK(rlcc_knn_finish(a, got + q0 * k, got_sq + q0 * k));
+            ok &= same_lists(want + q0 * k, want_sq + q0 * k, got + q0 * k, got_sq + q0 * k, nq * k);
+            rlcc_knn_stats stats;
+            CHECK_OK(rlcc_knn_stats_init(&stats, sizeof stats));
+            CHECK_OK(rlcc_knn_state_stats(a, &stats));
+            CHECK_EQ(stats.n_updates, 6);
+            CHECK(stats.n_redecided > 0 && stats.peak_bytes > 0);
+            rlcc_knn_state_free(a);
+            rlcc_knn_state_free(b);
+        }
+        /* the symmetric block (the same pointer, offset and rows) too */
+        rlcc_knn_state *all = NULL;
+        CHECK_OK(rlcc_knn_state_new(n, 0, d, k, NULL, &all));
+        CHECK_OK(rlcc_knn_update(all, x, d, x, n, d, 0));
+        CHECK_OK(rlcc_knn_finish(all, got, got_sq));
+        ok &= same_lists(want, want_sq, got, got_sq, n * k);
+        rlcc_knn_state_free(all);
+        CHECK(ok);
+        free(x);
+    }
+}
+
+/* Every budget from the smallest that works to the default, every thread
+ * count: the same bytes. */
+static void same_bytes_for_every_budget_and_thread_count(void)
+{
+    const int64_t n = 600, d = 24, k = 30;
+    float *x = make_rows(INTEGER_GRID, n, d, 5);
+    int64_t *want = malloc((size_t)(n * k) * sizeof *want), *got = malloc((size_t)(n * k) * sizeof *got);
+    float *want_sq = malloc((size_t)(n * k) * sizeof *want_sq), *got_sq = malloc((size_t)(n * k) * sizeof *got_sq);
+    CHECK_OK(rlcc_knn(x, n, d, d, k, NULL, want, want_sq));
+    const int64_t budgets[5] = {1 << 20, 3 << 20, 8 << 20, 64 << 20, 0};
+    int ok = 1;
+    for (int b = 0; b < 5; b++)
+        for (int32_t threads = 1; threads <= 3; threads++) {
+            rlcc_knn_options o;
+            rlcc_knn_options_init(&o, sizeof o);
+            o.max_bytes = budgets[b];
+            o.n_threads = threads;
+            CHECK_OK(rlcc_knn(x, n, d, d, k, &o, got, got_sq));
+            ok &= same_lists(want, want_sq, got, got_sq, n * k);
+        }
+    CHECK(ok);
+    free(x), free(want), free(got), free(want_sq), free(got_sq);
+}
+
+/* All rows identical: every row has more near-ties than its candidates hold
+ * and falls back; the lists are still 0, 1, ..., k-1 (ties by index). */
+static void all_duplicates_fall_back_and_stay_exact(void)
+{
+    const int64_t n = 200, d = 5, k = 10;
+    float *x = malloc((size_t)(n * d) * sizeof *x);
+    for (int64_t e = 0; e < n * d; e++)
+        x[e] = 0.25f * (float)(e % d);
+    rlcc_knn_state *s = NULL;
+    CHECK_OK(rlcc_knn_state_new(n, 0, d, k, NULL, &s));
+    CHECK_OK(rlcc_knn_update(s, x, d, x, n, d, 0));
+    int64_t idx[200 * 10];
+    float sq[200 * 10];
+    CHECK_OK(rlcc_knn_finish(s, idx, sq));
+    int ok = 1;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t r = 0; r < k; r++)
+            ok &= idx[i * k + r] == r && sq[i * k + r] == 0.0f;
+    CHECK(ok);
+    rlcc_knn_stats stats;
+    rlcc_knn_stats_init(&stats, sizeof stats);
+    CHECK_OK(rlcc_knn_state_stats(s, &stats));
+    CHECK_EQ(stats.n_fallback_rows, n);
+    rlcc_knn_state_free(s);
+    free(x);
+}
+
+static void block_knn_refusals_leave_outputs_untouched(void)
+{
+    const float x[8] = {0, 0, 1, 0, 0, 1, 5, 5};
+    rlcc_knn_state *s = NULL, *other = NULL;
+    CHECK_ERR(rlcc_knn_state_new(4, 0, 2, 0, NULL, &s), RLCC_E_INVALID_ARGUMENT, "k: 0");
+    CHECK_ERR(rlcc_knn_state_new(-1, 0, 2, 2, NULL, &s), RLCC_E_INVALID_ARGUMENT, "n_queries");
+    CHECK_ERR(rlcc_knn_state_new(4, -3, 2, 2, NULL, &s), RLCC_E_INVALID_ARGUMENT, "query_offset");
+    CHECK_ERR(rlcc_knn_state_new(4, 0, 0, 2, NULL, &s), RLCC_E_INVALID_ARGUMENT, "d: 0");
+    CHECK_ERR(rlcc_knn_state_new(4, 0, 2, 2, NULL, NULL), RLCC_E_INVALID_ARGUMENT, "state");
+    CHECK(s == NULL);
+    rlcc_knn_options tiny;
+    rlcc_knn_options_init(&tiny, sizeof tiny);
+    tiny.max_bytes = 64;
+    CHECK_ERR(rlcc_knn_state_new(4, 0, 2, 2, &tiny, &s), RLCC_E_MEMORY_LIMIT, "");
+    CHECK(s == NULL);
+    CHECK_OK(rlcc_knn_state_new(4, 0, 2, 3, NULL, &s));
+    CHECK_OK(rlcc_knn_state_new(4, 0, 2, 2, NULL, &other));
+    int64_t idx[12] = {7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7};
+    CHECK_OK(rlcc_knn_update(s, x, 2, x, 2, 2, 0));
+    CHECK_ERR(rlcc_knn_finish(s, idx, NULL), RLCC_E_INVALID_ARGUMENT, "has 2 of its k = 3");
+    CHECK(idx[0] == 7 && idx[11] == 7);
+    float bad[8] = {0, 0, 1, 0, 0, NAN, 5, 5};
+    CHECK_ERR(rlcc_knn_update(s, x, 2, bad, 4, 2, 0), RLCC_E_INVALID_ARGUMENT, "refs: row 2 has NaN");
+    CHECK_ERR(rlcc_knn_update(s, x, 1, x, 4, 2, 0), RLCC_E_INVALID_ARGUMENT, "queries: leading dimension");
+    CHECK_ERR(rlcc_knn_update(s, x, 2, x, 4, 2, -1), RLCC_E_INVALID_ARGUMENT, "ref_offset");
+    CHECK_ERR(rlcc_knn_update(NULL, x, 2, x, 4, 2, 0), RLCC_E_INVALID_ARGUMENT, "state: is NULL");
+    CHECK_ERR(rlcc_knn_merge(s, other), RLCC_E_INVALID_ARGUMENT, "k = 2");
+    CHECK_ERR(rlcc_knn_merge(s, s), RLCC_E_INVALID_ARGUMENT, "same state");
+    CHECK_ERR(rlcc_knn_merge(s, NULL), RLCC_E_INVALID_ARGUMENT, "from: is NULL");
+    CHECK_ERR(rlcc_knn_finish(s, NULL, NULL), RLCC_E_INVALID_ARGUMENT, "indices: is NULL");
+    /* a refused update changed nothing: one more block finishes the lists */
+    CHECK_OK(rlcc_knn_update(s, x, 2, x + 4, 2, 2, 2));
+    CHECK_OK(rlcc_knn_finish(s, idx, NULL));
+    CHECK_EQ(idx[0], 0);
+    CHECK_EQ(idx[1], 1);
+    CHECK_EQ(idx[2], 2);
+    rlcc_knn_stats small = {.struct_size = 4};
+    CHECK_ERR(rlcc_knn_state_stats(s, &small), RLCC_E_INVALID_ARGUMENT, "stats");
+    rlcc_knn_state_free(s);
+    rlcc_knn_state_free(other);
+    rlcc_knn_state_free(NULL);
+}
+
+const test_case knn_tests[] = {
+    {"knn_equals_the_double_oracle", knn_equals_the_double_oracle},
+    {"blocks_updates_and_merges_compose_to_the_whole", blocks_updates_and_merges_compose_to_the_whole},
+    {"same_bytes_for_every_budget_and_thread_count", same_bytes_for_every_budget_and_thread_count},
+    {"all_duplicates_fall_back_and_stay_exact", all_duplicates_fall_back_and_stay_exact},
+    {"block_knn_refusals_leave_outputs_untouched", block_knn_refusals_leave_outputs_untouched},
+    {NULL, NULL},
+};

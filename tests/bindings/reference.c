@@ -142,6 +142,42 @@ int main(int argc, char **argv)
     DUMP_I64("knn_indices", knn, n * 10);
     DUMP_F32("knn_sqdist", sqdist, n * 10);
 
+    /* block kNN, k = 10: query blocks [0, 50) and [50, n), reference blocks
+     * [0, 37), [37, 81) and [81, n). Per query block, state a is offered
+     * reference block 2, then the query rows themselves (refs == queries,
+     * the triangle); state b reference block 1, then block 0 (rows offered
+     * twice change nothing); b is merged into a and a finished. The query
+     * blocks' lists, concatenated, are what rlcc_knn() gives (knn_*). */
+    const int64_t query_cuts[3] = {0, 50, n}, ref_cuts[4] = {0, 37, 81, n};
+    int64_t *block_knn = malloc((size_t)(n * 10) * sizeof *block_knn);
+    float *block_sqdist = malloc((size_t)(n * 10) * sizeof *block_sqdist);
+    int64_t block_updates[2] = {0, 0};
+    for (int b = 0; b < 2; b++) {
+        const int64_t q0 = query_cuts[b], nq = query_cuts[b + 1] - q0;
+        const float *queries = x0 + q0 * d;
+        rlcc_knn_state *sa = NULL, *sb = NULL;
+        ok(rlcc_knn_state_new(nq, q0, d, 10, NULL, &sa), "knn_state_new a");
+        ok(rlcc_knn_state_new(nq, q0, d, 10, NULL, &sb), "knn_state_new b");
+        ok(rlcc_knn_update(sa, queries, d, x0 + ref_cuts[2] * d, ref_cuts[3] - ref_cuts[2], d,
+                           ref_cuts[2]), "knn_update a 2");
+        ok(rlcc_knn_update(sa, queries, d, queries, nq, d, q0), "knn_update a self");
+        ok(rlcc_knn_update(sb, queries, d, x0 + ref_cuts[1] * d, ref_cuts[2] - ref_cuts[1], d,
+                           ref_cuts[1]), "knn_update b 1");
+        ok(rlcc_knn_update(sb, queries, d, x0, ref_cuts[1], d, 0), "knn_update b 0");
+        ok(rlcc_knn_merge(sa, sb), "knn_merge");
+        ok(rlcc_knn_finish(sa, block_knn + q0 * 10, block_sqdist + q0 * 10), "knn_finish");
+        rlcc_knn_stats stats;
+        rlcc_knn_stats_init(&stats, sizeof stats);
+        ok(rlcc_knn_state_stats(sa, &stats), "knn_state_stats");
+        block_updates[b] = stats.n_updates;
+        rlcc_knn_state_free(sa);
+        rlcc_knn_state_free(sb);
+    }
+    DUMP_I64("knn_block_indices", block_knn, n * 10);
+    DUMP_F32("knn_block_sqdist", block_sqdist, n * 10);
+    DUMP_I64("knn_block_updates", block_updates, 2);
+    free(block_knn), free(block_sqdist);
+
     /* Jaccard k1 10, k2 3, DOT, cutoff 0.9; dense; DBSCAN eps 0.6 on both */
     rlcc_jaccard_options jopts;
     rlcc_jaccard_options_init(&jopts, sizeof jopts);

@@ -614,6 +614,12 @@ typedef struct rlcc_pseudo_options {
     int64_t min_samples;
     /** As rlcc_dbscan_options.max_bytes. */
     int64_t max_bytes;
+    /** Since 1.3. Jaccard only: the caller's n x k1 kNN lists of the rows
+     *  (int64, row-major), as rlcc_jaccard()'s knn and checked the same way:
+     *  what a trainer that computes its kNN with faiss on a GPU, or across
+     *  machines with the block kNN, passes in. NULL (default): librlcc's
+     *  own rlcc_knn(). Read during the call only. */
+    const int64_t *knn;
 } rlcc_pseudo_options;
 
 /** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.2. */
@@ -870,6 +876,19 @@ RLCC_API int rlcc_refiner_step(rlcc_refiner *refiner, rlcc_features_fn features,
                                void *features_data, int64_t batch, rlcc_logits_fn logits,
                                void *logits_data, rlcc_progress_fn progress,
                                void *progress_data);
+
+/**
+ * The kNN lists of the features the next rlcc_refiner_step() reads: n x k1
+ * int64, row-major (k1 of the refiner's pseudo-label options; Jaccard only),
+ * for a trainer that computes them itself (faiss on a GPU, the block kNN
+ * across machines). Copied; checked by that step as rlcc_jaccard() checks
+ * its knn (a bad list fails the step with RLCC_E_INVALID_ARGUMENT and
+ * changes nothing). Used by the next step that succeeds, then dropped;
+ * NULL drops lists set before. Not callable during a step (in use).
+ * Errors: RLCC_E_INVALID_ARGUMENT (NULL refiner, a metric other than
+ * Jaccard, in use), RLCC_E_OUT_OF_MEMORY. Since 1.3.
+ */
+RLCC_API int rlcc_refiner_set_knn(rlcc_refiner *refiner, const int64_t *knn);
 
 /** Generations completed so far (0 before the first step; -1 while a
  *  step runs on another thread). Since 1.2. */

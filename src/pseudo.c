@@ -54,6 +54,9 @@ int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, rlcc_pseudo_o
                           "reliability: needs the singleton outlier policy");
     if (isnan(out->threshold))
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "threshold: is NaN");
+    if (out->knn != NULL && out->metric != RLCC_METRIC_JACCARD)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "knn: only the Jaccard metric reads kNN lists");
     for (int e = 0; e < out->n_eps && err == RLCC_OK; e++) {
         err = rlcc__check_eps(out->eps[e]);
         if (err == RLCC_OK && out->metric == RLCC_METRIC_JACCARD &&
@@ -269,7 +272,7 @@ int rlcc_pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
         jopts.n_threads = opts.n_threads;
         jopts.cutoff = opts.cutoff;
         jopts.max_bytes = opts.max_bytes;
-        err = rlcc_jaccard(x, n, d, ldx, NULL, &jopts, &graph);
+        err = rlcc_jaccard(x, n, d, ldx, opts.knn, &jopts, &graph);
         if (err != RLCC_OK)
             return err;
     }

@@ -39,6 +39,7 @@ struct rlcc_refiner {
     int64_t done;      /* generations completed */
     double threshold;  /* reliability threshold, fixed at generation 0 */
     generation cur, prev;
+    int64_t *next_knn; /* n x k1 lists for the next step (rlcc_refiner_set_knn), or NULL */
 };
 
 int rlcc_refiner_options_init(rlcc_refiner_options *options, size_t struct_size)
@@ -66,6 +67,7 @@ void rlcc_refiner_free(rlcc_refiner *refiner)
         return;
     generation_free(&refiner->cur);
     generation_free(&refiner->prev);
+    free(refiner->next_knn);
     free(refiner);
 }
 
@@ -85,6 +87,10 @@ int rlcc_refiner_new(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "d: %lld must be in [1, INT32_MAX]", (long long)d);
     if (err == RLCC_OK)
         err = rlcc__check_pseudo_options(pseudo, &p);
+    if (err == RLCC_OK && p.knn != NULL)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                         "pseudo: knn must be NULL here; each generation's lists are given "
+                         "to rlcc_refiner_set_knn()");
     if (err == RLCC_OK)
         err = rlcc__read_struct(&o, sizeof o, options, OPTIONS_SIZE_1_2, "options");
     if (err == RLCC_OK && !(o.alpha >= 0.0f && o.alpha <= 1.0f))
@@ -233,6 +239,7 @@ static int step_locked(rlcc_refiner *r, rlcc_features_fn features, void *feature
     if (err == RLCC_OK) {
         rlcc_pseudo_options p = r->pseudo;
         p.threshold = r->done == 0 ? r->pseudo.threshold : r->threshold;
+        p.knn = r->next_knn;
         err = rlcc_pseudo_labels(next.x, n, d, d, &p, next.labels, &next.k, &threshold);
     }
     if (err == RLCC_OK && next.k < 1)
@@ -267,7 +274,38 @@ static int step_locked(rlcc_refiner *r, rlcc_features_fn features, void *feature
     r->cur = next;
     r->threshold = threshold;
     r->done++;
+    free(r->next_knn); /* this step's lists: the next features need their own */
+    r->next_knn = NULL;
     return RLCC_OK;
+}
+
+int rlcc_refiner_set_knn(rlcc_refiner *r, const int64_t *knn)
+{
+    rlcc__clear_error();
+    if (r == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "refiner: is NULL");
+    if (knn != NULL && r->pseudo.metric != RLCC_METRIC_JACCARD)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "knn: only the Jaccard metric reads kNN lists");
+    int32_t idle = 0;
+    if (!atomic_compare_exchange_strong(&r->users, &idle, -1))
+        return busy();
+    int err = RLCC_OK;
+    int64_t *copy = NULL;
+    if (knn != NULL) {
+        const size_t bytes = sizeof *copy * (size_t)r->n * (size_t)r->pseudo.k1;
+        copy = rlcc__malloc(bytes);
+        if (copy == NULL)
+            err = rlcc__fail(RLCC_E_OUT_OF_MEMORY, "refiner: could not allocate the kNN lists");
+        else
+            memcpy(copy, knn, bytes);
+    }
+    if (err == RLCC_OK) {
+        free(r->next_knn);
+        r->next_knn = copy;
+    }
+    r->users = 0;
+    return err;
 }
 
 static int check_ready(const rlcc_refiner *r, const void *out);

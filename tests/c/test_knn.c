@@ -9,6 +9,8 @@
  * same contract against a NumPy replica.
  */
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "test.h"
@@ -248,7 +250,139 @@ static void block_knn_refusals_leave_outputs_untouched(void)
     rlcc_knn_state_free(NULL);
 }
 
+/* ---- the caller's kNN lists in pseudo labels and the refiner ----------------- */
+
+enum { PN = 160, PD = 12, PK1 = 20 };
+
+/* Unit rows around 16 directions, shifted by gen. */
+static void unit_rows(float *x, int gen)
+{
+    rng_state = 4242 + (uint64_t)gen;
+    for (int i = 0; i < PN; i++) {
+        double sum = 0.0;
+        for (int t = 0; t < PD; t++) {
+            const double v = (t == i % 16 % PD ? 1.0 : 0.0) + (t == (i % 16 + 3) % PD ? 0.6 : 0.0)
+                             + ((double)next_u32() / 4294967296.0 - 0.5) * 0.3;
+            x[i * PD + t] = (float)v;
+            sum += v * v;
+        }
+        for (int t = 0; t < PD; t++)
+            x[i * PD + t] = (float)(x[i * PD + t] / sqrt(sum));
+    }
+}
+
+static int64_t copy_rows(int64_t start, int64_t count, float *rows, int64_t ld, void *data)
+{
+    const float *x = data;
+    for (int64_t i = 0; i < count; i++)
+        memcpy(rows + i * ld, x + (start + i) * PD, sizeof(float) * PD);
+    return count;
+}
+
+static void pseudo_options(rlcc_pseudo_options *o)
+{
+    rlcc_pseudo_options_init(o, sizeof *o);
+    o->k1 = PK1;
+    o->k2 = 4;
+    o->min_samples = 3;
+    o->eps[0] = 0.5, o->eps[1] = 0.55, o->eps[2] = 0.6;
+}
+
+/* Lists the caller computed (librlcc's own here) give the labels librlcc's
+ * own kNN gives; bad lists are refused as rlcc_jaccard() refuses them. */
+static void pseudo_labels_take_the_callers_knn(void)
+{
+    static float x[PN * PD];
+    static int64_t knn[PN * PK1];
+    unit_rows(x, 0);
+    CHECK_OK(rlcc_knn(x, PN, PD, PD, PK1, NULL, knn, NULL));
+    rlcc_pseudo_options o;
+    pseudo_options(&o);
+    int32_t own[PN], given[PN];
+    int64_t k_own = 0, k_given = 0;
+    CHECK_OK(rlcc_pseudo_labels(x, PN, PD, PD, &o, own, &k_own, NULL));
+    o.knn = knn;
+    CHECK_OK(rlcc_pseudo_labels(x, PN, PD, PD, &o, given, &k_given, NULL));
+    CHECK(memcmp(own, given, sizeof own) == 0 && k_own == k_given && k_own > 1);
+    /* other lists change the result: they are really read */
+    static int64_t shifted[PN * PK1];
+    for (int i = 0; i < PN; i++)
+        for (int r = 0; r < PK1; r++)
+            shifted[i * PK1 + r] = (knn[i * PK1 + r] + 1) % PN;
+    o.knn = shifted;
+    CHECK_OK(rlcc_pseudo_labels(x, PN, PD, PD, &o, given, &k_given, NULL));
+    CHECK(memcmp(own, given, sizeof own) != 0);
+    const int64_t saved = knn[5 * PK1 + 3];
+    knn[5 * PK1 + 3] = PN;
+    o.knn = knn;
+    given[0] = 77;
+    CHECK_ERR(rlcc_pseudo_labels(x, PN, PD, PD, &o, given, NULL, NULL), RLCC_E_INVALID_ARGUMENT,
+              "knn: entry 3 of row 5");
+    CHECK_EQ(given[0], 77);
+    knn[5 * PK1 + 3] = saved;
+    /* a 1.2 caller's struct ends before knn: whatever lies there is not read */
+    o.struct_size = offsetof(rlcc_pseudo_options, knn);
+    o.knn = (const int64_t *)(uintptr_t)1;
+    CHECK_OK(rlcc_pseudo_labels(x, PN, PD, PD, &o, given, &k_given, NULL));
+    CHECK(memcmp(own, given, sizeof own) == 0);
+    o.struct_size = sizeof o;
+    o.knn = knn;
+    o.metric = RLCC_METRIC_EUCLIDEAN;
+    CHECK_ERR(rlcc_pseudo_labels(x, PN, PD, PD, &o, given, NULL, NULL), RLCC_E_INVALID_ARGUMENT,
+              "only the Jaccard metric");
+}
+
+/* rlcc_refiner_set_knn(): the next step's lists; a bad list fails that
+ * step and changes nothing; a step uses them once. */
+static void refiner_takes_each_generations_knn(void)
+{
+    static float x0[PN * PD], x1[PN * PD];
+    static int64_t knn1[PN * PK1];
+    unit_rows(x0, 0);
+    unit_rows(x1, 1);
+    CHECK_OK(rlcc_knn(x1, PN, PD, PD, PK1, NULL, knn1, NULL));
+    rlcc_pseudo_options o;
+    pseudo_options(&o);
+    rlcc_refiner *own = NULL, *given = NULL;
+    CHECK_OK(rlcc_refiner_new(PN, PD, &o, NULL, &own));
+    CHECK_OK(rlcc_refiner_new(PN, PD, &o, NULL, &given));
+    CHECK_OK(rlcc_refiner_step(own, copy_rows, x0, 50, NULL, NULL, NULL, NULL));
+    CHECK_OK(rlcc_refiner_step(given, copy_rows, x0, 50, NULL, NULL, NULL, NULL));
+    CHECK_OK(rlcc_refiner_step(own, copy_rows, x1, 50, NULL, NULL, NULL, NULL));
+    static int64_t bad[PN * PK1];
+    memcpy(bad, knn1, sizeof bad);
+    bad[PK1 + 1] = bad[PK1]; /* row 1 lists a row twice */
+    CHECK_OK(rlcc_refiner_set_knn(given, bad));
+    CHECK_ERR(rlcc_refiner_step(given, copy_rows, x1, 50, NULL, NULL, NULL, NULL),
+              RLCC_E_INVALID_ARGUMENT, "knn: row 1 lists");
+    CHECK_EQ(rlcc_refiner_generation(given), 1);
+    CHECK_OK(rlcc_refiner_set_knn(given, knn1));
+    CHECK_OK(rlcc_refiner_step(given, copy_rows, x1, 50, NULL, NULL, NULL, NULL));
+    int32_t a[PN], b[PN];
+    CHECK_OK(rlcc_refiner_labels(own, a));
+    CHECK_OK(rlcc_refiner_labels(given, b));
+    CHECK(memcmp(a, b, sizeof a) == 0);
+    /* used once: the next step computes its own again */
+    CHECK_OK(rlcc_refiner_step(given, copy_rows, x0, 50, NULL, NULL, NULL, NULL));
+    CHECK_OK(rlcc_refiner_set_knn(given, NULL));
+    CHECK_ERR(rlcc_refiner_set_knn(NULL, knn1), RLCC_E_INVALID_ARGUMENT, "refiner: is NULL");
+    o.knn = knn1;
+    rlcc_refiner *refused = NULL;
+    CHECK_ERR(rlcc_refiner_new(PN, PD, &o, NULL, &refused), RLCC_E_INVALID_ARGUMENT,
+              "rlcc_refiner_set_knn");
+    CHECK(refused == NULL);
+    o.knn = NULL;
+    o.metric = RLCC_METRIC_COSINE;
+    CHECK_OK(rlcc_refiner_new(PN, PD, &o, NULL, &refused));
+    CHECK_ERR(rlcc_refiner_set_knn(refused, knn1), RLCC_E_INVALID_ARGUMENT, "only the Jaccard");
+    rlcc_refiner_free(refused);
+    rlcc_refiner_free(own);
+    rlcc_refiner_free(given);
+}
+
 const test_case knn_tests[] = {
+    {"pseudo_labels_take_the_callers_knn", pseudo_labels_take_the_callers_knn},
+    {"refiner_takes_each_generations_knn", refiner_takes_each_generations_knn},
     {"knn_equals_the_double_oracle", knn_equals_the_double_oracle},
     {"blocks_updates_and_merges_compose_to_the_whole", blocks_updates_and_merges_compose_to_the_whole},
     {"same_bytes_for_every_budget_and_thread_count", same_bytes_for_every_budget_and_thread_count},

@@ -341,7 +341,9 @@ static void layouts_are_pinned(void)
     CHECK_EQ(offsetof(rlcc_pseudo_options, threshold), 80);
     CHECK_EQ(offsetof(rlcc_pseudo_options, min_samples), 88);
     CHECK_EQ(offsetof(rlcc_pseudo_options, max_bytes), 96);
-    CHECK_EQ(sizeof(rlcc_pseudo_options), 104);
+    /* 1.3 appended the caller's kNN lists; the 1.2 prefix above is unchanged */
+    CHECK_EQ(offsetof(rlcc_pseudo_options, knn), 104);
+    CHECK_EQ(sizeof(rlcc_pseudo_options), 112);
     CHECK_EQ(offsetof(rlcc_refiner_options, alpha), 8);
     CHECK_EQ(offsetof(rlcc_refiner_options, scale), 20);
     CHECK_EQ(sizeof(rlcc_refiner_options), 24);

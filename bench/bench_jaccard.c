@@ -53,6 +53,19 @@ int main(int argc, char **argv)
         return fail("rlcc_knn");
     const double knn_s = now_seconds() - t0;
 
+    /* the same lists through the block kNN, for its counts: candidates
+     * decided again in double per row, rows that fell back */
+    rlcc_knn_state *state = NULL;
+    rlcc_knn_stats knn_stats;
+    rlcc_knn_stats_init(&knn_stats, sizeof knn_stats);
+    t0 = now_seconds();
+    if (rlcc_knn_state_new(n, 0, d, k1, NULL, &state) != RLCC_OK
+        || rlcc_knn_update(state, x, d, x, n, d, 0) != RLCC_OK
+        || rlcc_knn_state_stats(state, &knn_stats) != RLCC_OK)
+        return fail("rlcc_knn_update");
+    const double knn_state_s = now_seconds() - t0;
+    rlcc_knn_state_free(state);
+
     rlcc_jaccard_options opts;
     rlcc_jaccard_options_init(&opts, sizeof opts);
     opts.cutoff = cutoff;
@@ -100,12 +113,14 @@ int main(int argc, char **argv)
     }
     printf("n=%lld d=%lld cutoff=%g knn_s=%.3f jaccard_s=%.3f knn_jaccard_s=%.3f "
            "dbscan3_s=%.3f pipeline_s=%.3f floor_s=%.3f knn_jaccard_ratio=%.3f nnz=%lld "
-           "clusters=%lld/%lld/%lld noise_pct=%.2f peak_rss_mb=%.0f\n",
+           "clusters=%lld/%lld/%lld noise_pct=%.2f peak_rss_mb=%.0f knn_state_s=%.3f "
+           "redecided_per_row=%.2f fallback_rows=%lld\n",
            (long long)n, (long long)d, (double)cutoff, knn_s, jaccard_s, knn_jaccard_s,
            dbscan_s, knn_jaccard_s + dbscan_s, floor_s, knn_jaccard_s / floor_s,
            (long long)nnz, (long long)clusters[0], (long long)clusters[1],
            (long long)clusters[2], 100.0 * (double)noise / (double)n,
-           rss);
+           rss, knn_state_s, (double)knn_stats.n_redecided / (double)n,
+           (long long)knn_stats.n_fallback_rows);
     free(gram);
     free(x);
     free(lists);

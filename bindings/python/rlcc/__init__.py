@@ -13,6 +13,7 @@ from ._native import (Canceled, InvalidArgument, OutOfMemory, RLCCError, __versi
                       library_version)
 from ._dbscan import dbscan, dbscan_with_stats
 from ._jaccard import jaccard_distance, knn
+from ._knn_state import KnnState
 from ._rlcc import (Generation, PseudoLabels, Refiner, blend, centroids, class_probabilities,
                     consensus, propagate, pseudo_labels)
 
@@ -27,6 +28,7 @@ __all__ = [
     "dbscan_with_stats",
     "DBSCAN",
     "knn",
+    "KnnState",
     "jaccard_distance",
     "pseudo_labels",
     "PseudoLabels",

@@ -18,23 +18,40 @@ _VARIANTS = {"dot": 0, "sqeuclidean": 1}
 
 
 def knn(X: Any, k: int, n_threads: int = 0, max_bytes: int = 0) -> Tuple[np.ndarray, np.ndarray]:
-    """The ``k`` nearest rows of every row of ``X`` (itself included) by
-    squared Euclidean distance, ascending, ties by ascending index.
+    """The ``k`` nearest rows of every row of ``X`` (itself included,
+    normally first) by squared Euclidean distance, ascending, ties by
+    ascending index.
 
     Returns ``(indices, sqdist)``: int64 and float32 arrays of shape
-    ``(n, k)``. Distances are ``|a|^2 + |b|^2 - 2 a.b`` in float32, clamped
-    at 0, as faiss computes them.
+    ``(n, k)``.
+
+    The ranking is exact and the same on every machine (since 1.3): row j
+    is ranked by D(i, j), the squared distance of the float32 rows computed
+    in double in librlcc's one fixed order (element t of the difference goes
+    to lane t mod 8, each lane summed in ascending t from +0.0 of
+    ``((double)a_t - (double)b_t)**2``, the lanes combined as
+    ``((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))``), ties by the
+    lower index; ``sqdist`` is D rounded to float32. So the lists and the
+    distances are the same bytes for every BLAS kernel, CPU, ``n_threads``
+    and ``max_bytes`` (1.1 and 1.2 ranked by the float32 Gram distance
+    ``|a|^2 + |b|^2 - 2 a.b``, as faiss does; the two differ at near-ties
+    only). ``max_bytes`` bounds the working memory (0: no bound; too small
+    raises OutOfMemory). For rows held in pieces, see :class:`KnnState`.
     """
     array = as_float32_matrix(X, "X")
     n = array.shape[0]
-    indices = np.empty((n, max(int(k), 0) if n else 0), dtype=np.int64)
+    k = native.integer(int(k), "k")
+    n_threads = native.integer(int(n_threads), "n_threads", "int32")
+    max_bytes = native.integer(int(max_bytes), "max_bytes")
+    # a k the library refuses allocates nothing (it is refused before any output is read)
+    indices = np.empty((n, k if 1 <= k <= n else 0), dtype=np.int64)
     sqdist = np.empty(indices.shape, dtype=np.float32)
     opts = native.init_struct(native.KnnOptions, native.lib.rlcc_knn_options_init)
-    opts.n_threads = int(n_threads)
-    opts.max_bytes = int(max_bytes)
+    opts.n_threads = n_threads
+    opts.max_bytes = max_bytes
     native.check(native.lib.rlcc_knn(
         native.pointer(array, ctypes.c_float), n, array.shape[1], leading_dimension(array),
-        int(k), ctypes.byref(opts), native.pointer(indices, ctypes.c_int64),
+        k, ctypes.byref(opts), native.pointer(indices, ctypes.c_int64),
         native.pointer(sqdist, ctypes.c_float)))
     return indices, sqdist
 

@@ -187,6 +187,18 @@ class KnnOptions(ctypes.Structure):
     ]
 
 
+class KnnStats(ctypes.Structure):
+    """Mirror of ``rlcc_knn_stats`` (1.3 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("n_updates", ctypes.c_int64),
+        ("n_redecided", ctypes.c_int64),
+        ("n_fallback_rows", ctypes.c_int64),
+        ("peak_bytes", ctypes.c_int64),
+    ]
+
+
 class JaccardOptions(ctypes.Structure):
     """Mirror of ``rlcc_jaccard_options`` (1.1 layout)."""
 
@@ -311,6 +323,15 @@ _declare("rlcc_propagate", ctypes.c_int, c_int32_p, _i64, c_int64_p, c_int32_p, 
          _i64, c_float_p, _i64, _f32, _f32, c_int64_p, _i64, c_float_p, _i64)
 _declare("rlcc_blend", ctypes.c_int, c_int32_p, _i64, _i64, c_float_p, _i64, _f32, c_int64_p,
          _i64, c_float_p, _i64)
+_declare("rlcc_knn_stats_init", ctypes.c_int, ctypes.POINTER(KnnStats), ctypes.c_size_t)
+_declare("rlcc_knn_state_new", ctypes.c_int, _i64, _i64, _i64, _i64, ctypes.POINTER(KnnOptions),
+         ctypes.POINTER(ctypes.c_void_p))  # n_queries, query_offset, d, k, options, state
+_declare("rlcc_knn_state_free", None, ctypes.c_void_p)
+_declare("rlcc_knn_update", ctypes.c_int, ctypes.c_void_p, c_float_p, _i64, c_float_p, _i64, _i64,
+         _i64)  # state, queries, ldq, refs, n_refs, ldr, ref_offset
+_declare("rlcc_knn_merge", ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+_declare("rlcc_knn_finish", ctypes.c_int, ctypes.c_void_p, c_int64_p, c_float_p)
+_declare("rlcc_knn_state_stats", ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(KnnStats))
 _declare("rlcc_refiner_options_init", ctypes.c_int, ctypes.POINTER(RefinerOptions),
          ctypes.c_size_t)
 _declare("rlcc_refiner_new", ctypes.c_int, _i64, _i64, ctypes.POINTER(PseudoOptions),
@@ -372,6 +393,25 @@ def options(n_threads: int, metric: int = 0, max_bytes: int = 0) -> DbscanOption
 def invalid(message: str) -> InvalidArgument:
     """The exception the library would raise, for checks made in Python."""
     return InvalidArgument(E_INVALID_ARGUMENT, message)
+
+
+_INT_RANGES = {"int32": (-2**31, 2**31 - 1), "int64": (-2**63, 2**63 - 1)}
+
+
+def integer(value: Any, name: str, ctype: str = "int64") -> int:
+    """``value`` as a Python int that fits the C type (``"int32"`` or
+    ``"int64"``), checked before it crosses ctypes, which would wrap it
+    silently. An int or numpy integer is accepted; bool, float or anything
+    else is refused (no silent truncation of 2.5 to 2)."""
+    import operator
+
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise invalid(f"{name}: {value!r} is not an integer")
+    number = operator.index(value)
+    low, high = _INT_RANGES[ctype]
+    if not low <= number <= high:
+        raise invalid(f"{name}: {number} does not fit {ctype}")
+    return number
 
 
 def as_array(value: Any, name: str) -> "np.ndarray":

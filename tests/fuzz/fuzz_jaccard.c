@@ -1,8 +1,10 @@
 /* fuzz_jaccard.c - kNN and the Jaccard distance, with computed or fuzzed
- * caller lists. Checks: kNN lists sorted by distance, self at distance 0;
+ * caller lists. Checks: kNN lists sorted by distance, self at distance 0,
+ * the block kNN over a fuzzed split equal to them byte for byte;
  * the Jaccard result symmetric, in [0, 1), rows sorted, equal to the dense
  * result, and the same for 1 and 2 threads; refusals leave *out alone. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "fuzz_input.h"
 #include "rlcc.h"
@@ -41,6 +43,22 @@ static int check_input(const uint8_t *data, size_t size)
                     if (r > 0 && dist[i * o.k1 + r] < dist[i * o.k1 + r - 1])
                         return 1;
                 }
+        /* the block kNN over a fuzzed split of queries and references, the
+         * second block first and offered twice: the same bytes */
+        const int64_t cut = n > 0 ? fuzz_int(&in, 0, n) : 0;
+        rlcc_knn_state *s = NULL;
+        static int64_t bidx[MAX_N * MAX_K];
+        static float bdist[MAX_N * MAX_K];
+        if (rc == RLCC_OK && n > 0 && rlcc_knn_state_new(n, 0, d, o.k1, NULL, &s) == RLCC_OK) {
+            int brc = rlcc_knn_update(s, x, d, x + cut * d, n - cut, d, cut);
+            brc |= rlcc_knn_update(s, x, d, x + cut * d, n - cut, d, cut);
+            brc |= rlcc_knn_update(s, x, d, x, cut, d, 0);
+            brc |= rlcc_knn_finish(s, bidx, bdist);
+            rlcc_knn_state_free(s);
+            if (brc != RLCC_OK || memcmp(bidx, idx, sizeof(int64_t) * (size_t)(n * o.k1)) != 0
+                || memcmp(bdist, dist, sizeof(float) * (size_t)(n * o.k1)) != 0)
+                return 1;
+        }
     }
     rlcc_csr *sentinel = (rlcc_csr *)(void *)&in, *out = sentinel;
     const int64_t *given = own_lists ? lists : NULL;

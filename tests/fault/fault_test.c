@@ -156,6 +156,13 @@ int main(void)
         }
         EVERY_FAILURE_POINT("rlcc_refiner_targets", rlcc_refiner_targets(r, rows, 4, out, 9), (void)0);
     }
+    /* the caller's lists for the next step (default k1 = 30) */
+    static int64_t lists30[N * 30];
+    record(rlcc_knn(x, N, D, D, 30, NULL, lists30, NULL) == RLCC_OK, "rlcc_knn (k1 = 30)");
+    EVERY_FAILURE_POINT("rlcc_refiner_set_knn", rlcc_refiner_set_knn(r, lists30), (void)0);
+    EVERY_FAILURE_POINT("rlcc_refiner_step (caller kNN)",
+                        rlcc_refiner_step(r, features_cb, NULL, 32, NULL, NULL, NULL, NULL),
+                        (void)0);
     rlcc_refiner_free(r);
     free(dist);
     free(dense);

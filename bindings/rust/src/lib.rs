@@ -1,5 +1,6 @@
 //! Safe Rust bindings for librlcc: DBSCAN with scikit-learn's labels, the
-//! k-reciprocal Jaccard distance, and RLCC's pseudo labels and refiner.
+//! exact kNN (of a whole matrix, or of rows held in pieces: [`KnnState`]),
+//! the k-reciprocal Jaccard distance, and RLCC's pseudo labels and refiner.
 //!
 //! Matrices are row-major `&[f32]` slices with their row count and
 //! dimension; every call returns `Result<_, rlcc::Error>` carrying the
@@ -58,7 +59,7 @@ fn invalid(message: &str) -> Error {
     Error { code: code::INVALID_ARGUMENT, message: message.to_string() }
 }
 
-/// The loaded library's version, e.g. "1.2.0".
+/// The loaded library's version, e.g. "1.3.0".
 ///
 /// ```
 /// assert!(rlcc::version().starts_with("1."));
@@ -209,6 +210,296 @@ pub fn knn(x: &[f32], n: usize, d: usize, k: usize, n_threads: i32) -> Result<(V
                       idx.as_mut_ptr(), dist.as_mut_ptr())
     })?;
     Ok((idx, dist))
+}
+
+/// Options of a [`KnnState`]. The default (zeros) is the library's: every
+/// OpenMP thread, a budget of half the machine's memory.
+///
+/// ```
+/// let options = rlcc::KnnOptions { n_threads: 2, max_bytes: 1 << 26 };
+/// let state = rlcc::KnnState::new(100, 0, 32, 10, &options).unwrap();
+/// assert_eq!(state.k(), 10);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KnnOptions {
+    /// Threads of every call on the state; 0 = all OpenMP threads. The
+    /// lists never depend on it.
+    pub n_threads: i32,
+    /// Bound on everything the state holds at once, in bytes: its lists (16
+    /// bytes per entry, held until it is dropped) plus each call's working
+    /// memory; 0 = half of physical memory.
+    pub max_bytes: i64,
+}
+
+impl KnnOptions {
+    fn raw(&self) -> sys::rlcc_knn_options {
+        let mut o = sys::rlcc_knn_options::default();
+        unsafe { sys::rlcc_knn_options_init(&mut o, std::mem::size_of::<sys::rlcc_knn_options>()) };
+        o.n_threads = self.n_threads;
+        o.max_bytes = self.max_bytes;
+        o
+    }
+}
+
+/// What a [`KnnState`] has done (`rlcc_knn_stats`), from [`KnnState::stats`].
+///
+/// ```
+/// let x = [0.0f32, 1.0, 3.0];
+/// let mut state = rlcc::KnnState::new(3, 0, 1, 2, &Default::default()).unwrap();
+/// state.update(&x, &x, 3, 0).unwrap();
+/// let stats: rlcc::KnnStats = state.stats();
+/// assert_eq!(stats.n_updates, 1);
+/// assert!(stats.peak_bytes > 0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KnnStats {
+    /// Updates applied, merged states' included.
+    pub n_updates: i64,
+    /// Candidates decided again in double from the rows.
+    pub n_redecided: i64,
+    /// Query rows of an update with more near-ties than the screen keeps
+    /// (duplicated rows): every reference row of that update was decided in
+    /// double for them.
+    pub n_fallback_rows: i64,
+    /// The largest working memory the state held at once, in bytes.
+    pub peak_bytes: i64,
+}
+
+/// The kNN of rows held in pieces (`rlcc_knn_state`, librlcc 1.3): the
+/// lists of `n_queries` query rows, global indices `query_offset ..
+/// query_offset + n_queries`, built from blocks of reference rows offered
+/// one at a time ([`update`](KnnState::update)) and from other states for
+/// the same queries ([`merge`](KnnState::merge)). Whatever the blocking and
+/// the order of updates and merges, [`finish`](KnnState::finish) gives, byte
+/// for byte, the rows of [`knn`] over every reference row offered.
+///
+/// ```
+/// // six rows, d = 1; the queries are rows 2, 3 and 4; the references come in two blocks
+/// let x = [0.0f32, 1.0, 3.0, 7.0, 8.0, 20.0];
+/// let queries = &x[2..5];
+/// let mut a = rlcc::KnnState::new(3, 2, 1, 2, &Default::default()).unwrap();
+/// let mut b = rlcc::KnnState::new(3, 2, 1, 2, &Default::default()).unwrap();
+/// a.update(queries, &x[3..], 3, 3).unwrap(); // rows 3, 4, 5
+/// b.update(queries, &x[..3], 3, 0).unwrap(); // rows 0, 1, 2 (on another machine, say)
+/// a.merge(&b).unwrap();
+/// let (indices, sqdist) = a.finish().unwrap();
+/// assert_eq!(indices, vec![2, 1, 3, 4, 4, 3]);
+/// let (whole, whole_sqdist) = rlcc::knn(&x, 6, 1, 2, 0).unwrap();
+/// assert_eq!(indices, &whole[2 * 2..5 * 2]);
+/// assert_eq!(sqdist, &whole_sqdist[2 * 2..5 * 2]);
+/// ```
+///
+/// Freed on drop; not `Clone`. `Send`: a state may move to another thread
+/// (it holds only heap memory, and every method reads the library's
+/// thread-local message on the thread it runs on). Not `Sync`: librlcc
+/// allows one call at a time on a state, and it does not claim the state
+/// for [`stats`](KnnState::stats) or for the `other` of a merge, so a
+/// `&KnnState` shared between threads could run two calls at once. `&mut
+/// self` on update, merge and finish plus the missing `Sync` keep to one
+/// call at a time at compile time; share a state through a `Mutex`.
+///
+/// ```
+/// fn sent<T: Send>() {}
+/// sent::<rlcc::KnnState>();
+/// ```
+///
+/// ```compile_fail,E0277
+/// fn shared<T: Sync>() {}
+/// shared::<rlcc::KnnState>(); // not Sync
+/// ```
+///
+/// ```compile_fail,E0599
+/// let state = rlcc::KnnState::new(1, 0, 1, 1, &Default::default()).unwrap();
+/// let copy = state.clone(); // not Clone
+/// ```
+pub struct KnnState {
+    handle: *mut sys::rlcc_knn_state,
+    n_queries: usize,
+    query_offset: usize,
+    d: usize,
+    k: usize,
+}
+
+// A state is heap memory the library reaches only through this handle; see
+// the type's documentation for why it is Send and not Sync.
+unsafe impl Send for KnnState {}
+
+fn to_i64(name: &str, value: usize) -> Result<i64, Error> {
+    i64::try_from(value).map_err(|_| invalid(&format!("{}: {} does not fit int64", name, value)))
+}
+
+impl KnnState {
+    /// A state for `n_queries` query rows of width `d` whose first row has
+    /// the global index `query_offset`, keeping `k` neighbours each. The
+    /// library refuses `d` or `k` outside `[1, INT32_MAX]`, more than
+    /// `INT32_MAX` query rows, and lists beyond `options.max_bytes`.
+    ///
+    /// ```
+    /// let state = rlcc::KnnState::new(100, 200, 32, 10, &Default::default()).unwrap();
+    /// assert_eq!((state.n_queries(), state.query_offset(), state.d(), state.k()), (100, 200, 32, 10));
+    /// let e = rlcc::KnnState::new(100, 0, 32, 0, &Default::default()).unwrap_err();
+    /// assert_eq!(e.code, rlcc::code::INVALID_ARGUMENT);
+    /// assert!(e.message.starts_with("k: 0"), "{}", e.message);
+    /// ```
+    pub fn new(n_queries: usize, query_offset: usize, d: usize, k: usize,
+               options: &KnnOptions) -> Result<KnnState, Error> {
+        let (nq, offset) = (to_i64("n_queries", n_queries)?, to_i64("query_offset", query_offset)?);
+        let (d64, k64) = (to_i64("d", d)?, to_i64("k", k)?);
+        let o = options.raw();
+        let mut handle = ptr::null_mut();
+        check(unsafe { sys::rlcc_knn_state_new(nq, offset, d64, k64, &o, &mut handle) })?;
+        Ok(KnnState { handle, n_queries, query_offset, d, k })
+    }
+
+    /// Offers `n_refs` reference rows (`refs`, `n_refs x d` row-major), global
+    /// indices `ref_offset .. ref_offset + n_refs`, to the query rows
+    /// (`queries`, `n_queries x d`, the same rows at every call): each query
+    /// row then keeps its `k` nearest among the rows it held and these. A row
+    /// offered again changes nothing; `n_refs` may be 0. Passing the same
+    /// slice as `queries` and `refs` with `ref_offset == query_offset`
+    /// computes each pair once (the triangle). Both lengths are checked
+    /// before the library is called; on any error the state is unchanged.
+    ///
+    /// ```
+    /// let x = [0.0f32, 1.0, 3.0, 7.0];
+    /// let mut state = rlcc::KnnState::new(4, 0, 1, 2, &Default::default()).unwrap();
+    /// state.update(&x, &x, 4, 0).unwrap(); // the rows against themselves
+    /// assert_eq!(state.finish().unwrap().0, rlcc::knn(&x, 4, 1, 2, 0).unwrap().0);
+    /// let e = state.update(&x[..3], &x, 4, 0).unwrap_err();
+    /// assert_eq!(e.message, "queries: 3 values, expected 4 x 1");
+    /// let e = state.update(&x, &[0.0, f32::NAN], 2, 4).unwrap_err();
+    /// assert!(e.message.contains("NaN"), "{}", e.message);
+    /// assert_eq!(state.stats().n_updates, 1);
+    /// ```
+    pub fn update(&mut self, queries: &[f32], refs: &[f32], n_refs: usize,
+                  ref_offset: usize) -> Result<(), Error> {
+        matrix_len("queries", queries.len(), self.n_queries, self.d)?;
+        matrix_len("refs", refs.len(), n_refs, self.d)?;
+        let (nr, offset) = (to_i64("n_refs", n_refs)?, to_i64("ref_offset", ref_offset)?);
+        let ld = self.d as i64;
+        check(unsafe {
+            sys::rlcc_knn_update(self.handle, queries.as_ptr(), ld, refs.as_ptr(), nr, ld, offset)
+        })
+    }
+
+    /// Merges `other`, a state for the same queries (`n_queries`,
+    /// `query_offset`, `d`, `k`) that was offered other (or overlapping)
+    /// reference rows: `self` then holds the `k` nearest of both. `other` is
+    /// unchanged. States for different queries are refused.
+    ///
+    /// ```
+    /// let x = [0.0f32, 1.0, 3.0, 7.0];
+    /// let mut a = rlcc::KnnState::new(4, 0, 1, 2, &Default::default()).unwrap();
+    /// let mut b = rlcc::KnnState::new(4, 0, 1, 2, &Default::default()).unwrap();
+    /// a.update(&x, &x[..2], 2, 0).unwrap();
+    /// b.update(&x, &x[2..], 2, 2).unwrap();
+    /// a.merge(&b).unwrap();
+    /// assert_eq!(a.finish().unwrap(), rlcc::knn(&x, 4, 1, 2, 0).unwrap());
+    /// let other_queries = rlcc::KnnState::new(4, 4, 1, 2, &Default::default()).unwrap();
+    /// let e = a.merge(&other_queries).unwrap_err();
+    /// assert!(e.message.starts_with("from: a state for 4 query rows at 4"), "{}", e.message);
+    /// ```
+    pub fn merge(&mut self, other: &KnnState) -> Result<(), Error> {
+        check(unsafe { sys::rlcc_knn_merge(self.handle, other.handle) })
+    }
+
+    /// The finished lists, as [`knn`] gives them: `(indices, squared
+    /// distances)`, each `n_queries x k` row-major, global indices, each row
+    /// by ascending distance, ties by lower index. Refused while a query row
+    /// has fewer than `k` neighbours (fewer than `k` reference rows
+    /// offered). The state stays usable: more updates, another finish.
+    ///
+    /// ```
+    /// let x = [0.0f32, 1.0, 3.0];
+    /// let mut state = rlcc::KnnState::new(3, 0, 1, 2, &Default::default()).unwrap();
+    /// state.update(&x, &x[..1], 1, 0).unwrap();
+    /// let e = state.finish().unwrap_err(); // one reference row, k = 2
+    /// assert!(e.message.contains("has 1 of its k = 2 neighbours"), "{}", e.message);
+    /// state.update(&x, &x[1..], 2, 1).unwrap();
+    /// let (indices, sqdist) = state.finish().unwrap();
+    /// assert_eq!(indices, vec![0, 1, 1, 0, 2, 1]);
+    /// assert_eq!(sqdist, vec![0.0, 1.0, 0.0, 1.0, 0.0, 4.0]);
+    /// ```
+    pub fn finish(&mut self) -> Result<(Vec<i64>, Vec<f32>), Error> {
+        let size = self.n_queries.checked_mul(self.k).ok_or_else(|| invalid("n_queries x k overflows"))?;
+        let (mut indices, mut sqdist) = (vec![0i64; size], vec![0f32; size]);
+        check(unsafe { sys::rlcc_knn_finish(self.handle, indices.as_mut_ptr(), sqdist.as_mut_ptr()) })?;
+        Ok((indices, sqdist))
+    }
+
+    /// What the state has done so far.
+    ///
+    /// ```
+    /// let x = [0.0f32, 1.0, 3.0];
+    /// let mut a = rlcc::KnnState::new(3, 0, 1, 1, &Default::default()).unwrap();
+    /// let mut b = rlcc::KnnState::new(3, 0, 1, 1, &Default::default()).unwrap();
+    /// a.update(&x, &x[..1], 1, 0).unwrap();
+    /// b.update(&x, &x[1..], 2, 1).unwrap();
+    /// a.merge(&b).unwrap();
+    /// assert_eq!(a.stats().n_updates, 2); // merged states' updates count
+    /// ```
+    pub fn stats(&self) -> KnnStats {
+        let mut raw = sys::rlcc_knn_stats::default();
+        unsafe { sys::rlcc_knn_stats_init(&mut raw, std::mem::size_of::<sys::rlcc_knn_stats>()) };
+        let rc = unsafe { sys::rlcc_knn_state_stats(self.handle, &mut raw) };
+        // refused only for a NULL state or stats, or a bad struct_size
+        assert_eq!(rc, 0, "rlcc_knn_state_stats failed");
+        KnnStats { n_updates: raw.n_updates, n_redecided: raw.n_redecided,
+                   n_fallback_rows: raw.n_fallback_rows, peak_bytes: raw.peak_bytes }
+    }
+
+    /// Query rows.
+    ///
+    /// ```
+    /// let state = rlcc::KnnState::new(5, 10, 2, 3, &Default::default()).unwrap();
+    /// assert_eq!(state.n_queries(), 5);
+    /// ```
+    pub fn n_queries(&self) -> usize {
+        self.n_queries
+    }
+
+    /// Global index of the first query row.
+    ///
+    /// ```
+    /// let state = rlcc::KnnState::new(5, 10, 2, 3, &Default::default()).unwrap();
+    /// assert_eq!(state.query_offset(), 10);
+    /// ```
+    pub fn query_offset(&self) -> usize {
+        self.query_offset
+    }
+
+    /// Row width.
+    ///
+    /// ```
+    /// let state = rlcc::KnnState::new(5, 10, 2, 3, &Default::default()).unwrap();
+    /// assert_eq!(state.d(), 2);
+    /// ```
+    pub fn d(&self) -> usize {
+        self.d
+    }
+
+    /// Neighbours kept per query row.
+    ///
+    /// ```
+    /// let state = rlcc::KnnState::new(5, 10, 2, 3, &Default::default()).unwrap();
+    /// assert_eq!(state.k(), 3);
+    /// ```
+    pub fn k(&self) -> usize {
+        self.k
+    }
+}
+
+impl fmt::Debug for KnnState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KnnState {{ n_queries: {}, query_offset: {}, d: {}, k: {}, n_updates: {} }}",
+               self.n_queries, self.query_offset, self.d, self.k, self.stats().n_updates)
+    }
+}
+
+impl Drop for KnnState {
+    fn drop(&mut self) {
+        unsafe { sys::rlcc_knn_state_free(self.handle) }
+    }
 }
 
 /// A sparse matrix: owned by librlcc (a Jaccard or consensus result, freed

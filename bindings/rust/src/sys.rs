@@ -1,4 +1,5 @@
-//! Raw declarations of every librlcc function and struct (`rlcc.h`, 1.2).
+//! Raw declarations of librlcc's functions and structs (`rlcc.h`: 1.2, and
+//! 1.3's block kNN).
 #![allow(non_camel_case_types)]
 use std::os::raw::{c_char, c_int, c_uint, c_void};
 
@@ -14,6 +15,12 @@ pub struct rlcc_dbscan_stats {
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 pub struct rlcc_knn_options { pub struct_size: usize, pub n_threads: i32, pub reserved: i32, pub max_bytes: i64 }
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_knn_stats {
+    pub struct_size: usize, pub n_updates: i64, pub n_redecided: i64, pub n_fallback_rows: i64,
+    pub peak_bytes: i64,
+}
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 pub struct rlcc_jaccard_options {
@@ -36,6 +43,8 @@ pub struct rlcc_refiner_options { pub struct_size: usize, pub alpha: f32, pub w:
 pub struct rlcc_csr { _private: [u8; 0] }
 #[repr(C)]
 pub struct rlcc_refiner { _private: [u8; 0] }
+#[repr(C)]
+pub struct rlcc_knn_state { _private: [u8; 0] }
 
 pub type rlcc_features_fn = Option<unsafe extern "C" fn(i64, i64, *mut f32, i64, *mut c_void) -> i64>;
 pub type rlcc_logits_fn = Option<unsafe extern "C" fn(i64, i64, i64, *mut f32, i64, *mut c_void) -> i64>;
@@ -60,6 +69,15 @@ extern "C" {
     pub fn rlcc_knn_options_init(o: *mut rlcc_knn_options, size: usize) -> c_int;
     pub fn rlcc_knn(x: *const f32, n: i64, d: i64, ldx: i64, k: i64, o: *const rlcc_knn_options,
         indices: *mut i64, sqdist: *mut f32) -> c_int;
+    pub fn rlcc_knn_stats_init(s: *mut rlcc_knn_stats, size: usize) -> c_int;
+    pub fn rlcc_knn_state_new(n_queries: i64, query_offset: i64, d: i64, k: i64,
+        o: *const rlcc_knn_options, state: *mut *mut rlcc_knn_state) -> c_int;
+    pub fn rlcc_knn_state_free(s: *mut rlcc_knn_state);
+    pub fn rlcc_knn_update(s: *mut rlcc_knn_state, queries: *const f32, ldq: i64, refs: *const f32,
+        n_refs: i64, ldr: i64, ref_offset: i64) -> c_int;
+    pub fn rlcc_knn_merge(into: *mut rlcc_knn_state, from: *const rlcc_knn_state) -> c_int;
+    pub fn rlcc_knn_finish(s: *mut rlcc_knn_state, indices: *mut i64, sqdist: *mut f32) -> c_int;
+    pub fn rlcc_knn_state_stats(s: *const rlcc_knn_state, stats: *mut rlcc_knn_stats) -> c_int;
     pub fn rlcc_csr_rows(m: *const rlcc_csr) -> i64;
     pub fn rlcc_csr_cols(m: *const rlcc_csr) -> i64;
     pub fn rlcc_csr_nnz(m: *const rlcc_csr) -> i64;

@@ -90,6 +90,35 @@ fn every_function_gives_the_c_results() {
     assert_eq!(indices, r.i64("knn_indices"));
     same_bits("knn_sqdist", &sqdist, &r.f32("knn_sqdist"));
 
+    // the block kNN as reference.c runs it: query blocks [0, 50) and [50, n),
+    // reference blocks [0, 37), [37, 81) and [81, n); per query block, a is
+    // offered block 2 then the queries themselves, b block 1 then block 0,
+    // and b is merged into a
+    let (query_cuts, ref_cuts) = ([0, 50, n], [0, 37, 81, n]);
+    let rows = |r0: usize, r1: usize| &x0[r0 * d..r1 * d];
+    let (mut block_indices, mut block_sqdist, mut block_updates) = (Vec::new(), Vec::new(), Vec::new());
+    for b in 0..2 {
+        let (q0, q1) = (query_cuts[b], query_cuts[b + 1]);
+        let queries = rows(q0, q1);
+        let mut a = rlcc::KnnState::new(q1 - q0, q0, d, 10, &Default::default()).unwrap();
+        let mut other = rlcc::KnnState::new(q1 - q0, q0, d, 10, &Default::default()).unwrap();
+        a.update(queries, rows(ref_cuts[2], ref_cuts[3]), ref_cuts[3] - ref_cuts[2], ref_cuts[2]).unwrap();
+        a.update(queries, queries, q1 - q0, q0).unwrap();
+        other.update(queries, rows(ref_cuts[1], ref_cuts[2]), ref_cuts[2] - ref_cuts[1], ref_cuts[1]).unwrap();
+        other.update(queries, rows(0, ref_cuts[1]), ref_cuts[1], 0).unwrap();
+        a.merge(&other).unwrap();
+        let (i, s) = a.finish().unwrap();
+        block_indices.extend(i);
+        block_sqdist.extend(s);
+        block_updates.push(a.stats().n_updates);
+    }
+    assert_eq!(block_indices, r.i64("knn_block_indices"));
+    same_bits("knn_block_sqdist", &block_sqdist, &r.f32("knn_block_sqdist"));
+    assert_eq!(block_updates, r.i64("knn_block_updates"));
+    // and C's blocks are C's whole-matrix kNN
+    assert_eq!(r.i64("knn_block_indices"), r.i64("knn_indices"));
+    same_bits("knn_block_sqdist vs knn_sqdist", &r.f32("knn_block_sqdist"), &r.f32("knn_sqdist"));
+
     let o = rlcc::JaccardOptions { k1: 10, k2: 3, cutoff: 0.9, ..Default::default() };
     let g = rlcc::jaccard(&x0, n, d, None, &o).unwrap();
     assert_eq!(g.indptr(), &r.i64("jaccard_indptr")[..]);

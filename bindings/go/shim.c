@@ -51,6 +51,39 @@ int rlcc_go_knn(const float *x, int64_t n, int64_t d, int64_t k, const rlcc_knn_
     return capture(rlcc_knn(x, n, d, d, k, options, indices, sqdist), err);
 }
 
+int rlcc_go_knn_state_new(int64_t n_queries, int64_t query_offset, int64_t d, int64_t k,
+                          const rlcc_knn_options *options, rlcc_knn_state **state,
+                          rlcc_go_error *err)
+{
+    return capture(rlcc_knn_state_new(n_queries, query_offset, d, k, options, state), err);
+}
+
+/* One leading dimension for both: the same Go slice as queries and refs is
+ * the same pointer and stride, so the library sees the triangle. */
+int rlcc_go_knn_update(rlcc_knn_state *state, const float *queries, int64_t d, const float *refs,
+                       int64_t n_refs, int64_t ref_offset, rlcc_go_error *err)
+{
+    const int64_t ld = at_least_one(d);
+    return capture(rlcc_knn_update(state, queries, ld, refs, n_refs, ld, ref_offset), err);
+}
+
+int rlcc_go_knn_merge(rlcc_knn_state *into, const rlcc_knn_state *from, rlcc_go_error *err)
+{
+    return capture(rlcc_knn_merge(into, from), err);
+}
+
+int rlcc_go_knn_finish(rlcc_knn_state *state, int64_t *indices, float *sqdist,
+                       rlcc_go_error *err)
+{
+    return capture(rlcc_knn_finish(state, indices, sqdist), err);
+}
+
+int rlcc_go_knn_state_stats(const rlcc_knn_state *state, rlcc_knn_stats *stats,
+                            rlcc_go_error *err)
+{
+    return capture(rlcc_knn_state_stats(state, stats), err);
+}
+
 int rlcc_go_jaccard(const float *x, int64_t n, int64_t d, const int64_t *knn,
                     const rlcc_jaccard_options *options, rlcc_csr **out, rlcc_go_error *err)
 {

@@ -27,6 +27,17 @@ int rlcc_go_dbscan_csr(int64_t n, const int64_t *indptr, const int32_t *indices,
                        rlcc_dbscan_stats *stats, rlcc_go_error *err);
 int rlcc_go_knn(const float *x, int64_t n, int64_t d, int64_t k, const rlcc_knn_options *options,
                 int64_t *indices, float *sqdist, rlcc_go_error *err);
+/* the block kNN: queries and refs are contiguous, n_queries x d and n_refs x d */
+int rlcc_go_knn_state_new(int64_t n_queries, int64_t query_offset, int64_t d, int64_t k,
+                          const rlcc_knn_options *options, rlcc_knn_state **state,
+                          rlcc_go_error *err);
+int rlcc_go_knn_update(rlcc_knn_state *state, const float *queries, int64_t d, const float *refs,
+                       int64_t n_refs, int64_t ref_offset, rlcc_go_error *err);
+int rlcc_go_knn_merge(rlcc_knn_state *into, const rlcc_knn_state *from, rlcc_go_error *err);
+int rlcc_go_knn_finish(rlcc_knn_state *state, int64_t *indices, float *sqdist,
+                       rlcc_go_error *err);
+int rlcc_go_knn_state_stats(const rlcc_knn_state *state, rlcc_knn_stats *stats,
+                            rlcc_go_error *err);
 int rlcc_go_jaccard(const float *x, int64_t n, int64_t d, const int64_t *knn,
                     const rlcc_jaccard_options *options, rlcc_csr **out, rlcc_go_error *err);
 int rlcc_go_jaccard_dense(const float *x, int64_t n, int64_t d, const int64_t *knn,

@@ -2,6 +2,7 @@ package rlcc
 
 import (
 	"encoding/binary"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,6 +74,15 @@ func same[T int32 | int64 | float32](t *testing.T, what string, got, want []T) {
 	}
 }
 
+// bitsOf gives the float32 values' bits: same() on them tells -0 from 0.
+func bitsOf(values []float32) []int64 {
+	out := make([]int64, len(values))
+	for i, v := range values {
+		out[i] = int64(math.Float32bits(v))
+	}
+	return out
+}
+
 func flags(core []bool) []int32 {
 	out := make([]int32, len(core))
 	for i, c := range core {
@@ -111,6 +121,47 @@ func TestEveryFunctionGivesTheCResults(t *testing.T) {
 	}
 	same(t, "knn_indices", indices, ref.i64("knn_indices"))
 	same(t, "knn_sqdist", sqdist, ref.f32("knn_sqdist"))
+
+	// the block kNN as reference.c runs it: query blocks [0, 50) and [50, n),
+	// reference blocks [0, 37), [37, 81) and [81, n); per query block, a is
+	// offered block 2 then the queries themselves, b block 1 then block 0,
+	// and b is merged into a
+	queryCuts, refCuts := []int{0, 50, n}, []int{0, 37, 81, n}
+	rows := func(lo, hi int) []float32 { return x0[lo*d : hi*d] }
+	var blockIndices []int64
+	var blockSqdist []float32
+	var blockUpdates []int64
+	for b := 0; b < 2; b++ {
+		q0, q1 := queryCuts[b], queryCuts[b+1]
+		queries := rows(q0, q1)
+		a := must(NewKnnState(q1-q0, q0, d, 10, nil))
+		other := must(NewKnnState(q1-q0, q0, d, 10, nil))
+		for _, err := range []error{
+			a.Update(queries, rows(refCuts[2], refCuts[3]), refCuts[3]-refCuts[2], refCuts[2]),
+			a.Update(queries, queries, q1-q0, q0),
+			other.Update(queries, rows(refCuts[1], refCuts[2]), refCuts[2]-refCuts[1], refCuts[1]),
+			other.Update(queries, rows(0, refCuts[1]), refCuts[1], 0),
+			a.Merge(other),
+		} {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		i, s, err := a.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		blockIndices, blockSqdist = append(blockIndices, i...), append(blockSqdist, s...)
+		blockUpdates = append(blockUpdates, must(a.Stats()).Updates)
+		a.Close()
+		other.Close()
+	}
+	same(t, "knn_block_indices", blockIndices, ref.i64("knn_block_indices"))
+	same(t, "knn_block_sqdist", bitsOf(blockSqdist), bitsOf(ref.f32("knn_block_sqdist")))
+	same(t, "knn_block_updates", blockUpdates, ref.i64("knn_block_updates"))
+	// and C's blocks are C's whole-matrix kNN
+	same(t, "C knn_block_indices vs knn_indices", ref.i64("knn_block_indices"), ref.i64("knn_indices"))
+	same(t, "C knn_block_sqdist vs knn_sqdist", bitsOf(ref.f32("knn_block_sqdist")), bitsOf(ref.f32("knn_sqdist")))
 
 	jopts := DefaultJaccardOptions()
 	jopts.K1, jopts.K2, jopts.Cutoff = 10, 3, 0.9

@@ -107,3 +107,33 @@ def test_refiner(ref):
     assert generation.threshold == ref("refiner_threshold", "f64")[0]
     same(refiner.targets(), ref("refiner_targets_all", "f32"))
     same(refiner.targets(BATCH), ref("refiner_targets_batch", "f32"))
+
+
+def test_block_knn(ref):
+    """The block kNN as reference.c runs it: query blocks [0, 50) and [50, n),
+    reference blocks [0, 37), [37, 81) and [81, n); per query block, state a is
+    offered block 2, then the queries themselves (the same array: the
+    triangle), state b block 1, then block 0, and b is merged into a."""
+    X = np.load(TOP / "examples/data/reid_gen0.npy")
+    n, d = X.shape
+    query_cuts, ref_cuts = (0, 50, n), (0, 37, 81, n)
+    indices, sqdist, updates = [], [], []
+    for q0, q1 in zip(query_cuts, query_cuts[1:]):
+        queries = X[q0:q1]
+        with rlcc.KnnState(q1 - q0, 10, d, query_offset=q0) as a, \
+                rlcc.KnnState(q1 - q0, 10, d, query_offset=q0) as b:
+            a.update(queries, X[ref_cuts[2]:ref_cuts[3]], ref_cuts[2])
+            a.update(queries, queries, q0)
+            b.update(queries, X[ref_cuts[1]:ref_cuts[2]], ref_cuts[1])
+            b.update(queries, X[:ref_cuts[1]], 0)
+            a.merge(b)
+            block_indices, block_sqdist = a.finish()
+            indices.append(block_indices)
+            sqdist.append(block_sqdist)
+            updates.append(a.stats()["n_updates"])
+    same(np.concatenate(indices), ref("knn_block_indices", "i64"))
+    same(np.concatenate(sqdist), ref("knn_block_sqdist", "f32"))
+    same(np.array(updates, dtype=np.int64), ref("knn_block_updates", "i64"))
+    # and C's blocks are C's whole-matrix kNN
+    same(ref("knn_block_indices", "i64"), ref("knn_indices", "i64"))
+    same(ref("knn_block_sqdist", "f32"), ref("knn_sqdist", "f32"))

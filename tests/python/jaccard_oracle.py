@@ -23,14 +23,26 @@ def _reciprocal(R, i, k):
     return forward[np.where(backward == i)[0]]
 
 
-def jaccard(X, R, k1, k2, variant="dot"):
-    """The dense N x N float32 Jaccard distance given neighbour lists R."""
+def jaccard(X, R, k1, k2, variant="dot", weights="numpy"):
+    """The dense N x N float32 Jaccard distance given neighbour lists R.
+
+    weights="numpy" (the default): the step-4 distances from X64 @ and
+    np.exp, the spec's formulas as a trainer writes them (equal to
+    librlcc's to about 1e-7). weights="fixed": librlcc's own order since
+    1.3 (fixed_oracle.py: the dot products in eight lanes, its exp, the
+    squared norms summed in ascending column order, the softmax sum in
+    ascending column order), which gives librlcc's bytes."""
+    if weights not in ("numpy", "fixed"):
+        raise ValueError(f"weights: {weights!r} is not 'numpy' or 'fixed'")
+    fixed = weights == "fixed"
+    if fixed:
+        import fixed_oracle
     X64 = np.asarray(X, dtype=np.float64)
     R = np.asarray(R)
     N = len(X64)
     h = int(np.round(k1 / 2))  # numpy rounds half to even: 30 -> 15, 25 -> 12
     V = np.zeros((N, N), dtype=np.float32)
-    sq = (X64 * X64).sum(1)
+    sq = fixed_oracle.row_norms(X) if fixed else (X64 * X64).sum(1)
     for i in range(N):
         A = _reciprocal(R, i, k1)
         expansion = list(A)
@@ -41,10 +53,18 @@ def jaccard(X, R, k1, k2, variant="dot"):
         E = np.unique(np.array(expansion, dtype=np.int64))
         if len(E) == 0:
             continue
-        dot = X64[E] @ X64[i]
+        if fixed:
+            dot = fixed_oracle.dot_fixed(X64[E], X64[i])
+        else:
+            dot = X64[E] @ X64[i]
         d = 2 - 2 * dot if variant == "dot" else sq[i] + sq[E] - 2 * dot
-        w = np.exp(d.min() - d)
-        V[i, E] = (w / w.sum()).astype(np.float32)
+        if fixed:
+            w = fixed_oracle.exp_fixed(d.min() - d)
+            total = np.cumsum(w)[-1]  # one accumulator, ascending columns
+        else:
+            w = np.exp(d.min() - d)
+            total = w.sum()
+        V[i, E] = (w / total).astype(np.float32)
     if k2 != 1:
         Q = np.zeros_like(V)
         for i in range(N):

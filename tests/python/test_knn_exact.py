@@ -410,6 +410,29 @@ def test_knn_state_refusals():
     state.close()
 
 
+def test_knn_state_one_call_at_a_time():
+    """A call while another thread's call holds the state is refused, as
+    the library refuses it; merge() holds other too."""
+    import threading
+
+    X = np.arange(30, dtype=np.float32).reshape(10, 3)
+    a, b = rlcc.KnnState(10, 2, 3), rlcc.KnnState(10, 2, 3)
+    b.update(X, X, 0)
+    with a._lock:  # a call running on a
+        for call in (a.finish, a.stats, lambda: a.update(X, X, 0), lambda: a.merge(b)):
+            with pytest.raises(rlcc.InvalidArgument, match="state: in use"):
+                call()
+        with pytest.raises(rlcc.InvalidArgument, match="other: state: in use"):
+            b.merge(a)
+        closer = threading.Thread(target=a.close)
+        closer.start()
+        closer.join(0.2)
+        assert closer.is_alive() and not a.closed  # close() waits for the running call
+    closer.join()
+    assert a.closed
+    b.close()
+
+
 @pytest.mark.parametrize("name, value", [
     ("n_queries", 2**63), ("n_queries", -2**63 - 1), ("k", 2**64 + 1), ("d", 2**64),
     ("query_offset", 2**63), ("n_queries", 1.0), ("k", 2.5), ("d", "3"), ("k", True),

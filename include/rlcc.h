@@ -407,15 +407,18 @@ RLCC_API int rlcc_knn_update(rlcc_knn_state *state, const float *queries, int64_
  * Merges from into into: two states for the same query rows (n_queries,
  * query_offset, d, k) whose updates offered different (or overlapping)
  * reference rows; into then holds the k nearest of both. from is unchanged.
- * Errors: RLCC_E_INVALID_ARGUMENT (NULL, the same state, or states for
- * different queries). Since 1.3.
+ * Both states are claimed for the call: a concurrent call on either is
+ * refused (never waited for).
+ * Errors: RLCC_E_INVALID_ARGUMENT (NULL, the same state, states for
+ * different queries, in use). Since 1.3.
  */
 RLCC_API int rlcc_knn_merge(rlcc_knn_state *into, const rlcc_knn_state *from);
 
 /**
  * The finished lists, as rlcc_knn() writes them: indices n_queries x k
  * int64 (global indices), sqdist n_queries x k float32 or NULL. The state
- * stays usable (more updates, another finish).
+ * stays usable (more updates, another finish). Working memory: one list per
+ * thread.
  * Errors: RLCC_E_INVALID_ARGUMENT (a query row has fewer than k neighbours:
  * fewer than k reference rows were offered; NULL indices),
  * RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT; outputs untouched then.

@@ -297,8 +297,12 @@ static int64_t resolve_row(update_run *u, int64_t q, double *vals, int *fell_bac
     int64_t count = 0, decided = 0;
     for (int32_t e = 0; e < l->size[q]; e++)
         vals[count++] = l->dist[q * k + e];
+    /* each value bounds a different row's D: a candidate the list already
+     * holds (a row offered again) counts once, by its D, or U would be too
+     * small and could screen out a nearer new row */
     for (int32_t e = 0; e < size; e++)
-        vals[count++] = hs[e] + margin(u, q, hj[e]);
+        if (!exact_holds(l->index + q * k, l->size[q], u->r0 + hj[e]))
+            vals[count++] = hs[e] + margin(u, q, hj[e]);
     const double bound = count < k ? INFINITY : kth_smallest(vals, count, k);
     *fell_back = size == cap && size < u->nr
                  && hs[0] - (u->gamma * (u->qn2[q] + u->max_rn2) + u->abs_margin) <= bound;
@@ -614,20 +618,22 @@ void rlcc_knn_state_free(rlcc_knn_state *state)
     free(state);
 }
 
-/* Claims the state for one call, or refuses a concurrent one. */
-static int claim(rlcc_knn_state *state, const char *name)
+/* Claims the state for one call, or refuses a concurrent one (never waits,
+ * so two calls that each claim two states cannot deadlock). A read-only call
+ * (a merge's source, the stats) claims too: only the flag is written. */
+static int claim(const rlcc_knn_state *state, const char *name)
 {
     if (state == NULL)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: is NULL", name);
     int expected = 0;
-    if (!atomic_compare_exchange_strong(&state->busy, &expected, 1))
+    if (!atomic_compare_exchange_strong((atomic_int *)&state->busy, &expected, 1))
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: in use by another call", name);
     return RLCC_OK;
 }
 
-static void release(rlcc_knn_state *state)
+static void release(const rlcc_knn_state *state)
 {
-    atomic_store(&state->busy, 0);
+    atomic_store((atomic_int *)&state->busy, 0);
 }
 
 int rlcc_knn_update(rlcc_knn_state *state, const float *queries, int64_t ldq, const float *refs,
@@ -694,12 +700,16 @@ int rlcc_knn_merge(rlcc_knn_state *into, const rlcc_knn_state *from)
     rlcc__clear_error();
     if (from == NULL)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "from: is NULL");
+    if (from == into)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "from: is the same state as into");
     int err = claim(into, "into");
     if (err != RLCC_OK)
         return err;
-    if (from == into)
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "from: is the same state as into");
-    else if (from->n_queries != into->n_queries || from->query_offset != into->query_offset
+    if ((err = claim(from, "from")) != RLCC_OK) {
+        release(into);
+        return err;
+    }
+    if (from->n_queries != into->n_queries || from->query_offset != into->query_offset
              || from->d != into->d || from->k != into->k)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                          "from: a state for %lld query rows at %lld, d = %lld, k = %lld; into is "
@@ -718,6 +728,7 @@ int rlcc_knn_merge(rlcc_knn_state *into, const rlcc_knn_state *from)
         into->n_decided += from->n_decided;
         into->n_fallback += from->n_fallback;
     }
+    release(from);
     release(into);
     return err;
 }
@@ -728,20 +739,39 @@ int rlcc_knn_finish(rlcc_knn_state *state, int64_t *indices, float *sqdist)
     int err = claim(state, "state");
     if (err != RLCC_OK)
         return err;
+    const exact_lists *l = &state->lists;
     const int64_t nq = state->n_queries, k = state->k;
+    const int n_threads = state->n_threads;
     if (nq > 0 && indices == NULL)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "indices: is NULL");
-    exact_lists copy = {0};
+    for (int64_t q = 0; q < nq && err == RLCC_OK; q++)
+        if (l->size[q] < k)
+            err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                             "state: query row %lld has %d of its k = %lld neighbours (offer "
+                             "at least k reference rows)",
+                             (long long)q, (int)l->size[q], (long long)k);
+    /* each row sorted in a thread's scratch: the state keeps its heaps for
+     * more updates, and holds one row per thread more, not a copy */
+    exact_lists scratch = {0};
     if (err == RLCC_OK && nq > 0)
-        err = lists_init(&copy, nq, k, &state->budget);
+        err = lists_init(&scratch, n_threads, k, &state->budget);
     if (err == RLCC_OK && nq > 0) {
-        /* sorted in a copy: the state keeps its heaps for more updates */
-        memcpy(copy.dist, state->lists.dist, (size_t)(nq * k) * sizeof *copy.dist);
-        memcpy(copy.index, state->lists.index, (size_t)(nq * k) * sizeof *copy.index);
-        memcpy(copy.size, state->lists.size, (size_t)nq * sizeof *copy.size);
-        err = lists_finish(&copy, state->n_threads, indices, NULL, sqdist);
+#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static)
+        for (int64_t q = 0; q < nq; q++) {
+            const int t = rlcc__thread_index();
+            double *hd = scratch.dist + t * k;
+            int64_t *hi = scratch.index + t * k;
+            memcpy(hd, l->dist + q * k, sizeof *hd * (size_t)k);
+            memcpy(hi, l->index + q * k, sizeof *hi * (size_t)k);
+            sort_exact(hd, hi, k);
+            for (int64_t r = 0; r < k; r++) {
+                indices[q * k + r] = hi[r];
+                if (sqdist != NULL)
+                    sqdist[q * k + r] = (float)hd[r];
+            }
+        }
     }
-    lists_release(&copy, &state->budget);
+    lists_release(&scratch, &state->budget);
     release(state);
     return err;
 }
@@ -754,6 +784,8 @@ int rlcc_knn_state_stats(const rlcc_knn_state *state, rlcc_knn_stats *stats)
     if (stats == NULL)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "stats: is NULL");
     int err = rlcc__check_struct_size(stats->struct_size, KNN_STATS_SIZE_1_3, "stats");
+    if (err == RLCC_OK)
+        err = claim(state, "state");
     if (err != RLCC_OK)
         return err;
     const rlcc_knn_stats out = {.struct_size = sizeof out, .n_updates = state->n_updates,
@@ -763,5 +795,6 @@ int rlcc_knn_state_stats(const rlcc_knn_state *state, rlcc_knn_stats *stats)
     const size_t size = stats->struct_size < sizeof out ? stats->struct_size : sizeof out;
     memcpy((char *)stats + sizeof(size_t), (const char *)&out + sizeof(size_t),
            size - sizeof(size_t));
+    release(state);
     return RLCC_OK;
 }

@@ -11,10 +11,10 @@ import (
 	"unsafe"
 )
 
-// KnnOptions are the options of a KnnState. The zero value (and nil) is
+// KNNOptions are the options of a KNNState. The zero value (and nil) is
 // the library's default: every OpenMP thread, a budget of half the
 // machine's memory.
-type KnnOptions struct {
+type KNNOptions struct {
 	Threads int // 0: omp_get_max_threads(); the lists never depend on it
 	// MaxBytes bounds everything the state holds at once: its lists (16
 	// bytes per entry, held until Close) plus each call's working memory.
@@ -22,15 +22,15 @@ type KnnOptions struct {
 	MaxBytes int64
 }
 
-// KnnStats are what a KnnState has done (rlcc_knn_stats).
-type KnnStats struct {
+// KNNStats are what a KNNState has done (rlcc_knn_stats).
+type KNNStats struct {
 	Updates      int64 // updates applied, merged states' included
 	Redecided    int64 // candidates decided again in double from the rows
 	FallbackRows int64 // query rows of an update with more near-ties than the screen keeps: every reference row was decided in double for them
 	PeakBytes    int64 // the largest working memory the state held at once
 }
 
-// KnnState is the block kNN of librlcc 1.3 (rlcc_knn_state): the kNN lists
+// KNNState is the block kNN of librlcc 1.3 (rlcc_knn_state): the kNN lists
 // of nQueries query rows whose first row has the global index queryOffset,
 // built from blocks of reference rows offered one at a time (Update: rows
 // on another machine, a GPU, a shard) and from other states for the same
@@ -43,18 +43,18 @@ type KnnStats struct {
 // goroutine's call on the same state runs is refused with
 // ErrInvalidArgument ("in use by another call"), never a data race; Close
 // waits for a running call. A closed state refuses every call.
-type KnnState struct {
+type KNNState struct {
 	mu                          sync.Mutex
 	handle                      *C.rlcc_knn_state
 	nQueries, queryOffset, d, k int
 }
 
-// NewKnnState makes a state for nQueries query rows of width d whose first
+// NewKNNState makes a state for nQueries query rows of width d whose first
 // row has the global index queryOffset, keeping k neighbours each. options
 // nil means the defaults. The library refuses d or k outside [1,
 // INT32_MAX], nQueries outside [0, INT32_MAX], a negative queryOffset, and
 // lists beyond options.MaxBytes (ErrMemoryLimit).
-func NewKnnState(nQueries, queryOffset, d, k int, options *KnnOptions) (*KnnState, error) {
+func NewKNNState(nQueries, queryOffset, d, k int, options *KNNOptions) (*KNNState, error) {
 	var opts C.rlcc_knn_options
 	C.rlcc_knn_options_init(&opts, C.size_t(unsafe.Sizeof(opts)))
 	if options != nil {
@@ -67,26 +67,26 @@ func NewKnnState(nQueries, queryOffset, d, k int, options *KnnOptions) (*KnnStat
 		C.int64_t(d), C.int64_t(k), &opts, &handle, &captured), &captured); err != nil {
 		return nil, err
 	}
-	s := &KnnState{handle: handle, nQueries: nQueries, queryOffset: queryOffset, d: d, k: k}
-	runtime.SetFinalizer(s, (*KnnState).Close)
+	s := &KNNState{handle: handle, nQueries: nQueries, queryOffset: queryOffset, d: d, k: k}
+	runtime.SetFinalizer(s, (*KNNState).Close)
 	return s, nil
 }
 
 // NQueries is the number of query rows.
-func (s *KnnState) NQueries() int { return s.nQueries }
+func (s *KNNState) NQueries() int { return s.nQueries }
 
 // QueryOffset is the global index of the first query row.
-func (s *KnnState) QueryOffset() int { return s.queryOffset }
+func (s *KNNState) QueryOffset() int { return s.queryOffset }
 
 // D is the row width.
-func (s *KnnState) D() int { return s.d }
+func (s *KNNState) D() int { return s.d }
 
 // K is the number of neighbours kept per query row.
-func (s *KnnState) K() int { return s.k }
+func (s *KNNState) K() int { return s.k }
 
 // claim holds the state for one call, or refuses a concurrent call and a
 // closed state; name is the argument the refusal names.
-func (s *KnnState) claim(name string) error {
+func (s *KNNState) claim(name string) error {
 	if s == nil {
 		return invalid("%s: nil", name)
 	}
@@ -102,7 +102,7 @@ func (s *KnnState) claim(name string) error {
 
 // Close frees the state; it waits for a call running in another goroutine.
 // Calling it twice is fine; any later call on the state is refused.
-func (s *KnnState) Close() {
+func (s *KNNState) Close() {
 	if s == nil {
 		return
 	}
@@ -123,7 +123,7 @@ func (s *KnnState) Close() {
 // refs with refOffset == QueryOffset computes each pair once (the
 // triangle). Both lengths are checked before the library is called; on any
 // error the state is unchanged.
-func (s *KnnState) Update(queries []float32, refs []float32, nRefs, refOffset int) error {
+func (s *KNNState) Update(queries []float32, refs []float32, nRefs, refOffset int) error {
 	if err := s.claim("state"); err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (s *KnnState) Update(queries []float32, refs []float32, nRefs, refOffset in
 // rows: s then holds the k nearest of both; other is unchanged (and held
 // for the call, so a call running on it refuses the merge). States for
 // different queries, and s itself, are refused.
-func (s *KnnState) Merge(other *KnnState) error {
+func (s *KNNState) Merge(other *KNNState) error {
 	if other == nil {
 		return invalid("other: nil")
 	}
@@ -172,7 +172,7 @@ func (s *KnnState) Merge(other *KnnState) error {
 // ascending distance, ties by lower index. It is refused while a query row
 // has fewer than K neighbours (fewer than K reference rows offered). The
 // state stays usable: more updates, another Finish.
-func (s *KnnState) Finish() (indices []int64, sqdist []float32, err error) {
+func (s *KNNState) Finish() (indices []int64, sqdist []float32, err error) {
 	if err := s.claim("state"); err != nil {
 		return nil, nil, err
 	}
@@ -190,18 +190,18 @@ func (s *KnnState) Finish() (indices []int64, sqdist []float32, err error) {
 }
 
 // Stats reports what the state has done so far.
-func (s *KnnState) Stats() (KnnStats, error) {
+func (s *KNNState) Stats() (KNNStats, error) {
 	if err := s.claim("state"); err != nil {
-		return KnnStats{}, err
+		return KNNStats{}, err
 	}
 	defer s.mu.Unlock()
 	var stats C.rlcc_knn_stats
 	C.rlcc_knn_stats_init(&stats, C.size_t(unsafe.Sizeof(stats)))
 	var captured C.rlcc_go_error
 	if err := result(C.rlcc_go_knn_state_stats(s.handle, &stats, &captured), &captured); err != nil {
-		return KnnStats{}, err
+		return KNNStats{}, err
 	}
-	return KnnStats{
+	return KNNStats{
 		Updates:      int64(stats.n_updates),
 		Redecided:    int64(stats.n_redecided),
 		FallbackRows: int64(stats.n_fallback_rows),

@@ -9,12 +9,12 @@ import (
 // Rows held in pieces: the queries are rows 2, 3 and 4 of six; the
 // reference rows come in two blocks, to two states (two machines, say),
 // merged at the end. The lists are KNN's rows for those queries.
-func ExampleKnnState() {
+func ExampleKNNState() {
 	x := []float32{0, 1, 3, 7, 8, 20} // six rows, d = 1
 	queries := x[2:5]
-	a, _ := rlcc.NewKnnState(3, 2, 1, 2, nil)
+	a, _ := rlcc.NewKNNState(3, 2, 1, 2, nil)
 	defer a.Close()
-	b, _ := rlcc.NewKnnState(3, 2, 1, 2, nil)
+	b, _ := rlcc.NewKNNState(3, 2, 1, 2, nil)
 	defer b.Close()
 	a.Update(queries, x[3:], 3, 3) // rows 3, 4, 5
 	b.Update(queries, x[:3], 3, 0) // rows 0, 1, 2
@@ -28,11 +28,11 @@ func ExampleKnnState() {
 	// [2 1 3 4 4 3] [0 4 0 1 0 1]
 }
 
-func ExampleNewKnnState() {
-	s, _ := rlcc.NewKnnState(100, 200, 32, 10, &rlcc.KnnOptions{Threads: 2, MaxBytes: 1 << 26})
+func ExampleNewKNNState() {
+	s, _ := rlcc.NewKNNState(100, 200, 32, 10, &rlcc.KNNOptions{Threads: 2, MaxBytes: 1 << 26})
 	defer s.Close()
 	fmt.Println(s.NQueries(), s.QueryOffset(), s.D(), s.K())
-	_, err := rlcc.NewKnnState(100, 0, 32, 0, nil)
+	_, err := rlcc.NewKNNState(100, 0, 32, 0, nil)
 	fmt.Println(err)
 	// Output:
 	// 100 200 32 10
@@ -41,9 +41,9 @@ func ExampleNewKnnState() {
 
 // The same slice as queries and refs, at the queries' own offset: the rows
 // against themselves, each pair computed once.
-func ExampleKnnState_Update() {
+func ExampleKNNState_Update() {
 	x := []float32{0, 1, 3, 7}
-	s, _ := rlcc.NewKnnState(4, 0, 1, 2, nil)
+	s, _ := rlcc.NewKNNState(4, 0, 1, 2, nil)
 	defer s.Close()
 	fmt.Println(s.Update(x, x, 4, 0))
 	indices, _, _ := s.Finish()
@@ -55,18 +55,18 @@ func ExampleKnnState_Update() {
 	// rlcc: invalid argument: queries: length 3 is not 4 x 1
 }
 
-func ExampleKnnState_Merge() {
+func ExampleKNNState_Merge() {
 	x := []float32{0, 1, 3, 7}
-	a, _ := rlcc.NewKnnState(4, 0, 1, 2, nil)
+	a, _ := rlcc.NewKNNState(4, 0, 1, 2, nil)
 	defer a.Close()
-	b, _ := rlcc.NewKnnState(4, 0, 1, 2, nil)
+	b, _ := rlcc.NewKNNState(4, 0, 1, 2, nil)
 	defer b.Close()
 	a.Update(x, x[:2], 2, 0)
 	b.Update(x, x[2:], 2, 2)
 	fmt.Println(a.Merge(b))
 	indices, _, _ := a.Finish()
 	fmt.Println(indices)
-	other, _ := rlcc.NewKnnState(4, 4, 1, 2, nil) // other query rows
+	other, _ := rlcc.NewKNNState(4, 4, 1, 2, nil) // other query rows
 	defer other.Close()
 	fmt.Println(a.Merge(other))
 	// Output:
@@ -75,9 +75,9 @@ func ExampleKnnState_Merge() {
 	// rlcc: invalid argument: from: a state for 4 query rows at 4, d = 1, k = 2; into is for 4 at 0, d = 1, k = 2
 }
 
-func ExampleKnnState_Finish() {
+func ExampleKNNState_Finish() {
 	x := []float32{0, 1, 3}
-	s, _ := rlcc.NewKnnState(3, 0, 1, 2, nil)
+	s, _ := rlcc.NewKNNState(3, 0, 1, 2, nil)
 	defer s.Close()
 	s.Update(x, x[:1], 1, 0)
 	_, _, err := s.Finish() // one reference row, k = 2
@@ -90,11 +90,11 @@ func ExampleKnnState_Finish() {
 	// [0 1 1 0 2 1] [0 1 0 1 0 4]
 }
 
-func ExampleKnnState_Stats() {
+func ExampleKNNState_Stats() {
 	x := []float32{0, 1, 3}
-	a, _ := rlcc.NewKnnState(3, 0, 1, 1, nil)
+	a, _ := rlcc.NewKNNState(3, 0, 1, 1, nil)
 	defer a.Close()
-	b, _ := rlcc.NewKnnState(3, 0, 1, 1, nil)
+	b, _ := rlcc.NewKNNState(3, 0, 1, 1, nil)
 	defer b.Close()
 	a.Update(x, x[:1], 1, 0)
 	b.Update(x, x[1:], 2, 1)
@@ -104,9 +104,9 @@ func ExampleKnnState_Stats() {
 	// Output: 2
 }
 
-func ExampleKnnState_Close() {
+func ExampleKNNState_Close() {
 	x := []float32{0, 1, 3}
-	s, _ := rlcc.NewKnnState(3, 0, 1, 2, nil)
+	s, _ := rlcc.NewKNNState(3, 0, 1, 2, nil)
 	s.Close()
 	s.Close() // twice is fine
 	fmt.Println(s.Update(x, x, 3, 0))

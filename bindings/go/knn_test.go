@@ -68,16 +68,16 @@ func cuts(rng *rand.Rand, lo, hi, parts int) []block {
 // (the query block itself among them half the time: the triangle), with
 // merges of two live states and finishes in between. again: some blocks
 // are offered a second time to a state that may hold them already.
-func blockKNN(t *testing.T, rng *rand.Rand, x []float32, n, d, k int, options *KnnOptions, again bool) ([]int64, []float32) {
+func blockKNN(t *testing.T, rng *rand.Rand, x []float32, n, d, k int, options *KNNOptions, again bool) ([]int64, []float32) {
 	t.Helper()
 	var indices []int64
 	var sqdist []float32
 	for _, q := range cuts(rng, 0, n, 4) {
 		queries := x[q.lo*d : q.hi*d]
 		nStates := 1 + rng.Intn(3)
-		states := make([]*KnnState, nStates)
+		states := make([]*KNNState, nStates)
 		for i := range states {
-			states[i] = must(NewKnnState(q.hi-q.lo, q.lo, d, k, options))
+			states[i] = must(NewKNNState(q.hi-q.lo, q.lo, d, k, options))
 		}
 		var blocks []block
 		if rng.Intn(2) == 0 {
@@ -141,7 +141,7 @@ func blockKNN(t *testing.T, rng *rand.Rand, x []float32, n, d, k int, options *K
 				s.Finish() // may lack neighbours yet; changes nothing
 			}
 		}
-		var last *KnnState
+		var last *KNNState
 		for _, s := range states {
 			if s == nil {
 				continue
@@ -196,7 +196,7 @@ func randomBlockCases(t *testing.T, seed int64, cases int, again bool) {
 		n, d := 1+rng.Intn(80), 1+rng.Intn(12)
 		k := 1 + rng.Intn(min(n, 8))
 		x := tieRows(rng, n, d)
-		options := &KnnOptions{Threads: rng.Intn(4), MaxBytes: budgets[rng.Intn(3)]}
+		options := &KNNOptions{Threads: rng.Intn(4), MaxBytes: budgets[rng.Intn(3)]}
 		wantI, wantS := must2(KNN(x, n, d, k, 0))
 		gotI, gotS := blockKNN(t, rng, x, n, d, k, options, again)
 		if !sameInts(gotI, wantI) || !sameBits(gotS, wantS) {
@@ -251,22 +251,18 @@ func fixtureRows(t *testing.T) []float32 {
 	return x
 }
 
-func TestKnnStateBlockingsOrdersAndMergesGiveKNN(t *testing.T) {
+func TestKNNStateBlockingsOrdersAndMergesGiveKNN(t *testing.T) {
 	randomBlockCases(t, 13, 250, false)
 	fixtureBlockCases(t, 2017, 20, false)
 }
 
-// Skipped until src/knn.c counts a re-offered row once: resolve_row() puts a
-// candidate the exact list already holds into the bound U twice (its D and
-// its s + m), so U is too small and a nearer new row of the same update is
-// screened out. RLCC_TEST_REOFFERED=1 runs it.
-func TestKnnStateRowsOfferedAgainChangeNothing(t *testing.T) {
-	if os.Getenv("RLCC_TEST_REOFFERED") == "" {
-		t.Skip("src/knn.c: a row offered again can hide a nearer new row (see the comment)")
-	}
+// A row the list already holds counts once in the bound U (by its D): were
+// it counted by its s + m too, U would be too small and a nearer new row of
+// the same update would be screened out.
+func TestKNNStateRowsOfferedAgainChangeNothing(t *testing.T) {
 	// query 0 against 1, 1.5, then 1, 1.5, 1.2: the nearest two are 1 and 1.2
 	x := []float32{0, 1, 1.5, 1.2}
-	s := must(NewKnnState(1, 0, 1, 2, nil))
+	s := must(NewKNNState(1, 0, 1, 2, nil))
 	defer s.Close()
 	if err := s.Update(x[:1], x[1:3], 2, 1); err != nil {
 		t.Fatal(err)
@@ -292,10 +288,10 @@ func refused(t *testing.T, err error, sentinel *Error, prefix string) {
 	}
 }
 
-func TestNewKnnStateRefusals(t *testing.T) {
+func TestNewKNNStateRefusals(t *testing.T) {
 	for _, c := range []struct {
 		nQueries, offset, d, k int
-		options                *KnnOptions
+		options                *KNNOptions
 		sentinel               *Error
 		message                string
 	}{
@@ -307,11 +303,11 @@ func TestNewKnnStateRefusals(t *testing.T) {
 		{3, -1, 2, 1, nil, ErrInvalidArgument, "query_offset: -1 must be >= 0"},
 		{3, math.MaxInt64, 2, 1, nil, ErrInvalidArgument,
 			"query_offset: 9223372036854775807 must be >= 0 (and query_offset + n_queries fit int64)"},
-		{3, 0, 2, 1, &KnnOptions{MaxBytes: -1}, ErrInvalidArgument, "max_bytes: -1 is negative"},
-		{3, 0, 2, 1, &KnnOptions{Threads: -1}, ErrInvalidArgument, "n_threads: -1 is negative"},
-		{10, 0, 1, 2, &KnnOptions{MaxBytes: 1}, ErrMemoryLimit, "kNN distances: needs 160 bytes more"},
+		{3, 0, 2, 1, &KNNOptions{MaxBytes: -1}, ErrInvalidArgument, "max_bytes: -1 is negative"},
+		{3, 0, 2, 1, &KNNOptions{Threads: -1}, ErrInvalidArgument, "n_threads: -1 is negative"},
+		{10, 0, 1, 2, &KNNOptions{MaxBytes: 1}, ErrMemoryLimit, "kNN distances: needs 160 bytes more"},
 	} {
-		s, err := NewKnnState(c.nQueries, c.offset, c.d, c.k, c.options)
+		s, err := NewKNNState(c.nQueries, c.offset, c.d, c.k, c.options)
 		if s != nil {
 			t.Fatalf("%+v: a state", c)
 		}
@@ -319,9 +315,9 @@ func TestNewKnnStateRefusals(t *testing.T) {
 	}
 }
 
-func TestKnnStateRefusedUpdatesChangeNothing(t *testing.T) {
+func TestKNNStateRefusedUpdatesChangeNothing(t *testing.T) {
 	x := []float32{0, 0, 1, 0, 0, 2, 3, 3}
-	s := must(NewKnnState(4, 0, 2, 2, nil))
+	s := must(NewKNNState(4, 0, 2, 2, nil))
 	defer s.Close()
 	if err := s.Update(x, x, 4, 0); err != nil {
 		t.Fatal(err)
@@ -360,7 +356,7 @@ func TestKnnStateRefusedUpdatesChangeNothing(t *testing.T) {
 	for i := range rows {
 		rows[i] = float32(i % 7)
 	}
-	tight := must(NewKnnState(50, 0, 4, 5, &KnnOptions{MaxBytes: 8000}))
+	tight := must(NewKNNState(50, 0, 4, 5, &KNNOptions{MaxBytes: 8000}))
 	defer tight.Close()
 	refused(t, tight.Update(rows, rows, 50, 0), ErrMemoryLimit, "kNN indices: needs")
 	if must(tight.Stats()).Updates != 0 {
@@ -368,9 +364,9 @@ func TestKnnStateRefusedUpdatesChangeNothing(t *testing.T) {
 	}
 }
 
-func TestKnnStateFinishAndMerge(t *testing.T) {
+func TestKNNStateFinishAndMerge(t *testing.T) {
 	x := []float32{0, 1, 3, 7}
-	s := must(NewKnnState(4, 0, 1, 3, nil))
+	s := must(NewKNNState(4, 0, 1, 3, nil))
 	defer s.Close()
 	_, _, err := s.Finish()
 	refused(t, err, ErrInvalidArgument, "state: query row 0 has 0 of its k = 3 neighbours (offer at least k reference rows)")
@@ -379,7 +375,7 @@ func TestKnnStateFinishAndMerge(t *testing.T) {
 	}
 	_, _, err = s.Finish()
 	refused(t, err, ErrInvalidArgument, "state: query row 0 has 2 of its k = 3 neighbours")
-	other := must(NewKnnState(4, 0, 1, 3, nil))
+	other := must(NewKNNState(4, 0, 1, 3, nil))
 	defer other.Close()
 	if err := other.Update(x, x[2:], 2, 2); err != nil {
 		t.Fatal(err)
@@ -403,17 +399,17 @@ func TestKnnStateFinishAndMerge(t *testing.T) {
 	refused(t, s.Merge(s), ErrInvalidArgument, "from: is the same state as into")
 	refused(t, s.Merge(nil), ErrInvalidArgument, "other: nil")
 	for _, shape := range [][4]int{{5, 0, 1, 3}, {4, 1, 1, 3}, {4, 0, 2, 3}, {4, 0, 1, 2}} {
-		o := must(NewKnnState(shape[0], shape[1], shape[2], shape[3], nil))
+		o := must(NewKNNState(shape[0], shape[1], shape[2], shape[3], nil))
 		refused(t, s.Merge(o), ErrInvalidArgument, "from: a state for")
 		o.Close()
 	}
-	o := must(NewKnnState(4, 1, 1, 3, nil))
+	o := must(NewKNNState(4, 1, 1, 3, nil))
 	defer o.Close()
 	if err := s.Merge(o); err == nil || err.(*Error).Message !=
 		"from: a state for 4 query rows at 1, d = 1, k = 3; into is for 4 at 0, d = 1, k = 3" {
 		t.Fatal(err)
 	}
-	empty := must(NewKnnState(0, 5, 3, 2, nil))
+	empty := must(NewKNNState(0, 5, 3, 2, nil))
 	defer empty.Close()
 	if err := empty.Update(nil, []float32{1, 2, 3}, 1, 0); err != nil {
 		t.Fatal(err)
@@ -426,10 +422,10 @@ func TestKnnStateFinishAndMerge(t *testing.T) {
 	}
 }
 
-func TestKnnStateClosed(t *testing.T) {
+func TestKNNStateClosed(t *testing.T) {
 	x := []float32{0, 1, 3}
-	s := must(NewKnnState(3, 0, 1, 2, nil))
-	live := must(NewKnnState(3, 0, 1, 2, nil))
+	s := must(NewKNNState(3, 0, 1, 2, nil))
+	live := must(NewKNNState(3, 0, 1, 2, nil))
 	defer live.Close()
 	s.Close()
 	s.Close()
@@ -440,14 +436,14 @@ func TestKnnStateClosed(t *testing.T) {
 	refused(t, err, ErrInvalidArgument, "state: closed")
 	refused(t, s.Merge(live), ErrInvalidArgument, "state: closed")
 	refused(t, live.Merge(s), ErrInvalidArgument, "other: closed")
-	var none *KnnState
+	var none *KNNState
 	refused(t, none.Update(x, x, 3, 0), ErrInvalidArgument, "state: nil")
 	none.Close()
 }
 
 // One call at a time per state: concurrent calls are refused ("in use"),
 // never raced; separate states run in parallel; Close waits for a call.
-func TestKnnStateConcurrentCalls(t *testing.T) {
+func TestKNNStateConcurrentCalls(t *testing.T) {
 	rng := rand.New(rand.NewSource(5))
 	n, d, k := 300, 16, 8
 	x := make([]float32, n*d)
@@ -457,10 +453,10 @@ func TestKnnStateConcurrentCalls(t *testing.T) {
 	wantI, wantS := must2(KNN(x, n, d, k, 0))
 
 	// four goroutines, one state each over a quarter of the references, merged
-	states := make([]*KnnState, 4)
+	states := make([]*KNNState, 4)
 	var wg sync.WaitGroup
 	for g := range states {
-		states[g] = must(NewKnnState(n, 0, d, k, &KnnOptions{Threads: 1}))
+		states[g] = must(NewKNNState(n, 0, d, k, &KNNOptions{Threads: 1}))
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()

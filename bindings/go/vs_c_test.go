@@ -134,8 +134,8 @@ func TestEveryFunctionGivesTheCResults(t *testing.T) {
 	for b := 0; b < 2; b++ {
 		q0, q1 := queryCuts[b], queryCuts[b+1]
 		queries := rows(q0, q1)
-		a := must(NewKnnState(q1-q0, q0, d, 10, nil))
-		other := must(NewKnnState(q1-q0, q0, d, 10, nil))
+		a := must(NewKNNState(q1-q0, q0, d, 10, nil))
+		other := must(NewKNNState(q1-q0, q0, d, 10, nil))
 		for _, err := range []error{
 			a.Update(queries, rows(refCuts[2], refCuts[3]), refCuts[3]-refCuts[2], refCuts[2]),
 			a.Update(queries, queries, q1-q0, q0),

@@ -207,6 +207,22 @@ static void all_duplicates_fall_back_and_stay_exact(void)
     free(x);
 }
 
+/* Rows offered again beside a nearer new row: the new row still enters
+ * (a held row must not count twice in the bound). Query 0; k = 2. */
+static void rows_offered_again_do_not_hide_a_nearer_row(void)
+{
+    const float q[1] = {0.0f}, first[2] = {1.0f, 1.5f}, again[3] = {1.0f, 1.5f, 1.2f};
+    rlcc_knn_state *s = NULL;
+    CHECK_OK(rlcc_knn_state_new(1, 0, 1, 2, NULL, &s));
+    CHECK_OK(rlcc_knn_update(s, q, 1, first, 2, 1, 1));
+    CHECK_OK(rlcc_knn_update(s, q, 1, again, 3, 1, 1));
+    int64_t idx[2] = {0, 0};
+    CHECK_OK(rlcc_knn_finish(s, idx, NULL));
+    CHECK_EQ(idx[0], 1);
+    CHECK_EQ(idx[1], 3);
+    rlcc_knn_state_free(s);
+}
+
 static void block_knn_refusals_leave_outputs_untouched(void)
 {
     const float x[8] = {0, 0, 1, 0, 0, 1, 5, 5};
@@ -387,6 +403,7 @@ const test_case knn_tests[] = {
     {"blocks_updates_and_merges_compose_to_the_whole", blocks_updates_and_merges_compose_to_the_whole},
     {"same_bytes_for_every_budget_and_thread_count", same_bytes_for_every_budget_and_thread_count},
     {"all_duplicates_fall_back_and_stay_exact", all_duplicates_fall_back_and_stay_exact},
+    {"rows_offered_again_do_not_hide_a_nearer_row", rows_offered_again_do_not_hide_a_nearer_row},
     {"block_knn_refusals_leave_outputs_untouched", block_knn_refusals_leave_outputs_untouched},
     {NULL, NULL},
 };

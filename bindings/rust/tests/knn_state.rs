@@ -185,12 +185,10 @@ fn the_fixture_in_blocks_is_its_knn() {
     fixture_cases(2017, 20, false);
 }
 
-// Ignored until src/knn.c counts a re-offered row once: resolve_row() puts a
-// candidate the exact list already holds into the bound U twice (its D and
-// its s + m), so U is too small and a nearer new row of the same update is
-// screened out. Run with `cargo test -- --ignored`.
+// A row the list already holds counts once in the bound U (by its D): were
+// it counted by its s + m too, U would be too small and a nearer new row of
+// the same update would be screened out.
 #[test]
-#[ignore]
 fn a_row_offered_again_changes_nothing() {
     // query 0.0 against 1.0, 1.5, then 1.0, 1.5, 1.2: the nearest two are 1.0 and 1.2
     let x = [0.0f32, 1.0, 1.5, 1.2];
@@ -202,7 +200,6 @@ fn a_row_offered_again_changes_nothing() {
 }
 
 #[test]
-#[ignore]
 fn blocks_offered_again_change_nothing() {
     random_cases(1917, 250, true);
     fixture_cases(77, 20, true);

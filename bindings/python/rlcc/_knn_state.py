@@ -178,8 +178,8 @@ class KnnState:
             if other is self:  # the library refuses it, and says why
                 code = native.lib.rlcc_knn_merge(handle, handle)
             else:
-                # other is read during the call: hold it too (the library
-                # claims only into)
+                # other is read during the call: hold it too, so close()
+                # cannot free it meanwhile (the library claims it as well)
                 try:
                     other_handle = other._claim()
                 except native.InvalidArgument as error:

@@ -344,6 +344,7 @@ _declare("rlcc_refiner_n_classes", _i64, ctypes.c_void_p)
 _declare("rlcc_refiner_threshold", _f64, ctypes.c_void_p)
 _declare("rlcc_refiner_labels", ctypes.c_int, ctypes.c_void_p, c_int32_p)
 _declare("rlcc_refiner_centroids", ctypes.c_int, ctypes.c_void_p, c_float_p, _i64)
+_declare("rlcc_refiner_set_knn", ctypes.c_int, ctypes.c_void_p, c_int64_p)
 _declare("rlcc_refiner_targets", ctypes.c_int, ctypes.c_void_p, c_int64_p, _i64, c_float_p, _i64)
 
 

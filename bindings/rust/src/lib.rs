@@ -1,6 +1,8 @@
 //! Safe Rust bindings for librlcc: DBSCAN with scikit-learn's labels, the
 //! exact kNN (of a whole matrix, or of rows held in pieces: [`KnnState`]),
-//! the k-reciprocal Jaccard distance, and RLCC's pseudo labels and refiner.
+//! the k-reciprocal Jaccard distance, and RLCC's pseudo labels and refiner
+//! (on librlcc's kNN lists or the caller's: [`pseudo_labels_with_knn`],
+//! [`Refiner::set_knn`]).
 //!
 //! Matrices are row-major `&[f32]` slices with their row count and
 //! dimension; every call returns `Result<_, rlcc::Error>` carrying the
@@ -729,6 +731,9 @@ pub struct Refiner {
     handle: *mut sys::rlcc_refiner,
     n: usize,
     d: usize,
+    /// The pseudo options' k1, as the library keeps it: the width of
+    /// [`set_knn`](Refiner::set_knn)'s lists.
+    k1: i32,
 }
 
 /// Consensus options of a [`Refiner`] (RLCC's defaults: alpha 0.9, w 0.9,
@@ -886,7 +891,7 @@ impl Refiner {
         raw.scale = options.scale;
         let mut handle = ptr::null_mut();
         check(unsafe { sys::rlcc_refiner_new(n as i64, d as i64, &raw_pseudo, &raw, &mut handle) })?;
-        Ok(Refiner { handle, n, d })
+        Ok(Refiner { handle, n, d, k1: raw_pseudo.k1 })
     }
 
     /// One generation; `fill(start, rows)` writes rows `start..start + rows.len() / d`
@@ -962,6 +967,51 @@ impl Refiner {
             threshold: self.threshold(),
             generation: self.generation(),
         })
+    }
+
+    /// The kNN lists of the features the next step reads (librlcc 1.3,
+    /// `rlcc_refiner_set_knn`), for a trainer that computes them itself
+    /// (faiss on a GPU, a [`KnnState`] across machines): `n x k1` row-major,
+    /// `k1` of the refiner's [`PseudoOptions`]; Jaccard only. The library
+    /// copies them, so the slice need not outlive the call. The next step that
+    /// succeeds uses them and drops them (the step after it computes its own
+    /// again); a step that fails or is cancelled keeps them. `None` drops lists
+    /// set before.
+    ///
+    /// `knn.len() == n * k1` is checked here, before the library is called.
+    /// The entries are checked by the step, as [`jaccard`] checks them: a bad
+    /// list makes that step fail (code INVALID_ARGUMENT, the library's message)
+    /// and leaves the refiner as it was. A refiner whose metric is not Jaccard
+    /// refuses lists at once.
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let fill = |start: usize, rows: &mut [f32]| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]);
+    /// let mut own = rlcc::Refiner::new(60, 2).unwrap();
+    /// let mut given = rlcc::Refiner::new(60, 2).unwrap();
+    /// let (lists, _) = rlcc::knn(&x, 60, 2, 30, 0).unwrap(); // k1 = 30: or faiss, or a KnnState
+    /// given.set_knn(Some(&lists)).unwrap();
+    /// assert_eq!(given.step(fill, 16).unwrap().labels, own.step(fill, 16).unwrap().labels);
+    /// let e = given.set_knn(Some(&lists[1..])).unwrap_err();
+    /// assert_eq!(e.message, "knn: 1799 values, expected 60 x 30");
+    /// given.set_knn(None).unwrap(); // nothing set: the next step computes its own
+    /// ```
+    pub fn set_knn(&mut self, knn: Option<&[i64]>) -> Result<(), Error> {
+        let lists = match knn {
+            None => ptr::null(),
+            Some(lists) => {
+                // the library copies n x k1 entries of a k1 it does not check here
+                if self.k1 < 1 {
+                    return Err(invalid(&format!("knn: the refiner's k1 is {}; lists need k1 >= 1", self.k1)));
+                }
+                matrix_len("knn", lists.len(), self.n, self.k1 as usize)?;
+                lists.as_ptr()
+            }
+        };
+        check(unsafe { sys::rlcc_refiner_set_knn(self.handle, lists) })
     }
 
     /// Generations completed.
@@ -1184,8 +1234,53 @@ pub struct PseudoLabels {
 /// assert_eq!(p.n_classes, 3);
 /// ```
 pub fn pseudo_labels(x: &[f32], n: usize, d: usize, options: &PseudoOptions) -> Result<PseudoLabels, Error> {
+    pseudo_labels_of(x, n, d, None, options)
+}
+
+/// [`pseudo_labels`] on the caller's kNN lists (librlcc 1.3,
+/// `rlcc_pseudo_options.knn`): `knn` holds the `n x k1` lists of the rows
+/// (row-major, `k1` of `options`), e.g. from faiss on a GPU or from a
+/// [`KnnState`] across machines, instead of the ones librlcc computes. Jaccard
+/// only. The lists are read during the call only.
+///
+/// `knn.len() == n * k1` is checked before the library is called, so it
+/// cannot read past the slice; the library checks the entries as
+/// [`jaccard`] does (each in `[0, n)`, none twice in a row; the row itself
+/// may be anywhere or absent) and refuses lists with any other metric. With
+/// librlcc's own lists ([`knn`] with `k = k1`) the labels are those of
+/// [`pseudo_labels`].
+///
+/// ```
+/// // 60 unit vectors in three directions; the default k1 is 30
+/// let x: Vec<f32> = (0..60).flat_map(|i| {
+///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+///     vec![a.cos(), a.sin()]
+/// }).collect();
+/// let options = rlcc::PseudoOptions::default();
+/// let (lists, _) = rlcc::knn(&x, 60, 2, 30, 0).unwrap(); // or faiss, or a KnnState
+/// let p = rlcc::pseudo_labels_with_knn(&x, 60, 2, &lists, &options).unwrap();
+/// assert_eq!(p.labels, rlcc::pseudo_labels(&x, 60, 2, &options).unwrap().labels);
+/// let e = rlcc::pseudo_labels_with_knn(&x, 60, 2, &lists[..30], &options).unwrap_err();
+/// assert_eq!(e.message, "knn: 30 values, expected 60 x 30");
+/// let mut bad = lists.clone();
+/// bad[1] = 60;
+/// let e = rlcc::pseudo_labels_with_knn(&x, 60, 2, &bad, &options).unwrap_err();
+/// assert_eq!(e.message, "knn: entry 1 of row 0 is 60, outside [0, 60)");
+/// ```
+pub fn pseudo_labels_with_knn(x: &[f32], n: usize, d: usize, knn: &[i64],
+                              options: &PseudoOptions) -> Result<PseudoLabels, Error> {
+    pseudo_labels_of(x, n, d, Some(knn), options)
+}
+
+fn pseudo_labels_of(x: &[f32], n: usize, d: usize, knn: Option<&[i64]>,
+                    options: &PseudoOptions) -> Result<PseudoLabels, Error> {
     matrix_len("x", x.len(), n, d)?;
-    let o = options.raw()?;
+    let mut o = options.raw()?;
+    if let Some(lists) = knn {
+        // a k1 below 1 expects no entries; the library refuses it before reading any
+        matrix_len("knn", lists.len(), n, options.k1.max(0) as usize)?;
+        o.knn = lists.as_ptr();
+    }
     let mut labels = vec![0i32; n];
     let (mut k, mut threshold) = (0i64, 0f64);
     check(unsafe {

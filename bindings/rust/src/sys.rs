@@ -1,5 +1,5 @@
 //! Raw declarations of librlcc's functions and structs (`rlcc.h`: 1.2, and
-//! 1.3's block kNN).
+//! 1.3's block kNN and the caller's kNN lists).
 #![allow(non_camel_case_types)]
 use std::os::raw::{c_char, c_int, c_uint, c_void};
 
@@ -27,13 +27,29 @@ pub struct rlcc_jaccard_options {
     pub struct_size: usize, pub k1: i32, pub k2: i32, pub variant: i32, pub normalize: i32,
     pub n_threads: i32, pub cutoff: f32, pub max_bytes: i64,
 }
+/// `knn` (1.3) is the last field: `struct_size` (the size of this struct,
+/// as the crate passes it to `rlcc_pseudo_options_init`) covers it, so the
+/// library reads it.
 #[repr(C)]
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 pub struct rlcc_pseudo_options {
     pub struct_size: usize, pub metric: i32, pub k1: i32, pub k2: i32, pub variant: i32,
     pub normalize: i32, pub outliers: i32, pub reliability: i32, pub guard: i32,
     pub n_threads: i32, pub n_eps: i32, pub cutoff: f32, pub reserved: i32, pub eps: [f64; 3],
     pub threshold: f64, pub min_samples: i64, pub max_bytes: i64,
+    /// Since 1.3: the caller's `n x k1` kNN lists, or null (librlcc's own).
+    pub knn: *const i64,
+}
+/// All zeros and a null `knn`, as `derive(Default)` gave before 1.3 (a
+/// raw pointer has no `Default`); fill it with `rlcc_pseudo_options_init`.
+impl Default for rlcc_pseudo_options {
+    fn default() -> Self {
+        rlcc_pseudo_options {
+            struct_size: 0, metric: 0, k1: 0, k2: 0, variant: 0, normalize: 0, outliers: 0,
+            reliability: 0, guard: 0, n_threads: 0, n_eps: 0, cutoff: 0.0, reserved: 0,
+            eps: [0.0; 3], threshold: 0.0, min_samples: 0, max_bytes: 0, knn: std::ptr::null(),
+        }
+    }
 }
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
@@ -116,6 +132,7 @@ extern "C" {
     pub fn rlcc_refiner_step(r: *mut rlcc_refiner, features: rlcc_features_fn, fd: *mut c_void,
         batch: i64, logits: rlcc_logits_fn, ld: *mut c_void, progress: rlcc_progress_fn,
         pd: *mut c_void) -> c_int;
+    pub fn rlcc_refiner_set_knn(r: *mut rlcc_refiner, knn: *const i64) -> c_int;
     pub fn rlcc_refiner_generation(r: *const rlcc_refiner) -> i64;
     pub fn rlcc_refiner_n_classes(r: *const rlcc_refiner) -> i64;
     pub fn rlcc_refiner_threshold(r: *const rlcc_refiner) -> f64;

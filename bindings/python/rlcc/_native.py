@@ -215,7 +215,7 @@ class JaccardOptions(ctypes.Structure):
 
 
 class PseudoOptions(ctypes.Structure):
-    """Mirror of ``rlcc_pseudo_options`` (1.2 layout)."""
+    """Mirror of ``rlcc_pseudo_options`` (1.3 layout: ``knn`` appended)."""
 
     _fields_ = [
         ("struct_size", ctypes.c_size_t),
@@ -235,6 +235,7 @@ class PseudoOptions(ctypes.Structure):
         ("threshold", ctypes.c_double),
         ("min_samples", ctypes.c_int64),
         ("max_bytes", ctypes.c_int64),
+        ("knn", ctypes.c_void_p),
     ]
 
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # scipy.sparse is imported by the calls that build or read on
 
 from . import _native as native
 from ._dbscan import as_float32_matrix, leading_dimension
+from ._jaccard import _knn_lists
 
 _METRICS = {"jaccard": 2, "euclidean": 0, "cosine": 1}
 _OUTLIERS = {"keep": 0, "singleton": 1}
@@ -100,16 +101,20 @@ def pseudo_labels(X: Any, eps: Union[float, Sequence[float]] = (0.58, 0.6, 0.62)
                   min_samples: int = 4, metric: str = "jaccard", k1: int = 30, k2: int = 6,
                   variant: str = "dot", cutoff: float = 0.9, outliers: str = "singleton",
                   reliability: bool = True, guard: bool = True, threshold: Optional[float] = None,
-                  n_threads: int = 0, normalize: bool = False) -> PseudoLabels:
+                  n_threads: int = 0, normalize: bool = False,
+                  knn: Optional[Any] = None) -> PseudoLabels:
     """The clustering step of SpCL / OpenUnReID / RLCC in one call: Jaccard
     (or euclidean / cosine) distance, DBSCAN at one eps or at tight / normal
     / loose eps, outliers kept as -1 or made singletons, SpCL's reliability
     criterion (``threshold=None`` computes it, as at the first generation),
-    and the class centroids."""
+    and the class centroids. ``knn``: the caller's ``(n, k1)`` neighbour
+    lists (e.g. from faiss on a GPU), Jaccard only; None computes them."""
     array = as_float32_matrix(X, "X")
     n, d = array.shape
     opts = _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff, outliers,
                            reliability, guard, threshold, n_threads, normalize)
+    lists = None if knn is None else _knn_lists(knn, n, int(k1))
+    opts.knn = None if lists is None else lists.ctypes.data
     labels = np.empty(n, dtype=np.int32)
     n_classes = ctypes.c_int64(0)
     used = ctypes.c_double(0)
@@ -336,6 +341,7 @@ class Refiner:
         self._batch = int(batch)
         self._handle = None
         self._shape = None
+        self._pending_knn = None
 
     def __del__(self):
         if getattr(self, "_handle", None):
@@ -353,14 +359,38 @@ class Refiner:
             raise native.invalid(f"features: shape {(n, d)} differs from the first step's "
                                  f"{self._shape}")
 
+    def set_knn(self, knn: Optional[Any]) -> None:
+        """The ``(n, k1)`` neighbour lists of the features the next step reads
+        (Jaccard only; e.g. from faiss on a GPU, or ``rlcc.KnnState`` across
+        machines). Copied; used by the next step that succeeds, then
+        dropped; checked by that step (a bad list fails it and changes
+        nothing). None drops lists set before."""
+        if knn is None:
+            self._pending_knn = None
+            if self._handle is not None:
+                native.check(native.lib.rlcc_refiner_set_knn(self._handle, None))
+            return
+        lists = native.as_array(knn, "knn")
+        if lists.ndim != 2:
+            raise native.invalid(f"knn: shape {lists.shape} must be (n, k1)")
+        lists = _knn_lists(lists, lists.shape[0], int(self._pseudo.k1))
+        if self._handle is None:  # the refiner is made at the first step
+            self._pending_knn = lists
+            return
+        if lists.shape[0] != self._shape[0]:
+            raise native.invalid(f"knn: {lists.shape[0]} rows; the refiner has {self._shape[0]}")
+        native.check(native.lib.rlcc_refiner_set_knn(self._handle, native.pointer(lists, ctypes.c_int64)))
+
     def step(self, features: Union[np.ndarray, Callable[[int, int], Any]], n: Optional[int] = None,
              d: Optional[int] = None, logits: Optional[Callable[[int, int], Any]] = None,
-             progress: Optional[Callable[[int, float], Any]] = None) -> Generation:
+             progress: Optional[Callable[[int, float], Any]] = None,
+             knn: Optional[Any] = None) -> Generation:
         """One generation. ``features`` is an ``(n, d)`` array or a callable
         returning rows ``[start, start + count)`` (then give ``n`` and ``d``).
         ``logits(start, count)`` optionally returns the previous model's
         class logits for those rows; ``progress(stage, fraction)`` may
-        return True to cancel."""
+        return True to cancel; ``knn`` gives this step's neighbour lists
+        (as ``set_knn``; a failed step drops them)."""
         if callable(features):
             if n is None or d is None:
                 raise native.invalid("n and d: needed when features is a callable")
@@ -370,6 +400,19 @@ class Refiner:
             n, d = array.shape
             source = lambda start, count: array[start:start + count]  # noqa: E731
         self._ensure(int(n), int(d))
+        if self._pending_knn is not None:
+            pending, self._pending_knn = self._pending_knn, None
+            self.set_knn(pending)
+        if knn is not None:
+            self.set_knn(knn)
+        try:
+            return self._step(source, int(d), logits, progress)
+        except BaseException:
+            if knn is not None:  # this step's lists are not the next one's
+                native.lib.rlcc_refiner_set_knn(self._handle, None)
+            raise
+
+    def _step(self, source, d, logits, progress) -> Generation:
         raised, interrupted = [], []
 
         def fill(start, count, rows, ld, _):

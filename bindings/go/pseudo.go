@@ -85,6 +85,51 @@ type Labeling struct {
 // and RLCC in one call: distance, DBSCAN at 1 or 3 radii, outliers, the
 // reliability criterion. options nil means the defaults.
 func PseudoLabels(x []float32, n, d int, options *PseudoOptions) (*Labeling, error) {
+	return pseudoLabels(x, n, d, nil, options)
+}
+
+// PseudoLabelsKNN is PseudoLabels on the caller's kNN lists (librlcc 1.3,
+// rlcc_pseudo_options.knn): knn holds the n x K1 lists of the rows
+// (row-major, K1 of options), e.g. from faiss on a GPU or a KNNState across
+// machines, instead of the ones librlcc computes; nil means librlcc's own,
+// as in Jaccard. Jaccard metric only. The lists are read during the call
+// only.
+//
+// The length n*K1 is checked in Go before the cgo call, so C never reads
+// past the slice; the library checks the entries as Jaccard does (each in
+// [0, n), none twice in a row; the row itself may be anywhere or absent)
+// and refuses lists with another metric. With librlcc's own lists (KNN with
+// k = K1) the labels are PseudoLabels'.
+func PseudoLabelsKNN(x []float32, n, d int, knn []int64, options *PseudoOptions) (*Labeling, error) {
+	if err := checkMatrix("x", len(x), n, d); err != nil {
+		return nil, err
+	}
+	if knn != nil {
+		k1 := DefaultPseudoOptions().K1
+		if options != nil {
+			k1 = options.K1
+		}
+		if err := checkMatrix("knn", len(knn), n, k1); err != nil {
+			return nil, err
+		}
+	}
+	return pseudoLabels(x, n, d, knn, options)
+}
+
+// listsArg is the C form of caller lists: NULL for nil, and a pointer even
+// for an empty slice (lists given, none to read), which the library must
+// still see as given.
+func listsArg(knn []int64) *C.int64_t {
+	if knn != nil && len(knn) == 0 {
+		return int64s(make([]int64, 1))
+	}
+	return int64s(knn)
+}
+
+// pseudoLabels passes knn (checked, or nil) as its own argument: the shim
+// sets it in a C copy of the options, so no Go pointer sits in a struct
+// handed to C.
+func pseudoLabels(x []float32, n, d int, knn []int64, options *PseudoOptions) (*Labeling, error) {
 	if err := checkMatrix("x", len(x), n, d); err != nil {
 		return nil, err
 	}
@@ -97,7 +142,7 @@ func PseudoLabels(x []float32, n, d int, options *PseudoOptions) (*Labeling, err
 	var threshold C.double
 	var captured C.rlcc_go_error
 	if err := result(C.rlcc_go_pseudo_labels(floats(x), C.int64_t(n), C.int64_t(d), &opts,
-		int32s(labels), &classes, &threshold, &captured), &captured); err != nil {
+		listsArg(knn), int32s(labels), &classes, &threshold, &captured), &captured); err != nil {
 		return nil, err
 	}
 	return &Labeling{Labels: labels, Classes: int(classes), Threshold: float64(threshold)}, nil

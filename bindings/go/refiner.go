@@ -57,10 +57,12 @@ func DefaultRefinerOptions() RefinerOptions {
 // Refiner is RLCC across generations for N samples of dimension D: Step
 // once per epoch, then Targets for each mini-batch. Close frees it. Its
 // read methods may run concurrently; a Step excludes every other call on
-// the same refiner (an overlapping call fails with "in use").
+// the same refiner (an overlapping call fails with "in use"), and so does
+// SetKNN while it copies its lists.
 type Refiner struct {
 	handle *C.rlcc_refiner
 	N, D   int
+	k1     int // the pseudo options' K1: the width of SetKNN's lists
 }
 
 // NewRefiner makes a refiner; pseudo and options nil mean the defaults.
@@ -81,7 +83,7 @@ func NewRefiner(n, d int, pseudo *PseudoOptions, options *RefinerOptions) (*Refi
 		&captured), &captured); err != nil {
 		return nil, err
 	}
-	r := &Refiner{handle: handle, N: n, D: d}
+	r := &Refiner{handle: handle, N: n, D: d, k1: int(popts.k1)}
 	runtime.SetFinalizer(r, (*Refiner).Close)
 	return r, nil
 }
@@ -199,6 +201,40 @@ func (r *Refiner) StepMatrix(x []float32, batch int) error {
 		}
 		return nil
 	}, batch, nil, nil)
+}
+
+// SetKNN gives the kNN lists of the features the next Step reads (librlcc
+// 1.3, rlcc_refiner_set_knn), for a trainer that computes them itself
+// (faiss on a GPU, a KNNState across machines): N x K1 row-major, K1 of the
+// refiner's PseudoOptions; Jaccard only. The library copies them, so the
+// slice may change after the call. The next Step that succeeds uses them
+// and drops them (the step after it computes its own again); a Step that
+// fails or is cancelled keeps them. nil drops lists set before.
+//
+// The length N*K1 is checked in Go before the cgo call. The entries are
+// checked by the step, as Jaccard checks them: a bad list makes that Step
+// fail with ErrInvalidArgument and the library's message, and leaves the
+// refiner as it was. A refiner whose metric is not Jaccard refuses lists at
+// once, and so does a refiner in a Step ("in use"), e.g. from the Step's
+// own callback. While SetKNN copies, the refiner is claimed as by a step: a
+// call from another goroutine at that moment is refused as in use
+// (Generation and Classes answer -1).
+func (r *Refiner) SetKNN(knn []int64) error {
+	if err := r.live(); err != nil {
+		return err
+	}
+	if knn != nil {
+		// the library copies N x K1 entries of a K1 it has not checked yet
+		if r.k1 < 1 {
+			return invalid("knn: the refiner's K1 is %d; lists need K1 >= 1", r.k1)
+		}
+		if err := checkMatrix("knn", len(knn), r.N, r.k1); err != nil {
+			return err
+		}
+	}
+	defer runtime.KeepAlive(r)
+	var captured C.rlcc_go_error
+	return result(C.rlcc_go_refiner_set_knn(r.handle, int64s(knn), &captured), &captured)
 }
 
 // Generation is the number of generations completed (-1 while a step runs).

@@ -97,10 +97,12 @@ int rlcc_go_jaccard_dense(const float *x, int64_t n, int64_t d, const int64_t *k
 }
 
 int rlcc_go_pseudo_labels(const float *x, int64_t n, int64_t d, const rlcc_pseudo_options *options,
-                          int32_t *labels, int64_t *n_classes, double *threshold,
-                          rlcc_go_error *err)
+                          const int64_t *knn, int32_t *labels, int64_t *n_classes,
+                          double *threshold, rlcc_go_error *err)
 {
-    return capture(rlcc_pseudo_labels(x, n, d, d, options, labels, n_classes, threshold), err);
+    rlcc_pseudo_options with_knn = *options; /* Go always passes the whole struct */
+    with_knn.knn = knn;
+    return capture(rlcc_pseudo_labels(x, n, d, d, &with_knn, labels, n_classes, threshold), err);
 }
 
 int rlcc_go_centroids(const float *x, int64_t n, int64_t d, const int32_t *labels, int64_t k,
@@ -190,6 +192,11 @@ int rlcc_go_refiner_step(rlcc_refiner *refiner, uintptr_t handle, int64_t batch,
     return capture(rlcc_refiner_step(refiner, features_trampoline, state, batch,
                                      with_logits ? logits_trampoline : NULL, state,
                                      with_progress ? progress_trampoline : NULL, state), err);
+}
+
+int rlcc_go_refiner_set_knn(rlcc_refiner *refiner, const int64_t *knn, rlcc_go_error *err)
+{
+    return capture(rlcc_refiner_set_knn(refiner, knn), err);
 }
 
 int rlcc_go_refiner_labels(const rlcc_refiner *refiner, int32_t *labels, rlcc_go_error *err)

@@ -42,9 +42,12 @@ int rlcc_go_jaccard(const float *x, int64_t n, int64_t d, const int64_t *knn,
                     const rlcc_jaccard_options *options, rlcc_csr **out, rlcc_go_error *err);
 int rlcc_go_jaccard_dense(const float *x, int64_t n, int64_t d, const int64_t *knn,
                           const rlcc_jaccard_options *options, float *dist, rlcc_go_error *err);
+/* knn (n x k1, or NULL) is set in a copy of *options here, on the C side:
+ * the struct Go passes never holds a Go pointer (cgo forbids passing Go
+ * memory that contains one) */
 int rlcc_go_pseudo_labels(const float *x, int64_t n, int64_t d, const rlcc_pseudo_options *options,
-                          int32_t *labels, int64_t *n_classes, double *threshold,
-                          rlcc_go_error *err);
+                          const int64_t *knn, int32_t *labels, int64_t *n_classes,
+                          double *threshold, rlcc_go_error *err);
 int rlcc_go_centroids(const float *x, int64_t n, int64_t d, const int32_t *labels, int64_t k,
                       float *centroids, rlcc_go_error *err);
 int rlcc_go_consensus_counts(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
@@ -71,6 +74,7 @@ int rlcc_go_refiner_new(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
  * and which optional callbacks to install */
 int rlcc_go_refiner_step(rlcc_refiner *refiner, uintptr_t handle, int64_t batch, int with_logits,
                          int with_progress, rlcc_go_error *err);
+int rlcc_go_refiner_set_knn(rlcc_refiner *refiner, const int64_t *knn, rlcc_go_error *err);
 int rlcc_go_refiner_labels(const rlcc_refiner *refiner, int32_t *labels, rlcc_go_error *err);
 int rlcc_go_refiner_centroids(const rlcc_refiner *refiner, float *centroids, int64_t ld,
                               rlcc_go_error *err);

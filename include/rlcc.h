@@ -887,9 +887,11 @@ RLCC_API int rlcc_refiner_step(rlcc_refiner *refiner, rlcc_features_fn features,
  * across machines). Copied; checked by that step as rlcc_jaccard() checks
  * its knn (a bad list fails the step with RLCC_E_INVALID_ARGUMENT and
  * changes nothing). Used by the next step that succeeds, then dropped;
- * NULL drops lists set before. Not callable during a step (in use).
+ * NULL drops lists set before. Like a step it holds the refiner alone
+ * while it copies: a concurrent step, getter or target call is refused
+ * (in use), and it is refused during theirs.
  * Errors: RLCC_E_INVALID_ARGUMENT (NULL refiner, a metric other than
- * Jaccard, in use), RLCC_E_OUT_OF_MEMORY. Since 1.3.
+ * Jaccard, k1 outside [1, n], in use), RLCC_E_OUT_OF_MEMORY. Since 1.3.
  */
 RLCC_API int rlcc_refiner_set_knn(rlcc_refiner *refiner, const int64_t *knn);
 

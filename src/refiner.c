@@ -287,6 +287,12 @@ int rlcc_refiner_set_knn(rlcc_refiner *r, const int64_t *knn)
     if (knn != NULL && r->pseudo.metric != RLCC_METRIC_JACCARD)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                           "knn: only the Jaccard metric reads kNN lists");
+    /* the lists' size: k1 was read, not yet checked (a step checks it) */
+    if (knn != NULL && (r->pseudo.k1 < 1 || r->pseudo.k1 > r->n))
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k1: %d must be in [1, n = %lld]",
+                          (int)r->pseudo.k1, (long long)r->n);
+    if (knn != NULL && (uint64_t)r->n > SIZE_MAX / sizeof(int64_t) / (uint64_t)r->pseudo.k1)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "knn: n x k1 entries overflow size_t");
     int32_t idle = 0;
     if (!atomic_compare_exchange_strong(&r->users, &idle, -1))
         return busy();

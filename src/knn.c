@@ -10,11 +10,12 @@
  * change a list.
  *
  * The float32 Gram matrix is the screen. From a Gram entry g,
- * s = |x_i|^2 + |x_j|^2 - 2 g (in double) is within
- *   m(i, j) = gamma_d (|x_i|^2 + |x_j|^2) + abs_margin
+ * s = |x_i|^2 + |x_j|^2 - 2 g (in float32, from the norms rounded to
+ * float32) is within
+ *   m(i, j) = (gamma_d + 8 u) (|x_i|^2 + |x_j|^2) + abs_margin
  * of D(i, j) whatever order BLAS summed in (the bound of features.c:
  * Higham, gamma_d = d u / (1 - d u), u = 2^-24, plus 1% for the double
- * roundings of s and D). A scan keeps, per query row, the C = 2k candidates
+ * rounding of D; 8 u covers the four float32 roundings that form s). A scan keeps, per query row, the C = 2k candidates
  * with the smallest s (a max-heap on (s, index)). Then the row is resolved:
  *
  *   U = the k-th smallest of {D of the row's exact list} and {s + m of the
@@ -176,15 +177,20 @@ typedef struct update_run {
     int64_t nr, ldr, r0; /* r0: global index of the first reference row */
     int64_t d;
     const double *qn2, *rn2; /* squared row norms in double */
+    const float *qn32, *rn32; /* the same rounded to float32, for the screen */
     double gamma, abs_margin;
     double max_rn2;     /* largest reference norm: the widest margin a row can need */
     exact_lists *lists;
+    /* 1: only the lists' order is wanted (no distances out, no later update):
+     * a candidate whose interval [s - m, s + m] overlaps no other one's has
+     * a rank no D can change, and is ranked by s without being decided */
+    int order_only;
     /* candidates, per query row: a max-heap on (s, local reference index) */
     int64_t cap;        /* C */
-    double *cand_s;     /* nq x C */
+    float *cand_s;      /* nq x C */
     int32_t *cand_j;    /* nq x C */
     int32_t *cand_size; /* nq */
-    double *limit;      /* nq: s above it cannot become a candidate */
+    float *limit;       /* nq: s above it cannot become a candidate */
     int n_threads;
 } update_run;
 
@@ -193,16 +199,16 @@ static inline double margin(const update_run *u, int64_t q, int64_t j)
     return u->gamma * (u->qn2[q] + u->rn2[j]) + u->abs_margin;
 }
 
-static inline int cand_less(double sa, int32_t ja, double sb, int32_t jb)
+static inline int cand_less(float sa, int32_t ja, float sb, int32_t jb)
 {
     return sa < sb || (sa == sb && ja < jb);
 }
 
 /* Offers reference j with screened s to query row q's candidates. */
-static void cand_offer(update_run *u, int64_t q, double s, int32_t j)
+static void cand_offer(update_run *u, int64_t q, float s, int32_t j)
 {
     const int64_t cap = u->cap;
-    double *hs = u->cand_s + q * cap;
+    float *hs = u->cand_s + q * cap;
     int32_t *hj = u->cand_j + q * cap;
     int32_t size = u->cand_size[q];
     int64_t pos;
@@ -243,22 +249,27 @@ static void cand_offer(update_run *u, int64_t q, double s, int32_t j)
 }
 
 /* The s above which row q takes no candidate: its exact list, once full,
- * excludes every s with s - m > D of its largest entry. */
-static double initial_limit(const update_run *u, int64_t q)
+ * excludes every s with s - m > D of its largest entry. Rounded up to
+ * float32, so the screen never excludes more than the bound allows. */
+static float initial_limit(const update_run *u, int64_t q)
 {
     const exact_lists *l = u->lists;
     if (l->size[q] < l->k)
         return INFINITY;
-    return l->dist[q * l->k] + u->gamma * (u->qn2[q] + u->max_rn2) + u->abs_margin;
+    const double limit = l->dist[q * l->k] + u->gamma * (u->qn2[q] + u->max_rn2) + u->abs_margin;
+    float up = (float)limit;
+    if ((double)up < limit)
+        up = nextafterf(up, INFINITY);
+    return up;
 }
 
 /* Screens one query row against a run of reference rows j0.. of a Gram row. */
 static inline void screen(update_run *u, int64_t q, const float *gram, int64_t j0, int64_t j1)
 {
-    const double qn2 = u->qn2[q];
-    double limit = u->limit[q];
+    const float qn32 = u->qn32[q];
+    float limit = u->limit[q];
     for (int64_t j = j0; j < j1; j++) {
-        const double s = (qn2 + u->rn2[j]) - 2.0 * (double)gram[j - j0];
+        const float s = (qn32 + u->rn32[j]) - 2.0f * gram[j - j0];
         if (s <= limit) {
             cand_offer(u, q, s, (int32_t)j);
             limit = u->limit[q];
@@ -282,6 +293,52 @@ static double kth_smallest(double *vals, int64_t count, int64_t k)
     return vals[k - 1];
 }
 
+/* The order-only resolve of row q (its list empty before this update):
+ * the candidates within bound, sorted by s - m, fall into groups whose
+ * intervals [s - m, s + m] overlap; a group of one is ranked by its s (any
+ * D of its row lies in its interval, which no other row's does), a larger
+ * group is decided in double. work has room for 3 C doubles. Returns the
+ * rows decided. */
+static int64_t rank_candidates(update_run *u, int64_t q, double bound, double *work)
+{
+    const int64_t cap = u->cap;
+    const float *hs = u->cand_s + q * cap;
+    const int32_t *hj = u->cand_j + q * cap;
+    double *lo = work, *hi = work + cap, *jj = work + 2 * cap;
+    int64_t count = 0, decided = 0;
+    for (int32_t e = 0; e < u->cand_size[q]; e++) {
+        const double m = margin(u, q, hj[e]), lower = (double)hs[e] - m;
+        if (lower > bound)
+            continue;
+        /* insertion by lower end */
+        int64_t at = count++;
+        while (at > 0 && lo[at - 1] > lower) {
+            lo[at] = lo[at - 1], hi[at] = hi[at - 1], jj[at] = jj[at - 1];
+            at--;
+        }
+        lo[at] = lower, hi[at] = (double)hs[e] + m, jj[at] = (double)hj[e];
+    }
+    const float *xq = u->xq + q * u->ldq;
+    for (int64_t first = 0; first < count;) {
+        int64_t last = first + 1;
+        double reach = hi[first];
+        while (last < count && lo[last] <= reach) { /* touching counts as overlapping */
+            reach = hi[last] > reach ? hi[last] : reach;
+            last++;
+        }
+        for (int64_t e = first; e < last; e++) {
+            const int64_t j = (int64_t)jj[e];
+            const double key = last - first == 1
+                                   ? 0.5 * (lo[e] + hi[e])
+                                   : rlcc__sqdist_fixed(xq, u->xr + j * u->ldr, u->d);
+            decided += last - first > 1;
+            exact_add(u->lists, q, key, u->r0 + j);
+        }
+        first = last;
+    }
+    return decided;
+}
+
 /* Resolves query row q after its screen: decides the candidates that can
  * still be among the k nearest from the rows, in double. vals has room for
  * k + C doubles. Returns the rows decided; *fell_back is set when the row
@@ -290,7 +347,7 @@ static int64_t resolve_row(update_run *u, int64_t q, double *vals, int *fell_bac
 {
     exact_lists *l = u->lists;
     const int64_t k = l->k, cap = u->cap;
-    const double *hs = u->cand_s + q * cap;
+    const float *hs = u->cand_s + q * cap;
     const int32_t *hj = u->cand_j + q * cap;
     const int32_t size = u->cand_size[q];
     const float *xq = u->xq + q * u->ldq;
@@ -302,22 +359,24 @@ static int64_t resolve_row(update_run *u, int64_t q, double *vals, int *fell_bac
      * small and could screen out a nearer new row */
     for (int32_t e = 0; e < size; e++)
         if (!exact_holds(l->index + q * k, l->size[q], u->r0 + hj[e]))
-            vals[count++] = hs[e] + margin(u, q, hj[e]);
+            vals[count++] = (double)hs[e] + margin(u, q, hj[e]);
     const double bound = count < k ? INFINITY : kth_smallest(vals, count, k);
     *fell_back = size == cap && size < u->nr
-                 && hs[0] - (u->gamma * (u->qn2[q] + u->max_rn2) + u->abs_margin) <= bound;
+                 && (double)hs[0] - (u->gamma * (u->qn2[q] + u->max_rn2) + u->abs_margin) <= bound;
     if (*fell_back) {
         for (int64_t j = 0; j < u->nr; j++)
             exact_add(l, q, rlcc__sqdist_fixed(xq, u->xr + j * u->ldr, u->d), u->r0 + j);
         decided = u->nr;
-    } else {
+    } else if (!u->order_only) {
         for (int32_t e = 0; e < size; e++) {
             const int64_t j = hj[e];
-            if (hs[e] - margin(u, q, j) <= bound) {
+            if ((double)hs[e] - margin(u, q, j) <= bound) {
                 exact_add(l, q, rlcc__sqdist_fixed(xq, u->xr + j * u->ldr, u->d), u->r0 + j);
                 decided++;
             }
         }
+    } else {
+        decided = rank_candidates(u, q, bound, vals + k + cap);
     }
     u->cand_size[q] = 0;
     return decided;
@@ -325,7 +384,7 @@ static int64_t resolve_row(update_run *u, int64_t q, double *vals, int *fell_bac
 
 static void resolve_rows(update_run *u, double *vals, int64_t *n_decided, int64_t *n_fallback)
 {
-    const int64_t per_thread = u->lists->k + u->cap;
+    const int64_t per_thread = u->lists->k + 4 * u->cap;
     int64_t decided = 0, fallback = 0;
 #pragma omp parallel for num_threads(u->n_threads) if (u->n_threads > 1) schedule(dynamic, 16) \
     reduction(+ : decided, fallback)
@@ -348,10 +407,10 @@ static void scan_symmetric_panel(update_run *u, int64_t i0, int64_t i1, float *t
 #pragma omp parallel for num_threads(u->n_threads) if (u->n_threads > 1) schedule(dynamic, 4)
     for (int64_t r = 0; r < rows; r++) {
         const int64_t i = i0 + r;
-        double limit = u->limit[i];
+        float limit = u->limit[i];
         for (int64_t p = 0; p < r; p++) { /* j < i inside the panel: upper triangle */
             const int64_t j = i0 + p;
-            const double s = (u->qn2[i] + u->rn2[j]) - 2.0 * (double)tile[p * cols + r];
+            const float s = (u->qn32[i] + u->rn32[j]) - 2.0f * tile[p * cols + r];
             if (s <= limit) {
                 cand_offer(u, i, s, (int32_t)j);
                 limit = u->limit[i];
@@ -368,7 +427,7 @@ static void scan_symmetric_panel(update_run *u, int64_t i0, int64_t i1, float *t
             const float *g = tile + r * cols;
             const int64_t i = i0 + r;
             for (int64_t j = j0; j < j1; j++) {
-                const double s = (u->qn2[i] + u->rn2[j]) - 2.0 * (double)g[j - i0];
+                const float s = (u->qn32[i] + u->rn32[j]) - 2.0f * g[j - i0];
                 if (s <= u->limit[j])
                     cand_offer(u, j, s, (int32_t)i);
             }
@@ -390,24 +449,31 @@ static void scan_panel(update_run *u, int64_t q0, int64_t q1, float *tile)
 /*
  * One update of lists for the query rows xq against the reference rows xr
  * (global indices r0 ..), symmetric when they are the same rows (then the
- * triangle is computed once). Norms in double are given; everything else
+ * triangle is computed once); order_only when the lists start empty and
+ * only their order is wanted (rank_candidates()). Norms in double are given; everything else
  * it needs comes from budget and is freed before it returns.
  */
 static int knn_update(exact_lists *lists, const float *xq, int64_t nq, int64_t ldq,
                       const double *qn2, const float *xr, int64_t nr, int64_t ldr, int64_t r0,
-                      const double *rn2, int64_t d, int symmetric, int n_threads,
-                      rlcc_budget *budget, int64_t *n_decided, int64_t *n_fallback)
+                      const double *rn2, int64_t d, int symmetric, int order_only,
+                      int n_threads, rlcc_budget *budget, int64_t *n_decided,
+                      int64_t *n_fallback)
 {
     const double u32 = 0x1p-24;
     const int64_t k = lists->k;
     update_run u = {
         .xq = xq, .nq = nq, .ldq = ldq, .xr = xr, .nr = nr, .ldr = ldr, .r0 = r0, .d = d,
-        .qn2 = qn2, .rn2 = rn2, .lists = lists, .n_threads = n_threads,
-        /* 1% on top of gamma_d covers the double roundings of s and of D.
-         * Past d u >= 1/2 the bound is void: every row is decided in double. */
-        .gamma = (double)d * u32 < 0.5 ? 1.01 * (double)d * u32 / (1.0 - (double)d * u32) : INFINITY,
-        /* float32 products that underflow lose at most 2^-150 each */
-        .abs_margin = 4.0 * (double)d * 0x1p-150,
+        .qn2 = qn2, .rn2 = rn2, .lists = lists, .order_only = order_only,
+        .n_threads = n_threads,
+        /* 1% on top of gamma_d covers the double rounding of D, 8 u the
+         * float32 roundings of s. Past d u >= 1/2 the bound is void: every
+         * row is decided in double. */
+        .gamma = (double)d * u32 < 0.5
+                     ? 1.01 * (double)d * u32 / (1.0 - (double)d * u32) + 8.0 * u32
+                     : INFINITY,
+        /* float32 products that underflow lose at most 2^-150 each, and so
+         * may each of the float32 roundings that form s */
+        .abs_margin = (4.0 * (double)d + 8.0) * 0x1p-150,
         .cap = 2 * k > k + 8 ? 2 * k : k + 8,
     };
     for (int64_t j = 0; j < nr; j++)
@@ -415,12 +481,23 @@ static int knn_update(exact_lists *lists, const float *xq, int64_t nq, int64_t l
     if (u.cap > nr)
         u.cap = nr;
     int err;
-    const int64_t vals_len = (k + u.cap) * n_threads;
+    const int64_t vals_len = (k + 4 * u.cap) * n_threads;
     u.cand_s = rlcc__alloc(budget, nq * u.cap, sizeof *u.cand_s, "kNN candidates", &err);
     u.cand_j = u.cand_s ? rlcc__alloc(budget, nq * u.cap, sizeof *u.cand_j, "kNN candidates", &err) : NULL;
     u.cand_size = u.cand_j ? rlcc__calloc(budget, nq, sizeof *u.cand_size, "kNN candidates", &err) : NULL;
     u.limit = u.cand_size ? rlcc__alloc(budget, nq, sizeof *u.limit, "kNN limits", &err) : NULL;
-    double *vals = u.limit ? rlcc__alloc(budget, vals_len, sizeof *vals, "kNN bounds", &err) : NULL;
+    float *norms32 = u.limit ? rlcc__alloc(budget, symmetric ? nq : nq + nr, sizeof *norms32,
+                                           "float32 norms", &err)
+                             : NULL;
+    if (norms32 != NULL) {
+        for (int64_t q = 0; q < nq; q++)
+            norms32[q] = (float)qn2[q];
+        for (int64_t j = 0; !symmetric && j < nr; j++)
+            norms32[nq + j] = (float)rn2[j];
+        u.qn32 = norms32;
+        u.rn32 = symmetric ? norms32 : norms32 + nq;
+    }
+    double *vals = norms32 ? rlcc__alloc(budget, vals_len, sizeof *vals, "kNN bounds", &err) : NULL;
     const int64_t width = symmetric ? nq : nr;
     const int64_t rows = vals ? rlcc__panel_rows(width, budget) : 0;
     const int64_t panel = symmetric || rows < nq ? rows : nq;
@@ -443,6 +520,7 @@ static int knn_update(exact_lists *lists, const float *xq, int64_t nq, int64_t l
     }
     rlcc__free(budget, tile, panel * width, sizeof *tile);
     rlcc__free(budget, vals, vals_len, sizeof *vals);
+    rlcc__free(budget, norms32, symmetric ? nq : nq + nr, sizeof *norms32);
     rlcc__free(budget, u.limit, nq, sizeof *u.limit);
     rlcc__free(budget, u.cand_size, nq, sizeof *u.cand_size);
     rlcc__free(budget, u.cand_j, nq * u.cap, sizeof *u.cand_j);
@@ -486,8 +564,8 @@ int rlcc__knn(const float *x, int64_t n, int64_t d, int64_t ldx, const double *n
     int64_t decided = 0, fallback = 0;
     int err = lists_init(&lists, n, k, budget);
     if (err == RLCC_OK)
-        err = knn_update(&lists, x, n, ldx, norm2, x, n, ldx, 0, norm2, d, 1, n_threads, budget,
-                         &decided, &fallback);
+        err = knn_update(&lists, x, n, ldx, norm2, x, n, ldx, 0, norm2, d, 1, sqdist == NULL,
+                         n_threads, budget, &decided, &fallback);
     if (err == RLCC_OK)
         err = lists_finish(&lists, n_threads, NULL, indices, sqdist);
     lists_release(&lists, budget);
@@ -544,8 +622,8 @@ int rlcc_knn(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t k,
     if (err == RLCC_OK)
         err = lists_init(&lists, n, k, &budget);
     if (err == RLCC_OK)
-        err = knn_update(&lists, x, n, ldx, norm2, x, n, ldx, 0, norm2, d, 1, n_threads, &budget,
-                         &decided, &fallback);
+        err = knn_update(&lists, x, n, ldx, norm2, x, n, ldx, 0, norm2, d, 1, sqdist == NULL,
+                         n_threads, &budget, &decided, &fallback);
     /* written only once everything succeeded: a refused call leaves them */
     if (err == RLCC_OK)
         err = lists_finish(&lists, n_threads, indices, NULL, sqdist);
@@ -676,7 +754,7 @@ int rlcc_knn_update(rlcc_knn_state *state, const float *queries, int64_t ldq, co
             memcpy(work.size, state->lists.size, (size_t)nq * sizeof *work.size);
             int64_t decided = 0, fallback = 0;
             err = knn_update(&work, queries, nq, ldq, qn2, refs, n_refs, ldr, ref_offset, rn2, d,
-                             symmetric, state->n_threads, budget, &decided, &fallback);
+                             symmetric, 0, state->n_threads, budget, &decided, &fallback);
             if (err == RLCC_OK) {
                 exact_lists old = state->lists;
                 state->lists = work;

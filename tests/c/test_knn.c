@@ -105,6 +105,9 @@ static void knn_equals_the_double_oracle(void)
             oracle_knn(x, n, d, k, want, want_sq);
             CHECK_OK(rlcc_knn(x, n, d, d, k, NULL, got, got_sq));
             mismatches += !same_lists(want, want_sq, got, got_sq, n * k);
+            /* without distances only the order is decided: the same lists */
+            CHECK_OK(rlcc_knn(x, n, d, d, k, NULL, got, NULL));
+            mismatches += memcmp(want, got, (size_t)(n * k) * sizeof *got) != 0;
             free(x), free(want), free(got), free(want_sq), free(got_sq);
         }
     CHECK_EQ(mismatches, 0);
@@ -175,6 +178,8 @@ static void same_bytes_for_every_budget_and_thread_count(void)
             o.n_threads = threads;
             CHECK_OK(rlcc_knn(x, n, d, d, k, &o, got, got_sq));
             ok &= same_lists(want, want_sq, got, got_sq, n * k);
+            CHECK_OK(rlcc_knn(x, n, d, d, k, &o, got, NULL));
+            ok &= memcmp(want, got, (size_t)(n * k) * sizeof *got) == 0;
         }
     CHECK(ok);
     free(x), free(want), free(got), free(want_sq), free(got_sq);

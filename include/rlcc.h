@@ -374,8 +374,8 @@ RLCC_API int rlcc_knn_stats_init(rlcc_knn_stats *stats, size_t struct_size);
  *            working memory. NULL: defaults.
  *   state    out: free with rlcc_knn_state_free().
  *
- * Errors: RLCC_E_INVALID_ARGUMENT (n_queries < 0, query_offset < 0,
- * d or k outside [1, INT32_MAX]), RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT;
+ * Errors: RLCC_E_INVALID_ARGUMENT (n_queries outside [0, INT32_MAX],
+ * query_offset < 0, d or k outside [1, INT32_MAX]), RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT;
  * *state is untouched then. Since 1.3.
  */
 RLCC_API int rlcc_knn_state_new(int64_t n_queries, int64_t query_offset, int64_t d, int64_t k,

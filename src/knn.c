@@ -659,8 +659,9 @@ int rlcc_knn_state_new(int64_t n_queries, int64_t query_offset, int64_t d, int64
     int err = read_knn_options(options, &opts);
     if (err == RLCC_OK && state == NULL)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "state: is NULL");
-    if (err == RLCC_OK)
-        err = rlcc__check_rows("n_queries", n_queries);
+    if (err == RLCC_OK && (n_queries < 0 || n_queries > INT32_MAX))
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "n_queries: %lld must be in [0, INT32_MAX]",
+                         (long long)n_queries);
     if (err == RLCC_OK && (query_offset < 0 || query_offset > INT64_MAX - n_queries))
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "query_offset: %lld must be >= 0 (and "
                          "query_offset + n_queries fit int64)", (long long)query_offset);

@@ -233,7 +233,9 @@ static void block_knn_refusals_leave_outputs_untouched(void)
     const float x[8] = {0, 0, 1, 0, 0, 1, 5, 5};
     rlcc_knn_state *s = NULL, *other = NULL;
     CHECK_ERR(rlcc_knn_state_new(4, 0, 2, 0, NULL, &s), RLCC_E_INVALID_ARGUMENT, "k: 0");
-    CHECK_ERR(rlcc_knn_state_new(-1, 0, 2, 2, NULL, &s), RLCC_E_INVALID_ARGUMENT, "n_queries");
+    CHECK_ERR(rlcc_knn_state_new(-1, 0, 2, 2, NULL, &s), RLCC_E_INVALID_ARGUMENT, "n_queries: -1");
+    CHECK_ERR(rlcc_knn_state_new((int64_t)1 << 40, 0, 2, 2, NULL, &s), RLCC_E_INVALID_ARGUMENT,
+              "must be in [0, INT32_MAX]");
     CHECK_ERR(rlcc_knn_state_new(4, -3, 2, 2, NULL, &s), RLCC_E_INVALID_ARGUMENT, "query_offset");
     CHECK_ERR(rlcc_knn_state_new(4, 0, 0, 2, NULL, &s), RLCC_E_INVALID_ARGUMENT, "d: 0");
     CHECK_ERR(rlcc_knn_state_new(4, 0, 2, 2, NULL, NULL), RLCC_E_INVALID_ARGUMENT, "state");

@@ -218,7 +218,7 @@ fn new_refuses_bad_shapes_and_options() {
     refused(KnnState::new(3, 0, 2, 0, &o), code::INVALID_ARGUMENT, "k: 0 must be in [1, INT32_MAX]");
     refused(KnnState::new(3, 0, 1 << 31, 1, &o), code::INVALID_ARGUMENT, "d: 2147483648 must be in");
     refused(KnnState::new(1 << 31, 0, 1, 1, &o), code::INVALID_ARGUMENT,
-            "n_queries: n = 2147483648 exceeds INT32_MAX");
+            "n_queries: 2147483648 must be in [0, INT32_MAX]");
     refused(KnnState::new(2, i64::MAX as usize, 1, 1, &o), code::INVALID_ARGUMENT,
             "query_offset: 9223372036854775807 must be >= 0 (and query_offset + n_queries fit int64)");
     refused(KnnState::new(2, usize::MAX, 1, 1, &o), code::INVALID_ARGUMENT,

@@ -528,22 +528,37 @@ static int knn_update(exact_lists *lists, const float *xq, int64_t nq, int64_t l
     return err;
 }
 
-/* The finished, sorted lists; a row with fewer than k entries is an error
- * (not enough reference rows were offered). */
-static int lists_finish(exact_lists *l, int n_threads, int64_t *indices64, int32_t *indices32,
-                        float *sqdist)
+/* A query row with fewer than k entries is an error: not enough reference
+ * rows were offered. */
+static int lists_full(const exact_lists *l)
 {
-    const int64_t k = l->k;
     for (int64_t q = 0; q < l->n; q++)
-        if (l->size[q] < k)
+        if (l->size[q] < l->k)
             return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                               "state: query row %lld has %d of its k = %lld neighbours (offer "
                               "at least k reference rows)",
-                              (long long)q, (int)l->size[q], (long long)k);
+                              (long long)q, (int)l->size[q], (long long)l->k);
+    return RLCC_OK;
+}
+
+/* Writes the full lists sorted by (D, index) into the outputs that are not
+ * NULL. With scratch (one list per thread) each row is sorted in a copy and
+ * the heaps stay usable; without it they are sorted in place. */
+static void lists_write(exact_lists *l, exact_lists *scratch, int n_threads, int64_t *indices64,
+                        int32_t *indices32, float *sqdist)
+{
+    const int64_t k = l->k;
 #pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static)
     for (int64_t q = 0; q < l->n; q++) {
         double *hd = l->dist + q * k;
         int64_t *hi = l->index + q * k;
+        if (scratch != NULL) {
+            const int t = rlcc__thread_index();
+            memcpy(scratch->dist + t * k, hd, sizeof *hd * (size_t)k);
+            memcpy(scratch->index + t * k, hi, sizeof *hi * (size_t)k);
+            hd = scratch->dist + t * k;
+            hi = scratch->index + t * k;
+        }
         sort_exact(hd, hi, k);
         for (int64_t r = 0; r < k; r++) {
             if (indices64 != NULL)
@@ -554,11 +569,14 @@ static int lists_finish(exact_lists *l, int n_threads, int64_t *indices64, int32
                 sqdist[q * k + r] = (float)hd[r];
         }
     }
-    return RLCC_OK;
 }
 
-int rlcc__knn(const float *x, int64_t n, int64_t d, int64_t ldx, const double *norm2,
-              int64_t k, int n_threads, rlcc_budget *budget, int32_t *indices, float *sqdist)
+/* The whole-matrix kNN of rlcc_knn() and rlcc__knn(): one symmetric update
+ * of empty lists, written as int64 or int32 indices. Distances are decided
+ * only when sqdist is wanted. */
+static int whole_knn(const float *x, int64_t n, int64_t d, int64_t ldx, const double *norm2,
+                     int64_t k, int n_threads, rlcc_budget *budget, int64_t *indices64,
+                     int32_t *indices32, float *sqdist)
 {
     exact_lists lists;
     int64_t decided = 0, fallback = 0;
@@ -567,9 +585,18 @@ int rlcc__knn(const float *x, int64_t n, int64_t d, int64_t ldx, const double *n
         err = knn_update(&lists, x, n, ldx, norm2, x, n, ldx, 0, norm2, d, 1, sqdist == NULL,
                          n_threads, budget, &decided, &fallback);
     if (err == RLCC_OK)
-        err = lists_finish(&lists, n_threads, NULL, indices, sqdist);
+        err = lists_full(&lists);
+    /* written only once everything succeeded: a refused call leaves them */
+    if (err == RLCC_OK)
+        lists_write(&lists, NULL, n_threads, indices64, indices32, sqdist);
     lists_release(&lists, budget);
     return err;
+}
+
+int rlcc__knn(const float *x, int64_t n, int64_t d, int64_t ldx, const double *norm2,
+              int64_t k, int n_threads, rlcc_budget *budget, int32_t *indices, float *sqdist)
+{
+    return whole_knn(x, n, d, ldx, norm2, k, n_threads, budget, NULL, indices, sqdist);
 }
 
 /* ---- the public kNN ---------------------------------------------------- */
@@ -617,17 +644,8 @@ int rlcc_knn(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t k,
     if (norm2 == NULL)
         return err;
     err = rlcc__row_norms("x", x, n, d, ldx, n_threads, norm2);
-    exact_lists lists = {0};
-    int64_t decided = 0, fallback = 0;
     if (err == RLCC_OK)
-        err = lists_init(&lists, n, k, &budget);
-    if (err == RLCC_OK)
-        err = knn_update(&lists, x, n, ldx, norm2, x, n, ldx, 0, norm2, d, 1, sqdist == NULL,
-                         n_threads, &budget, &decided, &fallback);
-    /* written only once everything succeeded: a refused call leaves them */
-    if (err == RLCC_OK)
-        err = lists_finish(&lists, n_threads, indices, NULL, sqdist);
-    lists_release(&lists, &budget);
+        err = whole_knn(x, n, d, ldx, norm2, k, n_threads, &budget, indices, NULL, sqdist);
     rlcc__free(&budget, norm2, n, sizeof *norm2);
     return err;
 }
@@ -818,38 +836,18 @@ int rlcc_knn_finish(rlcc_knn_state *state, int64_t *indices, float *sqdist)
     int err = claim(state, "state");
     if (err != RLCC_OK)
         return err;
-    const exact_lists *l = &state->lists;
-    const int64_t nq = state->n_queries, k = state->k;
-    const int n_threads = state->n_threads;
+    const int64_t nq = state->n_queries;
     if (nq > 0 && indices == NULL)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "indices: is NULL");
-    for (int64_t q = 0; q < nq && err == RLCC_OK; q++)
-        if (l->size[q] < k)
-            err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                             "state: query row %lld has %d of its k = %lld neighbours (offer "
-                             "at least k reference rows)",
-                             (long long)q, (int)l->size[q], (long long)k);
+    if (err == RLCC_OK)
+        err = lists_full(&state->lists);
     /* each row sorted in a thread's scratch: the state keeps its heaps for
      * more updates, and holds one row per thread more, not a copy */
     exact_lists scratch = {0};
     if (err == RLCC_OK && nq > 0)
-        err = lists_init(&scratch, n_threads, k, &state->budget);
-    if (err == RLCC_OK && nq > 0) {
-#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static)
-        for (int64_t q = 0; q < nq; q++) {
-            const int t = rlcc__thread_index();
-            double *hd = scratch.dist + t * k;
-            int64_t *hi = scratch.index + t * k;
-            memcpy(hd, l->dist + q * k, sizeof *hd * (size_t)k);
-            memcpy(hi, l->index + q * k, sizeof *hi * (size_t)k);
-            sort_exact(hd, hi, k);
-            for (int64_t r = 0; r < k; r++) {
-                indices[q * k + r] = hi[r];
-                if (sqdist != NULL)
-                    sqdist[q * k + r] = (float)hd[r];
-            }
-        }
-    }
+        err = lists_init(&scratch, state->n_threads, state->k, &state->budget);
+    if (err == RLCC_OK && nq > 0)
+        lists_write(&state->lists, &scratch, state->n_threads, indices, NULL, sqdist);
     lists_release(&scratch, &state->budget);
     release(state);
     return err;

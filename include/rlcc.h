@@ -23,6 +23,19 @@
  *     outputs.
  *   - Options structs start with `size_t struct_size`, are filled by their
  *     _init() function, passed by const pointer, and NULL means defaults.
+ *     Fields are only ever appended. A struct from an older caller (smaller
+ *     struct_size) keeps the defaults for the fields it lacks; one from a
+ *     newer caller (larger struct_size) is accepted only when every byte
+ *     beyond what this library knows is zero, and otherwise refused with
+ *     RLCC_E_INVALID_ARGUMENT naming the first non-zero byte's offset
+ *     (since 1.4). Fields marked "reserved, must be 0" are refused when
+ *     they are not (since 1.4).
+ *   - Every function that works on data has an options struct with at
+ *     least n_threads and max_bytes (the 1.2 functions that had none got
+ *     an _opts twin in 1.4; the originals stay and behave as before).
+ *     max_bytes bounds everything the call allocates while it runs, its
+ *     intermediates across stages included: a call that would need more
+ *     fails with RLCC_E_MEMORY_LIMIT before it writes any output.
  *
  * Compiles as C99 and as C++. Includes only <stddef.h> and <stdint.h>.
  * SPDX-License-Identifier: MIT
@@ -50,13 +63,13 @@ extern "C" {
  * ------------------------------------------------------------------------ */
 
 #define RLCC_VERSION_MAJOR 1 /**< Incompatible ABI changes (never, within librlcc.so.1). */
-#define RLCC_VERSION_MINOR 3 /**< Functions added (one version-script node each). */
+#define RLCC_VERSION_MINOR 4 /**< Functions added (one version-script node each). */
 #define RLCC_VERSION_PATCH 0 /**< Same functions: fixes and speed-ups. */
 /** MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 10200 for 1.2.0. */
 #define RLCC_VERSION_NUMBER \
     (RLCC_VERSION_MAJOR * 10000 + RLCC_VERSION_MINOR * 100 + RLCC_VERSION_PATCH)
 /** The version this header describes, as text. */
-#define RLCC_VERSION_STRING "1.3.0"
+#define RLCC_VERSION_STRING "1.4.0"
 
 /**
  * The version of the library actually loaded, as RLCC_VERSION_NUMBER.
@@ -623,7 +636,16 @@ typedef struct rlcc_pseudo_options {
      *  machines with the block kNN, passes in. NULL (default): librlcc's
      *  own rlcc_knn(). Read during the call only. */
     const int64_t *knn;
+    /** Since 1.4. The pseudo-labeler: RLCC_PSEUDO_DBSCAN (default, the
+     *  only one in 1.4). Later releases add methods here, without new entry
+     *  points; the refiner reaches each through it. */
+    int32_t method;
+    /** Reserved, must be 0. Since 1.4. */
+    int32_t reserved2;
 } rlcc_pseudo_options;
+
+/** Pseudo-labelers for rlcc_pseudo_options.method. Since 1.4. */
+#define RLCC_PSEUDO_DBSCAN 0 /**< DBSCAN at one or three eps, outliers, reliability. */
 
 /** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.2. */
 RLCC_API int rlcc_pseudo_options_init(rlcc_pseudo_options *options, size_t struct_size);
@@ -669,6 +691,32 @@ RLCC_API int rlcc_pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ld
 RLCC_API int rlcc_centroids(const float *x, int64_t n, int64_t d, int64_t ldx,
                             const int32_t *labels, int64_t k, float *centroids,
                             int64_t ldc);
+
+/** Options for rlcc_centroids_opts(). Since 1.4. Fill with
+ *  rlcc_centroid_options_init(). */
+typedef struct rlcc_centroid_options {
+    /** sizeof(rlcc_centroid_options) as the caller compiled it. */
+    size_t struct_size;
+    /** As rlcc_dbscan_options.n_threads. */
+    int32_t n_threads;
+    /** Reserved, must be 0. */
+    int32_t reserved;
+    /** As rlcc_dbscan_options.max_bytes (n doubles and k int64 here). */
+    int64_t max_bytes;
+} rlcc_centroid_options;
+
+/** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.4. */
+RLCC_API int rlcc_centroid_options_init(rlcc_centroid_options *options, size_t struct_size);
+
+/**
+ * rlcc_centroids() with options: the same bytes for every n_threads
+ * (threads split the columns; every element adds its samples in index
+ * order). options may be NULL. Since 1.4.
+ */
+RLCC_API int rlcc_centroids_opts(const float *x, int64_t n, int64_t d, int64_t ldx,
+                                 const int32_t *labels, int64_t k,
+                                 const rlcc_centroid_options *options, float *centroids,
+                                 int64_t ldc);
 
 /* ------------------------------------------------------------------------
  * RLCC: clustering consensus across generations (1.2)
@@ -725,6 +773,50 @@ RLCC_API int rlcc_consensus_csr(const int32_t *prev, const int32_t *cur, int64_t
                                 int64_t k_prev, int64_t k_cur, int32_t kind,
                                 int32_t normalize, rlcc_csr **out);
 
+/** Options for the consensus functions' _opts twins. Since 1.4. Fill with
+ *  rlcc_consensus_options_init(). */
+typedef struct rlcc_consensus_options {
+    /** sizeof(rlcc_consensus_options) as the caller compiled it. */
+    size_t struct_size;
+    /** RLCC_CONSENSUS_IOU (default) or RLCC_CONSENSUS_COUNT; unused by
+     *  rlcc_consensus_counts_opts(). */
+    int32_t kind;
+    /** RLCC_NORMALIZE_SUM (default), NONE or SOFTMAX (dense output only);
+     *  unused by rlcc_consensus_counts_opts(). */
+    int32_t normalize;
+    /** As rlcc_dbscan_options.n_threads. The consensus is one sort of n
+     *  keys and runs on the calling thread in 1.4; the field is there so a
+     *  release that parallelises it needs no new symbol. */
+    int32_t n_threads;
+    /** Reserved, must be 0. */
+    int32_t reserved;
+    /** As rlcc_dbscan_options.max_bytes (about 8 n + 8 (k_prev + k_cur)
+     *  bytes, plus the CSR result while it is built). */
+    int64_t max_bytes;
+} rlcc_consensus_options;
+
+/** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.4. */
+RLCC_API int rlcc_consensus_options_init(rlcc_consensus_options *options, size_t struct_size);
+
+/** rlcc_consensus_counts() with options (may be NULL). Since 1.4. */
+RLCC_API int rlcc_consensus_counts_opts(const int32_t *prev, const int32_t *cur, int64_t n,
+                                        int64_t k_prev, int64_t k_cur,
+                                        const rlcc_consensus_options *options,
+                                        int64_t *counts, int64_t ld);
+
+/** rlcc_consensus() with kind and normalize in options (may be NULL: IoU,
+ *  row sums). Since 1.4. */
+RLCC_API int rlcc_consensus_opts(const int32_t *prev, const int32_t *cur, int64_t n,
+                                 int64_t k_prev, int64_t k_cur,
+                                 const rlcc_consensus_options *options, float *out,
+                                 int64_t ld);
+
+/** rlcc_consensus_csr() with kind and normalize in options (may be NULL).
+ *  Since 1.4. */
+RLCC_API int rlcc_consensus_csr_opts(const int32_t *prev, const int32_t *cur, int64_t n,
+                                     int64_t k_prev, int64_t k_cur,
+                                     const rlcc_consensus_options *options, rlcc_csr **out);
+
 /** Columns of a CSR matrix (n for a Jaccard result); 0 for NULL. Since 1.2. */
 RLCC_API int64_t rlcc_csr_cols(const rlcc_csr *matrix);
 
@@ -742,6 +834,34 @@ RLCC_API int rlcc_class_probabilities(const float *x, int64_t n, int64_t d, int6
                                       const float *centroids, int64_t k, int64_t ldc,
                                       float scale, const int64_t *rows, int64_t n_rows,
                                       float *probs, int64_t ldp, int32_t n_threads);
+
+/** Options for rlcc_class_probabilities_opts(). Since 1.4. Fill with
+ *  rlcc_probability_options_init(). */
+typedef struct rlcc_probability_options {
+    /** sizeof(rlcc_probability_options) as the caller compiled it. */
+    size_t struct_size;
+    /** Softmax scale, > 0 and finite (default 30, RLCC's). */
+    float scale;
+    /** As rlcc_dbscan_options.n_threads (the softmax rows and the row
+     *  checks; OpenBLAS's SGEMM keeps its own threads). */
+    int32_t n_threads;
+    /** As rlcc_dbscan_options.max_bytes (n_rows x d floats when rows is
+     *  not NULL: the batch's rows gathered). */
+    int64_t max_bytes;
+} rlcc_probability_options;
+
+/** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.4. */
+RLCC_API int rlcc_probability_options_init(rlcc_probability_options *options,
+                                           size_t struct_size);
+
+/** rlcc_class_probabilities() with scale and threads in options (may be
+ *  NULL). Only the rows listed are read and checked for NaN/Inf. The same
+ *  bytes as rlcc_class_probabilities() with the same arguments. Since 1.4. */
+RLCC_API int rlcc_class_probabilities_opts(const float *x, int64_t n, int64_t d, int64_t ldx,
+                                           const float *centroids, int64_t k, int64_t ldc,
+                                           const int64_t *rows, int64_t n_rows,
+                                           const rlcc_probability_options *options,
+                                           float *probs, int64_t ldp);
 
 /**
  * Propagation of the previous generation's labels through the normalised
@@ -767,6 +887,37 @@ RLCC_API int rlcc_propagate(const int32_t *prev, int64_t n, const int64_t *chat_
                             float w, float beta, const int64_t *rows, int64_t n_rows,
                             float *out, int64_t ldo);
 
+/** Options for rlcc_propagate_opts(). Since 1.4. Fill with
+ *  rlcc_propagate_options_init(). */
+typedef struct rlcc_propagate_options {
+    /** sizeof(rlcc_propagate_options) as the caller compiled it. */
+    size_t struct_size;
+    /** Weight of the previous hard label in P', in [0, 1] (default 0.9). */
+    float w;
+    /** Share of hard propagation, in [0, 1] (default 0: soft only). */
+    float beta;
+    /** As rlcc_dbscan_options.n_threads; rows are independent, so the
+     *  result does not depend on it. */
+    int32_t n_threads;
+    /** Reserved, must be 0. */
+    int32_t reserved;
+    /** As rlcc_dbscan_options.max_bytes (propagation allocates nothing in
+     *  1.4). */
+    int64_t max_bytes;
+} rlcc_propagate_options;
+
+/** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.4. */
+RLCC_API int rlcc_propagate_options_init(rlcc_propagate_options *options, size_t struct_size);
+
+/** rlcc_propagate() with w, beta and threads in options (may be NULL). The
+ *  same bytes as rlcc_propagate(). Since 1.4. */
+RLCC_API int rlcc_propagate_opts(const int32_t *prev, int64_t n, const int64_t *chat_indptr,
+                                 const int32_t *chat_indices, const float *chat_data,
+                                 int64_t k_prev, int64_t k_cur, const float *probs,
+                                 int64_t ldp, const int64_t *rows, int64_t n_rows,
+                                 const rlcc_propagate_options *options, float *out,
+                                 int64_t ldo);
+
 /**
  * Momentum blending into training targets:
  *   T[r] = alpha onehot(cur[i]) + (1 - alpha) S[r]   for cur[i] >= 0
@@ -782,6 +933,29 @@ RLCC_API int rlcc_propagate(const int32_t *prev, int64_t n, const int64_t *chat_
 RLCC_API int rlcc_blend(const int32_t *cur, int64_t n, int64_t k_cur, const float *s,
                         int64_t lds, float alpha, const int64_t *rows, int64_t n_rows,
                         float *out, int64_t ldo);
+
+/** Options for rlcc_blend_opts(). Since 1.4. Fill with
+ *  rlcc_blend_options_init(). */
+typedef struct rlcc_blend_options {
+    /** sizeof(rlcc_blend_options) as the caller compiled it. */
+    size_t struct_size;
+    /** Momentum of the current hard label, in [0, 1] (default 0.9). */
+    float alpha;
+    /** As rlcc_dbscan_options.n_threads. */
+    int32_t n_threads;
+    /** As rlcc_dbscan_options.max_bytes (blending allocates nothing in
+     *  1.4). */
+    int64_t max_bytes;
+} rlcc_blend_options;
+
+/** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.4. */
+RLCC_API int rlcc_blend_options_init(rlcc_blend_options *options, size_t struct_size);
+
+/** rlcc_blend() with alpha and threads in options (may be NULL). s and out
+ *  may be the same buffer. Since 1.4. */
+RLCC_API int rlcc_blend_opts(const int32_t *cur, int64_t n, int64_t k_cur, const float *s,
+                             int64_t lds, const int64_t *rows, int64_t n_rows,
+                             const rlcc_blend_options *options, float *out, int64_t ldo);
 
 /* ------------------------------------------------------------------------
  * The refiner: RLCC across generations (1.2)
@@ -853,7 +1027,27 @@ RLCC_API int rlcc_refiner_options_init(rlcc_refiner_options *options, size_t str
 /**
  * A new refiner for n training samples of dimension d (generation 0 next).
  * pseudo and options may be NULL (defaults); both are copied. *out receives
- * the handle, to free with rlcc_refiner_free(). Since 1.2.
+ * the handle, to free with rlcc_refiner_free(). pseudo->method chooses the
+ * pseudo-labeler every step uses; pseudo->n_threads and pseudo->max_bytes
+ * are the refiner's defaults for its steps and targets.
+ *
+ * Memory (since 1.4). Everything a refiner holds between steps is charged
+ * to its budget (pseudo->max_bytes; 0: half of physical memory) and
+ * reported by rlcc_refiner_bytes(): after generation t >= 1, with K and
+ * K' the class counts of generations t and t-1,
+ *   8 n                 labels of t and t-1
+ *   4 d (K + K')        centroids of t and t-1
+ *   8 (K' + 1) + 8 m    the consensus matrix, m <= n entries
+ *   4 n K'              with a logits callback: the probabilities it gave
+ *   4 n d               only when beta < 1, no logits callback and the
+ *                       features were copied (not borrowed): the rows the
+ *                       per-batch class probabilities read
+ *   8 n k1              kNN lists set for the next step, until it runs
+ * (after generation 0: 4 n + 4 d K). Nothing else: the previous features,
+ * consensus and probabilities are dropped at each step. A step adds, while
+ * it runs, the pseudo-label working memory (as rlcc_pseudo_labels()), the
+ * new generation's arrays, and with a features callback the 4 n d of the
+ * rows it reads; its max_bytes bounds the whole of it. Since 1.2.
  */
 RLCC_API int rlcc_refiner_new(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
                               const rlcc_refiner_options *options, rlcc_refiner **out);
@@ -879,6 +1073,67 @@ RLCC_API int rlcc_refiner_step(rlcc_refiner *refiner, rlcc_features_fn features,
                                void *features_data, int64_t batch, rlcc_logits_fn logits,
                                void *logits_data, rlcc_progress_fn progress,
                                void *progress_data);
+
+/**
+ * Options of a step. Since 1.4. Fill with rlcc_step_options_init().
+ */
+typedef struct rlcc_step_options {
+    /** sizeof(rlcc_step_options) as the caller compiled it. */
+    size_t struct_size;
+    /** Rows per callback call, >= 1 (default 1024). */
+    int64_t batch;
+    /** Optional: the previous model's logits, as rlcc_refiner_step()'s
+     *  (NULL: probabilities from the features and the previous centroids,
+     *  per batch of targets). */
+    rlcc_logits_fn logits;
+    /** Passed to logits. */
+    void *logits_data;
+    /** Optional progress report, as rlcc_refiner_step()'s. */
+    rlcc_progress_fn progress;
+    /** Passed to progress. */
+    void *progress_data;
+    /** rlcc_refiner_step_matrix() only. 0 (default): the refiner copies the
+     *  rows it will read later (only when it will: beta < 1 and no logits
+     *  callback). 1: it keeps a pointer to the caller's matrix instead, no
+     *  copy at all; the caller keeps that matrix alive and unchanged until
+     *  the next step succeeds or the refiner is freed. */
+    int32_t borrow;
+    /** As rlcc_dbscan_options.n_threads; 0 (default): the refiner's
+     *  pseudo-label options' n_threads. */
+    int32_t n_threads;
+    /** Upper bound on what the refiner holds plus what the step allocates
+     *  while it runs; 0 (default): the refiner's budget (its pseudo-label
+     *  options' max_bytes). */
+    int64_t max_bytes;
+} rlcc_step_options;
+
+/** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.4. */
+RLCC_API int rlcc_step_options_init(rlcc_step_options *options, size_t struct_size);
+
+/**
+ * rlcc_refiner_step() with its batch, callbacks, threads and memory bound
+ * in options (may be NULL: batches of 1024, no logits, no progress). The
+ * same generation, bit for bit, as rlcc_refiner_step(). Since 1.4.
+ */
+RLCC_API int rlcc_refiner_step_opts(rlcc_refiner *refiner, rlcc_features_fn features,
+                                    void *features_data, const rlcc_step_options *options);
+
+/**
+ * One generation from features the caller holds in memory: x is n x d
+ * float32 with row stride ldx >= d, read during the call and, when
+ * options->borrow is 1, afterwards (see rlcc_step_options.borrow). The
+ * same generation, bit for bit, as a callback step over the same rows; no
+ * copy is made while the step runs, so a step holds at most one n x d
+ * copy (the one kept for later targets) and none when borrowing.
+ * Errors as rlcc_refiner_step() (and RLCC_E_INVALID_ARGUMENT for a NULL x
+ * or ldx < d); on any error the refiner is left as it was. Since 1.4.
+ */
+RLCC_API int rlcc_refiner_step_matrix(rlcc_refiner *refiner, const float *x, int64_t ldx,
+                                      const rlcc_step_options *options);
+
+/** Bytes the refiner holds now, all charged to its budget (the formula at
+ *  rlcc_refiner_new()); -1 while a step runs, 0 for NULL. Since 1.4. */
+RLCC_API int64_t rlcc_refiner_bytes(const rlcc_refiner *refiner);
 
 /**
  * The kNN lists of the features the next rlcc_refiner_step() reads: n x k1
@@ -928,6 +1183,34 @@ RLCC_API int rlcc_refiner_centroids(const rlcc_refiner *refiner, float *centroid
  */
 RLCC_API int rlcc_refiner_targets(const rlcc_refiner *refiner, const int64_t *rows,
                                   int64_t n_rows, float *out, int64_t ld);
+
+/** Options for rlcc_refiner_targets_opts(). Since 1.4. Fill with
+ *  rlcc_targets_options_init(). */
+typedef struct rlcc_targets_options {
+    /** sizeof(rlcc_targets_options) as the caller compiled it. */
+    size_t struct_size;
+    /** As rlcc_dbscan_options.n_threads; 0 (default): the refiner's
+     *  pseudo-label options' n_threads. */
+    int32_t n_threads;
+    /** Reserved, must be 0. */
+    int32_t reserved;
+    /** Upper bound on the call's working memory: n_rows x k_prev floats of
+     *  probabilities and, without logits, the batch's n_rows x d rows
+     *  gathered; 0 (default): half of physical memory. */
+    int64_t max_bytes;
+} rlcc_targets_options;
+
+/** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.4. */
+RLCC_API int rlcc_targets_options_init(rlcc_targets_options *options, size_t struct_size);
+
+/**
+ * rlcc_refiner_targets() with options (may be NULL); the same bytes. A
+ * batch costs O(n_rows x (k_prev + K) + n_rows x d), never O(n): nothing
+ * the refiner built is checked again. Since 1.4.
+ */
+RLCC_API int rlcc_refiner_targets_opts(const rlcc_refiner *refiner, const int64_t *rows,
+                                       int64_t n_rows, const rlcc_targets_options *options,
+                                       float *out, int64_t ld);
 
 #ifdef __cplusplus
 }

@@ -1,11 +1,12 @@
 /*
  * alloc.c - the one place librlcc allocates working memory.
  *
- * Each call owns an rlcc_budget: every allocation is checked against the
+ * Each call owns an rlcc__budget: every allocation is checked against the
  * caller's max_bytes *before* it is made, so a request that would not fit
  * (a huge eps, a dense result) fails with RLCC_E_MEMORY_LIMIT instead of
  * getting the host killed by the kernel's OOM killer.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -19,6 +20,8 @@
 #ifdef RLCC_FAULT_INJECTION
 static _Atomic int64_t fault_countdown; /* > 0: fail when it reaches 0 */
 static _Atomic int64_t fault_seen;      /* allocations since arming */
+static _Atomic int64_t live_bytes;      /* bytes librlcc holds now */
+static _Atomic int64_t peak_bytes;      /* high-water mark since the last reset */
 
 void rlcc__fault_arm(int64_t k)
 {
@@ -31,43 +34,88 @@ int64_t rlcc__fault_seen(void)
     return fault_seen;
 }
 
+int64_t rlcc__alloc_live(void)
+{
+    return live_bytes;
+}
+
+int64_t rlcc__alloc_peak(void)
+{
+    return peak_bytes;
+}
+
+void rlcc__alloc_peak_reset(void)
+{
+    peak_bytes = live_bytes;
+}
+
 static int fault_now(void)
 {
     fault_seen++;
     return fault_countdown > 0 && --fault_countdown == 0;
+}
+
+/* The counting allocator: what librlcc really holds, beside what its
+ * budgets say it holds, so a test can show the two agree. */
+static void count_bytes(int64_t delta)
+{
+    const int64_t now = (live_bytes += delta);
+    int64_t peak = peak_bytes;
+    while (now > peak && !atomic_compare_exchange_weak(&peak_bytes, &peak, now)) {
+    }
 }
 #else
 static int fault_now(void)
 {
     return 0;
 }
+
+static void count_bytes(int64_t delta)
+{
+    (void)delta;
+}
 #endif
+
+/* Every request asks for at least one byte: malloc(0) may return NULL. */
+static size_t request_size(size_t bytes)
+{
+    return bytes > 0 ? bytes : 1;
+}
 
 static void *system_alloc(size_t bytes, int zero)
 {
     if (fault_now())
         return NULL;
-    return zero ? calloc(1, bytes) : malloc(bytes);
+    void *p = zero ? calloc(1, request_size(bytes)) : malloc(request_size(bytes));
+    if (p != NULL)
+        count_bytes((int64_t)bytes);
+    return p;
 }
 
-static void *system_realloc(void *p, size_t bytes)
+static void *system_realloc(void *p, size_t old_bytes, size_t new_bytes)
 {
     if (fault_now())
         return NULL;
-    return realloc(p, bytes);
+    void *q = realloc(p, request_size(new_bytes));
+    if (q != NULL)
+        count_bytes((int64_t)new_bytes - (int64_t)old_bytes);
+    return q;
 }
 
-void *rlcc__malloc(size_t bytes)
+void rlcc__system_free(void *p, size_t bytes)
 {
-    return system_alloc(bytes > 0 ? bytes : 1, 0);
+    if (p == NULL)
+        return;
+    count_bytes(-(int64_t)bytes);
+    free(p);
 }
 
 void *rlcc__zalloc(size_t bytes)
 {
-    return system_alloc(bytes > 0 ? bytes : 1, 1);
+    return system_alloc(bytes, 1);
 }
 
-void rlcc__budget_init(rlcc_budget *budget, int64_t max_bytes)
+void rlcc__budget_init(rlcc__budget *budget, int64_t max_bytes)
 {
     if (max_bytes <= 0) {
         /* Default: half of physical memory, or 4 GiB when unknown. */
@@ -92,7 +140,7 @@ static int64_t byte_count(int64_t count, size_t size)
 }
 
 /* Charges bytes to the budget, or records why not. */
-static int charge(rlcc_budget *budget, int64_t bytes, const char *what)
+static int charge(rlcc__budget *budget, int64_t bytes, const char *what)
 {
     if (bytes < 0)
         return rlcc__fail(RLCC_E_MEMORY_LIMIT, "%s: size overflows 64 bits", what);
@@ -107,16 +155,14 @@ static int charge(rlcc_budget *budget, int64_t bytes, const char *what)
     return RLCC_OK;
 }
 
-static void *allocate(rlcc_budget *budget, int64_t count, size_t size,
+static void *allocate(rlcc__budget *budget, int64_t count, size_t size,
                       const char *what, int *err, int zero)
 {
     int64_t bytes = byte_count(count, size);
     *err = charge(budget, bytes, what);
     if (*err != RLCC_OK)
         return NULL;
-    /* malloc(0) may return NULL; always ask for at least one byte. */
-    size_t request = bytes > 0 ? (size_t)bytes : 1;
-    void *p = system_alloc(request, zero);
+    void *p = system_alloc((size_t)bytes, zero);
     if (p == NULL) {
         budget->used -= bytes;
         *err = rlcc__fail(RLCC_E_OUT_OF_MEMORY, "%s: could not allocate %lld bytes",
@@ -125,19 +171,19 @@ static void *allocate(rlcc_budget *budget, int64_t count, size_t size,
     return p;
 }
 
-void *rlcc__alloc(rlcc_budget *budget, int64_t count, size_t size,
+void *rlcc__alloc(rlcc__budget *budget, int64_t count, size_t size,
                   const char *what, int *err)
 {
     return allocate(budget, count, size, what, err, 0);
 }
 
-void *rlcc__calloc(rlcc_budget *budget, int64_t count, size_t size,
+void *rlcc__calloc(rlcc__budget *budget, int64_t count, size_t size,
                    const char *what, int *err)
 {
     return allocate(budget, count, size, what, err, 1);
 }
 
-void *rlcc__realloc(rlcc_budget *budget, void *p, int64_t old_count,
+void *rlcc__realloc(rlcc__budget *budget, void *p, int64_t old_count,
                     int64_t new_count, size_t size, const char *what, int *err)
 {
     int64_t old_bytes = byte_count(old_count, size);
@@ -151,7 +197,7 @@ void *rlcc__realloc(rlcc_budget *budget, void *p, int64_t old_count,
     *err = delta > 0 ? charge(budget, delta, what) : RLCC_OK;
     if (*err != RLCC_OK)
         return NULL;
-    void *q = system_realloc(p, new_bytes > 0 ? (size_t)new_bytes : 1);
+    void *q = system_realloc(p, (size_t)old_bytes, (size_t)new_bytes);
     if (q == NULL) {
         if (delta > 0)
             budget->used -= delta;
@@ -163,10 +209,11 @@ void *rlcc__realloc(rlcc_budget *budget, void *p, int64_t old_count,
     return q;
 }
 
-void rlcc__free(rlcc_budget *budget, void *p, int64_t count, size_t size)
+void rlcc__free(rlcc__budget *budget, void *p, int64_t count, size_t size)
 {
     if (p == NULL)
         return;
-    budget->used -= byte_count(count, size);
-    free(p);
+    const int64_t bytes = byte_count(count, size);
+    budget->used -= bytes;
+    rlcc__system_free(p, (size_t)bytes);
 }

@@ -1,5 +1,6 @@
-/* check.c - argument checks shared by the public entry points. Each
- * message starts with the argument's name, as the bindings show it. */
+/* check.c - argument checks shared by the public entry points, and the
+ * options-struct reader. Each message starts with the argument's name, as
+ * the bindings show it. */
 #include <math.h>
 #include <string.h>
 
@@ -104,10 +105,88 @@ int rlcc__read_struct(void *dst, size_t dst_size, const void *src, size_t min_si
     int err = rlcc__check_struct_size(src_size, min_size, name);
     if (err != RLCC_OK)
         return err;
+    /* A newer caller's tail holds fields this library does not know: zero
+     * means "not used", so the call can go on as they asked; anything else
+     * asks for behaviour this version cannot give, and is refused rather
+     * than ignored (libbpf's rule). */
+    const unsigned char *tail = (const unsigned char *)src;
+    for (size_t at = dst_size; at < src_size; at++)
+        if (tail[at] != 0)
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                              "%s: byte %zu is not zero, but this librlcc (%s) knows only "
+                              "the first %zu bytes of the struct (a field of a newer "
+                              "release is set)",
+                              name, at, RLCC_VERSION_STRING, dst_size);
     /* Read no more than the caller's struct holds: an older caller's
      * missing tail keeps the defaults already in dst. */
     memcpy(dst, src, src_size < dst_size ? src_size : dst_size);
     *(size_t *)dst = dst_size;
+    return RLCC_OK;
+}
+
+int rlcc__check_reserved(const char *name, int64_t value)
+{
+    if (value != 0)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "%s: is %lld; reserved fields must be 0 (a later release may give "
+                          "them a meaning)",
+                          name, (long long)value);
+    return RLCC_OK;
+}
+
+int rlcc__check_sample_rows(const int64_t *rows, int64_t n_rows, int64_t n)
+{
+    if (n_rows < 0)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "n_rows: %lld is negative", (long long)n_rows);
+    if (rows == NULL && n_rows != n)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "n_rows: %lld must be n = %lld when rows is NULL", (long long)n_rows,
+                          (long long)n);
+    for (int64_t r = 0; rows != NULL && r < n_rows; r++)
+        if (rows[r] < 0 || rows[r] >= n)
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "rows: entry %lld is %lld, outside [0, %lld)",
+                              (long long)r, (long long)rows[r], (long long)n);
+    return RLCC_OK;
+}
+
+int rlcc__check_unit_interval(const char *name, float v)
+{
+    if (!(v >= 0.0f && v <= 1.0f))
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: %g must be in [0, 1]", name, (double)v);
+    return RLCC_OK;
+}
+
+int rlcc__check_finite(const char *name, const float *m, int64_t rows, int64_t cols, int64_t ld)
+{
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++)
+            if (!isfinite(m[r * ld + c]))
+                return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: %s at row %lld, column %lld",
+                                  name, isnan(m[r * ld + c]) ? "NaN" : "inf", (long long)r,
+                                  (long long)c);
+    return RLCC_OK;
+}
+
+int rlcc__check_labels(const char *name, const int32_t *labels, int64_t n, int64_t *k)
+{
+    if (n > 0 && labels == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: is NULL", name);
+    int64_t top = -1;
+    for (int64_t i = 0; i < n; i++) {
+        if (labels[i] < -1)
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: label %d of sample %lld is below -1",
+                              name, (int)labels[i], (long long)i);
+        if (*k > 0 && labels[i] >= *k)
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                              "%s: label %d of sample %lld is not below the class count %lld",
+                              name, (int)labels[i], (long long)i, (long long)*k);
+        top = labels[i] > top ? labels[i] : top;
+    }
+    if (*k < 0)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: class count %lld is negative", name,
+                          (long long)*k);
+    if (*k == 0)
+        *k = top + 1;
     return RLCC_OK;
 }
 

@@ -12,6 +12,56 @@
 
 #include "internal.h"
 
+/* ---- options (1.4) ------------------------------------------------------- */
+
+#define CONSENSUS_OPTIONS_SIZE_1_4 (offsetof(rlcc_consensus_options, max_bytes) + sizeof(int64_t))
+#define PROBABILITY_OPTIONS_SIZE_1_4 \
+    (offsetof(rlcc_probability_options, max_bytes) + sizeof(int64_t))
+#define PROPAGATE_OPTIONS_SIZE_1_4 (offsetof(rlcc_propagate_options, max_bytes) + sizeof(int64_t))
+#define BLEND_OPTIONS_SIZE_1_4 (offsetof(rlcc_blend_options, max_bytes) + sizeof(int64_t))
+
+int rlcc_consensus_options_init(rlcc_consensus_options *options, size_t struct_size)
+{
+    rlcc__clear_error();
+    const rlcc_consensus_options defaults = {
+        .struct_size = sizeof defaults, .kind = RLCC_CONSENSUS_IOU,
+        .normalize = RLCC_NORMALIZE_SUM};
+    return rlcc__init_struct(options, struct_size, &defaults, sizeof defaults,
+                             CONSENSUS_OPTIONS_SIZE_1_4, "options");
+}
+
+int rlcc_probability_options_init(rlcc_probability_options *options, size_t struct_size)
+{
+    rlcc__clear_error();
+    const rlcc_probability_options defaults = {.struct_size = sizeof defaults, .scale = 30.0f};
+    return rlcc__init_struct(options, struct_size, &defaults, sizeof defaults,
+                             PROBABILITY_OPTIONS_SIZE_1_4, "options");
+}
+
+int rlcc_propagate_options_init(rlcc_propagate_options *options, size_t struct_size)
+{
+    rlcc__clear_error();
+    const rlcc_propagate_options defaults = {.struct_size = sizeof defaults, .w = 0.9f,
+                                             .beta = 0.0f};
+    return rlcc__init_struct(options, struct_size, &defaults, sizeof defaults,
+                             PROPAGATE_OPTIONS_SIZE_1_4, "options");
+}
+
+int rlcc_blend_options_init(rlcc_blend_options *options, size_t struct_size)
+{
+    rlcc__clear_error();
+    const rlcc_blend_options defaults = {.struct_size = sizeof defaults, .alpha = 0.9f};
+    return rlcc__init_struct(options, struct_size, &defaults, sizeof defaults,
+                             BLEND_OPTIONS_SIZE_1_4, "options");
+}
+
+/* The fields every 1.4 options struct shares. */
+static int check_resources(int32_t n_threads, int64_t max_bytes)
+{
+    int err = rlcc__check_threads(n_threads);
+    return err == RLCC_OK ? rlcc__check_max_bytes(max_bytes) : err;
+}
+
 /* ---- overlap counts ------------------------------------------------------ */
 
 static int compare_int64(const void *a, const void *b)
@@ -20,10 +70,9 @@ static int compare_int64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Checks both label vectors (resolving k = 0 to max + 1) and gathers the
- * sorted (prev, cur) keys of the samples labelled in both. */
-static int gather_pairs(const int32_t *prev, const int32_t *cur, int64_t n, int64_t *k_prev,
-                        int64_t *k_cur, rlcc_budget *budget, int64_t **keys, int64_t *n_keys)
+/* Checks both label vectors, resolving k = 0 to max + 1. */
+static int check_labelings(const int32_t *prev, const int32_t *cur, int64_t n, int64_t *k_prev,
+                           int64_t *k_cur)
 {
     int err = rlcc__check_rows("labels", n);
     if (err == RLCC_OK)
@@ -32,15 +81,21 @@ static int gather_pairs(const int32_t *prev, const int32_t *cur, int64_t n, int6
         err = rlcc__check_labels("cur", cur, n, k_cur);
     if (err == RLCC_OK && *k_prev > 0 && *k_cur > INT64_MAX / *k_prev)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k_prev x k_cur overflows int64");
-    if (err != RLCC_OK)
-        return err;
+    return err;
+}
+
+/* The sorted (prev, cur) keys of the samples labelled in both. */
+static int gather_pairs(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_cur,
+                        rlcc__budget *budget, int64_t **keys, int64_t *n_keys)
+{
+    int err;
     *keys = rlcc__alloc(budget, n > 0 ? n : 1, sizeof **keys, "label pairs", &err);
     if (*keys == NULL)
         return err;
     int64_t m = 0;
     for (int64_t i = 0; i < n; i++)
         if (prev[i] >= 0 && cur[i] >= 0)
-            (*keys)[m++] = (int64_t)prev[i] * *k_cur + cur[i];
+            (*keys)[m++] = (int64_t)prev[i] * k_cur + cur[i];
     qsort(*keys, (size_t)m, sizeof **keys, compare_int64);
     *n_keys = m;
     return RLCC_OK;
@@ -48,7 +103,7 @@ static int gather_pairs(const int32_t *prev, const int32_t *cur, int64_t n, int6
 
 /* Class sizes over the samples labelled in both generations. */
 static int class_sizes(const int64_t *keys, int64_t m, int64_t k_prev, int64_t k_cur,
-                       rlcc_budget *budget, int64_t **size_prev, int64_t **size_cur)
+                       rlcc__budget *budget, int64_t **size_prev, int64_t **size_cur)
 {
     int err;
     *size_prev = rlcc__calloc(budget, k_prev > 0 ? k_prev : 1, sizeof **size_prev, "class sizes", &err);
@@ -60,6 +115,13 @@ static int class_sizes(const int64_t *keys, int64_t m, int64_t k_prev, int64_t k
         (*size_cur)[keys[e] % k_cur]++;
     }
     return RLCC_OK;
+}
+
+static void free_sizes(rlcc__budget *budget, int64_t *size_prev, int64_t k_prev,
+                       int64_t *size_cur, int64_t k_cur)
+{
+    rlcc__free(budget, size_cur, k_cur > 0 ? k_cur : 1, sizeof *size_cur);
+    rlcc__free(budget, size_prev, k_prev > 0 ? k_prev : 1, sizeof *size_prev);
 }
 
 static float entry_value(int32_t kind, int64_t inter, int64_t size_a, int64_t size_b)
@@ -82,16 +144,40 @@ static int check_kind(int32_t kind, int32_t normalize, int allow_softmax)
     return RLCC_OK;
 }
 
-int rlcc_consensus_counts(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
-                          int64_t k_cur, int64_t *counts, int64_t ld)
+/* A caller's consensus options over the defaults, checked; allow_softmax
+ * for the dense output. The 1.2 functions pass kind and normalize as
+ * arguments and come through here with them. */
+static int read_consensus_options(const rlcc_consensus_options *options, int allow_softmax,
+                                  rlcc_consensus_options *opts)
+{
+    rlcc_consensus_options_init(opts, sizeof *opts);
+    int err = rlcc__read_struct(opts, sizeof *opts, options, CONSENSUS_OPTIONS_SIZE_1_4,
+                                "options");
+    if (err == RLCC_OK)
+        err = check_kind(opts->kind, opts->normalize, allow_softmax);
+    if (err == RLCC_OK)
+        err = rlcc__check_reserved("options.reserved", opts->reserved);
+    return err == RLCC_OK ? check_resources(opts->n_threads, opts->max_bytes) : err;
+}
+
+int rlcc_consensus_counts_opts(const int32_t *prev, const int32_t *cur, int64_t n,
+                               int64_t k_prev, int64_t k_cur,
+                               const rlcc_consensus_options *options, int64_t *counts,
+                               int64_t ld)
 {
     rlcc__clear_error();
-    rlcc_budget budget;
-    rlcc__budget_init(&budget, 0);
-    int64_t *keys = NULL, m = 0;
-    int err = gather_pairs(prev, cur, n, &k_prev, &k_cur, &budget, &keys, &m);
+    rlcc_consensus_options opts;
+    int err = read_consensus_options(options, 1, &opts);
+    if (err == RLCC_OK)
+        err = check_labelings(prev, cur, n, &k_prev, &k_cur);
     if (err == RLCC_OK)
         err = rlcc__check_matrix("counts", counts, k_prev, k_cur > 0 ? k_cur : 1, ld);
+    if (err != RLCC_OK)
+        return err;
+    rlcc__budget budget;
+    rlcc__budget_init(&budget, opts.max_bytes);
+    int64_t *keys = NULL, m = 0;
+    err = gather_pairs(prev, cur, n, k_cur, &budget, &keys, &m);
     if (err == RLCC_OK) {
         for (int64_t a = 0; a < k_prev; a++)
             memset(counts + a * ld, 0, sizeof *counts * (size_t)k_cur);
@@ -100,6 +186,12 @@ int rlcc_consensus_counts(const int32_t *prev, const int32_t *cur, int64_t n, in
     }
     rlcc__free(&budget, keys, n > 0 ? n : 1, sizeof *keys);
     return err;
+}
+
+int rlcc_consensus_counts(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                          int64_t k_cur, int64_t *counts, int64_t ld)
+{
+    return rlcc_consensus_counts_opts(prev, cur, n, k_prev, k_cur, NULL, counts, ld);
 }
 
 void rlcc__softmax_row(float *row, int64_t k)
@@ -135,18 +227,23 @@ static void normalize_dense_row(float *row, int64_t k, int32_t normalize)
     }
 }
 
-int rlcc_consensus(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
-                   int64_t k_cur, int32_t kind, int32_t normalize, float *out, int64_t ld)
+int rlcc_consensus_opts(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                        int64_t k_cur, const rlcc_consensus_options *options, float *out,
+                        int64_t ld)
 {
     rlcc__clear_error();
-    rlcc_budget budget;
-    rlcc__budget_init(&budget, 0);
-    int64_t *keys = NULL, m = 0, *size_prev = NULL, *size_cur = NULL;
-    int err = check_kind(kind, normalize, 1);
+    rlcc_consensus_options opts;
+    int err = read_consensus_options(options, 1, &opts);
     if (err == RLCC_OK)
-        err = gather_pairs(prev, cur, n, &k_prev, &k_cur, &budget, &keys, &m);
+        err = check_labelings(prev, cur, n, &k_prev, &k_cur);
     if (err == RLCC_OK)
         err = rlcc__check_matrix("out", out, k_prev, k_cur > 0 ? k_cur : 1, ld);
+    if (err != RLCC_OK)
+        return err;
+    rlcc__budget budget;
+    rlcc__budget_init(&budget, opts.max_bytes);
+    int64_t *keys = NULL, m = 0, *size_prev = NULL, *size_cur = NULL;
+    err = gather_pairs(prev, cur, n, k_cur, &budget, &keys, &m);
     if (err == RLCC_OK)
         err = class_sizes(keys, m, k_prev, k_cur, &budget, &size_prev, &size_cur);
     if (err == RLCC_OK) {
@@ -157,176 +254,236 @@ int rlcc_consensus(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k
             while (e < m && keys[e] == keys[s])
                 e++;
             const int64_t a = keys[s] / k_cur, b = keys[s] % k_cur;
-            out[a * ld + b] = entry_value(kind, e - s, size_prev[a], size_cur[b]);
+            out[a * ld + b] = entry_value(opts.kind, e - s, size_prev[a], size_cur[b]);
             s = e;
         }
         for (int64_t a = 0; a < k_prev; a++)
-            normalize_dense_row(out + a * ld, k_cur, normalize);
+            normalize_dense_row(out + a * ld, k_cur, opts.normalize);
     }
-    rlcc__free(&budget, size_cur, k_cur > 0 ? k_cur : 1, sizeof *size_cur);
-    rlcc__free(&budget, size_prev, k_prev > 0 ? k_prev : 1, sizeof *size_prev);
+    free_sizes(&budget, size_prev, k_prev, size_cur, k_cur);
     rlcc__free(&budget, keys, n > 0 ? n : 1, sizeof *keys);
     return err;
 }
 
-int rlcc_consensus_csr(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
-                       int64_t k_cur, int32_t kind, int32_t normalize, rlcc_csr **out)
+int rlcc_consensus(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                   int64_t k_cur, int32_t kind, int32_t normalize, float *out, int64_t ld)
 {
-    rlcc__clear_error();
-    rlcc_budget budget;
-    rlcc__budget_init(&budget, 0);
+    rlcc_consensus_options opts;
+    rlcc_consensus_options_init(&opts, sizeof opts);
+    opts.kind = kind;
+    opts.normalize = normalize;
+    return rlcc_consensus_opts(prev, cur, n, k_prev, k_cur, &opts, out, ld);
+}
+
+int rlcc__consensus_csr(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                        int64_t k_cur, int32_t kind, int32_t normalize, rlcc__budget *budget,
+                        rlcc_csr *out)
+{
     int64_t *keys = NULL, m = 0, *size_prev = NULL, *size_cur = NULL;
-    int err = out == NULL ? rlcc__fail(RLCC_E_INVALID_ARGUMENT, "out: is NULL") : RLCC_OK;
+    int err = gather_pairs(prev, cur, n, k_cur, budget, &keys, &m);
     if (err == RLCC_OK)
-        err = check_kind(kind, normalize, 0);
+        err = class_sizes(keys, m, k_prev, k_cur, budget, &size_prev, &size_cur);
     if (err == RLCC_OK)
-        err = gather_pairs(prev, cur, n, &k_prev, &k_cur, &budget, &keys, &m);
-    if (err == RLCC_OK)
-        err = class_sizes(keys, m, k_prev, k_cur, &budget, &size_prev, &size_cur);
-    rlcc_csr result = {0};
-    if (err == RLCC_OK)
-        err = rlcc__csr_init(&result, k_prev, m, &budget);
-    rlcc_csr *handle = NULL;
-    if (err == RLCC_OK)
-        handle = rlcc__alloc(&budget, 1, sizeof *handle, "result handle", &err);
-    if (handle != NULL) {
-        result.cols = k_cur;
+        err = rlcc__csr_init(out, k_prev, m, budget);
+    if (err == RLCC_OK) {
+        out->cols = k_cur;
         int64_t nnz = 0;
         for (int64_t s = 0; s < m;) {
             int64_t e = s;
             while (e < m && keys[e] == keys[s])
                 e++;
             const int64_t a = keys[s] / k_cur, b = keys[s] % k_cur;
-            result.indices[nnz] = (int32_t)b;
-            result.data[nnz] = entry_value(kind, e - s, size_prev[a], size_cur[b]);
-            result.indptr[a + 1] = ++nnz;
+            out->indices[nnz] = (int32_t)b;
+            out->data[nnz] = entry_value(kind, e - s, size_prev[a], size_cur[b]);
+            out->indptr[a + 1] = ++nnz;
             s = e;
         }
         for (int64_t a = 0; a < k_prev; a++) {
-            if (result.indptr[a + 1] < result.indptr[a])
-                result.indptr[a + 1] = result.indptr[a]; /* rows without entries */
+            if (out->indptr[a + 1] < out->indptr[a])
+                out->indptr[a + 1] = out->indptr[a]; /* rows without entries */
             if (normalize == RLCC_NORMALIZE_SUM) {
                 double sum = 0.0;
-                for (int64_t e = result.indptr[a]; e < result.indptr[a + 1]; e++)
-                    sum += result.data[e];
-                for (int64_t e = result.indptr[a]; e < result.indptr[a + 1]; e++)
-                    result.data[e] = (float)(result.data[e] / sum);
+                for (int64_t e = out->indptr[a]; e < out->indptr[a + 1]; e++)
+                    sum += out->data[e];
+                for (int64_t e = out->indptr[a]; e < out->indptr[a + 1]; e++)
+                    out->data[e] = (float)(out->data[e] / sum);
             }
         }
-        *handle = result;
-        *out = handle;
-    } else if (result.indptr != NULL) {
-        rlcc__csr_release(&result, &budget);
     }
-    rlcc__free(&budget, size_cur, k_cur > 0 ? k_cur : 1, sizeof *size_cur);
-    rlcc__free(&budget, size_prev, k_prev > 0 ? k_prev : 1, sizeof *size_prev);
-    rlcc__free(&budget, keys, n > 0 ? n : 1, sizeof *keys);
+    free_sizes(budget, size_prev, k_prev, size_cur, k_cur);
+    rlcc__free(budget, keys, n > 0 ? n : 1, sizeof *keys);
     return err;
 }
 
-/* ---- sample rows ---------------------------------------------------------- */
-
-/* rows == NULL means every sample (then n_rows must be n). */
-static int check_rows(const int64_t *rows, int64_t n_rows, int64_t n)
+int rlcc_consensus_csr_opts(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                            int64_t k_cur, const rlcc_consensus_options *options,
+                            rlcc_csr **out)
 {
-    if (n_rows < 0)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "n_rows: %lld is negative", (long long)n_rows);
-    if (rows == NULL && n_rows != n)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                          "n_rows: %lld must be n = %lld when rows is NULL", (long long)n_rows,
-                          (long long)n);
-    for (int64_t r = 0; rows != NULL && r < n_rows; r++)
-        if (rows[r] < 0 || rows[r] >= n)
-            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "rows: entry %lld is %lld, outside [0, %lld)",
-                              (long long)r, (long long)rows[r], (long long)n);
+    rlcc__clear_error();
+    int err = out == NULL ? rlcc__fail(RLCC_E_INVALID_ARGUMENT, "out: is NULL") : RLCC_OK;
+    rlcc_consensus_options opts;
+    if (err == RLCC_OK)
+        err = read_consensus_options(options, 0, &opts);
+    if (err == RLCC_OK)
+        err = check_labelings(prev, cur, n, &k_prev, &k_cur);
+    if (err != RLCC_OK)
+        return err;
+    rlcc__budget budget;
+    rlcc__budget_init(&budget, opts.max_bytes);
+    rlcc_csr result = {0};
+    err = rlcc__consensus_csr(prev, cur, n, k_prev, k_cur, opts.kind, opts.normalize, &budget,
+                              &result);
+    rlcc_csr *handle =
+        err == RLCC_OK ? rlcc__alloc(&budget, 1, sizeof *handle, "result handle", &err) : NULL;
+    if (handle == NULL) {
+        if (result.indptr != NULL)
+            rlcc__csr_release(&result, &budget);
+        return err;
+    }
+    *handle = result;
+    *out = handle;
     return RLCC_OK;
 }
+
+int rlcc_consensus_csr(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                       int64_t k_cur, int32_t kind, int32_t normalize, rlcc_csr **out)
+{
+    rlcc_consensus_options opts;
+    rlcc_consensus_options_init(&opts, sizeof opts);
+    opts.kind = kind;
+    opts.normalize = normalize;
+    return rlcc_consensus_csr_opts(prev, cur, n, k_prev, k_cur, &opts, out);
+}
+
+/* ---- sample rows ---------------------------------------------------------- */
 
 static inline int64_t sample_of(const int64_t *rows, int64_t r)
 {
     return rows ? rows[r] : r;
 }
 
-static int check_unit_interval(const char *name, float v)
-{
-    if (!(v >= 0.0f && v <= 1.0f))
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: %g must be in [0, 1]", name, (double)v);
-    return RLCC_OK;
-}
-
-static int check_finite(const char *name, const float *m, int64_t rows, int64_t cols, int64_t ld)
-{
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t c = 0; c < cols; c++)
-            if (!isfinite(m[r * ld + c]))
-                return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: %s at row %lld, column %lld",
-                                  name, isnan(m[r * ld + c]) ? "NaN" : "inf", (long long)r,
-                                  (long long)c);
-    return RLCC_OK;
-}
-
 /* ---- class probabilities ------------------------------------------------ */
+
+int rlcc__class_probabilities(const float *x, int64_t d, int64_t ldx, const float *centroids,
+                              int64_t k, int64_t ldc, float scale, const int64_t *rows,
+                              int64_t n_rows, int n_threads, rlcc__budget *budget, float *probs,
+                              int64_t ldp)
+{
+    if (n_rows == 0)
+        return RLCC_OK;
+    /* the rows this call reads: all of x, or the batch's rows gathered */
+    int err = RLCC_OK;
+    const float *a = x;
+    int64_t lda = ldx;
+    float *gathered = NULL;
+    if (rows != NULL) {
+        gathered = rlcc__alloc(budget, n_rows * d, sizeof *gathered, "batch rows", &err);
+        if (gathered == NULL)
+            return err;
+        for (int64_t r = 0; r < n_rows; r++)
+            memcpy(gathered + r * d, x + rows[r] * ldx, sizeof(float) * (size_t)d);
+        a = gathered;
+        lda = d;
+    }
+    /* probs = scale * A C^T, split so every dimension fits BLAS's int */
+    const int64_t chunk = INT32_MAX;
+    for (int64_t r0 = 0; r0 < n_rows; r0 += chunk) {
+        const int64_t m = n_rows - r0 < chunk ? n_rows - r0 : chunk;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)d, scale,
+                    a + r0 * lda, (int)lda, centroids, (int)ldc, 0.0f, probs + r0 * ldp,
+                    (int)ldp);
+    }
+#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static)
+    for (int64_t r = 0; r < n_rows; r++)
+        normalize_dense_row(probs + r * ldp, k, RLCC_NORMALIZE_SOFTMAX);
+    rlcc__free(budget, gathered, n_rows * d, sizeof *gathered);
+    return RLCC_OK;
+}
+
+/* The rows a probabilities call reads (rows, or all n) must be finite and
+ * below RLCC_MAX_SQUARED_NORM; only those are read, so a batch does not
+ * cost O(n d). The first bad one is reported whatever the thread count. */
+static int check_read_rows(const float *x, int64_t d, int64_t ldx, const int64_t *rows,
+                           int64_t n_rows, int n_threads)
+{
+    int64_t first_bad = INT64_MAX;
+#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static) \
+    reduction(min : first_bad)
+    for (int64_t r = 0; r < n_rows; r++) {
+        const float *row = x + (rows ? rows[r] : r) * ldx;
+        double sum = 0.0;
+        int finite = 1;
+        for (int64_t j = 0; j < d; j++) {
+            finite &= isfinite(row[j]) != 0;
+            sum += (double)row[j] * (double)row[j];
+        }
+        if ((!finite || sum > RLCC_MAX_SQUARED_NORM) && r < first_bad)
+            first_bad = r;
+    }
+    if (first_bad == INT64_MAX)
+        return RLCC_OK;
+    const int64_t i = rows ? rows[first_bad] : first_bad;
+    const float *row = x + i * ldx;
+    for (int64_t j = 0; j < d; j++)
+        if (!isfinite(row[j]))
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "x: row %lld has %s at column %lld",
+                              (long long)i, isnan(row[j]) ? "NaN" : "inf", (long long)j);
+    return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                      "x: row %lld has a squared norm above the 2^120 that float32 products "
+                      "allow",
+                      (long long)i);
+}
+
+int rlcc_class_probabilities_opts(const float *x, int64_t n, int64_t d, int64_t ldx,
+                                  const float *centroids, int64_t k, int64_t ldc,
+                                  const int64_t *rows, int64_t n_rows,
+                                  const rlcc_probability_options *options, float *probs,
+                                  int64_t ldp)
+{
+    rlcc__clear_error();
+    rlcc_probability_options opts;
+    rlcc_probability_options_init(&opts, sizeof opts);
+    int err = rlcc__read_struct(&opts, sizeof opts, options, PROBABILITY_OPTIONS_SIZE_1_4,
+                                "options");
+    if (err == RLCC_OK)
+        err = check_resources(opts.n_threads, opts.max_bytes);
+    if (err == RLCC_OK)
+        err = rlcc__check_matrix("x", x, n, d, ldx);
+    if (err == RLCC_OK && k < 1)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k: %lld must be >= 1", (long long)k);
+    if (err == RLCC_OK)
+        err = rlcc__check_matrix("centroids", centroids, k, d, ldc);
+    if (err == RLCC_OK && !(opts.scale > 0.0f && isfinite(opts.scale)))
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "scale: %g must be > 0 and finite",
+                         (double)opts.scale);
+    if (err == RLCC_OK)
+        err = rlcc__check_sample_rows(rows, n_rows, n);
+    if (err == RLCC_OK)
+        err = rlcc__check_matrix("probs", probs, n_rows, k, ldp);
+    if (err == RLCC_OK)
+        err = rlcc__check_finite("centroids", centroids, k, d, ldc);
+    const int n_threads = rlcc__resolve_threads(opts.n_threads);
+    if (err == RLCC_OK)
+        err = check_read_rows(x, d, ldx, rows, n_rows, n_threads);
+    if (err != RLCC_OK)
+        return err;
+    rlcc__budget budget;
+    rlcc__budget_init(&budget, opts.max_bytes);
+    return rlcc__class_probabilities(x, d, ldx, centroids, k, ldc, opts.scale, rows, n_rows,
+                                     n_threads, &budget, probs, ldp);
+}
 
 int rlcc_class_probabilities(const float *x, int64_t n, int64_t d, int64_t ldx,
                              const float *centroids, int64_t k, int64_t ldc, float scale,
                              const int64_t *rows, int64_t n_rows, float *probs, int64_t ldp,
                              int32_t n_threads)
 {
-    rlcc__clear_error();
-    int err = rlcc__check_matrix("x", x, n, d, ldx);
-    if (err == RLCC_OK && k < 1)
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k: %lld must be >= 1", (long long)k);
-    if (err == RLCC_OK)
-        err = rlcc__check_matrix("centroids", centroids, k, d, ldc);
-    if (err == RLCC_OK && !(scale > 0.0f && isfinite(scale)))
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "scale: %g must be > 0 and finite", (double)scale);
-    if (err == RLCC_OK)
-        err = check_rows(rows, n_rows, n);
-    if (err == RLCC_OK)
-        err = rlcc__check_matrix("probs", probs, n_rows, k, ldp);
-    if (err == RLCC_OK)
-        err = rlcc__check_threads(n_threads);
-    if (err == RLCC_OK)
-        err = check_finite("centroids", centroids, k, d, ldc);
-    if (err != RLCC_OK || n_rows == 0)
-        return err;
-    rlcc_budget budget;
-    rlcc__budget_init(&budget, 0);
-    const int threads = rlcc__resolve_threads(n_threads);
-    /* the rows this call reads: all of x, or the batch's rows gathered;
-     * only those are checked for NaN/Inf (a batch must not cost O(n d)) */
-    const float *a = x;
-    int64_t lda = ldx, checked = n;
-    float *gathered = NULL;
-    if (rows != NULL) {
-        gathered = rlcc__alloc(&budget, n_rows * d, sizeof *gathered, "batch rows", &err);
-        for (int64_t r = 0; gathered != NULL && r < n_rows; r++)
-            memcpy(gathered + r * d, x + rows[r] * ldx, sizeof(float) * (size_t)d);
-        a = gathered;
-        lda = d;
-        checked = n_rows;
-    }
-    double *norm2 = err == RLCC_OK ? rlcc__alloc(&budget, checked, sizeof *norm2, "row norms", &err)
-                                   : NULL;
-    if (norm2 != NULL)
-        err = rlcc__row_norms(rows != NULL ? "x (batch rows)" : "x", a, checked, d, lda, threads,
-                              norm2);
-    if (err == RLCC_OK) {
-        /* probs = scale * A C^T, split so every dimension fits BLAS's int */
-        const int64_t chunk = INT32_MAX;
-        for (int64_t r0 = 0; r0 < n_rows; r0 += chunk) {
-            const int64_t m = n_rows - r0 < chunk ? n_rows - r0 : chunk;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)d, scale,
-                        a + r0 * lda, (int)lda, centroids, (int)ldc, 0.0f, probs + r0 * ldp,
-                        (int)ldp);
-        }
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-        for (int64_t r = 0; r < n_rows; r++)
-            normalize_dense_row(probs + r * ldp, k, RLCC_NORMALIZE_SOFTMAX);
-    }
-    rlcc__free(&budget, norm2, checked, sizeof *norm2);
-    rlcc__free(&budget, gathered, n_rows * d, sizeof *gathered);
-    return err;
+    rlcc_probability_options opts;
+    rlcc_probability_options_init(&opts, sizeof opts);
+    opts.scale = scale;
+    opts.n_threads = n_threads;
+    return rlcc_class_probabilities_opts(x, n, d, ldx, centroids, k, ldc, rows, n_rows, &opts,
+                                         probs, ldp);
 }
 
 /* ---- propagation and blending ------------------------------------------- */
@@ -368,35 +525,17 @@ static inline void add_chat_row(float *out, const int64_t *indptr, const int32_t
         out[indices[e]] += factor * data[e];
 }
 
-int rlcc_propagate(const int32_t *prev, int64_t n, const int64_t *chat_indptr,
-                   const int32_t *chat_indices, const float *chat_data, int64_t k_prev,
-                   int64_t k_cur, const float *probs, int64_t ldp, float w, float beta,
-                   const int64_t *rows, int64_t n_rows, float *out, int64_t ldo)
+/* Rows a parallel loop over samples needs before threads pay off. */
+#define PARALLEL_ROWS 256
+
+void rlcc__propagate(const int32_t *prev, const int64_t *chat_indptr, const int32_t *chat_indices,
+                     const float *chat_data, int64_t k_prev, int64_t k_cur, const float *probs,
+                     int64_t ldp, float w, float beta, const int64_t *rows, int64_t n_rows,
+                     int n_threads, float *out, int64_t ldo)
 {
-    rlcc__clear_error();
-    int64_t classes = k_prev;
-    int err = rlcc__check_rows("prev", n);
-    if (err == RLCC_OK)
-        err = check_chat(chat_indptr, chat_indices, chat_data, k_prev, k_cur);
-    if (err == RLCC_OK)
-        err = rlcc__check_labels("prev", prev, n, &classes);
-    if (err == RLCC_OK)
-        err = check_unit_interval("w", w);
-    if (err == RLCC_OK)
-        err = check_unit_interval("beta", beta);
-    if (err == RLCC_OK)
-        err = check_rows(rows, n_rows, n);
-    if (err == RLCC_OK && beta < 1.0f) {
-        err = rlcc__check_matrix("probs", probs, n_rows, k_prev, ldp);
-        if (err == RLCC_OK)
-            err = check_finite("probs", probs, n_rows, k_prev, ldp);
-    }
-    if (err == RLCC_OK)
-        err = rlcc__check_matrix("out", out, n_rows, k_cur, ldo);
-    if (err != RLCC_OK)
-        return err;
     const float soft = 1.0f - beta;
-#pragma omp parallel for schedule(dynamic, 16) if (n_rows > 256)
+#pragma omp parallel for num_threads(n_threads) if (n_threads > 1 && n_rows > PARALLEL_ROWS) \
+    schedule(dynamic, 16)
     for (int64_t r = 0; r < n_rows; r++) {
         const int32_t label = prev[sample_of(rows, r)];
         float *row = out + r * ldo;
@@ -410,32 +549,68 @@ int rlcc_propagate(const int32_t *prev, int64_t n, const int64_t *chat_indptr,
                     add_chat_row(row, chat_indptr, chat_indices, chat_data, a, soft * p);
             }
     }
-    return RLCC_OK;
 }
 
-int rlcc_blend(const int32_t *cur, int64_t n, int64_t k_cur, const float *s, int64_t lds,
-               float alpha, const int64_t *rows, int64_t n_rows, float *out, int64_t ldo)
+int rlcc_propagate_opts(const int32_t *prev, int64_t n, const int64_t *chat_indptr,
+                        const int32_t *chat_indices, const float *chat_data, int64_t k_prev,
+                        int64_t k_cur, const float *probs, int64_t ldp, const int64_t *rows,
+                        int64_t n_rows, const rlcc_propagate_options *options, float *out,
+                        int64_t ldo)
 {
     rlcc__clear_error();
-    int64_t classes = k_cur;
-    int err = rlcc__check_rows("cur", n);
-    if (err == RLCC_OK && k_cur < 1)
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k_cur: %lld must be >= 1", (long long)k_cur);
+    rlcc_propagate_options opts;
+    rlcc_propagate_options_init(&opts, sizeof opts);
+    int64_t classes = k_prev;
+    int err = rlcc__read_struct(&opts, sizeof opts, options, PROPAGATE_OPTIONS_SIZE_1_4,
+                                "options");
     if (err == RLCC_OK)
-        err = rlcc__check_labels("cur", cur, n, &classes);
+        err = rlcc__check_reserved("options.reserved", opts.reserved);
     if (err == RLCC_OK)
-        err = check_unit_interval("alpha", alpha);
+        err = check_resources(opts.n_threads, opts.max_bytes);
     if (err == RLCC_OK)
-        err = check_rows(rows, n_rows, n);
-    if (err == RLCC_OK && s != NULL) {
-        err = rlcc__check_matrix("s", s, n_rows, k_cur, lds);
+        err = rlcc__check_rows("prev", n);
+    if (err == RLCC_OK)
+        err = check_chat(chat_indptr, chat_indices, chat_data, k_prev, k_cur);
+    if (err == RLCC_OK)
+        err = rlcc__check_labels("prev", prev, n, &classes);
+    if (err == RLCC_OK)
+        err = rlcc__check_unit_interval("w", opts.w);
+    if (err == RLCC_OK)
+        err = rlcc__check_unit_interval("beta", opts.beta);
+    if (err == RLCC_OK)
+        err = rlcc__check_sample_rows(rows, n_rows, n);
+    if (err == RLCC_OK && opts.beta < 1.0f) {
+        err = rlcc__check_matrix("probs", probs, n_rows, k_prev, ldp);
         if (err == RLCC_OK)
-            err = check_finite("s", s, n_rows, k_cur, lds);
+            err = rlcc__check_finite("probs", probs, n_rows, k_prev, ldp);
     }
     if (err == RLCC_OK)
         err = rlcc__check_matrix("out", out, n_rows, k_cur, ldo);
     if (err != RLCC_OK)
         return err;
+    rlcc__propagate(prev, chat_indptr, chat_indices, chat_data, k_prev, k_cur, probs, ldp, opts.w,
+                    opts.beta, rows, n_rows, rlcc__resolve_threads(opts.n_threads), out, ldo);
+    return RLCC_OK;
+}
+
+int rlcc_propagate(const int32_t *prev, int64_t n, const int64_t *chat_indptr,
+                   const int32_t *chat_indices, const float *chat_data, int64_t k_prev,
+                   int64_t k_cur, const float *probs, int64_t ldp, float w, float beta,
+                   const int64_t *rows, int64_t n_rows, float *out, int64_t ldo)
+{
+    rlcc_propagate_options opts;
+    rlcc_propagate_options_init(&opts, sizeof opts);
+    opts.w = w;
+    opts.beta = beta;
+    return rlcc_propagate_opts(prev, n, chat_indptr, chat_indices, chat_data, k_prev, k_cur,
+                               probs, ldp, rows, n_rows, &opts, out, ldo);
+}
+
+void rlcc__blend(const int32_t *cur, int64_t k_cur, const float *s, int64_t lds, float alpha,
+                 const int64_t *rows, int64_t n_rows, int n_threads, float *out, int64_t ldo)
+{
+#pragma omp parallel for num_threads(n_threads) if (n_threads > 1 && n_rows > PARALLEL_ROWS) \
+    schedule(static)
     for (int64_t r = 0; r < n_rows; r++) {
         const int32_t label = cur[sample_of(rows, r)];
         float *row = out + r * ldo;
@@ -444,5 +619,50 @@ int rlcc_blend(const int32_t *cur, int64_t n, int64_t k_cur, const float *s, int
             row[b] = label < 0 ? 0.0f : rest + (b == label ? alpha : 0.0f);
         }
     }
+}
+
+int rlcc_blend_opts(const int32_t *cur, int64_t n, int64_t k_cur, const float *s, int64_t lds,
+                    const int64_t *rows, int64_t n_rows, const rlcc_blend_options *options,
+                    float *out, int64_t ldo)
+{
+    rlcc__clear_error();
+    rlcc_blend_options opts;
+    rlcc_blend_options_init(&opts, sizeof opts);
+    int64_t classes = k_cur;
+    int err = rlcc__read_struct(&opts, sizeof opts, options, BLEND_OPTIONS_SIZE_1_4, "options");
+    if (err == RLCC_OK)
+        err = check_resources(opts.n_threads, opts.max_bytes);
+    if (err == RLCC_OK)
+        err = rlcc__check_rows("cur", n);
+    if (err == RLCC_OK && k_cur < 1)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k_cur: %lld must be >= 1", (long long)k_cur);
+    if (err == RLCC_OK)
+        err = rlcc__check_labels("cur", cur, n, &classes);
+    if (err == RLCC_OK)
+        err = rlcc__check_unit_interval("alpha", opts.alpha);
+    if (err == RLCC_OK)
+        err = rlcc__check_sample_rows(rows, n_rows, n);
+    if (err == RLCC_OK && s != NULL) {
+        err = rlcc__check_matrix("s", s, n_rows, k_cur, lds);
+        if (err == RLCC_OK)
+            err = rlcc__check_finite("s", s, n_rows, k_cur, lds);
+    }
+    if (err == RLCC_OK)
+        err = rlcc__check_matrix("out", out, n_rows, k_cur, ldo);
+    if (err != RLCC_OK)
+        return err;
+    rlcc__blend(cur, k_cur, s, lds, opts.alpha, rows, n_rows,
+                rlcc__resolve_threads(opts.n_threads), out, ldo);
     return RLCC_OK;
+}
+
+int rlcc_blend(const int32_t *cur, int64_t n, int64_t k_cur, const float *s, int64_t lds,
+               float alpha, const int64_t *rows, int64_t n_rows, float *out, int64_t ldo)
+{
+    rlcc_blend_options opts;
+    rlcc_blend_options_init(&opts, sizeof opts);
+    opts.alpha = alpha;
+    /* 1.2 ran blending on the calling thread */
+    opts.n_threads = 1;
+    return rlcc_blend_opts(cur, n, k_cur, s, lds, rows, n_rows, &opts, out, ldo);
 }

@@ -2,7 +2,7 @@
  * csr.c - the library-owned sparse matrix (rlcc_csr): accessors for
  * callers, and the growable form the Jaccard steps build their matrices
  * in. Arrays are allocated through the call's budget; once a handle is
- * returned to the caller it is freed with plain free().
+ * returned to the caller it is freed without one (rlcc__system_free).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -43,13 +43,13 @@ void rlcc_csr_free(rlcc_csr *m)
 {
     if (m == NULL)
         return;
-    free(m->indptr);
-    free(m->indices);
-    free(m->data);
-    free(m);
+    rlcc__system_free(m->indptr, sizeof *m->indptr * (size_t)(m->n + 1));
+    rlcc__system_free(m->indices, sizeof *m->indices * (size_t)m->capacity);
+    rlcc__system_free(m->data, sizeof *m->data * (size_t)m->capacity);
+    rlcc__system_free(m, sizeof *m);
 }
 
-int rlcc__csr_init(rlcc_csr *m, int64_t n, int64_t capacity, rlcc_budget *budget)
+int rlcc__csr_init(rlcc_csr *m, int64_t n, int64_t capacity, rlcc__budget *budget)
 {
     int err;
     memset(m, 0, sizeof *m);
@@ -57,6 +57,7 @@ int rlcc__csr_init(rlcc_csr *m, int64_t n, int64_t capacity, rlcc_budget *budget
     m->cols = n;
     if (capacity < 1)
         capacity = 1; /* never NULL arrays, even with no entries */
+    m->capacity = capacity; /* what a failed init's release gives back */
     m->indptr = rlcc__calloc(budget, n + 1, sizeof *m->indptr, "sparse rows", &err);
     if (m->indptr != NULL)
         m->indices = rlcc__alloc(budget, capacity, sizeof *m->indices, "sparse columns", &err);
@@ -66,11 +67,10 @@ int rlcc__csr_init(rlcc_csr *m, int64_t n, int64_t capacity, rlcc_budget *budget
         rlcc__csr_release(m, budget);
         return err;
     }
-    m->capacity = capacity;
     return RLCC_OK;
 }
 
-int rlcc__csr_resize(rlcc_csr *m, int64_t capacity, rlcc_budget *budget)
+int rlcc__csr_resize(rlcc_csr *m, int64_t capacity, rlcc__budget *budget)
 {
     int err;
     if (capacity < 1)
@@ -97,7 +97,7 @@ int rlcc__csr_resize(rlcc_csr *m, int64_t capacity, rlcc_budget *budget)
     return RLCC_OK;
 }
 
-void rlcc__csr_release(rlcc_csr *m, rlcc_budget *budget)
+void rlcc__csr_release(rlcc_csr *m, rlcc__budget *budget)
 {
     rlcc__free(budget, m->data, m->capacity, sizeof *m->data);
     rlcc__free(budget, m->indices, m->capacity, sizeof *m->indices);

@@ -44,25 +44,22 @@ typedef struct call_options {
 
 static int read_options(const rlcc_dbscan_options *options, call_options *out)
 {
-    out->metric = RLCC_METRIC_EUCLIDEAN;
-    out->n_threads = rlcc__resolve_threads(0);
-    out->max_bytes = 0;
-    if (options == NULL)
-        return RLCC_OK;
-    int err = rlcc__check_struct_size(options->struct_size, OPTIONS_SIZE_1_0, "options");
+    rlcc_dbscan_options opts;
+    rlcc_dbscan_options_init(&opts, sizeof opts);
+    int err = rlcc__read_struct(&opts, sizeof opts, options, OPTIONS_SIZE_1_0, "options");
     if (err != RLCC_OK)
         return err;
-    if (options->metric != RLCC_METRIC_EUCLIDEAN && options->metric != RLCC_METRIC_COSINE)
+    if (opts.metric != RLCC_METRIC_EUCLIDEAN && opts.metric != RLCC_METRIC_COSINE)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "options.metric: %d is not a known metric",
-                          (int)options->metric);
-    err = rlcc__check_threads(options->n_threads);
+                          (int)opts.metric);
+    err = rlcc__check_threads(opts.n_threads);
     if (err == RLCC_OK)
-        err = rlcc__check_max_bytes(options->max_bytes);
+        err = rlcc__check_max_bytes(opts.max_bytes);
     if (err != RLCC_OK)
         return err;
-    out->metric = options->metric;
-    out->n_threads = rlcc__resolve_threads(options->n_threads);
-    out->max_bytes = options->max_bytes;
+    out->metric = opts.metric;
+    out->n_threads = rlcc__resolve_threads(opts.n_threads);
+    out->max_bytes = opts.max_bytes;
     return RLCC_OK;
 }
 
@@ -92,7 +89,7 @@ static int check_common(int64_t n, double eps, int64_t min_samples, const int32_
 /* ---- labelling ------------------------------------------------------------ */
 
 /* The labelling itself: core and stack are n each; returns the cluster count. */
-static int64_t label_graph(const rlcc_graph *g, int64_t min_samples, uint8_t *core,
+static int64_t label_graph(const rlcc__graph *g, int64_t min_samples, uint8_t *core,
                            int32_t *labels, int32_t *stack)
 {
     const int64_t n = g->n;
@@ -129,7 +126,7 @@ static int64_t label_graph(const rlcc_graph *g, int64_t min_samples, uint8_t *co
     return cluster;
 }
 
-int rlcc__dbscan_label(const rlcc_graph *g, int64_t min_samples, rlcc_budget *budget,
+int rlcc__dbscan_label(const rlcc__graph *g, int64_t min_samples, rlcc__budget *budget,
                        int32_t *labels, uint8_t *core, int64_t *n_clusters)
 {
     const int64_t n = g->n;
@@ -150,7 +147,7 @@ int rlcc__dbscan_label(const rlcc_graph *g, int64_t min_samples, rlcc_budget *bu
 
 /* Labels a finished graph into the caller's outputs and fills the stats.
  * Frees the graph whatever happens. */
-static int finish(rlcc_graph *g, int64_t min_samples, rlcc_budget *budget,
+static int finish(rlcc__graph *g, int64_t min_samples, rlcc__budget *budget,
                   int64_t n_redecided, int32_t *labels, int64_t *n_clusters, uint8_t *core,
                   rlcc_dbscan_stats *stats)
 {
@@ -208,9 +205,9 @@ int rlcc_dbscan_features(const float *x, int64_t n, int64_t d, int64_t ldx, doub
     if (n == 0)
         return finish_empty(n_clusters, stats);
 
-    rlcc_budget budget;
+    rlcc__budget budget;
     rlcc__budget_init(&budget, opts.max_bytes);
-    rlcc_graph g;
+    rlcc__graph g;
     int64_t n_redecided = 0;
     err = rlcc__feature_graph(x, n, d, ldx, eps, opts.metric, opts.n_threads, &budget, &g,
                               &n_redecided);
@@ -253,7 +250,7 @@ static int64_t dense_block_rows(int64_t n)
  * neighbours land at its own offset, so the graph does not depend on the
  * number of threads. */
 static int dense_graph(const float *dist, int64_t n, int64_t ld, float eps, int n_threads,
-                       rlcc_budget *budget, rlcc_graph *g)
+                       rlcc__budget *budget, rlcc__graph *g)
 {
     int err = rlcc__graph_init(g, n, budget);
     if (err != RLCC_OK)
@@ -321,9 +318,9 @@ int rlcc_dbscan_dense(const float *dist, int64_t n, int64_t ld, double eps,
     if (n == 0)
         return finish_empty(n_clusters, stats);
 
-    rlcc_budget budget;
+    rlcc__budget budget;
     rlcc__budget_init(&budget, opts.max_bytes);
-    rlcc_graph g;
+    rlcc__graph g;
     /* scikit-learn compares float32 distances with eps rounded to float32 */
     err = dense_graph(dist, n, ld, (float)eps, opts.n_threads, &budget, &g);
     if (err != RLCC_OK)
@@ -406,7 +403,7 @@ static int64_t csr_row_neighbours(int64_t i, const int64_t *indptr, const int32_
 }
 
 static int csr_graph(int64_t n, const int64_t *indptr, const int32_t *indices,
-                     const float *data, float eps, rlcc_budget *budget, rlcc_graph *g)
+                     const float *data, float eps, rlcc__budget *budget, rlcc__graph *g)
 {
     int err = rlcc__graph_init(g, n, budget);
     if (err != RLCC_OK)
@@ -422,6 +419,20 @@ static int csr_graph(int64_t n, const int64_t *indptr, const int32_t *indices,
         csr_row_neighbours(i, indptr, indices, data, eps, g->indices + g->indptr[i]);
     g->rows = n;
     return RLCC_OK;
+}
+
+int rlcc__dbscan_csr(int64_t n, const int64_t *indptr, const int32_t *indices, const float *data,
+                     double eps, int64_t min_samples, rlcc__budget *budget, int32_t *labels,
+                     uint8_t *core, int64_t *n_clusters)
+{
+    rlcc__graph g;
+    /* scikit-learn compares float32 distances with eps rounded to float32 */
+    int err = csr_graph(n, indptr, indices, data, (float)eps, budget, &g);
+    if (err != RLCC_OK)
+        return err;
+    err = rlcc__dbscan_label(&g, min_samples, budget, labels, core, n_clusters);
+    rlcc__graph_free(&g, budget);
+    return err;
 }
 
 int rlcc_dbscan_csr(int64_t n, const int64_t *indptr, const int32_t *indices,
@@ -441,9 +452,9 @@ int rlcc_dbscan_csr(int64_t n, const int64_t *indptr, const int32_t *indices,
     if (n == 0)
         return finish_empty(n_clusters, stats);
 
-    rlcc_budget budget;
+    rlcc__budget budget;
     rlcc__budget_init(&budget, opts.max_bytes);
-    rlcc_graph g;
+    rlcc__graph g;
     err = csr_graph(n, indptr, indices, data, (float)eps, &budget, &g);
     if (err != RLCC_OK)
         return err;

@@ -150,7 +150,7 @@ static void decide_row(const scan_context *ctx, int64_t i, float *gram_row, int6
 /* Pairs (i, j > i) of one panel into the upper graphs up[e], one per
  * radius, rows in order. */
 static int scan_panel(const scan_context *ctx, int64_t i0, int64_t i1, float *tile,
-                      int n_threads, rlcc_budget *budget, rlcc_graph *up,
+                      int n_threads, rlcc__budget *budget, rlcc__graph *up,
                       int64_t *n_redecided)
 {
     const int64_t cols = ctx->n - i0, rows = i1 - i0;
@@ -197,7 +197,7 @@ static int scan_panel(const scan_context *ctx, int64_t i0, int64_t i1, float *ti
 
 /* The full directed graph from the upper pairs: row i gets itself, every
  * j < i that listed i, then its own j > i, so rows come out sorted. */
-static int symmetrise(const rlcc_graph *up, rlcc_budget *budget, rlcc_graph *full)
+static int symmetrise(const rlcc__graph *up, rlcc__budget *budget, rlcc__graph *full)
 {
     const int64_t n = up->n;
     int err = rlcc__graph_init(full, n, budget);
@@ -241,8 +241,8 @@ static int symmetrise(const rlcc_graph *up, rlcc_budget *budget, rlcc_graph *ful
 }
 
 int rlcc__feature_graphs(const float *x, int64_t n, int64_t d, int64_t ldx, const double *eps,
-                         int n_eps, int32_t metric, int n_threads, rlcc_budget *budget,
-                         rlcc_graph *out, int64_t *n_redecided)
+                         int n_eps, int32_t metric, int n_threads, rlcc__budget *budget,
+                         rlcc__graph *out, int64_t *n_redecided)
 {
     const double u = 0x1p-24;
     scan_context ctx = {
@@ -264,8 +264,8 @@ int rlcc__feature_graphs(const float *x, int64_t n, int64_t d, int64_t ldx, cons
     float *inv_norm = NULL;
     float *tile = NULL;
     const int64_t rows = rlcc__panel_rows(n, budget);
-    rlcc_graph up[RLCC_MAX_RADII] = {{0}};
-    rlcc_blocktime_guard blocktime;
+    rlcc__graph up[RLCC_MAX_RADII] = {{0}};
+    rlcc__blocktime_guard blocktime;
     rlcc__blocktime_enter(&blocktime);
 
     ctx.norm2 = norm2;
@@ -307,8 +307,8 @@ int rlcc__feature_graphs(const float *x, int64_t n, int64_t d, int64_t ldx, cons
 }
 
 int rlcc__feature_graph(const float *x, int64_t n, int64_t d, int64_t ldx, double eps,
-                        int32_t metric, int n_threads, rlcc_budget *budget,
-                        rlcc_graph *out, int64_t *n_redecided)
+                        int32_t metric, int n_threads, rlcc__budget *budget,
+                        rlcc__graph *out, int64_t *n_redecided)
 {
     return rlcc__feature_graphs(x, n, d, ldx, &eps, 1, metric, n_threads, budget, out,
                                 n_redecided);

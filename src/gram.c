@@ -18,7 +18,7 @@
  * the tile to a quarter of what it leaves free. */
 #define TILE_BYTES ((int64_t)128 << 20)
 
-int64_t rlcc__panel_rows(int64_t n, const rlcc_budget *budget)
+int64_t rlcc__panel_rows(int64_t n, const rlcc__budget *budget)
 {
     int64_t bytes = (budget->limit - budget->used) / 4;
     if (bytes > TILE_BYTES)

@@ -6,7 +6,7 @@
  */
 #include "internal.h"
 
-int rlcc__graph_init(rlcc_graph *g, int64_t n, rlcc_budget *budget)
+int rlcc__graph_init(rlcc__graph *g, int64_t n, rlcc__budget *budget)
 {
     int err;
     g->n = n;
@@ -25,7 +25,7 @@ int rlcc__graph_init(rlcc_graph *g, int64_t n, rlcc_budget *budget)
     return err;
 }
 
-int rlcc__graph_reserve(rlcc_graph *g, int64_t extra, rlcc_budget *budget)
+int rlcc__graph_reserve(rlcc__graph *g, int64_t extra, rlcc__budget *budget)
 {
     int64_t used = g->indptr[g->rows];
     if (extra <= g->capacity - used)
@@ -48,7 +48,7 @@ int rlcc__graph_reserve(rlcc_graph *g, int64_t extra, rlcc_budget *budget)
     return RLCC_OK;
 }
 
-void rlcc__graph_free(rlcc_graph *g, rlcc_budget *budget)
+void rlcc__graph_free(rlcc__graph *g, rlcc__budget *budget)
 {
     rlcc__free(budget, g->indices, g->capacity, sizeof *g->indices);
     rlcc__free(budget, g->indptr, g->n + 1, sizeof *g->indptr);

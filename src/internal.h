@@ -30,41 +30,49 @@ int rlcc__fail(int code, const char *fmt, ...)
  * can refuse work that would exceed the caller's max_bytes before
  * allocating it, and report its peak. Allocation failures and limit
  * overruns set the error message themselves. */
-typedef struct rlcc_budget {
+typedef struct rlcc__budget {
     int64_t limit; /* bytes allowed at once */
     int64_t used;  /* bytes held now */
     int64_t peak;  /* high-water mark of used */
-} rlcc_budget;
+} rlcc__budget;
 
 /* Resolves a caller's max_bytes (0 = default: half of physical memory). */
-void rlcc__budget_init(rlcc_budget *budget, int64_t max_bytes);
+void rlcc__budget_init(rlcc__budget *budget, int64_t max_bytes);
 
 /* Returns NULL (with the error recorded in *err) when count * size
  * overflows, exceeds the budget or the allocation fails. what names the
  * buffer in the message. */
-void *rlcc__alloc(rlcc_budget *budget, int64_t count, size_t size,
+void *rlcc__alloc(rlcc__budget *budget, int64_t count, size_t size,
                   const char *what, int *err);
-void *rlcc__calloc(rlcc_budget *budget, int64_t count, size_t size,
+void *rlcc__calloc(rlcc__budget *budget, int64_t count, size_t size,
                    const char *what, int *err);
 /* Grows p from old_count to new_count elements; on failure p is untouched
  * and still owned by the caller. */
-void *rlcc__realloc(rlcc_budget *budget, void *p, int64_t old_count,
+void *rlcc__realloc(rlcc__budget *budget, void *p, int64_t old_count,
                     int64_t new_count, size_t size, const char *what,
                     int *err);
-/* Allocations that outlive a call (the refiner's state) are not counted
- * against a call's budget but go through the same hook; free with free(). */
-void *rlcc__malloc(size_t bytes);
+/* Small allocations that are not working memory (the refiner's and a kNN
+ * state's handle): zeroed, through the same hook, not charged; free with
+ * rlcc__system_free(p, bytes). */
 void *rlcc__zalloc(size_t bytes);
+/* Frees what the hook allocated, bytes long (NULL is fine): what a caller
+ * frees after its call's budget is gone (rlcc_csr_free) goes through it. */
+void rlcc__system_free(void *p, size_t bytes);
 
 #ifdef RLCC_FAULT_INJECTION
 /* Test builds only: make the k-th allocation from now fail (0 = none), and
  * count the allocations made since arming. */
 void rlcc__fault_arm(int64_t k);
 int64_t rlcc__fault_seen(void);
+/* The counting allocator: bytes librlcc's allocations hold now, and their
+ * high-water mark since the last reset. */
+int64_t rlcc__alloc_live(void);
+int64_t rlcc__alloc_peak(void);
+void rlcc__alloc_peak_reset(void);
 #endif
 
 /* Frees p, which holds count elements of size bytes (NULL is fine). */
-void rlcc__free(rlcc_budget *budget, void *p, int64_t count, size_t size);
+void rlcc__free(rlcc__budget *budget, void *p, int64_t count, size_t size);
 
 /* ---- threads (threads.c) -------------------------------------------------- */
 
@@ -76,12 +84,12 @@ int rlcc__resolve_threads(int32_t n_threads);
  * call that alternates BLAS and OpenMP sets the block time to 0 for its
  * duration and restores the caller's value at the end. A no-op with a
  * runtime that lacks kmp_set_blocktime (GCC's libgomp). */
-typedef struct rlcc_blocktime_guard {
+typedef struct rlcc__blocktime_guard {
     int saved;
     int active;
-} rlcc_blocktime_guard;
-void rlcc__blocktime_enter(rlcc_blocktime_guard *guard);
-void rlcc__blocktime_leave(rlcc_blocktime_guard *guard);
+} rlcc__blocktime_guard;
+void rlcc__blocktime_enter(rlcc__blocktime_guard *guard);
+void rlcc__blocktime_leave(rlcc__blocktime_guard *guard);
 
 /* This thread's number in the current OpenMP team (0 outside one). */
 int rlcc__thread_index(void);
@@ -95,8 +103,8 @@ double rlcc__dot_fixed(const float *a, const float *b, int64_t d);
 double rlcc__exp_fixed(double x);
 
 /* ---- shared argument checks (check.c) ---------------------------------------
- * Each returns RLCC_OK or records a message naming `name` and returns
- * RLCC_E_INVALID_ARGUMENT. */
+ * The public layer's checks. Each returns RLCC_OK or records a message
+ * naming `name` and returns RLCC_E_INVALID_ARGUMENT. */
 int rlcc__check_rows(const char *name, int64_t n);
 int rlcc__check_matrix(const char *name, const void *p, int64_t n, int64_t d,
                        int64_t ld);
@@ -105,9 +113,20 @@ int rlcc__check_min_samples(int64_t min_samples);
 int rlcc__check_threads(int32_t n_threads);
 int rlcc__check_max_bytes(int64_t max_bytes);
 int rlcc__check_struct_size(size_t struct_size, size_t min_size, const char *name);
+/* A field documented "reserved, must be 0". */
+int rlcc__check_reserved(const char *name, int64_t value);
+/* A list of sample indices (rows, n_rows) into n samples; rows == NULL
+ * means every sample, and then n_rows must be n. */
+int rlcc__check_sample_rows(const int64_t *rows, int64_t n_rows, int64_t n);
+int rlcc__check_unit_interval(const char *name, float v);
+/* No NaN or Inf in a rows x cols matrix. */
+int rlcc__check_finite(const char *name, const float *m, int64_t rows, int64_t cols, int64_t ld);
+/* Labels in [-1, *k); *k == 0 becomes max label + 1. */
+int rlcc__check_labels(const char *name, const int32_t *labels, int64_t n, int64_t *k);
 /* Reads a caller's options struct src (NULL: keep dst) over dst, which
- * holds the defaults: refuses a struct_size below min_size, copies no more
- * than the caller's struct_size nor than dst_size bytes, and sets
+ * holds the defaults: refuses a struct_size below min_size and a newer
+ * caller's struct whose bytes beyond dst_size are not all zero, copies no
+ * more than the caller's struct_size nor than dst_size bytes, and sets
  * dst->struct_size to dst_size. */
 int rlcc__read_struct(void *dst, size_t dst_size, const void *src, size_t min_size,
                       const char *name);
@@ -130,18 +149,18 @@ int rlcc__row_norms(const char *name, const float *x, int64_t n, int64_t d,
  * Directed neighbourhoods in CSR form: row i's neighbours are
  * indices[indptr[i] .. indptr[i+1]). Built row block by row block: rows are
  * appended in ascending order with rlcc__graph_append_rows(). */
-typedef struct rlcc_graph {
+typedef struct rlcc__graph {
     int64_t n;        /* rows */
     int64_t rows;     /* rows appended so far */
     int64_t *indptr;  /* n + 1 */
     int32_t *indices; /* capacity entries */
     int64_t capacity;
-} rlcc_graph;
+} rlcc__graph;
 
-int rlcc__graph_init(rlcc_graph *g, int64_t n, rlcc_budget *budget);
+int rlcc__graph_init(rlcc__graph *g, int64_t n, rlcc__budget *budget);
 /* Makes room for `extra` more entries, growing geometrically. */
-int rlcc__graph_reserve(rlcc_graph *g, int64_t extra, rlcc_budget *budget);
-void rlcc__graph_free(rlcc_graph *g, rlcc_budget *budget);
+int rlcc__graph_reserve(rlcc__graph *g, int64_t extra, rlcc__budget *budget);
+void rlcc__graph_free(rlcc__graph *g, rlcc__budget *budget);
 
 /* ---- sparse matrices (csr.c) ------------------------------------------------
  * The opaque public rlcc_csr, also the working form of V, Q and the
@@ -156,10 +175,10 @@ struct rlcc_csr {
 };
 
 /* An empty n-row matrix with room for capacity entries. */
-int rlcc__csr_init(rlcc_csr *m, int64_t n, int64_t capacity, rlcc_budget *budget);
+int rlcc__csr_init(rlcc_csr *m, int64_t n, int64_t capacity, rlcc__budget *budget);
 /* Changes the room to exactly capacity entries (grow or shrink). */
-int rlcc__csr_resize(rlcc_csr *m, int64_t capacity, rlcc_budget *budget);
-void rlcc__csr_release(rlcc_csr *m, rlcc_budget *budget);
+int rlcc__csr_resize(rlcc_csr *m, int64_t capacity, rlcc__budget *budget);
+void rlcc__csr_release(rlcc_csr *m, rlcc__budget *budget);
 /* Rows were written at positions slot[i] with count[i] entries each, slots
  * ascending: moves them together and sets indptr. */
 void rlcc__csr_compact(rlcc_csr *m, const int64_t *slot, const int64_t *count);
@@ -170,31 +189,82 @@ void rlcc__csr_compact(rlcc_csr *m, const int64_t *slot, const int64_t *count);
  * (n), core (n bytes, or NULL when the caller wants no flags) and
  * *n_clusters; its scratch comes from budget (RLCC_E_OUT_OF_MEMORY or
  * RLCC_E_MEMORY_LIMIT when it cannot). */
-int rlcc__dbscan_label(const rlcc_graph *g, int64_t min_samples, rlcc_budget *budget,
+int rlcc__dbscan_label(const rlcc__graph *g, int64_t min_samples, rlcc__budget *budget,
                        int32_t *labels, uint8_t *core, int64_t *n_clusters);
 
 /* Gram panels (gram.c): rows [i0, i1) against rows [i0, n) into tile,
  * (i1 - i0) x (n - i0) floats, of which only entries (r, c) with
  * i0 + r <= i0 + c, the upper triangle, are written; panel_rows() sizes
  * the tile within the budget (at most 128 MiB, at least 16 rows). */
-int64_t rlcc__panel_rows(int64_t n, const rlcc_budget *budget);
+int64_t rlcc__panel_rows(int64_t n, const rlcc__budget *budget);
 void rlcc__gram_panel(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t i0,
                       int64_t i1, float *tile);
 
 /* The k nearest rows (knn.c): indices n x k int32, sqdist n x k or NULL,
  * exactly as rlcc_knn() decides them. Inputs already validated. */
 int rlcc__knn(const float *x, int64_t n, int64_t d, int64_t ldx,
-              const double *norm2, int64_t k, int n_threads, rlcc_budget *budget,
+              const double *norm2, int64_t k, int n_threads, rlcc__budget *budget,
               int32_t *indices, float *sqdist);
+
+/* ---- the internal layer -------------------------------------------------------
+ * What the public entry points call once they have validated their
+ * arguments: these trust their inputs (shapes, options, labels, lists),
+ * take the call's one budget, and never call a public entry point. Where
+ * they are the first to read the caller's feature values they refuse
+ * NaN/Inf there, in that one pass. */
 
 /* Replaces a row of k scores by their softmax (consensus.c). */
 void rlcc__softmax_row(float *row, int64_t k);
 
-/* Validated pseudo-label options with defaults, eps sorted (pseudo.c). */
-int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, rlcc_pseudo_options *out);
+/* DBSCAN over a CSR distance matrix that is known to be well formed
+ * (dbscan.c): stored entries <= (float)eps are neighbours. */
+int rlcc__dbscan_csr(int64_t n, const int64_t *indptr, const int32_t *indices, const float *data,
+                     double eps, int64_t min_samples, rlcc__budget *budget, int32_t *labels,
+                     uint8_t *core, int64_t *n_clusters);
 
-/* Labels in [-1, *k); *k == 0 becomes max label + 1 (pseudo.c). */
-int rlcc__check_labels(const char *name, const int32_t *labels, int64_t n, int64_t *k);
+/* Jaccard options read and checked for n rows (jaccard.c). */
+int rlcc__check_jaccard_options(const rlcc_jaccard_options *options, int64_t n,
+                                rlcc_jaccard_options *out);
+/* Caller kNN lists: n x k1, entries in [0, n), no repeats within a row. */
+int rlcc__check_knn_lists(const int64_t *knn, int64_t n, int64_t k1, rlcc__budget *budget);
+/* The Jaccard distance of n >= 1 rows into *result (an n x n CSR charged
+ * to budget until the caller releases it) or, when dense != NULL, into
+ * dense (ld); knn: checked caller lists or NULL. */
+int rlcc__jaccard(const float *x, int64_t n, int64_t d, int64_t ldx, const int64_t *knn,
+                  const rlcc_jaccard_options *opts, rlcc__budget *budget, rlcc_csr *result,
+                  float *dense, int64_t ld);
+
+/* Pseudo-label options read and checked for n rows, eps sorted
+ * (pseudo.c). */
+int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, int64_t n,
+                               rlcc_pseudo_options *out);
+/* The pseudo labels of n rows by opts->method, into labels (n). */
+int rlcc__pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
+                        const rlcc_pseudo_options *opts, rlcc__budget *budget, int32_t *labels,
+                        int64_t *n_classes, double *threshold);
+/* Class centroids of labels in [-1, k) (pseudo.c). */
+int rlcc__centroids(const float *x, int64_t n, int64_t d, int64_t ldx, const int32_t *labels,
+                    int64_t k, int n_threads, rlcc__budget *budget, float *centroids,
+                    int64_t ldc);
+
+/* The consensus of two labelings in [-1, k_prev) and [-1, k_cur) as a
+ * k_prev x k_cur CSR charged to budget (consensus.c); normalize is NONE or
+ * SUM. */
+int rlcc__consensus_csr(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                        int64_t k_cur, int32_t kind, int32_t normalize, rlcc__budget *budget,
+                        rlcc_csr *out);
+/* softmax(scale x_i . c_a) for the samples in rows (NULL: 0 .. n_rows-1). */
+int rlcc__class_probabilities(const float *x, int64_t d, int64_t ldx, const float *centroids,
+                              int64_t k, int64_t ldc, float scale, const int64_t *rows,
+                              int64_t n_rows, int n_threads, rlcc__budget *budget, float *probs,
+                              int64_t ldp);
+/* Propagation and blending (spec section 4) for the samples in rows. */
+void rlcc__propagate(const int32_t *prev, const int64_t *chat_indptr, const int32_t *chat_indices,
+                     const float *chat_data, int64_t k_prev, int64_t k_cur, const float *probs,
+                     int64_t ldp, float w, float beta, const int64_t *rows, int64_t n_rows,
+                     int n_threads, float *out, int64_t ldo);
+void rlcc__blend(const int32_t *cur, int64_t k_cur, const float *s, int64_t lds, float alpha,
+                 const int64_t *rows, int64_t n_rows, int n_threads, float *out, int64_t ldo);
 
 /* Builds the feature-space neighbour graph (features.c). */
 #define RLCC_MAX_RADII 3
@@ -202,11 +272,11 @@ int rlcc__check_labels(const char *name, const int32_t *labels, int64_t n, int64
  * single pass over the Gram matrix; each equals rlcc__feature_graph() at
  * that radius. On error nothing is left allocated. */
 int rlcc__feature_graphs(const float *x, int64_t n, int64_t d, int64_t ldx, const double *eps,
-                         int n_eps, int32_t metric, int n_threads, rlcc_budget *budget,
-                         rlcc_graph *out, int64_t *n_redecided);
+                         int n_eps, int32_t metric, int n_threads, rlcc__budget *budget,
+                         rlcc__graph *out, int64_t *n_redecided);
 int rlcc__feature_graph(const float *x, int64_t n, int64_t d, int64_t ldx,
                         double eps, int32_t metric, int n_threads,
-                        rlcc_budget *budget, rlcc_graph *out,
+                        rlcc__budget *budget, rlcc__graph *out,
                         int64_t *n_redecided);
 
 #endif

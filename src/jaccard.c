@@ -93,7 +93,7 @@ static void acc_sort(scratch *s, int64_t n)
 }
 
 static void scratch_release(scratch *s, int count, int64_t n, int64_t list_len,
-                            rlcc_budget *budget)
+                            rlcc__budget *budget)
 {
     for (int t = 0; s != NULL && t < count; t++) {
         rlcc__free(budget, s[t].acc, n, sizeof *s[t].acc);
@@ -106,7 +106,7 @@ static void scratch_release(scratch *s, int count, int64_t n, int64_t list_len,
     rlcc__free(budget, s, count, sizeof *s);
 }
 
-static scratch *scratch_alloc(int count, int64_t n, int64_t list_len, rlcc_budget *budget,
+static scratch *scratch_alloc(int count, int64_t n, int64_t list_len, rlcc__budget *budget,
                               int *err)
 {
     scratch *s = rlcc__calloc(budget, count, sizeof *s, "thread scratch", err);
@@ -146,7 +146,7 @@ typedef struct jaccard_run {
     int32_t *a_count, *b_count;
     int64_t b_width;      /* min(h + 1, k1) */
     scratch *scratch;
-    rlcc_budget *budget;
+    rlcc__budget *budget;
 } jaccard_run;
 
 /* Does the first len entries of list hold value? */
@@ -471,10 +471,10 @@ static int jaccard_sparse(jaccard_run *run, const rlcc_csr *Q, const rlcc_csr *i
     return err;
 }
 
-/* ---- validation and the two entry points ------------------------------ */
+/* ---- validation ----------------------------------------------------------- */
 
-static int check_options(const rlcc_jaccard_options *options, int64_t n,
-                         rlcc_jaccard_options *out)
+int rlcc__check_jaccard_options(const rlcc_jaccard_options *options, int64_t n,
+                                rlcc_jaccard_options *out)
 {
     rlcc_jaccard_options_init(out, sizeof *out);
     int err = rlcc__read_struct(out, sizeof *out, options, OPTIONS_SIZE_1_1, "options");
@@ -499,8 +499,7 @@ static int check_options(const rlcc_jaccard_options *options, int64_t n,
     return err == RLCC_OK ? rlcc__check_max_bytes(out->max_bytes) : err;
 }
 
-/* Caller lists: n x k1, entries in [0, n), no repeats within a row. */
-static int check_knn(const int64_t *knn, int64_t n, int64_t k1, rlcc_budget *budget)
+int rlcc__check_knn_lists(const int64_t *knn, int64_t n, int64_t k1, rlcc__budget *budget)
 {
     int err;
     int64_t *seen = rlcc__alloc(budget, n, sizeof *seen, "kNN check", &err);
@@ -528,6 +527,8 @@ static int check_knn(const int64_t *knn, int64_t n, int64_t k1, rlcc_budget *bud
     rlcc__free(budget, seen, n, sizeof *seen);
     return err;
 }
+
+/* ---- the pipeline ------------------------------------------------------------ */
 
 /* DOT needs unit rows: refuse others, or normalise a copy when asked.
  * On return run->x and run->norm2 are the rows to use. */
@@ -569,69 +570,59 @@ static int prepare_rows(jaccard_run *run, const rlcc_jaccard_options *opts, cons
     return RLCC_OK;
 }
 
-/* Everything between validation and step 6, then step 6 into a CSR
- * (*out) or a dense buffer. */
-static int run_jaccard(const float *x, int64_t n, int64_t d, int64_t ldx, const int64_t *knn,
-                       const rlcc_jaccard_options *options, rlcc_csr **out, float *dense,
-                       int64_t ld)
+/* Everything from the row norms to step 6, into a CSR (*result) or a
+ * dense buffer. */
+int rlcc__jaccard(const float *x, int64_t n, int64_t d, int64_t ldx, const int64_t *knn,
+                  const rlcc_jaccard_options *opts, rlcc__budget *budget, rlcc_csr *result,
+                  float *dense, int64_t ld)
 {
-    rlcc_jaccard_options opts;
-    int err = check_options(options, n, &opts);
-    if (err == RLCC_OK)
-        err = rlcc__check_matrix("x", x, n, d, ldx);
-    if (err != RLCC_OK)
-        return err;
-
-    const int n_threads = rlcc__resolve_threads(opts.n_threads);
-    rlcc_budget budget;
-    rlcc__budget_init(&budget, opts.max_bytes);
+    const int n_threads = rlcc__resolve_threads(opts->n_threads);
     jaccard_run run = {
-        .x = x, .n = n, .d = d, .ldx = ldx, .k1 = opts.k1, .k2 = opts.k2,
+        .x = x, .n = n, .d = d, .ldx = ldx, .k1 = opts->k1, .k2 = opts->k2,
         /* round_half_even(k1 / 2): k1 / 2 is an integer or a half */
-        .h = (opts.k1 % 2 == 0) ? opts.k1 / 2 : ((opts.k1 / 2) % 2 == 0 ? opts.k1 / 2 : opts.k1 / 2 + 1),
-        .variant = opts.variant, .cutoff = opts.cutoff, .n_threads = n_threads,
-        .budget = &budget,
+        .h = (opts->k1 % 2 == 0) ? opts->k1 / 2
+                                 : ((opts->k1 / 2) % 2 == 0 ? opts->k1 / 2 : opts->k1 / 2 + 1),
+        .variant = opts->variant, .cutoff = opts->cutoff, .n_threads = n_threads,
+        .budget = budget,
     };
     run.b_width = run.h + 1 < run.k1 ? run.h + 1 : run.k1;
     const int64_t k1 = run.k1, list_len = k1 * (run.b_width + 1);
-    double *norm2 = NULL;
     float *copy = NULL;
     int64_t *bound = NULL;
-    rlcc_csr V = {0}, Q = {0}, inverted = {0}, result = {0};
+    rlcc_csr V = {0}, Q = {0}, inverted = {0};
+    memset(result, 0, sizeof *result);
 
-    if (n == 0)
-        goto empty;
-    if (knn != NULL && (err = check_knn(knn, n, k1, &budget)) != RLCC_OK)
-        return err;
-    norm2 = rlcc__alloc(&budget, n, sizeof *norm2, "row norms", &err);
+    int err;
+    double *norm2 = rlcc__alloc(budget, n, sizeof *norm2, "row norms", &err);
     if (norm2 == NULL)
         return err;
+    /* the first pass over the rows' values: NaN, Inf, norms */
     err = rlcc__row_norms("x", x, n, d, ldx, n_threads, norm2);
     if (err == RLCC_OK)
-        err = prepare_rows(&run, &opts, x, norm2, &copy);
+        err = prepare_rows(&run, opts, x, norm2, &copy);
     run.norm2 = norm2;
     /* Validation is over: from here on only memory can fail. */
     if (err == RLCC_OK)
-        run.R = rlcc__alloc(&budget, n * k1, sizeof *run.R, "kNN lists", &err);
+        run.R = rlcc__alloc(budget, n * k1, sizeof *run.R, "kNN lists", &err);
     if (run.R != NULL) {
         if (knn != NULL)
             for (int64_t e = 0; e < n * k1; e++)
                 run.R[e] = (int32_t)knn[e];
         else
-            err = rlcc__knn(run.x, n, d, run.ldx, norm2, k1, n_threads, &budget, run.R, NULL);
+            err = rlcc__knn(run.x, n, d, run.ldx, norm2, k1, n_threads, budget, run.R, NULL);
     }
     if (err == RLCC_OK)
-        run.A = rlcc__alloc(&budget, n * k1, sizeof *run.A, "reciprocal lists", &err);
+        run.A = rlcc__alloc(budget, n * k1, sizeof *run.A, "reciprocal lists", &err);
     if (err == RLCC_OK)
-        run.B = rlcc__alloc(&budget, n * run.b_width, sizeof *run.B, "reciprocal lists", &err);
+        run.B = rlcc__alloc(budget, n * run.b_width, sizeof *run.B, "reciprocal lists", &err);
     if (err == RLCC_OK)
-        run.a_count = rlcc__alloc(&budget, n, sizeof *run.a_count, "reciprocal lists", &err);
+        run.a_count = rlcc__alloc(budget, n, sizeof *run.a_count, "reciprocal lists", &err);
     if (err == RLCC_OK)
-        run.b_count = rlcc__alloc(&budget, n, sizeof *run.b_count, "reciprocal lists", &err);
+        run.b_count = rlcc__alloc(budget, n, sizeof *run.b_count, "reciprocal lists", &err);
     if (err == RLCC_OK)
-        bound = rlcc__alloc(&budget, n, sizeof *bound, "row bounds", &err);
+        bound = rlcc__alloc(budget, n, sizeof *bound, "row bounds", &err);
     if (err == RLCC_OK)
-        run.scratch = scratch_alloc(n_threads, n, list_len, &budget, &err);
+        run.scratch = scratch_alloc(n_threads, n, list_len, budget, &err);
     if (err == RLCC_OK) {
         reciprocal_lists(&run);
         err = build_weights(&run, bound, &V);
@@ -640,7 +631,7 @@ static int run_jaccard(const float *x, int64_t n, int64_t d, int64_t ldx, const 
     if (err == RLCC_OK && run.k2 > 1) {
         err = build_expansion(&run, bound, &V, &Q);
         if (err == RLCC_OK) {
-            rlcc__csr_release(&V, &budget);
+            rlcc__csr_release(&V, budget);
             expanded = &Q;
         }
     }
@@ -649,41 +640,36 @@ static int run_jaccard(const float *x, int64_t n, int64_t d, int64_t ldx, const 
     if (err == RLCC_OK && dense != NULL)
         jaccard_dense(&run, expanded, &inverted, dense, ld);
     if (err == RLCC_OK && dense == NULL)
-        err = jaccard_sparse(&run, expanded, &inverted, bound, &result);
+        err = jaccard_sparse(&run, expanded, &inverted, bound, result);
 
     if (inverted.indptr)
-        rlcc__csr_release(&inverted, &budget);
+        rlcc__csr_release(&inverted, budget);
     if (Q.indptr)
-        rlcc__csr_release(&Q, &budget);
+        rlcc__csr_release(&Q, budget);
     if (V.indptr)
-        rlcc__csr_release(&V, &budget);
-    scratch_release(run.scratch, run.scratch ? n_threads : 0, n, list_len, &budget);
-    rlcc__free(&budget, bound, n, sizeof *bound);
-    rlcc__free(&budget, run.b_count, n, sizeof *run.b_count);
-    rlcc__free(&budget, run.a_count, n, sizeof *run.a_count);
-    rlcc__free(&budget, run.B, n * run.b_width, sizeof *run.B);
-    rlcc__free(&budget, run.A, n * k1, sizeof *run.A);
-    rlcc__free(&budget, run.R, n * k1, sizeof *run.R);
-    rlcc__free(&budget, copy, n * d, sizeof *copy);
-    rlcc__free(&budget, norm2, n, sizeof *norm2);
-    if (err != RLCC_OK) {
-        if (result.indptr)
-            rlcc__csr_release(&result, &budget);
-        return err;
-    }
-    if (dense != NULL)
-        return RLCC_OK;
-empty:
-    if (n == 0 && (err = rlcc__csr_init(&result, 0, 1, &budget)) != RLCC_OK)
-        return err;
-    rlcc_csr *handle = rlcc__alloc(&budget, 1, sizeof *handle, "result handle", &err);
-    if (handle == NULL) {
-        rlcc__csr_release(&result, &budget);
-        return err;
-    }
-    *handle = result;
-    *out = handle;
-    return RLCC_OK;
+        rlcc__csr_release(&V, budget);
+    scratch_release(run.scratch, run.scratch ? n_threads : 0, n, list_len, budget);
+    rlcc__free(budget, bound, n, sizeof *bound);
+    rlcc__free(budget, run.b_count, n, sizeof *run.b_count);
+    rlcc__free(budget, run.a_count, n, sizeof *run.a_count);
+    rlcc__free(budget, run.B, n * run.b_width, sizeof *run.B);
+    rlcc__free(budget, run.A, n * k1, sizeof *run.A);
+    rlcc__free(budget, run.R, n * k1, sizeof *run.R);
+    rlcc__free(budget, copy, n * d, sizeof *copy);
+    rlcc__free(budget, norm2, n, sizeof *norm2);
+    if (err != RLCC_OK && result->indptr)
+        rlcc__csr_release(result, budget);
+    return err;
+}
+
+/* ---- the two entry points ------------------------------------------------------ */
+
+/* The checks both entry points make before any work. */
+static int check_call(const float *x, int64_t n, int64_t d, int64_t ldx,
+                      const rlcc_jaccard_options *options, rlcc_jaccard_options *opts)
+{
+    int err = rlcc__check_jaccard_options(options, n, opts);
+    return err == RLCC_OK ? rlcc__check_matrix("x", x, n, d, ldx) : err;
 }
 
 int rlcc_jaccard(const float *x, int64_t n, int64_t d, int64_t ldx, const int64_t *knn,
@@ -692,7 +678,29 @@ int rlcc_jaccard(const float *x, int64_t n, int64_t d, int64_t ldx, const int64_
     rlcc__clear_error();
     if (out == NULL)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "out: is NULL");
-    return run_jaccard(x, n, d, ldx, knn, options, out, NULL, 0);
+    rlcc_jaccard_options opts;
+    int err = check_call(x, n, d, ldx, options, &opts);
+    if (err != RLCC_OK)
+        return err;
+    rlcc__budget budget;
+    rlcc__budget_init(&budget, opts.max_bytes);
+    if (n > 0 && knn != NULL)
+        err = rlcc__check_knn_lists(knn, n, opts.k1, &budget);
+    rlcc_csr result = {0};
+    if (err == RLCC_OK)
+        err = n > 0 ? rlcc__jaccard(x, n, d, ldx, knn, &opts, &budget, &result, NULL, 0)
+                    : rlcc__csr_init(&result, 0, 1, &budget);
+    rlcc_csr *handle = err == RLCC_OK
+                           ? rlcc__alloc(&budget, 1, sizeof *handle, "result handle", &err)
+                           : NULL;
+    if (handle == NULL) {
+        if (result.indptr)
+            rlcc__csr_release(&result, &budget);
+        return err;
+    }
+    *handle = result;
+    *out = handle;
+    return RLCC_OK;
 }
 
 int rlcc_jaccard_dense(const float *x, int64_t n, int64_t d, int64_t ldx, const int64_t *knn,
@@ -700,12 +708,16 @@ int rlcc_jaccard_dense(const float *x, int64_t n, int64_t d, int64_t ldx, const 
 {
     rlcc__clear_error();
     int err = rlcc__check_matrix("dist", dist, n, n > 0 ? n : 1, ld);
-    if (err != RLCC_OK)
+    rlcc_jaccard_options opts;
+    if (err == RLCC_OK)
+        err = check_call(x, n, d, ldx, options, &opts);
+    if (err != RLCC_OK || n == 0) /* n == 0: nothing to write */
         return err;
-    if (n == 0) { /* nothing to write; still validate the rest */
-        rlcc_jaccard_options opts;
-        err = check_options(options, n, &opts);
-        return err == RLCC_OK ? rlcc__check_matrix("x", x, n, d, ldx) : err;
-    }
-    return run_jaccard(x, n, d, ldx, knn, options, NULL, dist, ld);
+    rlcc__budget budget;
+    rlcc__budget_init(&budget, opts.max_bytes);
+    if (knn != NULL)
+        err = rlcc__check_knn_lists(knn, n, opts.k1, &budget);
+    rlcc_csr unused;
+    return err == RLCC_OK ? rlcc__jaccard(x, n, d, ldx, knn, &opts, &budget, &unused, dist, ld)
+                          : err;
 }

@@ -129,7 +129,7 @@ static void exact_add(exact_lists *l, int64_t row, double dist, int64_t index)
         exact_offer(hd, hi, l->size + row, l->k, dist, index);
 }
 
-static void lists_release(exact_lists *l, rlcc_budget *budget)
+static void lists_release(exact_lists *l, rlcc__budget *budget)
 {
     rlcc__free(budget, l->size, l->n, sizeof *l->size);
     rlcc__free(budget, l->index, l->n * l->k, sizeof *l->index);
@@ -137,7 +137,7 @@ static void lists_release(exact_lists *l, rlcc_budget *budget)
     *l = (exact_lists){0};
 }
 
-static int lists_init(exact_lists *l, int64_t n, int64_t k, rlcc_budget *budget)
+static int lists_init(exact_lists *l, int64_t n, int64_t k, rlcc__budget *budget)
 {
     int err;
     *l = (exact_lists){.n = n, .k = k};
@@ -456,7 +456,7 @@ static void scan_panel(update_run *u, int64_t q0, int64_t q1, float *tile)
 static int knn_update(exact_lists *lists, const float *xq, int64_t nq, int64_t ldq,
                       const double *qn2, const float *xr, int64_t nr, int64_t ldr, int64_t r0,
                       const double *rn2, int64_t d, int symmetric, int order_only,
-                      int n_threads, rlcc_budget *budget, int64_t *n_decided,
+                      int n_threads, rlcc__budget *budget, int64_t *n_decided,
                       int64_t *n_fallback)
 {
     const double u32 = 0x1p-24;
@@ -503,7 +503,7 @@ static int knn_update(exact_lists *lists, const float *xq, int64_t nq, int64_t l
     const int64_t panel = symmetric || rows < nq ? rows : nq;
     float *tile = vals ? rlcc__alloc(budget, panel * width, sizeof *tile, "Gram tile", &err) : NULL;
     if (tile != NULL) {
-        rlcc_blocktime_guard blocktime;
+        rlcc__blocktime_guard blocktime;
         rlcc__blocktime_enter(&blocktime);
         for (int64_t q = 0; q < nq; q++)
             u.limit[q] = initial_limit(&u, q);
@@ -575,7 +575,7 @@ static void lists_write(exact_lists *l, exact_lists *scratch, int n_threads, int
  * of empty lists, written as int64 or int32 indices. Distances are decided
  * only when sqdist is wanted. */
 static int whole_knn(const float *x, int64_t n, int64_t d, int64_t ldx, const double *norm2,
-                     int64_t k, int n_threads, rlcc_budget *budget, int64_t *indices64,
+                     int64_t k, int n_threads, rlcc__budget *budget, int64_t *indices64,
                      int32_t *indices32, float *sqdist)
 {
     exact_lists lists;
@@ -594,7 +594,7 @@ static int whole_knn(const float *x, int64_t n, int64_t d, int64_t ldx, const do
 }
 
 int rlcc__knn(const float *x, int64_t n, int64_t d, int64_t ldx, const double *norm2,
-              int64_t k, int n_threads, rlcc_budget *budget, int32_t *indices, float *sqdist)
+              int64_t k, int n_threads, rlcc__budget *budget, int32_t *indices, float *sqdist)
 {
     return whole_knn(x, n, d, ldx, norm2, k, n_threads, budget, NULL, indices, sqdist);
 }
@@ -614,6 +614,8 @@ static int read_knn_options(const rlcc_knn_options *options, rlcc_knn_options *o
 {
     rlcc_knn_options_init(opts, sizeof *opts);
     int err = rlcc__read_struct(opts, sizeof *opts, options, KNN_OPTIONS_SIZE_1_1, "options");
+    if (err == RLCC_OK)
+        err = rlcc__check_reserved("options.reserved", opts->reserved);
     if (err == RLCC_OK)
         err = rlcc__check_threads(opts->n_threads);
     if (err == RLCC_OK)
@@ -638,7 +640,7 @@ int rlcc_knn(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t k,
         return err;
 
     const int n_threads = rlcc__resolve_threads(opts.n_threads);
-    rlcc_budget budget;
+    rlcc__budget budget;
     rlcc__budget_init(&budget, opts.max_bytes);
     double *norm2 = rlcc__alloc(&budget, n, sizeof *norm2, "row norms", &err);
     if (norm2 == NULL)
@@ -655,7 +657,7 @@ int rlcc_knn(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t k,
 struct rlcc_knn_state {
     int64_t n_queries, query_offset, d, k;
     int n_threads;
-    rlcc_budget budget;  /* the state's lists, then each call's working memory */
+    rlcc__budget budget;  /* the state's lists, then each call's working memory */
     exact_lists lists;
     int64_t n_updates, n_decided, n_fallback;
     atomic_int busy;     /* one call at a time */
@@ -700,7 +702,7 @@ int rlcc_knn_state_new(int64_t n_queries, int64_t query_offset, int64_t d, int64
     rlcc__budget_init(&s->budget, opts.max_bytes);
     err = lists_init(&s->lists, n_queries, k, &s->budget);
     if (err != RLCC_OK) {
-        free(s);
+        rlcc__system_free(s, sizeof *s);
         return err;
     }
     *state = s;
@@ -712,7 +714,7 @@ void rlcc_knn_state_free(rlcc_knn_state *state)
     if (state == NULL)
         return;
     lists_release(&state->lists, &state->budget);
-    free(state);
+    rlcc__system_free(state, sizeof *state);
 }
 
 /* Claims the state for one call, or refuses a concurrent one (never waits,
@@ -754,7 +756,7 @@ int rlcc_knn_update(rlcc_knn_state *state, const float *queries, int64_t ldq, co
     /* the same rows as queries and references: the triangle once */
     const int symmetric = refs == queries && ldr == ldq && n_refs == nq
                           && ref_offset == state->query_offset;
-    rlcc_budget *budget = &state->budget;
+    rlcc__budget *budget = &state->budget;
     double *qn2 = rlcc__alloc(budget, nq, sizeof *qn2, "query norms", &err);
     double *rn2 = qn2 && !symmetric ? rlcc__alloc(budget, n_refs, sizeof *rn2, "reference norms", &err)
                                     : qn2;

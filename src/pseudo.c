@@ -23,12 +23,35 @@ int rlcc_pseudo_options_init(rlcc_pseudo_options *options, size_t struct_size)
                              OPTIONS_SIZE_1_2, "options");
 }
 
-int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, rlcc_pseudo_options *out)
+/* The Jaccard options a pseudo-label call runs its distance with. */
+static void jaccard_options_of(const rlcc_pseudo_options *opts, rlcc_jaccard_options *jopts)
+{
+    rlcc_jaccard_options_init(jopts, sizeof *jopts);
+    jopts->k1 = opts->k1;
+    jopts->k2 = opts->k2;
+    jopts->variant = opts->variant;
+    jopts->normalize = opts->normalize;
+    jopts->n_threads = opts->n_threads;
+    jopts->cutoff = opts->cutoff;
+    jopts->max_bytes = opts->max_bytes;
+}
+
+int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, int64_t n,
+                               rlcc_pseudo_options *out)
 {
     rlcc_pseudo_options_init(out, sizeof *out);
     int err = rlcc__read_struct(out, sizeof *out, options, OPTIONS_SIZE_1_2, "options");
+    if (err == RLCC_OK)
+        err = rlcc__check_reserved("options.reserved", out->reserved);
+    if (err == RLCC_OK)
+        err = rlcc__check_reserved("options.reserved2", out->reserved2);
     if (err != RLCC_OK)
         return err;
+    if (out->method != RLCC_PSEUDO_DBSCAN)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "method: %d is not a pseudo-labeler this librlcc has "
+                          "(RLCC_PSEUDO_DBSCAN = 0)",
+                          (int)out->method);
     if (out->metric != RLCC_METRIC_JACCARD && out->metric != RLCC_METRIC_EUCLIDEAN &&
         out->metric != RLCC_METRIC_COSINE)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "metric: %d is not a known metric",
@@ -72,6 +95,11 @@ int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, rlcc_pseudo_o
         err = rlcc__check_threads(out->n_threads);
     if (err == RLCC_OK)
         err = rlcc__check_max_bytes(out->max_bytes);
+    if (err == RLCC_OK && out->metric == RLCC_METRIC_JACCARD) {
+        rlcc_jaccard_options jopts, checked;
+        jaccard_options_of(out, &jopts);
+        err = rlcc__check_jaccard_options(&jopts, n, &checked);
+    }
     if (err == RLCC_OK && out->n_eps == 3) { /* tight <= normal <= loose */
         double *eps = out->eps;
         for (int a = 0; a < 3; a++)
@@ -110,7 +138,7 @@ static int compare_keyed(const void *a, const void *b)
  * the members of i's cluster in labeling x (labels >= 0, below ka / kb):
  * integer counts, one float32 divide. */
 static int dissimilarity(const int32_t *a, int64_t ka, const int32_t *b, int64_t kb, int64_t n,
-                         rlcc_budget *budget, float *out)
+                         rlcc__budget *budget, float *out)
 {
     int err;
     keyed *pairs = rlcc__alloc(budget, n, sizeof *pairs, "reliability pairs", &err);
@@ -153,7 +181,7 @@ static int compare_float(const void *a, const void *b)
 /* SpCL's criterion on the normal labels (in place); see rlcc.h. */
 static int reliability(int32_t *normal, int64_t k_normal, const int32_t *tight, int64_t k_tight,
                        const int32_t *loose, int64_t k_loose, int64_t n, int guard,
-                       double *threshold, rlcc_budget *budget, int64_t *k_out)
+                       double *threshold, rlcc__budget *budget, int64_t *k_out)
 {
     int err;
     float *comp = rlcc__alloc(budget, n, sizeof *comp, "reliability", &err);
@@ -210,26 +238,14 @@ static int reliability(int32_t *normal, int64_t k_normal, const int32_t *tight, 
     return err;
 }
 
-/* DBSCAN of one run over the Jaccard graph. */
-static int jaccard_run(int64_t n, const rlcc_pseudo_options *opts, const rlcc_csr *graph,
-                       double eps, int32_t *labels, int64_t *k)
-{
-    rlcc_dbscan_options dopts;
-    rlcc_dbscan_options_init(&dopts, sizeof dopts);
-    dopts.n_threads = opts->n_threads;
-    dopts.max_bytes = opts->max_bytes;
-    return rlcc_dbscan_csr(n, graph->indptr, graph->indices, graph->data, eps, opts->min_samples,
-                           &dopts, labels, k, NULL, NULL);
-}
-
 /* The runs over a plain metric: one pass over the Gram matrix builds the
  * neighbour graph of every radius (features.c), each then labelled as
  * rlcc_dbscan_features() would label it. */
 static int metric_runs(const float *x, int64_t n, int64_t d, int64_t ldx,
-                       const rlcc_pseudo_options *opts, rlcc_budget *budget, int32_t *runs,
+                       const rlcc_pseudo_options *opts, rlcc__budget *budget, int32_t *runs,
                        int64_t *k)
 {
-    rlcc_graph graphs[RLCC_MAX_RADII];
+    rlcc__graph graphs[RLCC_MAX_RADII];
     int64_t redecided = 0;
     int err = rlcc__feature_graphs(x, n, d, ldx, opts->eps, opts->n_eps, opts->metric,
                                    rlcc__resolve_threads(opts->n_threads), budget, graphs,
@@ -246,101 +262,181 @@ static int metric_runs(const float *x, int64_t n, int64_t d, int64_t ldx,
     return err;
 }
 
+/* The runs over the Jaccard graph: one distance, DBSCAN at each radius. */
+static int jaccard_runs(const float *x, int64_t n, int64_t d, int64_t ldx,
+                        const rlcc_pseudo_options *opts, rlcc__budget *budget, int32_t *runs,
+                        int64_t *k)
+{
+    rlcc_jaccard_options jopts;
+    jaccard_options_of(opts, &jopts);
+    rlcc_csr graph;
+    int err = rlcc__jaccard(x, n, d, ldx, opts->knn, &jopts, budget, &graph, NULL, 0);
+    if (err != RLCC_OK)
+        return err;
+    for (int e = 0; e < opts->n_eps && err == RLCC_OK; e++) {
+        const int slot = opts->n_eps == 1 ? 1 : e; /* runs + n is the normal run */
+        err = rlcc__dbscan_csr(n, graph.indptr, graph.indices, graph.data, opts->eps[e],
+                               opts->min_samples, budget, runs + slot * n, NULL, &k[slot]);
+    }
+    rlcc__csr_release(&graph, budget);
+    return err;
+}
+
+/* DBSCAN pseudo labels (RLCC_PSEUDO_DBSCAN): the runs, the outlier policy,
+ * the reliability criterion; labels written only on success. */
+static int dbscan_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
+                         const rlcc_pseudo_options *opts, rlcc__budget *budget, int32_t *labels,
+                         int64_t *n_classes, double *threshold)
+{
+    int err;
+    /* runs[1] is the normal run (or the only one) */
+    int32_t *runs = rlcc__alloc(budget, 3 * n, sizeof *runs, "labels", &err);
+    if (runs == NULL)
+        return err;
+    int64_t k[3] = {0, 0, 0};
+    double used = 0.0;
+    err = opts->metric == RLCC_METRIC_JACCARD ? jaccard_runs(x, n, d, ldx, opts, budget, runs, k)
+                                              : metric_runs(x, n, d, ldx, opts, budget, runs, k);
+    if (err == RLCC_OK && opts->outliers == RLCC_OUTLIERS_SINGLETON)
+        for (int e = 0; e < 3; e++)
+            if (opts->n_eps == 3 || e == 1)
+                k[e] = singletons(runs + e * n, n, k[e]);
+    if (err == RLCC_OK && opts->reliability) {
+        used = opts->threshold;
+        err = reliability(runs + n, k[1], runs, k[0], runs + 2 * n, k[2], n, opts->guard, &used,
+                          budget, &k[1]);
+    }
+    if (err == RLCC_OK) {
+        memcpy(labels, runs + n, sizeof *labels * (size_t)n);
+        int64_t top = -1;
+        for (int64_t i = 0; i < n; i++)
+            top = labels[i] > top ? labels[i] : top;
+        *n_classes = top + 1;
+        *threshold = used;
+    }
+    rlcc__free(budget, runs, 3 * n, sizeof *runs);
+    return err;
+}
+
+int rlcc__pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
+                        const rlcc_pseudo_options *opts, rlcc__budget *budget, int32_t *labels,
+                        int64_t *n_classes, double *threshold)
+{
+    if (n == 0) {
+        *n_classes = 0;
+        *threshold = 0.0;
+        return RLCC_OK;
+    }
+    switch (opts->method) { /* the pseudo-labeler slot: one case per method */
+    case RLCC_PSEUDO_DBSCAN:
+    default:
+        return dbscan_labels(x, n, d, ldx, opts, budget, labels, n_classes, threshold);
+    }
+}
+
 int rlcc_pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
                        const rlcc_pseudo_options *options, int32_t *labels,
                        int64_t *n_classes, double *threshold)
 {
     rlcc__clear_error();
     rlcc_pseudo_options opts;
-    int err = rlcc__check_pseudo_options(options, &opts);
+    int err = rlcc__check_matrix("x", x, n, d, ldx);
     if (err == RLCC_OK)
-        err = rlcc__check_matrix("x", x, n, d, ldx);
+        err = rlcc__check_pseudo_options(options, n, &opts);
     if (err == RLCC_OK && n > 0 && labels == NULL)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "labels: is NULL");
     if (err != RLCC_OK)
         return err;
-    rlcc_budget budget;
+    rlcc__budget budget;
     rlcc__budget_init(&budget, opts.max_bytes);
-    rlcc_csr *graph = NULL;
-    if (opts.metric == RLCC_METRIC_JACCARD && n > 0) {
-        rlcc_jaccard_options jopts;
-        rlcc_jaccard_options_init(&jopts, sizeof jopts);
-        jopts.k1 = opts.k1;
-        jopts.k2 = opts.k2;
-        jopts.variant = opts.variant;
-        jopts.normalize = opts.normalize;
-        jopts.n_threads = opts.n_threads;
-        jopts.cutoff = opts.cutoff;
-        jopts.max_bytes = opts.max_bytes;
-        err = rlcc_jaccard(x, n, d, ldx, opts.knn, &jopts, &graph);
-        if (err != RLCC_OK)
-            return err;
-    }
-    /* runs[1] is the normal run (or the only one) */
-    int32_t *runs = rlcc__alloc(&budget, 3 * (n > 0 ? n : 1), sizeof *runs, "labels", &err);
-    int64_t k[3] = {0, 0, 0};
+    if (n > 0 && opts.knn != NULL)
+        err = rlcc__check_knn_lists(opts.knn, n, opts.k1, &budget);
+    int64_t classes = 0;
     double used = 0.0;
-    if (runs != NULL && graph == NULL && n > 0)
-        err = metric_runs(x, n, d, ldx, &opts, &budget, runs, k);
-    for (int e = 0; runs != NULL && graph != NULL && err == RLCC_OK && e < opts.n_eps; e++) {
-        const int slot = opts.n_eps == 1 ? 1 : e; /* runs + n is the normal run */
-        err = jaccard_run(n, &opts, graph, opts.eps[e], runs + slot * n, &k[slot]);
-    }
-    if (runs != NULL && err == RLCC_OK && opts.outliers == RLCC_OUTLIERS_SINGLETON)
-        for (int e = 0; e < 3; e++)
-            if (opts.n_eps == 3 || e == 1)
-                k[e] = singletons(runs + e * n, n, k[e]);
-    if (runs != NULL && err == RLCC_OK && opts.reliability) {
-        used = opts.threshold;
-        err = reliability(runs + n, k[1], runs, k[0], runs + 2 * n, k[2], n, opts.guard, &used,
-                          &budget, &k[1]);
-    }
-    rlcc_csr_free(graph);
-    if (runs != NULL && err == RLCC_OK) {
-        if (n > 0) /* labels may be NULL when there are none */
-            memcpy(labels, runs + n, sizeof *labels * (size_t)n);
-        if (n_classes != NULL) {
-            int64_t top = -1;
-            for (int64_t i = 0; i < n; i++)
-                top = labels[i] > top ? labels[i] : top;
-            *n_classes = top + 1;
-        }
-        if (threshold != NULL)
-            *threshold = used;
-    }
-    rlcc__free(&budget, runs, 3 * (n > 0 ? n : 1), sizeof *runs);
+    if (err == RLCC_OK)
+        err = rlcc__pseudo_labels(x, n, d, ldx, &opts, &budget, labels, &classes, &used);
+    if (err == RLCC_OK && n_classes != NULL)
+        *n_classes = classes;
+    if (err == RLCC_OK && threshold != NULL)
+        *threshold = used;
     return err;
 }
 
-int rlcc__check_labels(const char *name, const int32_t *labels, int64_t n, int64_t *k)
+/* Columns a centroid task sums: a slice of d, so threads never share an
+ * output element and every element still adds its samples in index order
+ * (the trainers' float32 mean), whatever the thread count. */
+#define CENTROID_COLUMNS 64
+
+int rlcc__centroids(const float *x, int64_t n, int64_t d, int64_t ldx, const int32_t *labels,
+                    int64_t k, int n_threads, rlcc__budget *budget, float *centroids,
+                    int64_t ldc)
 {
-    if (n > 0 && labels == NULL)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: is NULL", name);
-    int64_t top = -1;
-    for (int64_t i = 0; i < n; i++) {
-        if (labels[i] < -1)
-            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: label %d of sample %lld is below -1",
-                              name, (int)labels[i], (long long)i);
-        if (*k > 0 && labels[i] >= *k)
-            return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                              "%s: label %d of sample %lld is not below the class count %lld",
-                              name, (int)labels[i], (long long)i, (long long)*k);
-        top = labels[i] > top ? labels[i] : top;
+    int err;
+    int64_t *count = rlcc__calloc(budget, k, sizeof *count, "class sizes", &err);
+    if (count == NULL)
+        return err;
+    for (int64_t i = 0; i < n; i++)
+        if (labels[i] >= 0)
+            count[labels[i]]++;
+    const int64_t n_slices = (d + CENTROID_COLUMNS - 1) / CENTROID_COLUMNS;
+#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static)
+    for (int64_t slice = 0; slice < n_slices; slice++) {
+        const int64_t j0 = slice * CENTROID_COLUMNS;
+        const int64_t j1 = j0 + CENTROID_COLUMNS < d ? j0 + CENTROID_COLUMNS : d;
+        for (int64_t c = 0; c < k; c++)
+            memset(centroids + c * ldc + j0, 0, sizeof(float) * (size_t)(j1 - j0));
+        for (int64_t i = 0; i < n; i++) {
+            if (labels[i] < 0)
+                continue;
+            float *row = centroids + (int64_t)labels[i] * ldc;
+            const float *xi = x + i * ldx;
+            for (int64_t j = j0; j < j1; j++)
+                row[j] += xi[j];
+        }
     }
-    if (*k < 0)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: class count %lld is negative", name,
-                          (long long)*k);
-    if (*k == 0)
-        *k = top + 1;
+#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static)
+    for (int64_t c = 0; c < k; c++) {
+        float *row = centroids + c * ldc;
+        double sum = 0.0;
+        for (int64_t j = 0; j < d; j++) {
+            row[j] = count[c] > 0 ? row[j] / (float)count[c] : 0.0f;
+            sum += (double)row[j] * (double)row[j];
+        }
+        const double scale = sum > 0.0 ? 1.0 / sqrt(sum) : 0.0;
+        for (int64_t j = 0; j < d; j++)
+            row[j] = (float)(row[j] * scale);
+    }
+    rlcc__free(budget, count, k, sizeof *count);
     return RLCC_OK;
 }
 
-int rlcc_centroids(const float *x, int64_t n, int64_t d, int64_t ldx, const int32_t *labels,
-                   int64_t k, float *centroids, int64_t ldc)
+#define CENTROID_OPTIONS_SIZE_1_4 (offsetof(rlcc_centroid_options, max_bytes) + sizeof(int64_t))
+
+int rlcc_centroid_options_init(rlcc_centroid_options *options, size_t struct_size)
 {
     rlcc__clear_error();
+    const rlcc_centroid_options defaults = {.struct_size = sizeof defaults};
+    return rlcc__init_struct(options, struct_size, &defaults, sizeof defaults,
+                             CENTROID_OPTIONS_SIZE_1_4, "options");
+}
+
+int rlcc_centroids_opts(const float *x, int64_t n, int64_t d, int64_t ldx, const int32_t *labels,
+                        int64_t k, const rlcc_centroid_options *options, float *centroids,
+                        int64_t ldc)
+{
+    rlcc__clear_error();
+    rlcc_centroid_options opts;
+    rlcc_centroid_options_init(&opts, sizeof opts);
     int64_t classes = k;
-    int err = rlcc__check_matrix("x", x, n, d, ldx);
+    int err = rlcc__read_struct(&opts, sizeof opts, options, CENTROID_OPTIONS_SIZE_1_4, "options");
+    if (err == RLCC_OK)
+        err = rlcc__check_threads(opts.n_threads);
+    if (err == RLCC_OK)
+        err = rlcc__check_reserved("options.reserved", opts.reserved);
+    if (err == RLCC_OK)
+        err = rlcc__check_max_bytes(opts.max_bytes);
+    if (err == RLCC_OK)
+        err = rlcc__check_matrix("x", x, n, d, ldx);
     if (err == RLCC_OK && k < 1)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k: %lld must be >= 1", (long long)k);
     if (err == RLCC_OK)
@@ -349,38 +445,21 @@ int rlcc_centroids(const float *x, int64_t n, int64_t d, int64_t ldx, const int3
         err = rlcc__check_matrix("centroids", centroids, k, d, ldc);
     if (err != RLCC_OK)
         return err;
-    rlcc_budget budget;
-    rlcc__budget_init(&budget, 0);
+    const int n_threads = rlcc__resolve_threads(opts.n_threads);
+    rlcc__budget budget;
+    rlcc__budget_init(&budget, opts.max_bytes);
+    /* the rows' values are checked (NaN, Inf) before any output is written */
     double *norm2 = rlcc__alloc(&budget, n > 0 ? n : 1, sizeof *norm2, "row norms", &err);
-    int64_t *count = norm2 ? rlcc__calloc(&budget, k, sizeof *count, "class sizes", &err) : NULL;
-    if (count != NULL)
-        err = rlcc__row_norms("x", x, n, d, ldx, rlcc__resolve_threads(0), norm2);
-    if (count != NULL && err == RLCC_OK) {
-        /* sums in float32, samples in index order, as the trainers' mean */
-        for (int64_t c = 0; c < k; c++)
-            memset(centroids + c * ldc, 0, sizeof(float) * (size_t)d);
-        for (int64_t i = 0; i < n; i++) {
-            if (labels[i] < 0)
-                continue;
-            float *row = centroids + (int64_t)labels[i] * ldc;
-            const float *xi = x + i * ldx;
-            for (int64_t j = 0; j < d; j++)
-                row[j] += xi[j];
-            count[labels[i]]++;
-        }
-        for (int64_t c = 0; c < k; c++) {
-            float *row = centroids + c * ldc;
-            double sum = 0.0;
-            for (int64_t j = 0; j < d; j++) {
-                row[j] = count[c] > 0 ? row[j] / (float)count[c] : 0.0f;
-                sum += (double)row[j] * (double)row[j];
-            }
-            const double scale = sum > 0.0 ? 1.0 / sqrt(sum) : 0.0;
-            for (int64_t j = 0; j < d; j++)
-                row[j] = (float)(row[j] * scale);
-        }
-    }
-    rlcc__free(&budget, count, k, sizeof *count);
+    if (norm2 != NULL)
+        err = rlcc__row_norms("x", x, n, d, ldx, n_threads, norm2);
+    if (norm2 != NULL && err == RLCC_OK)
+        err = rlcc__centroids(x, n, d, ldx, labels, k, n_threads, &budget, centroids, ldc);
     rlcc__free(&budget, norm2, n > 0 ? n : 1, sizeof *norm2);
     return err;
+}
+
+int rlcc_centroids(const float *x, int64_t n, int64_t d, int64_t ldx, const int32_t *labels,
+                   int64_t k, float *centroids, int64_t ldc)
+{
+    return rlcc_centroids_opts(x, n, d, ldx, labels, k, NULL, centroids, ldc);
 }

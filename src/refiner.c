@@ -1,9 +1,15 @@
 /*
  * refiner.c - RLCC across generations. A refiner keeps what generation t
- * needs from t-1: labels, centroids, the normalised consensus matrix, the
- * reliability threshold. One step per epoch reads the features through the
- * caller's callback, clusters them and computes the consensus; training
- * targets are then computed per batch of samples, never as an n x K matrix.
+ * needs from t-1, and nothing else: labels, centroids, the normalised
+ * consensus matrix, the reliability threshold, and the features only when
+ * the per-batch class probabilities will read them. One step per epoch
+ * reads the features (through the caller's callback, or from the caller's
+ * matrix), clusters them and computes the consensus; training targets are
+ * then computed per batch of samples, never as an n x K matrix.
+ *
+ * Every byte a refiner holds is charged to its budget, and a step runs
+ * against that same budget, so max_bytes bounds the held state and the
+ * step's working memory together.
  *
  * A step is transactional: everything new is built aside and swapped in
  * only when the step succeeds, so an error or a cancel leaves the refiner
@@ -17,15 +23,18 @@
 #include "internal.h"
 
 #define OPTIONS_SIZE_1_2 (offsetof(rlcc_refiner_options, scale) + sizeof(float))
+#define STEP_OPTIONS_SIZE_1_4 (offsetof(rlcc_step_options, max_bytes) + sizeof(int64_t))
+#define TARGETS_OPTIONS_SIZE_1_4 (offsetof(rlcc_targets_options, max_bytes) + sizeof(int64_t))
 
 /* One generation's results. */
 typedef struct generation {
-    float *x;          /* n x d features (kept for per-batch probabilities) */
-    int32_t *labels;   /* n */
-    int64_t k;         /* classes */
-    float *centroids;  /* k x d */
-    rlcc_csr *chat;    /* k_prev x k: normalised IoU with the previous one */
-    float *probs;      /* n x k_prev from the logits callback, or NULL */
+    int32_t *labels;     /* n */
+    int64_t k;           /* classes */
+    float *centroids;    /* k x d */
+    rlcc_csr chat;       /* k_prev x k: normalised IoU with the previous one
+                          * (generation >= 1; indptr NULL before) */
+    float *probs;        /* n x probs_cols from the logits callback, or NULL */
+    int64_t probs_cols;  /* k_prev */
 } generation;
 
 struct rlcc_refiner {
@@ -36,10 +45,22 @@ struct rlcc_refiner {
     int64_t n, d;
     rlcc_pseudo_options pseudo;
     rlcc_refiner_options options;
-    int64_t done;      /* generations completed */
-    double threshold;  /* reliability threshold, fixed at generation 0 */
-    generation cur, prev;
-    int64_t *next_knn; /* n x k1 lists for the next step (rlcc_refiner_set_knn), or NULL */
+    int64_t done;        /* generations completed */
+    double threshold;    /* reliability threshold, fixed at generation 0 */
+    generation cur;
+    /* what the targets read of generation t-1 */
+    int32_t *prev_labels; /* n */
+    int64_t prev_k;
+    float *prev_centroids; /* prev_k x d */
+    /* the features of generation t that the per-batch probabilities read
+     * (beta < 1, no logits): the refiner's own copy, or the caller's
+     * borrowed matrix; NULL when nothing will read them */
+    const float *x;
+    int64_t ldx;
+    float *x_copy;       /* n x d when the refiner owns a copy */
+    int64_t *next_knn;   /* n x k1 lists for the next step (rlcc_refiner_set_knn), or NULL */
+    int64_t knn_count;   /* entries of next_knn */
+    rlcc__budget budget; /* everything above that is allocated */
 };
 
 int rlcc_refiner_options_init(rlcc_refiner_options *options, size_t struct_size)
@@ -51,24 +72,51 @@ int rlcc_refiner_options_init(rlcc_refiner_options *options, size_t struct_size)
                              OPTIONS_SIZE_1_2, "options");
 }
 
-static void generation_free(generation *g)
+int rlcc_step_options_init(rlcc_step_options *options, size_t struct_size)
 {
-    free(g->x);
-    free(g->labels);
-    free(g->centroids);
-    free(g->probs);
-    rlcc_csr_free(g->chat);
+    rlcc__clear_error();
+    const rlcc_step_options defaults = {.struct_size = sizeof defaults, .batch = 1024};
+    return rlcc__init_struct(options, struct_size, &defaults, sizeof defaults,
+                             STEP_OPTIONS_SIZE_1_4, "options");
+}
+
+int rlcc_targets_options_init(rlcc_targets_options *options, size_t struct_size)
+{
+    rlcc__clear_error();
+    const rlcc_targets_options defaults = {.struct_size = sizeof defaults};
+    return rlcc__init_struct(options, struct_size, &defaults, sizeof defaults,
+                             TARGETS_OPTIONS_SIZE_1_4, "options");
+}
+
+static void generation_release(generation *g, int64_t n, int64_t d, rlcc__budget *budget)
+{
+    rlcc__free(budget, g->labels, n, sizeof *g->labels);
+    rlcc__free(budget, g->centroids, g->k * d, sizeof *g->centroids);
+    if (g->chat.indptr != NULL)
+        rlcc__csr_release(&g->chat, budget);
+    rlcc__free(budget, g->probs, n * g->probs_cols, sizeof *g->probs);
     memset(g, 0, sizeof *g);
+}
+
+static void drop_features(rlcc_refiner *r)
+{
+    rlcc__free(&r->budget, r->x_copy, r->n * r->d, sizeof *r->x_copy);
+    r->x_copy = NULL;
+    r->x = NULL;
+    r->ldx = 0;
 }
 
 void rlcc_refiner_free(rlcc_refiner *refiner)
 {
     if (refiner == NULL)
         return;
-    generation_free(&refiner->cur);
-    generation_free(&refiner->prev);
-    free(refiner->next_knn);
-    free(refiner);
+    rlcc_refiner *r = refiner;
+    generation_release(&r->cur, r->n, r->d, &r->budget);
+    rlcc__free(&r->budget, r->prev_labels, r->n, sizeof *r->prev_labels);
+    rlcc__free(&r->budget, r->prev_centroids, r->prev_k * r->d, sizeof *r->prev_centroids);
+    drop_features(r);
+    rlcc__free(&r->budget, r->next_knn, r->knn_count, sizeof *r->next_knn);
+    rlcc__system_free(r, sizeof *r);
 }
 
 int rlcc_refiner_new(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
@@ -86,12 +134,6 @@ int rlcc_refiner_new(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
     if (err == RLCC_OK && (d < 1 || d > INT32_MAX || n > INT64_MAX / d))
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "d: %lld must be in [1, INT32_MAX]", (long long)d);
     if (err == RLCC_OK)
-        err = rlcc__check_pseudo_options(pseudo, &p);
-    if (err == RLCC_OK && p.knn != NULL)
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                         "pseudo: knn must be NULL here; each generation's lists are given "
-                         "to rlcc_refiner_set_knn()");
-    if (err == RLCC_OK)
         err = rlcc__read_struct(&o, sizeof o, options, OPTIONS_SIZE_1_2, "options");
     if (err == RLCC_OK && !(o.alpha >= 0.0f && o.alpha <= 1.0f))
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "alpha: %g must be in [0, 1]", (double)o.alpha);
@@ -101,6 +143,12 @@ int rlcc_refiner_new(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "beta: %g must be in [0, 1]", (double)o.beta);
     if (err == RLCC_OK && !(o.scale > 0.0f && isfinite(o.scale)))
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "scale: %g must be > 0", (double)o.scale);
+    if (err == RLCC_OK)
+        err = rlcc__check_pseudo_options(pseudo, n, &p);
+    if (err == RLCC_OK && p.knn != NULL)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                         "pseudo: knn must be NULL here; each generation's lists are given "
+                         "to rlcc_refiner_set_knn()");
     if (err != RLCC_OK)
         return err;
     rlcc_refiner *r = rlcc__zalloc(sizeof *r);
@@ -111,6 +159,7 @@ int rlcc_refiner_new(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
     r->pseudo = p;
     r->options = o;
     r->threshold = p.threshold;
+    rlcc__budget_init(&r->budget, p.max_bytes);
     *out = r;
     return RLCC_OK;
 }
@@ -125,9 +174,10 @@ static int report(rlcc_progress_fn progress, void *data, int32_t stage, double f
 }
 
 /* Reads all n rows through the features callback, batch rows at a time. */
-static int read_features(rlcc_refiner *r, rlcc_features_fn features, void *data, int64_t batch,
-                         rlcc_progress_fn progress, void *progress_data, float *x)
+static int read_features(const rlcc_refiner *r, rlcc_features_fn features, void *data,
+                         const rlcc_step_options *o, float *x)
 {
+    const int64_t batch = o->batch;
     for (int64_t start = 0; start < r->n; start += batch) {
         const int64_t count = r->n - start < batch ? r->n - start : batch;
         const int64_t filled = features(start, count, x + start * r->d, r->d, data);
@@ -139,7 +189,7 @@ static int read_features(rlcc_refiner *r, rlcc_features_fn features, void *data,
             return rlcc__fail(RLCC_E_CALLBACK,
                               "features callback filled %lld of %lld rows at row %lld",
                               (long long)filled, (long long)count, (long long)start);
-        int err = report(progress, progress_data, RLCC_STAGE_FEATURES,
+        int err = report(o->progress, o->progress_data, RLCC_STAGE_FEATURES,
                          (double)(start + count) / (double)r->n);
         if (err != RLCC_OK)
             return err;
@@ -148,7 +198,7 @@ static int read_features(rlcc_refiner *r, rlcc_features_fn features, void *data,
 }
 
 /* Probabilities from the previous model's logits, a row softmax each. */
-static int read_logits(rlcc_refiner *r, rlcc_logits_fn logits, void *data, int64_t batch,
+static int read_logits(const rlcc_refiner *r, rlcc_logits_fn logits, void *data, int64_t batch,
                        int64_t k_prev, float *probs)
 {
     for (int64_t start = 0; start < r->n; start += batch) {
@@ -194,9 +244,203 @@ static void leave_reader(const rlcc_refiner *r)
     (*(_Atomic int32_t *)&r->users)--;
 }
 
-static int step_locked(rlcc_refiner *r, rlcc_features_fn features, void *features_data,
-                       int64_t batch, rlcc_logits_fn logits, void *logits_data,
-                       rlcc_progress_fn progress, void *progress_data);
+/* Where a step's features come from: the callback, or the caller's matrix. */
+typedef struct step_source {
+    rlcc_features_fn features; /* NULL for a matrix */
+    void *features_data;
+    const float *x;            /* the caller's matrix, or NULL */
+    int64_t ldx;
+} step_source;
+
+/* The new generation's features for later targets, when they will be read:
+ * *fresh is a buffer to swap in (the one read into, or a new copy), or
+ * NULL when the refiner's own copy is to be overwritten at the commit
+ * (same size; nothing can fail there). */
+static int keep_features(rlcc_refiner *r, const step_source *src, const rlcc_step_options *o,
+                         float **read, float **fresh)
+{
+    *fresh = NULL;
+    if (o->borrow)
+        return RLCC_OK;
+    if (*read != NULL) { /* the rows read through the callback */
+        *fresh = *read;
+        *read = NULL;
+        return RLCC_OK;
+    }
+    if (r->x_copy != NULL)
+        return RLCC_OK;
+    int err;
+    *fresh = rlcc__alloc(&r->budget, r->n * r->d, sizeof **fresh, "refiner features", &err);
+    if (*fresh == NULL)
+        return err;
+    for (int64_t i = 0; i < r->n; i++)
+        memcpy(*fresh + i * r->d, src->x + i * src->ldx, sizeof **fresh * (size_t)r->d);
+    return RLCC_OK;
+}
+
+/* Swaps the new generation in; nothing here can fail. */
+static void commit(rlcc_refiner *r, generation *next, const step_source *src,
+                   const rlcc_step_options *o, int keep, float *fresh, double threshold)
+{
+    rlcc__budget *b = &r->budget;
+    rlcc__free(b, r->prev_labels, r->n, sizeof *r->prev_labels);
+    rlcc__free(b, r->prev_centroids, r->prev_k * r->d, sizeof *r->prev_centroids);
+    r->prev_labels = r->cur.labels;
+    r->prev_centroids = r->cur.centroids;
+    r->prev_k = r->cur.k;
+    if (r->cur.chat.indptr != NULL)
+        rlcc__csr_release(&r->cur.chat, b);
+    rlcc__free(b, r->cur.probs, r->n * r->cur.probs_cols, sizeof *r->cur.probs);
+    r->cur = *next;
+    if (!keep) {
+        drop_features(r);
+    } else if (o->borrow) {
+        drop_features(r);
+        r->x = src->x;
+        r->ldx = src->ldx;
+    } else {
+        if (fresh != NULL) {
+            drop_features(r);
+            r->x_copy = fresh;
+        } else { /* overwrite the copy of the previous generation */
+            for (int64_t i = 0; i < r->n; i++)
+                memcpy(r->x_copy + i * r->d, src->x + i * src->ldx,
+                       sizeof *r->x_copy * (size_t)r->d);
+        }
+        r->x = r->x_copy;
+        r->ldx = r->d;
+    }
+    r->threshold = threshold;
+    r->done++;
+    /* this step's lists: the next features need their own */
+    rlcc__free(b, r->next_knn, r->knn_count, sizeof *r->next_knn);
+    r->next_knn = NULL;
+    r->knn_count = 0;
+}
+
+/* One generation, with the handle held alone and the options checked. */
+static int step_locked(rlcc_refiner *r, const step_source *src, const rlcc_step_options *o)
+{
+    const int64_t n = r->n, d = r->d;
+    rlcc__budget *b = &r->budget;
+    generation next = {0};
+    float *read = NULL, *fresh = NULL;
+    const float *x = src->x;
+    int64_t ldx = src->ldx;
+    int err = report(o->progress, o->progress_data, RLCC_STAGE_FEATURES, 0.0);
+    if (err == RLCC_OK && src->features != NULL) {
+        read = rlcc__alloc(b, n * d, sizeof *read, "refiner features", &err);
+        if (read != NULL)
+            err = read_features(r, src->features, src->features_data, o, read);
+        x = read;
+        ldx = d;
+    } else if (err == RLCC_OK) {
+        err = report(o->progress, o->progress_data, RLCC_STAGE_FEATURES, 1.0);
+    }
+    if (err == RLCC_OK)
+        err = report(o->progress, o->progress_data, RLCC_STAGE_CLUSTERING, 0.0);
+    if (err == RLCC_OK && r->next_knn != NULL) /* set_knn copied them unchecked */
+        err = rlcc__check_knn_lists(r->next_knn, n, r->pseudo.k1, b);
+    if (err == RLCC_OK)
+        next.labels = rlcc__alloc(b, n, sizeof *next.labels, "refiner labels", &err);
+    double threshold = r->threshold;
+    if (err == RLCC_OK) {
+        rlcc_pseudo_options p = r->pseudo;
+        p.threshold = r->done == 0 ? r->pseudo.threshold : r->threshold;
+        p.knn = r->next_knn;
+        p.n_threads = o->n_threads;
+        err = rlcc__pseudo_labels(x, n, d, ldx, &p, b, next.labels, &next.k, &threshold);
+    }
+    if (err == RLCC_OK && next.k < 1)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                         "no class at all: every sample is noise (use the singleton policy)");
+    const int threads = rlcc__resolve_threads(o->n_threads);
+    if (err == RLCC_OK)
+        next.centroids = rlcc__alloc(b, next.k * d, sizeof *next.centroids, "refiner centroids",
+                                     &err);
+    if (next.centroids != NULL)
+        err = rlcc__centroids(x, n, d, ldx, next.labels, next.k, threads, b, next.centroids, d);
+    if (err == RLCC_OK && r->done > 0) {
+        err = report(o->progress, o->progress_data, RLCC_STAGE_CONSENSUS, 0.0);
+        if (err == RLCC_OK)
+            err = rlcc__consensus_csr(r->cur.labels, next.labels, n, r->cur.k, next.k,
+                                      RLCC_CONSENSUS_IOU, RLCC_NORMALIZE_SUM, b, &next.chat);
+        if (err == RLCC_OK && o->logits != NULL) {
+            next.probs = rlcc__alloc(b, n * r->cur.k, sizeof *next.probs, "refiner logits", &err);
+            next.probs_cols = next.probs != NULL ? r->cur.k : 0;
+            if (next.probs != NULL)
+                err = read_logits(r, o->logits, o->logits_data, o->batch, r->cur.k, next.probs);
+        }
+    }
+    /* the targets of generation >= 1 read its features, unless the logits
+     * or hard-only propagation stand in for them */
+    const int keep = r->done > 0 && r->options.beta < 1.0f && o->logits == NULL;
+    if (err == RLCC_OK && keep)
+        err = keep_features(r, src, o, &read, &fresh);
+    if (err == RLCC_OK)
+        err = report(o->progress, o->progress_data, RLCC_STAGE_DONE, 1.0);
+    if (err == RLCC_OK)
+        commit(r, &next, src, o, keep, fresh, threshold);
+    else {
+        generation_release(&next, n, d, b);
+        rlcc__free(b, fresh, n * d, sizeof *fresh);
+    }
+    rlcc__free(b, read, n * d, sizeof *read);
+    return err;
+}
+
+/* Reads and checks step options; n_threads 0 becomes the refiner's. */
+static int read_step_options(const rlcc_refiner *r, const rlcc_step_options *options,
+                             rlcc_step_options *o)
+{
+    rlcc_step_options_init(o, sizeof *o);
+    int err = rlcc__read_struct(o, sizeof *o, options, STEP_OPTIONS_SIZE_1_4, "options");
+    if (err == RLCC_OK && o->batch < 1)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "batch: %lld must be >= 1", (long long)o->batch);
+    if (err == RLCC_OK && o->borrow != 0 && o->borrow != 1)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "borrow: %d must be 0 or 1", (int)o->borrow);
+    if (err == RLCC_OK)
+        err = rlcc__check_threads(o->n_threads);
+    if (err == RLCC_OK)
+        err = rlcc__check_max_bytes(o->max_bytes);
+    if (err == RLCC_OK && o->n_threads == 0)
+        o->n_threads = r->pseudo.n_threads;
+    return err;
+}
+
+/* Holds the handle alone for one step, under the step's memory bound. */
+static int run_step(rlcc_refiner *r, const step_source *src, const rlcc_step_options *o)
+{
+    int32_t idle = 0;
+    if (!atomic_compare_exchange_strong(&r->users, &idle, -1))
+        return busy();
+    const int64_t limit = r->budget.limit;
+    if (o->max_bytes > 0)
+        r->budget.limit = o->max_bytes;
+    int err = step_locked(r, src, o);
+    r->budget.limit = limit;
+    r->users = 0;
+    return err;
+}
+
+int rlcc_refiner_step_opts(rlcc_refiner *r, rlcc_features_fn features, void *features_data,
+                           const rlcc_step_options *options)
+{
+    rlcc__clear_error();
+    if (r == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "refiner: is NULL");
+    rlcc_step_options o;
+    int err = read_step_options(r, options, &o);
+    if (err == RLCC_OK && features == NULL)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "features: is NULL");
+    if (err == RLCC_OK && o.borrow)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                         "borrow: only rlcc_refiner_step_matrix() can borrow the features");
+    if (err != RLCC_OK)
+        return err;
+    const step_source src = {.features = features, .features_data = features_data};
+    return run_step(r, &src, &o);
+}
 
 int rlcc_refiner_step(rlcc_refiner *r, rlcc_features_fn features, void *features_data,
                       int64_t batch, rlcc_logits_fn logits, void *logits_data,
@@ -205,78 +449,36 @@ int rlcc_refiner_step(rlcc_refiner *r, rlcc_features_fn features, void *features
     rlcc__clear_error();
     if (r == NULL)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "refiner: is NULL");
-    int32_t idle = 0;
-    if (!atomic_compare_exchange_strong(&r->users, &idle, -1))
-        return busy();
-    int err = step_locked(r, features, features_data, batch, logits, logits_data, progress,
-                          progress_data);
-    r->users = 0;
-    return err;
-}
-
-static int step_locked(rlcc_refiner *r, rlcc_features_fn features, void *features_data,
-                       int64_t batch, rlcc_logits_fn logits, void *logits_data,
-                       rlcc_progress_fn progress, void *progress_data)
-{
     if (features == NULL)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "features: is NULL");
     if (batch < 1)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "batch: %lld must be >= 1", (long long)batch);
-    const int64_t n = r->n, d = r->d;
-    generation next = {0};
-    int err = RLCC_OK;
-    next.x = rlcc__malloc(sizeof(float) * (size_t)(n * d));
-    next.labels = rlcc__malloc(sizeof(int32_t) * (size_t)n);
-    if (next.x == NULL || next.labels == NULL)
-        err = rlcc__fail(RLCC_E_OUT_OF_MEMORY, "refiner: could not allocate the features");
+    rlcc_step_options o;
+    rlcc_step_options_init(&o, sizeof o);
+    o.batch = batch;
+    o.logits = logits;
+    o.logits_data = logits_data;
+    o.progress = progress;
+    o.progress_data = progress_data;
+    return rlcc_refiner_step_opts(r, features, features_data, &o);
+}
+
+int rlcc_refiner_step_matrix(rlcc_refiner *r, const float *x, int64_t ldx,
+                             const rlcc_step_options *options)
+{
+    rlcc__clear_error();
+    if (r == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "refiner: is NULL");
+    rlcc_step_options o;
+    int err = read_step_options(r, options, &o);
+    if (err == RLCC_OK && x == NULL)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "x: is NULL");
     if (err == RLCC_OK)
-        err = report(progress, progress_data, RLCC_STAGE_FEATURES, 0.0);
-    if (err == RLCC_OK)
-        err = read_features(r, features, features_data, batch, progress, progress_data, next.x);
-    if (err == RLCC_OK)
-        err = report(progress, progress_data, RLCC_STAGE_CLUSTERING, 0.0);
-    double threshold = r->threshold;
-    if (err == RLCC_OK) {
-        rlcc_pseudo_options p = r->pseudo;
-        p.threshold = r->done == 0 ? r->pseudo.threshold : r->threshold;
-        p.knn = r->next_knn;
-        err = rlcc_pseudo_labels(next.x, n, d, d, &p, next.labels, &next.k, &threshold);
-    }
-    if (err == RLCC_OK && next.k < 1)
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                         "no class at all: every sample is noise (use the singleton policy)");
-    if (err == RLCC_OK) {
-        next.centroids = rlcc__malloc(sizeof(float) * (size_t)(next.k * d));
-        err = next.centroids == NULL
-                  ? rlcc__fail(RLCC_E_OUT_OF_MEMORY, "refiner: could not allocate centroids")
-                  : rlcc_centroids(next.x, n, d, d, next.labels, next.k, next.centroids, d);
-    }
-    if (err == RLCC_OK && r->done > 0) {
-        err = report(progress, progress_data, RLCC_STAGE_CONSENSUS, 0.0);
-        if (err == RLCC_OK)
-            err = rlcc_consensus_csr(r->cur.labels, next.labels, n, r->cur.k, next.k,
-                                     RLCC_CONSENSUS_IOU, RLCC_NORMALIZE_SUM, &next.chat);
-        if (err == RLCC_OK && logits != NULL) {
-            next.probs = rlcc__malloc(sizeof(float) * (size_t)(n * r->cur.k));
-            err = next.probs == NULL
-                      ? rlcc__fail(RLCC_E_OUT_OF_MEMORY, "refiner: could not allocate logits")
-                      : read_logits(r, logits, logits_data, batch, r->cur.k, next.probs);
-        }
-    }
-    if (err == RLCC_OK)
-        err = report(progress, progress_data, RLCC_STAGE_DONE, 1.0);
-    if (err != RLCC_OK) {
-        generation_free(&next);
+        err = rlcc__check_matrix("x", x, r->n, r->d, ldx);
+    if (err != RLCC_OK)
         return err;
-    }
-    generation_free(&r->prev);
-    r->prev = r->cur;
-    r->cur = next;
-    r->threshold = threshold;
-    r->done++;
-    free(r->next_knn); /* this step's lists: the next features need their own */
-    r->next_knn = NULL;
-    return RLCC_OK;
+    const step_source src = {.x = x, .ldx = ldx};
+    return run_step(r, &src, &o);
 }
 
 int rlcc_refiner_set_knn(rlcc_refiner *r, const int64_t *knn)
@@ -287,10 +489,6 @@ int rlcc_refiner_set_knn(rlcc_refiner *r, const int64_t *knn)
     if (knn != NULL && r->pseudo.metric != RLCC_METRIC_JACCARD)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                           "knn: only the Jaccard metric reads kNN lists");
-    /* the lists' size: k1 was read, not yet checked (a step checks it) */
-    if (knn != NULL && (r->pseudo.k1 < 1 || r->pseudo.k1 > r->n))
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k1: %d must be in [1, n = %lld]",
-                          (int)r->pseudo.k1, (long long)r->n);
     if (knn != NULL && (uint64_t)r->n > SIZE_MAX / sizeof(int64_t) / (uint64_t)r->pseudo.k1)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "knn: n x k1 entries overflow size_t");
     int32_t idle = 0;
@@ -298,17 +496,16 @@ int rlcc_refiner_set_knn(rlcc_refiner *r, const int64_t *knn)
         return busy();
     int err = RLCC_OK;
     int64_t *copy = NULL;
+    const int64_t count = knn != NULL ? r->n * r->pseudo.k1 : 0;
     if (knn != NULL) {
-        const size_t bytes = sizeof *copy * (size_t)r->n * (size_t)r->pseudo.k1;
-        copy = rlcc__malloc(bytes);
-        if (copy == NULL)
-            err = rlcc__fail(RLCC_E_OUT_OF_MEMORY, "refiner: could not allocate the kNN lists");
-        else
-            memcpy(copy, knn, bytes);
+        copy = rlcc__alloc(&r->budget, count, sizeof *copy, "refiner kNN lists", &err);
+        if (copy != NULL)
+            memcpy(copy, knn, sizeof *copy * (size_t)count);
     }
     if (err == RLCC_OK) {
-        free(r->next_knn);
+        rlcc__free(&r->budget, r->next_knn, r->knn_count, sizeof *r->next_knn);
         r->next_knn = copy;
+        r->knn_count = count;
     }
     r->users = 0;
     return err;
@@ -334,6 +531,15 @@ int64_t rlcc_refiner_n_classes(const rlcc_refiner *r)
     const int64_t k = r->done > 0 ? r->cur.k : 0;
     leave_reader(r);
     return k;
+}
+
+int64_t rlcc_refiner_bytes(const rlcc_refiner *r)
+{
+    if (r == NULL || enter_reader(r) != RLCC_OK)
+        return r == NULL ? 0 : -1;
+    const int64_t bytes = r->budget.used;
+    leave_reader(r);
+    return bytes;
 }
 
 double rlcc_refiner_threshold(const rlcc_refiner *r)
@@ -391,71 +597,84 @@ int rlcc_refiner_centroids(const rlcc_refiner *r, float *centroids, int64_t ld)
     return err;
 }
 
-/* The sample indices of a batch, before they index stored rows. */
-static int check_rows_of(const rlcc_refiner *r, const int64_t *rows, int64_t n_rows)
-{
-    if (n_rows < 0)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "n_rows: %lld is negative", (long long)n_rows);
-    for (int64_t q = 0; q < n_rows; q++)
-        if (rows[q] < 0 || rows[q] >= r->n)
-            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "rows: entry %lld is %lld, outside [0, %lld)",
-                              (long long)q, (long long)rows[q], (long long)r->n);
-    return RLCC_OK;
-}
-
+/* The targets of a batch, the handle held as a reader and every argument
+ * checked: only O(batch) work beyond the arithmetic itself. */
 static int targets_locked(const rlcc_refiner *r, const int64_t *rows, int64_t n_rows,
-                          float *out, int64_t ld);
-
-int rlcc_refiner_targets(const rlcc_refiner *r, const int64_t *rows, int64_t n_rows, float *out,
-                         int64_t ld)
+                          const rlcc_targets_options *to, float *out, int64_t ld)
 {
-    int err = enter_ready(r, out);
-    if (err == RLCC_OK) {
-        err = targets_locked(r, rows, n_rows, out, ld);
-        leave_reader(r);
-    }
-    return err;
-}
-
-static int targets_locked(const rlcc_refiner *r, const int64_t *rows, int64_t n_rows,
-                          float *out, int64_t ld)
-{
-    int err = RLCC_OK;
     const rlcc_refiner_options *o = &r->options;
-    if (r->done == 1) /* generation 0: the hard label alone */
-        return rlcc_blend(r->cur.labels, r->n, r->cur.k, NULL, 0, 1.0f, rows, n_rows, out, ld);
-    const int64_t k_prev = r->prev.k;
-    rlcc_budget budget;
-    rlcc__budget_init(&budget, 0);
+    const int threads = rlcc__resolve_threads(to->n_threads);
+    if (r->done == 1) { /* generation 0: the hard label alone */
+        rlcc__blend(r->cur.labels, r->cur.k, NULL, 0, 1.0f, rows, n_rows, threads, out, ld);
+        return RLCC_OK;
+    }
+    const int64_t k_prev = r->prev_k;
+    rlcc__budget budget;
+    rlcc__budget_init(&budget, to->max_bytes);
+    int err = RLCC_OK;
     float *probs = NULL;
     const float *p = r->cur.probs;
-    int64_t ldp = k_prev;
     if (p != NULL && rows != NULL) { /* the stored probabilities of these rows */
-        err = check_rows_of(r, rows, n_rows);
-        probs = err == RLCC_OK ? rlcc__alloc(&budget, n_rows > 0 ? n_rows * k_prev : 1,
-                                             sizeof *probs, "batch probabilities", &err)
-                               : NULL;
+        probs = rlcc__alloc(&budget, n_rows, sizeof *probs * (size_t)k_prev,
+                            "batch probabilities", &err);
         for (int64_t q = 0; probs != NULL && q < n_rows; q++)
             memcpy(probs + q * k_prev, p + rows[q] * k_prev, sizeof(float) * (size_t)k_prev);
         p = probs;
     } else if (p == NULL && o->beta < 1.0f) {
-        probs = rlcc__alloc(&budget, n_rows > 0 ? n_rows * k_prev : 1, sizeof *probs,
+        probs = rlcc__alloc(&budget, n_rows, sizeof *probs * (size_t)k_prev,
                             "batch probabilities", &err);
         if (probs != NULL)
-            err = rlcc_class_probabilities(r->cur.x, r->n, r->d, r->d, r->prev.centroids, k_prev,
-                                           r->d, o->scale, rows, n_rows, probs, k_prev,
-                                           r->pseudo.n_threads);
+            err = rlcc__class_probabilities(r->x, r->d, r->ldx, r->prev_centroids, k_prev, r->d,
+                                            o->scale, rows, n_rows, threads, &budget, probs,
+                                            k_prev);
         p = probs;
     }
-    /* generation 1: P as it is; from generation 2 on, blended with the
-     * previous hard labels */
-    const float w = r->done >= 3 ? o->w : 0.0f;
-    if (err == RLCC_OK)
-        err = rlcc_propagate(r->prev.labels, r->n, r->cur.chat->indptr, r->cur.chat->indices,
-                             r->cur.chat->data, k_prev, r->cur.k, p, ldp, w, o->beta, rows,
-                             n_rows, out, ld);
-    if (err == RLCC_OK)
-        err = rlcc_blend(r->cur.labels, r->n, r->cur.k, out, ld, o->alpha, rows, n_rows, out, ld);
-    rlcc__free(&budget, probs, n_rows > 0 ? n_rows * k_prev : 1, sizeof *probs);
+    if (err == RLCC_OK) {
+        /* generation 1: P as it is; from generation 2 on, blended with the
+         * previous hard labels */
+        const float w = r->done >= 3 ? o->w : 0.0f;
+        rlcc__propagate(r->prev_labels, r->cur.chat.indptr, r->cur.chat.indices,
+                        r->cur.chat.data, k_prev, r->cur.k, p, k_prev, w, o->beta, rows, n_rows,
+                        threads, out, ld);
+        rlcc__blend(r->cur.labels, r->cur.k, out, ld, o->alpha, rows, n_rows, threads, out, ld);
+    }
+    rlcc__free(&budget, probs, n_rows, sizeof *probs * (size_t)k_prev);
     return err;
+}
+
+int rlcc_refiner_targets_opts(const rlcc_refiner *r, const int64_t *rows, int64_t n_rows,
+                              const rlcc_targets_options *options, float *out, int64_t ld)
+{
+    rlcc_targets_options to;
+    rlcc_targets_options_init(&to, sizeof to);
+    int err = enter_ready(r, out);
+    if (err != RLCC_OK)
+        return err;
+    err = rlcc__read_struct(&to, sizeof to, options, TARGETS_OPTIONS_SIZE_1_4, "options");
+    if (err == RLCC_OK)
+        err = rlcc__check_reserved("options.reserved", to.reserved);
+    if (err == RLCC_OK)
+        err = rlcc__check_threads(to.n_threads);
+    if (err == RLCC_OK)
+        err = rlcc__check_max_bytes(to.max_bytes);
+    if (err == RLCC_OK)
+        err = rlcc__check_sample_rows(rows, n_rows, r->n);
+    if (err == RLCC_OK)
+        err = rlcc__check_matrix("out", out, n_rows, r->cur.k, ld);
+    if (err == RLCC_OK && r->prev_k > 0 && n_rows > INT64_MAX / 4 / r->prev_k)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                         "n_rows: %lld rows of %lld probabilities overflow int64",
+                         (long long)n_rows, (long long)r->prev_k);
+    if (err == RLCC_OK && to.n_threads == 0)
+        to.n_threads = r->pseudo.n_threads;
+    if (err == RLCC_OK)
+        err = targets_locked(r, rows, n_rows, &to, out, ld);
+    leave_reader(r);
+    return err;
+}
+
+int rlcc_refiner_targets(const rlcc_refiner *r, const int64_t *rows, int64_t n_rows, float *out,
+                         int64_t ld)
+{
+    return rlcc_refiner_targets_opts(r, rows, n_rows, NULL, out, ld);
 }

@@ -26,7 +26,7 @@ int rlcc__thread_index(void)
 extern int kmp_get_blocktime(void) __attribute__((weak));
 extern void kmp_set_blocktime(int) __attribute__((weak));
 
-void rlcc__blocktime_enter(rlcc_blocktime_guard *guard)
+void rlcc__blocktime_enter(rlcc__blocktime_guard *guard)
 {
     guard->active = kmp_get_blocktime != NULL && kmp_set_blocktime != NULL;
     if (!guard->active)
@@ -35,7 +35,7 @@ void rlcc__blocktime_enter(rlcc_blocktime_guard *guard)
     kmp_set_blocktime(0);
 }
 
-void rlcc__blocktime_leave(rlcc_blocktime_guard *guard)
+void rlcc__blocktime_leave(rlcc__blocktime_guard *guard)
 {
     if (guard->active)
         kmp_set_blocktime(guard->saved);

@@ -395,10 +395,9 @@ static void refiner_takes_each_generations_knn(void)
               "rlcc_refiner_set_knn");
     CHECK(refused == NULL);
     o.knn = NULL;
-    o.k1 = -1; /* checked by the lists' setter before it sizes a copy */
-    CHECK_OK(rlcc_refiner_new(PN, PD, &o, NULL, &refused));
-    CHECK_ERR(rlcc_refiner_set_knn(refused, knn1), RLCC_E_INVALID_ARGUMENT, "k1: -1");
-    rlcc_refiner_free(refused);
+    o.k1 = -1; /* refused where the options come in, before anything sizes a list */
+    CHECK_ERR(rlcc_refiner_new(PN, PD, &o, NULL, &refused), RLCC_E_INVALID_ARGUMENT, "k1: -1");
+    CHECK(refused == NULL);
     o.k1 = PK1;
     o.metric = RLCC_METRIC_COSINE;
     CHECK_OK(rlcc_refiner_new(PN, PD, &o, NULL, &refused));

@@ -343,7 +343,30 @@ static void layouts_are_pinned(void)
     CHECK_EQ(offsetof(rlcc_pseudo_options, max_bytes), 96);
     /* 1.3 appended the caller's kNN lists; the 1.2 prefix above is unchanged */
     CHECK_EQ(offsetof(rlcc_pseudo_options, knn), 104);
-    CHECK_EQ(sizeof(rlcc_pseudo_options), 112);
+    /* 1.4 appended the pseudo-labeler */
+    CHECK_EQ(offsetof(rlcc_pseudo_options, method), 112);
+    CHECK_EQ(offsetof(rlcc_pseudo_options, reserved2), 116);
+    CHECK_EQ(sizeof(rlcc_pseudo_options), 120);
+    /* the 1.4 options structs */
+    CHECK_EQ(offsetof(rlcc_centroid_options, max_bytes), 16);
+    CHECK_EQ(sizeof(rlcc_centroid_options), 24);
+    CHECK_EQ(offsetof(rlcc_consensus_options, kind), 8);
+    CHECK_EQ(offsetof(rlcc_consensus_options, max_bytes), 24);
+    CHECK_EQ(sizeof(rlcc_consensus_options), 32);
+    CHECK_EQ(offsetof(rlcc_probability_options, scale), 8);
+    CHECK_EQ(sizeof(rlcc_probability_options), 24);
+    CHECK_EQ(offsetof(rlcc_propagate_options, w), 8);
+    CHECK_EQ(offsetof(rlcc_propagate_options, max_bytes), 24);
+    CHECK_EQ(sizeof(rlcc_propagate_options), 32);
+    CHECK_EQ(offsetof(rlcc_blend_options, alpha), 8);
+    CHECK_EQ(sizeof(rlcc_blend_options), 24);
+    CHECK_EQ(offsetof(rlcc_step_options, batch), 8);
+    CHECK_EQ(offsetof(rlcc_step_options, logits), 16);
+    CHECK_EQ(offsetof(rlcc_step_options, borrow), 48);
+    CHECK_EQ(offsetof(rlcc_step_options, max_bytes), 56);
+    CHECK_EQ(sizeof(rlcc_step_options), 64);
+    CHECK_EQ(offsetof(rlcc_targets_options, max_bytes), 16);
+    CHECK_EQ(sizeof(rlcc_targets_options), 24);
     CHECK_EQ(offsetof(rlcc_refiner_options, alpha), 8);
     CHECK_EQ(offsetof(rlcc_refiner_options, scale), 20);
     CHECK_EQ(sizeof(rlcc_refiner_options), 24);

@@ -61,7 +61,7 @@ fn invalid(message: &str) -> Error {
     Error { code: code::INVALID_ARGUMENT, message: message.to_string() }
 }
 
-/// The loaded library's version, e.g. "1.3.0".
+/// The loaded library's version, e.g. "1.4.0".
 ///
 /// ```
 /// assert!(rlcc::version().starts_with("1."));

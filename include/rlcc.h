@@ -448,15 +448,18 @@ RLCC_API int rlcc_knn_state_stats(const rlcc_knn_state *state, rlcc_knn_stats *s
  * ------------------------------------------------------------------------ */
 
 /**
- * An n x n float32 matrix in CSR form, owned by librlcc: row i's entries are
- * positions indptr[i] .. indptr[i+1]-1 of indices (int32 columns, strictly
- * ascending) and data. Returned by rlcc_jaccard(); read with the accessors;
- * free with rlcc_csr_free(). The arrays stay valid, unchanged, until then.
- * A handle may be read from several threads at once. Since 1.1.
+ * A rows x cols float32 matrix in CSR form, owned by librlcc: row i's
+ * entries are positions indptr[i] .. indptr[i+1]-1 of indices (int32
+ * columns, strictly ascending) and data. Returned by rlcc_jaccard() (n x n)
+ * and by rlcc_consensus_csr() and rlcc_consensus_csr_opts() (k_prev x
+ * k_cur; rlcc_csr_cols() gives the columns); read with the accessors; free
+ * with rlcc_csr_free(). The arrays stay valid, unchanged, until then. A
+ * handle may be read from several threads at once. Since 1.1.
  */
 typedef struct rlcc_csr rlcc_csr;
 
-/** Rows (and columns) of the matrix; 0 for NULL. Since 1.1. */
+/** Rows of the matrix (and its columns, for a Jaccard result); 0 for NULL.
+ *  Since 1.1. */
 RLCC_API int64_t rlcc_csr_rows(const rlcc_csr *matrix);
 /** Stored entries, indptr[rows]; 0 for NULL. Since 1.1. */
 RLCC_API int64_t rlcc_csr_nnz(const rlcc_csr *matrix);

@@ -6,7 +6,7 @@
 
 #include "internal.h"
 
-int rlcc__check_rows(const char *name, int64_t n)
+int rlcc__check_row_count(const char *name, int64_t n)
 {
     if (n < 0)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: n = %lld is negative", name,
@@ -21,7 +21,7 @@ int rlcc__check_rows(const char *name, int64_t n)
 int rlcc__check_matrix(const char *name, const void *p, int64_t n, int64_t d,
                        int64_t ld)
 {
-    int err = rlcc__check_rows(name, n);
+    int err = rlcc__check_row_count(name, n);
     if (err != RLCC_OK)
         return err;
     if (d < 1)

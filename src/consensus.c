@@ -74,7 +74,7 @@ static int compare_int64(const void *a, const void *b)
 static int check_labelings(const int32_t *prev, const int32_t *cur, int64_t n, int64_t *k_prev,
                            int64_t *k_cur)
 {
-    int err = rlcc__check_rows("labels", n);
+    int err = rlcc__check_row_count("labels", n);
     if (err == RLCC_OK)
         err = rlcc__check_labels("prev", prev, n, k_prev);
     if (err == RLCC_OK)
@@ -568,7 +568,7 @@ int rlcc_propagate_opts(const int32_t *prev, int64_t n, const int64_t *chat_indp
     if (err == RLCC_OK)
         err = check_resources(opts.n_threads, opts.max_bytes);
     if (err == RLCC_OK)
-        err = rlcc__check_rows("prev", n);
+        err = rlcc__check_row_count("prev", n);
     if (err == RLCC_OK)
         err = check_chat(chat_indptr, chat_indices, chat_data, k_prev, k_cur);
     if (err == RLCC_OK)
@@ -633,7 +633,7 @@ int rlcc_blend_opts(const int32_t *cur, int64_t n, int64_t k_cur, const float *s
     if (err == RLCC_OK)
         err = check_resources(opts.n_threads, opts.max_bytes);
     if (err == RLCC_OK)
-        err = rlcc__check_rows("cur", n);
+        err = rlcc__check_row_count("cur", n);
     if (err == RLCC_OK && k_cur < 1)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k_cur: %lld must be >= 1", (long long)k_cur);
     if (err == RLCC_OK)

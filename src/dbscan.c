@@ -442,7 +442,7 @@ int rlcc_dbscan_csr(int64_t n, const int64_t *indptr, const int32_t *indices,
 {
     rlcc__clear_error();
     call_options opts;
-    int err = rlcc__check_rows("csr", n);
+    int err = rlcc__check_row_count("csr", n);
     if (err == RLCC_OK)
         err = check_csr(n, indptr, indices, data);
     if (err == RLCC_OK)

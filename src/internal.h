@@ -105,7 +105,10 @@ double rlcc__exp_fixed(double x);
 /* ---- shared argument checks (check.c) ---------------------------------------
  * The public layer's checks. Each returns RLCC_OK or records a message
  * naming `name` and returns RLCC_E_INVALID_ARGUMENT. */
-int rlcc__check_rows(const char *name, int64_t n);
+/* A number of samples: >= 0 and <= INT32_MAX (labels are int32). */
+int rlcc__check_row_count(const char *name, int64_t n);
+/* A caller matrix: n rows as above, d >= 1, d <= ld <= INT32_MAX, n x ld
+ * within int64, p not NULL unless n == 0. */
 int rlcc__check_matrix(const char *name, const void *p, int64_t n, int64_t d,
                        int64_t ld);
 int rlcc__check_eps(double eps);

@@ -294,14 +294,6 @@ static void unit_rows(float *x, int gen)
     }
 }
 
-static int64_t copy_rows(int64_t start, int64_t count, float *rows, int64_t ld, void *data)
-{
-    const float *x = data;
-    for (int64_t i = 0; i < count; i++)
-        memcpy(rows + i * ld, x + (start + i) * PD, sizeof(float) * PD);
-    return count;
-}
-
 static void pseudo_options(rlcc_pseudo_options *o)
 {
     rlcc_pseudo_options_init(o, sizeof *o);
@@ -369,24 +361,24 @@ static void refiner_takes_each_generations_knn(void)
     rlcc_refiner *own = NULL, *given = NULL;
     CHECK_OK(rlcc_refiner_new(PN, PD, &o, NULL, &own));
     CHECK_OK(rlcc_refiner_new(PN, PD, &o, NULL, &given));
-    CHECK_OK(rlcc_refiner_step(own, copy_rows, x0, 50, NULL, NULL, NULL, NULL));
-    CHECK_OK(rlcc_refiner_step(given, copy_rows, x0, 50, NULL, NULL, NULL, NULL));
-    CHECK_OK(rlcc_refiner_step(own, copy_rows, x1, 50, NULL, NULL, NULL, NULL));
+    CHECK_OK(rlcc_refiner_step_matrix(own, x0, PD, NULL));
+    CHECK_OK(rlcc_refiner_step_matrix(given, x0, PD, NULL));
+    CHECK_OK(rlcc_refiner_step_matrix(own, x1, PD, NULL));
     static int64_t bad[PN * PK1];
     memcpy(bad, knn1, sizeof bad);
     bad[PK1 + 1] = bad[PK1]; /* row 1 lists a row twice */
     CHECK_OK(rlcc_refiner_set_knn(given, bad));
-    CHECK_ERR(rlcc_refiner_step(given, copy_rows, x1, 50, NULL, NULL, NULL, NULL),
+    CHECK_ERR(rlcc_refiner_step_matrix(given, x1, PD, NULL),
               RLCC_E_INVALID_ARGUMENT, "knn: row 1 lists");
     CHECK_EQ(rlcc_refiner_generation(given), 1);
     CHECK_OK(rlcc_refiner_set_knn(given, knn1));
-    CHECK_OK(rlcc_refiner_step(given, copy_rows, x1, 50, NULL, NULL, NULL, NULL));
+    CHECK_OK(rlcc_refiner_step_matrix(given, x1, PD, NULL));
     int32_t a[PN], b[PN];
     CHECK_OK(rlcc_refiner_labels(own, a));
     CHECK_OK(rlcc_refiner_labels(given, b));
     CHECK(memcmp(a, b, sizeof a) == 0);
     /* used once: the next step computes its own again */
-    CHECK_OK(rlcc_refiner_step(given, copy_rows, x0, 50, NULL, NULL, NULL, NULL));
+    CHECK_OK(rlcc_refiner_step_matrix(given, x0, PD, NULL));
     CHECK_OK(rlcc_refiner_set_knn(given, NULL));
     CHECK_ERR(rlcc_refiner_set_knn(NULL, knn1), RLCC_E_INVALID_ARGUMENT, "refiner: is NULL");
     o.knn = knn1;

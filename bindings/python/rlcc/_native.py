@@ -215,7 +215,8 @@ class JaccardOptions(ctypes.Structure):
 
 
 class PseudoOptions(ctypes.Structure):
-    """Mirror of ``rlcc_pseudo_options`` (1.3 layout: ``knn`` appended)."""
+    """Mirror of ``rlcc_pseudo_options`` (1.4 layout: ``knn`` appended in
+    1.3, ``method`` and ``reserved2`` in 1.4)."""
 
     _fields_ = [
         ("struct_size", ctypes.c_size_t),
@@ -236,6 +237,8 @@ class PseudoOptions(ctypes.Structure):
         ("min_samples", ctypes.c_int64),
         ("max_bytes", ctypes.c_int64),
         ("knn", ctypes.c_void_p),
+        ("method", ctypes.c_int32),
+        ("reserved2", ctypes.c_int32),
     ]
 
 
@@ -251,11 +254,99 @@ class RefinerOptions(ctypes.Structure):
     ]
 
 
+class CentroidOptions(ctypes.Structure):
+    """Mirror of ``rlcc_centroid_options`` (1.4 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("n_threads", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
+class ConsensusOptions(ctypes.Structure):
+    """Mirror of ``rlcc_consensus_options`` (1.4 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("kind", ctypes.c_int32),
+        ("normalize", ctypes.c_int32),
+        ("n_threads", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
+class ProbabilityOptions(ctypes.Structure):
+    """Mirror of ``rlcc_probability_options`` (1.4 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("scale", ctypes.c_float),
+        ("n_threads", ctypes.c_int32),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
+class PropagateOptions(ctypes.Structure):
+    """Mirror of ``rlcc_propagate_options`` (1.4 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("w", ctypes.c_float),
+        ("beta", ctypes.c_float),
+        ("n_threads", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
+class BlendOptions(ctypes.Structure):
+    """Mirror of ``rlcc_blend_options`` (1.4 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("alpha", ctypes.c_float),
+        ("n_threads", ctypes.c_int32),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
+class TargetsOptions(ctypes.Structure):
+    """Mirror of ``rlcc_targets_options`` (1.4 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("n_threads", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
 FEATURES_FN = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
                                ctypes.POINTER(ctypes.c_float), ctypes.c_int64, ctypes.c_void_p)
 LOGITS_FN = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
                              ctypes.POINTER(ctypes.c_float), ctypes.c_int64, ctypes.c_void_p)
 PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int32, ctypes.c_double, ctypes.c_void_p)
+
+
+class StepOptions(ctypes.Structure):
+    """Mirror of ``rlcc_step_options`` (1.4 layout). The callbacks are
+    ctypes function objects: whoever fills one keeps them alive for the
+    call (the struct's own reference does too)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("batch", ctypes.c_int64),
+        ("logits", LOGITS_FN),
+        ("logits_data", ctypes.c_void_p),
+        ("progress", PROGRESS_FN),
+        ("progress_data", ctypes.c_void_p),
+        ("borrow", ctypes.c_int32),
+        ("n_threads", ctypes.c_int32),
+        ("max_bytes", ctypes.c_int64),
+    ]
 
 
 def _declare(name, restype, *argtypes):
@@ -311,6 +402,10 @@ _declare("rlcc_pseudo_labels", ctypes.c_int, c_float_p, _i64, _i64, _i64,
          ctypes.POINTER(PseudoOptions), c_int32_p, c_int64_p, ctypes.POINTER(_f64))
 _declare("rlcc_centroids", ctypes.c_int, c_float_p, _i64, _i64, _i64, c_int32_p, _i64, c_float_p,
          _i64)
+_declare("rlcc_centroid_options_init", ctypes.c_int, ctypes.POINTER(CentroidOptions),
+         ctypes.c_size_t)
+_declare("rlcc_centroids_opts", ctypes.c_int, c_float_p, _i64, _i64, _i64, c_int32_p, _i64,
+         ctypes.POINTER(CentroidOptions), c_float_p, _i64)
 _declare("rlcc_consensus_counts", ctypes.c_int, c_int32_p, c_int32_p, _i64, _i64, _i64, c_int64_p,
          _i64)
 _declare("rlcc_consensus", ctypes.c_int, c_int32_p, c_int32_p, _i64, _i64, _i64, _i32, _i32,
@@ -318,12 +413,32 @@ _declare("rlcc_consensus", ctypes.c_int, c_int32_p, c_int32_p, _i64, _i64, _i64,
 _declare("rlcc_consensus_csr", ctypes.c_int, c_int32_p, c_int32_p, _i64, _i64, _i64, _i32, _i32,
          ctypes.POINTER(ctypes.c_void_p))
 _declare("rlcc_csr_cols", ctypes.c_int64, ctypes.c_void_p)
+_declare("rlcc_consensus_options_init", ctypes.c_int, ctypes.POINTER(ConsensusOptions),
+         ctypes.c_size_t)
+_declare("rlcc_consensus_counts_opts", ctypes.c_int, c_int32_p, c_int32_p, _i64, _i64, _i64,
+         ctypes.POINTER(ConsensusOptions), c_int64_p, _i64)
+_declare("rlcc_consensus_opts", ctypes.c_int, c_int32_p, c_int32_p, _i64, _i64, _i64,
+         ctypes.POINTER(ConsensusOptions), c_float_p, _i64)
+_declare("rlcc_consensus_csr_opts", ctypes.c_int, c_int32_p, c_int32_p, _i64, _i64, _i64,
+         ctypes.POINTER(ConsensusOptions), ctypes.POINTER(ctypes.c_void_p))
 _declare("rlcc_class_probabilities", ctypes.c_int, c_float_p, _i64, _i64, _i64, c_float_p, _i64,
          _i64, _f32, c_int64_p, _i64, c_float_p, _i64, _i32)
+_declare("rlcc_probability_options_init", ctypes.c_int, ctypes.POINTER(ProbabilityOptions),
+         ctypes.c_size_t)
+_declare("rlcc_class_probabilities_opts", ctypes.c_int, c_float_p, _i64, _i64, _i64, c_float_p,
+         _i64, _i64, c_int64_p, _i64, ctypes.POINTER(ProbabilityOptions), c_float_p, _i64)
 _declare("rlcc_propagate", ctypes.c_int, c_int32_p, _i64, c_int64_p, c_int32_p, c_float_p, _i64,
          _i64, c_float_p, _i64, _f32, _f32, c_int64_p, _i64, c_float_p, _i64)
+_declare("rlcc_propagate_options_init", ctypes.c_int, ctypes.POINTER(PropagateOptions),
+         ctypes.c_size_t)
+_declare("rlcc_propagate_opts", ctypes.c_int, c_int32_p, _i64, c_int64_p, c_int32_p, c_float_p,
+         _i64, _i64, c_float_p, _i64, c_int64_p, _i64, ctypes.POINTER(PropagateOptions),
+         c_float_p, _i64)
 _declare("rlcc_blend", ctypes.c_int, c_int32_p, _i64, _i64, c_float_p, _i64, _f32, c_int64_p,
          _i64, c_float_p, _i64)
+_declare("rlcc_blend_options_init", ctypes.c_int, ctypes.POINTER(BlendOptions), ctypes.c_size_t)
+_declare("rlcc_blend_opts", ctypes.c_int, c_int32_p, _i64, _i64, c_float_p, _i64, c_int64_p, _i64,
+         ctypes.POINTER(BlendOptions), c_float_p, _i64)
 _declare("rlcc_knn_stats_init", ctypes.c_int, ctypes.POINTER(KnnStats), ctypes.c_size_t)
 _declare("rlcc_knn_state_new", ctypes.c_int, _i64, _i64, _i64, _i64, ctypes.POINTER(KnnOptions),
          ctypes.POINTER(ctypes.c_void_p))  # n_queries, query_offset, d, k, options, state
@@ -340,6 +455,12 @@ _declare("rlcc_refiner_new", ctypes.c_int, _i64, _i64, ctypes.POINTER(PseudoOpti
 _declare("rlcc_refiner_free", None, ctypes.c_void_p)
 _declare("rlcc_refiner_step", ctypes.c_int, ctypes.c_void_p, FEATURES_FN, ctypes.c_void_p, _i64,
          LOGITS_FN, ctypes.c_void_p, PROGRESS_FN, ctypes.c_void_p)
+_declare("rlcc_step_options_init", ctypes.c_int, ctypes.POINTER(StepOptions), ctypes.c_size_t)
+_declare("rlcc_refiner_step_opts", ctypes.c_int, ctypes.c_void_p, FEATURES_FN, ctypes.c_void_p,
+         ctypes.POINTER(StepOptions))
+_declare("rlcc_refiner_step_matrix", ctypes.c_int, ctypes.c_void_p, c_float_p, _i64,
+         ctypes.POINTER(StepOptions))  # refiner, x, ldx, options
+_declare("rlcc_refiner_bytes", _i64, ctypes.c_void_p)
 _declare("rlcc_refiner_generation", _i64, ctypes.c_void_p)
 _declare("rlcc_refiner_n_classes", _i64, ctypes.c_void_p)
 _declare("rlcc_refiner_threshold", _f64, ctypes.c_void_p)
@@ -347,6 +468,10 @@ _declare("rlcc_refiner_labels", ctypes.c_int, ctypes.c_void_p, c_int32_p)
 _declare("rlcc_refiner_centroids", ctypes.c_int, ctypes.c_void_p, c_float_p, _i64)
 _declare("rlcc_refiner_set_knn", ctypes.c_int, ctypes.c_void_p, c_int64_p)
 _declare("rlcc_refiner_targets", ctypes.c_int, ctypes.c_void_p, c_int64_p, _i64, c_float_p, _i64)
+_declare("rlcc_targets_options_init", ctypes.c_int, ctypes.POINTER(TargetsOptions),
+         ctypes.c_size_t)
+_declare("rlcc_refiner_targets_opts", ctypes.c_int, ctypes.c_void_p, c_int64_p, _i64,
+         ctypes.POINTER(TargetsOptions), c_float_p, _i64)
 
 
 def library_version() -> str:

@@ -47,16 +47,6 @@ static int load_npy(const char *path, matrix *out)
     return ok;
 }
 
-/* rlcc_features_fn over a matrix in memory; a trainer runs its network here. */
-static int64_t copy_rows(int64_t start, int64_t count, float *rows, int64_t ld, void *user_data)
-{
-    const matrix *features = user_data;
-    for (int64_t i = 0; i < count; i++)
-        memcpy(rows + i * ld, features->values + (start + i) * features->cols,
-               (size_t)features->cols * sizeof(float));
-    return count;
-}
-
 static void print_labels(rlcc_refiner *refiner, int64_t n)
 {
     int32_t *labels = malloc((size_t)n * sizeof *labels);
@@ -90,9 +80,14 @@ int main(int argc, char **argv)
     pseudo.k2 = 3;
     rlcc_refiner *refiner = NULL;
     int code = rlcc_refiner_new(n, d, &pseudo, NULL, &refiner);
+    /* both matrices stay alive and unchanged until the refiner is freed, so
+     * it may borrow them instead of keeping a copy */
+    rlcc_step_options step;
+    rlcc_step_options_init(&step, sizeof step);
+    step.borrow = 1;
     printf("librlcc %s, %lld samples x %lld\n", rlcc_version_string(), (long long)n, (long long)d);
     for (int g = 0; g < 2 && code == RLCC_OK; g++) {
-        code = rlcc_refiner_step(refiner, copy_rows, &features[g], 32, NULL, NULL, NULL, NULL);
+        code = rlcc_refiner_step_matrix(refiner, features[g].values, d, &step);
         if (code != RLCC_OK)
             break;
         printf("generation %d: %lld classes, reliability threshold %.6f\n", g,

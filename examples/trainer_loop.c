@@ -1,12 +1,14 @@
 /*
  * trainer_loop.c - the shape of an unsupervised re-ID trainer using the
- * librlcc refiner: each epoch, hand the features over through a callback,
- * then read the RLCC targets of each mini-batch.
+ * librlcc refiner: each epoch, extract the features of the training set
+ * into one matrix, hand it to the refiner, then read the RLCC targets of
+ * each mini-batch.
  *
  *   cc trainer_loop.c $(pkg-config --cflags --libs rlcc) -lm -o trainer_loop
  *
  * The "model" here is a stand-in that returns noisy copies of 40 hidden
- * identity directions; a real trainer runs its network in features().
+ * identity directions; a real trainer runs its network in
+ * extract_features().
  */
 #include <math.h>
 #include <stdio.h>
@@ -28,23 +30,20 @@ static float noise(unsigned *seed)
     return ((float)((*seed >> 8) & 0xffff) / 65536.0f - 0.5f);
 }
 
-/* rlcc_features_fn: fill rows [start, start + count), L2-normalised. */
-static int64_t extract_features(int64_t start, int64_t count, float *rows, int64_t ld,
-                                void *user_data)
+/* The features of the whole training set, N x D, L2-normalised. */
+static void extract_features(model *m, float x[N][D])
 {
-    model *m = user_data;
     const float level = 0.8f / (float)(m->epoch + 1); /* the model improves */
-    for (int64_t i = 0; i < count; i++) {
-        float *row = rows + i * ld;
+    for (int64_t i = 0; i < N; i++) {
+        float *row = x[i];
         double sum = 0.0;
         for (int k = 0; k < D; k++) {
-            row[k] = m->identity[(start + i) % IDENTITIES][k] + level * noise(&m->seed);
+            row[k] = m->identity[i % IDENTITIES][k] + level * noise(&m->seed);
             sum += (double)row[k] * row[k];
         }
         for (int k = 0; k < D; k++)
             row[k] = (float)(row[k] / sqrt(sum));
     }
-    return count;
 }
 
 /* rlcc_progress_fn: a trainer could check a stop flag here. */
@@ -59,6 +58,7 @@ static int on_progress(int32_t stage, double fraction, void *user_data)
 int main(void)
 {
     static model m;
+    static float features[N][D];
     m.seed = 7;
     for (int c = 0; c < IDENTITIES; c++)
         for (int k = 0; k < D; k++)
@@ -74,11 +74,18 @@ int main(void)
         fprintf(stderr, "rlcc_refiner_new: %s\n", rlcc_last_error());
         return 1;
     }
+    rlcc_step_options step;
+    rlcc_step_options_init(&step, sizeof step);
+    step.progress = on_progress;
+    /* step.borrow stays 0: features is overwritten next epoch, so the
+     * refiner keeps its own copy of the rows this epoch's targets read */
     float *targets = NULL;
     for (m.epoch = 0; m.epoch < EPOCHS; m.epoch++) {
-        rc = rlcc_refiner_step(refiner, extract_features, &m, BATCH, NULL, NULL, on_progress, NULL);
+        extract_features(&m, features);
+        rc = rlcc_refiner_step_matrix(refiner, &features[0][0], D, &step);
         if (rc != RLCC_OK) {
-            fprintf(stderr, "rlcc_refiner_step: %s: %s\n", rlcc_strerror(rc), rlcc_last_error());
+            fprintf(stderr, "rlcc_refiner_step_matrix: %s: %s\n", rlcc_strerror(rc),
+                    rlcc_last_error());
             break;
         }
         const int64_t k = rlcc_refiner_n_classes(refiner);

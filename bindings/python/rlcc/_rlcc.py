@@ -23,6 +23,7 @@ _OUTLIERS = {"keep": 0, "singleton": 1}
 _KINDS = {"iou": 0, "count": 1}
 _NORMALIZE = {None: 0, "sum": 1, "softmax": 2}
 _VARIANTS = {"dot": 0, "sqeuclidean": 1}
+_METHODS = {"dbscan": 0}  # RLCC_PSEUDO_*
 
 
 class PseudoLabels(NamedTuple):
@@ -58,8 +59,9 @@ def _labels(values: Any, name: str) -> np.ndarray:
 
 
 def _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff, outliers, reliability,
-                    guard, threshold, n_threads, normalize=False, max_bytes=0):
+                    guard, threshold, n_threads, normalize=False, max_bytes=0, method="dbscan"):
     opts = native.init_struct(native.PseudoOptions, native.lib.rlcc_pseudo_options_init)
+    opts.method = _choice(_METHODS, method, "method")
     eps = [float(eps)] if np.isscalar(eps) else [float(e) for e in eps]
     if len(eps) not in (1, 3):
         raise native.invalid(f"eps: {len(eps)} values; give one (a plain run) or three "
@@ -82,18 +84,34 @@ def _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff, outliers,
     return opts
 
 
-def centroids(X: Any, labels: Any, n_classes: Optional[int] = None) -> np.ndarray:
-    """Mean of each class's rows, L2-normalised; -1 samples take no part."""
+def _resources(struct_type, init_function, n_threads, max_bytes):
+    """A 1.4 options struct filled by its _init() function, with the
+    ``n_threads`` and ``max_bytes`` every one of them has, checked to fit
+    their C types (ctypes would wrap them); negative values are left for
+    the library to refuse with its own message."""
+    opts = native.init_struct(struct_type, init_function)
+    opts.n_threads = native.integer(n_threads, "n_threads", "int32")
+    opts.max_bytes = native.integer(max_bytes, "max_bytes")
+    return opts
+
+
+def centroids(X: Any, labels: Any, n_classes: Optional[int] = None, n_threads: int = 0,
+              max_bytes: int = 0) -> np.ndarray:
+    """Mean of each class's rows, L2-normalised; -1 samples take no part.
+    The same bytes for every ``n_threads``; ``max_bytes`` bounds the call's
+    working memory (0: half of physical memory)."""
+    opts = _resources(native.CentroidOptions, native.lib.rlcc_centroid_options_init, n_threads,
+                      max_bytes)
     array = as_float32_matrix(X, "X")
     labels = _labels(labels, "labels")
     k = int(labels.max() + 1 if n_classes is None and labels.size else n_classes or 0)
     out = np.zeros((k, array.shape[1]), dtype=np.float32)
     if k == 0:
         return out
-    native.check(native.lib.rlcc_centroids(
+    native.check(native.lib.rlcc_centroids_opts(
         native.pointer(array, ctypes.c_float), array.shape[0], array.shape[1],
         leading_dimension(array), native.pointer(labels, ctypes.c_int32), k,
-        native.pointer(out, ctypes.c_float), array.shape[1]))
+        ctypes.byref(opts), native.pointer(out, ctypes.c_float), array.shape[1]))
     return out
 
 
@@ -102,17 +120,18 @@ def pseudo_labels(X: Any, eps: Union[float, Sequence[float]] = (0.58, 0.6, 0.62)
                   variant: str = "dot", cutoff: float = 0.9, outliers: str = "singleton",
                   reliability: bool = True, guard: bool = True, threshold: Optional[float] = None,
                   n_threads: int = 0, normalize: bool = False,
-                  knn: Optional[Any] = None) -> PseudoLabels:
+                  knn: Optional[Any] = None, method: str = "dbscan") -> PseudoLabels:
     """The clustering step of SpCL / OpenUnReID / RLCC in one call: Jaccard
     (or euclidean / cosine) distance, DBSCAN at one eps or at tight / normal
     / loose eps, outliers kept as -1 or made singletons, SpCL's reliability
     criterion (``threshold=None`` computes it, as at the first generation),
     and the class centroids. ``knn``: the caller's ``(n, k1)`` neighbour
-    lists (e.g. from faiss on a GPU), Jaccard only; None computes them."""
+    lists (e.g. from faiss on a GPU), Jaccard only; None computes them.
+    ``method``: the pseudo-labeler, ``"dbscan"`` (the only one in 1.4)."""
     array = as_float32_matrix(X, "X")
     n, d = array.shape
     opts = _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff, outliers,
-                           reliability, guard, threshold, n_threads, normalize)
+                           reliability, guard, threshold, n_threads, normalize, method=method)
     lists = None if knn is None else _knn_lists(knn, n, int(k1))
     opts.knn = None if lists is None else lists.ctypes.data
     labels = np.empty(n, dtype=np.int32)
@@ -128,18 +147,24 @@ def pseudo_labels(X: Any, eps: Union[float, Sequence[float]] = (0.58, 0.6, 0.62)
 
 def consensus(prev: Any, cur: Any, kind: str = "iou", normalize: Optional[str] = "sum",
               sparse: bool = False, n_prev: Optional[int] = None,
-              n_cur: Optional[int] = None) -> Union[np.ndarray, sp.csr_matrix]:
+              n_cur: Optional[int] = None, n_threads: int = 0,
+              max_bytes: int = 0) -> Union[np.ndarray, sp.csr_matrix]:
     """The consensus matrix between two labelings of the same samples:
     IoU (or overlap counts) of every previous class with every current one,
     row-normalised by ``"sum"`` (zero rows stay zero), ``"softmax"`` (dense
     only) or not at all (``None``). -1 samples take no part. Class counts
     default to max label + 1. ``kind="count"`` with ``normalize=None`` and
-    ``sparse=False`` gives exact int64 counts."""
+    ``sparse=False`` gives exact int64 counts. ``max_bytes`` bounds the
+    call's working memory (about 8 n + 8 (K_prev + K_cur) bytes, plus a
+    sparse result while it is built); ``n_threads`` is accepted for a later
+    release (the consensus runs on the calling thread in 1.4)."""
+    opts = _resources(native.ConsensusOptions, native.lib.rlcc_consensus_options_init,
+                      n_threads, max_bytes)
     prev, cur = _labels(prev, "prev"), _labels(cur, "cur")
     if prev.shape != cur.shape:
         raise native.invalid(f"prev and cur: lengths {prev.shape[0]} and {cur.shape[0]} differ")
-    kind_code = _choice(_KINDS, kind, "kind")
-    norm_code = _choice(_NORMALIZE, normalize, "normalize")
+    opts.kind = kind_code = _choice(_KINDS, kind, "kind")
+    opts.normalize = norm_code = _choice(_NORMALIZE, normalize, "normalize")
     n = prev.shape[0]
     k_prev = int(n_prev) if n_prev is not None else int(prev.max() + 1 if n else 0)
     k_cur = int(n_cur) if n_cur is not None else int(cur.max() + 1 if n else 0)
@@ -153,8 +178,8 @@ def consensus(prev: Any, cur: Any, kind: str = "iou", normalize: Optional[str] =
         from ._jaccard import _CsrOwner, _view
 
         handle = ctypes.c_void_p()
-        native.check(native.lib.rlcc_consensus_csr(*args, kind_code, norm_code,
-                                                   ctypes.byref(handle)))
+        native.check(native.lib.rlcc_consensus_csr_opts(*args, ctypes.byref(opts),
+                                                        ctypes.byref(handle)))
         owner = _CsrOwner(handle.value)
         nnz = native.lib.rlcc_csr_nnz(handle)
         rows = native.lib.rlcc_csr_rows(handle)
@@ -167,19 +192,25 @@ def consensus(prev: Any, cur: Any, kind: str = "iou", normalize: Optional[str] =
         return matrix
     if kind == "count" and normalize is None:
         out = np.zeros((k_prev, k_cur), dtype=np.int64)
-        native.check(native.lib.rlcc_consensus_counts(*args, native.pointer(out, ctypes.c_int64),
-                                                      max(k_cur, 1)))
+        native.check(native.lib.rlcc_consensus_counts_opts(
+            *args, ctypes.byref(opts), native.pointer(out, ctypes.c_int64), max(k_cur, 1)))
         return out
     out = np.zeros((k_prev, k_cur), dtype=np.float32)
-    native.check(native.lib.rlcc_consensus(*args, kind_code, norm_code,
-                                           native.pointer(out, ctypes.c_float), max(k_cur, 1)))
+    native.check(native.lib.rlcc_consensus_opts(*args, ctypes.byref(opts),
+                                                native.pointer(out, ctypes.c_float),
+                                                max(k_cur, 1)))
     return out
 
 
 def class_probabilities(X: Any, centroids: Any, scale: float = 30.0, rows: Any = None,
-                        n_threads: int = 0) -> np.ndarray:
+                        n_threads: int = 0, max_bytes: int = 0) -> np.ndarray:
     """``softmax(scale * X * centroids^T)`` row by row (float32), for every
-    sample or for the sample indices ``rows``."""
+    sample or for the sample indices ``rows`` (only those rows are read).
+    ``max_bytes`` bounds the call's working memory (with ``rows``, the
+    ``len(rows) x d`` rows gathered)."""
+    opts = _resources(native.ProbabilityOptions, native.lib.rlcc_probability_options_init,
+                      int(n_threads), max_bytes)
+    opts.scale = float(scale)
     array = as_float32_matrix(X, "X")
     cents = as_float32_matrix(centroids, "centroids")
     if cents.shape[1] != array.shape[1]:
@@ -189,11 +220,11 @@ def class_probabilities(X: Any, centroids: Any, scale: float = 30.0, rows: Any =
     n_rows = array.shape[0] if picked is None else picked.shape[0]
     k = cents.shape[0]
     out = np.empty((n_rows, k), dtype=np.float32)
-    native.check(native.lib.rlcc_class_probabilities(
+    native.check(native.lib.rlcc_class_probabilities_opts(
         native.pointer(array, ctypes.c_float), array.shape[0], array.shape[1],
         leading_dimension(array), native.pointer(cents, ctypes.c_float), k,
-        leading_dimension(cents), float(scale), _rows_pointer(picked), n_rows,
-        native.pointer(out, ctypes.c_float), max(k, 1), int(n_threads)))
+        leading_dimension(cents), _rows_pointer(picked), n_rows, ctypes.byref(opts),
+        native.pointer(out, ctypes.c_float), max(k, 1)))
     return out
 
 
@@ -220,7 +251,8 @@ def _csr_arrays(C: Any):
 
 
 def propagate(prev: Any, C: Any, prev_labels: Any = None, w: float = 0.0,
-              beta: float = 0.0, rows: Any = None) -> np.ndarray:
+              beta: float = 0.0, rows: Any = None, n_threads: int = 0,
+              max_bytes: int = 0) -> np.ndarray:
     """Propagates the previous generation through the normalised consensus
     matrix ``C`` (dense or sparse, ``K_prev x K_cur``).
 
@@ -231,7 +263,12 @@ def propagate(prev: Any, C: Any, prev_labels: Any = None, w: float = 0.0,
 
     ``rows`` (sample indices) asks for those samples only, e.g. one
     mini-batch: the label vectors still cover every sample, P has one row
-    per entry of ``rows``, and so has the result."""
+    per entry of ``rows``, and so has the result.
+
+    Rows are independent: the same bytes for every ``n_threads``.
+    ``max_bytes`` is checked, and propagation allocates nothing in 1.4."""
+    opts = _resources(native.PropagateOptions, native.lib.rlcc_propagate_options_init,
+                      n_threads, max_bytes)
     (k_prev, k_cur), indptr, indices, data = _csr_arrays(C)
     picked = _rows(rows)
     candidate = native.as_array(prev, "prev")
@@ -257,11 +294,12 @@ def propagate(prev: Any, C: Any, prev_labels: Any = None, w: float = 0.0,
     n = labels.shape[0]
     n_rows = n if picked is None else picked.shape[0]
     out = np.empty((n_rows, k_cur), dtype=np.float32)
-    native.check(native.lib.rlcc_propagate(
+    opts.w, opts.beta = w_used, beta_used
+    native.check(native.lib.rlcc_propagate_opts(
         native.pointer(labels, ctypes.c_int32), n, native.pointer(indptr, ctypes.c_int64),
         native.pointer(indices, ctypes.c_int32), native.pointer(data, ctypes.c_float), k_prev,
-        k_cur, native.pointer(probs, ctypes.c_float), max(k_prev, 1), w_used, beta_used,
-        _rows_pointer(picked), n_rows, native.pointer(out, ctypes.c_float), max(k_cur, 1)))
+        k_cur, native.pointer(probs, ctypes.c_float), max(k_prev, 1), _rows_pointer(picked),
+        n_rows, ctypes.byref(opts), native.pointer(out, ctypes.c_float), max(k_cur, 1)))
     return out
 
 
@@ -275,11 +313,17 @@ def _rows_pointer(picked: Optional[np.ndarray]):
     return native.pointer(picked, ctypes.c_int64)
 
 
-def blend(cur_labels: Any, S: Any, alpha: float = 0.9, rows: Any = None) -> np.ndarray:
+def blend(cur_labels: Any, S: Any, alpha: float = 0.9, rows: Any = None, n_threads: int = 0,
+          max_bytes: int = 0) -> np.ndarray:
     """Training targets ``alpha * onehot(cur) + (1 - alpha) * S``; a sample
     labelled -1 gets a zero row. With ``rows`` (sample indices, e.g. one
     mini-batch) ``S`` has one row per entry of ``rows``, and so has the
-    result; ``cur_labels`` still covers every sample."""
+    result; ``cur_labels`` still covers every sample. The same bytes for
+    every ``n_threads``; ``max_bytes`` is checked, and blending allocates
+    nothing in 1.4."""
+    opts = _resources(native.BlendOptions, native.lib.rlcc_blend_options_init, n_threads,
+                      max_bytes)
+    opts.alpha = float(alpha)
     labels = _labels(cur_labels, "cur_labels")
     picked = _rows(rows)
     n_rows = labels.shape[0] if picked is None else picked.shape[0]
@@ -288,10 +332,11 @@ def blend(cur_labels: Any, S: Any, alpha: float = 0.9, rows: Any = None) -> np.n
         raise native.invalid(f"S: shape {s.shape} must be (rows = {n_rows}, K_cur)")
     out = np.empty_like(s)
     k = s.shape[1]
-    native.check(native.lib.rlcc_blend(native.pointer(labels, ctypes.c_int32), labels.shape[0], k,
-                                       native.pointer(s, ctypes.c_float), max(k, 1), float(alpha),
-                                       _rows_pointer(picked), n_rows,
-                                       native.pointer(out, ctypes.c_float), max(k, 1)))
+    native.check(native.lib.rlcc_blend_opts(native.pointer(labels, ctypes.c_int32),
+                                            labels.shape[0], k, native.pointer(s, ctypes.c_float),
+                                            max(k, 1), _rows_pointer(picked), n_rows,
+                                            ctypes.byref(opts),
+                                            native.pointer(out, ctypes.c_float), max(k, 1)))
     return out
 
 

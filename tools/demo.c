@@ -4,7 +4,7 @@
  *
  * The "model" is simulated: every generation sees the same 751 identities
  * and 6 cameras through new image noise that shrinks as training goes on.
- * Each generation the refiner reads the features through its callback,
+ * Each generation the refiner reads the features from the demo's matrix,
  * clusters them (Jaccard, DBSCAN at 0.58 / 0.60 / 0.62, singletons, the
  * reliability criterion) and computes the consensus with the previous
  * generation; the targets are then read batch by batch, as a trainer
@@ -29,19 +29,6 @@
 #define FAMILY_SHARE 0.65
 #define FIRST_NOISE 1.3
 #define NOISE_DECAY 0.82
-
-typedef struct feature_source {
-    const float *x;
-    int64_t d;
-} feature_source;
-
-static int64_t read_rows(int64_t start, int64_t count, float *rows, int64_t ld, void *data)
-{
-    const feature_source *src = data;
-    for (int64_t i = 0; i < count; i++)
-        memcpy(rows + i * ld, src->x + (start + i) * src->d, sizeof(float) * (size_t)src->d);
-    return count;
-}
 
 static int compare_keys(const void *a, const void *b)
 {
@@ -123,10 +110,11 @@ int rlcc_demo(int64_t n, int generations)
             fprintf(stderr, "rlcc demo: out of memory\n");
             return 1;
         }
-        feature_source src = {x, d};
+        /* not borrowed: x is overwritten next generation, so the refiner
+         * keeps a copy of the rows the targets read */
         double t0 = now_seconds();
-        if (rlcc_refiner_step(refiner, read_rows, &src, batch, NULL, NULL, NULL, NULL) != RLCC_OK)
-            return fail("rlcc_refiner_step");
+        if (rlcc_refiner_step_matrix(refiner, x, d, NULL) != RLCC_OK)
+            return fail("rlcc_refiner_step_matrix");
         const double step_s = now_seconds() - t0;
         const int64_t k = rlcc_refiner_n_classes(refiner);
         rlcc_refiner_labels(refiner, labels);

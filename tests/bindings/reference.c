@@ -9,7 +9,15 @@
  * OUT_DIR/NAME.{f32,f64,i32,i64}. The Python, Rust and Go tests make the same
  * calls through their binding and require identical bits. The arguments
  * here are the contract those tests repeat: change them together.
+ *
+ * Also written: the size and field offsets of every options struct as this
+ * C compiler lays them out (layout_NAME.i64: sizeof, then each field's
+ * offsetof in the header's order), which the Rust tests hold their
+ * #[repr(C)] declarations to; and the refiner's rlcc_refiner_bytes() after
+ * the same two generations stepped through the callback, through
+ * rlcc_refiner_step_matrix() copying, and borrowing (1.4).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +99,79 @@ static int64_t copy_rows(int64_t start, int64_t count, float *rows, int64_t ld, 
     return count;
 }
 
+/* layout_NAME.i64: sizeof, then the offsets given. */
+static void dump_layout(const char *name, size_t size, const size_t *offsets, size_t count)
+{
+    char key[64];
+    int64_t values[32];
+    values[0] = (int64_t)size;
+    for (size_t i = 0; i < count && i < 31; i++)
+        values[i + 1] = (int64_t)offsets[i];
+    snprintf(key, sizeof key, "layout_%s", name);
+    DUMP_I64(key, values, count + 1);
+}
+
+#define LAYOUT(type, ...)                                                                     \
+    do {                                                                                      \
+        const size_t offsets[] = {__VA_ARGS__};                                               \
+        dump_layout(#type, sizeof(rlcc_##type), offsets, sizeof offsets / sizeof offsets[0]); \
+    } while (0)
+#define AT(type, field) offsetof(rlcc_##type, field)
+
+static void dump_layouts(void)
+{
+    LAYOUT(pseudo_options, AT(pseudo_options, struct_size), AT(pseudo_options, metric),
+           AT(pseudo_options, k1), AT(pseudo_options, k2), AT(pseudo_options, variant),
+           AT(pseudo_options, normalize), AT(pseudo_options, outliers),
+           AT(pseudo_options, reliability), AT(pseudo_options, guard),
+           AT(pseudo_options, n_threads), AT(pseudo_options, n_eps), AT(pseudo_options, cutoff),
+           AT(pseudo_options, reserved), AT(pseudo_options, eps), AT(pseudo_options, threshold),
+           AT(pseudo_options, min_samples), AT(pseudo_options, max_bytes),
+           AT(pseudo_options, knn), AT(pseudo_options, method), AT(pseudo_options, reserved2));
+    LAYOUT(centroid_options, AT(centroid_options, struct_size), AT(centroid_options, n_threads),
+           AT(centroid_options, reserved), AT(centroid_options, max_bytes));
+    LAYOUT(consensus_options, AT(consensus_options, struct_size), AT(consensus_options, kind),
+           AT(consensus_options, normalize), AT(consensus_options, n_threads),
+           AT(consensus_options, reserved), AT(consensus_options, max_bytes));
+    LAYOUT(probability_options, AT(probability_options, struct_size),
+           AT(probability_options, scale), AT(probability_options, n_threads),
+           AT(probability_options, max_bytes));
+    LAYOUT(propagate_options, AT(propagate_options, struct_size), AT(propagate_options, w),
+           AT(propagate_options, beta), AT(propagate_options, n_threads),
+           AT(propagate_options, reserved), AT(propagate_options, max_bytes));
+    LAYOUT(blend_options, AT(blend_options, struct_size), AT(blend_options, alpha),
+           AT(blend_options, n_threads), AT(blend_options, max_bytes));
+    LAYOUT(step_options, AT(step_options, struct_size), AT(step_options, batch),
+           AT(step_options, logits), AT(step_options, logits_data), AT(step_options, progress),
+           AT(step_options, progress_data), AT(step_options, borrow),
+           AT(step_options, n_threads), AT(step_options, max_bytes));
+    LAYOUT(targets_options, AT(targets_options, struct_size), AT(targets_options, n_threads),
+           AT(targets_options, reserved), AT(targets_options, max_bytes));
+}
+
+/* 1 when two refiners hold the same generation: labels, centroids and
+ * every target, bit for bit. */
+static int same_refiners(const rlcc_refiner *a, const rlcc_refiner *b, int64_t n, int64_t d)
+{
+    const int64_t k = rlcc_refiner_n_classes(a);
+    if (k != rlcc_refiner_n_classes(b) || k < 1)
+        return 0;
+    const size_t cells = (size_t)(n * (k > d ? k : d));
+    int32_t *la = malloc((size_t)n * sizeof *la), *lb = malloc((size_t)n * sizeof *lb);
+    float *fa = malloc(cells * sizeof *fa), *fb = malloc(cells * sizeof *fb);
+    int same = la != NULL && lb != NULL && fa != NULL && fb != NULL &&
+               rlcc_refiner_labels(a, la) == RLCC_OK && rlcc_refiner_labels(b, lb) == RLCC_OK &&
+               memcmp(la, lb, (size_t)n * sizeof *la) == 0 &&
+               rlcc_refiner_centroids(a, fa, d) == RLCC_OK &&
+               rlcc_refiner_centroids(b, fb, d) == RLCC_OK &&
+               memcmp(fa, fb, (size_t)(k * d) * sizeof *fa) == 0 &&
+               rlcc_refiner_targets(a, NULL, n, fa, k) == RLCC_OK &&
+               rlcc_refiner_targets(b, NULL, n, fb, k) == RLCC_OK &&
+               memcmp(fa, fb, (size_t)(n * k) * sizeof *fa) == 0;
+    free(la), free(lb), free(fa), free(fb);
+    return same;
+}
+
 static void dump_csr(const char *name, const rlcc_csr *m)
 {
     char key[64];
@@ -119,6 +200,7 @@ int main(int argc, char **argv)
     DUMP_F32("x1", x1, n * d);
     const int64_t shape[2] = {n, d};
     DUMP_I64("shape", shape, 2);
+    dump_layouts();
 
     int32_t *labels = malloc((size_t)n * sizeof *labels);
     uint8_t *core = malloc((size_t)n);
@@ -277,8 +359,33 @@ int main(int argc, char **argv)
         DUMP_F32("refiner_targets_batch", targets, 4 * k);
         const double threshold_used = rlcc_refiner_threshold(refiner);
         DUMP_F64("refiner_threshold", &threshold_used, 1);
+        const int64_t bytes = rlcc_refiner_bytes(refiner);
+        DUMP_I64("refiner_bytes", &bytes, 1);
         free(refiner_cents);
         free(targets);
+    }
+
+    /* 1.4: the same two generations through rlcc_refiner_step_matrix(),
+     * copying and borrowing (x0 and x1 stay alive and unchanged until the
+     * refiner is freed): the same generation as the callback's, and what each
+     * refiner holds */
+    const char *names[2] = {"refiner_matrix_bytes", "refiner_borrow_bytes"};
+    for (int borrow = 0; borrow < 2 && refiner != NULL; borrow++) {
+        rlcc_refiner *by_matrix = NULL;
+        rlcc_step_options sopts;
+        rlcc_step_options_init(&sopts, sizeof sopts);
+        sopts.borrow = borrow;
+        ok(rlcc_refiner_new(n, d, &popts, NULL, &by_matrix), "refiner_new (matrix)");
+        for (int g = 0; g < 2 && by_matrix != NULL; g++)
+            ok(rlcc_refiner_step_matrix(by_matrix, g == 0 ? x0 : x1, d, &sopts),
+               "refiner_step_matrix");
+        if (by_matrix != NULL && !same_refiners(refiner, by_matrix, n, d)) {
+            fprintf(stderr, "%s: the matrix step differs from the callback step\n", names[borrow]);
+            failures++;
+        }
+        const int64_t held = rlcc_refiner_bytes(by_matrix);
+        DUMP_I64(names[borrow], &held, 1);
+        rlcc_refiner_free(by_matrix);
     }
     rlcc_refiner_free(refiner);
     free(x0);

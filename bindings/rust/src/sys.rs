@@ -1,5 +1,8 @@
-//! Raw declarations of librlcc's functions and structs (`rlcc.h`: 1.2, and
-//! 1.3's block kNN and the caller's kNN lists).
+//! Raw declarations of librlcc's functions and structs (`rlcc.h`: 1.2,
+//! 1.3's block kNN and the caller's kNN lists, and 1.4's options twins,
+//! matrix step and refiner memory). Each struct is `#[repr(C)]` with the
+//! header's fields in the header's order; `tests/layout.rs` holds every size
+//! and offset to what the C compiler gives (tests/bindings/reference.c).
 #![allow(non_camel_case_types)]
 use std::os::raw::{c_char, c_int, c_uint, c_void};
 
@@ -27,9 +30,10 @@ pub struct rlcc_jaccard_options {
     pub struct_size: usize, pub k1: i32, pub k2: i32, pub variant: i32, pub normalize: i32,
     pub n_threads: i32, pub cutoff: f32, pub max_bytes: i64,
 }
-/// `knn` (1.3) is the last field: `struct_size` (the size of this struct,
-/// as the crate passes it to `rlcc_pseudo_options_init`) covers it, so the
-/// library reads it.
+/// `knn` (1.3), then `method` and `reserved2` (1.4), end the struct (120
+/// bytes on LP64): `struct_size` (the size of this struct, as the crate
+/// passes it to `rlcc_pseudo_options_init`) covers them, so the library
+/// reads them.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct rlcc_pseudo_options {
@@ -39,7 +43,14 @@ pub struct rlcc_pseudo_options {
     pub threshold: f64, pub min_samples: i64, pub max_bytes: i64,
     /// Since 1.3: the caller's `n x k1` kNN lists, or null (librlcc's own).
     pub knn: *const i64,
+    /// Since 1.4: the pseudo-labeler, [`RLCC_PSEUDO_DBSCAN`] (0, the only one in 1.4).
+    pub method: i32,
+    /// Since 1.4: reserved, must be 0.
+    pub reserved2: i32,
 }
+
+/// `rlcc_pseudo_options.method`: DBSCAN at one or three eps (1.4).
+pub const RLCC_PSEUDO_DBSCAN: i32 = 0;
 /// All zeros and a null `knn`, as `derive(Default)` gave before 1.3 (a
 /// raw pointer has no `Default`); fill it with `rlcc_pseudo_options_init`.
 impl Default for rlcc_pseudo_options {
@@ -48,12 +59,60 @@ impl Default for rlcc_pseudo_options {
             struct_size: 0, metric: 0, k1: 0, k2: 0, variant: 0, normalize: 0, outliers: 0,
             reliability: 0, guard: 0, n_threads: 0, n_eps: 0, cutoff: 0.0, reserved: 0,
             eps: [0.0; 3], threshold: 0.0, min_samples: 0, max_bytes: 0, knn: std::ptr::null(),
+            method: 0, reserved2: 0,
         }
     }
 }
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 pub struct rlcc_refiner_options { pub struct_size: usize, pub alpha: f32, pub w: f32, pub beta: f32, pub scale: f32 }
+
+/// Options of `rlcc_centroids_opts` (1.4).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_centroid_options { pub struct_size: usize, pub n_threads: i32, pub reserved: i32, pub max_bytes: i64 }
+/// Options of the consensus functions' `_opts` twins (1.4).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_consensus_options {
+    pub struct_size: usize, pub kind: i32, pub normalize: i32, pub n_threads: i32, pub reserved: i32,
+    pub max_bytes: i64,
+}
+/// Options of `rlcc_class_probabilities_opts` (1.4).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_probability_options { pub struct_size: usize, pub scale: f32, pub n_threads: i32, pub max_bytes: i64 }
+/// Options of `rlcc_propagate_opts` (1.4).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_propagate_options {
+    pub struct_size: usize, pub w: f32, pub beta: f32, pub n_threads: i32, pub reserved: i32, pub max_bytes: i64,
+}
+/// Options of `rlcc_blend_opts` (1.4).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_blend_options { pub struct_size: usize, pub alpha: f32, pub n_threads: i32, pub max_bytes: i64 }
+/// Options of a refiner step (1.4). Holds two callbacks and their user data;
+/// all null (and `borrow` 0) in `Default`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct rlcc_step_options {
+    pub struct_size: usize, pub batch: i64, pub logits: rlcc_logits_fn, pub logits_data: *mut c_void,
+    pub progress: rlcc_progress_fn, pub progress_data: *mut c_void, pub borrow: i32, pub n_threads: i32,
+    pub max_bytes: i64,
+}
+impl Default for rlcc_step_options {
+    fn default() -> Self {
+        rlcc_step_options {
+            struct_size: 0, batch: 0, logits: None, logits_data: std::ptr::null_mut(), progress: None,
+            progress_data: std::ptr::null_mut(), borrow: 0, n_threads: 0, max_bytes: 0,
+        }
+    }
+}
+/// Options of `rlcc_refiner_targets_opts` (1.4).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_targets_options { pub struct_size: usize, pub n_threads: i32, pub reserved: i32, pub max_bytes: i64 }
 
 #[repr(C)]
 pub struct rlcc_csr { _private: [u8; 0] }
@@ -140,4 +199,36 @@ extern "C" {
     pub fn rlcc_refiner_centroids(r: *const rlcc_refiner, c: *mut f32, ld: i64) -> c_int;
     pub fn rlcc_refiner_targets(r: *const rlcc_refiner, rows: *const i64, n_rows: i64, out: *mut f32,
         ld: i64) -> c_int;
+
+    // 1.4
+    pub fn rlcc_centroid_options_init(o: *mut rlcc_centroid_options, size: usize) -> c_int;
+    pub fn rlcc_centroids_opts(x: *const f32, n: i64, d: i64, ldx: i64, labels: *const i32, k: i64,
+        o: *const rlcc_centroid_options, centroids: *mut f32, ldc: i64) -> c_int;
+    pub fn rlcc_consensus_options_init(o: *mut rlcc_consensus_options, size: usize) -> c_int;
+    pub fn rlcc_consensus_counts_opts(prev: *const i32, cur: *const i32, n: i64, k_prev: i64, k_cur: i64,
+        o: *const rlcc_consensus_options, counts: *mut i64, ld: i64) -> c_int;
+    pub fn rlcc_consensus_opts(prev: *const i32, cur: *const i32, n: i64, k_prev: i64, k_cur: i64,
+        o: *const rlcc_consensus_options, out: *mut f32, ld: i64) -> c_int;
+    pub fn rlcc_consensus_csr_opts(prev: *const i32, cur: *const i32, n: i64, k_prev: i64, k_cur: i64,
+        o: *const rlcc_consensus_options, out: *mut *mut rlcc_csr) -> c_int;
+    pub fn rlcc_probability_options_init(o: *mut rlcc_probability_options, size: usize) -> c_int;
+    pub fn rlcc_class_probabilities_opts(x: *const f32, n: i64, d: i64, ldx: i64, c: *const f32, k: i64,
+        ldc: i64, rows: *const i64, n_rows: i64, o: *const rlcc_probability_options, probs: *mut f32,
+        ldp: i64) -> c_int;
+    pub fn rlcc_propagate_options_init(o: *mut rlcc_propagate_options, size: usize) -> c_int;
+    pub fn rlcc_propagate_opts(prev: *const i32, n: i64, indptr: *const i64, indices: *const i32,
+        data: *const f32, k_prev: i64, k_cur: i64, probs: *const f32, ldp: i64, rows: *const i64,
+        n_rows: i64, o: *const rlcc_propagate_options, out: *mut f32, ldo: i64) -> c_int;
+    pub fn rlcc_blend_options_init(o: *mut rlcc_blend_options, size: usize) -> c_int;
+    pub fn rlcc_blend_opts(cur: *const i32, n: i64, k_cur: i64, s: *const f32, lds: i64, rows: *const i64,
+        n_rows: i64, o: *const rlcc_blend_options, out: *mut f32, ldo: i64) -> c_int;
+    pub fn rlcc_step_options_init(o: *mut rlcc_step_options, size: usize) -> c_int;
+    pub fn rlcc_refiner_step_opts(r: *mut rlcc_refiner, features: rlcc_features_fn, fd: *mut c_void,
+        o: *const rlcc_step_options) -> c_int;
+    pub fn rlcc_refiner_step_matrix(r: *mut rlcc_refiner, x: *const f32, ldx: i64,
+        o: *const rlcc_step_options) -> c_int;
+    pub fn rlcc_refiner_bytes(r: *const rlcc_refiner) -> i64;
+    pub fn rlcc_targets_options_init(o: *mut rlcc_targets_options, size: usize) -> c_int;
+    pub fn rlcc_refiner_targets_opts(r: *const rlcc_refiner, rows: *const i64, n_rows: i64,
+        o: *const rlcc_targets_options, out: *mut f32, ld: i64) -> c_int;
 }

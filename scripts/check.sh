@@ -273,11 +273,11 @@ pytest_suite() {
 
 if run_suite build-library build_suite library all; then
     run_suite header header_suite
-    run_suite c-clang-shared sh -c "$MAKE --no-print-directory build/clang/rlcc-tests-shared >/dev/null && build/clang/rlcc-tests-shared c-clang-shared"
-    run_suite c-gcc sh -c "$MAKE --no-print-directory build/gcc/rlcc-tests GCC=$GCC >/dev/null && build/gcc/rlcc-tests c-gcc"
-    run_suite c-asan-ubsan sh -c "$MAKE --no-print-directory build/asan/rlcc-tests >/dev/null && ASAN_OPTIONS=detect_leaks=1 build/asan/rlcc-tests c-asan-ubsan"
+    run_suite c-clang-shared sh -c "$MAKE --no-print-directory build/clang/rlcc-tests-shared >/dev/null && build/clang/rlcc-tests-shared --suite=c-clang-shared"
+    run_suite c-gcc sh -c "$MAKE --no-print-directory build/gcc/rlcc-tests GCC=$GCC >/dev/null && build/gcc/rlcc-tests --suite=c-gcc"
+    run_suite c-asan-ubsan sh -c "$MAKE --no-print-directory build/asan/rlcc-tests >/dev/null && ASAN_OPTIONS=detect_leaks=1 build/asan/rlcc-tests --suite=c-asan-ubsan"
     run_suite fault-injection sh -c "$MAKE --no-print-directory build/fault/fault-test >/dev/null && build/fault/fault-test"
-    run_suite c-tsan sh -c "$MAKE --no-print-directory build/tsan/rlcc-tests >/dev/null && TSAN_OPTIONS='ignore_noninstrumented_modules=1 halt_on_error=1' build/tsan/rlcc-tests c-tsan"
+    run_suite c-tsan sh -c "$MAKE --no-print-directory build/tsan/rlcc-tests >/dev/null && TSAN_OPTIONS='ignore_noninstrumented_modules=1 halt_on_error=1' build/tsan/rlcc-tests --suite=c-tsan"
     run_suite valgrind valgrind_suite
     for harness in dbscan jaccard rlcc npy; do
         run_suite "fuzz-replay-$harness" fuzz_replay_suite "$harness"

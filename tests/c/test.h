@@ -1,13 +1,19 @@
 /*
- * test.h - the C test harness: a check counts as one test result.
+ * test.h - the C test harness. A test is a function registered by name; it
+ * passes when every check in it holds and fails otherwise.
  *
- *   CHECK(cond)           passes when cond holds
+ *   CHECK(cond)           holds when cond holds
  *   CHECK_EQ(a, b)        integers
  *   CHECK_OK(call)        call returns RLCC_OK (prints rlcc_last_error otherwise)
  *   CHECK_ERR(call, code, "text")  call returns code and the message has text
+ *   TEST_SKIP("reason")   ends the test here, reported as skipped (TAP "# SKIP")
  *
- * Each test file registers its tests in a TEST_LIST; main.c runs them all and
- * prints "<suite>: N passed, M failed" last.
+ * A failing check prints "FAIL test (file:line): what" on stderr and the test
+ * goes on, so one run shows every failing check. Each test file registers its
+ * tests in a NULL-terminated test_case array; main.c lists the arrays, runs
+ * them (all, or the ones named on its command line), reports each test in TAP
+ * version 13 on stdout and prints "<suite>: N passed, M failed" last, one per
+ * test (rlcc-tests --help).
  */
 #ifndef RLCC_TEST_H
 #define RLCC_TEST_H
@@ -17,10 +23,11 @@
 
 #include "rlcc.h"
 
-extern long test_passed, test_failed;
+/* The name of the test running now, for the tests' own diagnostics. */
 extern const char *test_current;
 
 void test_record(int ok, const char *file, int line, const char *what);
+void test_skip(const char *reason);
 
 #define CHECK(cond) test_record((cond) != 0, __FILE__, __LINE__, #cond)
 #define CHECK_EQ(a, b)                                                              \
@@ -46,13 +53,19 @@ void test_record(int ok, const char *file, int line, const char *what);
                     test_current, check_rc_, rlcc_last_error(), (int)(code), (text)); \
         test_record(check_ok_, __FILE__, __LINE__, #call);                          \
     } while (0)
+/* In a test function (void): the test stops and is reported as skipped. */
+#define TEST_SKIP(reason)                                                           \
+    do {                                                                            \
+        test_skip(reason);                                                          \
+        return;                                                                     \
+    } while (0)
 
 typedef struct test_case {
     const char *name;
     void (*run)(void);
 } test_case;
 
-/* Implemented by each test file. */
+/* Implemented by each test file; main.c's groups[] lists them. */
 extern const test_case api_tests[];
 extern const test_case dbscan_tests[];
 extern const test_case errors_tests[];

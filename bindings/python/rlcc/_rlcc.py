@@ -364,6 +364,12 @@ class Refiner:
     (an array, or a callable ``f(start, count) -> array`` of those rows),
     then ``targets(indices)`` for each mini-batch.
 
+    An array is read by librlcc in place (``rlcc_refiner_step_matrix``);
+    when later targets need the features (``beta < 1``, no logits), the
+    refiner keeps a copy of them, or with ``step(x, borrow=True)`` a
+    reference to ``x`` itself instead (then ``x`` must not be modified until
+    the next step succeeds or the refiner is freed).
+
     A Python exception raised in a callback stops the step and is raised
     again, as itself, from ``step()``. Ctrl-C during a step (on the main
     thread) cancels it through the progress callback: the library stops
@@ -375,10 +381,10 @@ class Refiner:
     def __init__(self, eps=(0.58, 0.6, 0.62), min_samples=4, metric="jaccard", k1=30, k2=6,
                  variant="dot", cutoff=0.9, outliers="singleton", reliability=True, guard=True,
                  threshold=None, n_threads=0, normalize=False, alpha=0.9, w=0.9, beta=0.0,
-                 scale=30.0, batch=1024):
+                 scale=30.0, batch=1024, method="dbscan"):
         self._pseudo = _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff,
                                        outliers, reliability, guard, threshold, n_threads,
-                                       normalize)
+                                       normalize, method=method)
         self._options = native.init_struct(native.RefinerOptions,
                                            native.lib.rlcc_refiner_options_init)
         self._options.alpha, self._options.w = float(alpha), float(w)
@@ -387,11 +393,15 @@ class Refiner:
         self._handle = None
         self._shape = None
         self._pending_knn = None
+        # the array a borrowing step lent librlcc: held until a later step
+        # succeeds (librlcc then drops the pointer) or the refiner is freed
+        self._borrowed = None
 
     def __del__(self):
         if getattr(self, "_handle", None):
             native.lib.rlcc_refiner_free(self._handle)
             self._handle = None
+        self._borrowed = None  # only once librlcc no longer points into it
 
     def _ensure(self, n, d):
         if self._handle is None:
@@ -429,21 +439,46 @@ class Refiner:
     def step(self, features: Union[np.ndarray, Callable[[int, int], Any]], n: Optional[int] = None,
              d: Optional[int] = None, logits: Optional[Callable[[int, int], Any]] = None,
              progress: Optional[Callable[[int, float], Any]] = None,
-             knn: Optional[Any] = None) -> Generation:
-        """One generation. ``features`` is an ``(n, d)`` array or a callable
-        returning rows ``[start, start + count)`` (then give ``n`` and ``d``).
-        ``logits(start, count)`` optionally returns the previous model's
-        class logits for those rows; ``progress(stage, fraction)`` may
-        return True to cancel; ``knn`` gives this step's neighbour lists
-        (as ``set_knn``; a failed step drops them)."""
+             knn: Optional[Any] = None, borrow: bool = False, n_threads: int = 0,
+             max_bytes: int = 0) -> Generation:
+        """One generation. ``features`` is an ``(n, d)`` array (read in place
+        by librlcc) or a callable returning rows ``[start, start + count)``
+        (then give ``n`` and ``d``). ``logits(start, count)`` optionally
+        returns the previous model's class logits for those rows;
+        ``progress(stage, fraction)`` may return True to cancel; ``knn``
+        gives this step's neighbour lists (as ``set_knn``; a failed step
+        drops them).
+
+        ``borrow=True`` (an array only, float32 with contiguous rows, as it
+        is, no conversion): the refiner keeps a reference to the array
+        instead of a copy of it, so it stays alive until the next step
+        succeeds or the refiner is freed; the caller must not modify it in
+        that time (later targets read it). ``borrow=False`` (default):
+        librlcc copies what later targets read.
+
+        ``n_threads`` (0: the refiner's) and ``max_bytes`` (0: the refiner's
+        budget; else a bound on what the refiner holds plus what the step
+        allocates) hold for this step only."""
+        if not isinstance(borrow, (bool, np.bool_)):
+            raise native.invalid(f"borrow: {borrow!r} is not True or False")
+        opts = _resources(native.StepOptions, native.lib.rlcc_step_options_init, n_threads,
+                          max_bytes)
+        opts.batch = self._batch
+        opts.borrow = int(bool(borrow))
         if callable(features):
             if n is None or d is None:
                 raise native.invalid("n and d: needed when features is a callable")
-            source = features
+            array = None
         else:
-            array = as_float32_matrix(features, "features")
+            given = native.as_array(features, "features")
+            array = as_float32_matrix(given, "features")
+            if borrow and array is not given:
+                raise native.invalid(
+                    f"features: borrow=True lends librlcc the array itself, but this one "
+                    f"({given.dtype}, shape {given.shape}, strides {given.strides}) would be "
+                    "converted to a copy first; pass a float32 array whose rows are "
+                    "contiguous (np.ascontiguousarray(x, dtype=np.float32)) and keep it")
             n, d = array.shape
-            source = lambda start, count: array[start:start + count]  # noqa: E731
         self._ensure(int(n), int(d))
         if self._pending_knn is not None:
             pending, self._pending_knn = self._pending_knn, None
@@ -451,13 +486,20 @@ class Refiner:
         if knn is not None:
             self.set_knn(knn)
         try:
-            return self._step(source, int(d), logits, progress)
+            self._step(features if array is None else None, array, int(d), logits, progress,
+                       opts)
         except BaseException:
             if knn is not None:  # this step's lists are not the next one's
                 native.lib.rlcc_refiner_set_knn(self._handle, None)
             raise
+        # the step succeeded: librlcc holds a pointer into this array now
+        # (borrowing), or no longer into the one an earlier step lent it
+        self._borrowed = array if borrow else None
+        return self.generation()
 
-    def _step(self, source, d, logits, progress) -> Generation:
+    def _step(self, source, array, d, logits, progress, opts) -> None:
+        """The step itself: the matrix in place (``array``), or the
+        ``source`` callback in batches of ``opts.batch`` rows."""
         raised, interrupted = [], []
 
         def fill(start, count, rows, ld, _):
@@ -497,18 +539,23 @@ class Refiner:
                 raised.append(error)
                 return 1
 
-        keep = (native.FEATURES_FN(fill),
+        keep = (native.FEATURES_FN(fill) if source is not None else None,
                 native.LOGITS_FN(fill_logits) if logits else native.LOGITS_FN(),
                 native.PROGRESS_FN(report))
+        opts.logits, opts.progress = keep[1], keep[2]
         with _sigint_cancels(interrupted):
-            code = native.lib.rlcc_refiner_step(self._handle, keep[0], None, self._batch,
-                                                keep[1], None, keep[2], None)
+            if array is not None:
+                code = native.lib.rlcc_refiner_step_matrix(
+                    self._handle, native.pointer(array, ctypes.c_float),
+                    leading_dimension(array), ctypes.byref(opts))
+            else:
+                code = native.lib.rlcc_refiner_step_opts(self._handle, keep[0], None,
+                                                         ctypes.byref(opts))
         if interrupted:
             raise KeyboardInterrupt
         if raised:
             raise raised[0]
         native.check(code)
-        return self.generation()
 
     def generation(self) -> Generation:
         """The latest generation's results."""
@@ -522,9 +569,25 @@ class Refiner:
         return Generation(labels, int(k), float(lib.rlcc_refiner_threshold(self._handle)), cents,
                           int(lib.rlcc_refiner_generation(self._handle)))
 
-    def targets(self, indices: Any = None) -> np.ndarray:
+    def bytes(self) -> int:
+        """Bytes the refiner holds in librlcc now, all charged to its budget
+        (the formula at ``rlcc_refiner_new`` in rlcc.h): labels, centroids
+        and the consensus of two generations, the features later targets
+        read when they are copied (``beta < 1``, no logits, not borrowed),
+        kNN lists set for the next step. 0 before the first step (the
+        refiner is made by it); -1 while a step runs on another thread."""
+        if self._handle is None:
+            return 0
+        return int(native.lib.rlcc_refiner_bytes(self._handle))
+
+    def targets(self, indices: Any = None, n_threads: int = 0, max_bytes: int = 0) -> np.ndarray:
         """Training targets (float32, ``len(indices) x n_classes``) of the
-        latest generation for the given sample indices (all when None)."""
+        latest generation for the given sample indices (all when None).
+        ``n_threads`` (0: the refiner's) and ``max_bytes`` (the call's working
+        memory, about ``len(indices) x (K_prev + d)`` floats; 0: half of
+        physical memory) hold for this call."""
+        opts = _resources(native.TargetsOptions, native.lib.rlcc_targets_options_init,
+                          n_threads, max_bytes)
         if self._handle is None:
             raise native.invalid("refiner: no generation yet (call step)")
         lib = native.lib
@@ -532,6 +595,7 @@ class Refiner:
         picked = _rows(indices)
         n_rows = self._shape[0] if picked is None else picked.shape[0]
         out = np.empty((n_rows, k), dtype=np.float32)
-        native.check(lib.rlcc_refiner_targets(self._handle, _rows_pointer(picked),
-                                              n_rows, native.pointer(out, ctypes.c_float), max(k, 1)))
+        native.check(lib.rlcc_refiner_targets_opts(self._handle, _rows_pointer(picked), n_rows,
+                                                   ctypes.byref(opts),
+                                                   native.pointer(out, ctypes.c_float), max(k, 1)))
         return out

@@ -755,3 +755,19 @@ def test_a_matrix_step_releases_the_gil():
         thread.join()
     assert -1 in seen, sorted(set(seen))[:5]
     assert refiner.bytes() > 0
+
+
+def test_a_borrowed_cpu_tensor_is_kept_alive():
+    torch = pytest.importorskip("torch")
+    gens = generations()
+    want = reference_run(gens, np.arange(5, dtype=np.int64))
+    refiner = rlcc.Refiner(**REFINER)
+    refiner.step(torch.from_numpy(gens[0].copy()), borrow=True)
+    tensor = torch.from_numpy(gens[1].copy())
+    refiner.step(tensor, borrow=True)
+    del tensor
+    gc.collect()
+    junk = [torch.full(gens[1].shape, float("nan")) for _ in range(8)]  # noqa: F841
+    same(refiner.targets(), want[1][1])
+    with pytest.raises(rlcc.InvalidArgument, match="would be converted"):
+        refiner.step(torch.from_numpy(gens[2].astype(np.float64)), borrow=True)

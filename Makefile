@@ -71,7 +71,7 @@ LIBS := $(BLAS_LIBS) -fopenmp -lm
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 SRCS := $(wildcard src/*.c)
-HDRS := include/rlcc.h src/internal.h
+HDRS := include/rlcc.h $(wildcard src/*.h)
 TEST_SRCS := $(wildcard tests/c/*.c)
 TEST_HDRS := $(wildcard tests/c/*.h)
 

@@ -25,6 +25,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "distance.h"
 #include "internal.h"
 
 /* Once a pair is decided, its Gram entry is overwritten by its level: how
@@ -61,17 +62,6 @@ static int row_norms(const scan_context *ctx, double *norm2, int n_threads)
     return RLCC_OK;
 }
 
-/* The exact-as-double squared distance scikit-learn's decision rests on. */
-static double squared_distance(const float *a, const float *b, int64_t d)
-{
-    double sum = 0.0;
-    for (int64_t k = 0; k < d; k++) {
-        double diff = (double)a[k] - (double)b[k];
-        sum += diff * diff;
-    }
-    return sum;
-}
-
 /* The level of a cosine pair: radii from the largest down while within. */
 static int cosine_level(const scan_context *ctx, float dist)
 {
@@ -97,7 +87,7 @@ static int euclidean_level(const scan_context *ctx, double d2, double margin, co
             yes = 0;
         else {
             if (exact < 0.0) {
-                exact = squared_distance(xi, xj, ctx->d);
+                exact = rlcc__squared_distance(xi, xj, ctx->d);
                 (*redecided)++;
             }
             yes = exact <= eps2;

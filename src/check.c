@@ -235,3 +235,15 @@ int rlcc__row_norms(const char *name, const float *x, int64_t n, int64_t d, int6
     return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: row %lld has %s at column %lld", name,
                       (long long)first_bad, isnan(row[k]) ? "NaN" : "inf", (long long)k);
 }
+
+int rlcc__check_feature_values(const char *name, const float *x, int64_t n, int64_t d,
+                               int64_t ldx, int n_threads, rlcc__budget *budget)
+{
+    int err;
+    double *norm2 = rlcc__alloc(budget, n, sizeof *norm2, "row norms", &err);
+    if (norm2 == NULL)
+        return err;
+    err = rlcc__row_norms(name, x, n, d, ldx, n_threads, norm2);
+    rlcc__free(budget, norm2, n, sizeof *norm2);
+    return err;
+}

@@ -269,6 +269,26 @@ void rlcc__propagate(const int32_t *prev, const int64_t *chat_indptr, const int3
 void rlcc__blend(const int32_t *cur, int64_t k_cur, const float *s, int64_t lds, float alpha,
                  const int64_t *rows, int64_t n_rows, int n_threads, float *out, int64_t ldo);
 
+/* ---- exact DBSCAN without a Gram matrix (grid.c, kdtree.c) ------------------
+ * Euclidean features only; every pair is decided as the brute path decides
+ * it, rlcc__squared_distance(x_i, x_j) <= eps * eps (distance.h), so labels,
+ * core flags and counts equal the brute path's. x must already have passed
+ * rlcc__check_feature_values(). They fill labels (n), core (n bytes, or
+ * NULL) and *n_clusters, and, when n_neighbor_pairs is not NULL, count the
+ * directed neighbour entries the brute path's graph would hold (O(pairs)
+ * time, O(1) memory). Working memory is O(n d), from budget. */
+int rlcc__dbscan_grid(const float *x, int64_t n, int64_t d, int64_t ldx, double eps,
+                      int64_t min_samples, int n_threads, rlcc__budget *budget, int32_t *labels,
+                      uint8_t *core, int64_t *n_clusters, int64_t *n_neighbor_pairs);
+int rlcc__dbscan_tree(const float *x, int64_t n, int64_t d, int64_t ldx, double eps,
+                      int64_t min_samples, int n_threads, rlcc__budget *budget, int32_t *labels,
+                      uint8_t *core, int64_t *n_clusters, int64_t *n_neighbor_pairs);
+/* The feature checks of the brute path without its norms: NaN/Inf (naming
+ * the first bad row and column) and rows above RLCC_MAX_SQUARED_NORM, with
+ * the same messages (check.c). */
+int rlcc__check_feature_values(const char *name, const float *x, int64_t n, int64_t d,
+                               int64_t ldx, int n_threads, rlcc__budget *budget);
+
 /* Builds the feature-space neighbour graph (features.c). */
 #define RLCC_MAX_RADII 3
 /* One graph per radius (eps ascending, n_eps <= RLCC_MAX_RADII) from a

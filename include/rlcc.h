@@ -63,13 +63,13 @@ extern "C" {
  * ------------------------------------------------------------------------ */
 
 #define RLCC_VERSION_MAJOR 1 /**< Incompatible ABI changes (never, within librlcc.so.1). */
-#define RLCC_VERSION_MINOR 4 /**< Functions added (one version-script node each). */
+#define RLCC_VERSION_MINOR 5 /**< Functions added (one version-script node each). */
 #define RLCC_VERSION_PATCH 0 /**< Same functions: fixes and speed-ups. */
 /** MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 10200 for 1.2.0. */
 #define RLCC_VERSION_NUMBER \
     (RLCC_VERSION_MAJOR * 10000 + RLCC_VERSION_MINOR * 100 + RLCC_VERSION_PATCH)
 /** The version this header describes, as text. */
-#define RLCC_VERSION_STRING "1.4.0"
+#define RLCC_VERSION_STRING "1.5.0"
 
 /**
  * The version of the library actually loaded, as RLCC_VERSION_NUMBER.
@@ -173,7 +173,58 @@ typedef struct rlcc_dbscan_options {
      *  negative is an error. Exceeding it returns RLCC_E_MEMORY_LIMIT
      *  before the allocation that would exceed it. */
     int64_t max_bytes;
+    /** Since 1.5. How rlcc_dbscan_features() finds neighbours:
+     *  RLCC_DBSCAN_AUTO (default), RLCC_DBSCAN_BRUTE, RLCC_DBSCAN_GRID or
+     *  RLCC_DBSCAN_TREE; any other value is refused with
+     *  RLCC_E_INVALID_ARGUMENT. Every choice gives the same labels, core
+     *  flags, n_clusters and stats (n_redecided and peak_bytes aside), bit
+     *  for bit. Checked, and otherwise ignored, by rlcc_dbscan_dense() and
+     *  rlcc_dbscan_csr(). */
+    int32_t algorithm;
+    /** Since 1.5. Reserved, must be 0. */
+    int32_t reserved;
 } rlcc_dbscan_options;
+
+/**
+ * Neighbour searches for rlcc_dbscan_options.algorithm (1.5). All of them
+ * decide a euclidean pair the same way, sum_k ((double)x_ik - (double)x_jk)^2
+ * <= eps * eps, each difference and square in double and the sum taken in
+ * ascending k, and differ only in which pairs they compute:
+ *
+ *   RLCC_DBSCAN_BRUTE  every pair, from a float32 Gram matrix (SGEMM) with a
+ *       proven error bound; pairs inside the bound are recomputed as above
+ *       (n_redecided). The only choice for RLCC_METRIC_COSINE. Memory: one
+ *       Gram tile plus about 12 bytes per neighbour pair (see above).
+ *   RLCC_DBSCAN_GRID  cells of side about eps / sqrt(d): the points of one
+ *       cell are each other's neighbours (proven, rounding included), so a
+ *       cell of min_samples points is all core; other points and the links
+ *       between cells are decided pair by pair in the neighbouring cells
+ *       only, and clusters are joined by a union-find. Euclidean only, and
+ *       d <= RLCC_DBSCAN_GRID_MAX_DIM (the neighbouring cells grow as
+ *       (2 floor(sqrt(d)) + 3)^d); beyond either it is refused with
+ *       RLCC_E_INVALID_ARGUMENT. Where the cells could not be exact (eps^2
+ *       below DBL_MIN, or a dimension spanning more than 2^28 cells) it
+ *       runs the tree instead, with the same result.
+ *   RLCC_DBSCAN_TREE  a kd-tree over the points; nodes whose box is
+ *       provably within or beyond eps of a point are counted or skipped
+ *       whole, the rest is decided pair by pair. Euclidean only (cosine is
+ *       refused with RLCC_E_INVALID_ARGUMENT); any d.
+ *   RLCC_DBSCAN_AUTO  the choice measured fastest on this library's
+ *       benchmarks (docs/BENCHMARKS.md): cosine always brute; euclidean by
+ *       d and n as rlcc_dbscan_features() documents.
+ *
+ * Grid and tree use O(n d) memory (no neighbour lists, no Gram tile) and
+ * report stats->n_redecided = 0. They use n_threads threads and call no
+ * BLAS. With stats != NULL they also count n_neighbor_pairs exactly, which
+ * takes time proportional to the number of pairs (nothing is stored): pass
+ * NULL stats when only the labels matter.
+ */
+#define RLCC_DBSCAN_AUTO 0  /**< Pick by metric, d and n (default). */
+#define RLCC_DBSCAN_BRUTE 1 /**< Every pair, float32 Gram screen (1.0 behaviour). */
+#define RLCC_DBSCAN_GRID 2  /**< Cells of side ~eps/sqrt(d); euclidean, small d. */
+#define RLCC_DBSCAN_TREE 3  /**< A kd-tree; euclidean. */
+/** The largest d RLCC_DBSCAN_GRID accepts. Since 1.5. */
+#define RLCC_DBSCAN_GRID_MAX_DIM 5
 
 /**
  * Statistics a DBSCAN call may report. Since 1.0. Fill with

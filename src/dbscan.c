@@ -38,6 +38,7 @@ int rlcc_dbscan_stats_init(rlcc_dbscan_stats *stats, size_t struct_size)
 /* The options a call runs with, after defaults and validation. */
 typedef struct call_options {
     int32_t metric;
+    int32_t algorithm; /* RLCC_DBSCAN_*, AUTO until rlcc_dbscan_features() picks */
     int n_threads;
     int64_t max_bytes;
 } call_options;
@@ -52,12 +53,20 @@ static int read_options(const rlcc_dbscan_options *options, call_options *out)
     if (opts.metric != RLCC_METRIC_EUCLIDEAN && opts.metric != RLCC_METRIC_COSINE)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "options.metric: %d is not a known metric",
                           (int)opts.metric);
-    err = rlcc__check_threads(opts.n_threads);
+    if (opts.algorithm < RLCC_DBSCAN_AUTO || opts.algorithm > RLCC_DBSCAN_TREE)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "options.algorithm: %d is not a known algorithm (RLCC_DBSCAN_AUTO 0, "
+                          "_BRUTE 1, _GRID 2, _TREE 3)",
+                          (int)opts.algorithm);
+    err = rlcc__check_reserved("options.reserved", opts.reserved);
+    if (err == RLCC_OK)
+        err = rlcc__check_threads(opts.n_threads);
     if (err == RLCC_OK)
         err = rlcc__check_max_bytes(opts.max_bytes);
     if (err != RLCC_OK)
         return err;
     out->metric = opts.metric;
+    out->algorithm = opts.algorithm;
     out->n_threads = rlcc__resolve_threads(opts.n_threads);
     out->max_bytes = opts.max_bytes;
     return RLCC_OK;
@@ -190,6 +199,82 @@ static int finish_empty(int64_t *n_clusters, rlcc_dbscan_stats *stats)
 
 /* ---- features ------------------------------------------------------------- */
 
+/* What the forced choices cannot do, refused before anything is read. */
+static int check_algorithm(int32_t algorithm, int32_t metric, int64_t d)
+{
+    static const char *const name[] = {"", "", "the grid (RLCC_DBSCAN_GRID)",
+                                       "the tree (RLCC_DBSCAN_TREE)"};
+    if ((algorithm == RLCC_DBSCAN_GRID || algorithm == RLCC_DBSCAN_TREE) &&
+        metric == RLCC_METRIC_COSINE)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "options.algorithm: %s decides euclidean distances only; cosine is "
+                          "decided in float32 from the Gram matrix (RLCC_DBSCAN_BRUTE, or "
+                          "RLCC_DBSCAN_AUTO, which picks it)",
+                          name[algorithm]);
+    if (algorithm == RLCC_DBSCAN_GRID && d > RLCC_DBSCAN_GRID_MAX_DIM)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "options.algorithm: the grid (RLCC_DBSCAN_GRID) takes d <= %d, not "
+                          "d = %lld (a point's neighbouring cells grow as "
+                          "(2 floor(sqrt(d)) + 3)^d); use RLCC_DBSCAN_TREE or RLCC_DBSCAN_AUTO",
+                          RLCC_DBSCAN_GRID_MAX_DIM, (long long)d);
+    return RLCC_OK;
+}
+
+/* RLCC_DBSCAN_AUTO's choice (measured: docs/BENCHMARKS.md). */
+static int32_t auto_algorithm(int32_t metric, int64_t n, int64_t d)
+{
+    if (metric == RLCC_METRIC_COSINE)
+        return RLCC_DBSCAN_BRUTE;
+    (void)n;
+    if (d <= 3)
+        return RLCC_DBSCAN_GRID;
+    if (d <= 16)
+        return RLCC_DBSCAN_TREE;
+    return RLCC_DBSCAN_BRUTE;
+}
+
+/* The grid and tree paths: labels straight into the caller's outputs. */
+static int dbscan_without_gram(int32_t algorithm, const float *x, int64_t n, int64_t d,
+                               int64_t ldx, double eps, int64_t min_samples, int n_threads,
+                               rlcc__budget *budget, int32_t *labels, int64_t *n_clusters,
+                               uint8_t *core, rlcc_dbscan_stats *stats)
+{
+    int err = rlcc__check_feature_values("x", x, n, d, ldx, n_threads, budget);
+    if (err != RLCC_OK)
+        return err;
+    uint8_t *core_flags = core; /* the stats count core points even without core */
+    if (core_flags == NULL && stats != NULL) {
+        core_flags = rlcc__alloc(budget, n, sizeof *core_flags, "core flags", &err);
+        if (core_flags == NULL)
+            return err;
+    }
+    int64_t clusters = 0, pairs = 0;
+    int64_t *count_pairs = stats != NULL ? &pairs : NULL;
+    if (algorithm == RLCC_DBSCAN_GRID)
+        err = rlcc__dbscan_grid(x, n, d, ldx, eps, min_samples, n_threads, budget, labels,
+                                core_flags, &clusters, count_pairs);
+    else
+        err = rlcc__dbscan_tree(x, n, d, ldx, eps, min_samples, n_threads, budget, labels,
+                                core_flags, &clusters, count_pairs);
+    if (err == RLCC_OK && stats != NULL) {
+        int64_t n_core = 0, n_noise = 0;
+        for (int64_t i = 0; i < n; i++) {
+            n_core += core_flags[i];
+            n_noise += labels[i] == -1;
+        }
+        stats->n_neighbor_pairs = pairs;
+        stats->n_core = n_core;
+        stats->n_noise = n_noise;
+        stats->n_redecided = 0; /* no float32 screen: every pair computed is decided in double */
+        stats->peak_bytes = budget->peak;
+    }
+    if (err == RLCC_OK && n_clusters != NULL)
+        *n_clusters = clusters;
+    if (core_flags != core)
+        rlcc__free(budget, core_flags, n, sizeof *core_flags);
+    return err;
+}
+
 int rlcc_dbscan_features(const float *x, int64_t n, int64_t d, int64_t ldx, double eps,
                          int64_t min_samples, const rlcc_dbscan_options *options,
                          int32_t *labels, int64_t *n_clusters, uint8_t *core,
@@ -200,6 +285,8 @@ int rlcc_dbscan_features(const float *x, int64_t n, int64_t d, int64_t ldx, doub
     int err = rlcc__check_matrix("x", x, n, d, ldx);
     if (err == RLCC_OK)
         err = check_common(n, eps, min_samples, labels, options, stats, &opts);
+    if (err == RLCC_OK)
+        err = check_algorithm(opts.algorithm, opts.metric, d);
     if (err != RLCC_OK)
         return err;
     if (n == 0)
@@ -207,6 +294,12 @@ int rlcc_dbscan_features(const float *x, int64_t n, int64_t d, int64_t ldx, doub
 
     rlcc__budget budget;
     rlcc__budget_init(&budget, opts.max_bytes);
+    const int32_t algorithm = opts.algorithm == RLCC_DBSCAN_AUTO
+                                  ? auto_algorithm(opts.metric, n, d)
+                                  : opts.algorithm;
+    if (algorithm != RLCC_DBSCAN_BRUTE)
+        return dbscan_without_gram(algorithm, x, n, d, ldx, eps, min_samples, opts.n_threads,
+                                   &budget, labels, n_clusters, core, stats);
     rlcc__graph g;
     int64_t n_redecided = 0;
     err = rlcc__feature_graph(x, n, d, ldx, eps, opts.metric, opts.n_threads, &budget, &g,

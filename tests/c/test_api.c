@@ -32,6 +32,10 @@ static void pinned_codes_never_change(void)
     CHECK_EQ(RLCC_E_CALLBACK, -5);
     CHECK_EQ(RLCC_METRIC_EUCLIDEAN, 0);
     CHECK_EQ(RLCC_METRIC_COSINE, 1);
+    CHECK_EQ(RLCC_DBSCAN_AUTO, 0);
+    CHECK_EQ(RLCC_DBSCAN_BRUTE, 1);
+    CHECK_EQ(RLCC_DBSCAN_GRID, 2);
+    CHECK_EQ(RLCC_DBSCAN_TREE, 3);
 }
 
 /* The 1.0 layouts are part of the ABI: fields are only ever appended. */
@@ -41,7 +45,9 @@ static void struct_layouts_are_pinned(void)
     CHECK_EQ(offsetof(rlcc_dbscan_options, metric), 8);
     CHECK_EQ(offsetof(rlcc_dbscan_options, n_threads), 12);
     CHECK_EQ(offsetof(rlcc_dbscan_options, max_bytes), 16);
-    CHECK_EQ(sizeof(rlcc_dbscan_options), 24);
+    CHECK_EQ(offsetof(rlcc_dbscan_options, algorithm), 24); /* 1.5 */
+    CHECK_EQ(offsetof(rlcc_dbscan_options, reserved), 28);
+    CHECK_EQ(sizeof(rlcc_dbscan_options), 32);
     CHECK_EQ(offsetof(rlcc_dbscan_stats, n_neighbor_pairs), 8);
     CHECK_EQ(offsetof(rlcc_dbscan_stats, n_core), 16);
     CHECK_EQ(offsetof(rlcc_dbscan_stats, n_noise), 24);
@@ -59,6 +65,8 @@ static void options_init_sets_defaults(void)
     CHECK_EQ(opts.metric, RLCC_METRIC_EUCLIDEAN);
     CHECK_EQ(opts.n_threads, 0);
     CHECK_EQ(opts.max_bytes, 0);
+    CHECK_EQ(opts.algorithm, RLCC_DBSCAN_AUTO);
+    CHECK_EQ(opts.reserved, 0);
     CHECK_ERR(rlcc_dbscan_options_init(NULL, sizeof opts), RLCC_E_INVALID_ARGUMENT, "options");
     CHECK_ERR(rlcc_dbscan_options_init(&opts, 4), RLCC_E_INVALID_ARGUMENT, "struct_size");
 }

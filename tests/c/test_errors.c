@@ -216,10 +216,20 @@ static void memory_limit(void)
     float *x = calloc((size_t)n, sizeof(float)); /* all identical: n^2 neighbour pairs */
     int32_t *labels = malloc(sizeof(int32_t) * (size_t)n);
     opts.max_bytes = 16 << 20; /* 16 MiB; the pairs need 4000^2 * 6 bytes = 96 MB */
+    opts.algorithm = RLCC_DBSCAN_BRUTE; /* the path that holds the pairs */
     CHECK_ERR(rlcc_dbscan_features(x, n, 1, 1, 1.0, 2, &opts, labels, NULL, NULL, NULL),
               RLCC_E_MEMORY_LIMIT, "neighbour pairs");
-    opts.max_bytes = 0; /* the default fits */
     int64_t k = 0;
+    /* the grid and the tree hold O(n), so 16 MiB is plenty (1.5) */
+    for (int32_t algorithm = RLCC_DBSCAN_GRID; algorithm <= RLCC_DBSCAN_TREE; algorithm++) {
+        opts.algorithm = algorithm;
+        k = 0;
+        CHECK_OK(rlcc_dbscan_features(x, n, 1, 1, 1.0, 2, &opts, labels, &k, NULL, NULL));
+        CHECK_EQ(k, 1);
+    }
+    opts.algorithm = RLCC_DBSCAN_BRUTE;
+    opts.max_bytes = 0; /* the default fits */
+    k = 0;
     CHECK_OK(rlcc_dbscan_features(x, n, 1, 1, 1.0, 2, &opts, labels, &k, NULL, NULL));
     CHECK_EQ(k, 1);
     free(x);

@@ -92,11 +92,23 @@ static void subnormal_features(void)
     int64_t k;
     rlcc_dbscan_stats stats;
     rlcc_dbscan_stats_init(&stats, sizeof stats);
-    CHECK_OK(rlcc_dbscan_features(x, 6, 1, 1, 1.5 * 0x1p-140, 2, NULL, labels, &k, NULL, &stats));
+    rlcc_dbscan_options opts;
+    rlcc_dbscan_options_init(&opts, sizeof opts);
+    opts.algorithm = RLCC_DBSCAN_BRUTE; /* the path with a float32 screen */
+    CHECK_OK(rlcc_dbscan_features(x, 6, 1, 1, 1.5 * 0x1p-140, 2, &opts, labels, &k, NULL, &stats));
     const int32_t want[6] = {0, 0, 0, 1, 1, -1};
     CHECK(memcmp(labels, want, sizeof want) == 0);
     CHECK_EQ(k, 2);
     CHECK(stats.n_redecided > 0);
+    /* the grid and the tree compute these pairs in double directly (1.5) */
+    for (int32_t algorithm = RLCC_DBSCAN_GRID; algorithm <= RLCC_DBSCAN_TREE; algorithm++) {
+        opts.algorithm = algorithm;
+        CHECK_OK(rlcc_dbscan_features(x, 6, 1, 1, 1.5 * 0x1p-140, 2, &opts, labels, &k, NULL,
+                                      &stats));
+        CHECK(memcmp(labels, want, sizeof want) == 0);
+        CHECK_EQ(k, 2);
+        CHECK_EQ(stats.n_redecided, 0);
+    }
     int64_t idx[6];
     float sq[6];
     /* the kNN decides in double (1.3): every row is its own nearest, though

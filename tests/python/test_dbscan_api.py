@@ -38,8 +38,10 @@ def test_every_exported_function_is_declared():
 def test_struct_layouts_match_the_header():
     import ctypes
 
-    assert ctypes.sizeof(_native.DbscanOptions) == 24
+    assert ctypes.sizeof(_native.DbscanOptions) == 32
     assert _native.DbscanOptions.max_bytes.offset == 16
+    assert _native.DbscanOptions.algorithm.offset == 24  # 1.5
+    assert _native.DbscanOptions.reserved.offset == 28
     assert ctypes.sizeof(_native.DbscanStats) == 48
     assert _native.DbscanStats.peak_bytes.offset == 40
 
@@ -138,16 +140,20 @@ def test_cosine_zero_row():
 def test_memory_limit_raises_out_of_memory():
     X = np.zeros((3000, 2), dtype=np.float32)  # every pair is a neighbour
     with pytest.raises(rlcc.OutOfMemory) as info:
-        rlcc.dbscan_with_stats(X, 1.0, 2, max_bytes=1 << 20)
+        rlcc.dbscan_with_stats(X, 1.0, 2, max_bytes=1 << 20, algorithm="brute")
     assert isinstance(info.value, MemoryError)
     assert info.value.code == _native.E_MEMORY_LIMIT
+    # the grid and the tree hold O(n): the same limit is plenty (1.5)
+    for algorithm in ("grid", "kd_tree"):
+        labels = rlcc.dbscan_with_stats(X, 1.0, 2, max_bytes=1 << 20, algorithm=algorithm)[0]
+        assert (labels == 0).all()
 
 
 def test_redecision_counter_from_python():
     # far from the origin the float32 Gram screen cannot decide unit distances
     ys = np.array([1, 2, 3, 11, 12, 13, 21, 22, 41], dtype=np.float32)
     X = np.stack([np.full_like(ys, 4096), ys], axis=1)
-    labels, core, k, stats = rlcc.dbscan_with_stats(X, 1.0, 3)
+    labels, core, k, stats = rlcc.dbscan_with_stats(X, 1.0, 3, algorithm="brute")
     np.testing.assert_array_equal(labels, [0, 0, 0, 1, 1, 1, -1, -1, -1])
     np.testing.assert_array_equal(labels, DBSCAN(eps=1.0, min_samples=3).fit(X).labels_)
     assert stats["n_redecided"] > 0

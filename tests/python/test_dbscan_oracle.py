@@ -47,6 +47,13 @@ def shared_border(case, labels, core_indices):
     return False
 
 
+def algorithms_for(case):
+    """The algorithm= values a case can run with."""
+    if case.metric != "euclidean":
+        return ["auto", "brute"]  # precomputed ignores it; grid and tree refuse cosine
+    return ["auto", "brute", "kd_tree"] + (["grid"] if case.X.shape[1] <= 5 else [])
+
+
 @pytest.mark.parametrize("kind,index", list(all_cases()))
 def test_labels_identical_to_sklearn(kind, index):
     case = make_case(kind, index)
@@ -56,11 +63,14 @@ def test_labels_identical_to_sklearn(kind, index):
     labels = rlcc.dbscan(case.X, case.eps, case.min_samples, metric=case.metric)
     assert labels.dtype == np.int32
     np.testing.assert_array_equal(labels, model.labels_, err_msg=case.name)
-    # the core flags agree as well
-    _, core, n_clusters, _ = rlcc.dbscan_with_stats(case.X, case.eps, case.min_samples,
-                                                    metric=case.metric)
-    np.testing.assert_array_equal(np.flatnonzero(core), model.core_sample_indices_)
-    assert n_clusters == len(set(model.labels_) - {-1})
+    # the core flags agree as well, through every algorithm that takes the
+    # case (1.5: auto, brute, and for euclidean the grid up to d = 5 and the tree)
+    for algorithm in algorithms_for(case):
+        labels, core, n_clusters, _ = rlcc.dbscan_with_stats(
+            case.X, case.eps, case.min_samples, metric=case.metric, algorithm=algorithm)
+        np.testing.assert_array_equal(labels, model.labels_, err_msg=f"{case.name} {algorithm}")
+        np.testing.assert_array_equal(np.flatnonzero(core), model.core_sample_indices_)
+        assert n_clusters == len(set(model.labels_) - {-1})
     TALLY[case.name] = (n_clusters, float(np.mean(labels == -1)) if len(labels) else 0.0,
                         shared_border(case, labels, model.core_sample_indices_))
 

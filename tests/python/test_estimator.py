@@ -43,7 +43,8 @@ def test_same_labels_as_sklearn(metric, eps):
     assert ours.n_features_in_ == 6
     clone = pickle.loads(pickle.dumps(ours))
     np.testing.assert_array_equal(clone.labels_, ours.labels_)
-    assert clone.get_params() == {"eps": eps, "min_samples": 5, "metric": metric, "n_threads": 0}
+    assert clone.get_params() == {"eps": eps, "min_samples": 5, "metric": metric, "n_threads": 0,
+                                  "algorithm": "auto"}
 
 
 def test_precomputed_sparse_and_fit_predict():

@@ -10,6 +10,9 @@ import numpy as np
 from . import _native as native
 
 _METRICS = {"euclidean": 0, "cosine": 1, "precomputed": None}
+# scikit-learn's spelling where it has one ("auto", "brute", "kd_tree"), and
+# "grid" for librlcc's grid (RLCC_DBSCAN_AUTO, _BRUTE, _GRID, _TREE).
+_ALGORITHMS = {"auto": 0, "brute": 1, "grid": 2, "kd_tree": 3}
 _INT32_MAX = 2**31 - 1
 
 
@@ -55,15 +58,22 @@ def _sparse_csr(X):
 
 
 def dbscan_with_stats(X: Any, eps: float, min_samples: int = 5, metric: str = "euclidean",
-                      n_threads: int = 0,
-                      max_bytes: int = 0) -> Tuple[np.ndarray, np.ndarray, int, Dict[str, int]]:
+                      n_threads: int = 0, max_bytes: int = 0, algorithm: str = "auto",
+                      want_stats: bool = True
+                      ) -> Tuple[np.ndarray, np.ndarray, int, Dict[str, int]]:
     """Like :func:`dbscan`, returning ``(labels, core, n_clusters, stats)``
     where ``core`` is a bool array and ``stats`` a dict of the library's
-    counters (``n_redecided``, ``peak_bytes``, ...)."""
+    counters (``n_neighbor_pairs``, ``n_redecided``, ``peak_bytes``, ...).
+    ``want_stats=False`` passes no stats struct (the grid and the tree then
+    skip counting every neighbour pair) and returns an empty dict."""
     if metric not in _METRICS:
         raise native.invalid(f"metric: {metric!r} is not one of {sorted(_METRICS)}")
-    opts = native.options(int(n_threads), _METRICS[metric] or 0, int(max_bytes))
+    if algorithm not in _ALGORITHMS:
+        raise native.invalid(f"algorithm: {algorithm!r} is not one of {sorted(_ALGORITHMS)}")
+    opts = native.options(int(n_threads), _METRICS[metric] or 0, int(max_bytes),
+                          _ALGORITHMS[algorithm])
     stats = native.init_struct(native.DbscanStats, native.lib.rlcc_dbscan_stats_init)
+    stats_arg = ctypes.byref(stats) if want_stats else None
     n_clusters = ctypes.c_int64(0)
     tail_args = None
 
@@ -77,7 +87,7 @@ def dbscan_with_stats(X: Any, eps: float, min_samples: int = 5, metric: str = "e
         labels, core = outputs(n)
         tail_args = (float(eps), int(min_samples), ctypes.byref(opts),
                      native.pointer(labels, ctypes.c_int32), ctypes.byref(n_clusters),
-                     native.pointer(core, ctypes.c_uint8), ctypes.byref(stats))
+                     native.pointer(core, ctypes.c_uint8), stats_arg)
         code = native.lib.rlcc_dbscan_csr(
             n, native.pointer(indptr, ctypes.c_int64), native.pointer(indices, ctypes.c_int32),
             native.pointer(data, ctypes.c_float), *tail_args)
@@ -87,7 +97,7 @@ def dbscan_with_stats(X: Any, eps: float, min_samples: int = 5, metric: str = "e
         labels, core = outputs(n)
         tail_args = (float(eps), int(min_samples), ctypes.byref(opts),
                      native.pointer(labels, ctypes.c_int32), ctypes.byref(n_clusters),
-                     native.pointer(core, ctypes.c_uint8), ctypes.byref(stats))
+                     native.pointer(core, ctypes.c_uint8), stats_arg)
         ld = leading_dimension(array)
         if metric == "precomputed":
             if array.shape[0] != array.shape[1]:
@@ -98,12 +108,13 @@ def dbscan_with_stats(X: Any, eps: float, min_samples: int = 5, metric: str = "e
             code = native.lib.rlcc_dbscan_features(native.pointer(array, ctypes.c_float), n,
                                                    array.shape[1], ld, *tail_args)
     native.check(code)
-    stat_values = {name: getattr(stats, name) for name, _ in native.DbscanStats._fields_[1:]}
+    stat_values = ({name: getattr(stats, name) for name, _ in native.DbscanStats._fields_[1:]}
+                   if want_stats else {})
     return labels, core.astype(bool), int(n_clusters.value), stat_values
 
 
 def dbscan(X: Any, eps: float, min_samples: int = 5, metric: str = "euclidean",
-           n_threads: int = 0) -> np.ndarray:
+           n_threads: int = 0, algorithm: str = "auto") -> np.ndarray:
     """DBSCAN cluster labels, identical to ``sklearn.cluster.DBSCAN``.
 
     Parameters
@@ -121,6 +132,13 @@ def dbscan(X: Any, eps: float, min_samples: int = 5, metric: str = "euclidean",
     metric : {"euclidean", "cosine", "precomputed"}
     n_threads : int
         Threads for librlcc's own work; 0 = all OpenMP threads.
+    algorithm : {"auto", "brute", "grid", "kd_tree"}
+        How neighbours are found (``rlcc_dbscan_options.algorithm``, 1.5):
+        ``"brute"`` every pair from a float32 Gram matrix, ``"grid"`` cells
+        of side about eps/sqrt(d) (euclidean, d <= 8), ``"kd_tree"`` a
+        kd-tree (euclidean), ``"auto"`` the fastest measured for the metric,
+        d and n. Every choice gives the same labels, bit for bit. Ignored
+        for ``"precomputed"`` (but still checked).
 
     Returns
     -------
@@ -134,4 +152,5 @@ def dbscan(X: Any, eps: float, min_samples: int = 5, metric: str = "euclidean",
     OutOfMemory
         The work does not fit in memory.
     """
-    return dbscan_with_stats(X, eps, min_samples, metric, n_threads)[0]
+    return dbscan_with_stats(X, eps, min_samples, metric, n_threads, algorithm=algorithm,
+                             want_stats=False)[0]

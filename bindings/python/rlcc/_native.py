@@ -11,7 +11,7 @@ from pathlib import Path
 
 #: The librlcc version this package was written against (MAJOR.MINOR.PATCH).
 #: The loaded library must have the same MAJOR and at least this MINOR.
-__version__ = "1.4.0"
+__version__ = "1.5.0"
 
 SONAME = "librlcc.so.1"
 
@@ -153,13 +153,16 @@ c_float_p = ctypes.POINTER(ctypes.c_float)
 
 
 class DbscanOptions(ctypes.Structure):
-    """Mirror of ``rlcc_dbscan_options`` (1.0 layout)."""
+    """Mirror of ``rlcc_dbscan_options`` (1.5 layout: ``algorithm`` and
+    ``reserved`` appended)."""
 
     _fields_ = [
         ("struct_size", ctypes.c_size_t),
         ("metric", ctypes.c_int32),
         ("n_threads", ctypes.c_int32),
         ("max_bytes", ctypes.c_int64),
+        ("algorithm", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
     ]
 
 
@@ -507,13 +510,15 @@ def init_struct(struct_type, init_function):
     return value
 
 
-def options(n_threads: int, metric: int = 0, max_bytes: int = 0) -> DbscanOptions:
+def options(n_threads: int, metric: int = 0, max_bytes: int = 0,
+            algorithm: int = 0) -> DbscanOptions:
     """A filled options struct. Negative values are passed through so the
     library, not Python, decides what is valid and says why."""
     opts = init_struct(DbscanOptions, lib.rlcc_dbscan_options_init)
     opts.metric = metric
     opts.n_threads = n_threads
     opts.max_bytes = max_bytes
+    opts.algorithm = algorithm
     return opts
 
 

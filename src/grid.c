@@ -455,7 +455,7 @@ static int64_t count_in_cell(const grid *g, int64_t p, int64_t b, int64_t limit)
         return 0;
     int64_t count = 0;
     for (int64_t q = g->start[b]; q < g->start[b + 1] && count < limit; q++)
-        count += rlcc__squared_distance(xp, row(g, q), g->d) <= g->eps2;
+        count += rlcc__within_eps(xp, row(g, q), g->d, g->eps2);
     return count;
 }
 
@@ -501,7 +501,7 @@ static int cells_touch(const grid *g, const uint8_t *core, const int32_t *first_
             rlcc__box_min_sqdist(row(g, p), cell_lo(g, b), cell_hi(g, b), d) > g->eps2)
             continue;
         for (int64_t q = first_core[b]; q < g->start[b + 1]; q++)
-            if (core[q] && rlcc__squared_distance(row(g, p), row(g, q), d) <= g->eps2)
+            if (core[q] && rlcc__within_eps(row(g, p), row(g, q), d, g->eps2))
                 return 1;
     }
     return 0;
@@ -546,7 +546,7 @@ static int32_t border_label(const grid *g, const uint8_t *core, const int32_t *f
             continue;
         int near = rlcc__box_max_sqdist(xp, cell_lo(g, b), cell_hi(g, b), d) <= g->eps2;
         for (int64_t q = first_core[b]; q < g->start[b + 1] && !near; q++)
-            near = core[q] && rlcc__squared_distance(xp, row(g, q), d) <= g->eps2;
+            near = core[q] && rlcc__within_eps(xp, row(g, q), d, g->eps2);
         if (near)
             best = cell_cluster[b];
     }

@@ -39,9 +39,14 @@ typedef struct kd_node {
     int32_t left, right; /* children, -1 in a leaf */
 } kd_node;
 
+/* From this dimension on, pairs are screened in float32 first (distance.h):
+ * the double sum's one dependent addition per coordinate is the cost. */
+#define SCREEN_MIN_DIM 8
+
 typedef struct kd_tree {
     int64_t n, d;
     double eps2;        /* eps * eps in double: the decision's bound */
+    rlcc__eps_screen screen; /* the same decision, screened in float32 */
     float *pts;         /* n x d: the caller's rows in tree order */
     int32_t *order;     /* n: row of pts -> caller's row */
     kd_node *node;      /* preorder: children come after their parent */
@@ -60,6 +65,29 @@ static inline const float *node_lo(const kd_tree *t, int64_t v)
 static inline const float *node_hi(const kd_tree *t, int64_t v)
 {
     return t->box + v * 2 * t->d + t->d;
+}
+
+/* The decision for rows a and b: rlcc__squared_distance() <= eps^2. */
+static inline int is_neighbour(const kd_tree *t, const float *a, const float *b)
+{
+    return t->d >= SCREEN_MIN_DIM ? rlcc__within_eps_screened(a, b, t->d, &t->screen)
+                                  : rlcc__within_eps(a, b, t->d, t->eps2);
+}
+
+/* Node v is proven to hold no neighbour of p (1), or may hold one (0). */
+static inline int node_beyond(const kd_tree *t, const float *p, int64_t v)
+{
+    return t->d >= SCREEN_MIN_DIM
+               ? rlcc__box_surely_beyond(p, node_lo(t, v), node_hi(t, v), t->d, &t->screen)
+               : rlcc__box_beyond_eps(p, node_lo(t, v), node_hi(t, v), t->d, t->eps2);
+}
+
+/* Every point of node v is proven a neighbour of p (1), or may not be (0). */
+static inline int node_within(const kd_tree *t, const float *p, int64_t v)
+{
+    return t->d >= SCREEN_MIN_DIM
+               ? rlcc__box_surely_within(p, node_lo(t, v), node_hi(t, v), t->d, &t->screen)
+               : rlcc__box_within_eps(p, node_lo(t, v), node_hi(t, v), t->d, t->eps2);
 }
 
 /* ---- building ------------------------------------------------------------ */
@@ -220,15 +248,15 @@ static int64_t count_neighbours(const kd_tree *t, int64_t p, int64_t limit)
     int64_t count = 0;
     stack[top++] = 0;
     while (top > 0 && count < limit) {
-        const kd_node *nd = &t->node[stack[--top]];
-        const float *lo = node_lo(t, nd - t->node), *hi = node_hi(t, nd - t->node);
-        if (rlcc__box_min_sqdist(xp, lo, hi, t->d) > t->eps2)
+        const int32_t v = stack[--top];
+        const kd_node *nd = &t->node[v];
+        if (node_beyond(t, xp, v))
             continue;
-        if (rlcc__box_max_sqdist(xp, lo, hi, t->d) <= t->eps2) {
+        if (node_within(t, xp, v)) {
             count += nd->end - nd->begin;
         } else if (nd->left < 0) {
             for (int64_t q = nd->begin; q < nd->end; q++)
-                count += rlcc__squared_distance(xp, row(t, q), t->d) <= t->eps2;
+                count += is_neighbour(t, xp, row(t, q));
         } else {
             stack[top++] = nd->right;
             stack[top++] = nd->left;
@@ -249,10 +277,9 @@ static void join_neighbours(const kd_tree *t, const uint8_t *core, const uint8_t
         const int32_t v = stack[--top];
         const kd_node *nd = &t->node[v];
         if (nd->end <= p + 1 || !node_has_core[v] ||
-            rlcc__box_min_sqdist(xp, node_lo(t, v), node_hi(t, v), t->d) > t->eps2)
+            node_beyond(t, xp, v))
             continue;
-        const int all_near = rlcc__box_max_sqdist(xp, node_lo(t, v), node_hi(t, v), t->d) <=
-                             t->eps2;
+        const int all_near = node_within(t, xp, v);
         if (!all_near && nd->left >= 0) {
             stack[top++] = nd->right;
             stack[top++] = nd->left;
@@ -260,7 +287,7 @@ static void join_neighbours(const kd_tree *t, const uint8_t *core, const uint8_t
         }
         for (int64_t q = nd->begin > p + 1 ? nd->begin : p + 1; q < nd->end; q++)
             if (core[q] && rlcc__uf_find(parent, (int32_t)p) != rlcc__uf_find(parent, (int32_t)q) &&
-                (all_near || rlcc__squared_distance(xp, row(t, q), t->d) <= t->eps2))
+                (all_near || is_neighbour(t, xp, row(t, q))))
                 rlcc__uf_union(parent, (int32_t)p, (int32_t)q);
     }
 }
@@ -278,14 +305,14 @@ static int32_t border_label(const kd_tree *t, const uint8_t *core, const int32_t
         const int32_t v = stack[--top];
         const kd_node *nd = &t->node[v];
         if (node_min_cluster[v] >= best ||
-            rlcc__box_min_sqdist(xp, node_lo(t, v), node_hi(t, v), t->d) > t->eps2)
+            node_beyond(t, xp, v))
             continue;
-        if (rlcc__box_max_sqdist(xp, node_lo(t, v), node_hi(t, v), t->d) <= t->eps2) {
+        if (node_within(t, xp, v)) {
             best = node_min_cluster[v]; /* every core point of v is a neighbour */
         } else if (nd->left < 0) {
             for (int64_t q = nd->begin; q < nd->end; q++)
                 if (core[q] && cluster[q] < best &&
-                    rlcc__squared_distance(xp, row(t, q), t->d) <= t->eps2)
+                    is_neighbour(t, xp, row(t, q)))
                     best = cluster[q];
         } else {
             stack[top++] = nd->right;
@@ -382,6 +409,7 @@ int rlcc__dbscan_tree(const float *x, int64_t n, int64_t d, int64_t ldx, double 
                       uint8_t *core, int64_t *n_clusters, int64_t *n_neighbor_pairs)
 {
     kd_tree t = {.n = n, .d = d, .eps2 = eps * eps};
+    t.screen = rlcc__make_eps_screen(t.eps2, d);
     int err = build_tree(x, ldx, n_threads, budget, &t);
     if (err == RLCC_OK)
         err = cluster_tree(&t, min_samples, n_threads, budget, labels, core, n_clusters,

@@ -829,6 +829,34 @@ static void algorithm_option_is_checked(void)
     CHECK_EQ(k, 1);
 }
 
+
+/* From d = 8 the tree screens pairs and boxes in float32 (distance.h):
+ * ties at eps (integer lattices, where the screen is exact and must hand
+ * every tie to the double decision), values whose squares underflow or
+ * nearly overflow float32, and random data, all equal to brute. */
+static void tree_float32_screen(void)
+{
+    static const int64_t dims[] = {8, 9, 16, 33, 64};
+    for (int i = 0; i < 5; i++) {
+        const int64_t d = dims[i], n = 400;
+        float *x = lattice_points(n, d, 3, 1.0f, 0.0f);
+        check_every_algorithm(x, n, d, d, 2.0, 3);
+        check_every_algorithm(x, n, d, d, sqrt((double)d) * 0.75, 5);
+        check_every_algorithm(x, n, d, d, nextafter(3.0, 0.0), 2);
+        free(x);
+        x = lattice_points(n, d, 3, 0x1p-70f, 0.0f); /* squares below float32's range */
+        check_every_algorithm(x, n, d, d, 2.0 * 0x1p-70, 3);
+        check_every_algorithm(x, n, d, d, 0x1p-140, 1);
+        free(x);
+        x = lattice_points(n, d, 3, 0x1p55f, 0.0f); /* squares near float32's top */
+        check_every_algorithm(x, n, d, d, 2.0 * 0x1p55, 3);
+        free(x);
+        x = blobs(n, d, 4);
+        check_every_algorithm(x, n, d, d, 0.5 * sqrt((double)d), 4);
+        free(x);
+    }
+}
+
 const test_case dbscan_tests[] = {
     {"empty_input", empty_input},
     {"one_point", one_point},
@@ -854,5 +882,6 @@ const test_case dbscan_tests[] = {
     {"random_blobs_every_dimension", random_blobs_every_dimension},
     {"grid_and_tree_memory", grid_and_tree_memory},
     {"algorithm_option_is_checked", algorithm_option_is_checked},
+    {"tree_float32_screen", tree_float32_screen},
     {NULL, NULL},
 };

@@ -76,7 +76,7 @@ TEST_SRCS := $(wildcard tests/c/*.c)
 TEST_HDRS := $(wildcard tests/c/*.h)
 
 .PHONY: all build deps deps-build deps-check deps-bench check check-fresh check-abi abi-baseline \
-	demo bench docs install install-files uninstall clean
+	demo bench bench-lowdim docs install install-files uninstall clean
 .DELETE_ON_ERROR:
 
 # The goals a user types first install their tier of Debian packages, then run
@@ -204,6 +204,12 @@ bench: deps-bench
 	@$(MAKE) --no-print-directory build build/bench/bench_dbscan build/bench/bench_jaccard \
 		build/bench/bench_rlcc
 	PYTHON=$(PYTHON) scripts/bench.sh
+
+# Only the low-dimensional DBSCAN tables (bench/bench_lowdim.py; LOWDIM_ARGS=--quick).
+bench-lowdim: deps-bench
+	@$(MAKE) --no-print-directory build
+	PYTHONPATH=bindings/python RLCC_LIBRARY=$(CURDIR)/lib/librlcc.so.1 $(PYTHON) \
+		bench/bench_lowdim.py $(LOWDIM_ARGS)
 
 # ---- API reference ------------------------------------------------------------
 # Doxygen over include/rlcc.h into build/docs/html; any warning fails, an

@@ -71,3 +71,7 @@ echo "|---|---|---|---|---|---|---|"
 pm=$(PYTHONPATH=bindings/python "$PYTHON" bench/pseudo_metric.py 12936 "$D")
 echo "| $(field "$pm" n) | $(field "$pm" d) | $(field "$pm" clusters) | $(field "$pm" one_pass_s) | $(field "$pm" three_dbscans_s) | $(field "$pm" speedup)x | $(field "$pm" same_labels) |"
 
+echo
+echo "Low-dimensional DBSCAN (1.5): librlcc's grid, tree, brute and auto against scikit-learn (kd_tree, n_jobs=-1) and R's dbscan"
+echo
+PYTHONPATH=bindings/python RLCC_LIBRARY="$PWD/lib/librlcc.so.1" "$PYTHON" bench/bench_lowdim.py ${LOWDIM_ARGS:-}

@@ -63,8 +63,12 @@ man-db
 git
 "
 
+# r-base-core, r-cran-dbscan: R's dbscan package, a peer of the low-dimensional
+# DBSCAN benchmark (bench/bench_lowdim.py) and the source of its DS3 data set.
 BENCH="
 python3-faiss
+r-base-core
+r-cran-dbscan
 "
 
 FRESH="

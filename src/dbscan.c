@@ -220,26 +220,53 @@ static int check_algorithm(int32_t algorithm, int32_t metric, int64_t d)
     return RLCC_OK;
 }
 
-/* RLCC_DBSCAN_AUTO's choice (measured: docs/BENCHMARKS.md). */
-static int32_t auto_algorithm(int32_t metric, int64_t n, int64_t d)
+/* RLCC_DBSCAN_AUTO's choice, from the measurements in docs/BENCHMARKS.md:
+ *   cosine: brute, the one path that reproduces its float32 decision;
+ *   d <= 3: the grid, fastest at every n measured (8,000 to 1,000,000);
+ *   d 4 to 7: the tree, fastest at every n measured;
+ *   d 8 to 512: the tree while it stays selective, else brute. A kd-tree's
+ *     pruning depends on the data from d of about 8 on: on clustered data
+ *     it beat brute up to d = 128, on unstructured data (re-ID-like unit
+ *     rows) it lost by up to 16x from d = 16 on. So the tree is built and
+ *     asked (rlcc__tree_is_selective): if the neighbour counts of a fixed
+ *     sample examine more than TREE_MAX_SHARE of the rows one by one, the
+ *     tree would be doing brute's work at a higher cost per pair;
+ *   d > 512: brute.
+ * n did not move any of these boundaries. The choice never changes a
+ * result (every path decides the same), only the time. */
+#define TREE_MAX_SHARE (1.0 / 16.0)
+
+static int auto_algorithm(const float *x, int64_t n, int64_t d, int64_t ldx, double eps,
+                          const call_options *opts, rlcc__budget *budget, int32_t *algorithm,
+                          int *values_checked)
 {
-    if (metric == RLCC_METRIC_COSINE)
-        return RLCC_DBSCAN_BRUTE;
-    (void)n;
-    if (d <= 3)
-        return RLCC_DBSCAN_GRID;
-    if (d <= 16)
-        return RLCC_DBSCAN_TREE;
-    return RLCC_DBSCAN_BRUTE;
+    *values_checked = 0;
+    if (opts->metric == RLCC_METRIC_COSINE || d > 512) {
+        *algorithm = RLCC_DBSCAN_BRUTE;
+        return RLCC_OK;
+    }
+    if (d < 8) {
+        *algorithm = d <= 3 ? RLCC_DBSCAN_GRID : RLCC_DBSCAN_TREE;
+        return RLCC_OK;
+    }
+    int err = rlcc__check_feature_values("x", x, n, d, ldx, opts->n_threads, budget);
+    int selective = 0;
+    if (err == RLCC_OK)
+        err = rlcc__tree_is_selective(x, n, d, ldx, eps, TREE_MAX_SHARE, opts->n_threads,
+                                      budget, &selective);
+    *values_checked = 1;
+    *algorithm = selective ? RLCC_DBSCAN_TREE : RLCC_DBSCAN_BRUTE;
+    return err;
 }
 
 /* The grid and tree paths: labels straight into the caller's outputs. */
 static int dbscan_without_gram(int32_t algorithm, const float *x, int64_t n, int64_t d,
                                int64_t ldx, double eps, int64_t min_samples, int n_threads,
-                               rlcc__budget *budget, int32_t *labels, int64_t *n_clusters,
-                               uint8_t *core, rlcc_dbscan_stats *stats)
+                               int values_checked, rlcc__budget *budget, int32_t *labels,
+                               int64_t *n_clusters, uint8_t *core, rlcc_dbscan_stats *stats)
 {
-    int err = rlcc__check_feature_values("x", x, n, d, ldx, n_threads, budget);
+    int err = values_checked ? RLCC_OK
+                             : rlcc__check_feature_values("x", x, n, d, ldx, n_threads, budget);
     if (err != RLCC_OK)
         return err;
     uint8_t *core_flags = core; /* the stats count core points even without core */
@@ -294,12 +321,16 @@ int rlcc_dbscan_features(const float *x, int64_t n, int64_t d, int64_t ldx, doub
 
     rlcc__budget budget;
     rlcc__budget_init(&budget, opts.max_bytes);
-    const int32_t algorithm = opts.algorithm == RLCC_DBSCAN_AUTO
-                                  ? auto_algorithm(opts.metric, n, d)
-                                  : opts.algorithm;
+    int32_t algorithm = opts.algorithm;
+    int values_checked = 0;
+    if (algorithm == RLCC_DBSCAN_AUTO) {
+        err = auto_algorithm(x, n, d, ldx, eps, &opts, &budget, &algorithm, &values_checked);
+        if (err != RLCC_OK)
+            return err;
+    }
     if (algorithm != RLCC_DBSCAN_BRUTE)
         return dbscan_without_gram(algorithm, x, n, d, ldx, eps, min_samples, opts.n_threads,
-                                   &budget, labels, n_clusters, core, stats);
+                                   values_checked, &budget, labels, n_clusters, core, stats);
     rlcc__graph g;
     int64_t n_redecided = 0;
     err = rlcc__feature_graph(x, n, d, ldx, eps, opts.metric, opts.n_threads, &budget, &g,

@@ -404,6 +404,51 @@ static int cluster_tree(const kd_tree *t, int64_t min_samples, int n_threads,
     return err;
 }
 
+/* The rows a full neighbour count of row p examines one by one, stopping
+ * once the count passes limit. */
+static int64_t rows_examined(const kd_tree *t, int64_t p, int64_t limit)
+{
+    const float *xp = row(t, p);
+    int32_t stack[STACK_SIZE];
+    int top = 0;
+    int64_t examined = 0;
+    stack[top++] = 0;
+    while (top > 0 && examined <= limit) {
+        const int32_t v = stack[--top];
+        const kd_node *nd = &t->node[v];
+        if (node_beyond(t, xp, v) || node_within(t, xp, v))
+            continue;
+        if (nd->left < 0) {
+            examined += nd->end - nd->begin;
+        } else {
+            stack[top++] = nd->right;
+            stack[top++] = nd->left;
+        }
+    }
+    return examined;
+}
+
+int rlcc__tree_is_selective(const float *x, int64_t n, int64_t d, int64_t ldx, double eps,
+                            double max_share, int n_threads, rlcc__budget *budget,
+                            int *selective)
+{
+    kd_tree t = {.n = n, .d = d, .eps2 = eps * eps};
+    t.screen = rlcc__make_eps_screen(t.eps2, d);
+    int err = build_tree(x, ldx, n_threads, budget, &t);
+    if (err == RLCC_OK) {
+        /* a fixed sample (rows spread evenly in tree order), so the answer
+         * is the same on every run and thread count */
+        const int64_t m = n < 256 ? n : 256;
+        const int64_t allowed = (int64_t)(max_share * (double)n * (double)m);
+        int64_t examined = 0;
+        for (int64_t s = 0; s < m && examined <= allowed; s++)
+            examined += rows_examined(&t, s * n / m, allowed - examined);
+        *selective = examined <= allowed;
+    }
+    free_tree(&t, budget);
+    return err;
+}
+
 int rlcc__dbscan_tree(const float *x, int64_t n, int64_t d, int64_t ldx, double eps,
                       int64_t min_samples, int n_threads, rlcc__budget *budget, int32_t *labels,
                       uint8_t *core, int64_t *n_clusters, int64_t *n_neighbor_pairs)

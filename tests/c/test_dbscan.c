@@ -857,6 +857,63 @@ static void tree_float32_screen(void)
     }
 }
 
+
+/* Unit rows around random directions (re-ID-like): no structure a kd-tree
+ * can use from d = 16 on. */
+static float *unit_rows(int64_t n, int64_t d)
+{
+    float *x = malloc(sizeof(float) * (size_t)(n * d));
+    for (int64_t i = 0; i < n; i++) {
+        double norm2 = 0.0;
+        for (int64_t k = 0; k < d; k++) {
+            const double v = (uniform() - 0.5) + ((i / 20) * 7919 + k) % 13 * 0.02;
+            x[i * d + k] = (float)v;
+            norm2 += v * v;
+        }
+        for (int64_t k = 0; k < d; k++)
+            x[i * d + k] = (float)(x[i * d + k] / sqrt(norm2));
+    }
+    return x;
+}
+
+/* auto's probe (d 8 to 512): clustered data keeps the tree, unstructured
+ * data goes to brute; which path ran shows in the budget's peak (a Gram
+ * tile against O(n d)), and both give brute's result. */
+static void auto_probes_the_tree(void)
+{
+    const int64_t n = 3000, d = 32;
+    float *clustered = malloc(sizeof(float) * n * d), *unstructured = unit_rows(n, d);
+    double centre[40][32];
+    for (int c = 0; c < 40; c++) /* 40 clusters far apart: a query examines 1/40 */
+        for (int64_t k = 0; k < d; k++)
+            centre[c][k] = (uniform() - 0.5) * 40.0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t k = 0; k < d; k++)
+            clustered[i * d + k] = (float)(centre[i % 40][k] + (uniform() - 0.5) * 1.2);
+    const float *data[2] = {clustered, unstructured};
+    const double eps[2] = {0.45 * sqrt((double)d), 0.9};
+    const int32_t expected[2] = {RLCC_DBSCAN_TREE, RLCC_DBSCAN_BRUTE};
+    int32_t *labels = malloc(sizeof(int32_t) * n);
+    for (int c = 0; c < 2; c++) {
+        int64_t peak[4];
+        for (int a = 0; a < N_ALGORITHMS; a++) {
+            rlcc_dbscan_stats stats;
+            rlcc_dbscan_stats_init(&stats, sizeof stats);
+            peak[a] = -1;
+            if (algorithm_accepts(algorithms[a], RLCC_METRIC_EUCLIDEAN, d) &&
+                features_with(algorithms[a], RLCC_METRIC_EUCLIDEAN, 1, data[c], n, d, d, eps[c],
+                              4, labels, NULL, NULL, &stats) == RLCC_OK)
+                peak[a] = stats.peak_bytes;
+        }
+        CHECK(peak[0] > 0);
+        CHECK_EQ(peak[0], peak[expected[c]]); /* the path auto chose */
+        check_every_algorithm(data[c], n, d, d, eps[c], 4);
+    }
+    free(labels);
+    free(clustered);
+    free(unstructured);
+}
+
 const test_case dbscan_tests[] = {
     {"empty_input", empty_input},
     {"one_point", one_point},
@@ -883,5 +940,6 @@ const test_case dbscan_tests[] = {
     {"grid_and_tree_memory", grid_and_tree_memory},
     {"algorithm_option_is_checked", algorithm_option_is_checked},
     {"tree_float32_screen", tree_float32_screen},
+    {"auto_probes_the_tree", auto_probes_the_tree},
     {NULL, NULL},
 };

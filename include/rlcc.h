@@ -131,9 +131,12 @@ RLCC_API const char *rlcc_last_error(void);
  * Comparison precision, as scikit-learn 1.2 does it:
  *   - precomputed (dense or CSR) float32 distances compare d <= (float)eps;
  *   - euclidean features decide sqrt(sum (x_i - x_j)^2) <= eps in double
- *     precision. Pairs are screened with a float32 Gram matrix (BLAS) and
- *     a proven error bound; only pairs inside the bound are recomputed in
- *     double from the rows (counted in rlcc_dbscan_stats.n_redecided);
+ *     precision. On the brute path pairs are screened with a float32 Gram
+ *     matrix (BLAS) and a proven error bound; only pairs inside the bound
+ *     are recomputed in double from the rows (counted in
+ *     rlcc_dbscan_stats.n_redecided). The grid and tree paths (1.5,
+ *     RLCC_DBSCAN_GRID, RLCC_DBSCAN_TREE) reach the same decision for
+ *     every pair (see rlcc_dbscan_options.algorithm);
  *   - cosine features compute 1 - x_i.x_j / (|x_i| |x_j|), clipped to
  *     [0, 2], in float32 and compare it with (float)eps.
  * A point is always its own feature-space neighbour (its distance is 0).
@@ -142,11 +145,13 @@ RLCC_API const char *rlcc_last_error(void);
  * euclidean; absolute for cosine, whose 1 - cos carries an absolute float32
  * error of about 1e-7); on precomputed input they are equal always.
  *
- * Memory: never n x n. Feature input uses a Gram tile of at most 128 MiB
- * (less when max_bytes leaves less than 512 MiB free; at least 16 rows)
- * plus about 12 bytes per neighbour pair; precomputed input uses about 12
- * bytes per neighbour pair. All of it is counted against
- * options->max_bytes before it is allocated.
+ * Memory: never n x n. Feature input on the brute path uses a Gram tile of
+ * at most 128 MiB (less when max_bytes leaves less than 512 MiB free; at
+ * least 16 rows) plus about 12 bytes per neighbour pair; on the grid and
+ * tree paths O(n d) (a sorted copy of the rows and a few int32 per point,
+ * whatever the number of pairs); precomputed input uses about 12 bytes per
+ * neighbour pair. All of it is counted against options->max_bytes before
+ * it is allocated.
  * ------------------------------------------------------------------------ */
 
 /** Feature-space metrics for rlcc_dbscan_features(). Since 1.0. */
@@ -200,15 +205,20 @@ typedef struct rlcc_dbscan_options {
  *       cell of min_samples points is all core; other points and the links
  *       between cells are decided pair by pair in the neighbouring cells
  *       only, and clusters are joined by a union-find. Euclidean only, and
- *       d <= RLCC_DBSCAN_GRID_MAX_DIM (the neighbouring cells grow as
- *       (2 floor(sqrt(d)) + 3)^d); beyond either it is refused with
+ *       d <= RLCC_DBSCAN_GRID_MAX_DIM (5): the cell offsets to search grow
+ *       as (2 floor(sqrt(d)) + 3)^d before pruning (25 cells in 2-D, 841
+ *       in 4-D, 6,095 in 5-D after it, millions at d = 8); the grid is the
+ *       fastest path for d <= 3 and already slower than the tree at d = 4
+ *       and 5. Beyond either limit it is refused with
  *       RLCC_E_INVALID_ARGUMENT. Where the cells could not be exact (eps^2
- *       below DBL_MIN, or a dimension spanning more than 2^28 cells) it
- *       runs the tree instead, with the same result.
+ *       below DBL_MIN, a dimension spanning more than 2^28 cells, keys of
+ *       more than 64 bits) it runs the tree instead, with the same result.
  *   RLCC_DBSCAN_TREE  a kd-tree over the points; nodes whose box is
  *       provably within or beyond eps of a point are counted or skipped
- *       whole, the rest is decided pair by pair. Euclidean only (cosine is
- *       refused with RLCC_E_INVALID_ARGUMENT); any d.
+ *       whole, the rest is decided pair by pair (from d = 8 through a
+ *       float32 screen with a proven bound, the band decided in double).
+ *       Euclidean only (cosine is refused with RLCC_E_INVALID_ARGUMENT);
+ *       any d.
  *   RLCC_DBSCAN_AUTO  the choice measured fastest (docs/BENCHMARKS.md):
  *       cosine: brute. Euclidean: d <= 3 the grid; 4 <= d <= 7 the tree;
  *       8 <= d <= 512 the tree when it stays selective, else brute: the
@@ -221,12 +231,13 @@ typedef struct rlcc_dbscan_options {
  *       deterministic and never changes a result, only the time.
  *
  * Grid and tree use O(n d) memory (no neighbour lists, no Gram tile) and
- * report stats->n_redecided = 0. They use n_threads threads and call no
- * BLAS. With stats != NULL they also count n_neighbor_pairs exactly, which
+ * report stats->n_redecided = 0. They use n_threads threads (below 32,768
+ * rows only the calling thread: there a team costs more than it saves)
+ * and call no BLAS. With stats != NULL they also count n_neighbor_pairs exactly, which
  * takes time proportional to the number of pairs (nothing is stored): pass
  * NULL stats when only the labels matter.
  */
-#define RLCC_DBSCAN_AUTO 0  /**< Pick by metric, d and n (default). */
+#define RLCC_DBSCAN_AUTO 0  /**< Pick by metric and d, probing the tree (default). */
 #define RLCC_DBSCAN_BRUTE 1 /**< Every pair, float32 Gram screen (1.0 behaviour). */
 #define RLCC_DBSCAN_GRID 2  /**< Cells of side ~eps/sqrt(d); euclidean, small d. */
 #define RLCC_DBSCAN_TREE 3  /**< A kd-tree; euclidean. */
@@ -286,9 +297,12 @@ RLCC_API int rlcc_dbscan_stats_init(rlcc_dbscan_stats *stats,
  *   core         out, may be NULL: n bytes, 1 for core points else 0.
  *   stats        out, may be NULL: see rlcc_dbscan_stats.
  *
- * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_OUT_OF_MEMORY,
- * RLCC_E_MEMORY_LIMIT. Thread-safe. Calls OpenBLAS SGEMM from the calling
- * thread, outside any OpenMP region. Since 1.0.
+ * Errors: RLCC_E_INVALID_ARGUMENT (also: an options->algorithm that cannot
+ * take this metric or d, see RLCC_DBSCAN_GRID), RLCC_E_OUT_OF_MEMORY,
+ * RLCC_E_MEMORY_LIMIT. Thread-safe. The brute path calls OpenBLAS SGEMM
+ * from the calling thread, outside any OpenMP region; the grid and the
+ * tree call no BLAS. Since 1.0; options->algorithm since 1.5 (its default,
+ * RLCC_DBSCAN_AUTO, replaces 1.4's brute-only path with the same results).
  */
 RLCC_API int rlcc_dbscan_features(const float *x, int64_t n, int64_t d,
                                   int64_t ldx, double eps,

@@ -220,6 +220,18 @@ static int check_algorithm(int32_t algorithm, int32_t metric, int64_t d)
     return RLCC_OK;
 }
 
+/* Below this many rows the grid and the tree run on the calling thread:
+ * their whole work there takes a few milliseconds, less than waking a team
+ * for each of their eight parallel steps costs on a busy machine (DS3, 8,000
+ * rows: 3.8 ms on one thread, 12 ms on two). Every count gives the same
+ * result, so this changes only the time. */
+#define GRID_TREE_MIN_ROWS_FOR_THREADS 32768
+
+static int grid_tree_threads(int n_threads, int64_t n)
+{
+    return n < GRID_TREE_MIN_ROWS_FOR_THREADS ? 1 : n_threads;
+}
+
 /* RLCC_DBSCAN_AUTO's choice, from the measurements in docs/BENCHMARKS.md:
  *   cosine: brute, the one path that reproduces its float32 decision;
  *   d <= 3: the grid, fastest at every n measured (8,000 to 1,000,000);
@@ -249,11 +261,12 @@ static int auto_algorithm(const float *x, int64_t n, int64_t d, int64_t ldx, dou
         *algorithm = d <= 3 ? RLCC_DBSCAN_GRID : RLCC_DBSCAN_TREE;
         return RLCC_OK;
     }
-    int err = rlcc__check_feature_values("x", x, n, d, ldx, opts->n_threads, budget);
+    const int n_threads = grid_tree_threads(opts->n_threads, n);
+    int err = rlcc__check_feature_values("x", x, n, d, ldx, n_threads, budget);
     int selective = 0;
     if (err == RLCC_OK)
-        err = rlcc__tree_is_selective(x, n, d, ldx, eps, TREE_MAX_SHARE, opts->n_threads,
-                                      budget, &selective);
+        err = rlcc__tree_is_selective(x, n, d, ldx, eps, TREE_MAX_SHARE, n_threads, budget,
+                                      &selective);
     *values_checked = 1;
     *algorithm = selective ? RLCC_DBSCAN_TREE : RLCC_DBSCAN_BRUTE;
     return err;
@@ -329,8 +342,9 @@ int rlcc_dbscan_features(const float *x, int64_t n, int64_t d, int64_t ldx, doub
             return err;
     }
     if (algorithm != RLCC_DBSCAN_BRUTE)
-        return dbscan_without_gram(algorithm, x, n, d, ldx, eps, min_samples, opts.n_threads,
-                                   values_checked, &budget, labels, n_clusters, core, stats);
+        return dbscan_without_gram(algorithm, x, n, d, ldx, eps, min_samples,
+                                   grid_tree_threads(opts.n_threads, n), values_checked, &budget,
+                                   labels, n_clusters, core, stats);
     rlcc__graph g;
     int64_t n_redecided = 0;
     err = rlcc__feature_graph(x, n, d, ldx, eps, opts.metric, opts.n_threads, &budget, &g,

@@ -914,6 +914,54 @@ static void auto_probes_the_tree(void)
     free(unstructured);
 }
 
+
+/* Below 32,768 rows the grid and the tree run on one thread; above, the
+ * team. 40,000 rows: 1, 2 and 3 threads, grid and tree (two independent
+ * searches), with and without stats, all give the same bytes. */
+static void threads_on_large_inputs(void)
+{
+    const int64_t n = 40000;
+    static const int64_t dims[] = {2, 3, 8};
+    static const double radii[] = {0.11, 0.2, 0.9};
+    for (int i = 0; i < 3; i++) {
+        const int64_t d = dims[i];
+        float *x = blobs(n, d, 25);
+        const double eps = radii[i];
+        int32_t *want = malloc(sizeof(int32_t) * n), *labels = malloc(sizeof(int32_t) * n);
+        uint8_t *want_core = malloc(n), *core = malloc(n);
+        rlcc_dbscan_stats want_stats, stats;
+        rlcc_dbscan_stats_init(&want_stats, sizeof want_stats);
+        int64_t want_k = -1, k = -1;
+        CHECK_OK(features_with(RLCC_DBSCAN_TREE, RLCC_METRIC_EUCLIDEAN, 1, x, n, d, d, eps, 6,
+                               want, &want_k, want_core, &want_stats));
+        if (want_k < 2)
+            fprintf(stderr, "  %s: d = %lld gives %lld clusters\n", test_current, (long long)d,
+                    (long long)want_k);
+        CHECK(want_k >= 2);
+        for (int32_t algorithm = RLCC_DBSCAN_GRID; algorithm <= RLCC_DBSCAN_TREE; algorithm++) {
+            if (!algorithm_accepts(algorithm, RLCC_METRIC_EUCLIDEAN, d))
+                continue;
+            for (int threads = 1; threads <= 3; threads++) {
+                rlcc_dbscan_stats_init(&stats, sizeof stats);
+                CHECK_OK(features_with(algorithm, RLCC_METRIC_EUCLIDEAN, threads, x, n, d, d, eps,
+                                       6, labels, &k, core, &stats));
+                CHECK(memcmp(labels, want, sizeof(int32_t) * n) == 0);
+                CHECK(memcmp(core, want_core, (size_t)n) == 0);
+                CHECK_EQ(k, want_k);
+                CHECK_EQ(stats.n_neighbor_pairs, want_stats.n_neighbor_pairs);
+                CHECK_OK(features_with(algorithm, RLCC_METRIC_EUCLIDEAN, threads, x, n, d, d, eps,
+                                       6, labels, &k, NULL, NULL));
+                CHECK(memcmp(labels, want, sizeof(int32_t) * n) == 0);
+            }
+        }
+        free(x);
+        free(want);
+        free(labels);
+        free(want_core);
+        free(core);
+    }
+}
+
 const test_case dbscan_tests[] = {
     {"empty_input", empty_input},
     {"one_point", one_point},
@@ -941,5 +989,6 @@ const test_case dbscan_tests[] = {
     {"algorithm_option_is_checked", algorithm_option_is_checked},
     {"tree_float32_screen", tree_float32_screen},
     {"auto_probes_the_tree", auto_probes_the_tree},
+    {"threads_on_large_inputs", threads_on_large_inputs},
     {NULL, NULL},
 };

@@ -104,6 +104,25 @@ int main(void)
     printf("fault injection: allocation k fails, for every k each entry point reaches\n");
 
     EVERY_FAILURE_POINT("rlcc_dbscan_features", rlcc_dbscan_features(x, N, D, D, 0.6, 3, NULL, labels, NULL, NULL, NULL), (void)0);
+    /* the grid and the tree (1.5), with stats (the pair count and the core
+     * flags the call allocates), auto's probe, and the grid handing over to
+     * the tree (eps^2 below DBL_MIN) */
+    rlcc_dbscan_options grid_opts, tree_opts, brute_opts;
+    rlcc_dbscan_options_init(&grid_opts, sizeof grid_opts);
+    grid_opts.algorithm = RLCC_DBSCAN_GRID;
+    grid_opts.n_threads = 2;
+    tree_opts = grid_opts;
+    tree_opts.algorithm = RLCC_DBSCAN_TREE;
+    brute_opts = grid_opts;
+    brute_opts.algorithm = RLCC_DBSCAN_BRUTE;
+    rlcc_dbscan_stats fstats;
+    rlcc_dbscan_stats_init(&fstats, sizeof fstats);
+    EVERY_FAILURE_POINT("rlcc_dbscan_features (grid, 2-D, stats)", rlcc_dbscan_features(x, N, 2, D, 0.3, 3, &grid_opts, labels, NULL, NULL, &fstats), (void)0);
+    EVERY_FAILURE_POINT("rlcc_dbscan_features (grid, 3-D)", rlcc_dbscan_features(x, N, 3, D, 0.4, 3, &grid_opts, labels, NULL, NULL, NULL), (void)0);
+    EVERY_FAILURE_POINT("rlcc_dbscan_features (grid -> tree, eps 1e-160)", rlcc_dbscan_features(x, N, 2, D, 1e-160, 1, &grid_opts, labels, NULL, NULL, NULL), (void)0);
+    EVERY_FAILURE_POINT("rlcc_dbscan_features (tree, stats)", rlcc_dbscan_features(x, N, D, D, 0.6, 3, &tree_opts, labels, NULL, NULL, &fstats), (void)0);
+    EVERY_FAILURE_POINT("rlcc_dbscan_features (auto, 2-D)", rlcc_dbscan_features(x, N, 2, D, 0.3, 3, NULL, labels, NULL, NULL, NULL), (void)0);
+    EVERY_FAILURE_POINT("rlcc_dbscan_features (brute)", rlcc_dbscan_features(x, N, D, D, 0.6, 3, &brute_opts, labels, NULL, NULL, NULL), (void)0);
     EVERY_FAILURE_POINT("rlcc_dbscan_dense", rlcc_dbscan_dense(dist, N, N, 0.6, 3, NULL, labels, NULL, NULL, NULL), (void)0);
     if (rlcc_jaccard(x, N, D, D, NULL, NULL, &graph) != RLCC_OK)
         return 1;

@@ -2,13 +2,56 @@
  * a refused call leaves the outputs untouched; an accepted one gives labels
  * in [-1, k) with every cluster used, core points labelled, and the same
  * result for 1 and 2 threads; over features, rlcc_pseudo_labels() with
- * three radii around eps (one Gram pass) gives the same normal run. */
+ * three radii around eps (one Gram pass) gives the same normal run, and
+ * (1.5) the grid, the tree and auto give the brute path's labels, core
+ * flags, cluster count and pair count, or its error code. */
 #include <stdlib.h>
 
 #include "fuzz_input.h"
 #include "rlcc.h"
 
 enum { MAX_N = 48, MAX_D = 6 };
+
+/* Every algorithm against brute, on the same features (1.5). */
+static int check_algorithms(const float *values, int64_t n, int64_t d, double eps, int64_t ms,
+                            int32_t metric)
+{
+    int32_t want[MAX_N], labels[MAX_N];
+    uint8_t want_core[MAX_N], core[MAX_N];
+    int64_t want_k = -1, k = -1;
+    rlcc_dbscan_options o;
+    rlcc_dbscan_options_init(&o, sizeof o);
+    o.metric = metric;
+    o.algorithm = RLCC_DBSCAN_BRUTE;
+    rlcc_dbscan_stats want_stats, stats;
+    rlcc_dbscan_stats_init(&want_stats, sizeof want_stats);
+    const int want_rc =
+        rlcc_dbscan_features(values, n, d, d, eps, ms, &o, want, &want_k, want_core, &want_stats);
+    for (int32_t a = RLCC_DBSCAN_AUTO; a <= RLCC_DBSCAN_TREE; a++) {
+        const int refused = metric == RLCC_METRIC_COSINE
+                                ? a >= RLCC_DBSCAN_GRID
+                                : a == RLCC_DBSCAN_GRID && d > RLCC_DBSCAN_GRID_MAX_DIM;
+        o.algorithm = a;
+        o.n_threads = 1 + (a & 1);
+        rlcc_dbscan_stats_init(&stats, sizeof stats);
+        const int rc = rlcc_dbscan_features(values, n, d, d, eps, ms, &o, labels, &k, core, &stats);
+        if (refused) {
+            if (rc != RLCC_E_INVALID_ARGUMENT)
+                return 1;
+            continue;
+        }
+        if (rc != want_rc)
+            return rc == RLCC_E_MEMORY_LIMIT || rc == RLCC_E_OUT_OF_MEMORY ? 0 : 1;
+        if (rc != RLCC_OK)
+            continue;
+        if (k != want_k || memcmp(labels, want, sizeof(int32_t) * (size_t)n) != 0 ||
+            memcmp(core, want_core, (size_t)n) != 0 ||
+            stats.n_neighbor_pairs != want_stats.n_neighbor_pairs ||
+            stats.n_core != want_stats.n_core || stats.n_noise != want_stats.n_noise)
+            return 1;
+    }
+    return 0;
+}
 
 static int run(int kind, const float *values, int64_t n, int64_t d, const int64_t *indptr,
                const int32_t *indices, double eps, int64_t ms, int32_t metric, int threads,
@@ -57,6 +100,8 @@ static int check_input(const uint8_t *data, size_t size)
     uint8_t core[MAX_N], core2[MAX_N];
     int64_t k = -77, k2 = -77;
     memset(labels, 0x5A, sizeof labels);
+    if (kind == 0 && check_algorithms(values, n, d, eps, ms, metric) != 0)
+        return 1;
     int rc = run(kind, values, n, d, indptr, indices, eps, ms, metric, 1, labels, &k, core);
     if (rc == RLCC_E_INVALID_ARGUMENT) { /* untouched */
         for (int64_t i = 0; i < n; i++)

@@ -9,8 +9,9 @@ from R's dbscan package; Gaussian blobs at 100,000 and 1,000,000 points in
 2-D and 3-D), the d sweep at n = 100,000, and the peak RSS at 1,000,000 x 2.
 
 Every call runs in a worker process of its own (this script with --worker,
-or Rscript) that loads the data, then times only the clustering call, the
-best of up to three runs when one takes under 2 s. The parent reads each
+or Rscript) that loads the data, then times only the clustering call: the
+best of up to five runs, stopping once 3 s are spent (so a call over 3 s
+runs once). The parent reads each
 worker's peak RSS from wait4() and subtracts the worker's RSS once the data
 was loaded ("beyond the input"). A worker past --timeout is killed and its
 row says so. R's dbscan counts the point itself in minPts, as scikit-learn's
@@ -47,10 +48,12 @@ rss <- function() {
 }
 before <- rss()
 best <- Inf
-for (r in 1:3) {
+spent <- 0
+for (r in 1:5) {
   t <- system.time(res <- dbscan(x, eps = eps, minPts = minpts))[["elapsed"]]
   best <- min(best, t)
-  if (best >= 2) break
+  spent <- spent + t
+  if (spent >= 3) break
 }
 writeBin(as.integer(res$cluster) - 1L, a[5], size = 4)
 cat(sprintf('{"seconds": %.6f, "rss_loaded_mb": %.1f}\n', best, before))
@@ -79,12 +82,13 @@ def worker(lib: str, algorithm: str, data: str, eps: float, min_samples: int, ou
             return DBSCAN(eps=eps, min_samples=min_samples, algorithm="kd_tree",
                           n_jobs=-1).fit(X).labels_
     before = rss_mb()
-    best = float("inf")
-    for _ in range(3):
+    best, spent = float("inf"), 0.0
+    for _ in range(5):  # the best of up to five runs, stopping once 3 s are spent
         start = time.perf_counter()
         labels = run()
-        best = min(best, time.perf_counter() - start)
-        if best >= 2.0:
+        took = time.perf_counter() - start
+        best, spent = min(best, took), spent + took
+        if spent >= 3.0:
             break
     np.save(out, np.asarray(labels, dtype=np.int32))
     print(json.dumps({"seconds": best, "rss_loaded_mb": before}))
@@ -263,7 +267,8 @@ def main():
                 for d in (2, 3):
                     datasets.append((f"50 Gaussian blobs", f"blobs{n}x{d}", blobs(n, d, 0),
                                      0.3, 10))
-            print("Datasets (seconds, best of up to 3 runs under 2 s)\n")
+            print("Datasets (seconds: the best of up to five runs, stopping once 3 s are "
+                  "spent)\n")
             print_row(header)
             print_row(["---"] * len(header))
             for title, name, X, eps, ms in datasets:

@@ -11,10 +11,9 @@ from R's dbscan package; Gaussian blobs at 100,000 and 1,000,000 points in
 Every call runs in a worker process of its own (this script with --worker,
 or Rscript) that loads the data, then times only the clustering call: the
 best of up to five runs, stopping once 3 s are spent (so a call over 3 s
-runs once). The parent reads each
-worker's peak RSS from wait4() and subtracts the worker's RSS once the data
-was loaded ("beyond the input"). A worker past --timeout is killed and its
-row says so. R's dbscan counts the point itself in minPts, as scikit-learn's
+runs once). Each worker reports its peak RSS (VmHWM) and its RSS once the
+data was loaded and the library imported; the difference is the peak
+"beyond the input". A worker past --timeout is killed and its row says so. R's dbscan counts the point itself in minPts, as scikit-learn's
 min_samples does; its labels (0 = noise, clusters from 1) are compared as
 label - 1.
 """
@@ -42,11 +41,11 @@ suppressMessages(library(dbscan))
 a <- commandArgs(TRUE)
 d <- as.integer(a[2]); eps <- as.numeric(a[3]); minpts <- as.integer(a[4])
 x <- matrix(readBin(a[1], "numeric", size = 4, n = as.integer(a[6]) * d), ncol = d, byrow = TRUE)
-rss <- function() {
-  s <- grep("^VmRSS", readLines("/proc/self/status"), value = TRUE)
-  as.numeric(strsplit(trimws(sub("VmRSS:", "", s)), " ")[[1]][1]) / 1024
+status_mb <- function(field) {
+  s <- grep(paste0("^", field, ":"), readLines("/proc/self/status"), value = TRUE)
+  as.numeric(strsplit(trimws(sub(paste0(field, ":"), "", s)), " ")[[1]][1]) / 1024
 }
-before <- rss()
+before <- status_mb("VmRSS")
 best <- Inf
 spent <- 0
 for (r in 1:5) {
@@ -56,13 +55,15 @@ for (r in 1:5) {
   if (spent >= 3) break
 }
 writeBin(as.integer(res$cluster) - 1L, a[5], size = 4)
-cat(sprintf('{"seconds": %.6f, "rss_loaded_mb": %.1f}\n', best, before))
+cat(sprintf('{"seconds": %.6f, "rss_loaded_mb": %.1f, "hwm_mb": %.1f}\n', best, before,
+            status_mb("VmHWM")))
 """
 
 
-def rss_mb() -> float:
+def status_mb(field: str) -> float:
+    """VmRSS (resident now) or VmHWM (its high-water mark since exec)."""
     for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -81,7 +82,7 @@ def worker(lib: str, algorithm: str, data: str, eps: float, min_samples: int, ou
         def run():
             return DBSCAN(eps=eps, min_samples=min_samples, algorithm="kd_tree",
                           n_jobs=-1).fit(X).labels_
-    before = rss_mb()
+    before = status_mb("VmRSS")
     best, spent = float("inf"), 0.0
     for _ in range(5):  # the best of up to five runs, stopping once 3 s are spent
         start = time.perf_counter()
@@ -91,25 +92,27 @@ def worker(lib: str, algorithm: str, data: str, eps: float, min_samples: int, ou
         if spent >= 3.0:
             break
     np.save(out, np.asarray(labels, dtype=np.int32))
-    print(json.dumps({"seconds": best, "rss_loaded_mb": before}))
+    print(json.dumps({"seconds": best, "rss_loaded_mb": before, "hwm_mb": status_mb("VmHWM")}))
 
 
 def spawn(cmd, timeout):
-    """Runs cmd; returns (stdout, peak RSS MB of that child, timed out?)."""
+    """Runs cmd; returns (stdout, timed out?). (The worker reports its own
+    peak: wait4()'s ru_maxrss of a forked child counts the parent's pages it
+    shared before exec.)"""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     deadline = time.monotonic() + timeout
     while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        pid, status = os.waitpid(proc.pid, os.WNOHANG)
         if pid != 0:
             out = proc.stdout.read()
             proc.stdout.close()
             proc.returncode = os.waitstatus_to_exitcode(status)
-            return out, usage.ru_maxrss / 1024, False
+            return out, False
         if time.monotonic() > deadline:
             proc.kill()
-            os.wait4(proc.pid, 0)
+            os.waitpid(proc.pid, 0)
             proc.stdout.close()
-            return "", float("nan"), True
+            return "", True
         time.sleep(0.05)
 
 
@@ -135,13 +138,13 @@ class Runner:
         else:
             cmd = [sys.executable, __file__, "--worker", lib, algorithm, str(data), repr(eps),
                    str(min_samples), str(out) + ".npy"]
-        stdout, peak, timed_out = spawn(cmd, self.timeout)
+        stdout, timed_out = spawn(cmd, self.timeout)
         if timed_out or not stdout.strip():
             return {"timeout": timed_out, "failed": not timed_out}
         info = json.loads(stdout.strip().splitlines()[-1])
         labels = (np.fromfile(out, dtype=np.int32) if lib == "R"
                   else np.load(str(out) + ".npy"))
-        return {"seconds": info["seconds"], "peak_mb": peak - info["rss_loaded_mb"],
+        return {"seconds": info["seconds"], "peak_mb": info["hwm_mb"] - info["rss_loaded_mb"],
                 "labels": labels}
 
 
@@ -311,8 +314,8 @@ def main():
                        compare(ref, res["R"])])
         if peak_rows:
             res = peak_rows[0]
-            print("\nPeak RSS at 1,000,000 x 2, beyond the input (MB; the worker's peak minus "
-                  "its RSS once the data was loaded)\n")
+            print("\nPeak RSS at 1,000,000 x 2, beyond the input (MB: the worker's VmHWM minus "
+                  "its RSS once the data was loaded and the library imported)\n")
             print_row(["librlcc grid", "librlcc tree", "librlcc auto", "scikit-learn kd_tree",
                        "R dbscan"])
             print_row(["---"] * 5)

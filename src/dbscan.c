@@ -239,47 +239,39 @@ static int grid_tree_threads(int n_threads, int64_t n)
  *   d 8 to 512: the tree while it stays selective, else brute. A kd-tree's
  *     pruning depends on the data from d of about 8 on: on clustered data
  *     it beat brute up to d = 128, on unstructured data (re-ID-like unit
- *     rows) it lost by up to 16x from d = 16 on. So the tree is built and
- *     asked (rlcc__tree_is_selective): if the neighbour counts of a fixed
- *     sample examine more than TREE_MAX_SHARE of the rows one by one, the
- *     tree would be doing brute's work at a higher cost per pair;
+ *     rows) it lost by up to 16x from d = 16 on. So the tree path probes
+ *     itself once built (rlcc__dbscan_tree with max_share): if the
+ *     neighbour counts of a fixed sample of 256 rows examine more than
+ *     TREE_MAX_SHARE of the rows one by one, the tree would be doing
+ *     brute's work at a higher cost per pair, and it declines;
  *   d > 512: brute.
  * n did not move any of these boundaries. The choice never changes a
  * result (every path decides the same), only the time. */
 #define TREE_MAX_SHARE (1.0 / 16.0)
 
-static int auto_algorithm(const float *x, int64_t n, int64_t d, int64_t ldx, double eps,
-                          const call_options *opts, rlcc__budget *budget, int32_t *algorithm,
-                          int *values_checked)
+static int32_t auto_algorithm(int32_t metric, int64_t d, double *tree_max_share)
 {
-    *values_checked = 0;
-    if (opts->metric == RLCC_METRIC_COSINE || d > 512) {
-        *algorithm = RLCC_DBSCAN_BRUTE;
-        return RLCC_OK;
-    }
-    if (d < 8) {
-        *algorithm = d <= 3 ? RLCC_DBSCAN_GRID : RLCC_DBSCAN_TREE;
-        return RLCC_OK;
-    }
-    const int n_threads = grid_tree_threads(opts->n_threads, n);
-    int err = rlcc__check_feature_values("x", x, n, d, ldx, n_threads, budget);
-    int selective = 0;
-    if (err == RLCC_OK)
-        err = rlcc__tree_is_selective(x, n, d, ldx, eps, TREE_MAX_SHARE, n_threads, budget,
-                                      &selective);
-    *values_checked = 1;
-    *algorithm = selective ? RLCC_DBSCAN_TREE : RLCC_DBSCAN_BRUTE;
-    return err;
+    *tree_max_share = 0.0;
+    if (metric == RLCC_METRIC_COSINE || d > 512)
+        return RLCC_DBSCAN_BRUTE;
+    if (d <= 3)
+        return RLCC_DBSCAN_GRID;
+    if (d >= 8)
+        *tree_max_share = TREE_MAX_SHARE; /* the tree, if its probe says so */
+    return RLCC_DBSCAN_TREE;
 }
 
-/* The grid and tree paths: labels straight into the caller's outputs. */
+/* The grid and tree paths: labels straight into the caller's outputs. With
+ * tree_max_share > 0 the tree may decline (auto's probe): then *declined is
+ * set, nothing is written and the caller runs brute. */
 static int dbscan_without_gram(int32_t algorithm, const float *x, int64_t n, int64_t d,
                                int64_t ldx, double eps, int64_t min_samples, int n_threads,
-                               int values_checked, rlcc__budget *budget, int32_t *labels,
-                               int64_t *n_clusters, uint8_t *core, rlcc_dbscan_stats *stats)
+                               double tree_max_share, rlcc__budget *budget, int32_t *labels,
+                               int64_t *n_clusters, uint8_t *core, rlcc_dbscan_stats *stats,
+                               int *declined)
 {
-    int err = values_checked ? RLCC_OK
-                             : rlcc__check_feature_values("x", x, n, d, ldx, n_threads, budget);
+    *declined = 0;
+    int err = rlcc__check_feature_values("x", x, n, d, ldx, n_threads, budget);
     if (err != RLCC_OK)
         return err;
     uint8_t *core_flags = core; /* the stats count core points even without core */
@@ -294,9 +286,9 @@ static int dbscan_without_gram(int32_t algorithm, const float *x, int64_t n, int
         err = rlcc__dbscan_grid(x, n, d, ldx, eps, min_samples, n_threads, budget, labels,
                                 core_flags, &clusters, count_pairs);
     else
-        err = rlcc__dbscan_tree(x, n, d, ldx, eps, min_samples, n_threads, budget, labels,
-                                core_flags, &clusters, count_pairs);
-    if (err == RLCC_OK && stats != NULL) {
+        err = rlcc__dbscan_tree(x, n, d, ldx, eps, min_samples, n_threads, tree_max_share,
+                                budget, labels, core_flags, &clusters, count_pairs, declined);
+    if (err == RLCC_OK && stats != NULL && !*declined) {
         int64_t n_core = 0, n_noise = 0;
         for (int64_t i = 0; i < n; i++) {
             n_core += core_flags[i];
@@ -308,7 +300,7 @@ static int dbscan_without_gram(int32_t algorithm, const float *x, int64_t n, int
         stats->n_redecided = 0; /* no float32 screen: every pair computed is decided in double */
         stats->peak_bytes = budget->peak;
     }
-    if (err == RLCC_OK && n_clusters != NULL)
+    if (err == RLCC_OK && n_clusters != NULL && !*declined)
         *n_clusters = clusters;
     if (core_flags != core)
         rlcc__free(budget, core_flags, n, sizeof *core_flags);
@@ -335,16 +327,19 @@ int rlcc_dbscan_features(const float *x, int64_t n, int64_t d, int64_t ldx, doub
     rlcc__budget budget;
     rlcc__budget_init(&budget, opts.max_bytes);
     int32_t algorithm = opts.algorithm;
-    int values_checked = 0;
-    if (algorithm == RLCC_DBSCAN_AUTO) {
-        err = auto_algorithm(x, n, d, ldx, eps, &opts, &budget, &algorithm, &values_checked);
-        if (err != RLCC_OK)
+    double tree_max_share = 0.0; /* > 0: auto's probe of the tree */
+    if (algorithm == RLCC_DBSCAN_AUTO)
+        algorithm = auto_algorithm(opts.metric, d, &tree_max_share);
+    if (algorithm != RLCC_DBSCAN_BRUTE) {
+        int declined = 0;
+        err = dbscan_without_gram(algorithm, x, n, d, ldx, eps, min_samples,
+                                  grid_tree_threads(opts.n_threads, n), tree_max_share, &budget,
+                                  labels, n_clusters, core, stats, &declined);
+        if (err != RLCC_OK || !declined)
             return err;
+        /* the tree declined: brute below, which checks the rows again with
+         * its norms */
     }
-    if (algorithm != RLCC_DBSCAN_BRUTE)
-        return dbscan_without_gram(algorithm, x, n, d, ldx, eps, min_samples,
-                                   grid_tree_threads(opts.n_threads, n), values_checked, &budget,
-                                   labels, n_clusters, core, stats);
     rlcc__graph g;
     int64_t n_redecided = 0;
     err = rlcc__feature_graph(x, n, d, ldx, eps, opts.metric, opts.n_threads, &budget, &g,

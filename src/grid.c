@@ -668,16 +668,16 @@ int rlcc__dbscan_grid(const float *x, int64_t n, int64_t d, int64_t ldx, double 
     float origin[RLCC_DBSCAN_GRID_MAX_DIM];
     double inv_side;
     if (!plan_grid(x, n, d, ldx, eps, &g, origin, &inv_side))
-        return rlcc__dbscan_tree(x, n, d, ldx, eps, min_samples, n_threads, budget, labels, core,
-                                 n_clusters, n_neighbor_pairs);
+        return rlcc__dbscan_tree(x, n, d, ldx, eps, min_samples, n_threads, 0.0, budget,
+                                 labels, core, n_clusters, n_neighbor_pairs, NULL);
     int err = grid_offsets(&g, budget);
     if (err == RLCC_OK)
         err = build_cells(x, ldx, origin, inv_side, n_threads, budget, &g);
     if (err == RLCC_OK && !cells_are_within_eps(&g)) {
         /* cannot happen (claim 1); if it ever did, the tree is exact */
         free_grid(&g, budget);
-        return rlcc__dbscan_tree(x, n, d, ldx, eps, min_samples, n_threads, budget, labels, core,
-                                 n_clusters, n_neighbor_pairs);
+        return rlcc__dbscan_tree(x, n, d, ldx, eps, min_samples, n_threads, 0.0, budget,
+                                 labels, core, n_clusters, n_neighbor_pairs, NULL);
     }
     if (err == RLCC_OK)
         err = cluster_grid(&g, min_samples, n_threads, budget, labels, core, n_clusters,

@@ -280,16 +280,15 @@ void rlcc__blend(const int32_t *cur, int64_t k_cur, const float *s, int64_t lds,
 int rlcc__dbscan_grid(const float *x, int64_t n, int64_t d, int64_t ldx, double eps,
                       int64_t min_samples, int n_threads, rlcc__budget *budget, int32_t *labels,
                       uint8_t *core, int64_t *n_clusters, int64_t *n_neighbor_pairs);
+/* max_share > 0 is RLCC_DBSCAN_AUTO's probe: once built, the tree runs the
+ * neighbour counts of a fixed sample of 256 rows and, if they would examine
+ * more than max_share of the rows one by one, frees itself, sets *declined
+ * and returns RLCC_OK with the outputs untouched (the caller runs brute).
+ * Deterministic. max_share = 0: no probe, declined may be NULL. */
 int rlcc__dbscan_tree(const float *x, int64_t n, int64_t d, int64_t ldx, double eps,
-                      int64_t min_samples, int n_threads, rlcc__budget *budget, int32_t *labels,
-                      uint8_t *core, int64_t *n_clusters, int64_t *n_neighbor_pairs);
-/* For RLCC_DBSCAN_AUTO: builds the tree and, for a fixed sample of 256 rows,
- * counts the rows their neighbour counts would examine one by one;
- * *selective says whether that stays within max_share of n a row (it stops
- * looking once it cannot). Deterministic; frees the tree. */
-int rlcc__tree_is_selective(const float *x, int64_t n, int64_t d, int64_t ldx, double eps,
-                            double max_share, int n_threads, rlcc__budget *budget,
-                            int *selective);
+                      int64_t min_samples, int n_threads, double max_share,
+                      rlcc__budget *budget, int32_t *labels, uint8_t *core, int64_t *n_clusters,
+                      int64_t *n_neighbor_pairs, int *declined);
 /* The feature checks of the brute path without its norms: NaN/Inf (naming
  * the first bad row and column) and rows above RLCC_MAX_SQUARED_NORM, with
  * the same messages (check.c). */

@@ -428,34 +428,35 @@ static int64_t rows_examined(const kd_tree *t, int64_t p, int64_t limit)
     return examined;
 }
 
-int rlcc__tree_is_selective(const float *x, int64_t n, int64_t d, int64_t ldx, double eps,
-                            double max_share, int n_threads, rlcc__budget *budget,
-                            int *selective)
+/* auto's probe: whether the neighbour counts of a fixed sample of rows
+ * (256, spread evenly in tree order, so the answer is the same on every
+ * run and thread count) examine at most max_share of the rows one by one.
+ * Stops looking as soon as they cannot. */
+static int tree_is_selective(const kd_tree *t, double max_share)
 {
-    kd_tree t = {.n = n, .d = d, .eps2 = eps * eps};
-    t.screen = rlcc__make_eps_screen(t.eps2, d);
-    int err = build_tree(x, ldx, n_threads, budget, &t);
-    if (err == RLCC_OK) {
-        /* a fixed sample (rows spread evenly in tree order), so the answer
-         * is the same on every run and thread count */
-        const int64_t m = n < 256 ? n : 256;
-        const int64_t allowed = (int64_t)(max_share * (double)n * (double)m);
-        int64_t examined = 0;
-        for (int64_t s = 0; s < m && examined <= allowed; s++)
-            examined += rows_examined(&t, s * n / m, allowed - examined);
-        *selective = examined <= allowed;
-    }
-    free_tree(&t, budget);
-    return err;
+    const int64_t n = t->n, m = n < 256 ? n : 256;
+    const int64_t allowed = (int64_t)(max_share * (double)n * (double)m);
+    int64_t examined = 0;
+    for (int64_t s = 0; s < m && examined <= allowed; s++)
+        examined += rows_examined(t, s * n / m, allowed - examined);
+    return examined <= allowed;
 }
 
 int rlcc__dbscan_tree(const float *x, int64_t n, int64_t d, int64_t ldx, double eps,
-                      int64_t min_samples, int n_threads, rlcc__budget *budget, int32_t *labels,
-                      uint8_t *core, int64_t *n_clusters, int64_t *n_neighbor_pairs)
+                      int64_t min_samples, int n_threads, double max_share,
+                      rlcc__budget *budget, int32_t *labels, uint8_t *core, int64_t *n_clusters,
+                      int64_t *n_neighbor_pairs, int *declined)
 {
     kd_tree t = {.n = n, .d = d, .eps2 = eps * eps};
     t.screen = rlcc__make_eps_screen(t.eps2, d);
     int err = build_tree(x, ldx, n_threads, budget, &t);
+    if (declined != NULL)
+        *declined = 0;
+    if (err == RLCC_OK && max_share > 0.0 && !tree_is_selective(&t, max_share)) {
+        *declined = 1; /* the tree would do brute's work: nothing written */
+        free_tree(&t, budget);
+        return RLCC_OK;
+    }
     if (err == RLCC_OK)
         err = cluster_tree(&t, min_samples, n_threads, budget, labels, core, n_clusters,
                            n_neighbor_pairs);

@@ -8,12 +8,15 @@ Prints Markdown tables (docs/BENCHMARKS.md): the datasets (Chameleon DS3
 from R's dbscan package; Gaussian blobs at 100,000 and 1,000,000 points in
 2-D and 3-D), the d sweep at n = 100,000, and the peak RSS at 1,000,000 x 2.
 
-Every call runs in a worker process of its own (this script with --worker,
-or Rscript) that loads the data, then times only the clustering call: the
-best of up to five runs, stopping once 3 s are spent (so a call over 3 s
-runs once). Each worker reports its peak RSS (VmHWM) and its RSS once the
+The calls run in worker processes (this script with --worker, or Rscript)
+that load the data, then time only the clustering calls: the best of up to
+five runs, stopping once 3 s are spent (so a call over 3 s runs once).
+librlcc's grid, tree and auto share one worker and run round-robin, so a
+change in the machine's load falls on all three alike; brute, scikit-learn
+and R run in workers of their own. A worker reports its peak RSS (VmHWM) and its RSS once the
 data was loaded and the library imported; the difference is the peak
-"beyond the input". A worker past --timeout is killed and its row says so. R's dbscan counts the point itself in minPts, as scikit-learn's
+"beyond the input" (at 1,000,000 x 2 each librlcc path gets a worker of its
+own for this, one call). A worker past --timeout is killed and its row says so. R's dbscan counts the point itself in minPts, as scikit-learn's
 min_samples does; its labels (0 = noise, clusters from 1) are compared as
 label - 1.
 """
@@ -68,31 +71,43 @@ def status_mb(field: str) -> float:
     return float("nan")
 
 
-def worker(lib: str, algorithm: str, data: str, eps: float, min_samples: int, out: str) -> None:
-    """Runs one clustering in this process and prints its timing as JSON."""
+def worker(lib: str, algorithms: str, data: str, eps: float, min_samples: int, out: str,
+           repeats: int) -> None:
+    """Times one or more clusterings of the same data in this process and
+    prints {algorithm: {"seconds": best}, ...} as JSON. Several algorithms run
+    round-robin (one run of each per round), so a change in the machine's
+    load falls on all of them alike; each runs until it has `repeats` runs or
+    3 s spent, and keeps its best."""
     X = np.load(data)
+    names = algorithms.split(",")
     if lib == "librlcc":
         import rlcc
 
-        def run():
-            return rlcc.dbscan(X, eps, min_samples, algorithm=algorithm)
+        def run(name):
+            return rlcc.dbscan(X, eps, min_samples, algorithm=name)
     else:
         from sklearn.cluster import DBSCAN
 
-        def run():
-            return DBSCAN(eps=eps, min_samples=min_samples, algorithm="kd_tree",
+        def run(name):
+            return DBSCAN(eps=eps, min_samples=min_samples, algorithm=name,
                           n_jobs=-1).fit(X).labels_
     before = status_mb("VmRSS")
-    best, spent = float("inf"), 0.0
-    for _ in range(5):  # the best of up to five runs, stopping once 3 s are spent
-        start = time.perf_counter()
-        labels = run()
-        took = time.perf_counter() - start
-        best, spent = min(best, took), spent + took
-        if spent >= 3.0:
+    best = {name: float("inf") for name in names}
+    spent = {name: 0.0 for name in names}
+    runs = {name: 0 for name in names}
+    while True:
+        pending = [name for name in names if runs[name] < repeats and spent[name] < 3.0]
+        if not pending:
             break
-    np.save(out, np.asarray(labels, dtype=np.int32))
-    print(json.dumps({"seconds": best, "rss_loaded_mb": before, "hwm_mb": status_mb("VmHWM")}))
+        for name in pending:
+            start = time.perf_counter()
+            labels = run(name)
+            took = time.perf_counter() - start
+            best[name], spent[name] = min(best[name], took), spent[name] + took
+            runs[name] += 1
+            np.save(f"{out}-{name}.npy", np.asarray(labels, dtype=np.int32))
+    print(json.dumps({"rss_loaded_mb": before, "hwm_mb": status_mb("VmHWM"),
+                      "seconds": best, "runs": runs}))
 
 
 def spawn(cmd, timeout):
@@ -123,29 +138,34 @@ class Runner:
         self.r_script = work / "dbscan.R"
         self.r_script.write_text(R_SCRIPT)
 
-    def run(self, lib, algorithm, name, X, eps, min_samples):
-        """{'seconds', 'peak_mb' (beyond the input), 'labels'} or {'timeout': True}."""
+    def run(self, lib, algorithms, name, X, eps, min_samples, repeats=5):
+        """{algorithm: {'seconds', 'peak_mb' (beyond the input; one per worker),
+        'labels'} or {'timeout': True}}: the algorithms run in one worker."""
         data = self.work / f"{name}.npy"
         if not data.exists():
             np.save(data, X)
-        out = self.work / f"{name}-{lib}-{algorithm}.labels"
+        out = self.work / f"{name}-{lib}"
         if lib == "R":
             raw = self.work / f"{name}.f32"
             if not raw.exists():
                 np.ascontiguousarray(X, dtype=np.float32).tofile(raw)
             cmd = ["Rscript", str(self.r_script), str(raw), str(X.shape[1]), repr(eps),
-                   str(min_samples), str(out), str(X.shape[0])]
+                   str(min_samples), f"{out}-kd_tree.labels", str(X.shape[0])]
         else:
-            cmd = [sys.executable, __file__, "--worker", lib, algorithm, str(data), repr(eps),
-                   str(min_samples), str(out) + ".npy"]
+            cmd = [sys.executable, __file__, "--worker", lib, ",".join(algorithms), str(data),
+                   repr(eps), str(min_samples), str(out), str(repeats)]
         stdout, timed_out = spawn(cmd, self.timeout)
         if timed_out or not stdout.strip():
-            return {"timeout": timed_out, "failed": not timed_out}
+            return {a: {"timeout": timed_out, "failed": not timed_out} for a in algorithms}
         info = json.loads(stdout.strip().splitlines()[-1])
-        labels = (np.fromfile(out, dtype=np.int32) if lib == "R"
-                  else np.load(str(out) + ".npy"))
-        return {"seconds": info["seconds"], "peak_mb": info["hwm_mb"] - info["rss_loaded_mb"],
-                "labels": labels}
+        results = {}
+        for a in algorithms:
+            labels = (np.fromfile(f"{out}-kd_tree.labels", dtype=np.int32) if lib == "R"
+                      else np.load(f"{out}-{a}.npy"))
+            seconds = info["seconds"] if lib == "R" else info["seconds"][a]
+            results[a] = {"seconds": seconds, "peak_mb": info["hwm_mb"] - info["rss_loaded_mb"],
+                          "labels": labels}
+        return results
 
 
 def blobs(n, d, seed):
@@ -197,17 +217,15 @@ def compare(reference, result):
 
 def run_row(runner, name, X, eps, min_samples, peers=True):
     results = {}
-    for algorithm in LIBRLCC:
-        if algorithm == "brute" and len(X) > BRUTE_MAX_N:
-            results[algorithm] = None
-            continue
-        if algorithm == "grid" and X.shape[1] > 5:
-            results[algorithm] = None
-            continue
-        results[algorithm] = runner.run("librlcc", algorithm, name, X, eps, min_samples)
+    fast = ["grid", "kd_tree", "auto"] if X.shape[1] <= 5 else ["kd_tree", "auto"]
+    results.update(runner.run("librlcc", fast, name, X, eps, min_samples))
+    results.setdefault("grid", None)
+    results["brute"] = (runner.run("librlcc", ["brute"], name, X, eps, min_samples)["brute"]
+                        if len(X) <= BRUTE_MAX_N else None)
     if peers:
-        results["sklearn"] = runner.run("sklearn", "kd_tree", name, X, eps, min_samples)
-        results["R"] = runner.run("R", "kd_tree", name, X, eps, min_samples)
+        results["sklearn"] = runner.run("sklearn", ["kd_tree"], name, X, eps,
+                                        min_samples)["kd_tree"]
+        results["R"] = runner.run("R", ["kd_tree"], name, X, eps, min_samples)["kd_tree"]
     return results
 
 
@@ -286,7 +304,10 @@ def main():
                            "yes" if ours_equal else "NO", compare(ref, res["sklearn"]),
                            compare(ref, res["R"])])
                 if X.shape == (1_000_000, 2):
-                    peak_rows.append(res)
+                    peaks = {a: runner.run("librlcc", [a], name, X, eps, ms, repeats=1)[a]
+                             for a in ("grid", "kd_tree", "auto")}
+                    peaks["sklearn"], peaks["R"] = res["sklearn"], res["R"]
+                    peak_rows.append(peaks)
         dims = [2, 3, 4, 5, 8, 16] if args.quick else [2, 3, 4, 5, 8, 16, 32, 64, 128]
         print("\nThe d sweep: 50 Gaussian blobs, n = 100,000, min_samples 10, eps the median "
               "distance to the 20th nearest neighbour (seconds)\n")
@@ -325,7 +346,7 @@ def main():
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        lib, algorithm, data, eps, min_samples, out = sys.argv[2:8]
-        worker(lib, algorithm, data, float(eps), int(min_samples), out)
+        lib, algorithms, data, eps, min_samples, out, repeats = sys.argv[2:9]
+        worker(lib, algorithms, data, float(eps), int(min_samples), out, int(repeats))
     else:
         main()

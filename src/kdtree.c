@@ -21,9 +21,19 @@
  * Every neighbour decision is rlcc__squared_distance(p, q) <= eps^2, as on
  * the brute path, and the box tests that skip or count whole nodes are
  * exact bounds on that very computation (distance.h), so the tree changes
- * how much is computed, never what is decided. Memory is O(n d): the sorted
- * copy, a few int32 per point and about 2 n / LEAF_SIZE nodes with a box
- * each; the traversals use a fixed stack (the depth is at most 32).
+ * how much is computed, never what is decided. From d = 8 (SCREEN_MIN_DIM)
+ * pairs and boxes are screened in float32 first, with a proven bound; only
+ * what the bound cannot settle is computed in double (distance.h).
+ *
+ * For RLCC_DBSCAN_AUTO the tree can first probe itself: the neighbour
+ * counts of 256 fixed rows tell how much of the data a query must examine
+ * one by one, and a tree that would examine most of it (unstructured data
+ * in high d, where a kd-tree does brute's work at a higher cost per pair)
+ * declines before writing anything (rlcc__dbscan_tree's max_share).
+ *
+ * Memory is O(n d): the sorted copy, a few int32 per point and at most
+ * n / 8 nodes with a box each; the traversals use a fixed stack (the depth
+ * is at most 32).
  */
 #include <string.h>
 

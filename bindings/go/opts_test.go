@@ -191,6 +191,9 @@ func TestOptsTinyMaxBytesIsTheMemoryLimit(t *testing.T) {
 	wantCode(t, err, ErrInvalidArgument, "max_bytes: -1 is negative")
 	_, err = PropagateOpts(p.prev, p.chat, nil, nil, &PropagateOptions{Beta: 1, Threads: -2})
 	wantCode(t, err, ErrInvalidArgument, "n_threads: -2 is negative")
+	// a zero value that is not the default: refused, not taken for 30
+	_, err = ClassProbabilitiesOpts(p.x1, callerN, callerD, p.cents, p.kPrev, nil, &ProbabilityOptions{})
+	wantCode(t, err, ErrInvalidArgument, "scale: 0 must be > 0 and finite")
 	// the refiner's budget, and each step's own bound
 	small := callerOptions()
 	small.MaxBytes = 4096

@@ -1099,7 +1099,10 @@ typedef struct rlcc_step_options {
      *  rows it will read later (only when it will: beta < 1 and no logits
      *  callback). 1: it keeps a pointer to the caller's matrix instead, no
      *  copy at all; the caller keeps that matrix alive and unchanged until
-     *  the next step succeeds or the refiner is freed. */
+     *  the next step succeeds or the refiner is freed. Only the target
+     *  calls (rlcc_refiner_targets(), rlcc_refiner_targets_opts()) read a
+     *  borrowed matrix after the step returns; later steps, the getters and
+     *  rlcc_refiner_free() never do. */
     int32_t borrow;
     /** As rlcc_dbscan_options.n_threads; 0 (default): the refiner's
      *  pseudo-label options' n_threads. */
@@ -1199,7 +1202,8 @@ typedef struct rlcc_targets_options {
     int32_t reserved;
     /** Upper bound on the call's working memory: n_rows x k_prev floats of
      *  probabilities and, without logits, the batch's n_rows x d rows
-     *  gathered; 0 (default): half of physical memory. */
+     *  gathered; 0 (default): the refiner's pseudo-label options'
+     *  max_bytes (itself 0: half of physical memory). */
     int64_t max_bytes;
 } rlcc_targets_options;
 

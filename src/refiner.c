@@ -610,7 +610,7 @@ static int targets_locked(const rlcc_refiner *r, const int64_t *rows, int64_t n_
     }
     const int64_t k_prev = r->prev_k;
     rlcc__budget budget;
-    rlcc__budget_init(&budget, to->max_bytes);
+    rlcc__budget_init(&budget, to->max_bytes > 0 ? to->max_bytes : r->pseudo.max_bytes);
     int err = RLCC_OK;
     float *probs = NULL;
     const float *p = r->cur.probs;

@@ -1040,7 +1040,8 @@ RLCC_API int rlcc_refiner_options_init(rlcc_refiner_options *options, size_t str
  * K' the class counts of generations t and t-1,
  *   8 n                 labels of t and t-1
  *   4 d (K + K')        centroids of t and t-1
- *   8 (K' + 1) + 8 m    the consensus matrix, m <= n entries
+ *   8 (K' + 1) + 8 m    the consensus matrix, sized for m <= n entries: m
+ *                       the samples labelled (>= 0) in both generations
  *   4 n K'              with a logits callback: the probabilities it gave
  *   4 n d               only when beta < 1, no logits callback and the
  *                       features were copied (not borrowed): the rows the

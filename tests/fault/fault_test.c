@@ -360,14 +360,13 @@ static void check_bound_scan(const char *name, bound_fn fn, size_t out_size, int
     free(w.ref);
 }
 
-/* The bisection and fine scan below the smallest max_bytes that fits are
- * off in the default build: they find rlcc__csr_resize() (src/csr.c)
- * reporting a growth the budget refuses as RLCC_E_OUT_OF_MEMORY ("sparse
- * values: could not resize") instead of RLCC_E_MEMORY_LIMIT, in every
- * Jaccard-based call just below its smallest fitting max_bytes. Build with
- * -DBOUNDARY_SCAN=1 to run them; turn them on once that is fixed. */
+/* The bisection and fine scan below the smallest max_bytes that fits: they
+ * found rlcc__csr_resize() (src/csr.c) reporting a growth the budget refused
+ * as RLCC_E_OUT_OF_MEMORY instead of RLCC_E_MEMORY_LIMIT, in every
+ * Jaccard-based call just below its smallest fitting max_bytes. On by
+ * default; -DBOUNDARY_SCAN=0 skips them. */
 #ifndef BOUNDARY_SCAN
-#define BOUNDARY_SCAN 0
+#define BOUNDARY_SCAN 1
 #endif
 static void check_bound(const char *name, bound_fn fn, size_t out_size)
 {

@@ -430,12 +430,14 @@ check-wheel: build
 	@PYTHON=$(PYTHON) tests/install/wheel.sh
 
 # The bindings: pytest against the wheel installed in a venv, cargo test and
-# clippy, go test (also -race), vet and gofmt. Go keeps its build cache
-# inside the tree, never in $HOME.
+# clippy, go test (also -race), vet and gofmt. Each compares against the C
+# reference, built here first: the Rust tests that run it run at once, and
+# each would otherwise ask make to rebuild it while another runs it ("Text
+# file busy"). Go keeps its build cache inside the tree, never in $HOME.
 GOCACHE ?= $(CURDIR)/build/gocache
-check-python: build
+check-python: build build/reference/rlcc-reference
 	@PYTHON=$(PYTHON) scripts/check-python.sh wheel
-check-rust: build
+check-rust: build build/reference/rlcc-reference
 	@scripts/check-rust.sh
-check-go: build
+check-go: build build/reference/rlcc-reference
 	@GOCACHE=$(GOCACHE) scripts/check-go.sh

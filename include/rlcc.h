@@ -1099,11 +1099,15 @@ typedef struct rlcc_step_options {
     /** rlcc_refiner_step_matrix() only. 0 (default): the refiner copies the
      *  rows it will read later (only when it will: beta < 1 and no logits
      *  callback). 1: it keeps a pointer to the caller's matrix instead, no
-     *  copy at all; the caller keeps that matrix alive and unchanged until
-     *  the next step succeeds or the refiner is freed. Only the target
-     *  calls (rlcc_refiner_targets(), rlcc_refiner_targets_opts()) read a
-     *  borrowed matrix after the step returns; later steps, the getters and
-     *  rlcc_refiner_free() never do. */
+     *  copy at all. Only the target calls (rlcc_refiner_targets(),
+     *  rlcc_refiner_targets_opts()) read a borrowed matrix after the step
+     *  returns; later steps, the getters and rlcc_refiner_free() never do.
+     *  So the caller keeps the matrix alive, and unchanged, for as long as
+     *  it asks for targets of that generation. A trainer that refills the
+     *  same matrix with the next epoch's features and steps again with it
+     *  needs no second matrix; if that step fails, the refiner keeps the
+     *  previous generation, whose targets would read the new rows: ask for
+     *  none until a step succeeds. */
     int32_t borrow;
     /** As rlcc_dbscan_options.n_threads; 0 (default): the refiner's
      *  pseudo-label options' n_threads. */

@@ -2,6 +2,8 @@
 #
 #   make            lib/librlcc.a, lib/librlcc.so.1.MINOR.PATCH (+ links), rlcc.pc, bin/rlcc
 #   make check      every test suite; the last line is "<N> passed, <M> failed"
+#   make check-SUITE  one suite alone (the tests section at the end: check-c,
+#                   check-sanitizers, check-abi, check-python, ...)
 #   make demo       a simulated RLCC training run on built-in re-ID-like data
 #   make bench      benchmarks (docs/BENCHMARKS.md)
 #   make check-abi  exported symbols == version script, abidiff vs abi/ baseline
@@ -76,7 +78,7 @@ TEST_SRCS := $(wildcard tests/c/*.c)
 TEST_HDRS := $(wildcard tests/c/*.h)
 
 .PHONY: all build deps deps-build deps-check deps-bench check check-fresh check-abi abi-baseline \
-	demo bench bench-lowdim docs install install-files uninstall clean
+	abi-scratch-lib demo bench bench-lowdim docs install install-files uninstall clean
 .DELETE_ON_ERROR:
 
 # The goals a user types first install their tier of Debian packages, then run
@@ -92,6 +94,11 @@ deps-build deps-check deps-bench: deps-%:
 	@[ -n "$(RLCC_NO_DEPS)" ] || scripts/install-deps.sh $*
 
 # ---- one object set per build variant --------------------------------------
+# Each variant's C test runner, build/VARIANT/rlcc-tests, links the variant's
+# static archive, except the default build's (build/clang/rlcc-tests), which
+# links lib/librlcc.so.1 so that it runs against the real exported ABI.
+TEST_LIB_clang = lib/$(SONAME)
+TEST_LINK_clang = -Llib -l:$(SONAME) -Wl,-rpath,'$$ORIGIN/../../lib'
 # $(1) variant, $(2) compiler, $(3) extra flags
 define VARIANT
 build/$(1)/%.o: src/%.c $(HDRS) Makefile | build/$(1)
@@ -100,8 +107,9 @@ build/$(1)/librlcc.a: $(patsubst src/%.c,build/$(1)/%.o,$(SRCS))
 	rm -f $$@ && ar rcs $$@ $$^
 build/$(1):
 	mkdir -p $$@
-build/$(1)/rlcc-tests: $(TEST_SRCS) $(TEST_HDRS) build/$(1)/librlcc.a
-	$(2) $(BASE_CFLAGS) $(3) -Itests/c $(TEST_SRCS) build/$(1)/librlcc.a $(LIBS) -o $$@
+build/$(1)/rlcc-tests: $(TEST_SRCS) $(TEST_HDRS) $(or $(TEST_LIB_$(1)),build/$(1)/librlcc.a) | build/$(1)
+	$(2) $(BASE_CFLAGS) $(3) -Itests/c $(TEST_SRCS) $$(or $$(TEST_LINK_$(1)),build/$(1)/librlcc.a) \
+		$(LIBS) -o $$@
 endef
 $(eval $(call VARIANT,clang,$(CC),))
 $(eval $(call VARIANT,gcc,$(GCC),))
@@ -109,7 +117,8 @@ $(eval $(call VARIANT,asan,$(CC),$(SAN_FLAGS)))
 $(eval $(call VARIANT,fault,$(CC),$(SAN_FLAGS) -DRLCC_FAULT_INJECTION))
 $(eval $(call VARIANT,tsan,$(CC),-fsanitize=thread -fno-omit-frame-pointer))
 # valgrind 3.19 reads DWARF 4, not clang 14's default DWARF 5
-$(eval $(call VARIANT,valgrind,$(CC),-gdwarf-4))
+VALGRIND_CFLAGS := -gdwarf-4
+$(eval $(call VARIANT,valgrind,$(CC),$(VALGRIND_CFLAGS)))
 
 # Allocation k fails, for every k of every entry point (tests/fault).
 build/fault/fault-test: tests/fault/fault_test.c build/fault/librlcc.a
@@ -147,12 +156,6 @@ build/pkgconfig/rlcc.pc: rlcc.pc.in include/rlcc.h Makefile
 	$(call PC_SED,$(CURDIR),$(CURDIR)/lib,$(CURDIR)/include, -Wl$(comma)-rpath$(comma)$${libdir}) > $@
 comma := ,
 
-# The default test binary links the shared library, so it runs against the
-# real exported ABI; the gcc and sanitizer builds link their static archive.
-build/clang/rlcc-tests-shared: $(TEST_SRCS) $(TEST_HDRS) lib/$(SONAME)
-	$(CC) $(BASE_CFLAGS) -Itests/c $(TEST_SRCS) -Llib -l:$(SONAME) -Wl,-rpath,'$$ORIGIN/../../lib' \
-		$(LIBS) -o $@
-
 # The C results the binding tests compare against (tests/bindings/reference.c).
 build/reference/rlcc-reference: tests/bindings/reference.c tools/npy.c tools/npy.h lib/$(SONAME)
 	@mkdir -p build/reference
@@ -189,10 +192,10 @@ demo: deps-build
 	@$(MAKE) --no-print-directory build
 	bin/rlcc demo
 
-# Go keeps its build cache inside the tree, never in $HOME.
-GOCACHE ?= $(CURDIR)/build/gocache
+# make check: the check tier of packages, then every test suite (the tests
+# section at the end of this file).
 check: deps-check
-	@PYTHON=$(PYTHON) CC=$(CC) GCC=$(GCC) GOCACHE=$(GOCACHE) scripts/check.sh
+	@scripts/check.sh build $(CHECK_SUITES)
 
 # make demo then make check in a bare Debian 12 root, and the .deb files in a
 # second one (scripts/check-fresh.sh); not part of make check.
@@ -220,8 +223,22 @@ docs: deps-check
 	@echo "API reference: build/docs/html/rlcc_8h.html"
 
 # ---- ABI -------------------------------------------------------------------------
+# One check, counted as one test: the exported symbols are the version
+# script's and abidiff finds no change against the committed baseline.
 check-abi: lib/$(REALNAME)
-	@scripts/check-abi.sh lib/$(REALNAME) src/rlcc.map abi/librlcc.abi
+	@if scripts/check-abi.sh lib/$(REALNAME) src/rlcc.map abi/librlcc.abi; then \
+		echo "abi: 1 passed, 0 failed"; else echo "abi: 0 passed, 1 failed"; exit 1; fi
+
+# ... and it fails on scratch builds that break the ABI (scripts/test-abi.sh),
+# each built by abi-scratch-lib from its copy of src/ and include/ in
+# ABI_SCRATCH, the way lib/$(REALNAME) is built.
+check-abi-breaks: lib/$(REALNAME)
+	@scripts/test-abi.sh
+abi-scratch-lib:
+	@[ -d "$(ABI_SCRATCH)/src" ] || { echo "abi-scratch-lib: ABI_SCRATCH=DIR, a copy of src/ and include/" >&2; exit 2; }
+	$(CC) $(patsubst -Iinclude,-I$(ABI_SCRATCH)/include,$(BASE_CFLAGS)) -shared -Wl,-soname,$(SONAME) \
+		-Wl,--version-script=$(ABI_SCRATCH)/src/rlcc.map -Wl,--no-undefined $(NO_OPENMP_RPATH) \
+		-o $(ABI_SCRATCH)/librlcc.so $(wildcard $(ABI_SCRATCH)/src/*.c) $(LIBS)
 
 abi-baseline: lib/$(REALNAME)
 	@mkdir -p abi
@@ -303,3 +320,130 @@ fuzz: $(patsubst %,build/fuzz/fuzz-%,$(FUZZ_HARNESSES))
 		build/fuzz/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=20 \
 			-print_final_stats=1 tests/fuzz/corpus/$$h 2>&1 | tail -n 25; \
 	done
+
+# ---- tests ----------------------------------------------------------------------
+# Every suite is a target, check-SUITE, that runs alone in a built tree (it
+# builds what it needs and installs nothing) and prints its tally line
+# "<suite>: N passed, M failed". make check runs deps-check, then check-build
+# and every suite of CHECK_SUITES through scripts/check.sh, which shows each
+# suite's output, counts a suite that ends without a tally as one failure, and
+# prints the total "<N> passed, <M> failed" last; check-c, check-sanitizers,
+# check-fuzz, check-install and check-bindings total a few suites the same way.
+# The C runner: build/clang/rlcc-tests --help (one test: rlcc-tests NAME).
+CHECK_SUITES = header c-clang c-gcc asan fault tsan valgrind $(addprefix fuzz-,$(FUZZ_HARNESSES)) \
+	abi abi-breaks docs examples cli installed deb wheel rust go python
+CHECK_GROUPS := check-c check-sanitizers check-fuzz check-install check-bindings
+.PHONY: $(addprefix check-,build $(CHECK_SUITES)) $(CHECK_GROUPS)
+
+check-c:
+	@scripts/check.sh c-clang c-gcc
+check-sanitizers:
+	@scripts/check.sh asan fault tsan valgrind
+check-fuzz:
+	@scripts/check.sh $(addprefix fuzz-,$(FUZZ_HARNESSES))
+check-install:
+	@scripts/check.sh installed deb wheel
+check-bindings:
+	@scripts/check.sh python rust go
+
+# make check stops here when the libraries, the CLI or rlcc.pc do not build.
+check-build: build
+	@echo "build-library: 1 passed, 0 failed"
+
+# LeakSanitizer in every sanitized run: tests/lsan.supp says why TLS is not
+# scanned and what is suppressed (nothing of librlcc's).
+SAN_ENV = LSAN_OPTIONS='use_tls=0:suppressions=$(CURDIR)/tests/lsan.supp'
+TSAN_ENV = TSAN_OPTIONS='ignore_noninstrumented_modules=1 halt_on_error=1'
+
+# The C tests, one result per test, in TAP (tests/c/main.c).
+check-c-clang: build/clang/rlcc-tests
+	build/clang/rlcc-tests --suite=c-clang
+check-c-gcc: build/gcc/rlcc-tests
+	build/gcc/rlcc-tests --suite=c-gcc
+check-asan: build/asan/rlcc-tests
+	ASAN_OPTIONS=detect_leaks=1 $(SAN_ENV) build/asan/rlcc-tests --suite=c-asan-ubsan
+check-tsan: build/tsan/rlcc-tests
+	$(TSAN_ENV) build/tsan/rlcc-tests --suite=c-tsan
+# Allocation k fails, for every k of every entry point.
+check-fault: build/fault/fault-test
+	$(SAN_ENV) build/fault/fault-test
+
+# valgrind memcheck on the examples, built against the DWARF 4 archive.
+VALGRIND_EXAMPLES := $(addprefix build/valgrind/examples/,dbscan trainer_loop)
+build/valgrind/examples/%: examples/%.c build/valgrind/librlcc.a
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(VALGRIND_CFLAGS) -O1 -Iinclude $< build/valgrind/librlcc.a $(LIBS) -o $@
+check-valgrind: $(VALGRIND_EXAMPLES)
+	@scripts/check-valgrind.sh $^
+
+# The public header alone, with each compiler and language mode.
+GXX ?= g++
+HEADER_CFLAGS := -pedantic -Wall -Wextra -Werror -Iinclude
+HEADER_TESTS := $(addprefix build/header/,c99-cc.o c99-gcc.o c11-cc.o cxx11-clangxx.o cxx11-gxx.o)
+build/header/c99-cc.o: tests/header/headertest.c include/rlcc.h FORCE
+	@mkdir -p $(@D)
+	$(CC) -std=c99 $(HEADER_CFLAGS) -c $< -o $@
+build/header/c99-gcc.o: tests/header/headertest.c include/rlcc.h FORCE
+	@mkdir -p $(@D)
+	$(GCC) -std=c99 $(HEADER_CFLAGS) -c $< -o $@
+build/header/c11-cc.o: tests/header/headertest.c include/rlcc.h FORCE
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(HEADER_CFLAGS) -c $< -o $@
+build/header/cxx11-clangxx.o: tests/header/headertest.cpp include/rlcc.h FORCE
+	@mkdir -p $(@D)
+	$(CXX_HEADER) -std=c++11 $(HEADER_CFLAGS) -c $< -o $@
+build/header/cxx11-gxx.o: tests/header/headertest.cpp include/rlcc.h FORCE
+	@mkdir -p $(@D)
+	$(GXX) -std=c++11 $(HEADER_CFLAGS) -c $< -o $@
+check-header:
+	@scripts/check-targets.sh header $(HEADER_TESTS)
+
+# The committed fuzz corpus through a plain driver under ASan+UBSan.
+$(addprefix check-fuzz-,$(FUZZ_HARNESSES)): check-fuzz-%: build/fuzz/replay-%
+	$(SAN_ENV) build/fuzz/replay-$* tests/fuzz/corpus/$*
+
+# The API reference builds with no warning, and an undocumented function fails it.
+check-docs:
+	@scripts/check-docs.sh
+
+# The examples, built as a user builds them against lib/, and README.md's
+# first C block; scripts/check-examples.sh runs them and the Python, Rust and
+# Go examples and compares what they print.
+EXAMPLE_CFLAGS := -std=c11 -Wall -Werror -Iinclude
+EXAMPLES := $(addprefix build/examples/,dbscan trainer_loop reid_fixture readme)
+build/examples/%: examples/%.c include/rlcc.h lib/$(SONAME)
+	@mkdir -p $(@D)
+	$(CC) $(EXAMPLE_CFLAGS) $< -Llib -l:$(SONAME) -Wl,-rpath,'$$ORIGIN/../../lib' -lm -o $@
+build/examples/readme.c: README.md
+	@mkdir -p $(@D)
+	sed -n '/^```c$$/,/^```$$/{p;/^```$$/q}' README.md | sed '1d;$$d' >$@
+build/examples/readme: build/examples/readme.c include/rlcc.h lib/$(SONAME)
+	$(CC) $(EXAMPLE_CFLAGS) $< -Llib -l:$(SONAME) -Wl,-rpath,'$$ORIGIN/../../lib' -lm -o $@
+check-examples: build $(EXAMPLES)
+	@PYTHON=$(PYTHON) GOCACHE=$(GOCACHE) scripts/check-examples.sh
+
+# bin/rlcc: every command, exit code and malformed input (tests/python/test_cli.py).
+check-cli: build
+	@PYTHON=$(PYTHON) scripts/check-python.sh cli
+
+# As users install it: make install (tests/install/installed.sh), the Debian
+# packages (deb.sh), the Python wheel (wheel.sh).
+check-installed: build
+	@CC=$(CC) GCC=$(GCC) tests/install/installed.sh
+check-deb: build
+	@tests/install/deb.sh
+check-wheel: build
+	@PYTHON=$(PYTHON) tests/install/wheel.sh
+
+# The bindings: pytest against the wheel installed in a venv, cargo test and
+# clippy, go test (also -race), vet and gofmt. Each compares against the C
+# reference, built here first: the Rust tests that run it run at once, and
+# each would otherwise ask make to rebuild it while another runs it ("Text
+# file busy"). Go keeps its build cache inside the tree, never in $HOME.
+GOCACHE ?= $(CURDIR)/build/gocache
+check-python: build build/reference/rlcc-reference
+	@PYTHON=$(PYTHON) scripts/check-python.sh wheel
+check-rust: build build/reference/rlcc-reference
+	@scripts/check-rust.sh
+check-go: build build/reference/rlcc-reference
+	@GOCACHE=$(GOCACHE) scripts/check-go.sh

@@ -44,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut refiner = rlcc::Refiner::with_options(n, d, &pseudo, &Default::default())?;
     println!("librlcc {}, {} samples x {}", rlcc::version(), n, d);
     for (g, (x, _, _)) in features.iter().enumerate() {
-        let generation = refiner.step(|start, rows| rows.copy_from_slice(&x[start * d..start * d + rows.len()]), 32)?;
+        let generation = refiner.step_matrix(x, d)?;
         println!("generation {}: {} classes, reliability threshold {:.6}", g, generation.n_classes, generation.threshold);
         let labels: Vec<String> = generation.labels.iter().map(|l| l.to_string()).collect();
         println!("labels: {}", labels.join(" "));

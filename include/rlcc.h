@@ -1112,7 +1112,8 @@ RLCC_API int rlcc_refiner_options_init(rlcc_refiner_options *options, size_t str
  * K' the class counts of generations t and t-1,
  *   8 n                 labels of t and t-1
  *   4 d (K + K')        centroids of t and t-1
- *   8 (K' + 1) + 8 m    the consensus matrix, m <= n entries
+ *   8 (K' + 1) + 8 m    the consensus matrix, sized for m <= n entries: m
+ *                       the samples labelled (>= 0) in both generations
  *   4 n K'              with a logits callback: the probabilities it gave
  *   4 n d               only when beta < 1, no logits callback and the
  *                       features were copied (not borrowed): the rows the
@@ -1170,8 +1171,15 @@ typedef struct rlcc_step_options {
     /** rlcc_refiner_step_matrix() only. 0 (default): the refiner copies the
      *  rows it will read later (only when it will: beta < 1 and no logits
      *  callback). 1: it keeps a pointer to the caller's matrix instead, no
-     *  copy at all; the caller keeps that matrix alive and unchanged until
-     *  the next step succeeds or the refiner is freed. */
+     *  copy at all. Only the target calls (rlcc_refiner_targets(),
+     *  rlcc_refiner_targets_opts()) read a borrowed matrix after the step
+     *  returns; later steps, the getters and rlcc_refiner_free() never do.
+     *  So the caller keeps the matrix alive, and unchanged, for as long as
+     *  it asks for targets of that generation. A trainer that refills the
+     *  same matrix with the next epoch's features and steps again with it
+     *  needs no second matrix; if that step fails, the refiner keeps the
+     *  previous generation, whose targets would read the new rows: ask for
+     *  none until a step succeeds. */
     int32_t borrow;
     /** As rlcc_dbscan_options.n_threads; 0 (default): the refiner's
      *  pseudo-label options' n_threads. */
@@ -1271,7 +1279,8 @@ typedef struct rlcc_targets_options {
     int32_t reserved;
     /** Upper bound on the call's working memory: n_rows x k_prev floats of
      *  probabilities and, without logits, the batch's n_rows x d rows
-     *  gathered; 0 (default): half of physical memory. */
+     *  gathered; 0 (default): the refiner's pseudo-label options'
+     *  max_bytes (itself 0: half of physical memory). */
     int64_t max_bytes;
 } rlcc_targets_options;
 

@@ -1,22 +1,51 @@
 #!/bin/bash
 # bench.sh - `make bench`: librlcc DBSCAN against its floor (one SSYRK of
 # the same matrix, same OpenBLAS) and scikit-learn's brute-force DBSCAN,
-# on synthetic re-ID embeddings, D = 2048. Prints a Markdown table.
-#   SIZES="12936 32621" EPS=1.0 MIN_SAMPLES=4 scripts/bench.sh
+# the Jaccard pipeline, the RLCC consensus step, the refiner's memory, the
+# GIL and pseudo labels over a plain metric, on synthetic re-ID embeddings,
+# D = 2048. Prints Markdown tables.
+#   scripts/bench.sh [SECTION ...]   sections: dbscan jaccard consensus
+#                                    refiner gil metric (default: all)
+#   SIZES="12936 32621" EPS=1.0 MIN_SAMPLES=4 RLCC_N=32621 REFINER_N=32621
+#   REFINER_GENERATIONS=3 GIL_N=12000 METRIC_N=12936 scripts/bench.sh
+#   SMOKE=1 scripts/bench.sh refiner   small sizes (N = 2000, D = 256): a
+#                                    quick check that the benchmarks run,
+#                                    not numbers to quote
+# The binaries are build/bench/* (make bench builds them).
 set -eu
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
+if [ -n "${SMOKE:-}" ]; then
+    SIZES=${SIZES:-2000} D=${D:-256} RLCC_N=${RLCC_N:-2000} REFINER_N=${REFINER_N:-2000}
+    GIL_N=${GIL_N:-2000} METRIC_N=${METRIC_N:-2000}
+fi
 SIZES=${SIZES:-"12936 32621"}
 D=${D:-2048}
 EPS=${EPS:-1.0}
 MIN_SAMPLES=${MIN_SAMPLES:-4}
+RLCC_N=${RLCC_N:-32621}
+REFINER_N=${REFINER_N:-32621}
+REFINER_GENERATIONS=${REFINER_GENERATIONS:-3}
+GIL_N=${GIL_N:-12000}
+METRIC_N=${METRIC_N:-12936}
+SECTIONS=${*:-dbscan jaccard consensus refiner gil metric}
+for section in $SECTIONS; do
+    case $section in
+        dbscan|jaccard|consensus|refiner|gil|metric) ;;
+        *) echo "bench.sh: unknown section $section (dbscan jaccard consensus refiner gil metric)" >&2
+           exit 2 ;;
+    esac
+done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+wants() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB"
-echo "OpenBLAS: $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null), OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; scikit-learn $("$PYTHON" -c 'import sklearn; print(sklearn.__version__)')"
+echo "OpenBLAS: $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null), OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; scikit-learn $("$PYTHON" -c 'import sklearn; print(sklearn.__version__)' 2>/dev/null || echo missing)"
+
+if wants dbscan; then
 echo
 echo "| N | D | eps | clusters | noise | librlcc s | SSYRK floor s | librlcc / floor | scikit-learn brute s | speed-up vs scikit-learn | re-decided pairs | librlcc peak RSS MB | librlcc working MB | scikit-learn peak RSS MB | identical labels |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -28,7 +57,9 @@ for n in $SIZES; do
     echo "| $n | $D | $EPS | $(field "$line" clusters) | $(field "$line" noise_pct)% | $rl | $(field "$line" floor_s) | $(field "$line" ratio) | $sks | $(echo "$sks $rl" | awk '{printf "%.1fx", $1 / $2}') | $(field "$line" redecided) | $(field "$line" peak_rss_mb) | $(field "$line" work_mb) | $(field "$sk" sklearn_peak_rss_mb) | $(field "$sk" identical_labels) |"
     rm -f "$work/x.f32"
 done
+fi
 
+if wants jaccard; then
 echo
 echo "Jaccard pipeline: kNN (k1 = 30) + k-reciprocal Jaccard (k2 = 6, sparse) + DBSCAN at eps 0.58/0.60/0.62 (min_samples 4)"
 echo
@@ -43,33 +74,66 @@ for n in $SIZES; do
     echo "| $n | $(field "$ours" knn_s) | $(field "$ours" jaccard_s) | $(field "$ours" knn_jaccard_s) | $(field "$ours" floor_s) | $(field "$ours" knn_jaccard_ratio) | $(field "$ours" dbscan3_s) | $pipe | $(field "$ref" ref_knn_s) | $(field "$ref" ref_jaccard_s) | $(field "$ref" ref_dbscan3_s) | $refpipe | $(echo "$refpipe $pipe" | awk '{printf "%.1fx", $1 / $2}') | $(field "$ours" peak_rss_mb) | $(field "$full" peak_rss_mb) | $(field "$ref" ref_peak_rss_mb) | $(field "$ref" same_labels) |"
     rm -f "$work/x.f32" "$work/labels.i32"
 done
+fi
 
+if wants consensus; then
 echo
 echo "RLCC consensus step: consensus (CSR) + class probabilities + propagation + blend, against the one SGEMM it needs"
 echo
 echo "| N | D | K_prev = K_cur | dense s | its GEMM (N x D x K_prev) s | dense / GEMM | per batch of 256 ms | its GEMM ms | batch / GEMM | peak RSS MB, batches only | peak RSS MB, with dense |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
-n_rlcc=${RLCC_N:-32621}
-for k in 1000 $((n_rlcc / 2)); do
-    line=$(build/bench/bench_rlcc "$n_rlcc" "$D" "$k" "$k")
-    echo "| $n_rlcc | $D | $k | $(field "$line" dense_s) | $(field "$line" gemm_s) | $(field "$line" dense_ratio) | $(field "$line" batch_ms) | $(field "$line" batch_gemm_ms) | $(field "$line" batch_ratio) | $(field "$line" batch_peak_rss_mb) | $(field "$line" dense_peak_rss_mb) |"
+for k in 1000 $((RLCC_N / 2)); do
+    line=$(build/bench/bench_rlcc "$RLCC_N" "$D" "$k" "$k")
+    echo "| $RLCC_N | $D | $k | $(field "$line" dense_s) | $(field "$line" gemm_s) | $(field "$line" dense_ratio) | $(field "$line" batch_ms) | $(field "$line" batch_gemm_ms) | $(field "$line" batch_ratio) | $(field "$line" batch_peak_rss_mb) | $(field "$line" dense_peak_rss_mb) |"
 done
+fi
 
+if wants refiner; then
+echo
+echo "Refiner memory: $REFINER_GENERATIONS generations (Jaccard + DBSCAN, beta 0: the features kept for the targets), N = $REFINER_N, D = $D, one process per mode; MB = 10^6 bytes"
+echo
+echo "| mode | caller's matrices MB | peak RSS above them MB | target MB | met | rlcc_refiner_bytes after each generation MB | step s per generation | classes |"
+echo "|---|---|---|---|---|---|---|---|"
+for mode in copy borrow callback; do
+    line=$(build/bench/bench_rlcc refiner "$mode" "$REFINER_N" "$D" "$REFINER_GENERATIONS")
+    matrix=$(field "$line" matrix_mb)
+    peak=$(field "$line" peak_above_caller_mb)
+    case $mode in
+        copy) label="step_matrix, copying"; target=$(echo "$matrix" | awk '{printf "%.1f", $1 + 200}') ;;
+        borrow) label="step_matrix, borrowing"; target=200 ;;
+        callback) label="1.2 rlcc_refiner_step, copy callback"; target= ;;
+    esac
+    met=$([ -z "$target" ] && echo "-" || echo "$peak $target" | awk '{print ($1 <= $2) ? "yes" : "no"}')
+    bytes= steps= classes=
+    for ((g = 0; g < REFINER_GENERATIONS; g++)); do
+        bytes="$bytes${bytes:+ / }$(field "$line" "bytes_g${g}_mb")"
+        steps="$steps${steps:+ / }$(field "$line" "step_s_g${g}")"
+        classes="$classes${classes:+ / }$(field "$line" "classes_g${g}")"
+    done
+    callers=$(echo "$matrix $(field "$line" caller_matrices)" | awk '{printf "%.1f (%d)", $1 * $2, $2}')
+    echo "| $label | $callers | $peak | ${target:--} | $met | $bytes | $steps | $classes |"
+done
+fi
+
+if wants gil; then
 echo
 echo "Python binding, GIL released: two threads, each one DBSCAN (n_threads = 1, OpenBLAS 1 thread), against one call"
 echo
 echo "| N | D | one call s | two threads s | two threads / one call |"
 echo "|---|---|---|---|---|"
-gil=$(OPENBLAS_NUM_THREADS=1 PYTHONPATH=bindings/python "$PYTHON" bench/gil_threads.py 12000 3)
+gil=$(OPENBLAS_NUM_THREADS=1 PYTHONPATH=bindings/python "$PYTHON" bench/gil_threads.py "$GIL_N" 3)
 echo "| $(field "$gil" n) | 256 | $(field "$gil" one_call_s) | $(field "$gil" two_threads_s) | $(field "$gil" ratio) |"
+fi
 
+if wants metric; then
 echo
 echo "Pseudo labels over a plain metric (euclidean, eps 0.78 / 0.80 / 0.82): one Gram pass for three radii, against three DBSCANs"
 echo
 echo "| N | D | clusters | one pass s | three DBSCANs s | speed-up | same labels |"
 echo "|---|---|---|---|---|---|---|"
-pm=$(PYTHONPATH=bindings/python "$PYTHON" bench/pseudo_metric.py 12936 "$D")
+pm=$(PYTHONPATH=bindings/python "$PYTHON" bench/pseudo_metric.py "$METRIC_N" "$D")
 echo "| $(field "$pm" n) | $(field "$pm" d) | $(field "$pm" clusters) | $(field "$pm" one_pass_s) | $(field "$pm" three_dbscans_s) | $(field "$pm" speedup)x | $(field "$pm" same_labels) |"
+fi
 
 echo
 echo "Low-dimensional DBSCAN (1.5): librlcc's grid, tree, brute and auto against scikit-learn (kd_tree, n_jobs=-1) and R's dbscan"

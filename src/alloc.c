@@ -59,7 +59,7 @@ static int fault_now(void)
  * budgets say it holds, so a test can show the two agree. */
 static void count_bytes(int64_t delta)
 {
-    const int64_t now = (live_bytes += delta);
+    const int64_t now = atomic_fetch_add(&live_bytes, delta) + delta;
     int64_t peak = peak_bytes;
     while (now > peak && !atomic_compare_exchange_weak(&peak_bytes, &peak, now)) {
     }

@@ -78,6 +78,12 @@ int rlcc__check_max_bytes(int64_t max_bytes)
     return RLCC_OK;
 }
 
+int rlcc__check_resources(int32_t n_threads, int64_t max_bytes)
+{
+    int err = rlcc__check_threads(n_threads);
+    return err == RLCC_OK ? rlcc__check_max_bytes(max_bytes) : err;
+}
+
 int rlcc__init_struct(void *dst, size_t struct_size, const void *defaults,
                       size_t defaults_size, size_t min_size, const char *name)
 {

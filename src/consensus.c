@@ -55,13 +55,6 @@ int rlcc_blend_options_init(rlcc_blend_options *options, size_t struct_size)
                              BLEND_OPTIONS_SIZE_1_4, "options");
 }
 
-/* The fields every 1.4 options struct shares. */
-static int check_resources(int32_t n_threads, int64_t max_bytes)
-{
-    int err = rlcc__check_threads(n_threads);
-    return err == RLCC_OK ? rlcc__check_max_bytes(max_bytes) : err;
-}
-
 /* ---- overlap counts ------------------------------------------------------ */
 
 static int compare_int64(const void *a, const void *b)
@@ -157,7 +150,7 @@ static int read_consensus_options(const rlcc_consensus_options *options, int all
         err = check_kind(opts->kind, opts->normalize, allow_softmax);
     if (err == RLCC_OK)
         err = rlcc__check_reserved("options.reserved", opts->reserved);
-    return err == RLCC_OK ? check_resources(opts->n_threads, opts->max_bytes) : err;
+    return err == RLCC_OK ? rlcc__check_resources(opts->n_threads, opts->max_bytes) : err;
 }
 
 int rlcc_consensus_counts_opts(const int32_t *prev, const int32_t *cur, int64_t n,
@@ -446,7 +439,7 @@ int rlcc_class_probabilities_opts(const float *x, int64_t n, int64_t d, int64_t 
     int err = rlcc__read_struct(&opts, sizeof opts, options, PROBABILITY_OPTIONS_SIZE_1_4,
                                 "options");
     if (err == RLCC_OK)
-        err = check_resources(opts.n_threads, opts.max_bytes);
+        err = rlcc__check_resources(opts.n_threads, opts.max_bytes);
     if (err == RLCC_OK)
         err = rlcc__check_matrix("x", x, n, d, ldx);
     if (err == RLCC_OK && k < 1)
@@ -566,7 +559,7 @@ int rlcc_propagate_opts(const int32_t *prev, int64_t n, const int64_t *chat_indp
     if (err == RLCC_OK)
         err = rlcc__check_reserved("options.reserved", opts.reserved);
     if (err == RLCC_OK)
-        err = check_resources(opts.n_threads, opts.max_bytes);
+        err = rlcc__check_resources(opts.n_threads, opts.max_bytes);
     if (err == RLCC_OK)
         err = rlcc__check_row_count("prev", n);
     if (err == RLCC_OK)
@@ -631,7 +624,7 @@ int rlcc_blend_opts(const int32_t *cur, int64_t n, int64_t k_cur, const float *s
     int64_t classes = k_cur;
     int err = rlcc__read_struct(&opts, sizeof opts, options, BLEND_OPTIONS_SIZE_1_4, "options");
     if (err == RLCC_OK)
-        err = check_resources(opts.n_threads, opts.max_bytes);
+        err = rlcc__check_resources(opts.n_threads, opts.max_bytes);
     if (err == RLCC_OK)
         err = rlcc__check_row_count("cur", n);
     if (err == RLCC_OK && k_cur < 1)

@@ -83,14 +83,17 @@ int rlcc__csr_resize(rlcc_csr *m, int64_t capacity, rlcc__budget *budget)
     float *data = rlcc__realloc(budget, m->data, m->capacity, capacity, sizeof *m->data,
                                 "sparse values", &err);
     if (data == NULL) {
-        /* keep the two arrays the same length: give the columns back */
+        /* keep the two arrays the same length: give the columns back, and
+         * report why the values could not grow (a limit stays a limit) */
+        const int why = err;
+        int back_err;
         int32_t *back = rlcc__realloc(budget, m->indices, capacity, m->capacity,
-                                      sizeof *m->indices, "sparse columns", &err);
+                                      sizeof *m->indices, "sparse columns", &back_err);
         if (back != NULL)
             m->indices = back;
         else
             m->capacity = capacity < m->capacity ? capacity : m->capacity;
-        return rlcc__fail(RLCC_E_OUT_OF_MEMORY, "sparse values: could not resize");
+        return why;
     }
     m->data = data;
     m->capacity = capacity;

@@ -115,6 +115,8 @@ int rlcc__check_eps(double eps);
 int rlcc__check_min_samples(int64_t min_samples);
 int rlcc__check_threads(int32_t n_threads);
 int rlcc__check_max_bytes(int64_t max_bytes);
+/* The two fields every options struct since 1.4 has. */
+int rlcc__check_resources(int32_t n_threads, int64_t max_bytes);
 int rlcc__check_struct_size(size_t struct_size, size_t min_size, const char *name);
 /* A field documented "reserved, must be 0". */
 int rlcc__check_reserved(const char *name, int64_t value);

@@ -393,7 +393,7 @@ static int jaccard_sparse(jaccard_run *run, const rlcc_csr *Q, const rlcc_csr *i
                           int64_t *bound, rlcc_csr *result)
 {
     const int64_t n = run->n;
-    int64_t largest = 0;
+    int64_t largest = 0, total = 0;
     for (int64_t i = 0; i < n; i++) {
         bound[i] = 0;
         for (int64_t e = Q->indptr[i]; e < Q->indptr[i + 1]; e++) {
@@ -403,12 +403,15 @@ static int jaccard_sparse(jaccard_run *run, const rlcc_csr *Q, const rlcc_csr *i
         if (bound[i] > n)
             bound[i] = n;
         largest = bound[i] > largest ? bound[i] : largest;
+        total += bound[i];
     }
     /* The block buffer takes at most a quarter of what the budget leaves,
-     * but always room for the longest row. */
+     * and no more than every row's bound together (a small input needs no
+     * 32 MiB), but always room for the longest row. */
     int64_t block_cap = (run->budget->limit - run->budget->used) / 4 /
                         (int64_t)(sizeof(int32_t) + sizeof(float));
     block_cap = block_cap < BLOCK_ENTRIES ? block_cap : BLOCK_ENTRIES;
+    block_cap = block_cap < total ? block_cap : total;
     block_cap = block_cap > largest ? block_cap : largest;
     int err = rlcc__csr_init(result, n, n, run->budget);
     rlcc_csr block = {0};

@@ -92,9 +92,7 @@ int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, int64_t n,
     if (err == RLCC_OK)
         err = rlcc__check_min_samples(out->min_samples);
     if (err == RLCC_OK)
-        err = rlcc__check_threads(out->n_threads);
-    if (err == RLCC_OK)
-        err = rlcc__check_max_bytes(out->max_bytes);
+        err = rlcc__check_resources(out->n_threads, out->max_bytes);
     if (err == RLCC_OK && out->metric == RLCC_METRIC_JACCARD) {
         rlcc_jaccard_options jopts, checked;
         jaccard_options_of(out, &jopts);

@@ -400,9 +400,7 @@ static int read_step_options(const rlcc_refiner *r, const rlcc_step_options *opt
     if (err == RLCC_OK && o->borrow != 0 && o->borrow != 1)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "borrow: %d must be 0 or 1", (int)o->borrow);
     if (err == RLCC_OK)
-        err = rlcc__check_threads(o->n_threads);
-    if (err == RLCC_OK)
-        err = rlcc__check_max_bytes(o->max_bytes);
+        err = rlcc__check_resources(o->n_threads, o->max_bytes);
     if (err == RLCC_OK && o->n_threads == 0)
         o->n_threads = r->pseudo.n_threads;
     return err;
@@ -423,14 +421,21 @@ static int run_step(rlcc_refiner *r, const step_source *src, const rlcc_step_opt
     return err;
 }
 
-int rlcc_refiner_step_opts(rlcc_refiner *r, rlcc_features_fn features, void *features_data,
-                           const rlcc_step_options *options)
+/* What every step entry point checks first: the handle and the options. */
+static int begin_step(const rlcc_refiner *r, const rlcc_step_options *options,
+                      rlcc_step_options *o)
 {
     rlcc__clear_error();
     if (r == NULL)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "refiner: is NULL");
+    return read_step_options(r, options, o);
+}
+
+int rlcc_refiner_step_opts(rlcc_refiner *r, rlcc_features_fn features, void *features_data,
+                           const rlcc_step_options *options)
+{
     rlcc_step_options o;
-    int err = read_step_options(r, options, &o);
+    int err = begin_step(r, options, &o);
     if (err == RLCC_OK && features == NULL)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "features: is NULL");
     if (err == RLCC_OK && o.borrow)
@@ -466,11 +471,8 @@ int rlcc_refiner_step(rlcc_refiner *r, rlcc_features_fn features, void *features
 int rlcc_refiner_step_matrix(rlcc_refiner *r, const float *x, int64_t ldx,
                              const rlcc_step_options *options)
 {
-    rlcc__clear_error();
-    if (r == NULL)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "refiner: is NULL");
     rlcc_step_options o;
-    int err = read_step_options(r, options, &o);
+    int err = begin_step(r, options, &o);
     if (err == RLCC_OK && x == NULL)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "x: is NULL");
     if (err == RLCC_OK)
@@ -610,7 +612,7 @@ static int targets_locked(const rlcc_refiner *r, const int64_t *rows, int64_t n_
     }
     const int64_t k_prev = r->prev_k;
     rlcc__budget budget;
-    rlcc__budget_init(&budget, to->max_bytes);
+    rlcc__budget_init(&budget, to->max_bytes > 0 ? to->max_bytes : r->pseudo.max_bytes);
     int err = RLCC_OK;
     float *probs = NULL;
     const float *p = r->cur.probs;
@@ -654,9 +656,7 @@ int rlcc_refiner_targets_opts(const rlcc_refiner *r, const int64_t *rows, int64_
     if (err == RLCC_OK)
         err = rlcc__check_reserved("options.reserved", to.reserved);
     if (err == RLCC_OK)
-        err = rlcc__check_threads(to.n_threads);
-    if (err == RLCC_OK)
-        err = rlcc__check_max_bytes(to.max_bytes);
+        err = rlcc__check_resources(to.n_threads, to.max_bytes);
     if (err == RLCC_OK)
         err = rlcc__check_sample_rows(rows, n_rows, r->n);
     if (err == RLCC_OK)

@@ -134,17 +134,27 @@ func ExampleRefiner() {
 	defer r.Close()
 	x := unitCircle(30)
 	for epoch := 0; epoch < 2; epoch++ {
-		err := r.Step(func(start, count int, dst []float32, ld int) error {
-			for i := 0; i < count; i++ {
-				copy(dst[i*ld:i*ld+2], x[(start+i)*2:])
-			}
-			return nil
-		}, 8, nil, nil)
-		if err != nil {
+		if err := r.StepMatrix(x, 8); err != nil { // features in memory: the library's matrix step
 			panic(err)
 		}
 	}
 	targets, _ := r.Targets([]int64{0})
 	fmt.Println(r.Generation(), r.Classes(), len(targets))
 	// Output: 2 3 3
+}
+
+func ExampleRefiner_Step() {
+	pseudo := rlcc.DefaultPseudoOptions()
+	pseudo.K1, pseudo.K2 = 10, 2
+	r, _ := rlcc.NewRefiner(30, 2, &pseudo, nil)
+	defer r.Close()
+	x := unitCircle(30) // or read from disk, batch rows at a time
+	err := r.Step(func(start, count int, dst []float32, ld int) error {
+		for i := 0; i < count; i++ {
+			copy(dst[i*ld:i*ld+2], x[(start+i)*2:])
+		}
+		return nil
+	}, 8, nil, nil)
+	fmt.Println(err, r.Generation(), r.Classes())
+	// Output: <nil> 1 3
 }

@@ -33,8 +33,23 @@ type PseudoOptions struct {
 	Cutoff      float32        // Jaccard pairs kept below it (default 0.9)
 	Threshold   float64        // reliability threshold; negative (default) computes it
 	MinSamples  int            // DBSCAN min_samples (default 4)
-	MaxBytes    int64          // 0: half of RAM
+	// MaxBytes bounds each call's memory, and for a Refiner its budget:
+	// what it holds between steps plus what a step allocates (Bytes). 0:
+	// half of RAM.
+	MaxBytes int64
+	Method   PseudoMethod // the pseudo-labeler (librlcc 1.4): PseudoDBSCAN, the zero value
 }
+
+// PseudoMethod is the pseudo-labeler of PseudoOptions (librlcc 1.4,
+// rlcc_pseudo_options.method). Later releases add methods.
+type PseudoMethod int32
+
+// Pseudo-labelers (RLCC_PSEUDO_* in rlcc.h).
+const (
+	// PseudoDBSCAN is DBSCAN at one or three eps, outliers, reliability:
+	// the only method of librlcc 1.4, and the zero value.
+	PseudoDBSCAN PseudoMethod = C.RLCC_PSEUDO_DBSCAN
+)
 
 // DefaultPseudoOptions are the library's defaults.
 func DefaultPseudoOptions() PseudoOptions {
@@ -49,7 +64,7 @@ func DefaultPseudoOptions() PseudoOptions {
 		Outliers: Outliers(opts.outliers), Reliability: opts.reliability != 0, Guard: opts.guard != 0,
 		Threads: int(opts.n_threads), Eps: eps, Cutoff: float32(opts.cutoff),
 		Threshold: float64(opts.threshold), MinSamples: int(opts.min_samples),
-		MaxBytes: int64(opts.max_bytes)}
+		MaxBytes: int64(opts.max_bytes), Method: PseudoMethod(opts.method)}
 }
 
 func (o *PseudoOptions) c() (C.rlcc_pseudo_options, error) {
@@ -71,6 +86,7 @@ func (o *PseudoOptions) c() (C.rlcc_pseudo_options, error) {
 	}
 	opts.cutoff, opts.threshold = C.float(o.Cutoff), C.double(o.Threshold)
 	opts.min_samples, opts.max_bytes = C.int64_t(o.MinSamples), C.int64_t(o.MaxBytes)
+	opts.method = C.int32_t(o.Method)
 	return opts, nil
 }
 

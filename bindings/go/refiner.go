@@ -1,14 +1,17 @@
 package rlcc
 
 /*
+#include <stdlib.h>
 #include "shim.h"
 */
 import "C"
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"runtime/cgo"
+	"sync"
 	"unsafe"
 )
 
@@ -63,6 +66,14 @@ type Refiner struct {
 	handle *C.rlcc_refiner
 	N, D   int
 	k1     int // the pseudo options' K1: the width of SetKNN's lists
+	// stepping is held by every step and by Close: a second step while one
+	// runs is refused (as the library would), and Close waits for it. It
+	// guards borrowed too.
+	stepping sync.Mutex
+	// borrowed is the matrix the last step that succeeded borrowed
+	// (StepBorrow), which the library may read until the next step
+	// succeeds or the refiner is freed; nil otherwise.
+	borrowed *FeatureMatrix
 }
 
 // NewRefiner makes a refiner; pseudo and options nil mean the defaults.
@@ -88,13 +99,24 @@ func NewRefiner(n, d int, pseudo *PseudoOptions, options *RefinerOptions) (*Refi
 	return r, nil
 }
 
-// Close frees the refiner; it must not overlap another call on it.
-// Calling it twice is fine.
+// Close frees the refiner, and lets go of a FeatureMatrix its last step
+// borrowed. It waits for a step running in another goroutine (so it must not
+// be called from a step's own callbacks), and must not overlap any other
+// call on the refiner. Calling it twice is fine.
 func (r *Refiner) Close() {
+	if r == nil {
+		return
+	}
+	r.stepping.Lock()
+	defer r.stepping.Unlock()
 	if r.handle != nil {
 		C.rlcc_refiner_free(r.handle)
 		r.handle = nil
 		runtime.SetFinalizer(r, nil)
+	}
+	if r.borrowed != nil {
+		r.borrowed.release()
+		r.borrowed = nil
 	}
 }
 
@@ -175,32 +197,293 @@ func (r *Refiner) Step(features FeaturesFunc, batch int, logits LogitsFunc, prog
 	if features == nil {
 		return invalid("features: nil")
 	}
+	return r.run(features, logits, progress, nil, func(handle C.uintptr_t, captured *C.rlcc_go_error) C.int {
+		return C.rlcc_go_refiner_step(r.handle, handle, C.int64_t(batch), C.int(boolInt(logits != nil)),
+			C.int(boolInt(progress != nil)), captured)
+	})
+}
+
+// StepOptions are the options of a step (librlcc 1.4, rlcc_step_options)
+// for StepOpts, StepMatrixOpts and StepBorrow. The zero value is the
+// library's default: batches of 1024 rows, no logits, no progress, the
+// refiner's threads and budget.
+type StepOptions struct {
+	Batch    int          // rows per features or logits call; 0: 1024
+	Logits   LogitsFunc   // the previous model's class logits, instead of the centroid similarities; nil: none
+	Progress ProgressFunc // told each stage; may cancel; nil: none
+	Threads  int          // 0: the refiner's (PseudoOptions.Threads); the generation never depends on it
+	// MaxBytes bounds what the refiner holds plus what the step allocates
+	// while it runs; 0: the refiner's budget (PseudoOptions.MaxBytes).
+	MaxBytes int64
+}
+
+// DefaultStepOptions are the library's defaults (Batch 1024).
+func DefaultStepOptions() StepOptions {
+	var opts C.rlcc_step_options
+	C.rlcc_step_options_init(&opts, C.size_t(unsafe.Sizeof(opts)))
+	return StepOptions{Batch: int(opts.batch), Threads: int(opts.n_threads), MaxBytes: int64(opts.max_bytes)}
+}
+
+// scalars are the options as the shim takes them; a zero Batch is the
+// library's default.
+func (o *StepOptions) scalars() (batch C.int64_t, threads C.int32_t, maxBytes C.int64_t, logits LogitsFunc, progress ProgressFunc) {
+	def := DefaultStepOptions()
+	if o == nil {
+		o = &def
+	}
+	batch = C.int64_t(o.Batch)
+	if o.Batch == 0 {
+		batch = C.int64_t(def.Batch)
+	}
+	return batch, clampInt32(o.Threads), C.int64_t(o.MaxBytes), o.Logits, o.Progress
+}
+
+// StepOpts is Step with the step's options (librlcc 1.4,
+// rlcc_refiner_step_opts): its batch, callbacks, threads and memory bound.
+// The same generation, bit for bit, as Step with the same batch.
+func (r *Refiner) StepOpts(features FeaturesFunc, options *StepOptions) error {
+	if err := r.live(); err != nil {
+		return err
+	}
+	if features == nil {
+		return invalid("features: nil")
+	}
+	batch, threads, maxBytes, logits, progress := options.scalars()
+	return r.run(features, logits, progress, nil, func(handle C.uintptr_t, captured *C.rlcc_go_error) C.int {
+		return C.rlcc_go_refiner_step_opts(r.handle, handle, batch, C.int(boolInt(logits != nil)),
+			C.int(boolInt(progress != nil)), threads, maxBytes, captured)
+	})
+}
+
+// StepMatrix is Step over features already in memory (N x D row-major),
+// through the library's matrix step (rlcc_refiner_step_matrix, librlcc
+// 1.4): no callback and no copy while the step runs; the refiner copies the
+// rows only when its later targets read them (Beta < 1, no logits). batch
+// is checked (>= 1) as Step's. The same generation, bit for bit, as Step
+// over the same rows.
+func (r *Refiner) StepMatrix(x []float32, batch int) error {
+	if err := checkMatrix("x", len(x), r.N, r.D); err != nil {
+		return err
+	}
+	return r.stepMatrix(x, r.D, C.int64_t(batch), &StepOptions{})
+}
+
+// StepMatrixOpts is StepMatrix with a row stride and the step's options:
+// row i of the features is x[i*ld : i*ld+D] (ld >= D), so len(x) is at
+// least (N-1)*ld + D and at most N*ld, checked before the cgo call. x is
+// read during the call only (the library copies what it keeps).
+func (r *Refiner) StepMatrixOpts(x []float32, ld int, options *StepOptions) error {
+	if err := checkStrided("x", len(x), r.N, r.D, ld); err != nil {
+		return err
+	}
+	batch, _, _, _, _ := options.scalars()
+	return r.stepMatrix(x, ld, batch, options)
+}
+
+// checkStrided refuses a slice that does not hold rows rows of width cols
+// at stride ld: at least (rows-1)*ld + cols values, at most rows*ld.
+func checkStrided(name string, length, rows, cols, ld int) error {
+	if err := checkShape(name, rows, cols); err != nil {
+		return err
+	}
+	if ld < cols || ld < 1 {
+		return invalid("ld: %d is smaller than d = %d", ld, cols)
+	}
+	if rows > 0 && rows-1 > (math.MaxInt-cols)/ld {
+		return invalid("%s: %d rows of stride %d overflow", name, rows, ld)
+	}
+	least, most := 0, 0
+	if rows > 0 {
+		least, most = (rows-1)*ld+cols, (rows-1)*ld+ld
+	}
+	if length < least || length > most {
+		return invalid("%s: length %d is not %d rows of width %d and stride %d", name, length, rows, cols, ld)
+	}
+	return nil
+}
+
+func (r *Refiner) stepMatrix(x []float32, ld int, batch C.int64_t, options *StepOptions) error {
+	if err := r.live(); err != nil {
+		return err
+	}
+	_, threads, maxBytes, logits, progress := options.scalars()
+	return r.run(nil, logits, progress, nil, func(handle C.uintptr_t, captured *C.rlcc_go_error) C.int {
+		return C.rlcc_go_refiner_step_matrix(r.handle, floats(x), C.int64_t(ld), handle, batch,
+			C.int(boolInt(logits != nil)), C.int(boolInt(progress != nil)), 0, threads, maxBytes, captured)
+	})
+}
+
+// StepBorrow is StepMatrixOpts without any copy (librlcc 1.4,
+// rlcc_step_options.borrow): the refiner keeps a pointer to m's rows
+// instead of copying the ones its targets read, so a trainer holds one
+// feature matrix, not two. m must be N x D. The library may read m until
+// the next step succeeds or the refiner is closed, and m stays allocated
+// that long: m.Close() meanwhile only marks it, and the refiner frees it when
+// it lets go. Change m's rows only after the next step (the targets read
+// them); what the step read is what they must still be.
+//
+// Why m is a FeatureMatrix and not a []float32: cgo forbids C to keep a Go
+// pointer after the call returns (the Go runtime may move or free what it
+// points to, and Go 1.19 has no way to pin it), and a borrowing step is one
+// where C keeps the pointer. A FeatureMatrix is C memory that the Go side
+// owns explicitly: fill m.Data() (e.g. write the features there as they are
+// extracted) and step from it with no copy at all.
+func (r *Refiner) StepBorrow(m *FeatureMatrix, options *StepOptions) error {
+	if err := r.live(); err != nil {
+		return err
+	}
+	if m == nil {
+		return invalid("matrix: nil")
+	}
+	if m.rows != r.N || m.cols != r.D {
+		return invalid("matrix: %d x %d, the refiner's features are %d x %d", m.rows, m.cols, r.N, r.D)
+	}
+	batch, threads, maxBytes, logits, progress := options.scalars()
+	return r.run(nil, logits, progress, m, func(handle C.uintptr_t, captured *C.rlcc_go_error) C.int {
+		return C.rlcc_go_refiner_step_matrix(r.handle, m.ptr, C.int64_t(m.cols), handle, batch,
+			C.int(boolInt(logits != nil)), C.int(boolInt(progress != nil)), 1, threads, maxBytes, captured)
+	})
+}
+
+// run holds the refiner for one step and calls call with the cgo.Handle of
+// the step's callback state; borrow is the FeatureMatrix the step borrows,
+// or nil. A step that succeeds lets go of what the previous one borrowed.
+func (r *Refiner) run(features FeaturesFunc, logits LogitsFunc, progress ProgressFunc, borrow *FeatureMatrix,
+	call func(handle C.uintptr_t, captured *C.rlcc_go_error) C.int) error {
+	if !r.stepping.TryLock() {
+		return invalid("refiner: in use by another call (a step excludes every other call on the same handle)")
+	}
+	defer r.stepping.Unlock()
+	if err := r.live(); err != nil { // closed while this call waited for nothing
+		return err
+	}
+	if borrow != nil {
+		if err := borrow.acquire(); err != nil {
+			return err
+		}
+	}
 	state := &stepState{d: r.D, features: features, logits: logits, progress: progress}
 	handle := cgo.NewHandle(state)
 	defer handle.Delete()
 	var captured C.rlcc_go_error
-	code := C.rlcc_go_refiner_step(r.handle, C.uintptr_t(handle), C.int64_t(batch),
-		C.int(boolInt(logits != nil)), C.int(boolInt(progress != nil)), &captured)
+	code := call(C.uintptr_t(handle), &captured)
 	runtime.KeepAlive(r)
 	err := result(code, &captured)
 	if err != nil && state.failure != nil {
 		err.(*Error).Cause = state.failure
 		err.(*Error).Message += ": " + state.failure.Error()
 	}
-	return err
-}
-
-// StepMatrix is Step over features already in memory (N x D row-major).
-func (r *Refiner) StepMatrix(x []float32, batch int) error {
-	if err := checkMatrix("x", len(x), r.N, r.D); err != nil {
+	if err != nil {
+		if borrow != nil {
+			borrow.release()
+		}
 		return err
 	}
-	return r.Step(func(start, count int, dst []float32, ld int) error {
-		for i := 0; i < count; i++ {
-			copy(dst[i*ld:i*ld+r.D], x[(start+i)*r.D:(start+i+1)*r.D])
-		}
+	if r.borrowed != nil {
+		r.borrowed.release()
+	}
+	r.borrowed = borrow
+	return nil
+}
+
+// Bytes is what the refiner holds now (librlcc 1.4, rlcc_refiner_bytes),
+// all charged to its budget (PseudoOptions.MaxBytes): the labels and
+// centroids of two generations, the consensus matrix, the logits'
+// probabilities, and the features of the last step only when its targets
+// read them (Beta < 1, no logits, not borrowed); rlcc.h gives the formula at
+// rlcc_refiner_new. -1 while a step runs; 0 for a closed refiner.
+func (r *Refiner) Bytes() int64 {
+	if r.live() != nil {
+		return 0
+	}
+	defer runtime.KeepAlive(r)
+	return int64(C.rlcc_refiner_bytes(r.handle))
+}
+
+// FeatureMatrix is a Rows x Cols float32 matrix in C memory that the Go side
+// owns explicitly, for StepBorrow: the library may keep a pointer to C
+// memory after a call, never to Go memory. Data views it (row-major) without
+// a copy; Close frees it, or, while a refiner's last step borrowed it, marks
+// it to be freed when that refiner lets go (its next step that succeeds, or
+// its Close). The views must not be used after Close. There is deliberately
+// no finalizer, as for CSR: the views cannot keep the matrix alive.
+type FeatureMatrix struct {
+	mu         sync.Mutex
+	ptr        *C.float
+	rows, cols int
+	borrowers  int  // refiners whose last step borrowed it
+	closed     bool // Close was called; freed once no refiner borrows it
+}
+
+// NewFeatureMatrix allocates a rows x cols matrix of zeros in C memory.
+func NewFeatureMatrix(rows, cols int) (*FeatureMatrix, error) {
+	if rows < 1 || cols < 1 {
+		return nil, invalid("matrix: shape %d x %d; it needs at least one row and one column", rows, cols)
+	}
+	if rows > math.MaxInt/4/cols {
+		return nil, invalid("matrix: shape %d x %d overflows", rows, cols)
+	}
+	ptr := (*C.float)(C.calloc(C.size_t(rows*cols), C.size_t(unsafe.Sizeof(C.float(0)))))
+	if ptr == nil {
+		return nil, &Error{Code: CodeOutOfMemory, Message: fmt.Sprintf("matrix: cannot allocate %d x %d floats", rows, cols)}
+	}
+	return &FeatureMatrix{ptr: ptr, rows: rows, cols: cols}, nil
+}
+
+// Rows is the number of rows.
+func (m *FeatureMatrix) Rows() int { return m.rows }
+
+// Cols is the row width.
+func (m *FeatureMatrix) Cols() int { return m.cols }
+
+// Data views the matrix, Rows*Cols values row-major, until Close; nil after.
+func (m *FeatureMatrix) Data() []float32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
 		return nil
-	}, batch, nil, nil)
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(m.ptr)), m.rows*m.cols)
+}
+
+// Close frees the matrix now, or when the refiner that borrowed it lets go.
+// Calling it twice is fine; a closed matrix cannot be borrowed again.
+func (m *FeatureMatrix) Close() {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.closed {
+		m.closed = true
+		m.freeIfUnused()
+	}
+}
+
+func (m *FeatureMatrix) freeIfUnused() {
+	if m.closed && m.borrowers == 0 && m.ptr != nil {
+		C.free(unsafe.Pointer(m.ptr))
+		m.ptr = nil
+	}
+}
+
+// acquire counts a refiner step that borrows the matrix.
+func (m *FeatureMatrix) acquire() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return invalid("matrix: closed")
+	}
+	m.borrowers++
+	return nil
+}
+
+// release is a refiner letting go of the matrix.
+func (m *FeatureMatrix) release() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.borrowers--
+	m.freeIfUnused()
 }
 
 // SetKNN gives the kNN lists of the features the next Step reads (librlcc
@@ -301,6 +584,42 @@ func (r *Refiner) Centroids() ([]float32, error) {
 	out := make([]float32, k*r.D)
 	var captured C.rlcc_go_error
 	if err := result(C.rlcc_go_refiner_centroids(r.handle, floats(out), C.int64_t(r.D), &captured), &captured); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TargetsOptions are the options of TargetsOpts (librlcc 1.4,
+// rlcc_targets_options). The zero value is the library's default: the
+// refiner's threads, half of RAM.
+type TargetsOptions struct {
+	Threads int // 0: the refiner's (PseudoOptions.Threads)
+	// MaxBytes bounds the call's working memory: the batch's
+	// probabilities and, without logits, its rows gathered. 0: half of RAM.
+	MaxBytes int64
+}
+
+// TargetsOpts is Targets with options (rlcc_refiner_targets_opts): the
+// same values.
+func (r *Refiner) TargetsOpts(rows []int64, options *TargetsOptions) ([]float32, error) {
+	k, err := r.classes()
+	if err != nil {
+		return nil, err
+	}
+	defer runtime.KeepAlive(r)
+	var opts C.rlcc_targets_options
+	C.rlcc_targets_options_init(&opts, C.size_t(unsafe.Sizeof(opts)))
+	if options != nil {
+		opts.n_threads, opts.max_bytes = clampInt32(options.Threads), C.int64_t(options.MaxBytes)
+	}
+	rowsPtr, nRows := rowsArg(rows, r.N)
+	if err := checkShape("out", int(nRows), k); err != nil {
+		return nil, err
+	}
+	out := make([]float32, int(nRows)*k)
+	var captured C.rlcc_go_error
+	if err := result(C.rlcc_go_refiner_targets_opts(r.handle, rowsPtr, nRows, &opts, floats(out), C.int64_t(k),
+		&captured), &captured); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -215,3 +215,106 @@ int rlcc_go_refiner_targets(const rlcc_refiner *refiner, const int64_t *rows, in
 {
     return capture(rlcc_refiner_targets(refiner, rows, n_rows, out, at_least_one(k)), err);
 }
+
+int rlcc_go_centroids_opts(const float *x, int64_t n, int64_t d, const int32_t *labels, int64_t k,
+                           const rlcc_centroid_options *options, float *centroids,
+                           rlcc_go_error *err)
+{
+    return capture(rlcc_centroids_opts(x, n, d, at_least_one(d), labels, k, options, centroids,
+                                       at_least_one(d)), err);
+}
+
+int rlcc_go_consensus_counts_opts(const int32_t *prev, const int32_t *cur, int64_t n,
+                                  int64_t k_prev, int64_t k_cur,
+                                  const rlcc_consensus_options *options, int64_t *counts,
+                                  rlcc_go_error *err)
+{
+    return capture(rlcc_consensus_counts_opts(prev, cur, n, k_prev, k_cur, options, counts,
+                                              at_least_one(k_cur)), err);
+}
+
+int rlcc_go_consensus_opts(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                           int64_t k_cur, const rlcc_consensus_options *options, float *out,
+                           rlcc_go_error *err)
+{
+    return capture(rlcc_consensus_opts(prev, cur, n, k_prev, k_cur, options, out,
+                                       at_least_one(k_cur)), err);
+}
+
+int rlcc_go_consensus_csr_opts(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                               int64_t k_cur, const rlcc_consensus_options *options,
+                               rlcc_csr **out, rlcc_go_error *err)
+{
+    return capture(rlcc_consensus_csr_opts(prev, cur, n, k_prev, k_cur, options, out), err);
+}
+
+int rlcc_go_class_probabilities_opts(const float *x, int64_t n, int64_t d, const float *centroids,
+                                     int64_t k, const int64_t *rows, int64_t n_rows,
+                                     const rlcc_probability_options *options, float *probs,
+                                     rlcc_go_error *err)
+{
+    return capture(rlcc_class_probabilities_opts(x, n, d, at_least_one(d), centroids, k,
+                                                 at_least_one(d), rows, n_rows, options, probs,
+                                                 at_least_one(k)), err);
+}
+
+int rlcc_go_propagate_opts(const int32_t *prev, int64_t n, const int64_t *chat_indptr,
+                           const int32_t *chat_indices, const float *chat_data, int64_t k_prev,
+                           int64_t k_cur, const float *probs, const int64_t *rows, int64_t n_rows,
+                           const rlcc_propagate_options *options, float *out, rlcc_go_error *err)
+{
+    return capture(rlcc_propagate_opts(prev, n, chat_indptr, chat_indices, chat_data, k_prev,
+                                       k_cur, probs, at_least_one(k_prev), rows, n_rows, options,
+                                       out, at_least_one(k_cur)), err);
+}
+
+int rlcc_go_blend_opts(const int32_t *cur, int64_t n, int64_t k_cur, const float *s,
+                       const int64_t *rows, int64_t n_rows, const rlcc_blend_options *options,
+                       float *out, rlcc_go_error *err)
+{
+    return capture(rlcc_blend_opts(cur, n, k_cur, s, at_least_one(k_cur), rows, n_rows, options,
+                                   out, at_least_one(k_cur)), err);
+}
+
+/* The options of a step from Go's scalars. */
+static void step_options(rlcc_step_options *o, uintptr_t handle, int64_t batch, int with_logits,
+                         int with_progress, int32_t n_threads, int64_t max_bytes)
+{
+    void *state = (void *)handle;
+    rlcc_step_options_init(o, sizeof *o);
+    o->batch = batch;
+    o->logits = with_logits ? logits_trampoline : NULL;
+    o->logits_data = state;
+    o->progress = with_progress ? progress_trampoline : NULL;
+    o->progress_data = state;
+    o->n_threads = n_threads;
+    o->max_bytes = max_bytes;
+}
+
+int rlcc_go_refiner_step_opts(rlcc_refiner *refiner, uintptr_t handle, int64_t batch,
+                              int with_logits, int with_progress, int32_t n_threads,
+                              int64_t max_bytes, rlcc_go_error *err)
+{
+    rlcc_step_options o;
+    step_options(&o, handle, batch, with_logits, with_progress, n_threads, max_bytes);
+    return capture(rlcc_refiner_step_opts(refiner, features_trampoline, (void *)handle, &o), err);
+}
+
+int rlcc_go_refiner_step_matrix(rlcc_refiner *refiner, const float *x, int64_t ldx,
+                                uintptr_t handle, int64_t batch, int with_logits,
+                                int with_progress, int32_t borrow, int32_t n_threads,
+                                int64_t max_bytes, rlcc_go_error *err)
+{
+    rlcc_step_options o;
+    step_options(&o, handle, batch, with_logits, with_progress, n_threads, max_bytes);
+    o.borrow = borrow;
+    return capture(rlcc_refiner_step_matrix(refiner, x, ldx, &o), err);
+}
+
+int rlcc_go_refiner_targets_opts(const rlcc_refiner *refiner, const int64_t *rows, int64_t n_rows,
+                                 const rlcc_targets_options *options, float *out, int64_t k,
+                                 rlcc_go_error *err)
+{
+    return capture(rlcc_refiner_targets_opts(refiner, rows, n_rows, options, out,
+                                             at_least_one(k)), err);
+}

@@ -82,4 +82,45 @@ int rlcc_go_refiner_centroids(const rlcc_refiner *refiner, float *centroids, int
 int rlcc_go_refiner_targets(const rlcc_refiner *refiner, const int64_t *rows, int64_t n_rows,
                             float *out, int64_t k, rlcc_go_error *err);
 
+/* librlcc 1.4: the _opts twins; options are Go-allocated C structs that hold
+ * no pointer. Matrices are contiguous, as above. */
+int rlcc_go_centroids_opts(const float *x, int64_t n, int64_t d, const int32_t *labels, int64_t k,
+                           const rlcc_centroid_options *options, float *centroids,
+                           rlcc_go_error *err);
+int rlcc_go_consensus_counts_opts(const int32_t *prev, const int32_t *cur, int64_t n,
+                                  int64_t k_prev, int64_t k_cur,
+                                  const rlcc_consensus_options *options, int64_t *counts,
+                                  rlcc_go_error *err);
+int rlcc_go_consensus_opts(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                           int64_t k_cur, const rlcc_consensus_options *options, float *out,
+                           rlcc_go_error *err);
+int rlcc_go_consensus_csr_opts(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
+                               int64_t k_cur, const rlcc_consensus_options *options,
+                               rlcc_csr **out, rlcc_go_error *err);
+int rlcc_go_class_probabilities_opts(const float *x, int64_t n, int64_t d, const float *centroids,
+                                     int64_t k, const int64_t *rows, int64_t n_rows,
+                                     const rlcc_probability_options *options, float *probs,
+                                     rlcc_go_error *err);
+int rlcc_go_propagate_opts(const int32_t *prev, int64_t n, const int64_t *chat_indptr,
+                           const int32_t *chat_indices, const float *chat_data, int64_t k_prev,
+                           int64_t k_cur, const float *probs, const int64_t *rows, int64_t n_rows,
+                           const rlcc_propagate_options *options, float *out, rlcc_go_error *err);
+int rlcc_go_blend_opts(const int32_t *cur, int64_t n, int64_t k_cur, const float *s,
+                       const int64_t *rows, int64_t n_rows, const rlcc_blend_options *options,
+                       float *out, rlcc_go_error *err);
+/* The step's options are built here, on the C side, from scalars: the
+ * struct holds the trampolines and the cgo.Handle as user data. x is a Go
+ * slice (borrow 0: read during the call only) or C memory (borrow 1: a
+ * FeatureMatrix, which the library may read after the call). */
+int rlcc_go_refiner_step_opts(rlcc_refiner *refiner, uintptr_t handle, int64_t batch,
+                              int with_logits, int with_progress, int32_t n_threads,
+                              int64_t max_bytes, rlcc_go_error *err);
+int rlcc_go_refiner_step_matrix(rlcc_refiner *refiner, const float *x, int64_t ldx,
+                                uintptr_t handle, int64_t batch, int with_logits,
+                                int with_progress, int32_t borrow, int32_t n_threads,
+                                int64_t max_bytes, rlcc_go_error *err);
+int rlcc_go_refiner_targets_opts(const rlcc_refiner *refiner, const int64_t *rows, int64_t n_rows,
+                                 const rlcc_targets_options *options, float *out, int64_t k,
+                                 rlcc_go_error *err);
+
 #endif

@@ -210,6 +210,42 @@ func TestEveryFunctionGivesTheCResults(t *testing.T) {
 	same(t, "consensus_csr_indices", chat.Indices, ref.i32("consensus_csr_indices"))
 	same(t, "consensus_csr_data", chat.Data, ref.f32("consensus_csr_data"))
 
+	// the 1.4 twins give the same bits, for any thread count
+	for _, threads := range []int{1, 2} {
+		same(t, "centroids (opts)", bitsOf(must(CentroidsOpts(x0, n, d, g0.Labels, g0.Classes,
+			&CentroidOptions{Threads: threads}))), bitsOf(ref.f32("centroids")))
+		co := DefaultConsensusOptions()
+		co.Threads = threads
+		countsOpts, _, _, err := ConsensusCountsOpts(g0.Labels, g1.Labels, 0, 0, &co)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(t, "consensus_counts (opts)", countsOpts, ref.i64("consensus_counts"))
+		iouOpts, _, _, err := ConsensusOpts(g0.Labels, g1.Labels, 0, 0, &co)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(t, "consensus_iou_sum (opts)", bitsOf(iouOpts), bitsOf(ref.f32("consensus_iou_sum")))
+		csrOpts := must(ConsensusCSROpts(g0.Labels, g1.Labels, 0, 0, &co))
+		same(t, "consensus_csr_indptr (opts)", csrOpts.Matrix().Indptr, ref.i64("consensus_csr_indptr"))
+		same(t, "consensus_csr_indices (opts)", csrOpts.Matrix().Indices, ref.i32("consensus_csr_indices"))
+		same(t, "consensus_csr_data (opts)", bitsOf(csrOpts.Matrix().Data), bitsOf(ref.f32("consensus_csr_data")))
+		csrOpts.Close()
+		for _, part := range []struct {
+			suffix string
+			rows   []int64
+		}{{"all", nil}, {"batch", batchRows}} {
+			po := DefaultProbabilityOptions()
+			po.Threads = threads
+			probs := must(ClassProbabilitiesOpts(x1, n, d, cents, kPrev, part.rows, &po))
+			s := must(PropagateOpts(g0.Labels, chat, probs, part.rows, &PropagateOptions{W: 0.9, Beta: 0.3, Threads: threads}))
+			targets := must(BlendOpts(g1.Labels, kCur, s, part.rows, &BlendOptions{Alpha: 0.9, Threads: threads}))
+			same(t, "probs_"+part.suffix+" (opts)", bitsOf(probs), bitsOf(ref.f32("probs_"+part.suffix)))
+			same(t, "propagated_"+part.suffix+" (opts)", bitsOf(s), bitsOf(ref.f32("propagated_"+part.suffix)))
+			same(t, "blended_"+part.suffix+" (opts)", bitsOf(targets), bitsOf(ref.f32("blended_"+part.suffix)))
+		}
+	}
+
 	for _, part := range []struct {
 		suffix string
 		rows   []int64
@@ -236,5 +272,42 @@ func TestEveryFunctionGivesTheCResults(t *testing.T) {
 	same(t, "refiner_targets_batch", must(refiner.Targets(batchRows)), ref.f32("refiner_targets_batch"))
 	if refiner.Threshold() != ref.f64("refiner_threshold") {
 		t.Fatalf("refiner threshold %v, C has %v", refiner.Threshold(), ref.f64("refiner_threshold"))
+	}
+	// StepMatrix is the library's matrix step (copying): what the C
+	// reference's rlcc_refiner_step_matrix refiner holds
+	same(t, "refiner_matrix_bytes", []int64{refiner.Bytes()}, ref.i64("refiner_matrix_bytes"))
+
+	// 1.4: the same two generations through the callback (the C reference's
+	// own route), and borrowing FeatureMatrix rows
+	byCallback := must(NewRefiner(n, d, &popts, nil))
+	defer byCallback.Close()
+	borrowing := must(NewRefiner(n, d, &popts, nil))
+	defer borrowing.Close()
+	for _, x := range [][]float32{x0, x1} {
+		x := x
+		if err := byCallback.StepOpts(func(start, count int, dst []float32, ld int) error {
+			copyRows(dst, ld, x, start, count, d)
+			return nil
+		}, &StepOptions{Batch: 32}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := NewFeatureMatrix(n, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(m.Data(), x)
+		if err := borrowing.StepBorrow(m, nil); err != nil {
+			t.Fatal(err)
+		}
+		m.Close() // freed when the refiner lets go
+	}
+	same(t, "refiner_bytes", []int64{byCallback.Bytes()}, ref.i64("refiner_bytes"))
+	same(t, "refiner_borrow_bytes", []int64{borrowing.Bytes()}, ref.i64("refiner_borrow_bytes"))
+	for _, r := range []*Refiner{byCallback, borrowing} {
+		same(t, "refiner_labels", must(r.Labels()), ref.i32("refiner_labels"))
+		same(t, "refiner_centroids", bitsOf(must(r.Centroids())), bitsOf(ref.f32("refiner_centroids")))
+		same(t, "refiner_targets_all", bitsOf(must(r.TargetsOpts(nil, &TargetsOptions{Threads: 2}))),
+			bitsOf(ref.f32("refiner_targets_all")))
+		same(t, "refiner_targets_batch", bitsOf(must(r.Targets(batchRows))), bitsOf(ref.f32("refiner_targets_batch")))
 	}
 }

@@ -771,3 +771,19 @@ def test_a_borrowed_cpu_tensor_is_kept_alive():
     same(refiner.targets(), want[1][1])
     with pytest.raises(rlcc.InvalidArgument, match="would be converted"):
         refiner.step(torch.from_numpy(gens[2].astype(np.float64)), borrow=True)
+
+
+def test_pseudo_labels_and_the_refiners_budget_take_max_bytes():
+    x = generations(count=1)[0]
+    want = rlcc.pseudo_labels(x, k1=10, k2=3)
+    bounded = rlcc.pseudo_labels(x, k1=10, k2=3, max_bytes=1 << 30)
+    same(bounded.labels, want.labels)
+    same(bounded.centroids, want.centroids)
+    memory_limit(lambda: rlcc.pseudo_labels(x, k1=10, k2=3, max_bytes=4096))
+    with pytest.raises(rlcc.InvalidArgument, match="max_bytes: 1.0 is not an integer"):
+        rlcc.pseudo_labels(x, max_bytes=1.0)
+    same(rlcc.Refiner(**REFINER, max_bytes=1 << 30).step(x).labels, want.labels)
+    small = rlcc.Refiner(**REFINER, max_bytes=4096)
+    memory_limit(lambda: small.step(x))
+    assert small.bytes() == 0  # nothing held after the refused first step
+    same(small.step(x, max_bytes=1 << 30).labels, want.labels)  # a step's own bound wins

@@ -80,7 +80,7 @@ def _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff, outliers,
     opts.threshold = -1.0 if threshold is None else float(threshold)
     opts.min_samples = int(min_samples)
     opts.n_threads = int(n_threads)
-    opts.max_bytes = int(max_bytes)
+    opts.max_bytes = native.integer(max_bytes, "max_bytes")
     return opts
 
 
@@ -120,18 +120,23 @@ def pseudo_labels(X: Any, eps: Union[float, Sequence[float]] = (0.58, 0.6, 0.62)
                   variant: str = "dot", cutoff: float = 0.9, outliers: str = "singleton",
                   reliability: bool = True, guard: bool = True, threshold: Optional[float] = None,
                   n_threads: int = 0, normalize: bool = False,
-                  knn: Optional[Any] = None, method: str = "dbscan") -> PseudoLabels:
+                  knn: Optional[Any] = None, method: str = "dbscan",
+                  max_bytes: int = 0) -> PseudoLabels:
     """The clustering step of SpCL / OpenUnReID / RLCC in one call: Jaccard
     (or euclidean / cosine) distance, DBSCAN at one eps or at tight / normal
     / loose eps, outliers kept as -1 or made singletons, SpCL's reliability
     criterion (``threshold=None`` computes it, as at the first generation),
     and the class centroids. ``knn``: the caller's ``(n, k1)`` neighbour
     lists (e.g. from faiss on a GPU), Jaccard only; None computes them.
-    ``method``: the pseudo-labeler, ``"dbscan"`` (the only one in 1.4)."""
+    ``method``: the pseudo-labeler, ``"dbscan"`` (the only one in 1.4).
+    ``max_bytes`` bounds the whole call, Jaccard graph and DBSCAN together
+    (0: half of physical memory); the centroids are a second call under
+    the same bound."""
     array = as_float32_matrix(X, "X")
     n, d = array.shape
     opts = _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff, outliers,
-                           reliability, guard, threshold, n_threads, normalize, method=method)
+                           reliability, guard, threshold, n_threads, normalize,
+                           max_bytes=max_bytes, method=method)
     lists = None if knn is None else _knn_lists(knn, n, int(k1))
     opts.knn = None if lists is None else lists.ctypes.data
     labels = np.empty(n, dtype=np.int32)
@@ -142,7 +147,8 @@ def pseudo_labels(X: Any, eps: Union[float, Sequence[float]] = (0.58, 0.6, 0.62)
         ctypes.byref(opts), native.pointer(labels, ctypes.c_int32), ctypes.byref(n_classes),
         ctypes.byref(used)))
     return PseudoLabels(labels, int(n_classes.value), float(used.value),
-                        centroids(array, labels, int(n_classes.value)))
+                        centroids(array, labels, int(n_classes.value), n_threads=int(n_threads),
+                                  max_bytes=opts.max_bytes))
 
 
 def consensus(prev: Any, cur: Any, kind: str = "iou", normalize: Optional[str] = "sum",
@@ -370,6 +376,10 @@ class Refiner:
     reference to ``x`` itself instead (then ``x`` must not be modified until
     the next step succeeds or the refiner is freed).
 
+    ``max_bytes`` (0: half of physical memory) is the refiner's budget:
+    everything it holds between steps (``bytes()``) plus what a step
+    allocates while it runs; ``step(max_bytes=)`` overrides it for a step.
+
     A Python exception raised in a callback stops the step and is raised
     again, as itself, from ``step()``. Ctrl-C during a step (on the main
     thread) cancels it through the progress callback: the library stops
@@ -381,10 +391,10 @@ class Refiner:
     def __init__(self, eps=(0.58, 0.6, 0.62), min_samples=4, metric="jaccard", k1=30, k2=6,
                  variant="dot", cutoff=0.9, outliers="singleton", reliability=True, guard=True,
                  threshold=None, n_threads=0, normalize=False, alpha=0.9, w=0.9, beta=0.0,
-                 scale=30.0, batch=1024, method="dbscan"):
+                 scale=30.0, batch=1024, method="dbscan", max_bytes=0):
         self._pseudo = _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff,
                                        outliers, reliability, guard, threshold, n_threads,
-                                       normalize, method=method)
+                                       normalize, max_bytes=max_bytes, method=method)
         self._options = native.init_struct(native.RefinerOptions,
                                            native.lib.rlcc_refiner_options_init)
         self._options.alpha, self._options.w = float(alpha), float(w)

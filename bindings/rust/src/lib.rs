@@ -19,6 +19,7 @@ pub mod sys;
 use std::ffi::CStr;
 use std::fmt;
 use std::os::raw::c_void;
+use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
@@ -75,6 +76,35 @@ fn matrix_len(name: &str, len: usize, rows: usize, cols: usize) -> Result<(), Er
         return Err(invalid(&format!("{}: {} values, expected {} x {}", name, len, rows, cols)));
     }
     Ok(())
+}
+
+/// A slice holding `rows` rows of width `cols` at stride `ld >= cols`: at
+/// least `(rows - 1) * ld + cols` values (the last row needs no padding), at
+/// most `rows * ld`. What the library reads stays inside it, and `ld` fits
+/// int64 (it is at most a slice's length).
+fn strided_len(name: &str, len: usize, rows: usize, cols: usize, ld: usize) -> Result<(), Error> {
+    if ld < cols.max(1) {
+        return Err(invalid(&format!("ld: {} is smaller than d = {}", ld, cols.max(1))));
+    }
+    let least = match rows {
+        0 => Some(0),
+        _ => (rows - 1).checked_mul(ld).and_then(|v| v.checked_add(cols)),
+    };
+    let most = rows.checked_mul(ld);
+    let fits = matches!(least, Some(l) if len >= l) && most.map_or(true, |m| len <= m);
+    if !fits || ld > i64::MAX as usize {
+        return Err(invalid(&format!("{}: {} values, expected {} rows of width {} and stride {}",
+                                    name, len, rows, cols, ld)));
+    }
+    Ok(())
+}
+
+/// A raw options struct with the library's defaults, from its `_init`.
+fn initialized<T: Default>(init: unsafe extern "C" fn(*mut T, usize) -> std::os::raw::c_int) -> T {
+    let mut o = T::default();
+    let rc = unsafe { init(&mut o, std::mem::size_of::<T>()) };
+    assert_eq!(rc, 0, "an options _init refused this crate's struct size");
+    o
 }
 
 /// Feature-space metrics for [`dbscan_features`].
@@ -603,7 +633,25 @@ impl Csr {
     /// assert_eq!(m.rows(), 2);
     /// ```
     pub fn rows(&self) -> usize {
-        self.indptr().len() - 1
+        self.indptr().len().saturating_sub(1)
+    }
+
+    /// For a matrix built from Rust vectors: the three arrays agree, so the
+    /// library, which sees only pointers, reads inside them: `indptr` has at
+    /// least one entry and its last is the length of `indices` and of
+    /// `data`. (Its first entry being 0 and its order are the library's
+    /// checks; with both, every row lies inside the arrays.) A library-owned
+    /// matrix always agrees.
+    fn check_parts(&self) -> Result<(), Error> {
+        if let Some((indptr, indices, data)) = &self.owned {
+            let nnz = indptr.last().copied();
+            if nnz.map_or(true, |v| v < 0 || v as usize != indices.len()) || data.len() != indices.len() {
+                return Err(invalid(&format!(
+                    "chat: indptr[rows] (of {} entries) must equal the length of indices ({}) and data ({})",
+                    indptr.len(), indices.len(), data.len())));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -722,7 +770,7 @@ pub struct Generation {
 ///     vec![a.cos(), a.sin()]
 /// }).collect();
 /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
-/// let g = r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 16).unwrap();
+/// let g = r.step_matrix(&x, 2).unwrap();
 /// assert_eq!(g.n_classes, 3);
 /// let targets = r.targets(&[0, 1]).unwrap(); // 2 x 3, the hard labels at generation 0
 /// assert_eq!(targets.len(), 6);
@@ -734,6 +782,12 @@ pub struct Refiner {
     /// The pseudo options' k1, as the library keeps it: the width of
     /// [`set_knn`](Refiner::set_knn)'s lists.
     k1: i32,
+    /// The last step that succeeded borrowed the caller's matrix
+    /// ([`step_borrowed`](Refiner::step_borrowed)): the library may still
+    /// hold a pointer to it, but this crate no longer holds the borrow, so
+    /// the calls that read it (the targets) are refused until a step
+    /// succeeds. Only the [`Borrowed`] that step returned reads them.
+    borrowed: bool,
 }
 
 /// Consensus options of a [`Refiner`] (RLCC's defaults: alpha 0.9, w 0.9,
@@ -780,7 +834,8 @@ pub type ProgressFn<'a> = &'a mut (dyn FnMut(Stage, f64) -> bool + 'a);
 
 /// What the C callbacks of one step reach through their user data.
 struct StepState<'a> {
-    fill: FeaturesFn<'a>,
+    /// `None` for a matrix step, which calls no features callback.
+    fill: Option<FeaturesFn<'a>>,
     logits: Option<LogitsFn<'a>>,
     progress: Option<ProgressFn<'a>>,
     d: usize,
@@ -815,7 +870,10 @@ unsafe fn scatter_rows(block: &[f32], width: usize, rows: *mut f32, ld: i64) {
 unsafe extern "C" fn features_trampoline(start: i64, count: i64, rows: *mut f32, ld: i64, data: *mut c_void) -> i64 {
     let state = &mut *(data as *mut StepState);
     let d = state.d;
-    let fill = &mut state.fill;
+    let fill = match state.fill.as_mut() {
+        Some(closure) => closure,
+        None => return -1,
+    };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mut block = vec![0f32; count as usize * d];
         fill(start as usize, &mut block)?;
@@ -866,7 +924,7 @@ impl Refiner {
     ///     vec![a.cos(), a.sin()]
     /// }).collect();
     /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
-    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 16).unwrap();
+    /// r.step_matrix(&x, 2).unwrap();
     /// assert_eq!(r.generation(), 1);
     /// ```
     pub fn new(n: usize, d: usize) -> Result<Refiner, Error> {
@@ -890,8 +948,8 @@ impl Refiner {
         raw.beta = options.beta;
         raw.scale = options.scale;
         let mut handle = ptr::null_mut();
-        check(unsafe { sys::rlcc_refiner_new(n as i64, d as i64, &raw_pseudo, &raw, &mut handle) })?;
-        Ok(Refiner { handle, n, d, k1: raw_pseudo.k1 })
+        check(unsafe { sys::rlcc_refiner_new(to_i64("n", n)?, to_i64("d", d)?, &raw_pseudo, &raw, &mut handle) })?;
+        Ok(Refiner { handle, n, d, k1: raw_pseudo.k1, borrowed: false })
     }
 
     /// One generation; `fill(start, rows)` writes rows `start..start + rows.len() / d`
@@ -948,25 +1006,233 @@ impl Refiner {
     /// ```
     pub fn step_with<'a>(&mut self, fill: FeaturesFn<'a>, batch: usize, logits: Option<LogitsFn<'a>>,
                          progress: Option<ProgressFn<'a>>) -> Result<Generation, Error> {
+        let batch = to_i64("batch", batch)?;
+        let has_logits = logits.is_some();
+        let has_progress = progress.is_some();
+        let mut state = StepState { fill: Some(fill), logits, progress, d: self.d, failure: None };
+        let data = &mut state as *mut StepState as *mut c_void;
+        let rc = unsafe {
+            sys::rlcc_refiner_step(self.handle, Some(features_trampoline), data, batch,
+                                   if has_logits { Some(logits_trampoline) } else { None }, data,
+                                   if has_progress { Some(progress_trampoline) } else { None }, data)
+        };
+        self.finish_step(rc, state.failure, false)
+    }
+
+    /// [`step_with`](Refiner::step_with) with the step's options (librlcc
+    /// 1.4, `rlcc_refiner_step_opts`): its batch, threads and memory bound.
+    /// The same generation, bit for bit, as `step_with` with the same batch.
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut fill = |start: usize, rows: &mut [f32]| -> rlcc::CallbackResult {
+    ///     rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]);
+    ///     Ok(())
+    /// };
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// let options = rlcc::StepOptions { batch: 16, n_threads: 1, ..Default::default() };
+    /// let g = r.step_opts(&mut fill, &options, None, None).unwrap();
+    /// assert_eq!(g.n_classes, 3);
+    /// let tiny = rlcc::StepOptions { max_bytes: 1000, ..options };
+    /// let e = r.step_opts(&mut fill, &tiny, None, None).unwrap_err();
+    /// assert_eq!(e.code, rlcc::code::MEMORY_LIMIT);
+    /// assert_eq!(r.generation(), 1); // as it was
+    /// ```
+    pub fn step_opts<'a>(&mut self, fill: FeaturesFn<'a>, options: &StepOptions, logits: Option<LogitsFn<'a>>,
+                         progress: Option<ProgressFn<'a>>) -> Result<Generation, Error> {
+        self.run_step(Some(fill), None, options, logits, progress)
+    }
+
+    /// One generation from features in memory (librlcc 1.4,
+    /// `rlcc_refiner_step_matrix`): `x` holds the `n` rows, row `i` at
+    /// `x[i * ld..i * ld + d]` (`ld >= d`; `ld == d` for a plain `n x d`
+    /// matrix), read during the call. No closure and no copy while the step
+    /// runs; the refiner copies the rows only when its later targets read
+    /// them (`beta < 1`, no logits). The same generation, bit for bit, as
+    /// [`step`](Refiner::step) over the same rows. The slice's length is
+    /// checked before the library is called (at least `(n - 1) * ld + d`,
+    /// at most `n * ld`).
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// let g = r.step_matrix(&x, 2).unwrap();
+    /// assert_eq!((g.generation, g.n_classes), (1, 3));
+    /// let e = r.step_matrix(&x[2..], 2).unwrap_err();
+    /// assert_eq!(e.message, "x: 118 values, expected 60 rows of width 2 and stride 2");
+    /// ```
+    pub fn step_matrix(&mut self, x: &[f32], ld: usize) -> Result<Generation, Error> {
+        self.step_matrix_with(x, ld, &StepOptions::default(), None, None)
+    }
+
+    /// [`step_matrix`](Refiner::step_matrix) with the step's options and the
+    /// optional closures of [`step_with`](Refiner::step_with): the previous
+    /// model's logits (read in batches of `options.batch` rows) and progress.
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin(), 0.0] // row stride 3, width 2
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// let mut stages = Vec::new();
+    /// let mut progress = |stage: rlcc::Stage, _: f64| { stages.push(stage); false };
+    /// let options = rlcc::StepOptions { n_threads: 2, ..Default::default() };
+    /// r.step_matrix_with(&x, 3, &options, None, Some(&mut progress)).unwrap();
+    /// assert_eq!(stages.last(), Some(&rlcc::Stage::Done));
+    /// ```
+    pub fn step_matrix_with<'a>(&mut self, x: &[f32], ld: usize, options: &StepOptions,
+                                logits: Option<LogitsFn<'a>>, progress: Option<ProgressFn<'a>>)
+                                -> Result<Generation, Error> {
+        self.run_step(None, Some((x, ld, false)), options, logits, progress)
+    }
+
+    /// [`step_matrix`](Refiner::step_matrix) without any copy (librlcc 1.4,
+    /// `rlcc_step_options.borrow`): the refiner keeps a pointer to `x`
+    /// instead of copying the rows its targets read, so a trainer holds one
+    /// feature matrix, not two. The library reads `x` after the call, until
+    /// the next step succeeds; so the step returns the generation together
+    /// with a [`Borrowed`], which holds `x` borrowed (nothing can change or
+    /// free it while the `Borrowed` lives) and is the way to the targets that
+    /// read it. After the `Borrowed` is gone, however it went (dropped,
+    /// leaked, forgotten), the refiner's own target calls are refused until a
+    /// step succeeds: the matrix may have been freed.
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// for _epoch in 0..3 {
+    ///     let features = x.clone(); // this epoch's features, extracted anew
+    ///     let (g, borrowed) = r.step_borrowed(&features, 2).unwrap();
+    ///     let t = borrowed.targets(&[0, 1]).unwrap(); // reads `features`
+    ///     assert_eq!(t.len(), 2 * g.n_classes as usize);
+    /// } // `borrowed`, then `features`, dropped
+    /// let e = r.targets(&[0]).unwrap_err(); // the borrowed features may be gone
+    /// assert!(e.message.contains("borrowed"), "{}", e.message);
+    /// r.step_matrix(&x, 2).unwrap(); // a step that copies: targets again
+    /// r.targets(&[0]).unwrap();
+    /// ```
+    ///
+    /// Safe code cannot change or free the matrix while the `Borrowed` lives:
+    ///
+    /// ```compile_fail,E0505
+    /// let x = vec![0.0f32; 60 * 2];
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// let (_, borrowed) = r.step_borrowed(&x, 2).unwrap();
+    /// drop(x); // x is borrowed
+    /// borrowed.targets(&[0]).unwrap();
+    /// ```
+    ///
+    /// ```compile_fail,E0502
+    /// let mut x = vec![0.0f32; 60 * 2];
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// let (_, borrowed) = r.step_borrowed(&x, 2).unwrap();
+    /// x[0] = 1.0; // x is borrowed
+    /// borrowed.targets(&[0]).unwrap();
+    /// ```
+    pub fn step_borrowed<'r, 'x>(&'r mut self, x: &'x [f32], ld: usize) -> Result<(Generation, Borrowed<'r, 'x>), Error> {
+        self.step_borrowed_with(x, ld, &StepOptions::default(), None, None)
+    }
+
+    /// [`step_borrowed`](Refiner::step_borrowed) with the step's options and
+    /// closures, as [`step_matrix_with`](Refiner::step_matrix_with). (With
+    /// logits the refiner keeps nothing to borrow; the step is then a plain
+    /// matrix step, and the rule on the targets still holds.)
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// let options = rlcc::StepOptions { n_threads: 1, ..Default::default() };
+    /// let (g, borrowed) = r.step_borrowed_with(&x, 2, &options, None, None).unwrap();
+    /// assert_eq!(borrowed.targets_all().unwrap().len(), 60 * g.n_classes as usize);
+    /// ```
+    pub fn step_borrowed_with<'r, 'x, 'a>(&'r mut self, x: &'x [f32], ld: usize, options: &StepOptions,
+                                          logits: Option<LogitsFn<'a>>, progress: Option<ProgressFn<'a>>)
+                                          -> Result<(Generation, Borrowed<'r, 'x>), Error> {
+        let generation = self.run_step(None, Some((x, ld, true)), options, logits, progress)?;
+        Ok((generation, Borrowed { refiner: self, _features: PhantomData }))
+    }
+
+    /// One step through `rlcc_refiner_step_opts` (a closure) or
+    /// `rlcc_refiner_step_matrix` (a matrix, copied or borrowed).
+    fn run_step<'a>(&mut self, fill: Option<FeaturesFn<'a>>, matrix: Option<(&[f32], usize, bool)>,
+                    options: &StepOptions, logits: Option<LogitsFn<'a>>, progress: Option<ProgressFn<'a>>)
+                    -> Result<Generation, Error> {
+        if let Some((x, ld, _)) = matrix {
+            strided_len("x", x.len(), self.n, self.d, ld)?;
+        }
+        let mut o = options.raw()?;
         let has_logits = logits.is_some();
         let has_progress = progress.is_some();
         let mut state = StepState { fill, logits, progress, d: self.d, failure: None };
         let data = &mut state as *mut StepState as *mut c_void;
-        let rc = unsafe {
-            sys::rlcc_refiner_step(self.handle, Some(features_trampoline), data, batch as i64,
-                                   if has_logits { Some(logits_trampoline) } else { None }, data,
-                                   if has_progress { Some(progress_trampoline) } else { None }, data)
+        o.logits = if has_logits { Some(logits_trampoline) } else { None };
+        o.logits_data = data;
+        o.progress = if has_progress { Some(progress_trampoline) } else { None };
+        o.progress_data = data;
+        let borrow = matches!(matrix, Some((_, _, true)));
+        let rc = match matrix {
+            Some((x, ld, borrow)) => {
+                o.borrow = borrow as i32;
+                // ld fits int64: strided_len checked (n - 1) * ld + d fits a slice length
+                unsafe { sys::rlcc_refiner_step_matrix(self.handle, x.as_ptr(), ld as i64, &o) }
+            }
+            None => unsafe { sys::rlcc_refiner_step_opts(self.handle, Some(features_trampoline), data, &o) },
         };
-        if let Some(message) = state.failure {
+        self.finish_step(rc, state.failure, borrow)
+    }
+
+    /// A step's outcome: the closure's failure, the library's, or the new
+    /// generation (and then whether it borrowed its features).
+    fn finish_step(&mut self, rc: i32, failure: Option<String>, borrowed: bool) -> Result<Generation, Error> {
+        if let Some(message) = failure {
             return Err(Error { code: rc, message });
         }
         check(rc)?;
+        // the step succeeded: the library dropped what an earlier borrowed step left
+        self.borrowed = borrowed;
         Ok(Generation {
             labels: self.labels()?,
             n_classes: self.n_classes(),
             threshold: self.threshold(),
             generation: self.generation(),
         })
+    }
+
+    /// Bytes the refiner holds now (librlcc 1.4, `rlcc_refiner_bytes`), all
+    /// charged to its budget ([`PseudoOptions::max_bytes`]): the labels and
+    /// centroids of two generations, the consensus matrix, and the features
+    /// of the last step only when its targets read them (`beta < 1`, no
+    /// logits, not borrowed): `rlcc_refiner_new` in `rlcc.h` has the formula.
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut copying = rlcc::Refiner::new(60, 2).unwrap();
+    /// let mut borrowing = rlcc::Refiner::new(60, 2).unwrap();
+    /// assert_eq!(copying.bytes(), 0);
+    /// for _ in 0..2 {
+    ///     copying.step_matrix(&x, 2).unwrap();
+    ///     borrowing.step_borrowed(&x, 2).unwrap();
+    /// }
+    /// assert_eq!(copying.bytes() - borrowing.bytes(), 60 * 2 * 4); // the copy of x
+    /// ```
+    pub fn bytes(&self) -> i64 {
+        unsafe { sys::rlcc_refiner_bytes(self.handle) }
     }
 
     /// The kNN lists of the features the next step reads (librlcc 1.3,
@@ -989,12 +1255,11 @@ impl Refiner {
     ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
     ///     vec![a.cos(), a.sin()]
     /// }).collect();
-    /// let fill = |start: usize, rows: &mut [f32]| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]);
     /// let mut own = rlcc::Refiner::new(60, 2).unwrap();
     /// let mut given = rlcc::Refiner::new(60, 2).unwrap();
     /// let (lists, _) = rlcc::knn(&x, 60, 2, 30, 0).unwrap(); // k1 = 30: or faiss, or a KnnState
     /// given.set_knn(Some(&lists)).unwrap();
-    /// assert_eq!(given.step(fill, 16).unwrap().labels, own.step(fill, 16).unwrap().labels);
+    /// assert_eq!(given.step_matrix(&x, 2).unwrap().labels, own.step_matrix(&x, 2).unwrap().labels);
     /// let e = given.set_knn(Some(&lists[1..])).unwrap_err();
     /// assert_eq!(e.message, "knn: 1799 values, expected 60 x 30");
     /// given.set_knn(None).unwrap(); // nothing set: the next step computes its own
@@ -1022,7 +1287,7 @@ impl Refiner {
     ///     vec![a.cos(), a.sin()]
     /// }).collect();
     /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
-    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 16).unwrap();
+    /// r.step_matrix(&x, 2).unwrap();
     /// assert_eq!(r.generation(), 1);
     /// ```
     pub fn generation(&self) -> i64 {
@@ -1037,7 +1302,7 @@ impl Refiner {
     ///     vec![a.cos(), a.sin()]
     /// }).collect();
     /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
-    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 16).unwrap();
+    /// r.step_matrix(&x, 2).unwrap();
     /// assert_eq!(r.n_classes(), 3);
     /// ```
     pub fn n_classes(&self) -> i64 {
@@ -1052,7 +1317,7 @@ impl Refiner {
     ///     vec![a.cos(), a.sin()]
     /// }).collect();
     /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
-    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 16).unwrap();
+    /// r.step_matrix(&x, 2).unwrap();
     /// assert!(r.threshold() >= 0.0 && r.threshold() <= 1.0);
     /// ```
     pub fn threshold(&self) -> f64 {
@@ -1067,7 +1332,7 @@ impl Refiner {
     ///     vec![a.cos(), a.sin()]
     /// }).collect();
     /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
-    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 16).unwrap();
+    /// r.step_matrix(&x, 2).unwrap();
     /// let labels = r.labels().unwrap();
     /// assert_eq!(&labels[..3], &[0, 1, 2]);
     /// ```
@@ -1085,7 +1350,7 @@ impl Refiner {
     ///     vec![a.cos(), a.sin()]
     /// }).collect();
     /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
-    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 16).unwrap();
+    /// r.step_matrix(&x, 2).unwrap();
     /// let c = r.centroids().unwrap(); // 3 classes x 2
     /// assert!((c[0] * c[0] + c[1] * c[1] - 1.0).abs() < 1e-5);
     /// ```
@@ -1105,12 +1370,12 @@ impl Refiner {
     ///     vec![a.cos(), a.sin()]
     /// }).collect();
     /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
-    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 16).unwrap();
+    /// r.step_matrix(&x, 2).unwrap();
     /// let t = r.targets(&[4]).unwrap(); // generation 0: the hard label
     /// assert_eq!(t, vec![0.0, 1.0, 0.0]);
     /// ```
     pub fn targets(&self, rows: &[i64]) -> Result<Vec<f32>, Error> {
-        self.targets_of(Some(rows))
+        self.targets_checked(Some(rows), None)
     }
 
     /// Training targets of every sample (`n x n_classes`).
@@ -1122,19 +1387,162 @@ impl Refiner {
     /// }).collect();
     /// let pseudo = rlcc::PseudoOptions { k1: 10, k2: 2, ..Default::default() };
     /// let mut r = rlcc::Refiner::with_options(30, 2, &pseudo, &Default::default()).unwrap();
-    /// r.step(|start, rows| rows.copy_from_slice(&x[start * 2..start * 2 + rows.len()]), 8).unwrap();
+    /// r.step_matrix(&x, 2).unwrap();
     /// assert_eq!(r.targets_all().unwrap().len(), 30 * 3);
     /// ```
     pub fn targets_all(&self) -> Result<Vec<f32>, Error> {
-        self.targets_of(None)
+        self.targets_checked(None, None)
     }
 
-    fn targets_of(&self, rows: Option<&[i64]>) -> Result<Vec<f32>, Error> {
+    /// Training targets with the call's options (librlcc 1.4,
+    /// `rlcc_refiner_targets_opts`): `rows` `None` is every sample. The same
+    /// values as [`targets`](Refiner::targets); `options.max_bytes` bounds
+    /// the batch's working memory (its probabilities and gathered rows).
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// r.step_matrix(&x, 2).unwrap();
+    /// r.step_matrix(&x, 2).unwrap();
+    /// let options = rlcc::TargetsOptions { n_threads: 2, ..Default::default() };
+    /// assert_eq!(r.targets_opts(Some(&[4, 7]), &options).unwrap(), r.targets(&[4, 7]).unwrap());
+    /// let tiny = rlcc::TargetsOptions { max_bytes: 8, ..Default::default() };
+    /// assert_eq!(r.targets_opts(None, &tiny).unwrap_err().code, rlcc::code::MEMORY_LIMIT);
+    /// ```
+    pub fn targets_opts(&self, rows: Option<&[i64]>, options: &TargetsOptions) -> Result<Vec<f32>, Error> {
+        self.targets_checked(rows, Some(options))
+    }
+
+    /// The targets, unless the last step borrowed a matrix this refiner no
+    /// longer holds borrowed.
+    fn targets_checked(&self, rows: Option<&[i64]>, options: Option<&TargetsOptions>) -> Result<Vec<f32>, Error> {
+        if self.borrowed {
+            return Err(invalid("refiner: the last step borrowed its features, and their Borrowed is gone \
+                                (the matrix may be freed): take the targets through the Borrowed, or step again"));
+        }
+        self.targets_of(rows, options)
+    }
+
+    fn targets_of(&self, rows: Option<&[i64]>, options: Option<&TargetsOptions>) -> Result<Vec<f32>, Error> {
         let k = self.n_classes().max(0) as usize;
         let (rows_ptr, n_rows) = rows_arg(rows, self.n);
-        let mut out = vec![0f32; n_rows * k];
-        check(unsafe { sys::rlcc_refiner_targets(self.handle, rows_ptr, n_rows as i64, out.as_mut_ptr(), k.max(1) as i64) })?;
+        let size = n_rows.checked_mul(k).ok_or_else(|| invalid("rows: n_rows x n_classes overflows"))?;
+        let mut out = vec![0f32; size];
+        let rc = match options {
+            None => unsafe {
+                sys::rlcc_refiner_targets(self.handle, rows_ptr, n_rows as i64, out.as_mut_ptr(), k.max(1) as i64)
+            },
+            Some(options) => {
+                let o = options.raw();
+                unsafe {
+                    sys::rlcc_refiner_targets_opts(self.handle, rows_ptr, n_rows as i64, &o, out.as_mut_ptr(),
+                                                   k.max(1) as i64)
+                }
+            }
+        };
+        check(rc)?;
         Ok(out)
+    }
+}
+
+/// The features a [`Refiner::step_borrowed`] left with the refiner, still
+/// borrowed: while it lives, the matrix cannot be changed or freed, and its
+/// target calls may read it. It holds the refiner borrowed too, so no other
+/// step can run meanwhile; the refiner's read-only methods are reached
+/// through it (`Deref<Target = Refiner>`).
+///
+/// Why a value and not a lifetime on `Refiner`: a `Refiner<'a>` would tie
+/// every matrix it ever borrowed to the refiner's whole life, so a trainer
+/// could not drop one epoch's features before the next epoch (the point of
+/// borrowing). The library reads a borrowed matrix only in the targets
+/// (`rlcc_refiner_targets*`, never in a later step or in
+/// `rlcc_refiner_free`), so the borrow needs to last only as long as those
+/// calls can be made on it: as long as this value. And since a value can be
+/// leaked without its `Drop` running (`std::mem::forget`), safety does not
+/// rest on `Drop`: the refiner is marked at the step, and its own target
+/// calls refuse from then until a step succeeds; only this value's, which
+/// hold `'x`, are allowed.
+///
+/// ```
+/// let x: Vec<f32> = (0..60).flat_map(|i| {
+///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+///     vec![a.cos(), a.sin()]
+/// }).collect();
+/// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+/// r.step_matrix(&x, 2).unwrap();
+/// let (_, borrowed) = r.step_borrowed(&x, 2).unwrap();
+/// std::mem::forget(borrowed); // leaked: x may now be freed ...
+/// assert!(r.targets(&[0]).is_err()); // ... so the refiner does not read it
+/// assert_eq!(r.labels().unwrap().len(), 60); // what it owns is still there
+/// ```
+pub struct Borrowed<'r, 'x> {
+    refiner: &'r Refiner,
+    _features: PhantomData<&'x [f32]>,
+}
+
+impl<'r, 'x> Borrowed<'r, 'x> {
+    /// [`Refiner::targets`], reading the borrowed features.
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// let (_, borrowed) = r.step_borrowed(&x, 2).unwrap();
+    /// assert_eq!(borrowed.targets(&[4]).unwrap(), vec![0.0, 1.0, 0.0]); // generation 0: the hard label
+    /// ```
+    pub fn targets(&self, rows: &[i64]) -> Result<Vec<f32>, Error> {
+        self.refiner.targets_of(Some(rows), None)
+    }
+
+    /// [`Refiner::targets_all`], reading the borrowed features.
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// let (g, borrowed) = r.step_borrowed(&x, 2).unwrap();
+    /// assert_eq!(borrowed.targets_all().unwrap().len(), 60 * g.n_classes as usize);
+    /// ```
+    pub fn targets_all(&self) -> Result<Vec<f32>, Error> {
+        self.refiner.targets_of(None, None)
+    }
+
+    /// [`Refiner::targets_opts`], reading the borrowed features.
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// r.step_matrix(&x, 2).unwrap();
+    /// let (_, borrowed) = r.step_borrowed(&x, 2).unwrap();
+    /// let t = borrowed.targets_opts(Some(&[1, 2]), &rlcc::TargetsOptions { n_threads: 1, ..Default::default() });
+    /// assert_eq!(t.unwrap(), borrowed.targets(&[1, 2]).unwrap());
+    /// ```
+    pub fn targets_opts(&self, rows: Option<&[i64]>, options: &TargetsOptions) -> Result<Vec<f32>, Error> {
+        self.refiner.targets_of(rows, Some(options))
+    }
+}
+
+impl<'r, 'x> std::ops::Deref for Borrowed<'r, 'x> {
+    type Target = Refiner;
+
+    fn deref(&self) -> &Refiner {
+        self.refiner
+    }
+}
+
+impl fmt::Debug for Borrowed<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Borrowed {{ refiner: {:?} }}", self.refiner)
     }
 }
 
@@ -1177,6 +1585,32 @@ pub struct PseudoOptions {
     pub threshold: Option<f64>,
     pub normalize: bool,
     pub n_threads: i32,
+    /// Bound on each call's memory, and for a [`Refiner`] its budget: what it
+    /// holds between steps plus what a step allocates ([`Refiner::bytes`]);
+    /// 0 = half of physical memory. Since 1.4 in this crate.
+    pub max_bytes: i64,
+    /// The pseudo-labeler (librlcc 1.4, `rlcc_pseudo_options.method`).
+    pub method: PseudoMethod,
+}
+
+/// Pseudo-labelers of [`PseudoOptions::method`] (librlcc 1.4). DBSCAN is the
+/// only one in 1.4; later releases add variants (the enum is
+/// `non_exhaustive`, so a `match` on it needs a `_` arm).
+///
+/// ```
+/// let o = rlcc::PseudoOptions { method: rlcc::PseudoMethod::Dbscan, ..Default::default() };
+/// assert_eq!(o.method, rlcc::PseudoMethod::default());
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum PseudoMethod {
+    /// DBSCAN at one or three eps, outliers, reliability (`RLCC_PSEUDO_DBSCAN`).
+    #[default]
+    Dbscan,
+}
+
+fn method_code(method: PseudoMethod) -> i32 {
+    match method { PseudoMethod::Dbscan => sys::RLCC_PSEUDO_DBSCAN }
 }
 
 impl Default for PseudoOptions {
@@ -1184,7 +1618,7 @@ impl Default for PseudoOptions {
         PseudoOptions {
             eps: vec![0.58, 0.60, 0.62], min_samples: 4, metric: None, k1: 30, k2: 6, cutoff: 0.9,
             outliers: Outliers::Singleton, reliability: true, guard: true, threshold: None,
-            normalize: false, n_threads: 0,
+            normalize: false, n_threads: 0, max_bytes: 0, method: PseudoMethod::Dbscan,
         }
     }
 }
@@ -1211,6 +1645,8 @@ impl PseudoOptions {
         o.threshold = self.threshold.unwrap_or(-1.0);
         o.normalize = self.normalize as i32;
         o.n_threads = self.n_threads;
+        o.max_bytes = self.max_bytes;
+        o.method = method_code(self.method);
         Ok(o)
     }
 }
@@ -1511,11 +1947,12 @@ pub fn class_probabilities_rows(x: &[f32], n: usize, d: usize, centroids: &[f32]
 pub fn propagate_csr(prev: &[i32], chat: &Csr, probs: Option<&[f32]>, w: f32, beta: f32,
                      rows: Option<&[i64]>) -> Result<Vec<f32>, Error> {
     let (k_prev, k_cur) = (chat.rows(), chat.cols());
+    chat.check_parts()?;
     let (rows_ptr, n_rows) = rows_arg(rows, prev.len());
     if let Some(p) = probs {
         matrix_len("probs", p.len(), n_rows, k_prev)?;
     }
-    let mut out = vec![0f32; n_rows * k_cur];
+    let mut out = vec![0f32; n_rows.checked_mul(k_cur).ok_or_else(|| invalid("out: n_rows x k_cur overflows"))?];
     check(unsafe {
         sys::rlcc_propagate(prev.as_ptr(), prev.len() as i64, chat.indptr().as_ptr(), chat.indices().as_ptr(),
                             chat.data().as_ptr(), k_prev as i64, k_cur as i64,
@@ -1542,6 +1979,444 @@ pub fn blend_rows(cur: &[i32], s: Option<&[f32]>, k_cur: usize, alpha: f32, rows
         sys::rlcc_blend(cur.as_ptr(), cur.len() as i64, k_cur as i64, s.map_or(ptr::null(), |v| v.as_ptr()),
                         k_cur.max(1) as i64, alpha, rows_ptr, n_rows as i64, out.as_mut_ptr(),
                         k_cur.max(1) as i64)
+    })?;
+    Ok(out)
+}
+
+// ------------------------------------------------------------------------
+// librlcc 1.4: the options twins of the 1.2 functions (threads, a memory
+// bound), the refiner's step and targets options
+// ------------------------------------------------------------------------
+
+fn kind_of(code: i32) -> Kind {
+    if code == 1 { Kind::Count } else { Kind::Iou }
+}
+
+fn normalize_of(code: i32) -> Normalize {
+    match code { 0 => Normalize::None, 2 => Normalize::Softmax, _ => Normalize::Sum }
+}
+
+/// Options of [`centroids_opts`] (`rlcc_centroid_options`, librlcc 1.4). The
+/// default is the library's: every OpenMP thread, half of physical memory.
+///
+/// ```
+/// let o = rlcc::CentroidOptions::default();
+/// assert_eq!((o.n_threads, o.max_bytes), (0, 0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CentroidOptions {
+    /// 0 = all OpenMP threads; the centroids never depend on it.
+    pub n_threads: i32,
+    /// Bound on the call's working memory (`n` doubles and `k` int64); 0 =
+    /// half of physical memory.
+    pub max_bytes: i64,
+}
+
+impl Default for CentroidOptions {
+    fn default() -> Self {
+        let o: sys::rlcc_centroid_options = initialized(sys::rlcc_centroid_options_init);
+        CentroidOptions { n_threads: o.n_threads, max_bytes: o.max_bytes }
+    }
+}
+
+impl CentroidOptions {
+    fn raw(&self) -> sys::rlcc_centroid_options {
+        let mut o: sys::rlcc_centroid_options = initialized(sys::rlcc_centroid_options_init);
+        o.n_threads = self.n_threads;
+        o.max_bytes = self.max_bytes;
+        o
+    }
+}
+
+/// Options of the consensus functions' twins (`rlcc_consensus_options`,
+/// librlcc 1.4): the default is the library's, IoU normalised by row sums
+/// (RLCC's choice), every thread, half of physical memory.
+///
+/// ```
+/// use rlcc::{ConsensusOptions, Kind, Normalize};
+/// let o = ConsensusOptions::default();
+/// assert_eq!((o.kind, o.normalize), (Kind::Iou, Normalize::Sum));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConsensusOptions {
+    /// What the matrix measures; unused by [`consensus_counts_opts`].
+    pub kind: Kind,
+    /// Row normalisation (`Softmax`: dense output only); unused by
+    /// [`consensus_counts_opts`].
+    pub normalize: Normalize,
+    /// 0 = all OpenMP threads. The consensus runs on the calling thread in
+    /// librlcc 1.4 (one sort of `n` keys); the field is there for a release
+    /// that parallelises it.
+    pub n_threads: i32,
+    /// Bound on the call's working memory (about `8 n + 8 (k_prev + k_cur)`
+    /// bytes, and a CSR result while it is built); 0 = half of physical memory.
+    pub max_bytes: i64,
+}
+
+impl Default for ConsensusOptions {
+    fn default() -> Self {
+        let o: sys::rlcc_consensus_options = initialized(sys::rlcc_consensus_options_init);
+        ConsensusOptions { kind: kind_of(o.kind), normalize: normalize_of(o.normalize), n_threads: o.n_threads,
+                           max_bytes: o.max_bytes }
+    }
+}
+
+impl ConsensusOptions {
+    fn raw(&self) -> sys::rlcc_consensus_options {
+        let mut o: sys::rlcc_consensus_options = initialized(sys::rlcc_consensus_options_init);
+        o.kind = kind_code(self.kind);
+        o.normalize = normalize_code(self.normalize);
+        o.n_threads = self.n_threads;
+        o.max_bytes = self.max_bytes;
+        o
+    }
+}
+
+/// Options of [`class_probabilities_opts`] (`rlcc_probability_options`,
+/// librlcc 1.4): the default is RLCC's scale 30, every thread, half of
+/// physical memory.
+///
+/// ```
+/// assert_eq!(rlcc::ProbabilityOptions::default().scale, 30.0);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProbabilityOptions {
+    /// Softmax scale, > 0 and finite.
+    pub scale: f32,
+    /// 0 = all OpenMP threads (the softmax rows and the row checks; OpenBLAS's
+    /// SGEMM keeps its own threads). The values never depend on it.
+    pub n_threads: i32,
+    /// Bound on the call's working memory (the batch's rows gathered, when
+    /// `rows` is given); 0 = half of physical memory.
+    pub max_bytes: i64,
+}
+
+impl Default for ProbabilityOptions {
+    fn default() -> Self {
+        let o: sys::rlcc_probability_options = initialized(sys::rlcc_probability_options_init);
+        ProbabilityOptions { scale: o.scale, n_threads: o.n_threads, max_bytes: o.max_bytes }
+    }
+}
+
+impl ProbabilityOptions {
+    fn raw(&self) -> sys::rlcc_probability_options {
+        let mut o: sys::rlcc_probability_options = initialized(sys::rlcc_probability_options_init);
+        o.scale = self.scale;
+        o.n_threads = self.n_threads;
+        o.max_bytes = self.max_bytes;
+        o
+    }
+}
+
+/// Options of [`propagate_opts`] (`rlcc_propagate_options`, librlcc 1.4):
+/// the default is the library's, `w` 0.9 and `beta` 0 (soft propagation
+/// only).
+///
+/// ```
+/// let o = rlcc::PropagateOptions::default();
+/// assert_eq!((o.w, o.beta), (0.9, 0.0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PropagateOptions {
+    /// Weight of the previous hard label in P', in `[0, 1]`.
+    pub w: f32,
+    /// Share of hard propagation, in `[0, 1]`.
+    pub beta: f32,
+    /// 0 = all OpenMP threads; rows are independent, so the values never
+    /// depend on it.
+    pub n_threads: i32,
+    /// Bound on the call's working memory (propagation allocates nothing in
+    /// librlcc 1.4); 0 = half of physical memory.
+    pub max_bytes: i64,
+}
+
+impl Default for PropagateOptions {
+    fn default() -> Self {
+        let o: sys::rlcc_propagate_options = initialized(sys::rlcc_propagate_options_init);
+        PropagateOptions { w: o.w, beta: o.beta, n_threads: o.n_threads, max_bytes: o.max_bytes }
+    }
+}
+
+impl PropagateOptions {
+    fn raw(&self) -> sys::rlcc_propagate_options {
+        let mut o: sys::rlcc_propagate_options = initialized(sys::rlcc_propagate_options_init);
+        o.w = self.w;
+        o.beta = self.beta;
+        o.n_threads = self.n_threads;
+        o.max_bytes = self.max_bytes;
+        o
+    }
+}
+
+/// Options of [`blend_opts`] (`rlcc_blend_options`, librlcc 1.4): the
+/// default is the library's, `alpha` 0.9.
+///
+/// ```
+/// assert_eq!(rlcc::BlendOptions::default().alpha, 0.9);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BlendOptions {
+    /// Momentum of the current hard label, in `[0, 1]`.
+    pub alpha: f32,
+    /// 0 = all OpenMP threads; the values never depend on it.
+    pub n_threads: i32,
+    /// Bound on the call's working memory (blending allocates nothing in
+    /// librlcc 1.4); 0 = half of physical memory.
+    pub max_bytes: i64,
+}
+
+impl Default for BlendOptions {
+    fn default() -> Self {
+        let o: sys::rlcc_blend_options = initialized(sys::rlcc_blend_options_init);
+        BlendOptions { alpha: o.alpha, n_threads: o.n_threads, max_bytes: o.max_bytes }
+    }
+}
+
+impl BlendOptions {
+    fn raw(&self) -> sys::rlcc_blend_options {
+        let mut o: sys::rlcc_blend_options = initialized(sys::rlcc_blend_options_init);
+        o.alpha = self.alpha;
+        o.n_threads = self.n_threads;
+        o.max_bytes = self.max_bytes;
+        o
+    }
+}
+
+/// Options of a refiner step (`rlcc_step_options`, librlcc 1.4) for
+/// [`Refiner::step_opts`], [`step_matrix_with`](Refiner::step_matrix_with)
+/// and [`step_borrowed_with`](Refiner::step_borrowed_with); the closures are
+/// those methods' arguments, and borrowing is `step_borrowed`'s. The default
+/// is the library's: batches of 1024 rows, the refiner's threads and budget.
+///
+/// ```
+/// let o = rlcc::StepOptions::default();
+/// assert_eq!((o.batch, o.n_threads, o.max_bytes), (1024, 0, 0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepOptions {
+    /// Rows per features or logits closure call, >= 1.
+    pub batch: usize,
+    /// 0 = the refiner's ([`PseudoOptions::n_threads`]). The generation never
+    /// depends on it.
+    pub n_threads: i32,
+    /// Bound on what the refiner holds plus what the step allocates while it
+    /// runs; 0 = the refiner's budget ([`PseudoOptions::max_bytes`]).
+    pub max_bytes: i64,
+}
+
+impl Default for StepOptions {
+    fn default() -> Self {
+        let o: sys::rlcc_step_options = initialized(sys::rlcc_step_options_init);
+        StepOptions { batch: o.batch.max(0) as usize, n_threads: o.n_threads, max_bytes: o.max_bytes }
+    }
+}
+
+impl StepOptions {
+    fn raw(&self) -> Result<sys::rlcc_step_options, Error> {
+        let mut o: sys::rlcc_step_options = initialized(sys::rlcc_step_options_init);
+        o.batch = to_i64("batch", self.batch)?;
+        o.n_threads = self.n_threads;
+        o.max_bytes = self.max_bytes;
+        Ok(o)
+    }
+}
+
+/// Options of [`Refiner::targets_opts`] (`rlcc_targets_options`, librlcc
+/// 1.4). The default: the refiner's threads, half of physical memory.
+///
+/// ```
+/// let o = rlcc::TargetsOptions::default();
+/// assert_eq!((o.n_threads, o.max_bytes), (0, 0));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TargetsOptions {
+    /// 0 = the refiner's ([`PseudoOptions::n_threads`]).
+    pub n_threads: i32,
+    /// Bound on the call's working memory: the batch's probabilities and,
+    /// without logits, its rows gathered; 0 = half of physical memory.
+    pub max_bytes: i64,
+}
+
+impl Default for TargetsOptions {
+    fn default() -> Self {
+        let o: sys::rlcc_targets_options = initialized(sys::rlcc_targets_options_init);
+        TargetsOptions { n_threads: o.n_threads, max_bytes: o.max_bytes }
+    }
+}
+
+impl TargetsOptions {
+    fn raw(&self) -> sys::rlcc_targets_options {
+        let mut o: sys::rlcc_targets_options = initialized(sys::rlcc_targets_options_init);
+        o.n_threads = self.n_threads;
+        o.max_bytes = self.max_bytes;
+        o
+    }
+}
+
+/// [`centroids`] with options (librlcc 1.4, `rlcc_centroids_opts`): the
+/// same bytes for every `n_threads`.
+///
+/// ```
+/// let x = [2.0f32, 0.0, 4.0, 0.0, 0.0, 3.0];
+/// let o = rlcc::CentroidOptions { n_threads: 2, ..Default::default() };
+/// assert_eq!(rlcc::centroids_opts(&x, 3, 2, &[0, 0, 1], 2, &o).unwrap(), vec![1.0, 0.0, 0.0, 1.0]);
+/// let tiny = rlcc::CentroidOptions { max_bytes: 8, ..o };
+/// let e = rlcc::centroids_opts(&x, 3, 2, &[0, 0, 1], 2, &tiny).unwrap_err();
+/// assert_eq!(e.code, rlcc::code::MEMORY_LIMIT);
+/// ```
+pub fn centroids_opts(x: &[f32], n: usize, d: usize, labels: &[i32], k: usize,
+                      options: &CentroidOptions) -> Result<Vec<f32>, Error> {
+    matrix_len("x", x.len(), n, d)?;
+    matrix_len("labels", labels.len(), n, 1)?;
+    let size = k.checked_mul(d).ok_or_else(|| invalid("centroids: k x d overflows"))?;
+    let mut out = vec![0f32; size];
+    let o = options.raw();
+    check(unsafe {
+        sys::rlcc_centroids_opts(x.as_ptr(), to_i64("n", n)?, d as i64, d.max(1) as i64, labels.as_ptr(),
+                                 to_i64("k", k)?, &o, out.as_mut_ptr(), d.max(1) as i64)
+    })?;
+    Ok(out)
+}
+
+/// [`consensus_counts`] with options (librlcc 1.4,
+/// `rlcc_consensus_counts_opts`; `kind` and `normalize` are unused).
+///
+/// ```
+/// let o = rlcc::ConsensusOptions::default();
+/// let c = rlcc::consensus_counts_opts(&[0, 0, 1, 1], &[0, 1, 1, -1], 0, 0, &o).unwrap();
+/// assert_eq!(c, vec![1, 1, 0, 1]);
+/// ```
+pub fn consensus_counts_opts(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize,
+                             options: &ConsensusOptions) -> Result<Vec<i64>, Error> {
+    let (kp, kc) = label_pair(prev, cur, k_prev, k_cur)?;
+    let mut out = vec![0i64; (kp as usize).checked_mul(kc as usize).ok_or_else(|| invalid("k_prev x k_cur overflows"))?];
+    let o = options.raw();
+    check(unsafe {
+        sys::rlcc_consensus_counts_opts(prev.as_ptr(), cur.as_ptr(), prev.len() as i64, kp, kc, &o,
+                                        out.as_mut_ptr(), kc.max(1))
+    })?;
+    Ok(out)
+}
+
+/// The dense consensus matrix with its kind and normalisation in the
+/// options (librlcc 1.4, `rlcc_consensus_opts`): [`consensus_of`]'s bytes.
+///
+/// ```
+/// use rlcc::{ConsensusOptions, Kind, Normalize};
+/// let o = ConsensusOptions { kind: Kind::Count, normalize: Normalize::Sum, ..Default::default() };
+/// let c = rlcc::consensus_opts(&[0, 0, 1], &[0, 1, 1], 0, 0, &o).unwrap();
+/// assert_eq!(c, vec![0.5, 0.5, 0.0, 1.0]);
+/// ```
+pub fn consensus_opts(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize,
+                      options: &ConsensusOptions) -> Result<Vec<f32>, Error> {
+    let (kp, kc) = label_pair(prev, cur, k_prev, k_cur)?;
+    let mut out = vec![0f32; (kp as usize).checked_mul(kc as usize).ok_or_else(|| invalid("k_prev x k_cur overflows"))?];
+    let o = options.raw();
+    check(unsafe {
+        sys::rlcc_consensus_opts(prev.as_ptr(), cur.as_ptr(), prev.len() as i64, kp, kc, &o, out.as_mut_ptr(),
+                                 kc.max(1))
+    })?;
+    Ok(out)
+}
+
+/// The sparse consensus matrix with options (librlcc 1.4,
+/// `rlcc_consensus_csr_opts`): [`consensus_csr`]'s matrix.
+///
+/// ```
+/// let o = rlcc::ConsensusOptions { max_bytes: 1 << 20, ..Default::default() };
+/// let c = rlcc::consensus_csr_opts(&[0, 0, 1, 1], &[0, 0, 0, 1], 0, 0, &o).unwrap();
+/// assert_eq!((c.rows(), c.cols()), (2, 2));
+/// assert_eq!(c.indptr(), &[0, 1, 3]);
+/// ```
+pub fn consensus_csr_opts(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize,
+                          options: &ConsensusOptions) -> Result<Csr, Error> {
+    let (kp, kc) = label_pair(prev, cur, k_prev, k_cur)?;
+    let o = options.raw();
+    let mut handle = ptr::null_mut();
+    check(unsafe {
+        sys::rlcc_consensus_csr_opts(prev.as_ptr(), cur.as_ptr(), prev.len() as i64, kp, kc, &o, &mut handle)
+    })?;
+    Ok(Csr::library_owned(handle))
+}
+
+/// Class probabilities with options (librlcc 1.4,
+/// `rlcc_class_probabilities_opts`) for every sample (`rows` `None`) or a
+/// batch: [`class_probabilities_rows`]'s bytes, and only the listed rows are
+/// read (and checked for NaN/Inf).
+///
+/// ```
+/// let x = [1.0f32, 0.0, 0.0, 1.0];
+/// let o = rlcc::ProbabilityOptions { n_threads: 1, ..Default::default() };
+/// let p = rlcc::class_probabilities_opts(&x, 2, 2, &[1.0, 0.0, 0.0, 1.0], 2, Some(&[1]), &o).unwrap();
+/// assert!(p[1] > 0.99);
+/// ```
+pub fn class_probabilities_opts(x: &[f32], n: usize, d: usize, centroids: &[f32], k: usize,
+                                rows: Option<&[i64]>, options: &ProbabilityOptions) -> Result<Vec<f32>, Error> {
+    matrix_len("x", x.len(), n, d)?;
+    matrix_len("centroids", centroids.len(), k, d)?;
+    let (rows_ptr, n_rows) = rows_arg(rows, n);
+    let size = n_rows.checked_mul(k).ok_or_else(|| invalid("probs: n_rows x k overflows"))?;
+    let mut out = vec![0f32; size];
+    let o = options.raw();
+    check(unsafe {
+        sys::rlcc_class_probabilities_opts(x.as_ptr(), to_i64("n", n)?, d as i64, d.max(1) as i64,
+                                           centroids.as_ptr(), to_i64("k", k)?, d.max(1) as i64, rows_ptr,
+                                           n_rows as i64, &o, out.as_mut_ptr(), k.max(1) as i64)
+    })?;
+    Ok(out)
+}
+
+/// Propagation with `w`, `beta` and threads in the options (librlcc 1.4,
+/// `rlcc_propagate_opts`): [`propagate_csr`]'s bytes.
+///
+/// ```
+/// use rlcc::{Kind, Normalize};
+/// let prev = [0, 0, 1, 1];
+/// let chat = rlcc::consensus_csr(&prev, &[0, 0, 0, 1], 0, 0, Kind::Iou, Normalize::Sum).unwrap();
+/// let hard = rlcc::PropagateOptions { beta: 1.0, ..Default::default() };
+/// let s = rlcc::propagate_opts(&prev, &chat, None, Some(&[3]), &hard).unwrap();
+/// assert_eq!(s, rlcc::propagate_csr(&prev, &chat, None, 0.9, 1.0, Some(&[3])).unwrap());
+/// ```
+pub fn propagate_opts(prev: &[i32], chat: &Csr, probs: Option<&[f32]>, rows: Option<&[i64]>,
+                      options: &PropagateOptions) -> Result<Vec<f32>, Error> {
+    let (k_prev, k_cur) = (chat.rows(), chat.cols());
+    chat.check_parts()?;
+    let (rows_ptr, n_rows) = rows_arg(rows, prev.len());
+    if let Some(p) = probs {
+        matrix_len("probs", p.len(), n_rows, k_prev)?;
+    }
+    let size = n_rows.checked_mul(k_cur).ok_or_else(|| invalid("out: n_rows x k_cur overflows"))?;
+    let mut out = vec![0f32; size];
+    let o = options.raw();
+    check(unsafe {
+        sys::rlcc_propagate_opts(prev.as_ptr(), prev.len() as i64, chat.indptr().as_ptr(), chat.indices().as_ptr(),
+                                 chat.data().as_ptr(), to_i64("k_prev", k_prev)?, to_i64("k_cur", k_cur)?,
+                                 probs.map_or(ptr::null(), |p| p.as_ptr()), k_prev.max(1) as i64, rows_ptr,
+                                 n_rows as i64, &o, out.as_mut_ptr(), k_cur.max(1) as i64)
+    })?;
+    Ok(out)
+}
+
+/// Blending with `alpha` and threads in the options (librlcc 1.4,
+/// `rlcc_blend_opts`): [`blend_rows`]'s bytes.
+///
+/// ```
+/// let o = rlcc::BlendOptions { alpha: 1.0, ..Default::default() };
+/// assert_eq!(rlcc::blend_opts(&[1, 0], None, 2, Some(&[1]), &o).unwrap(), vec![1.0, 0.0]);
+/// ```
+pub fn blend_opts(cur: &[i32], s: Option<&[f32]>, k_cur: usize, rows: Option<&[i64]>,
+                  options: &BlendOptions) -> Result<Vec<f32>, Error> {
+    let (rows_ptr, n_rows) = rows_arg(rows, cur.len());
+    if let Some(values) = s {
+        matrix_len("s", values.len(), n_rows, k_cur)?;
+    }
+    let size = n_rows.checked_mul(k_cur).ok_or_else(|| invalid("out: n_rows x k_cur overflows"))?;
+    let mut out = vec![0f32; size];
+    let o = options.raw();
+    check(unsafe {
+        sys::rlcc_blend_opts(cur.as_ptr(), cur.len() as i64, to_i64("k_cur", k_cur)?,
+                             s.map_or(ptr::null(), |v| v.as_ptr()), k_cur.max(1) as i64, rows_ptr, n_rows as i64,
+                             &o, out.as_mut_ptr(), k_cur.max(1) as i64)
     })?;
     Ok(out)
 }

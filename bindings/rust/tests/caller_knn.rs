@@ -59,7 +59,7 @@ fn fill(x: &[f32]) -> impl FnMut(usize, &mut [f32]) + '_ {
 }
 
 #[test]
-fn the_struct_ends_with_knn_and_struct_size_covers_it() {
+fn knn_follows_max_bytes_and_struct_size_covers_it() {
     use rlcc::sys::rlcc_pseudo_options;
     let size = std::mem::size_of::<rlcc_pseudo_options>();
     let mut o = rlcc_pseudo_options::default();
@@ -67,9 +67,12 @@ fn the_struct_ends_with_knn_and_struct_size_covers_it() {
     let base = &o as *const rlcc_pseudo_options as usize;
     let knn_at = std::ptr::addr_of!(o.knn) as usize - base;
     let max_bytes_at = std::ptr::addr_of!(o.max_bytes) as usize - base;
-    // rlcc.h: knn follows max_bytes and ends the struct (96, 104, 112 on LP64)
+    let method_at = std::ptr::addr_of!(o.method) as usize - base;
+    // rlcc.h: knn follows max_bytes (1.3), then method and reserved2 end the
+    // struct (1.4): 96, 104, 112, 116, 120 on LP64 (tests/layout.rs: all of it)
     assert_eq!(knn_at, max_bytes_at + 8);
-    assert_eq!(size, knn_at + std::mem::size_of::<*const i64>());
+    assert_eq!(method_at, knn_at + std::mem::size_of::<*const i64>());
+    assert_eq!(size, method_at + 8);
     assert_eq!(unsafe { rlcc::sys::rlcc_pseudo_options_init(&mut o, size) }, 0);
     assert_eq!(o.struct_size, size);
     assert!(o.knn.is_null()); // the default: librlcc's own lists
@@ -247,13 +250,15 @@ fn set_knn_refusals() {
     refused(r.set_knn(Some(&lists)), "knn: 3200 values, expected 160 x 25");
     r.set_knn(Some(&rlcc::knn(&x, N, D, 25, 0).unwrap().0)).unwrap();
     r.step(fill(&x), 50).unwrap();
-    // a k1 below 1 (which the library takes at construction and refuses at the
-    // step) would make the library copy a wrapped size: refused in Rust
+    // a k1 below 1 would make the library copy a wrapped size: since 1.4 the
+    // library refuses it at construction for Jaccard; for another metric (where
+    // k1 means nothing) Rust refuses the lists before the call
     for k1 in [0, -1] {
         let bad = PseudoOptions { k1, ..options() };
-        let mut r = Refiner::with_options(N, D, &bad, &Default::default()).unwrap();
+        refused(Refiner::with_options(N, D, &bad, &Default::default()), &format!("k1: {} must be in [1, n = 160]", k1));
+        let cosine = PseudoOptions { metric: Some(Metric::Cosine), ..bad };
+        let mut r = Refiner::with_options(N, D, &cosine, &Default::default()).unwrap();
         refused(r.set_knn(Some(&[])), &format!("knn: the refiner's k1 is {}; lists need k1 >= 1", k1));
         r.set_knn(None).unwrap();
-        refused(r.step(fill(&x), 50), "k1");
     }
 }

@@ -20,7 +20,10 @@ impl Reference {
             .status()
             .expect("make");
         assert!(built.success(), "building the C reference failed");
-        let dir = std::env::temp_dir().join(format!("rlcc-reference-{}", std::process::id()));
+        // one folder per call: the tests of this file run at once, and each drops its own
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("rlcc-reference-{}-{}", std::process::id(), call));
         std::fs::create_dir_all(&dir).unwrap();
         let ran = Command::new(top.join("build/reference/rlcc-reference"))
             .arg(top.join("examples/data"))
@@ -152,6 +155,31 @@ fn every_function_gives_the_c_results() {
     assert_eq!(chat.indices(), &r.i32("consensus_csr_indices")[..]);
     same_bits("consensus_csr_data", chat.data(), &r.f32("consensus_csr_data"));
 
+    // the 1.4 twins give the same bytes, for any thread count
+    for n_threads in [1, 2] {
+        let co = rlcc::CentroidOptions { n_threads, ..Default::default() };
+        same_bits("centroids_opts", &rlcc::centroids_opts(&x0, n, d, &g0.labels, k_prev, &co).unwrap(), &r.f32("centroids"));
+        let cons = rlcc::ConsensusOptions { n_threads, ..Default::default() };
+        assert_eq!(rlcc::consensus_counts_opts(&g0.labels, &g1.labels, 0, 0, &cons).unwrap(), r.i64("consensus_counts"));
+        same_bits("consensus_opts", &rlcc::consensus_opts(&g0.labels, &g1.labels, 0, 0, &cons).unwrap(),
+                  &r.f32("consensus_iou_sum"));
+        let chat_opts = rlcc::consensus_csr_opts(&g0.labels, &g1.labels, 0, 0, &cons).unwrap();
+        assert_eq!(chat_opts.indptr(), &r.i64("consensus_csr_indptr")[..]);
+        assert_eq!(chat_opts.indices(), &r.i32("consensus_csr_indices")[..]);
+        same_bits("consensus_csr_opts", chat_opts.data(), &r.f32("consensus_csr_data"));
+        for (suffix, rows) in [("all", None), ("batch", Some(&BATCH[..]))] {
+            let po = rlcc::ProbabilityOptions { n_threads, ..Default::default() };
+            let probs = rlcc::class_probabilities_opts(&x1, n, d, &cents, k_prev, rows, &po).unwrap();
+            let pr = rlcc::PropagateOptions { w: 0.9, beta: 0.3, n_threads, ..Default::default() };
+            let s = rlcc::propagate_opts(&g0.labels, &chat, Some(&probs), rows, &pr).unwrap();
+            let bo = rlcc::BlendOptions { alpha: 0.9, n_threads, ..Default::default() };
+            let t = rlcc::blend_opts(&g1.labels, Some(&s), k_cur, rows, &bo).unwrap();
+            same_bits(&format!("probs_{} (opts)", suffix), &probs, &r.f32(&format!("probs_{}", suffix)));
+            same_bits(&format!("propagated_{} (opts)", suffix), &s, &r.f32(&format!("propagated_{}", suffix)));
+            same_bits(&format!("blended_{} (opts)", suffix), &t, &r.f32(&format!("blended_{}", suffix)));
+        }
+    }
+
     let all: Vec<i64> = (0..n as i64).collect();
     for (suffix, rows) in [("all", None), ("batch", Some(&BATCH[..]))] {
         let probs = rlcc::class_probabilities_rows(&x1, n, d, &cents, k_prev, 30.0, rows.unwrap_or(&all)).unwrap();
@@ -176,4 +204,61 @@ fn every_function_gives_the_c_results() {
     same_bits("refiner_targets_all", &refiner.targets_all().unwrap(), &r.f32("refiner_targets_all"));
     same_bits("refiner_targets_batch", &refiner.targets(&BATCH).unwrap(), &r.f32("refiner_targets_batch"));
     assert_eq!(refiner.threshold().to_bits(), r.f64("refiner_threshold").to_bits());
+    assert_eq!(refiner.bytes(), r.i64("refiner_bytes")[0]);
+
+    // 1.4: the same two generations from the matrix, copied and borrowed
+    let mut copying = rlcc::Refiner::with_options(n, d, &p, &Default::default()).unwrap();
+    for x in [&x0, &x1] {
+        copying.step_matrix(x, d).unwrap();
+    }
+    assert_eq!(copying.labels().unwrap(), r.i32("refiner_labels"));
+    same_bits("refiner_centroids (matrix)", &copying.centroids().unwrap(), &r.f32("refiner_centroids"));
+    same_bits("refiner_targets_all (matrix)", &copying.targets_all().unwrap(), &r.f32("refiner_targets_all"));
+    let to = rlcc::TargetsOptions { n_threads: 2, ..Default::default() };
+    same_bits("refiner_targets_batch (matrix, opts)", &copying.targets_opts(Some(&BATCH), &to).unwrap(),
+              &r.f32("refiner_targets_batch"));
+    assert_eq!(copying.bytes(), r.i64("refiner_matrix_bytes")[0]);
+    let mut borrowing = rlcc::Refiner::with_options(n, d, &p, &Default::default()).unwrap();
+    borrowing.step_borrowed(&x0, d).unwrap();
+    let (_, borrowed) = borrowing.step_borrowed(&x1, d).unwrap();
+    assert_eq!(borrowed.labels().unwrap(), r.i32("refiner_labels"));
+    same_bits("refiner_targets_all (borrowed)", &borrowed.targets_all().unwrap(), &r.f32("refiner_targets_all"));
+    same_bits("refiner_targets_batch (borrowed)", &borrowed.targets(&BATCH).unwrap(), &r.f32("refiner_targets_batch"));
+    assert_eq!(borrowed.bytes(), r.i64("refiner_borrow_bytes")[0]);
+}
+
+/// Every `#[repr(C)]` options struct of `rlcc::sys` has the size and field
+/// offsets the C compiler gives `rlcc.h`'s (reference.c's layout_*.i64).
+#[test]
+fn sys_structs_have_the_c_layout() {
+    use rlcc::sys::*;
+    macro_rules! layout {
+        ($t:ty; $($field:ident),*) => {{
+            let value = <$t>::default();
+            let base = &value as *const $t as usize;
+            let mut offsets = vec![std::mem::size_of::<$t>() as i64];
+            $( offsets.push((std::ptr::addr_of!(value.$field) as usize - base) as i64); )*
+            offsets
+        }};
+    }
+    let r = Reference::run();
+    let cases = [
+        ("pseudo_options", layout!(rlcc_pseudo_options; struct_size, metric, k1, k2, variant, normalize, outliers,
+                                    reliability, guard, n_threads, n_eps, cutoff, reserved, eps, threshold,
+                                    min_samples, max_bytes, knn, method, reserved2)),
+        ("centroid_options", layout!(rlcc_centroid_options; struct_size, n_threads, reserved, max_bytes)),
+        ("consensus_options", layout!(rlcc_consensus_options; struct_size, kind, normalize, n_threads, reserved,
+                                       max_bytes)),
+        ("probability_options", layout!(rlcc_probability_options; struct_size, scale, n_threads, max_bytes)),
+        ("propagate_options", layout!(rlcc_propagate_options; struct_size, w, beta, n_threads, reserved, max_bytes)),
+        ("blend_options", layout!(rlcc_blend_options; struct_size, alpha, n_threads, max_bytes)),
+        ("step_options", layout!(rlcc_step_options; struct_size, batch, logits, logits_data, progress,
+                                  progress_data, borrow, n_threads, max_bytes)),
+        ("targets_options", layout!(rlcc_targets_options; struct_size, n_threads, reserved, max_bytes)),
+    ];
+    for (name, rust) in cases {
+        assert_eq!(rust, r.i64(&format!("layout_{}", name)), "{}: size and offsets, Rust vs C", name);
+    }
+    #[cfg(target_pointer_width = "64")]
+    assert_eq!(std::mem::size_of::<rlcc_pseudo_options>(), 120); // rlcc.h's LP64 size
 }

@@ -175,6 +175,16 @@ def blobs(n, d, seed):
     return X.astype(np.float32)
 
 
+def noisy_blobs(n, d, seed):
+    """Uniform noise plus clusters: 80% of the points in 50 Gaussian blobs,
+    20% uniform over the blobs' bounding box (most of it noise at eps 0.3)."""
+    rng = np.random.default_rng(seed)
+    X = blobs(n - n // 5, d, seed)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    noise = rng.uniform(lo, hi, size=(n // 5, d)).astype(np.float32)
+    return rng.permutation(np.vstack([X, noise]))
+
+
 def ds3(work: Path):
     """Chameleon DS3 (8,000 x 2) from R's dbscan package."""
     path = work / "ds3.f32"
@@ -288,6 +298,10 @@ def main():
                 for d in (2, 3):
                     datasets.append((f"50 Gaussian blobs", f"blobs{n}x{d}", blobs(n, d, 0),
                                      0.3, 10))
+            for d in (2, 3):
+                n = sizes[0] if args.quick else 1_000_000
+                datasets.append(("blobs + 20% uniform noise", f"noisy{n}x{d}",
+                                 noisy_blobs(n, d, 1), 0.3, 10))
             print("Datasets (seconds: the best of up to five runs, stopping once 3 s are "
                   "spent)\n")
             print_row(header)

@@ -17,13 +17,41 @@ const (
 	MetricJaccard   Metric = C.RLCC_METRIC_JACCARD
 )
 
+// Algorithm is how DbscanFeatures finds neighbours (librlcc 1.5,
+// rlcc_dbscan_options.algorithm). Every choice gives the same labels, core
+// flags, cluster count and stats counts, bit for bit (Redecided and
+// PeakBytes aside); only time and memory differ. The library refuses
+// AlgorithmGrid and AlgorithmKdTree with MetricCosine, AlgorithmGrid with
+// d > GridMaxDim, and any other value, with ErrInvalidArgument and its
+// message. DbscanDense and DbscanCSR check it and otherwise ignore it.
+type Algorithm int32
+
+// Algorithms (RLCC_DBSCAN_* in rlcc.h). AlgorithmAuto is the zero value.
+const (
+	// AlgorithmAuto is the library's choice by metric and d: cosine brute;
+	// euclidean d <= 3 the grid, 4 <= d <= 7 the tree, up to d = 512 the
+	// tree while a probe finds it selective, else brute.
+	AlgorithmAuto Algorithm = C.RLCC_DBSCAN_AUTO
+	// AlgorithmBrute is every pair from the float32 Gram matrix (the
+	// 1.0-1.4 path); the only one for cosine.
+	AlgorithmBrute Algorithm = C.RLCC_DBSCAN_BRUTE
+	// AlgorithmGrid is cells of side about eps/sqrt(d); euclidean, d <= GridMaxDim.
+	AlgorithmGrid Algorithm = C.RLCC_DBSCAN_GRID
+	// AlgorithmKdTree is a kd-tree; euclidean, any d.
+	AlgorithmKdTree Algorithm = C.RLCC_DBSCAN_TREE
+)
+
+// GridMaxDim is the largest d AlgorithmGrid accepts (RLCC_DBSCAN_GRID_MAX_DIM).
+const GridMaxDim = C.RLCC_DBSCAN_GRID_MAX_DIM
+
 // DbscanOptions are the options of the DBSCAN functions. The zero value is
 // the library's default: euclidean, every OpenMP thread, a memory budget of
-// half the machine's memory.
+// half the machine's memory, AlgorithmAuto.
 type DbscanOptions struct {
-	Metric   Metric // MetricEuclidean or MetricCosine; used by DbscanFeatures only
-	Threads  int    // 0: omp_get_max_threads(); results never depend on it
-	MaxBytes int64  // bound on the call's working memory; 0: half of RAM
+	Metric    Metric    // MetricEuclidean or MetricCosine; used by DbscanFeatures only
+	Threads   int       // 0: omp_get_max_threads(); results never depend on it
+	MaxBytes  int64     // bound on the call's working memory; 0: half of RAM
+	Algorithm Algorithm // DbscanFeatures' neighbour search (1.5); zero: AlgorithmAuto
 }
 
 // DbscanStats are what a DBSCAN call reports about its work.
@@ -50,6 +78,7 @@ func (o *DbscanOptions) c() C.rlcc_dbscan_options {
 		opts.metric = C.int32_t(o.Metric)
 		opts.n_threads = clampInt32(o.Threads)
 		opts.max_bytes = C.int64_t(o.MaxBytes)
+		opts.algorithm = C.int32_t(o.Algorithm)
 	}
 	return opts
 }

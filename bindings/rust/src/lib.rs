@@ -62,7 +62,7 @@ fn invalid(message: &str) -> Error {
     Error { code: code::INVALID_ARGUMENT, message: message.to_string() }
 }
 
-/// The loaded library's version, e.g. "1.4.0".
+/// The loaded library's version, e.g. "1.5.0".
 ///
 /// ```
 /// assert!(rlcc::version().starts_with("1."));
@@ -114,7 +114,51 @@ pub enum Metric {
     Cosine,
 }
 
-/// Options of the DBSCAN calls.
+/// How [`dbscan_features`] finds neighbours (librlcc 1.5,
+/// `rlcc_dbscan_options.algorithm`). Every choice gives the same labels,
+/// core flags and cluster count, bit for bit; only time and memory differ.
+/// The library refuses `Grid` and `KdTree` with [`Metric::Cosine`], and
+/// `Grid` with d > 5 ([`sys::RLCC_DBSCAN_GRID_MAX_DIM`]), with
+/// [`code::INVALID_ARGUMENT`] and its message. [`dbscan_dense`] and
+/// [`dbscan_csr`] ignore it. Later releases may add variants (the enum is
+/// `non_exhaustive`, so a `match` on it needs a `_` arm).
+///
+/// ```
+/// let x = [0.0f32, 0.0, 0.0, 1.0, 9.0, 9.0];
+/// let o = rlcc::DbscanOptions { algorithm: rlcc::Algorithm::Grid, ..Default::default() };
+/// assert_eq!(rlcc::dbscan_features(&x, 3, 2, 1.0, 2, &o).unwrap().labels, vec![0, 0, -1]);
+/// assert_eq!(rlcc::DbscanOptions::default().algorithm, rlcc::Algorithm::Auto);
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// The library's choice by metric and d (`RLCC_DBSCAN_AUTO`): cosine
+    /// brute; euclidean d <= 3 the grid, 4 <= d <= 7 the tree, up to d = 512
+    /// the tree while a probe finds it selective, else brute.
+    #[default]
+    Auto,
+    /// Every pair, from the float32 Gram matrix (`RLCC_DBSCAN_BRUTE`, the
+    /// 1.0-1.4 path); the only one for cosine.
+    Brute,
+    /// Cells of side about eps / sqrt(d) (`RLCC_DBSCAN_GRID`); euclidean,
+    /// d <= 5.
+    Grid,
+    /// A kd-tree (`RLCC_DBSCAN_TREE`); euclidean, any d.
+    KdTree,
+}
+
+fn algorithm_code(algorithm: Algorithm) -> i32 {
+    match algorithm {
+        Algorithm::Auto => sys::RLCC_DBSCAN_AUTO,
+        Algorithm::Brute => sys::RLCC_DBSCAN_BRUTE,
+        Algorithm::Grid => sys::RLCC_DBSCAN_GRID,
+        Algorithm::KdTree => sys::RLCC_DBSCAN_TREE,
+    }
+}
+
+/// Options of the DBSCAN calls. Build one with `..Default::default()` for
+/// the fields you leave alone: fields are added over releases (1.5:
+/// `algorithm`).
 #[derive(Clone, Copy, Debug)]
 pub struct DbscanOptions {
     pub metric: Metric,
@@ -122,11 +166,14 @@ pub struct DbscanOptions {
     pub n_threads: i32,
     /// 0 = half of physical memory.
     pub max_bytes: i64,
+    /// The neighbour search of [`dbscan_features`] (librlcc 1.5); default
+    /// [`Algorithm::Auto`].
+    pub algorithm: Algorithm,
 }
 
 impl Default for DbscanOptions {
     fn default() -> Self {
-        DbscanOptions { metric: Metric::Euclidean, n_threads: 0, max_bytes: 0 }
+        DbscanOptions { metric: Metric::Euclidean, n_threads: 0, max_bytes: 0, algorithm: Algorithm::Auto }
     }
 }
 
@@ -137,6 +184,7 @@ impl DbscanOptions {
         o.metric = match self.metric { Metric::Euclidean => 0, Metric::Cosine => 1 };
         o.n_threads = self.n_threads;
         o.max_bytes = self.max_bytes;
+        o.algorithm = algorithm_code(self.algorithm);
         o
     }
 }

@@ -1,14 +1,36 @@
 //! Raw declarations of librlcc's functions and structs (`rlcc.h`: 1.2,
-//! 1.3's block kNN and the caller's kNN lists, and 1.4's options twins,
-//! matrix step and refiner memory). Each struct is `#[repr(C)]` with the
-//! header's fields in the header's order; `tests/layout.rs` holds every size
-//! and offset to what the C compiler gives (tests/bindings/reference.c).
+//! 1.3's block kNN and the caller's kNN lists, 1.4's options twins, matrix
+//! step and refiner memory, and 1.5's `rlcc_dbscan_options.algorithm`). Each
+//! struct is `#[repr(C)]` with the header's fields in the header's order;
+//! `tests/vs_c.rs` holds every size and offset to what the C compiler gives
+//! (tests/bindings/reference.c).
 #![allow(non_camel_case_types)]
 use std::os::raw::{c_char, c_int, c_uint, c_void};
 
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
-pub struct rlcc_dbscan_options { pub struct_size: usize, pub metric: i32, pub n_threads: i32, pub max_bytes: i64 }
+/// `algorithm` and `reserved` (1.5) end the struct (32 bytes on LP64; 24 in
+/// 1.0-1.4): `struct_size` (the size of this struct, as the crate passes it
+/// to `rlcc_dbscan_options_init`) covers them, so the library reads them.
+pub struct rlcc_dbscan_options {
+    pub struct_size: usize, pub metric: i32, pub n_threads: i32, pub max_bytes: i64,
+    /// Since 1.5: [`RLCC_DBSCAN_AUTO`] (default), `_BRUTE`, `_GRID` or `_TREE`.
+    pub algorithm: i32,
+    /// Since 1.5: reserved, must be 0.
+    pub reserved: i32,
+}
+
+/// `rlcc_dbscan_options.algorithm` (1.5): how `rlcc_dbscan_features` finds
+/// neighbours. Every choice gives the same labels.
+pub const RLCC_DBSCAN_AUTO: i32 = 0;
+/// Every pair, from the float32 Gram matrix (the 1.0-1.4 path).
+pub const RLCC_DBSCAN_BRUTE: i32 = 1;
+/// Cells of side about eps / sqrt(d); euclidean, d <= [`RLCC_DBSCAN_GRID_MAX_DIM`].
+pub const RLCC_DBSCAN_GRID: i32 = 2;
+/// A kd-tree; euclidean, any d.
+pub const RLCC_DBSCAN_TREE: i32 = 3;
+/// The largest d `RLCC_DBSCAN_GRID` accepts (1.5).
+pub const RLCC_DBSCAN_GRID_MAX_DIM: i64 = 5;
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 pub struct rlcc_dbscan_stats {

@@ -45,9 +45,13 @@ static void usage_cluster(FILE *out)
             "  --k1 K1 --k2 K2                    Jaccard neighbours (default 30, 6)\n"
             "  --outliers keep|singleton          -1 stays, or singletons (default keep)\n"
             "  --threads T                        librlcc's threads (default all)\n"
+            "  --algorithm auto|brute|grid|kd_tree\n"
+            "                                     DBSCAN's neighbour search (default auto)\n"
             "With three eps and --outliers singleton, SpCL's reliability criterion runs.\n"
-            "Jaccard needs unit rows: rows are L2-normalised first.\n%s",
-            EXIT_HELP);
+            "Jaccard needs unit rows: rows are L2-normalised first.\n"
+            "--algorithm: for --metric euclidean or cosine with one eps; every choice gives\n"
+            "the same labels. grid takes euclidean and D <= %d, kd_tree euclidean.\n%s",
+            RLCC_DBSCAN_GRID_MAX_DIM, EXIT_HELP);
 }
 
 static void usage_refine(FILE *out)
@@ -106,6 +110,29 @@ static int usage_error(void (*usage)(FILE *), const char *message)
     return EXIT_USAGE;
 }
 
+/* One DBSCAN run on the features (--metric euclidean or cosine, one eps):
+ * rlcc_dbscan_features() with the chosen neighbour search, then the outlier
+ * policy as rlcc_pseudo_labels() applies it (RLCC_OUTLIERS_SINGLETON: each
+ * -1, in index order, gets the next new label). rlcc_pseudo_labels() gives
+ * the same labels, always by brute force: its 1.5 options have no algorithm. */
+static int plain_dbscan(const npy_array *features, const rlcc_pseudo_options *opts,
+                        int32_t algorithm, int32_t *labels, int64_t *classes)
+{
+    rlcc_dbscan_options dopts;
+    rlcc_dbscan_options_init(&dopts, sizeof dopts);
+    dopts.metric = opts->metric;
+    dopts.n_threads = opts->n_threads;
+    dopts.algorithm = algorithm;
+    int rc = rlcc_dbscan_features(features->data, features->rows, features->cols, features->cols,
+                                  opts->eps[0], opts->min_samples, &dopts, labels, classes, NULL,
+                                  NULL);
+    if (rc == RLCC_OK && opts->outliers == RLCC_OUTLIERS_SINGLETON)
+        for (int64_t i = 0; i < features->rows; i++)
+            if (labels[i] == -1)
+                labels[i] = (int32_t)(*classes)++;
+    return rc;
+}
+
 static int cluster(int argc, char **argv)
 {
     if (wants_help(argc, argv)) {
@@ -119,6 +146,7 @@ static int cluster(int argc, char **argv)
     opts.reliability = 0;
     opts.n_eps = 1;
     opts.eps[0] = 0.6;
+    int32_t algorithm = RLCC_DBSCAN_AUTO;
     for (int a = 0; a < argc; a++) {
         const char *arg = argv[a], *value = a + 1 < argc ? argv[a + 1] : NULL;
         int64_t number;
@@ -161,6 +189,18 @@ static int cluster(int argc, char **argv)
                 opts.outliers = RLCC_OUTLIERS_SINGLETON;
             else
                 return usage_error(usage_cluster, "--outliers must be keep or singleton");
+        } else if (strcmp(arg, "--algorithm") == 0) {
+            if (strcmp(value, "auto") == 0)
+                algorithm = RLCC_DBSCAN_AUTO;
+            else if (strcmp(value, "brute") == 0)
+                algorithm = RLCC_DBSCAN_BRUTE;
+            else if (strcmp(value, "grid") == 0)
+                algorithm = RLCC_DBSCAN_GRID;
+            else if (strcmp(value, "kd_tree") == 0)
+                algorithm = RLCC_DBSCAN_TREE;
+            else
+                return usage_error(usage_cluster,
+                                   "--algorithm must be auto, brute, grid or kd_tree");
         } else if (parse_int(value, &number) != 0) {
             return usage_error(usage_cluster, "a numeric option has a value that is not a number");
         } else if (strcmp(arg, "--min-samples") == 0) {
@@ -177,6 +217,13 @@ static int cluster(int argc, char **argv)
     }
     if (input == NULL || output == NULL)
         return usage_error(usage_cluster, "needs FEATURES.npy and -o LABELS.npy");
+    /* Jaccard's DBSCAN runs on its sparse graph, and three eps on one pass of
+     * rlcc_pseudo_labels(): no neighbour search of the features to choose */
+    const int plain = opts.metric != RLCC_METRIC_JACCARD && opts.n_eps == 1;
+    if (!plain && algorithm != RLCC_DBSCAN_AUTO)
+        return usage_error(usage_cluster,
+                           "--algorithm brute, grid or kd_tree needs --metric euclidean or "
+                           "cosine and one eps");
     opts.reliability = opts.n_eps == 3 && opts.outliers == RLCC_OUTLIERS_SINGLETON;
     opts.normalize = 1;
     char error[512];
@@ -198,7 +245,8 @@ static int cluster(int argc, char **argv)
         fprintf(stderr, "rlcc: clustering %lld samples of dimension %lld...\n", (long long)n,
                 (long long)d);
     int64_t classes = 0;
-    int rc = rlcc_pseudo_labels(features.data, n, d, d, &opts, labels, &classes, NULL);
+    int rc = plain ? plain_dbscan(&features, &opts, algorithm, labels, &classes)
+                   : rlcc_pseudo_labels(features.data, n, d, d, &opts, labels, &classes, NULL);
     npy_free(&features);
     if (rc != RLCC_OK) {
         free(labels);

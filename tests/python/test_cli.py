@@ -47,6 +47,95 @@ def test_cluster_matches_the_library(tmp_path):
                                   rlcc.dbscan(X.astype(np.float32), 0.5, 3))
 
 
+def lattice(n, d, seed):
+    """Integer clumps and integer noise: every distance is the square root of
+    an integer, exact in float32 and double, and many lie at exactly eps."""
+    rng = np.random.default_rng(seed)
+    centres = rng.integers(0, 4, size=(4, d)) * 12
+    X = centres[rng.integers(0, 4, n)] + rng.integers(-3, 4, size=(n, d))
+    noise = rng.random(n) < 0.1
+    X[noise] = rng.integers(-6, 48, size=(int(noise.sum()), d))
+    return X.astype(np.float32)
+
+
+ALGORITHMS = ("auto", "brute", "grid", "kd_tree")
+
+
+def test_cluster_algorithm_matches_the_library(tmp_path):
+    """--algorithm (1.5): every choice gives the library's brute labels on
+    integer lattices with ties at eps, with either outlier policy."""
+    for d in (2, 3):
+        X = lattice(300, d, seed=d)
+        np.save(tmp_path / "x.npy", X)
+        for eps, min_samples in ((1.0, 3), (2.0, 8), (3.0, 12)):
+            keep = rlcc.dbscan(X, eps, min_samples, algorithm="brute")
+            # the ties decide: one double below eps gives other labels
+            assert not np.array_equal(keep, rlcc.dbscan(X, np.nextafter(eps, 0.0), min_samples,
+                                                        algorithm="brute"))
+            single = rlcc.pseudo_labels(X, eps=eps, min_samples=min_samples, metric="euclidean",
+                                        outliers="singleton", reliability=False).labels
+            for algorithm in ALGORITHMS:
+                for outliers, want in (("keep", keep), ("singleton", single)):
+                    out = tmp_path / f"{algorithm}-{outliers}.npy"
+                    done = run("cluster", tmp_path / "x.npy", "-o", out, "--metric", "euclidean",
+                               "--eps", eps, "--min-samples", min_samples, "--outliers", outliers,
+                               "--algorithm", algorithm, "--threads", 1 + d % 2)
+                    assert done.returncode == 0, (algorithm, done.stderr)
+                    np.testing.assert_array_equal(np.load(out), want, err_msg=f"{algorithm} {outliers}")
+                    k = int(want.max()) + 1
+                    assert done.stdout.startswith(f"300 samples: {k} classes, {int((want < 0).sum())} noise")
+    X = unit_rows(d=8)
+    np.save(tmp_path / "u.npy", X.astype(np.float32))
+    want = rlcc.dbscan(X.astype(np.float32), 0.2, 3, metric="cosine")
+    for algorithm in ("auto", "brute"):
+        done = run("cluster", tmp_path / "u.npy", "-o", tmp_path / "c.npy", "--metric", "cosine",
+                   "--eps", "0.2", "--min-samples", "3", "--algorithm", algorithm)
+        assert done.returncode == 0, done.stderr
+        np.testing.assert_array_equal(np.load(tmp_path / "c.npy"), want)
+    # auto is the default, and the only value for Jaccard and three eps
+    for extra in ([], ["--eps", "0.58,0.6,0.62", "--metric", "euclidean"]):
+        done = run("cluster", tmp_path / "u.npy", "-o", tmp_path / "j.npy", "--algorithm", "auto",
+                   *extra)
+        assert done.returncode == 0, done.stderr
+
+
+def test_cluster_algorithm_refusals(tmp_path):
+    np.save(tmp_path / "x6.npy", lattice(40, 6, seed=6))
+    np.save(tmp_path / "x2.npy", lattice(40, 2, seed=2))
+    out = tmp_path / "o.npy"
+    # an unknown name, and a choice where no search of the features runs: usage
+    for args, text in (
+            (["x2.npy", "--metric", "euclidean", "--algorithm", "ball_tree"],
+             "--algorithm must be auto, brute, grid or kd_tree"),
+            (["x2.npy", "--metric", "euclidean", "--algorithm", "KD_TREE"],
+             "--algorithm must be auto, brute, grid or kd_tree"),
+            (["x2.npy", "--algorithm", "grid"],
+             "--algorithm brute, grid or kd_tree needs --metric euclidean or cosine and one eps"),
+            (["x2.npy", "--metric", "euclidean", "--eps", "1,2,3", "--algorithm", "brute"],
+             "needs --metric euclidean or cosine and one eps")):
+        done = run("cluster", tmp_path / args[0], "-o", out, *args[1:])
+        assert done.returncode == 2, (args, done.stderr)
+        assert text in done.stderr and "usage" in done.stderr and "--algorithm" in done.stderr
+    assert not out.exists()
+    # what the library refuses: invalid input, with its message
+    for args, text in (
+            (["x6.npy", "--algorithm", "grid"],
+             "invalid argument: options.algorithm: the grid (RLCC_DBSCAN_GRID) takes d <= 5, "
+             "not d = 6"),
+            (["x2.npy", "--metric", "cosine", "--algorithm", "grid"],
+             "the grid (RLCC_DBSCAN_GRID) decides euclidean distances only"),
+            (["x2.npy", "--metric", "cosine", "--algorithm", "kd_tree"],
+             "the tree (RLCC_DBSCAN_TREE) decides euclidean distances only")):
+        metric = [] if "--metric" in args else ["--metric", "euclidean"]
+        done = run("cluster", tmp_path / args[0], "-o", out, *metric, *args[1:])
+        assert done.returncode == 3, (args, done.stderr)
+        assert done.stderr.startswith("rlcc: cluster: ") and text in done.stderr, done.stderr
+    assert not out.exists()
+    done = run("cluster", tmp_path / "x6.npy", "-o", out, "--metric", "euclidean", "--algorithm",
+               "kd_tree", "--eps", "1")
+    assert done.returncode == 0, done.stderr
+
+
 def test_refine_matches_the_library(tmp_path):
     rng = np.random.default_rng(1)
     prev = rng.integers(-1, 12, 300)
@@ -74,6 +163,7 @@ def test_help_and_version():
     for args in (["--help"], ["cluster", "--help"], ["refine", "--help"], ["demo", "--help"]):
         done = run(*args)
         assert done.returncode == 0 and "exit codes" in done.stdout
+    assert "--algorithm auto|brute|grid|kd_tree" in run("cluster", "--help").stdout
     assert rlcc.__version__ in run("--version").stdout
 
 
@@ -81,6 +171,8 @@ def test_help_and_version():
     [], ["frobnicate"], ["cluster"], ["cluster", "x.npy"], ["cluster", "x.npy", "-o"],
     ["cluster", "x.npy", "-o", "y.npy", "--eps", "0.5,0.6"], ["cluster", "x.npy", "-o", "y.npy",
     "--metric", "manhattan"], ["cluster", "x.npy", "-o", "y.npy", "--k1", "thirty"],
+    ["cluster", "x.npy", "-o", "y.npy", "--algorithm", "ball_tree"],
+    ["cluster", "x.npy", "-o", "y.npy", "--algorithm"],
     ["refine", "--prev", "p.npy"], ["refine", "--bogus", "1"], ["demo", "--n", "5"],
 ])
 def test_usage_errors_exit_2(args):

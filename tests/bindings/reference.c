@@ -128,6 +128,9 @@ static void dump_layouts(void)
            AT(pseudo_options, reserved), AT(pseudo_options, eps), AT(pseudo_options, threshold),
            AT(pseudo_options, min_samples), AT(pseudo_options, max_bytes),
            AT(pseudo_options, knn), AT(pseudo_options, method), AT(pseudo_options, reserved2));
+    LAYOUT(dbscan_options, AT(dbscan_options, struct_size), AT(dbscan_options, metric),
+           AT(dbscan_options, n_threads), AT(dbscan_options, max_bytes),
+           AT(dbscan_options, algorithm), AT(dbscan_options, reserved));
     LAYOUT(centroid_options, AT(centroid_options, struct_size), AT(centroid_options, n_threads),
            AT(centroid_options, reserved), AT(centroid_options, max_bytes));
     LAYOUT(consensus_options, AT(consensus_options, struct_size), AT(consensus_options, kind),

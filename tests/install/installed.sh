@@ -216,7 +216,7 @@ module example.org/usesrlcc
 
 go 1.19
 
-require librlcc.org/go/rlcc v1.4.0
+require librlcc.org/go/rlcc v1.5.0
 
 replace librlcc.org/go/rlcc => ../rlcc
 EOF

@@ -246,6 +246,8 @@ fn sys_structs_have_the_c_layout() {
         ("pseudo_options", layout!(rlcc_pseudo_options; struct_size, metric, k1, k2, variant, normalize, outliers,
                                     reliability, guard, n_threads, n_eps, cutoff, reserved, eps, threshold,
                                     min_samples, max_bytes, knn, method, reserved2)),
+        ("dbscan_options", layout!(rlcc_dbscan_options; struct_size, metric, n_threads, max_bytes, algorithm,
+                                    reserved)),
         ("centroid_options", layout!(rlcc_centroid_options; struct_size, n_threads, reserved, max_bytes)),
         ("consensus_options", layout!(rlcc_consensus_options; struct_size, kind, normalize, n_threads, reserved,
                                        max_bytes)),

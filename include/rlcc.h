@@ -1330,7 +1330,9 @@ RLCC_API int rlcc_refiner_targets_opts(const rlcc_refiner *refiner, const int64_
  * every byte before it. Every integer and float is little-endian whatever
  * the machine (floats as their IEEE-754 bits), with no padding and nothing
  * that varies between saves: the same refiner state gives the same bytes,
- * and saving a loaded refiner gives back the bytes it was loaded from. The
+ * and saving a loaded refiner gives back the bytes it was loaded from (but
+ * for the writer's version field, and so the checksum, when another librlcc
+ * wrote them). The
  * header holds a magic number, the format version (RLCC_STATE_FORMAT), the
  * librlcc version that wrote it, flags for the optional arrays, the sizes
  * and every option. Size in bytes, with K and K' the class counts of the
@@ -1378,8 +1380,9 @@ typedef struct rlcc_load_options {
     /** sizeof(rlcc_load_options) as the caller compiled it. */
     size_t struct_size;
     /** Threads for the checks of the loaded arrays, as
-     *  rlcc_dbscan_options.n_threads; 0 (default): the saved refiner's
-     *  pseudo-label options' n_threads. Not kept by the new refiner. */
+     *  rlcc_dbscan_options.n_threads (0, the default: omp_get_max_threads()).
+     *  Never the saved refiner's n_threads: bytes from elsewhere do not
+     *  choose this call's threads. Not kept by the new refiner. */
     int32_t n_threads;
     /** Reserved, must be 0. */
     int32_t reserved;
@@ -1422,7 +1425,9 @@ RLCC_API int rlcc_load_options_init(rlcc_load_options *options, size_t struct_si
  *   - options rlcc_refiner_new() would refuse (with its message), eps not
  *     in ascending order;
  *   - sizes that do not fit together: classes that are not between 1 and
- *     n for a generation that has them (0 for one that does not), an array
+ *     n for a generation that has them (2 n with the reliability criterion
+ *     but no guard, which gives every sample it ejects a class of its own;
+ *     0 for a generation that does not), an array
  *     the generation count, beta or the logits cannot have left, features
  *     missing where the targets read them;
  *   - labels outside [-1, K) or whose largest is not K - 1 (as
@@ -1431,7 +1436,8 @@ RLCC_API int rlcc_load_options_init(rlcc_load_options *options, size_t struct_si
  *     (guard on, or no reliability criterion);
  *   - centroids that are not finite or whose rows are neither of unit
  *     length (within 1e-3) nor zero, as rlcc_centroids() makes them;
- *     probabilities that are not finite or outside [0, 1]; features with
+ *     probabilities that are not finite, outside [0, 1] or in a row that
+ *     does not sum to 1 (within 1e-3: softmax rows); features with
  *     NaN, Inf or a squared norm above 2^120 (the checks of the pseudo
  *     labels' input);
  *   - a threshold the options cannot have produced (not the one given in
@@ -1443,7 +1449,12 @@ RLCC_API int rlcc_load_options_init(rlcc_load_options *options, size_t struct_si
  *
  * Memory: the new refiner's arrays are charged to its own budget, as
  * rlcc_refiner_new() and its steps charge theirs; options->max_bytes
- * bounds them and the call's working memory (see rlcc_load_options).
+ * bounds them and the call's working memory (see rlcc_load_options). The
+ * call allocates at most about three times size, whatever the header says
+ * (every array is in the bytes). The saved n_threads and max_bytes become
+ * the new refiner's defaults for its steps and targets, as
+ * rlcc_refiner_new()'s options would: a program that loads states it did
+ * not write itself gives those calls their own n_threads and max_bytes.
  * options may be NULL (defaults).
  * Errors: RLCC_E_INVALID_ARGUMENT (also: out NULL, state NULL with size >
  * 0), RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT; on every error *out is

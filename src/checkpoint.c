@@ -433,15 +433,15 @@ static void read_header(reader *rd, header *h)
     h->L.k1 = p->k1;
 }
 
-/* A class count for a generation that has one (1 .. n) or has not (0). */
-static int check_classes(const char *name, int64_t k, int has, int64_t n, int64_t done)
+/* A class count for a generation that has one (1 .. top) or has not (0). */
+static int check_classes(const char *name, int64_t k, int has, int64_t top, int64_t done)
 {
-    if (has ? (k >= 1 && k <= n) : k == 0)
+    if (has ? (k >= 1 && k <= top) : k == 0)
         return RLCC_OK;
     return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                      has ? "state: %s is %lld after %lld generations; must be in [1, n = %lld]"
+                      has ? "state: %s is %lld after %lld generations; must be in [1, %lld]"
                           : "state: %s is %lld after %lld generations; must be 0",
-                      name, (long long)k, (long long)done, (long long)n);
+                      name, (long long)k, (long long)done, (long long)top);
 }
 
 /* The threshold a refiner with these options can hold after `done`
@@ -488,9 +488,13 @@ static int check_header(const header *h, size_t size, rlcc_pseudo_options *p,
     if (L->done < 0)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "state: generations %lld is negative",
                           (long long)L->done);
-    int err = check_classes("classes", L->k, L->done >= 1, L->n, L->done);
+    /* at most one class a sample, but SpCL's criterion without its guard
+     * gives each sample it ejects a class of its own beside the one it
+     * leaves (which may be left empty) */
+    const int64_t top = p->reliability && !p->guard ? 2 * L->n : L->n;
+    int err = check_classes("classes", L->k, L->done >= 1, top, L->done);
     if (err == RLCC_OK)
-        err = check_classes("previous classes", L->k_prev, L->done >= 2, L->n, L->done);
+        err = check_classes("previous classes", L->k_prev, L->done >= 2, top, L->done);
     if (err != RLCC_OK)
         return err;
     const int probs = (L->flags & FLAG_PROBABILITIES) != 0;
@@ -576,15 +580,27 @@ static int check_loaded_centroids(const char *name, const float *c, int64_t k, i
     return err;
 }
 
+/* Rows of a softmax: finite, in [0, 1], summing to 1 (within 1e-3; the
+ * step's rows are within a few float32 roundings of it). */
 static int check_loaded_probabilities(const float *probs, int64_t n, int64_t k)
 {
     const char *name = "state: probabilities";
     int err = rlcc__check_finite(name, probs, n, k, k);
-    for (int64_t e = 0; err == RLCC_OK && e < n * k; e++)
-        if (!(probs[e] >= 0.0f && probs[e] <= 1.0f))
+    for (int64_t i = 0; err == RLCC_OK && i < n; i++) {
+        double sum = 0.0;
+        for (int64_t a = 0; err == RLCC_OK && a < k; a++) {
+            const float p = probs[i * k + a];
+            sum += p;
+            if (!(p >= 0.0f && p <= 1.0f))
+                err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                                 "%s: row %lld, column %lld is %g, outside [0, 1]", name,
+                                 (long long)i, (long long)a, (double)p);
+        }
+        if (err == RLCC_OK && fabs(sum - 1.0) > 1e-3)
             err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                             "%s: row %lld, column %lld is %g, outside [0, 1]", name,
-                             (long long)(e / k), (long long)(e % k), (double)probs[e]);
+                             "%s: row %lld sums to %g, not 1 (they are softmax rows)", name,
+                             (long long)i, sum);
+    }
     return err;
 }
 
@@ -700,7 +716,8 @@ int rlcc_refiner_load(const void *state, size_t size, const rlcc_load_options *o
     const int64_t limit = r->budget.limit;
     if (o.max_bytes > 0)
         r->budget.limit = o.max_bytes;
-    err = load_arrays(r, &h.L, &rd, rlcc__resolve_threads(o.n_threads ? o.n_threads : p.n_threads));
+    /* the checks run on this call's threads: a state does not choose them */
+    err = load_arrays(r, &h.L, &rd, rlcc__resolve_threads(o.n_threads));
     r->budget.limit = limit;
     if (err != RLCC_OK) {
         rlcc__refiner_release(r);

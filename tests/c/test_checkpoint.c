@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "state_format.h"
 #include "test.h"
 
 #define N 96
@@ -186,6 +187,31 @@ static rlcc_refiner *load(const uint8_t *s, size_t size)
     return r;
 }
 
+/* A refiner of the configuration after `gens` steps over its own data, and
+ * its saved state. */
+typedef struct saved {
+    data *g;
+    rlcc_refiner *r;
+    uint8_t *s;
+    size_t size;
+} saved;
+
+static saved saved_after(const config *c, int gens)
+{
+    saved v = {make_data(N, D, c->keep), new_refiner(c, N, D), NULL, 0};
+    for (int t = 0; t < gens; t++)
+        CHECK_OK(step(v.r, c, v.g, t));
+    v.s = save(v.r, &v.size);
+    return v;
+}
+
+static void saved_free(saved *v)
+{
+    free(v->s);
+    rlcc_refiner_free(v->r);
+    free_data(v->g);
+}
+
 /* Everything a refiner shows, as bytes to compare. */
 typedef struct view {
     int64_t generation, k, bytes;
@@ -313,40 +339,6 @@ static void restored_refiners_other_options(void)
 
 /* ---- the format, read as docs/stability.md describes it ------------------------ */
 
-/* CRC-32C bit by bit: the test's own, independent of the library's table. */
-static uint32_t crc32c_bitwise(const uint8_t *p, size_t size)
-{
-    uint32_t crc = 0xFFFFFFFFu;
-    for (size_t i = 0; i < size; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
-    }
-    return ~crc;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static void set_le32(uint8_t *p, uint32_t v)
-{
-    for (int b = 0; b < 4; b++)
-        p[b] = (uint8_t)(v >> (8 * b));
-}
-
-static void set_le64(uint8_t *p, uint64_t v)
-{
-    set_le32(p, (uint32_t)v);
-    set_le32(p + 4, (uint32_t)(v >> 32));
-}
-
 static void set_f32(uint8_t *p, float v)
 {
     uint32_t bits;
@@ -360,29 +352,6 @@ static void set_f64(uint8_t *p, double v)
     memcpy(&bits, &v, sizeof bits);
     set_le64(p, bits);
 }
-
-static float f32_at(const uint8_t *p)
-{
-    const uint32_t bits = le32(p);
-    float v;
-    memcpy(&v, &bits, sizeof v);
-    return v;
-}
-
-/* The checksum written again after an edit. */
-static void reseal(uint8_t *s, size_t size)
-{
-    set_le32(s + size - 4, crc32c_bitwise(s, size - 4));
-}
-
-/* Documented offsets (docs/stability.md, "Checkpoint format"). */
-enum {
-    AT_FORMAT = 8, AT_WRITER = 12, AT_SIZE = 16, AT_FLAGS = 24, AT_RESERVED = 28, AT_N = 32,
-    AT_D = 40, AT_DONE = 48, AT_K = 56, AT_K_PREV = 64, AT_THRESHOLD = 72, AT_ALPHA = 80,
-    AT_BETA = 88, AT_METRIC = 96, AT_K1 = 100, AT_OUTLIERS = 116, AT_N_EPS = 132,
-    AT_METHOD = 140, AT_EPS = 144, AT_PSEUDO_THRESHOLD = 168, AT_MAX_BYTES = 184,
-    AT_ARRAYS = 192
-};
 
 static void the_bytes_are_the_documented_format(void)
 {
@@ -640,17 +609,10 @@ static void truncations_and_bit_flips_are_refused(void)
             free(s);
         }
     /* a dense sample of a larger state: every 7th bit, every truncation */
-    const config big = {"copy", RLCC_METRIC_JACCARD, BY_COPY, 1, 0.0f, 0, 0, 0, 0};
-    data *g = make_data(N, D, 0);
-    rlcc_refiner *r = new_refiner(&big, N, D);
-    for (int t = 0; t < 3; t++)
-        CHECK_OK(step(r, &big, g, t));
-    size_t size;
-    uint8_t *s = save(r, &size);
-    sweep(s, size, 7, &tried, &ok);
-    free(s);
-    rlcc_refiner_free(r);
-    free_data(g);
+    const config big = {"logits", RLCC_METRIC_JACCARD, BY_COPY, 1, 0.0f, 0, 0, 0, 0};
+    saved v = saved_after(&big, 3);
+    sweep(v.s, v.size, 7, &tried, &ok);
+    saved_free(&v);
     if (ok != tried)
         fprintf(stderr, "  %ld of %ld damaged states not refused as they should be\n",
                 tried - ok, tried);
@@ -711,12 +673,10 @@ static uint8_t *cut(const uint8_t *s, size_t size, size_t from, size_t count, si
 static void consistent_checksums_over_wrong_content_are_refused(void)
 {
     const config c = {"copy", RLCC_METRIC_JACCARD, BY_COPY, 0, 0.0f, 0, 0, 0, 0};
-    data *g = make_data(N, D, 0);
-    rlcc_refiner *r = new_refiner(&c, N, D);
-    for (int t = 0; t < 3; t++)
-        CHECK_OK(step(r, &c, g, t));
-    size_t size;
-    uint8_t *s = save(r, &size);
+    saved v = saved_after(&c, 3);
+    const uint8_t *s = v.s;
+    const size_t size = v.size;
+    data *g = v.g;
     const int64_t k = (int64_t)le64(s + AT_K), kp = (int64_t)le64(s + AT_K_PREV);
     const size_t labels = AT_ARRAYS, cents = labels + 4 * N, prev = cents + 4 * (size_t)(D * k);
     const size_t features = prev + 4 * N + 4 * (size_t)(D * kp);
@@ -821,23 +781,21 @@ static void consistent_checksums_over_wrong_content_are_refused(void)
     /* probabilities out of [0, 1], in a state of a logits refiner */
     {
         const config lc = {"logits", RLCC_METRIC_JACCARD, BY_COPY, 1, 0.0f, 0, 0, 0, 0};
-        rlcc_refiner *lr = new_refiner(&lc, N, D);
-        for (int gen = 0; gen < 2; gen++)
-            CHECK_OK(step(lr, &lc, g, gen));
-        size_t lsize;
-        uint8_t *ls = save(lr, &lsize);
+        saved lv = saved_after(&lc, 2);
+        const uint8_t *ls = lv.s;
+        const size_t lsize = lv.size;
         const int64_t lk = (int64_t)le64(ls + AT_K), lkp = (int64_t)le64(ls + AT_K_PREV);
         const size_t probs = AT_ARRAYS + 8 * N + 4 * (size_t)(D * (lk + lkp));
         const edit pedits[] = {
             {"probability above 1", probs + 8, 0, 1.5, "outside [0, 1]"},
+            {"probabilities not summing to 1", probs, 0, 0.0, "sums to"},
             {"probability negative", probs, 0, -0.25, "outside [0, 1]"},
             {"probability NaN", probs + 4, 0, NAN, "probabilities: NaN"},
             {"generation 1 with probabilities", AT_DONE, 8, 1, "previous classes"},
         };
         for (size_t e = 0; e < sizeof pedits / sizeof pedits[0]; e++)
             check_edit(ls, lsize, &pedits[e]);
-        free(ls);
-        rlcc_refiner_free(lr);
+        saved_free(&lv);
     }
     /* foreign bytes */
     uint8_t *foreign = malloc(size);
@@ -855,9 +813,7 @@ static void consistent_checksums_over_wrong_content_are_refused(void)
     reseal(newer, size);
     CHECK(refused(newer, size) && strstr(rlcc_last_error(), "written by librlcc 1.9.0"));
     free(newer);
-    free(s);
-    rlcc_refiner_free(r);
-    free_data(g);
+    saved_free(&v);
 }
 
 /* ---- load's arguments and memory ----------------------------------------------- */
@@ -872,12 +828,11 @@ static void load_options_and_memory(void)
     CHECK_EQ(offsetof(rlcc_load_options, max_bytes), 16);
     CHECK(o.struct_size == sizeof o && o.n_threads == 0 && o.reserved == 0 && o.max_bytes == 0);
     const config c = {"copy", RLCC_METRIC_JACCARD, BY_COPY, 0, 0.0f, 0, 0, 0, 0};
-    data *g = make_data(N, D, 0);
-    rlcc_refiner *r = new_refiner(&c, N, D);
-    for (int t = 0; t < 3; t++)
-        CHECK_OK(step(r, &c, g, t));
-    size_t size;
-    uint8_t *s = save(r, &size);
+    saved v = saved_after(&c, 3);
+    const rlcc_refiner *r = v.r;
+    const uint8_t *s = v.s;
+    const size_t size = v.size;
+    data *g = v.g;
     rlcc_refiner *out = SENTINEL;
     CHECK_ERR(rlcc_refiner_load(s, size, NULL, NULL), RLCC_E_INVALID_ARGUMENT, "out");
     CHECK_ERR(rlcc_refiner_load(NULL, size, NULL, &out), RLCC_E_INVALID_ARGUMENT, "state: is NULL");
@@ -939,9 +894,7 @@ static void load_options_and_memory(void)
     rlcc_refiner_free(b);
     free(ts);
     rlcc_refiner_free(tight);
-    free(s);
-    rlcc_refiner_free(r);
-    free_data(g);
+    saved_free(&v);
 }
 
 const test_case checkpoint_tests[] = {

@@ -1332,11 +1332,10 @@ RLCC_API int rlcc_refiner_targets_opts(const rlcc_refiner *refiner, const int64_
  * that varies between saves: the same refiner state gives the same bytes,
  * and saving a loaded refiner gives back the bytes it was loaded from (but
  * for the writer's version field, and so the checksum, when another librlcc
- * wrote them). The
- * header holds a magic number, the format version (RLCC_STATE_FORMAT), the
- * librlcc version that wrote it, flags for the optional arrays, the sizes
- * and every option. Size in bytes, with K and K' the class counts of the
- * latest generation and the one before:
+ * wrote them). The header holds a magic number, the format version
+ * (RLCC_STATE_FORMAT), the librlcc version that wrote it, flags for the
+ * optional arrays, the sizes and every option. Size in bytes, with K and K'
+ * the class counts of the latest generation and the one before:
  *   196                     the header and the checksum, always
  *   + 4 n + 4 d K           after generation 0 (one generation done)
  *   + 4 n + 4 d K'          from two generations done
@@ -1389,10 +1388,9 @@ typedef struct rlcc_load_options {
     /** Upper bound on what the call allocates: the new refiner's arrays
      *  plus the call's working memory (about 8 n + 9 (K + K') bytes for the
      *  consensus computed again and the label checks, and 8 n for the
-     *  features check); 0
-     *  (default): the saved refiner's budget (its pseudo-label options'
-     *  max_bytes). As a step's max_bytes, it holds for this call only:
-     *  the new refiner's own budget is the saved one. */
+     *  features check); 0 (default): the saved refiner's budget (its
+     *  pseudo-label options' max_bytes). As a step's max_bytes, it holds
+     *  for this call only: the new refiner's own budget is the saved one. */
     int64_t max_bytes;
 } rlcc_load_options;
 
@@ -1427,19 +1425,19 @@ RLCC_API int rlcc_load_options_init(rlcc_load_options *options, size_t struct_si
  *   - sizes that do not fit together: classes that are not between 1 and
  *     n for a generation that has them (2 n with the reliability criterion
  *     but no guard, which gives every sample it ejects a class of its own;
- *     0 for a generation that does not), an array
- *     the generation count, beta or the logits cannot have left, features
- *     missing where the targets read them;
+ *     0 for a generation that does not), an array the generation count,
+ *     beta or the logits cannot have left, features missing where the
+ *     targets read them;
  *   - labels outside [-1, K) or whose largest is not K - 1 (as
  *     rlcc_pseudo_labels() numbers them), -1 under the singleton outlier
  *     policy, a class without members where the options never leave one
  *     (guard on, or no reliability criterion);
- *   - centroids that are not finite or whose rows are neither of unit
- *     length (within 1e-3) nor zero, as rlcc_centroids() makes them;
- *     probabilities that are not finite, outside [0, 1] or in a row that
- *     does not sum to 1 (within 1e-3: softmax rows); features with
- *     NaN, Inf or a squared norm above 2^120 (the checks of the pseudo
- *     labels' input);
+ *   - centroids that are not finite or whose rows are neither zero nor of
+ *     unit length (squared norm within 1e-3 of 1), as rlcc_centroids()
+ *     makes them; probabilities that are not finite, outside [0, 1] or in
+ *     a row that does not sum to 1 (within 1e-3: softmax rows); features
+ *     with NaN, Inf or a squared norm above 2^120 (the checks of the
+ *     pseudo labels' input);
  *   - a threshold the options cannot have produced (not the one given in
  *     the pseudo-label options, 0 without the reliability criterion, or
  *     outside [0, 1] when computed; before generation 1, anything other
@@ -1459,7 +1457,7 @@ RLCC_API int rlcc_load_options_init(rlcc_load_options *options, size_t struct_si
  * Errors: RLCC_E_INVALID_ARGUMENT (also: out NULL, state NULL with size >
  * 0), RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT; on every error *out is
  * untouched and nothing is left allocated. Thread-safe: it only reads
- * state. Since 1.6.
+ * state, which several threads may load at once. Since 1.6.
  */
 RLCC_API int rlcc_refiner_load(const void *state, size_t size, const rlcc_load_options *options,
                                rlcc_refiner **out);

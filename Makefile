@@ -296,22 +296,34 @@ build/bench/bench_rlcc: bench/bench_rlcc.c tools/synth.c tools/synth.h tools/tim
 # ---- fuzzing -------------------------------------------------------------------
 # make check replays the committed corpus (tests/fuzz/corpus/NAME) through a plain
 # driver under ASan+UBSan; make fuzz runs libFuzzer for FUZZ_SECONDS per harness.
-FUZZ_HARNESSES := dbscan jaccard rlcc npy
+FUZZ_HARNESSES := dbscan jaccard rlcc npy checkpoint
 FUZZ_SECONDS ?= 60
 FUZZ_EXTRA_dbscan :=
 FUZZ_EXTRA_jaccard :=
 FUZZ_EXTRA_rlcc :=
 FUZZ_EXTRA_npy := tools/npy.c
+FUZZ_EXTRA_checkpoint :=
 
-build/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz_input.h build/asan/librlcc.a
+build/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz_input.h tests/c/state_format.h build/asan/librlcc.a
 	@mkdir -p build/fuzz
 	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -Itools -Itests/fuzz $< tests/fuzz/driver.c $(FUZZ_EXTRA_$*) \
 		build/asan/librlcc.a $(LIBS) -o $@
 
-build/fuzz/fuzz-%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_input.h $(SRCS) $(HDRS)
+build/fuzz/fuzz-%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_input.h tests/c/state_format.h $(SRCS) $(HDRS)
 	@mkdir -p build/fuzz
 	$(CC) $(BASE_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-Itools -Itests/fuzz -Isrc $< $(FUZZ_EXTRA_$*) $(SRCS) $(LIBS) -o $@
+
+# The checkpoint corpus starts from real states (tests/fuzz/checkpoint_seeds.c):
+# make fuzz-seeds-checkpoint merges those that add coverage into it.
+build/fuzz/checkpoint-seeds: tests/fuzz/checkpoint_seeds.c lib/librlcc.a
+	@mkdir -p build/fuzz
+	$(CC) $(BASE_CFLAGS) $< lib/librlcc.a $(LIBS) -o $@
+.PHONY: fuzz-seeds-checkpoint
+fuzz-seeds-checkpoint: build/fuzz/checkpoint-seeds build/fuzz/fuzz-checkpoint
+	rm -rf build/fuzz/seeds-checkpoint && mkdir -p build/fuzz/seeds-checkpoint tests/fuzz/corpus/checkpoint
+	build/fuzz/checkpoint-seeds build/fuzz/seeds-checkpoint
+	build/fuzz/fuzz-checkpoint -merge=1 tests/fuzz/corpus/checkpoint build/fuzz/seeds-checkpoint
 
 .PHONY: fuzz
 fuzz: $(patsubst %,build/fuzz/fuzz-%,$(FUZZ_HARNESSES))

@@ -63,13 +63,13 @@ extern "C" {
  * ------------------------------------------------------------------------ */
 
 #define RLCC_VERSION_MAJOR 1 /**< Incompatible ABI changes (never, within librlcc.so.1). */
-#define RLCC_VERSION_MINOR 5 /**< Functions added (one version-script node each). */
+#define RLCC_VERSION_MINOR 6 /**< Functions added (one version-script node each). */
 #define RLCC_VERSION_PATCH 0 /**< Same functions: fixes and speed-ups. */
 /** MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 10200 for 1.2.0. */
 #define RLCC_VERSION_NUMBER \
     (RLCC_VERSION_MAJOR * 10000 + RLCC_VERSION_MINOR * 100 + RLCC_VERSION_PATCH)
 /** The version this header describes, as text. */
-#define RLCC_VERSION_STRING "1.5.0"
+#define RLCC_VERSION_STRING "1.6.0"
 
 /**
  * The version of the library actually loaded, as RLCC_VERSION_NUMBER.
@@ -1172,14 +1172,15 @@ typedef struct rlcc_step_options {
      *  rows it will read later (only when it will: beta < 1 and no logits
      *  callback). 1: it keeps a pointer to the caller's matrix instead, no
      *  copy at all. Only the target calls (rlcc_refiner_targets(),
-     *  rlcc_refiner_targets_opts()) read a borrowed matrix after the step
-     *  returns; later steps, the getters and rlcc_refiner_free() never do.
-     *  So the caller keeps the matrix alive, and unchanged, for as long as
-     *  it asks for targets of that generation. A trainer that refills the
-     *  same matrix with the next epoch's features and steps again with it
-     *  needs no second matrix; if that step fails, the refiner keeps the
-     *  previous generation, whose targets would read the new rows: ask for
-     *  none until a step succeeds. */
+     *  rlcc_refiner_targets_opts()) and, since 1.6, rlcc_refiner_save() read
+     *  a borrowed matrix after the step returns; later steps, the getters
+     *  and rlcc_refiner_free() never do. So the caller keeps the matrix
+     *  alive, and unchanged, for as long as it asks for targets of that
+     *  generation or saves it. A trainer that refills the same matrix with
+     *  the next epoch's features and steps again with it needs no second
+     *  matrix; if that step fails, the refiner keeps the previous
+     *  generation, whose targets (and a checkpoint) would read the new
+     *  rows: ask for none until a step succeeds. */
     int32_t borrow;
     /** As rlcc_dbscan_options.n_threads; 0 (default): the refiner's
      *  pseudo-label options' n_threads. */
@@ -1295,6 +1296,171 @@ RLCC_API int rlcc_targets_options_init(rlcc_targets_options *options, size_t str
 RLCC_API int rlcc_refiner_targets_opts(const rlcc_refiner *refiner, const int64_t *rows,
                                        int64_t n_rows, const rlcc_targets_options *options,
                                        float *out, int64_t ld);
+
+/* ------------------------------------------------------------------------
+ * Refiner checkpoints (1.6)
+ *
+ * rlcc_refiner_save() writes a refiner's state into a caller buffer and
+ * rlcc_refiner_load() makes a new refiner from such bytes: a trainer that
+ * stops (a preempted job, a crash, a new machine) resumes with the same
+ * labels, centroids, threshold, targets and later generations, bit for
+ * bit, as a refiner that never stopped.
+ *
+ * The state holds everything the next step and the current generation's
+ * targets read, and nothing a caller gives again anyway:
+ *   - n, d, the generations completed, the reliability threshold in use;
+ *   - the pseudo-label options (as the refiner keeps them: eps sorted,
+ *     knn NULL; n_threads and max_bytes included) and the refiner options;
+ *   - the labels and centroids of the latest generation and, from
+ *     generation 2 on, of the one before;
+ *   - with a logits callback at the latest step: the class probabilities
+ *     it gave (n x K');
+ *   - when the targets read the features (beta < 1, no logits, generation
+ *     >= 2): their rows, copied or borrowed alike (a borrowed matrix is
+ *     read by the save);
+ *   - kNN lists set with rlcc_refiner_set_knn() for the next step.
+ * Not in it: callbacks and their user data (every step takes them, so a
+ * restored refiner takes them from the caller like any other), and the
+ * consensus matrix, a function of the two labelings that
+ * rlcc_refiner_load() computes again with the code the step used (the
+ * same bits).
+ *
+ * Format (docs/stability.md, "Checkpoint format", has the byte layout):
+ * a fixed 192-byte header, then the arrays, then a CRC-32C (Castagnoli) of
+ * every byte before it. Every integer and float is little-endian whatever
+ * the machine (floats as their IEEE-754 bits), with no padding and nothing
+ * that varies between saves: the same refiner state gives the same bytes,
+ * and saving a loaded refiner gives back the bytes it was loaded from (but
+ * for the writer's version field, and so the checksum, when another librlcc
+ * wrote them). The header holds a magic number, the format version
+ * (RLCC_STATE_FORMAT), the librlcc version that wrote it, flags for the
+ * optional arrays, the sizes and every option. Size in bytes, with K and K'
+ * the class counts of the latest generation and the one before:
+ *   196                     the header and the checksum, always
+ *   + 4 n + 4 d K           after generation 0 (one generation done)
+ *   + 4 n + 4 d K'          from two generations done
+ *   + 4 n K'                the logits' probabilities, when kept
+ *   + 4 n d                 the features, when the targets read them
+ *   + 8 n k1                kNN lists for the next step, when set
+ * A release of major version 1 reads every format an earlier one wrote.
+ * ------------------------------------------------------------------------ */
+
+/** The checkpoint format version rlcc_refiner_save() writes; rlcc_refiner_load()
+ *  reads it and every earlier one, and refuses a later one. Since 1.6. */
+#define RLCC_STATE_FORMAT 1
+
+/**
+ * Writes the refiner's state (see above) into buffer, capacity bytes long.
+ * The size query is the usual two calls:
+ *   - buffer NULL: *size receives the bytes the state needs; nothing is
+ *     written and capacity is ignored; RLCC_OK;
+ *   - capacity >= that: the state is written to buffer[0 .. *size) and
+ *     *size receives its length; RLCC_OK;
+ *   - capacity below it: RLCC_E_INVALID_ARGUMENT, buffer untouched, and
+ *     *size still receives the bytes needed (the one output a refused call
+ *     writes, so a caller can grow its buffer and call again).
+ * The size changes only with a step or rlcc_refiner_set_knn(); a caller
+ * that lets those run between its two calls gets the refusal above and
+ * asks again. Usable at every generation, 0 included.
+ *
+ * A reader, as the target calls: it may run at once with them and with
+ * other readers, and is refused (in use) while a step or set_knn runs.
+ * With borrowed features it reads the caller's matrix, which must be as
+ * the step saw it (rlcc_step_options.borrow). Allocates nothing.
+ * Errors: RLCC_E_INVALID_ARGUMENT (refiner or size NULL, capacity too
+ * small, in use, a state larger than size_t can count). Since 1.6.
+ */
+RLCC_API int rlcc_refiner_save(const rlcc_refiner *refiner, void *buffer, size_t capacity,
+                               size_t *size);
+
+/** Options for rlcc_refiner_load(). Since 1.6. Fill with
+ *  rlcc_load_options_init(). */
+typedef struct rlcc_load_options {
+    /** sizeof(rlcc_load_options) as the caller compiled it. */
+    size_t struct_size;
+    /** Threads for the checks of the loaded arrays, as
+     *  rlcc_dbscan_options.n_threads (0, the default: omp_get_max_threads()).
+     *  Never the saved refiner's n_threads: bytes from elsewhere do not
+     *  choose this call's threads. Not kept by the new refiner. */
+    int32_t n_threads;
+    /** Reserved, must be 0. */
+    int32_t reserved;
+    /** Upper bound on what the call allocates: the new refiner's arrays
+     *  plus the call's working memory (about 8 n + 9 (K + K') bytes for the
+     *  consensus computed again and the label checks, and 8 n for the
+     *  features check); 0 (default): the saved refiner's budget (its
+     *  pseudo-label options' max_bytes). As a step's max_bytes, it holds
+     *  for this call only: the new refiner's own budget is the saved one. */
+    int64_t max_bytes;
+} rlcc_load_options;
+
+/** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.6. */
+RLCC_API int rlcc_load_options_init(rlcc_load_options *options, size_t struct_size);
+
+/**
+ * A new refiner from size bytes of state written by rlcc_refiner_save()
+ * (of this librlcc or an earlier one), into *out, to free with
+ * rlcc_refiner_free(). Its generation, labels, centroids, threshold,
+ * targets and rlcc_refiner_bytes() are those of the refiner that was
+ * saved, and so is every later step given the same features, callbacks
+ * and step options, bit for bit. What the caller gives again is what it
+ * gives every step anyway: the features, the callbacks and their user
+ * data. Features that were borrowed at the save are not borrowed again:
+ * the new refiner owns a copy of those rows (so rlcc_refiner_bytes() then
+ * counts 4 n d the saved refiner did not), until its next step copies or
+ * borrows as that step's options say.
+ *
+ * The bytes are never trusted: everything is checked before *out is
+ * written, with the checks the library applies to a caller's arguments,
+ * and a state that fails one is refused with RLCC_E_INVALID_ARGUMENT and a
+ * message that starts "state: " and names what is wrong:
+ *   - fewer bytes than the header, a wrong magic number (not a refiner
+ *     state), a size other than the one the header declares (truncated, or
+ *     bytes after the end), a checksum mismatch (corrupted);
+ *   - a format version later than RLCC_STATE_FORMAT (a newer librlcc wrote
+ *     it: the message names that version), unknown flags, non-zero
+ *     reserved fields;
+ *   - options rlcc_refiner_new() would refuse (with its message), eps not
+ *     in ascending order;
+ *   - sizes that do not fit together: classes that are not between 1 and
+ *     n for a generation that has them (2 n with the reliability criterion
+ *     but no guard, which gives every sample it ejects a class of its own;
+ *     0 for a generation that does not), an array the generation count,
+ *     beta or the logits cannot have left, features missing where the
+ *     targets read them;
+ *   - labels outside [-1, K) or whose largest is not K - 1 (as
+ *     rlcc_pseudo_labels() numbers them), -1 under the singleton outlier
+ *     policy, a class without members where the options never leave one
+ *     (guard on, or no reliability criterion);
+ *   - centroids that are not finite or whose rows are neither zero nor of
+ *     unit length (squared norm within 1e-3 of 1), as rlcc_centroids()
+ *     makes them; probabilities that are not finite, outside [0, 1] or in
+ *     a row that does not sum to 1 (within 1e-3: softmax rows); features
+ *     with NaN, Inf or a squared norm above 2^120 (the checks of the
+ *     pseudo labels' input);
+ *   - a threshold the options cannot have produced (not the one given in
+ *     the pseudo-label options, 0 without the reliability criterion, or
+ *     outside [0, 1] when computed; before generation 1, anything other
+ *     than the pseudo-label options' threshold).
+ * kNN lists for the next step are kept as rlcc_refiner_set_knn() keeps
+ * them and checked by that step, as set_knn's are.
+ *
+ * Memory: the new refiner's arrays are charged to its own budget, as
+ * rlcc_refiner_new() and its steps charge theirs; options->max_bytes
+ * bounds them and the call's working memory (see rlcc_load_options). The
+ * call allocates at most about three times size, whatever the header says
+ * (every array is in the bytes). The saved n_threads and max_bytes become
+ * the new refiner's defaults for its steps and targets, as
+ * rlcc_refiner_new()'s options would: a program that loads states it did
+ * not write itself gives those calls their own n_threads and max_bytes.
+ * options may be NULL (defaults).
+ * Errors: RLCC_E_INVALID_ARGUMENT (also: out NULL, state NULL with size >
+ * 0), RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT; on every error *out is
+ * untouched and nothing is left allocated. Thread-safe: it only reads
+ * state, which several threads may load at once. Since 1.6.
+ */
+RLCC_API int rlcc_refiner_load(const void *state, size_t size, const rlcc_load_options *options,
+                               rlcc_refiner **out);
 
 #ifdef __cplusplus
 }

@@ -30,6 +30,14 @@ void rlcc__clear_error(void)
     last_error[0] = '\0';
 }
 
+int rlcc__fail_prefixed(int code, const char *prefix)
+{
+    char message[sizeof last_error];
+    snprintf(message, sizeof message, "%s", last_error);
+    snprintf(last_error, sizeof last_error, "%s%s", prefix, message);
+    return code;
+}
+
 int rlcc__fail(int code, const char *fmt, ...)
 {
     va_list args;

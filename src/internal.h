@@ -25,6 +25,11 @@ int rlcc__fail(int code, const char *fmt, ...)
 #endif
     ;
 
+/* Puts prefix before the message recorded last (a check shared with the
+ * argument checks, applied to a loaded state: "state: alpha: ...") and
+ * returns code. */
+int rlcc__fail_prefixed(int code, const char *prefix);
+
 /* ---- memory budget (alloc.c) ----------------------------------------------
  * Every working allocation of a call goes through one budget, so the call
  * can refuse work that would exceed the caller's max_bytes before

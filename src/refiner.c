@@ -20,48 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "refiner.h"
 
 #define OPTIONS_SIZE_1_2 (offsetof(rlcc_refiner_options, scale) + sizeof(float))
 #define STEP_OPTIONS_SIZE_1_4 (offsetof(rlcc_step_options, max_bytes) + sizeof(int64_t))
 #define TARGETS_OPTIONS_SIZE_1_4 (offsetof(rlcc_targets_options, max_bytes) + sizeof(int64_t))
-
-/* One generation's results. */
-typedef struct generation {
-    int32_t *labels;     /* n */
-    int64_t k;           /* classes */
-    float *centroids;    /* k x d */
-    rlcc_csr chat;       /* k_prev x k: normalised IoU with the previous one
-                          * (generation >= 1; indptr NULL before) */
-    float *probs;        /* n x probs_cols from the logits callback, or NULL */
-    int64_t probs_cols;  /* k_prev */
-} generation;
-
-struct rlcc_refiner {
-    /* -1 while a step runs, else the number of readers inside: a step
-     * concurrent with anything else on the same handle is refused rather
-     * than allowed to corrupt it (see rlcc.h). */
-    _Atomic int32_t users;
-    int64_t n, d;
-    rlcc_pseudo_options pseudo;
-    rlcc_refiner_options options;
-    int64_t done;        /* generations completed */
-    double threshold;    /* reliability threshold, fixed at generation 0 */
-    generation cur;
-    /* what the targets read of generation t-1 */
-    int32_t *prev_labels; /* n */
-    int64_t prev_k;
-    float *prev_centroids; /* prev_k x d */
-    /* the features of generation t that the per-batch probabilities read
-     * (beta < 1, no logits): the refiner's own copy, or the caller's
-     * borrowed matrix; NULL when nothing will read them */
-    const float *x;
-    int64_t ldx;
-    float *x_copy;       /* n x d when the refiner owns a copy */
-    int64_t *next_knn;   /* n x k1 lists for the next step (rlcc_refiner_set_knn), or NULL */
-    int64_t knn_count;   /* entries of next_knn */
-    rlcc__budget budget; /* everything above that is allocated */
-};
 
 int rlcc_refiner_options_init(rlcc_refiner_options *options, size_t struct_size)
 {
@@ -88,7 +51,7 @@ int rlcc_targets_options_init(rlcc_targets_options *options, size_t struct_size)
                              TARGETS_OPTIONS_SIZE_1_4, "options");
 }
 
-static void generation_release(generation *g, int64_t n, int64_t d, rlcc__budget *budget)
+static void generation_release(rlcc__generation *g, int64_t n, int64_t d, rlcc__budget *budget)
 {
     rlcc__free(budget, g->labels, n, sizeof *g->labels);
     rlcc__free(budget, g->centroids, g->k * d, sizeof *g->centroids);
@@ -106,11 +69,10 @@ static void drop_features(rlcc_refiner *r)
     r->ldx = 0;
 }
 
-void rlcc_refiner_free(rlcc_refiner *refiner)
+void rlcc__refiner_release(rlcc_refiner *r)
 {
-    if (refiner == NULL)
+    if (r == NULL)
         return;
-    rlcc_refiner *r = refiner;
     generation_release(&r->cur, r->n, r->d, &r->budget);
     rlcc__free(&r->budget, r->prev_labels, r->n, sizeof *r->prev_labels);
     rlcc__free(&r->budget, r->prev_centroids, r->prev_k * r->d, sizeof *r->prev_centroids);
@@ -119,47 +81,72 @@ void rlcc_refiner_free(rlcc_refiner *refiner)
     rlcc__system_free(r, sizeof *r);
 }
 
-int rlcc_refiner_new(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
-                     const rlcc_refiner_options *options, rlcc_refiner **out)
+void rlcc_refiner_free(rlcc_refiner *refiner)
 {
-    rlcc__clear_error();
-    rlcc_pseudo_options p;
-    rlcc_refiner_options o;
-    rlcc_refiner_options_init(&o, sizeof o);
-    int err = out == NULL ? rlcc__fail(RLCC_E_INVALID_ARGUMENT, "out: is NULL") : RLCC_OK;
-    if (err == RLCC_OK && n < 1)
+    rlcc__refiner_release(refiner);
+}
+
+int rlcc__refiner_check_setup(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
+                              const rlcc_refiner_options *options, rlcc_pseudo_options *p,
+                              rlcc_refiner_options *o)
+{
+    rlcc_refiner_options_init(o, sizeof *o);
+    int err = RLCC_OK;
+    if (n < 1)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "n: %lld must be >= 1", (long long)n);
     if (err == RLCC_OK)
         err = rlcc__check_row_count("refiner", n);
     if (err == RLCC_OK && (d < 1 || d > INT32_MAX || n > INT64_MAX / d))
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "d: %lld must be in [1, INT32_MAX]", (long long)d);
     if (err == RLCC_OK)
-        err = rlcc__read_struct(&o, sizeof o, options, OPTIONS_SIZE_1_2, "options");
-    if (err == RLCC_OK && !(o.alpha >= 0.0f && o.alpha <= 1.0f))
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "alpha: %g must be in [0, 1]", (double)o.alpha);
-    if (err == RLCC_OK && !(o.w >= 0.0f && o.w <= 1.0f))
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "w: %g must be in [0, 1]", (double)o.w);
-    if (err == RLCC_OK && !(o.beta >= 0.0f && o.beta <= 1.0f))
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "beta: %g must be in [0, 1]", (double)o.beta);
-    if (err == RLCC_OK && !(o.scale > 0.0f && isfinite(o.scale)))
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "scale: %g must be > 0", (double)o.scale);
+        err = rlcc__read_struct(o, sizeof *o, options, OPTIONS_SIZE_1_2, "options");
     if (err == RLCC_OK)
-        err = rlcc__check_pseudo_options(pseudo, n, &p);
-    if (err == RLCC_OK && p.knn != NULL)
+        err = rlcc__check_unit_interval("alpha", o->alpha);
+    if (err == RLCC_OK)
+        err = rlcc__check_unit_interval("w", o->w);
+    if (err == RLCC_OK)
+        err = rlcc__check_unit_interval("beta", o->beta);
+    if (err == RLCC_OK && !(o->scale > 0.0f && isfinite(o->scale)))
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "scale: %g must be > 0", (double)o->scale);
+    if (err == RLCC_OK)
+        err = rlcc__check_pseudo_options(pseudo, n, p);
+    if (err == RLCC_OK && p->knn != NULL)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                          "pseudo: knn must be NULL here; each generation's lists are given "
                          "to rlcc_refiner_set_knn()");
-    if (err != RLCC_OK)
-        return err;
+    return err;
+}
+
+rlcc_refiner *rlcc__refiner_create(int64_t n, int64_t d, const rlcc_pseudo_options *p,
+                                   const rlcc_refiner_options *o)
+{
     rlcc_refiner *r = rlcc__zalloc(sizeof *r);
-    if (r == NULL)
-        return rlcc__fail(RLCC_E_OUT_OF_MEMORY, "refiner: could not allocate");
+    if (r == NULL) {
+        rlcc__fail(RLCC_E_OUT_OF_MEMORY, "refiner: could not allocate");
+        return NULL;
+    }
     r->n = n;
     r->d = d;
-    r->pseudo = p;
-    r->options = o;
-    r->threshold = p.threshold;
-    rlcc__budget_init(&r->budget, p.max_bytes);
+    r->pseudo = *p;
+    r->options = *o;
+    r->threshold = p->threshold;
+    rlcc__budget_init(&r->budget, p->max_bytes);
+    return r;
+}
+
+int rlcc_refiner_new(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
+                     const rlcc_refiner_options *options, rlcc_refiner **out)
+{
+    rlcc__clear_error();
+    rlcc_pseudo_options p;
+    rlcc_refiner_options o;
+    int err = out == NULL ? rlcc__fail(RLCC_E_INVALID_ARGUMENT, "out: is NULL")
+                          : rlcc__refiner_check_setup(n, d, pseudo, options, &p, &o);
+    if (err != RLCC_OK)
+        return err;
+    rlcc_refiner *r = rlcc__refiner_create(n, d, &p, &o);
+    if (r == NULL)
+        return RLCC_E_OUT_OF_MEMORY;
     *out = r;
     return RLCC_OK;
 }
@@ -227,8 +214,7 @@ static int busy(void)
                       "on the same handle)");
 }
 
-/* A reader may enter unless a step is running. */
-static int enter_reader(const rlcc_refiner *r)
+int rlcc__refiner_enter_reader(const rlcc_refiner *r)
 {
     _Atomic int32_t *users = (_Atomic int32_t *)&r->users;
     int32_t now = *users;
@@ -239,7 +225,7 @@ static int enter_reader(const rlcc_refiner *r)
     return RLCC_OK;
 }
 
-static void leave_reader(const rlcc_refiner *r)
+void rlcc__refiner_leave_reader(const rlcc_refiner *r)
 {
     (*(_Atomic int32_t *)&r->users)--;
 }
@@ -279,7 +265,7 @@ static int keep_features(rlcc_refiner *r, const step_source *src, const rlcc_ste
 }
 
 /* Swaps the new generation in; nothing here can fail. */
-static void commit(rlcc_refiner *r, generation *next, const step_source *src,
+static void commit(rlcc_refiner *r, rlcc__generation *next, const step_source *src,
                    const rlcc_step_options *o, int keep, float *fresh, double threshold)
 {
     rlcc__budget *b = &r->budget;
@@ -323,7 +309,7 @@ static int step_locked(rlcc_refiner *r, const step_source *src, const rlcc_step_
 {
     const int64_t n = r->n, d = r->d;
     rlcc__budget *b = &r->budget;
-    generation next = {0};
+    rlcc__generation next = {0};
     float *read = NULL, *fresh = NULL;
     const float *x = src->x;
     int64_t ldx = src->ldx;
@@ -519,37 +505,37 @@ static int check_ready(const rlcc_refiner *r, const void *out);
  * answer -1 (NaN for the threshold) instead of racing it. */
 int64_t rlcc_refiner_generation(const rlcc_refiner *r)
 {
-    if (r == NULL || enter_reader(r) != RLCC_OK)
+    if (r == NULL || rlcc__refiner_enter_reader(r) != RLCC_OK)
         return r == NULL ? 0 : -1;
     const int64_t done = r->done;
-    leave_reader(r);
+    rlcc__refiner_leave_reader(r);
     return done;
 }
 
 int64_t rlcc_refiner_n_classes(const rlcc_refiner *r)
 {
-    if (r == NULL || enter_reader(r) != RLCC_OK)
+    if (r == NULL || rlcc__refiner_enter_reader(r) != RLCC_OK)
         return r == NULL ? 0 : -1;
     const int64_t k = r->done > 0 ? r->cur.k : 0;
-    leave_reader(r);
+    rlcc__refiner_leave_reader(r);
     return k;
 }
 
 int64_t rlcc_refiner_bytes(const rlcc_refiner *r)
 {
-    if (r == NULL || enter_reader(r) != RLCC_OK)
+    if (r == NULL || rlcc__refiner_enter_reader(r) != RLCC_OK)
         return r == NULL ? 0 : -1;
     const int64_t bytes = r->budget.used;
-    leave_reader(r);
+    rlcc__refiner_leave_reader(r);
     return bytes;
 }
 
 double rlcc_refiner_threshold(const rlcc_refiner *r)
 {
-    if (r == NULL || enter_reader(r) != RLCC_OK)
+    if (r == NULL || rlcc__refiner_enter_reader(r) != RLCC_OK)
         return r == NULL ? 0.0 : NAN;
     const double threshold = r->done > 0 ? r->threshold : 0.0;
-    leave_reader(r);
+    rlcc__refiner_leave_reader(r);
     return threshold;
 }
 
@@ -560,9 +546,9 @@ static int enter_ready(const rlcc_refiner *r, const void *out)
     rlcc__clear_error();
     if (r == NULL)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "refiner: is NULL");
-    int err = enter_reader(r);
+    int err = rlcc__refiner_enter_reader(r);
     if (err == RLCC_OK && (err = check_ready(r, out)) != RLCC_OK)
-        leave_reader(r);
+        rlcc__refiner_leave_reader(r);
     return err;
 }
 
@@ -580,7 +566,7 @@ int rlcc_refiner_labels(const rlcc_refiner *r, int32_t *labels)
     int err = enter_ready(r, labels);
     if (err == RLCC_OK) {
         memcpy(labels, r->cur.labels, sizeof *labels * (size_t)r->n);
-        leave_reader(r);
+        rlcc__refiner_leave_reader(r);
     }
     return err;
 }
@@ -595,7 +581,7 @@ int rlcc_refiner_centroids(const rlcc_refiner *r, float *centroids, int64_t ld)
                          (long long)ld, (long long)r->d);
     for (int64_t c = 0; err == RLCC_OK && c < r->cur.k; c++)
         memcpy(centroids + c * ld, r->cur.centroids + c * r->d, sizeof(float) * (size_t)r->d);
-    leave_reader(r);
+    rlcc__refiner_leave_reader(r);
     return err;
 }
 
@@ -669,7 +655,7 @@ int rlcc_refiner_targets_opts(const rlcc_refiner *r, const int64_t *rows, int64_
         to.n_threads = r->pseudo.n_threads;
     if (err == RLCC_OK)
         err = targets_locked(r, rows, n_rows, &to, out, ld);
-    leave_reader(r);
+    rlcc__refiner_leave_reader(r);
     return err;
 }
 

@@ -31,6 +31,7 @@ static const group groups[] = {
     {"knn", knn_tests},
     {"jaccard", jaccard_tests},
     {"rlcc", rlcc_tests},
+    {"checkpoint", checkpoint_tests},
     {"concurrency", concurrency_tests},
     {"limits", limits_tests},
 };

@@ -71,6 +71,7 @@ extern const test_case dbscan_tests[];
 extern const test_case errors_tests[];
 extern const test_case jaccard_tests[];
 extern const test_case rlcc_tests[];
+extern const test_case checkpoint_tests[];
 extern const test_case knn_tests[];
 extern const test_case concurrency_tests[];
 extern const test_case limits_tests[];

@@ -21,6 +21,12 @@
  *    back every byte. The generous value must succeed and 1 byte must fail
  *    (for a call that allocates anything). Along the way rlcc_refiner_bytes()
  *    must equal what the counting allocator sees the refiner hold.
+ * 3. Checkpoints (1.6): rlcc_refiner_load() of states saved after 0..3
+ *    generations of every kind of step (and with kNN lists) at every
+ *    failure point, *out untouched, and under the max_bytes sweep (the
+ *    handle excepted, as for rlcc_refiner_new); rlcc_refiner_save()
+ *    allocates nothing and gives back the bytes loaded; a step of a loaded
+ *    refiner at every failure point leaves it as it was.
  * (Allocations inside OpenBLAS and libomp are not librlcc's and are out of
  * scope; librlcc allocates nothing inside its parallel regions.)
  */
@@ -878,6 +884,157 @@ static void memory_bounds(void)
     }
 }
 
+/* ---- 1.6: checkpoints ------------------------------------------------------------ */
+
+/* States saved after 0..3 generations of each kind of step, and one with
+ * kNN lists set for the next step. */
+enum { STATE_KINDS = 4, STATE_GENS = 4 };
+static const int state_kinds[STATE_KINDS] = {STEP_CALLBACK, STEP_LOGITS, STEP_COPY, STEP_BORROW};
+static uint8_t *states[STATE_KINDS][STATE_GENS], *knn_state;
+static size_t state_sizes[STATE_KINDS][STATE_GENS], knn_state_size;
+static int64_t refiner_handle; /* sizeof the opaque refiner, from the allocator */
+
+static uint8_t *saved_state(const rlcc_refiner *r, size_t *size)
+{
+    *size = 0;
+    uint8_t *s = NULL;
+    if (rlcc_refiner_save(r, NULL, 0, size) == RLCC_OK && (s = malloc(*size)) != NULL &&
+        rlcc_refiner_save(r, s, *size, size) == RLCC_OK)
+        return s;
+    free(s);
+    return NULL;
+}
+
+static void make_states(void)
+{
+    bound_run run = {0, 0};
+    int64_t base;
+    for (int c = 0; c < STATE_KINDS; c++)
+        for (int gen = 0; gen < STATE_GENS; gen++) {
+            rlcc_refiner *r = refiner_at(state_kinds[c], gen, &base, &run);
+            if (gen == 2 && c == 2) {
+                static int64_t lists[N * K1];
+                record(rlcc_knn(xg[2], N, D, D, K1, NULL, lists, NULL) == RLCC_OK, "rlcc_knn (k1 = 10)");
+                knn_state = saved_state(r, &knn_state_size); /* without lists, then with */
+                free(knn_state);
+                record(rlcc_refiner_set_knn(r, lists) == RLCC_OK, "rlcc_refiner_set_knn");
+                knn_state = saved_state(r, &knn_state_size);
+                record(knn_state != NULL, "rlcc_refiner_save (kNN lists)");
+                record(rlcc_refiner_set_knn(r, NULL) == RLCC_OK, "rlcc_refiner_set_knn (NULL)");
+            }
+            states[c][gen] = saved_state(r, &state_sizes[c][gen]);
+            record(states[c][gen] != NULL, "rlcc_refiner_save");
+            rlcc_refiner_free(r);
+        }
+    record(run.flaw == 0, "the refiners the states come from");
+    rlcc_refiner *empty = NULL;
+    const int64_t before = rlcc__alloc_live();
+    record(rlcc_refiner_new(N, D, NULL, NULL, &empty) == RLCC_OK, "rlcc_refiner_new");
+    refiner_handle = rlcc__alloc_live() - before;
+    rlcc_refiner_free(empty);
+    record(rlcc__alloc_live() == before && refiner_handle > 0, "the refiner's handle");
+}
+
+static void free_states(void)
+{
+    for (int c = 0; c < STATE_KINDS; c++)
+        for (int gen = 0; gen < STATE_GENS; gen++)
+            free(states[c][gen]);
+    free(knn_state);
+}
+
+static const char *state_name(int c)
+{
+    return c == 0 ? "callback" : c == 1 ? "logits" : c == 2 ? "copy" : "borrow";
+}
+
+static void fault_injection_1_6(void)
+{
+    printf("fault injection over the 1.6 entry points\n");
+    for (int c = 0; c < STATE_KINDS; c++)
+        for (int gen = 0; gen < STATE_GENS; gen++) {
+            char name[96];
+            snprintf(name, sizeof name, "rlcc_refiner_load (%s, gen %d)", state_name(c), gen);
+            const uint8_t *s = states[c][gen];
+            const size_t size = state_sizes[c][gen];
+            rlcc_refiner *loaded = NULL;
+            EVERY_FAILURE_POINT_THAT(name, (loaded = NULL, rlcc_refiner_load(s, size, NULL, &loaded)),
+                                     (rlcc_refiner_free(loaded), loaded = NULL), loaded == NULL);
+            /* the loaded refiner saves nothing but its state, allocating nothing */
+            record(rlcc_refiner_load(s, size, NULL, &loaded) == RLCC_OK, "rlcc_refiner_load");
+            uint8_t *again = malloc(size);
+            size_t got = 0;
+            snprintf(name, sizeof name, "rlcc_refiner_save (%s, gen %d)", state_name(c), gen);
+            ALLOCATES_NOTHING(name, rlcc_refiner_save(loaded, again, size, &got));
+            record(got == size && memcmp(again, s, size) == 0, "save(load(s)) == s");
+            free(again);
+            rlcc_refiner_free(loaded);
+        }
+    rlcc_refiner *loaded = NULL;
+    EVERY_FAILURE_POINT_THAT("rlcc_refiner_load (kNN lists)",
+                             (loaded = NULL, rlcc_refiner_load(knn_state, knn_state_size, NULL, &loaded)),
+                             (rlcc_refiner_free(loaded), loaded = NULL), loaded == NULL);
+    /* and the step after a load, at every failure point, leaves it as it was */
+    for (int c = 0; c < STATE_KINDS; c++) {
+        char name[96];
+        snprintf(name, sizeof name, "%s after a load (gen 3)", step_names[state_kinds[c]]);
+        record(rlcc_refiner_load(states[c][2], state_sizes[c][2], NULL, &loaded) == RLCC_OK,
+               "rlcc_refiner_load");
+        view_of(loaded, &view_before);
+        EVERY_FAILURE_POINT_THAT(name, step_kind(loaded, state_kinds[c], 2, 0), (void)0,
+                                 refiner_unchanged(loaded));
+        rlcc_refiner_free(loaded);
+    }
+}
+
+/* One bounded load of states[load_kind][load_gen]: the new refiner's arrays
+ * and the call's working memory (the handle excepted, as for rlcc_refiner_new)
+ * against max_bytes; on success its view and bytes. */
+static int load_kind, load_gen;
+static int b_load(int64_t max_bytes, unsigned char *out, bound_run *run)
+{
+    rlcc_load_options o;
+    rlcc_load_options_init(&o, sizeof o);
+    o.max_bytes = max_bytes;
+    rlcc_refiner *r = NULL;
+    const int64_t start = rlcc__alloc_live() + refiner_handle;
+    rlcc__alloc_peak_reset();
+    const int rc = rlcc_refiner_load(states[load_kind][load_gen], state_sizes[load_kind][load_gen],
+                                     &o, &r);
+    save_error(rc);
+    run->used = rlcc__alloc_peak() - start;
+    if (rc != RLCC_OK) {
+        if (r != NULL) {
+            fprintf(stderr, "  rlcc_refiner_load: a refused load wrote *out\n");
+            run->flaw = 1;
+        }
+        return rc;
+    }
+    if (rlcc__alloc_live() - start != rlcc_refiner_bytes(r)) {
+        fprintf(stderr, "  rlcc_refiner_load: the refiner says %lld bytes, holds %lld\n",
+                (long long)rlcc_refiner_bytes(r), (long long)(rlcc__alloc_live() - start));
+        run->flaw = 1;
+    }
+    refiner_view *v = malloc(sizeof *v);
+    view_of(r, v);
+    memcpy(out, v, sizeof *v);
+    free(v);
+    rlcc_refiner_free(r);
+    return rc;
+}
+
+static void memory_bounds_1_6(void)
+{
+    printf("max_bytes of rlcc_refiner_load, from generous down to 1 byte\n");
+    for (load_kind = 0; load_kind < STATE_KINDS; load_kind++)
+        for (load_gen = 1; load_gen < STATE_GENS; load_gen++) {
+            char name[96];
+            snprintf(name, sizeof name, "rlcc_refiner_load (%s, gen %d)", state_name(load_kind),
+                     load_gen);
+            check_bound(name, b_load, sizeof(refiner_view));
+        }
+}
+
 /* ---- fault injection over the 1.4 entry points ------------------------------- */
 
 static void fault_injection_1_4(void)
@@ -1091,7 +1248,13 @@ int main(void)
     const double t1 = seconds();
     memory_bounds();
     const double t2 = seconds();
-    printf("times: 1.4 fault injection %.1f s, memory bounds %.1f s\n", t1 - t0, t2 - t1);
+    make_states();
+    fault_injection_1_6();
+    memory_bounds_1_6();
+    free_states();
+    const double t3 = seconds();
+    printf("times: 1.4 fault injection %.1f s, memory bounds %.1f s, checkpoints %.1f s\n",
+           t1 - t0, t2 - t1, t3 - t2);
     rlcc_csr_free(chat);
     rlcc_csr_free(graph);
     free(dense);

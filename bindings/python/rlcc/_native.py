@@ -11,7 +11,7 @@ from pathlib import Path
 
 #: The librlcc version this package was written against (MAJOR.MINOR.PATCH).
 #: The loaded library must have the same MAJOR and at least this MINOR.
-__version__ = "1.5.0"
+__version__ = "1.6.0"
 
 SONAME = "librlcc.so.1"
 
@@ -35,6 +35,10 @@ class OutOfMemory(RLCCError, MemoryError):
 class Canceled(RLCCError):
     """A callback asked librlcc to stop."""
 
+
+#: RLCC_STATE_FORMAT: the checkpoint format version this package's librlcc
+#: (1.6) writes, and the latest it reads.
+STATE_FORMAT = 1
 
 # Pinned codes from rlcc.h; they never change meaning.
 OK = 0
@@ -327,6 +331,17 @@ class TargetsOptions(ctypes.Structure):
     ]
 
 
+class LoadOptions(ctypes.Structure):
+    """Mirror of ``rlcc_load_options`` (1.6 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("n_threads", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
 FEATURES_FN = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
                                ctypes.POINTER(ctypes.c_float), ctypes.c_int64, ctypes.c_void_p)
 LOGITS_FN = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
@@ -475,6 +490,11 @@ _declare("rlcc_targets_options_init", ctypes.c_int, ctypes.POINTER(TargetsOption
          ctypes.c_size_t)
 _declare("rlcc_refiner_targets_opts", ctypes.c_int, ctypes.c_void_p, c_int64_p, _i64,
          ctypes.POINTER(TargetsOptions), c_float_p, _i64)
+_declare("rlcc_refiner_save", ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
+         ctypes.POINTER(ctypes.c_size_t))  # refiner, buffer, capacity, size
+_declare("rlcc_load_options_init", ctypes.c_int, ctypes.POINTER(LoadOptions), ctypes.c_size_t)
+_declare("rlcc_refiner_load", ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t,
+         ctypes.POINTER(LoadOptions), ctypes.POINTER(ctypes.c_void_p))  # state, size, options, out
 
 
 def library_version() -> str:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import signal
+import struct
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
@@ -386,7 +388,14 @@ class Refiner:
     with RLCC_E_CANCELED at its next report and ``step()`` raises
     KeyboardInterrupt. The refiner is left as it was on any error (a Ctrl-C
     after the step's last report finds it complete: KeyboardInterrupt is
-    raised after it)."""
+    raised after it).
+
+    ``state_dict()`` / ``load_state_dict()`` checkpoint it (librlcc's
+    ``rlcc_refiner_save`` / ``rlcc_refiner_load``: bytes and plain numbers,
+    so ``torch.save`` and ``pickle`` store them); ``pickle``,
+    ``copy.deepcopy`` and ``copy.copy`` go through them and give an
+    independent refiner. Callbacks are not state: every ``step()`` takes
+    them from the caller, a restored refiner's too."""
 
     def __init__(self, eps=(0.58, 0.6, 0.62), min_samples=4, metric="jaccard", k1=30, k2=6,
                  variant="dot", cutoff=0.9, outliers="singleton", reliability=True, guard=True,
@@ -406,6 +415,42 @@ class Refiner:
         # the array a borrowing step lent librlcc: held until a later step
         # succeeds (librlcc then drops the pointer) or the refiner is freed
         self._borrowed = None
+        self._init_guard()
+
+    def _init_guard(self):
+        # calls on the handle in flight: load_state_dict() replaces (and
+        # frees) the handle only when there are none
+        self._guard = threading.Lock()
+        self._users = 0
+
+    @contextlib.contextmanager
+    def _use(self):
+        """Marks a call on the library handle, so that load_state_dict()
+        cannot free the handle under it."""
+        with self._guard:
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._users -= 1
+
+    def _replace(self, handle, shape, pseudo, options, batch, knn):
+        """Swaps in a new state (handle may be None: before the first step),
+        freeing the old handle; refused while a call uses it."""
+        with self._guard:
+            if self._users:
+                if handle is not None:
+                    native.lib.rlcc_refiner_free(handle)
+                raise native.invalid("refiner: in use by another call (load_state_dict "
+                                     "replaces the state only when no call runs)")
+            old = self._handle
+            self._handle, self._shape = handle, shape
+            self._pseudo, self._options, self._batch = pseudo, options, batch
+            self._pending_knn = knn
+            if old:
+                native.lib.rlcc_refiner_free(old)
+            self._borrowed = None  # librlcc no longer points into a borrowed array
 
     def __del__(self):
         if getattr(self, "_handle", None):
@@ -430,6 +475,10 @@ class Refiner:
         machines). Copied; used by the next step that succeeds, then
         dropped; checked by that step (a bad list fails it and changes
         nothing). None drops lists set before."""
+        with self._use():
+            self._set_knn(knn)
+
+    def _set_knn(self, knn: Optional[Any]) -> None:
         if knn is None:
             self._pending_knn = None
             if self._handle is not None:
@@ -489,23 +538,24 @@ class Refiner:
                     "converted to a copy first; pass a float32 array whose rows are "
                     "contiguous (np.ascontiguousarray(x, dtype=np.float32)) and keep it")
             n, d = array.shape
-        self._ensure(int(n), int(d))
-        if self._pending_knn is not None:
-            pending, self._pending_knn = self._pending_knn, None
-            self.set_knn(pending)
-        if knn is not None:
-            self.set_knn(knn)
-        try:
-            self._step(features if array is None else None, array, int(d), logits, progress,
-                       opts)
-        except BaseException:
-            if knn is not None:  # this step's lists are not the next one's
-                native.lib.rlcc_refiner_set_knn(self._handle, None)
-            raise
-        # the step succeeded: librlcc holds a pointer into this array now
-        # (borrowing), or no longer into the one an earlier step lent it
-        self._borrowed = array if borrow else None
-        return self.generation()
+        with self._use():
+            self._ensure(int(n), int(d))
+            if self._pending_knn is not None:
+                pending, self._pending_knn = self._pending_knn, None
+                self._set_knn(pending)
+            if knn is not None:
+                self._set_knn(knn)
+            try:
+                self._step(features if array is None else None, array, int(d), logits, progress,
+                           opts)
+            except BaseException:
+                if knn is not None:  # this step's lists are not the next one's
+                    native.lib.rlcc_refiner_set_knn(self._handle, None)
+                raise
+            # the step succeeded: librlcc holds a pointer into this array now
+            # (borrowing), or no longer into the one an earlier step lent it
+            self._borrowed = array if borrow else None
+            return self._generation()
 
     def _step(self, source, array, d, logits, progress, opts) -> None:
         """The step itself: the matrix in place (``array``), or the
@@ -569,6 +619,12 @@ class Refiner:
 
     def generation(self) -> Generation:
         """The latest generation's results."""
+        if self._handle is None:
+            raise native.invalid("refiner: no generation yet (call step)")
+        with self._use():
+            return self._generation()
+
+    def _generation(self) -> Generation:
         lib = native.lib
         n, d = self._shape
         k = lib.rlcc_refiner_n_classes(self._handle)
@@ -586,9 +642,10 @@ class Refiner:
         read when they are copied (``beta < 1``, no logits, not borrowed),
         kNN lists set for the next step. 0 before the first step (the
         refiner is made by it); -1 while a step runs on another thread."""
-        if self._handle is None:
-            return 0
-        return int(native.lib.rlcc_refiner_bytes(self._handle))
+        with self._use():
+            if self._handle is None:
+                return 0
+            return int(native.lib.rlcc_refiner_bytes(self._handle))
 
     def targets(self, indices: Any = None, n_threads: int = 0, max_bytes: int = 0) -> np.ndarray:
         """Training targets (float32, ``len(indices) x n_classes``) of the
@@ -598,14 +655,214 @@ class Refiner:
         physical memory) hold for this call."""
         opts = _resources(native.TargetsOptions, native.lib.rlcc_targets_options_init,
                           n_threads, max_bytes)
-        if self._handle is None:
-            raise native.invalid("refiner: no generation yet (call step)")
-        lib = native.lib
-        k = lib.rlcc_refiner_n_classes(self._handle)
-        picked = _rows(indices)
-        n_rows = self._shape[0] if picked is None else picked.shape[0]
-        out = np.empty((n_rows, k), dtype=np.float32)
-        native.check(lib.rlcc_refiner_targets_opts(self._handle, _rows_pointer(picked), n_rows,
-                                                   ctypes.byref(opts),
-                                                   native.pointer(out, ctypes.c_float), max(k, 1)))
+        with self._use():
+            if self._handle is None:
+                raise native.invalid("refiner: no generation yet (call step)")
+            lib = native.lib
+            k = lib.rlcc_refiner_n_classes(self._handle)
+            picked = _rows(indices)
+            n_rows = self._shape[0] if picked is None else picked.shape[0]
+            out = np.empty((n_rows, k), dtype=np.float32)
+            native.check(lib.rlcc_refiner_targets_opts(self._handle, _rows_pointer(picked),
+                                                       n_rows, ctypes.byref(opts),
+                                                       native.pointer(out, ctypes.c_float),
+                                                       max(k, 1)))
+            return out
+
+    # ---- checkpoints (1.6: rlcc_refiner_save / rlcc_refiner_load) --------------
+
+    def state_dict(self) -> dict:
+        """The refiner's state as plain Python values, for ``torch.save``,
+        ``pickle`` or any store of bytes and numbers::
+
+            {"format": 1,            # RLCC_STATE_FORMAT of "state"
+             "librlcc": "1.6.0",     # the library that wrote it
+             "state": b"...",        # rlcc_refiner_save(); None before the first step
+             "batch": 1024}          # rows per features callback call
+
+        ``state`` holds everything the next step and the current targets
+        read (docs/stability.md, "Checkpoint format"): options, labels and
+        centroids of two generations, the logits' probabilities or the
+        features the targets read (borrowed ones too: they are copied into
+        it), kNN lists set for the next step. Before the first step there is
+        no library refiner yet, and the dict holds instead ``"options"``
+        (the constructor's options as numbers) and ``"knn"`` (lists given
+        to ``set_knn``, as little-endian int64 bytes with ``"knn_shape"``,
+        or None). A step running on another thread makes it raise
+        ``InvalidArgument`` (in use)."""
+        out = {"format": native.STATE_FORMAT, "librlcc": native.library_version(),
+               "state": None, "batch": self._batch}
+        with self._use():
+            if self._handle is not None:
+                out["state"] = _saved_state(self._handle)
+                out["format"] = struct.unpack_from("<I", out["state"], 8)[0]
+                return out
+        out["options"] = {name: _plain(getattr(self._pseudo, name))
+                          for name, _ in native.PseudoOptions._fields_ if name not in _NOT_STATE}
+        out["options"].update({name: float(getattr(self._options, name))
+                               for name, _ in native.RefinerOptions._fields_
+                               if name != "struct_size"})
+        knn = self._pending_knn
+        out["knn"] = None if knn is None else np.ascontiguousarray(knn, dtype="<i8").tobytes()
+        out["knn_shape"] = None if knn is None else [int(knn.shape[0]), int(knn.shape[1])]
         return out
+
+    def load_state_dict(self, state_dict: Mapping, n_threads: int = 0, max_bytes: int = 0) -> None:
+        """Replaces this refiner's state by one from ``state_dict()`` (of
+        this or an earlier rlcc): labels, centroids, threshold, targets and
+        every later step are then those of the refiner that was saved, bit
+        for bit. Everything is checked first (``rlcc_refiner_load``: a
+        truncated, corrupted or foreign state raises ``InvalidArgument``
+        naming what is wrong) and the refiner is unchanged on any error.
+        Features that were borrowed are now the refiner's own copy.
+        ``n_threads`` and ``max_bytes`` hold for this call (``max_bytes``:
+        the new library refiner's arrays plus the call's working memory; 0:
+        the saved refiner's budget)."""
+        if not isinstance(state_dict, Mapping):
+            raise native.invalid(f"state_dict: a {type(state_dict).__name__}, not a mapping "
+                                 "from Refiner.state_dict()")
+        for key in ("format", "state", "batch"):
+            if key not in state_dict:
+                raise native.invalid(f"state_dict: no {key!r} entry (not from Refiner.state_dict())")
+        fmt = native.integer(state_dict["format"], "state_dict['format']", "int32")
+        if not 1 <= fmt <= native.STATE_FORMAT:
+            raise native.invalid(f"state_dict: format {fmt}, written by rlcc "
+                                 f"{state_dict.get('librlcc', '?')}; this rlcc reads formats 1 to "
+                                 f"{native.STATE_FORMAT}")
+        batch = native.integer(state_dict["batch"], "state_dict['batch']")
+        if batch < 1:
+            raise native.invalid(f"state_dict: batch {batch} must be >= 1")
+        state = state_dict["state"]
+        if state is None:
+            self._load_options(state_dict, batch)
+            return
+        if not isinstance(state, (bytes, bytearray, memoryview)):
+            raise native.invalid(f"state_dict: 'state' is a {type(state).__name__}, not bytes")
+        state = bytes(state)
+        opts = _resources(native.LoadOptions, native.lib.rlcc_load_options_init, n_threads,
+                          max_bytes)
+        handle = ctypes.c_void_p()
+        native.check(native.lib.rlcc_refiner_load(state, len(state), ctypes.byref(opts),
+                                                  ctypes.byref(handle)))
+        # the library accepted the bytes: their header is the documented one
+        if struct.unpack_from("<I", state, 8)[0] != fmt:
+            native.lib.rlcc_refiner_free(handle.value)
+            raise native.invalid(f"state_dict: format {fmt}, but the state's bytes are format "
+                                 f"{struct.unpack_from('<I', state, 8)[0]}")
+        pseudo, options, shape = _options_of_state(state)
+        # the state holds the library's kNN lists, and its copy of borrowed rows
+        self._replace(handle.value, shape, pseudo, options, batch, None)
+
+    def _load_options(self, state_dict: Mapping, batch: int) -> None:
+        """A state from before the first step: options (and kNN lists) only."""
+        given = state_dict.get("options")
+        if not isinstance(given, Mapping):
+            raise native.invalid("state_dict: no 'options' mapping for a state without bytes")
+        pseudo = native.init_struct(native.PseudoOptions, native.lib.rlcc_pseudo_options_init)
+        options = native.init_struct(native.RefinerOptions, native.lib.rlcc_refiner_options_init)
+        for struct_, fields in ((pseudo, native.PseudoOptions._fields_),
+                                (options, native.RefinerOptions._fields_)):
+            for name, ctype in fields:
+                if name in _NOT_STATE:
+                    continue
+                if name not in given:
+                    raise native.invalid(f"state_dict: options has no {name!r}")
+                _set_field(struct_, name, ctype, given[name])
+        knn = None
+        if state_dict.get("knn") is not None:
+            shape = state_dict.get("knn_shape")
+            data = state_dict["knn"]
+            if (not isinstance(data, (bytes, bytearray)) or not isinstance(shape, (list, tuple))
+                    or len(shape) != 2):
+                raise native.invalid("state_dict: 'knn' must be bytes with a 'knn_shape' of two")
+            rows, k1 = (native.integer(v, "state_dict['knn_shape']") for v in shape)
+            if rows < 0 or k1 != pseudo.k1 or len(data) != 8 * rows * k1:
+                raise native.invalid(f"state_dict: 'knn' holds {len(data)} bytes, not {rows} x "
+                                     f"{k1} int64 lists (k1 = {pseudo.k1})")
+            knn = _knn_lists(np.frombuffer(data, dtype="<i8").astype(np.int64).reshape(rows, k1),
+                             rows, k1)
+        self._replace(None, None, pseudo, options, batch, knn)
+
+    def __getstate__(self) -> dict:
+        return self.state_dict()
+
+    def __setstate__(self, state: dict) -> None:
+        # pickle made this object without __init__: nothing to free yet
+        self._handle, self._shape, self._borrowed, self._pending_knn = None, None, None, None
+        self._init_guard()
+        self.load_state_dict(state)
+
+    def __deepcopy__(self, memo) -> "Refiner":
+        copy = type(self).__new__(type(self))
+        copy.__setstate__(self.state_dict())
+        return copy
+
+    def __copy__(self) -> "Refiner":
+        # a copy that shared the library handle would free it twice: a copy
+        # is always a refiner of its own
+        return self.__deepcopy__({})
+
+
+# PseudoOptions fields that are not part of a saved state: the struct's own
+# size, the reserved fields, and the per-call kNN pointer (set_knn's lists
+# travel separately).
+_NOT_STATE = ("struct_size", "reserved", "reserved2", "knn")
+
+
+def _plain(value):
+    """A ctypes field as a plain Python value (the eps array as a list)."""
+    if isinstance(value, ctypes.Array):
+        return [float(v) for v in value]
+    return value
+
+
+def _set_field(target, name, ctype, value):
+    """Sets one options field from a plain value, refusing what ctypes would
+    convert silently (a float for an int, an int that does not fit)."""
+    if name == "eps":
+        if not isinstance(value, (list, tuple)) or len(value) != 3:
+            raise native.invalid("state_dict: options['eps'] must be a list of three floats")
+        for i, v in enumerate(value):
+            target.eps[i] = _real(v, "eps")
+        return
+    if ctype in (ctypes.c_float, ctypes.c_double):
+        setattr(target, name, _real(value, name))
+    else:
+        setattr(target, name, native.integer(value, f"state_dict: options[{name!r}]",
+                                             "int32" if ctype is ctypes.c_int32 else "int64"))
+
+
+def _real(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise native.invalid(f"state_dict: options[{name!r}] = {value!r} is not a number")
+    return float(value)
+
+
+def _saved_state(handle) -> bytes:
+    """rlcc_refiner_save() by its two calls: the size, then the bytes."""
+    size = ctypes.c_size_t()
+    native.check(native.lib.rlcc_refiner_save(handle, None, 0, ctypes.byref(size)))
+    buffer = bytearray(size.value)
+    view = (ctypes.c_char * len(buffer)).from_buffer(buffer)
+    native.check(native.lib.rlcc_refiner_save(handle, view, len(buffer), ctypes.byref(size)))
+    del view  # the bytearray may be converted (and freed) only once no view exports it
+    return bytes(buffer)
+
+
+def _options_of_state(state: bytes):
+    """The options and (n, d) of a state the library has accepted, read at
+    the offsets docs/stability.md gives ("Checkpoint format", format 1), so
+    the Python side (set_knn's k1, the shape checks) agrees with it."""
+    n, d = struct.unpack_from("<qq", state, 32)
+    options = native.init_struct(native.RefinerOptions, native.lib.rlcc_refiner_options_init)
+    options.alpha, options.w, options.beta, options.scale = struct.unpack_from("<4f", state, 80)
+    pseudo = native.init_struct(native.PseudoOptions, native.lib.rlcc_pseudo_options_init)
+    ints = struct.unpack_from("<10i", state, 96)
+    for name, value in zip(("metric", "k1", "k2", "variant", "normalize", "outliers",
+                            "reliability", "guard", "n_threads", "n_eps"), ints):
+        setattr(pseudo, name, value)
+    pseudo.cutoff, pseudo.method = struct.unpack_from("<fi", state, 136)
+    for i, e in enumerate(struct.unpack_from("<3d", state, 144)):
+        pseudo.eps[i] = e
+    pseudo.threshold, pseudo.min_samples, pseudo.max_bytes = struct.unpack_from("<dqq", state, 168)
+    return pseudo, options, (int(n), int(d))

@@ -1,0 +1,728 @@
+/*
+ * checkpoint.c - a refiner's state as bytes and back (rlcc_refiner_save,
+ * rlcc_refiner_load; rlcc.h and docs/stability.md give the format).
+ *
+ * Every field is written and read one by one, little-endian at a fixed
+ * place, floats as their IEEE-754 bits: no struct is ever copied as it lies
+ * in memory, so the bytes are the same on every machine and a save of a
+ * loaded refiner gives back the bytes it came from.
+ *
+ * Loading trusts nothing. The envelope (magic, size, checksum, format
+ * version) is checked before anything is allocated, the header's options
+ * with rlcc_refiner_new()'s own checks, and each array with the checks the
+ * library applies to the same data from a caller, as it is decoded into the
+ * new refiner. The consensus matrix is not stored: it is computed again
+ * from the two labelings by the code the step used, so it cannot disagree
+ * with them. Until the last check passes the new refiner is nobody's, and
+ * any failure frees it whole.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "refiner.h"
+
+#define LOAD_OPTIONS_SIZE_1_6 (offsetof(rlcc_load_options, max_bytes) + sizeof(int64_t))
+
+/* The envelope, the same in every format version: magic, format version,
+ * the writer's RLCC_VERSION_NUMBER, the total size; a CRC-32C at the end. */
+static const uint8_t magic[8] = {0x89, 'R', 'L', 'C', 'C', 'R', 'F', 0x1A};
+enum {
+    AT_FORMAT = 8,
+    AT_WRITER = 12,
+    AT_SIZE = 16,
+    ENVELOPE_SIZE = 24,
+    CHECKSUM_SIZE = 4,
+    HEADER_SIZE = 192, /* format 1: the envelope and the fields after it */
+};
+
+/* Format 1's optional arrays. */
+enum {
+    FLAG_PROBABILITIES = 1u, /* n x k_prev from the logits callback */
+    FLAG_FEATURES = 2u,      /* n x d, what the targets read */
+    FLAG_KNN = 4u,           /* n x k1 lists for the next step */
+    KNOWN_FLAGS = 7u,
+};
+
+/* The sizes a state's arrays follow from. */
+typedef struct layout {
+    int64_t n, d, done, k, k_prev, k1;
+    uint32_t flags;
+} layout;
+
+/* ---- CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) ---------------
+ * The table is built on the stack for each call (256 entries, 2048 shifts):
+ * no global state, and nothing next to the bytes it checks. */
+static uint32_t crc32c(const uint8_t *p, size_t size)
+{
+    uint32_t table[256];
+    for (uint32_t b = 0; b < 256; b++) {
+        uint32_t c = b;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1u) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        table[b] = c;
+    }
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < size; i++)
+        crc = table[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
+    return crc ^ 0xFFFFFFFFu;
+}
+
+/* ---- little-endian fields -------------------------------------------------- */
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+static void set_u32(uint8_t *p, uint32_t v)
+{
+    for (int b = 0; b < 4; b++)
+        p[b] = (uint8_t)(v >> (8 * b));
+}
+
+/* Two's complement back to signed, without the implementation-defined
+ * conversion of an out-of-range unsigned value. */
+static int32_t as_i32(uint32_t v)
+{
+    return v <= (uint32_t)INT32_MAX ? (int32_t)v : (int32_t)(v - 0x80000000u) + INT32_MIN;
+}
+
+static int64_t as_i64(uint64_t v)
+{
+    return v <= (uint64_t)INT64_MAX ? (int64_t)v : (int64_t)(v - UINT64_C(0x8000000000000000)) + INT64_MIN;
+}
+
+/* Writes fields one after the other. */
+typedef struct writer {
+    uint8_t *at;
+} writer;
+
+static void put_u32(writer *w, uint32_t v)
+{
+    set_u32(w->at, v);
+    w->at += 4;
+}
+
+static void put_u64(writer *w, uint64_t v)
+{
+    put_u32(w, (uint32_t)v);
+    put_u32(w, (uint32_t)(v >> 32));
+}
+
+static void put_i32(writer *w, int32_t v)
+{
+    put_u32(w, (uint32_t)v);
+}
+
+static void put_i64(writer *w, int64_t v)
+{
+    put_u64(w, (uint64_t)v);
+}
+
+static void put_f32(writer *w, float v)
+{
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    put_u32(w, bits);
+}
+
+static void put_f64(writer *w, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    put_u64(w, bits);
+}
+
+static void put_labels(writer *w, const int32_t *labels, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        put_i32(w, labels[i]);
+}
+
+/* rows x cols floats of a matrix with row stride ld, as rows x cols. */
+static void put_matrix(writer *w, const float *m, int64_t rows, int64_t cols, int64_t ld)
+{
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++)
+            put_f32(w, m[r * ld + c]);
+}
+
+/* Reads them back in the same order; the caller has checked the size. */
+typedef struct reader {
+    const uint8_t *at;
+} reader;
+
+static uint32_t take_u32(reader *rd)
+{
+    const uint32_t v = get_u32(rd->at);
+    rd->at += 4;
+    return v;
+}
+
+static uint64_t take_u64(reader *rd)
+{
+    const uint64_t v = get_u64(rd->at);
+    rd->at += 8;
+    return v;
+}
+
+static int32_t take_i32(reader *rd)
+{
+    return as_i32(take_u32(rd));
+}
+
+static int64_t take_i64(reader *rd)
+{
+    return as_i64(take_u64(rd));
+}
+
+static float take_f32(reader *rd)
+{
+    const uint32_t bits = take_u32(rd);
+    float v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+static double take_f64(reader *rd)
+{
+    const uint64_t bits = take_u64(rd);
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+static void take_labels(reader *rd, int32_t *labels, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        labels[i] = take_i32(rd);
+}
+
+static void take_floats(reader *rd, float *m, int64_t count)
+{
+    for (int64_t e = 0; e < count; e++)
+        m[e] = take_f32(rd);
+}
+
+/* ---- sizes ----------------------------------------------------------------- */
+
+/* *total += count * size, or 0 when it would overflow. */
+static int add_bytes(uint64_t *total, uint64_t count, uint64_t size)
+{
+    if (count != 0 && size > (UINT64_MAX - *total) / count)
+        return 0;
+    *total += count * size;
+    return 1;
+}
+
+/* The state's size in bytes, or 0 when it does not fit 64 bits. Every
+ * count is at most INT32_MAX, so each product of two fits. */
+static int state_bytes(const layout *L, uint64_t *total)
+{
+    const uint64_t n = (uint64_t)L->n, d = (uint64_t)L->d;
+    *total = HEADER_SIZE + CHECKSUM_SIZE;
+    int ok = 1;
+    if (L->done >= 1)
+        ok = add_bytes(total, n, 4) && add_bytes(total, (uint64_t)L->k * d, 4);
+    if (ok && L->done >= 2)
+        ok = add_bytes(total, n, 4) && add_bytes(total, (uint64_t)L->k_prev * d, 4);
+    if (ok && (L->flags & FLAG_PROBABILITIES))
+        ok = add_bytes(total, n * (uint64_t)L->k_prev, 4);
+    if (ok && (L->flags & FLAG_FEATURES))
+        ok = add_bytes(total, n * d, 4);
+    if (ok && (L->flags & FLAG_KNN))
+        ok = add_bytes(total, n * (uint64_t)L->k1, 8);
+    return ok;
+}
+
+static void layout_of(const rlcc_refiner *r, layout *L)
+{
+    L->n = r->n;
+    L->d = r->d;
+    L->done = r->done;
+    L->k = r->done >= 1 ? r->cur.k : 0;
+    L->k_prev = r->done >= 2 ? r->prev_k : 0;
+    L->k1 = r->pseudo.k1;
+    L->flags = (r->cur.probs != NULL ? FLAG_PROBABILITIES : 0u) |
+               (r->x != NULL ? FLAG_FEATURES : 0u) | (r->next_knn != NULL ? FLAG_KNN : 0u);
+}
+
+/* ---- save ------------------------------------------------------------------ */
+
+static void write_state(const rlcc_refiner *r, const layout *L, uint64_t total, uint8_t *out)
+{
+    const rlcc_pseudo_options *p = &r->pseudo;
+    const rlcc_refiner_options *o = &r->options;
+    writer w = {out};
+    memcpy(w.at, magic, sizeof magic);
+    w.at += sizeof magic;
+    put_u32(&w, RLCC_STATE_FORMAT);
+    put_u32(&w, RLCC_VERSION_NUMBER);
+    put_u64(&w, total);
+    put_u32(&w, L->flags);
+    put_u32(&w, 0); /* reserved */
+    put_i64(&w, L->n);
+    put_i64(&w, L->d);
+    put_i64(&w, L->done);
+    put_i64(&w, L->k);
+    put_i64(&w, L->k_prev);
+    put_f64(&w, r->threshold);
+    put_f32(&w, o->alpha);
+    put_f32(&w, o->w);
+    put_f32(&w, o->beta);
+    put_f32(&w, o->scale);
+    const int32_t ints[10] = {p->metric,   p->k1,       p->k2,          p->variant,
+                              p->normalize, p->outliers, p->reliability, p->guard,
+                              p->n_threads, p->n_eps};
+    for (int f = 0; f < 10; f++)
+        put_i32(&w, ints[f]);
+    put_f32(&w, p->cutoff);
+    put_i32(&w, p->method);
+    for (int e = 0; e < 3; e++)
+        put_f64(&w, p->eps[e]);
+    put_f64(&w, p->threshold);
+    put_i64(&w, p->min_samples);
+    put_i64(&w, p->max_bytes);
+    if (L->done >= 1) {
+        put_labels(&w, r->cur.labels, r->n);
+        put_matrix(&w, r->cur.centroids, L->k, r->d, r->d);
+    }
+    if (L->done >= 2) {
+        put_labels(&w, r->prev_labels, r->n);
+        put_matrix(&w, r->prev_centroids, L->k_prev, r->d, r->d);
+    }
+    if (L->flags & FLAG_PROBABILITIES)
+        put_matrix(&w, r->cur.probs, r->n, r->cur.probs_cols, r->cur.probs_cols);
+    if (L->flags & FLAG_FEATURES)
+        put_matrix(&w, r->x, r->n, r->d, r->ldx);
+    for (int64_t e = 0; e < r->knn_count; e++)
+        put_i64(&w, r->next_knn[e]);
+    put_u32(&w, crc32c(out, (size_t)(total - CHECKSUM_SIZE)));
+}
+
+int rlcc_refiner_save(const rlcc_refiner *refiner, void *buffer, size_t capacity, size_t *size)
+{
+    rlcc__clear_error();
+    const rlcc_refiner *r = refiner;
+    if (r == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "refiner: is NULL");
+    if (size == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "size: is NULL");
+    int err = rlcc__refiner_enter_reader(r);
+    if (err != RLCC_OK)
+        return err;
+    layout L;
+    layout_of(r, &L);
+    uint64_t total = 0;
+    if (!state_bytes(&L, &total) || total > SIZE_MAX) {
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                         "refiner: its state is larger than size_t can count");
+    } else if (buffer == NULL) {
+        *size = (size_t)total;
+    } else if (capacity < total) {
+        *size = (size_t)total;
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                         "capacity: %zu bytes, below the %zu the state needs (a NULL buffer "
+                         "asks for the size)",
+                         capacity, (size_t)total);
+    } else {
+        write_state(r, &L, total, buffer);
+        *size = (size_t)total;
+    }
+    rlcc__refiner_leave_reader(r);
+    return err;
+}
+
+/* ---- load: the envelope and the header --------------------------------------- */
+
+static int refuse(const char *what)
+{
+    return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "state: %s", what);
+}
+
+/* Magic, size, checksum and format version, before anything is read. */
+static int check_envelope(const uint8_t *s, size_t size)
+{
+    if (size < sizeof magic)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "state: %zu bytes, too few for a refiner state (its header alone "
+                          "is %d)",
+                          size, HEADER_SIZE);
+    if (memcmp(s, magic, sizeof magic) != 0)
+        return refuse("not a librlcc refiner state (the first 8 bytes are not its magic "
+                      "number)");
+    if (size < ENVELOPE_SIZE + CHECKSUM_SIZE)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "state: truncated: %zu bytes, fewer than its header's %d", size,
+                          HEADER_SIZE);
+    const uint64_t declared = get_u64(s + AT_SIZE);
+    if (declared != size)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          declared > size
+                              ? "state: truncated: %zu bytes of the %llu its header declares"
+                              : "state: %zu bytes, but its header declares %llu (bytes after "
+                                "the end)",
+                          size, (unsigned long long)declared);
+    const uint32_t stored = get_u32(s + size - CHECKSUM_SIZE);
+    const uint32_t computed = crc32c(s, size - CHECKSUM_SIZE);
+    if (stored != computed)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "state: checksum mismatch (stored 0x%08x, computed 0x%08x): the "
+                          "bytes are corrupted",
+                          (unsigned)stored, (unsigned)computed);
+    const uint32_t format = get_u32(s + AT_FORMAT), writer_version = get_u32(s + AT_WRITER);
+    if (format == 0 || format > RLCC_STATE_FORMAT)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "state: format version %u, written by librlcc %u.%u.%u; this librlcc "
+                          "(%s) reads format versions 1 to %d",
+                          (unsigned)format, (unsigned)(writer_version / 10000),
+                          (unsigned)(writer_version / 100 % 100), (unsigned)(writer_version % 100),
+                          RLCC_VERSION_STRING, RLCC_STATE_FORMAT);
+    if (size < HEADER_SIZE + CHECKSUM_SIZE)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "state: %zu bytes, fewer than the %d of a format %d header and checksum",
+                          size, HEADER_SIZE + CHECKSUM_SIZE, RLCC_STATE_FORMAT);
+    return RLCC_OK;
+}
+
+/* What the header says, read as the caller's arguments would be. */
+typedef struct header {
+    layout L;
+    uint32_t reserved;
+    double threshold;
+    rlcc_pseudo_options pseudo;
+    rlcc_refiner_options options;
+} header;
+
+static void read_header(reader *rd, header *h)
+{
+    rd->at += ENVELOPE_SIZE;
+    h->L.flags = take_u32(rd);
+    h->reserved = take_u32(rd);
+    h->L.n = take_i64(rd);
+    h->L.d = take_i64(rd);
+    h->L.done = take_i64(rd);
+    h->L.k = take_i64(rd);
+    h->L.k_prev = take_i64(rd);
+    h->threshold = take_f64(rd);
+    rlcc_refiner_options *o = &h->options;
+    rlcc_refiner_options_init(o, sizeof *o);
+    o->alpha = take_f32(rd);
+    o->w = take_f32(rd);
+    o->beta = take_f32(rd);
+    o->scale = take_f32(rd);
+    rlcc_pseudo_options *p = &h->pseudo;
+    rlcc_pseudo_options_init(p, sizeof *p); /* knn NULL, reserved 0 */
+    int32_t *const ints[10] = {&p->metric,    &p->k1,       &p->k2,          &p->variant,
+                               &p->normalize, &p->outliers, &p->reliability, &p->guard,
+                               &p->n_threads, &p->n_eps};
+    for (int f = 0; f < 10; f++)
+        *ints[f] = take_i32(rd);
+    p->cutoff = take_f32(rd);
+    p->method = take_i32(rd);
+    for (int e = 0; e < 3; e++)
+        p->eps[e] = take_f64(rd);
+    p->threshold = take_f64(rd);
+    p->min_samples = take_i64(rd);
+    p->max_bytes = take_i64(rd);
+    h->L.k1 = p->k1;
+}
+
+/* A class count for a generation that has one (1 .. top) or has not (0). */
+static int check_classes(const char *name, int64_t k, int has, int64_t top, int64_t done)
+{
+    if (has ? (k >= 1 && k <= top) : k == 0)
+        return RLCC_OK;
+    return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                      has ? "state: %s is %lld after %lld generations; must be in [1, %lld]"
+                          : "state: %s is %lld after %lld generations; must be 0",
+                      name, (long long)k, (long long)done, (long long)top);
+}
+
+/* The threshold a refiner with these options can hold after `done`
+ * generations (pseudo.c: the one given, 0 without the criterion, else the
+ * computed R_indep minimum in [0, 1]). */
+static int check_threshold(double t, int64_t done, const rlcc_pseudo_options *p)
+{
+    const char *want = NULL;
+    if (done == 0 && !(t == p->threshold))
+        want = "before generation 1, the pseudo-label options' threshold";
+    else if (done > 0 && !p->reliability && !(t == 0.0))
+        want = "0 without the reliability criterion";
+    else if (done > 0 && p->reliability && p->threshold >= 0.0 && !(t == p->threshold))
+        want = "the pseudo-label options' threshold, which it was given";
+    else if (done > 0 && p->reliability && p->threshold < 0.0 && !(t >= 0.0 && t <= 1.0))
+        want = "a computed one, in [0, 1]";
+    if (want == NULL)
+        return RLCC_OK;
+    return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "state: threshold %g is not what these options give (%s)",
+                      t, want);
+}
+
+/* The header against itself: the checks of rlcc_refiner_new(), then the
+ * sizes, flags and threshold a refiner with these options can have, then
+ * the size they add up to. p and o receive the checked options. */
+static int check_header(const header *h, size_t size, rlcc_pseudo_options *p,
+                        rlcc_refiner_options *o)
+{
+    const layout *L = &h->L;
+    if (L->flags & ~(uint32_t)KNOWN_FLAGS)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "state: flags 0x%x has bits this librlcc does not know",
+                          (unsigned)L->flags);
+    if (h->reserved != 0)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "state: reserved field is %u, must be 0",
+                          (unsigned)h->reserved);
+    if (rlcc__refiner_check_setup(L->n, L->d, &h->pseudo, &h->options, p, o) != RLCC_OK)
+        return rlcc__fail_prefixed(RLCC_E_INVALID_ARGUMENT, "state: ");
+    if (memcmp(p->eps, h->pseudo.eps, sizeof p->eps) != 0)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "state: eps %g, %g, %g are not in ascending order (a refiner keeps "
+                          "them sorted)",
+                          h->pseudo.eps[0], h->pseudo.eps[1], h->pseudo.eps[2]);
+    if (L->done < 0)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "state: generations %lld is negative",
+                          (long long)L->done);
+    /* at most one class a sample, but SpCL's criterion without its guard
+     * gives each sample it ejects a class of its own beside the one it
+     * leaves (which may be left empty) */
+    const int64_t top = p->reliability && !p->guard ? 2 * L->n : L->n;
+    int err = check_classes("classes", L->k, L->done >= 1, top, L->done);
+    if (err == RLCC_OK)
+        err = check_classes("previous classes", L->k_prev, L->done >= 2, top, L->done);
+    if (err != RLCC_OK)
+        return err;
+    const int probs = (L->flags & FLAG_PROBABILITIES) != 0;
+    const int features = (L->flags & FLAG_FEATURES) != 0;
+    if (probs && L->done < 2)
+        return refuse("logits' probabilities before generation 2, which never has them");
+    if (features && !(L->done >= 2 && o->beta < 1.0f && !probs))
+        return refuse("features where the targets never read them (they do from generation 2 "
+                      "on, with beta < 1 and no logits)");
+    if (L->done >= 2 && o->beta < 1.0f && !probs && !features)
+        return refuse("no features and no logits' probabilities, but the targets read one "
+                      "(generation 2 on, beta < 1)");
+    if ((L->flags & FLAG_KNN) && p->metric != RLCC_METRIC_JACCARD)
+        return refuse("kNN lists, but only the Jaccard metric reads them");
+    err = check_threshold(h->threshold, L->done, p);
+    if (err != RLCC_OK)
+        return err;
+    uint64_t want = 0;
+    if (!state_bytes(L, &want) || want != size)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "state: %zu bytes, but the sizes in its header make %llu", size,
+                          (unsigned long long)want);
+    return RLCC_OK;
+}
+
+/* ---- load: the arrays ---------------------------------------------------------- */
+
+/* Labels as rlcc_pseudo_labels() leaves them: in [-1, k) with k - 1 the
+ * largest, no -1 under the singleton policy, and no empty class unless the
+ * reliability criterion runs without its guard. */
+static int check_loaded_labels(const char *name, const int32_t *labels, int64_t n, int64_t k,
+                               const rlcc_pseudo_options *p, rlcc__budget *budget)
+{
+    int64_t classes = k;
+    int err = rlcc__check_labels(name, labels, n, &classes);
+    if (err != RLCC_OK)
+        return err;
+    int32_t top = -1;
+    for (int64_t i = 0; i < n; i++) {
+        if (labels[i] == -1 && p->outliers == RLCC_OUTLIERS_SINGLETON)
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                              "%s: sample %lld is noise (-1), which the singleton outlier "
+                              "policy never leaves",
+                              name, (long long)i);
+        top = labels[i] > top ? labels[i] : top;
+    }
+    if ((int64_t)top + 1 != k)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "%s: the largest label is %d, but the header counts %lld classes",
+                          name, (int)top, (long long)k);
+    if (p->reliability && !p->guard)
+        return RLCC_OK; /* SpCL without the guard may leave gaps */
+    uint8_t *seen = rlcc__calloc(budget, k, sizeof *seen, "label check", &err);
+    if (seen == NULL)
+        return err;
+    for (int64_t i = 0; i < n; i++)
+        if (labels[i] >= 0)
+            seen[labels[i]] = 1;
+    int64_t empty = 0;
+    while (empty < k && seen[empty])
+        empty++;
+    rlcc__free(budget, seen, k, sizeof *seen);
+    if (empty < k)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "%s: class %lld has no member, which these options never leave",
+                          name, (long long)empty);
+    return RLCC_OK;
+}
+
+/* Finite rows of unit length or zero, as rlcc_centroids() makes them. */
+static int check_loaded_centroids(const char *name, const float *c, int64_t k, int64_t d)
+{
+    int err = rlcc__check_finite(name, c, k, d, d);
+    for (int64_t a = 0; err == RLCC_OK && a < k; a++) {
+        double sum = 0.0;
+        for (int64_t j = 0; j < d; j++)
+            sum += (double)c[a * d + j] * (double)c[a * d + j];
+        if (sum != 0.0 && fabs(sum - 1.0) > 1e-3)
+            err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                             "%s: row %lld has squared norm %g; centroids are unit rows or zero",
+                             name, (long long)a, sum);
+    }
+    return err;
+}
+
+/* Rows of a softmax: finite, in [0, 1], summing to 1 (within 1e-3; the
+ * step's rows are within a few float32 roundings of it). */
+static int check_loaded_probabilities(const float *probs, int64_t n, int64_t k)
+{
+    const char *name = "state: probabilities";
+    int err = rlcc__check_finite(name, probs, n, k, k);
+    for (int64_t i = 0; err == RLCC_OK && i < n; i++) {
+        double sum = 0.0;
+        for (int64_t a = 0; err == RLCC_OK && a < k; a++) {
+            const float p = probs[i * k + a];
+            sum += p;
+            if (!(p >= 0.0f && p <= 1.0f))
+                err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                                 "%s: row %lld, column %lld is %g, outside [0, 1]", name,
+                                 (long long)i, (long long)a, (double)p);
+        }
+        if (err == RLCC_OK && fabs(sum - 1.0) > 1e-3)
+            err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                             "%s: row %lld sums to %g, not 1 (they are softmax rows)", name,
+                             (long long)i, sum);
+    }
+    return err;
+}
+
+/* One generation's labels and centroids into *labels and *centroids. */
+static int load_generation(rlcc_refiner *r, reader *rd, int64_t k, int32_t **labels,
+                           float **centroids, const char *labels_name, const char *centroids_name)
+{
+    int err;
+    *labels = rlcc__alloc(&r->budget, r->n, sizeof **labels, "refiner labels", &err);
+    if (*labels == NULL)
+        return err;
+    take_labels(rd, *labels, r->n);
+    err = check_loaded_labels(labels_name, *labels, r->n, k, &r->pseudo, &r->budget);
+    if (err != RLCC_OK)
+        return err;
+    *centroids = rlcc__alloc(&r->budget, k * r->d, sizeof **centroids, "refiner centroids", &err);
+    if (*centroids == NULL)
+        return err;
+    take_floats(rd, *centroids, k * r->d);
+    return check_loaded_centroids(centroids_name, *centroids, k, r->d);
+}
+
+/* The arrays after the header, into r (a new refiner whose header fields
+ * are set), each checked as it arrives; on error the caller frees r. */
+static int load_arrays(rlcc_refiner *r, const layout *L, reader *rd, int threads)
+{
+    const int64_t n = r->n, d = r->d;
+    rlcc__budget *b = &r->budget;
+    int err = RLCC_OK;
+    if (L->done >= 1) {
+        r->cur.k = L->k;
+        err = load_generation(r, rd, L->k, &r->cur.labels, &r->cur.centroids, "state: labels",
+                              "state: centroids");
+    }
+    if (err == RLCC_OK && L->done >= 2) {
+        r->prev_k = L->k_prev;
+        err = load_generation(r, rd, L->k_prev, &r->prev_labels, &r->prev_centroids,
+                              "state: previous labels", "state: previous centroids");
+    }
+    if (err == RLCC_OK && (L->flags & FLAG_PROBABILITIES)) {
+        r->cur.probs = rlcc__alloc(b, n * L->k_prev, sizeof *r->cur.probs, "refiner logits", &err);
+        r->cur.probs_cols = L->k_prev;
+        if (r->cur.probs != NULL) {
+            take_floats(rd, r->cur.probs, n * L->k_prev);
+            err = check_loaded_probabilities(r->cur.probs, n, L->k_prev);
+        }
+    }
+    if (err == RLCC_OK && (L->flags & FLAG_FEATURES)) {
+        r->x_copy = rlcc__alloc(b, n * d, sizeof *r->x_copy, "refiner features", &err);
+        if (r->x_copy != NULL) {
+            take_floats(rd, r->x_copy, n * d);
+            r->x = r->x_copy;
+            r->ldx = d;
+            err = rlcc__check_feature_values("state: features", r->x_copy, n, d, d, threads, b);
+        }
+    }
+    if (err == RLCC_OK && (L->flags & FLAG_KNN)) {
+        /* kept as rlcc_refiner_set_knn() keeps lists: the step checks them */
+        r->next_knn = rlcc__alloc(b, n * L->k1, sizeof *r->next_knn, "refiner kNN lists", &err);
+        if (r->next_knn != NULL) {
+            r->knn_count = n * L->k1;
+            for (int64_t e = 0; e < r->knn_count; e++)
+                r->next_knn[e] = take_i64(rd);
+        }
+    }
+    if (err == RLCC_OK && L->done >= 2) /* the step's own consensus, computed again */
+        err = rlcc__consensus_csr(r->prev_labels, r->cur.labels, n, L->k_prev, L->k,
+                                  RLCC_CONSENSUS_IOU, RLCC_NORMALIZE_SUM, b, &r->cur.chat);
+    return err;
+}
+
+int rlcc_load_options_init(rlcc_load_options *options, size_t struct_size)
+{
+    rlcc__clear_error();
+    const rlcc_load_options defaults = {.struct_size = sizeof defaults};
+    return rlcc__init_struct(options, struct_size, &defaults, sizeof defaults,
+                             LOAD_OPTIONS_SIZE_1_6, "options");
+}
+
+int rlcc_refiner_load(const void *state, size_t size, const rlcc_load_options *options,
+                      rlcc_refiner **out)
+{
+    rlcc__clear_error();
+    rlcc_load_options o;
+    rlcc_load_options_init(&o, sizeof o);
+    int err = out == NULL ? rlcc__fail(RLCC_E_INVALID_ARGUMENT, "out: is NULL") : RLCC_OK;
+    if (err == RLCC_OK && state == NULL && size > 0)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "state: is NULL");
+    if (err == RLCC_OK)
+        err = rlcc__read_struct(&o, sizeof o, options, LOAD_OPTIONS_SIZE_1_6, "options");
+    if (err == RLCC_OK)
+        err = rlcc__check_reserved("options.reserved", o.reserved);
+    if (err == RLCC_OK)
+        err = rlcc__check_resources(o.n_threads, o.max_bytes);
+    if (err == RLCC_OK)
+        err = check_envelope(state, size);
+    header h;
+    rlcc_pseudo_options p;
+    rlcc_refiner_options ro;
+    reader rd = {state};
+    if (err == RLCC_OK) {
+        read_header(&rd, &h);
+        err = check_header(&h, size, &p, &ro);
+    }
+    if (err != RLCC_OK)
+        return err;
+    rlcc_refiner *r = rlcc__refiner_create(h.L.n, h.L.d, &p, &ro);
+    if (r == NULL)
+        return RLCC_E_OUT_OF_MEMORY;
+    r->done = h.L.done;
+    r->threshold = h.threshold;
+    /* the call's bound, as a step's: the refiner keeps its own budget */
+    const int64_t limit = r->budget.limit;
+    if (o.max_bytes > 0)
+        r->budget.limit = o.max_bytes;
+    /* the checks run on this call's threads: a state does not choose them */
+    err = load_arrays(r, &h.L, &rd, rlcc__resolve_threads(o.n_threads));
+    r->budget.limit = limit;
+    if (err != RLCC_OK) {
+        rlcc__refiner_release(r);
+        return err;
+    }
+    *out = r;
+    return RLCC_OK;
+}

@@ -72,7 +72,7 @@ static int check_labelings(const int32_t *prev, const int32_t *cur, int64_t n, i
         err = rlcc__check_labels("prev", prev, n, k_prev);
     if (err == RLCC_OK)
         err = rlcc__check_labels("cur", cur, n, k_cur);
-    if (err == RLCC_OK && *k_prev > 0 && *k_cur > INT64_MAX / *k_prev)
+    if (err == RLCC_OK && rlcc__mul(*k_prev, *k_cur) < 0)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k_prev x k_cur overflows int64");
     return err;
 }
@@ -486,6 +486,10 @@ static int check_chat(const int64_t *indptr, const int32_t *indices, const float
 {
     if (k_prev < 1 || k_cur < 1)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "chat: shape %lld x %lld must be at least 1 x 1",
+                          (long long)k_prev, (long long)k_cur);
+    /* bounded before indptr is read: rows are int32 labels, columns int32 */
+    if (k_prev > INT32_MAX || k_cur > INT32_MAX)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "chat: shape %lld x %lld exceeds INT32_MAX",
                           (long long)k_prev, (long long)k_cur);
     if (indptr == NULL)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "chat_indptr: is NULL");

@@ -154,6 +154,17 @@ int rlcc__dbscan_label(const rlcc__graph *g, int64_t min_samples, rlcc__budget *
     return err;
 }
 
+/* Every DBSCAN stats write goes through here: only the fields this
+ * librlcc knows, within the caller's struct_size. */
+static void write_stats(rlcc_dbscan_stats *stats, int64_t pairs, int64_t n_core,
+                        int64_t n_noise, int64_t n_redecided, int64_t peak_bytes)
+{
+    const rlcc_dbscan_stats s = {.struct_size = sizeof s, .n_neighbor_pairs = pairs,
+                                 .n_core = n_core, .n_noise = n_noise,
+                                 .n_redecided = n_redecided, .peak_bytes = peak_bytes};
+    rlcc__write_struct(stats, &s, sizeof s);
+}
+
 /* Labels a finished graph into the caller's outputs and fills the stats.
  * Frees the graph whatever happens. */
 static int finish(rlcc__graph *g, int64_t min_samples, rlcc__budget *budget,
@@ -173,11 +184,7 @@ static int finish(rlcc__graph *g, int64_t min_samples, rlcc__budget *budget,
             n_core += g->indptr[i + 1] - g->indptr[i] >= min_samples; /* as labelled */
             n_noise += labels[i] == -1;
         }
-        stats->n_neighbor_pairs = g->indptr[n];
-        stats->n_core = n_core;
-        stats->n_noise = n_noise;
-        stats->n_redecided = n_redecided;
-        stats->peak_bytes = budget->peak;
+        write_stats(stats, g->indptr[n], n_core, n_noise, n_redecided, budget->peak);
     }
     if (n_clusters != NULL)
         *n_clusters = clusters;
@@ -190,10 +197,8 @@ static int finish_empty(int64_t *n_clusters, rlcc_dbscan_stats *stats)
 {
     if (n_clusters != NULL)
         *n_clusters = 0;
-    if (stats != NULL) {
-        size_t size = stats->struct_size;
-        rlcc_dbscan_stats_init(stats, size);
-    }
+    if (stats != NULL)
+        write_stats(stats, 0, 0, 0, 0, 0);
     return RLCC_OK;
 }
 
@@ -294,11 +299,8 @@ static int dbscan_without_gram(int32_t algorithm, const float *x, int64_t n, int
             n_core += core_flags[i];
             n_noise += labels[i] == -1;
         }
-        stats->n_neighbor_pairs = pairs;
-        stats->n_core = n_core;
-        stats->n_noise = n_noise;
-        stats->n_redecided = 0; /* no float32 screen: every pair computed is decided in double */
-        stats->peak_bytes = budget->peak;
+        /* n_redecided 0: no float32 screen, every pair computed is decided in double */
+        write_stats(stats, pairs, n_core, n_noise, 0, budget->peak);
     }
     if (err == RLCC_OK && n_clusters != NULL && !*declined)
         *n_clusters = clusters;
@@ -496,7 +498,10 @@ static int check_csr(int64_t n, const int64_t *indptr, const int32_t *indices,
                                       : "indices: column %d unsorted in row %lld",
                                   (int)j, (long long)i);
         }
-        int err = bad_distance("data", i, data + indptr[i], indptr[i + 1] - indptr[i]);
+        /* an empty row reads nothing: data may be NULL when nothing is stored */
+        int err = indptr[i + 1] > indptr[i]
+                      ? bad_distance("data", i, data + indptr[i], indptr[i + 1] - indptr[i])
+                      : RLCC_OK;
         if (err != RLCC_OK)
             return err;
     }

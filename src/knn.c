@@ -871,9 +871,7 @@ int rlcc_knn_state_stats(const rlcc_knn_state *state, rlcc_knn_stats *stats)
                                 .n_redecided = state->n_decided,
                                 .n_fallback_rows = state->n_fallback,
                                 .peak_bytes = state->budget.peak};
-    const size_t size = stats->struct_size < sizeof out ? stats->struct_size : sizeof out;
-    memcpy((char *)stats + sizeof(size_t), (const char *)&out + sizeof(size_t),
-           size - sizeof(size_t));
+    rlcc__write_struct(stats, &out, sizeof out);
     release(state);
     return RLCC_OK;
 }

@@ -131,7 +131,7 @@ int rlcc_refiner_new(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "n: %lld must be >= 1", (long long)n);
     if (err == RLCC_OK)
         err = rlcc__check_row_count("refiner", n);
-    if (err == RLCC_OK && (d < 1 || d > INT32_MAX || n > INT64_MAX / d))
+    if (err == RLCC_OK && (d < 1 || d > INT32_MAX || rlcc__mul(n, d) < 0))
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "d: %lld must be in [1, INT32_MAX]", (long long)d);
     if (err == RLCC_OK)
         err = rlcc__read_struct(&o, sizeof o, options, OPTIONS_SIZE_1_2, "options");

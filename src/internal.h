@@ -76,7 +76,11 @@ void rlcc__free(rlcc__budget *budget, void *p, int64_t count, size_t size);
 
 /* ---- threads (threads.c) -------------------------------------------------- */
 
-/* Resolves a caller's n_threads (0 = omp_get_max_threads()); never < 1. */
+/* Resolves a caller's n_threads (0 = omp_get_max_threads()); never < 1,
+ * never more than the machine runs (omp_get_num_procs(), or
+ * omp_get_max_threads() when that is larger; OMP_THREAD_LIMIT), and 1 in a
+ * child created by fork(). Every parallel region takes its count from here,
+ * with if (n_threads > 1). */
 int rlcc__resolve_threads(int32_t n_threads);
 
 /* libomp keeps its workers spinning for KMP_BLOCKTIME after a parallel

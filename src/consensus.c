@@ -77,6 +77,14 @@ static int check_labelings(const int32_t *prev, const int32_t *cur, int64_t n, i
     return err;
 }
 
+/* A consensus output apart from the two label vectors. */
+static int labelings_apart(const int32_t *prev, const int32_t *cur, int64_t n, rlcc__span output)
+{
+    const rlcc__span inputs[] = {rlcc__vector_span("prev", prev, n, sizeof *prev),
+                                 rlcc__vector_span("cur", cur, n, sizeof *cur)};
+    return rlcc__check_no_overlap(&output, 1, inputs, 2);
+}
+
 /* The sorted (prev, cur) keys of the samples labelled in both. */
 static int gather_pairs(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_cur,
                         rlcc__budget *budget, int64_t **keys, int64_t *n_keys)
@@ -165,6 +173,9 @@ int rlcc_consensus_counts_opts(const int32_t *prev, const int32_t *cur, int64_t 
         err = check_labelings(prev, cur, n, &k_prev, &k_cur);
     if (err == RLCC_OK)
         err = rlcc__check_matrix("counts", counts, k_prev, k_cur > 0 ? k_cur : 1, ld);
+    if (err == RLCC_OK)
+        err = labelings_apart(prev, cur, n,
+                              rlcc__matrix_span("counts", counts, k_prev, k_cur, ld, sizeof *counts));
     if (err != RLCC_OK)
         return err;
     rlcc__budget budget;
@@ -231,6 +242,9 @@ int rlcc_consensus_opts(const int32_t *prev, const int32_t *cur, int64_t n, int6
         err = check_labelings(prev, cur, n, &k_prev, &k_cur);
     if (err == RLCC_OK)
         err = rlcc__check_matrix("out", out, k_prev, k_cur > 0 ? k_cur : 1, ld);
+    if (err == RLCC_OK)
+        err = labelings_apart(prev, cur, n,
+                              rlcc__matrix_span("out", out, k_prev, k_cur, ld, sizeof *out));
     if (err != RLCC_OK)
         return err;
     rlcc__budget budget;
@@ -319,6 +333,8 @@ int rlcc_consensus_csr_opts(const int32_t *prev, const int32_t *cur, int64_t n, 
         err = read_consensus_options(options, 0, &opts);
     if (err == RLCC_OK)
         err = check_labelings(prev, cur, n, &k_prev, &k_cur);
+    if (err == RLCC_OK)
+        err = labelings_apart(prev, cur, n, rlcc__vector_span("out", out, 1, sizeof *out));
     if (err != RLCC_OK)
         return err;
     rlcc__budget budget;
@@ -453,6 +469,14 @@ int rlcc_class_probabilities_opts(const float *x, int64_t n, int64_t d, int64_t 
         err = rlcc__check_sample_rows(rows, n_rows, n);
     if (err == RLCC_OK)
         err = rlcc__check_matrix("probs", probs, n_rows, k, ldp);
+    if (err == RLCC_OK) {
+        const rlcc__span output = rlcc__matrix_span("probs", probs, n_rows, k, ldp, sizeof *probs);
+        const rlcc__span inputs[] = {
+            rlcc__matrix_span("x", x, n, d, ldx, sizeof *x),
+            rlcc__matrix_span("centroids", centroids, k, d, ldc, sizeof *centroids),
+            rlcc__vector_span("rows", rows, n_rows, sizeof *rows)};
+        err = rlcc__check_no_overlap(&output, 1, inputs, 3);
+    }
     if (err == RLCC_OK)
         err = rlcc__check_finite("centroids", centroids, k, d, ldc);
     const int n_threads = rlcc__resolve_threads(opts.n_threads);
@@ -583,6 +607,19 @@ int rlcc_propagate_opts(const int32_t *prev, int64_t n, const int64_t *chat_indp
     }
     if (err == RLCC_OK)
         err = rlcc__check_matrix("out", out, n_rows, k_cur, ldo);
+    if (err == RLCC_OK) {
+        const int64_t nnz = chat_indptr[k_prev];
+        const rlcc__span output = rlcc__matrix_span("out", out, n_rows, k_cur, ldo, sizeof *out);
+        const rlcc__span inputs[] = {
+            rlcc__vector_span("prev", prev, n, sizeof *prev),
+            rlcc__vector_span("chat_indptr", chat_indptr, k_prev + 1, sizeof *chat_indptr),
+            rlcc__vector_span("chat_indices", chat_indices, nnz, sizeof *chat_indices),
+            rlcc__vector_span("chat_data", chat_data, nnz, sizeof *chat_data),
+            rlcc__matrix_span("probs", opts.beta < 1.0f ? probs : NULL, n_rows, k_prev, ldp,
+                              sizeof *probs),
+            rlcc__vector_span("rows", rows, n_rows, sizeof *rows)};
+        err = rlcc__check_no_overlap(&output, 1, inputs, 6);
+    }
     if (err != RLCC_OK)
         return err;
     rlcc__propagate(prev, chat_indptr, chat_indices, chat_data, k_prev, k_cur, probs, ldp, opts.w,
@@ -646,6 +683,16 @@ int rlcc_blend_opts(const int32_t *cur, int64_t n, int64_t k_cur, const float *s
     }
     if (err == RLCC_OK)
         err = rlcc__check_matrix("out", out, n_rows, k_cur, ldo);
+    if (err == RLCC_OK) {
+        /* in place is fine: s and out the same buffer, the same layout */
+        const int in_place = s == out && lds == ldo;
+        const rlcc__span output = rlcc__matrix_span("out", out, n_rows, k_cur, ldo, sizeof *out);
+        const rlcc__span inputs[] = {
+            rlcc__vector_span("cur", cur, n, sizeof *cur),
+            rlcc__matrix_span("s", in_place ? NULL : s, n_rows, k_cur, lds, sizeof *s),
+            rlcc__vector_span("rows", rows, n_rows, sizeof *rows)};
+        err = rlcc__check_no_overlap(&output, 1, inputs, 3);
+    }
     if (err != RLCC_OK)
         return err;
     rlcc__blend(cur, k_cur, s, lds, opts.alpha, rows, n_rows,

@@ -624,6 +624,17 @@ static int enter_ready(const rlcc_refiner *r, const void *out)
     return err;
 }
 
+/* A reader's output apart from the caller's borrowed matrix, which later
+ * targets read, and from rows (the targets' list; an empty span else). */
+static int apart_from_borrowed(const rlcc_refiner *r, rlcc__span output, rlcc__span rows)
+{
+    const rlcc__span inputs[] = {
+        rlcc__matrix_span("the borrowed x", r->x_copy == NULL ? r->x : NULL, r->n, r->d, r->ldx,
+                          sizeof *r->x),
+        rows};
+    return rlcc__check_no_overlap(&output, 1, inputs, 2);
+}
+
 static int check_ready(const rlcc_refiner *r, const void *out)
 {
     if (r->done == 0)
@@ -636,10 +647,13 @@ static int check_ready(const rlcc_refiner *r, const void *out)
 int rlcc_refiner_labels(const rlcc_refiner *r, int32_t *labels)
 {
     int err = enter_ready(r, labels);
-    if (err == RLCC_OK) {
+    if (err != RLCC_OK)
+        return err;
+    err = apart_from_borrowed(r, rlcc__vector_span("labels", labels, r->n, sizeof *labels),
+                              (rlcc__span){0});
+    if (err == RLCC_OK)
         memcpy(labels, r->cur.labels, sizeof *labels * (size_t)r->n);
-        leave_reader(r);
-    }
+    leave_reader(r);
     return err;
 }
 
@@ -653,6 +667,10 @@ int rlcc_refiner_centroids(const rlcc_refiner *r, float *centroids, int64_t ld)
                          ld < r->d ? "ld: %lld is smaller than d = %lld"
                                    : "ld: %lld exceeds INT32_MAX (d = %lld)",
                          (long long)ld, (long long)r->d);
+    if (err == RLCC_OK)
+        err = apart_from_borrowed(r, rlcc__matrix_span("centroids", centroids, r->cur.k, r->d, ld,
+                                                       sizeof *centroids),
+                                  (rlcc__span){0});
     for (int64_t c = 0; err == RLCC_OK && c < r->cur.k; c++)
         memcpy(centroids + c * ld, r->cur.centroids + c * r->d, sizeof(float) * (size_t)r->d);
     leave_reader(r);
@@ -721,6 +739,9 @@ int rlcc_refiner_targets_opts(const rlcc_refiner *r, const int64_t *rows, int64_
         err = rlcc__check_sample_rows(rows, n_rows, r->n);
     if (err == RLCC_OK)
         err = rlcc__check_matrix("out", out, n_rows, r->cur.k, ld);
+    if (err == RLCC_OK)
+        err = apart_from_borrowed(r, rlcc__matrix_span("out", out, n_rows, r->cur.k, ld, sizeof *out),
+                                  rlcc__vector_span("rows", rows, n_rows, sizeof *rows));
     if (err == RLCC_OK && rlcc__mul(n_rows, 4 * r->prev_k) < 0)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                          "n_rows: %lld rows of %lld probabilities overflow int64",

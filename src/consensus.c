@@ -373,6 +373,27 @@ static inline int64_t sample_of(const int64_t *rows, int64_t r)
 
 /* ---- class probabilities ------------------------------------------------ */
 
+/* softmax(scale * dot) over a row of k dot products, in double and shifted
+ * by its largest term: every term is exp of a value <= 0 and the largest is
+ * 1, so any finite scale and dots give finite probabilities that sum to 1
+ * (a float32 scale * dot could overflow to inf and give inf - inf). */
+static void scaled_softmax_row(float *row, int64_t k, float scale)
+{
+    double top = -INFINITY;
+    for (int64_t b = 0; b < k; b++) {
+        const double logit = (double)scale * (double)row[b];
+        top = logit > top ? logit : top;
+    }
+    double sum = 0.0;
+    for (int64_t b = 0; b < k; b++) {
+        const double e = rlcc__exp_fixed((double)scale * (double)row[b] - top);
+        row[b] = (float)e;
+        sum += e;
+    }
+    for (int64_t b = 0; b < k; b++)
+        row[b] = (float)(row[b] / sum);
+}
+
 int rlcc__class_probabilities(const float *x, int64_t d, int64_t ldx, const float *centroids,
                               int64_t k, int64_t ldc, float scale, const int64_t *rows,
                               int64_t n_rows, int n_threads, rlcc__budget *budget, float *probs,
@@ -394,26 +415,28 @@ int rlcc__class_probabilities(const float *x, int64_t d, int64_t ldx, const floa
         a = gathered;
         lda = d;
     }
-    /* probs = scale * A C^T, split so every dimension fits BLAS's int */
+    /* probs = A C^T, split so every dimension fits BLAS's int; finite,
+     * since rows and centroids both have squared norms <= 2^120 */
     const int64_t chunk = INT32_MAX;
     for (int64_t r0 = 0; r0 < n_rows; r0 += chunk) {
         const int64_t m = n_rows - r0 < chunk ? n_rows - r0 : chunk;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)d, scale,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)d, 1.0f,
                     a + r0 * lda, (int)lda, centroids, (int)ldc, 0.0f, probs + r0 * ldp,
                     (int)ldp);
     }
 #pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static)
     for (int64_t r = 0; r < n_rows; r++)
-        normalize_dense_row(probs + r * ldp, k, RLCC_NORMALIZE_SOFTMAX);
+        scaled_softmax_row(probs + r * ldp, k, scale);
     rlcc__free(budget, gathered, n_rows * d, sizeof *gathered);
     return RLCC_OK;
 }
 
-/* The rows a probabilities call reads (rows, or all n) must be finite and
- * below RLCC_MAX_SQUARED_NORM; only those are read, so a batch does not
- * cost O(n d). The first bad one is reported whatever the thread count. */
-static int check_read_rows(const float *x, int64_t d, int64_t ldx, const int64_t *rows,
-                           int64_t n_rows, int n_threads)
+/* The rows a probabilities call reads (rows, or all n; the centroids) must
+ * be finite and below RLCC_MAX_SQUARED_NORM; only those are read, so a batch
+ * does not cost O(n d). The first bad one is reported whatever the thread
+ * count. */
+static int check_read_rows(const char *name, const float *x, int64_t d, int64_t ldx,
+                           const int64_t *rows, int64_t n_rows, int n_threads)
 {
     int64_t first_bad = INT64_MAX;
 #pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static) \
@@ -435,12 +458,12 @@ static int check_read_rows(const float *x, int64_t d, int64_t ldx, const int64_t
     const float *row = x + i * ldx;
     for (int64_t j = 0; j < d; j++)
         if (!isfinite(row[j]))
-            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "x: row %lld has %s at column %lld",
-                              (long long)i, isnan(row[j]) ? "NaN" : "inf", (long long)j);
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: row %lld has %s at column %lld",
+                              name, (long long)i, isnan(row[j]) ? "NaN" : "inf", (long long)j);
     return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                      "x: row %lld has a squared norm above the 2^120 that float32 products "
+                      "%s: row %lld has a squared norm above the 2^120 that float32 products "
                       "allow",
-                      (long long)i);
+                      name, (long long)i);
 }
 
 int rlcc_class_probabilities_opts(const float *x, int64_t n, int64_t d, int64_t ldx,
@@ -480,8 +503,10 @@ int rlcc_class_probabilities_opts(const float *x, int64_t n, int64_t d, int64_t 
     if (err == RLCC_OK)
         err = rlcc__check_finite("centroids", centroids, k, d, ldc);
     const int n_threads = rlcc__resolve_threads(opts.n_threads);
+    if (err == RLCC_OK) /* bounded norms keep every logit finite */
+        err = check_read_rows("centroids", centroids, d, ldc, NULL, k, n_threads);
     if (err == RLCC_OK)
-        err = check_read_rows(x, d, ldx, rows, n_rows, n_threads);
+        err = check_read_rows("x", x, d, ldx, rows, n_rows, n_threads);
     if (err != RLCC_OK)
         return err;
     rlcc__budget budget;

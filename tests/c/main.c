@@ -33,6 +33,7 @@ static const group groups[] = {
     {"rlcc", rlcc_tests},
     {"concurrency", concurrency_tests},
     {"limits", limits_tests},
+    {"robustness", robustness_tests},
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

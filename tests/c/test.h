@@ -74,5 +74,6 @@ extern const test_case rlcc_tests[];
 extern const test_case knn_tests[];
 extern const test_case concurrency_tests[];
 extern const test_case limits_tests[];
+extern const test_case robustness_tests[];
 
 #endif

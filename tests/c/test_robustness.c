@@ -340,7 +340,10 @@ static void fresh_thread_counts_beyond_the_machine(void)
     CHECK(statm != NULL && fscanf(statm, "%lu", &pages) == 1);
     if (statm != NULL)
         fclose(statm);
-    limit.rlim_cur = limit.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)768 << 20);
+    /* room for a team as large as the machine (a 4 MiB libomp stack and
+     * more per thread), not for thousands */
+    const rlim_t room = ((rlim_t)512 << 20) + (rlim_t)sysconf(_SC_NPROCESSORS_ONLN) * ((rlim_t)16 << 20);
+    limit.rlim_cur = limit.rlim_max = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + room;
     CHECK(setrlimit(RLIMIT_AS, &limit) == 0);
     const int32_t counts[3] = {200, 5000, INT32_MAX};
     rlcc_dbscan_options dopts;
@@ -773,9 +776,10 @@ static void getters_never_fail_a_concurrent_step(void)
 
 /* ---- fork ------------------------------------------------------------------------- */
 
-/* The parent runs teams of two threads (brute DBSCAN, kNN, Jaccard), then
- * forks; the child makes the same calls with n_threads 2 and must give the
- * same results within 10 s (it hung in libomp's __kmpc_fork_call). */
+/* The parent runs teams of two threads (brute DBSCAN, kNN, Jaccard pseudo
+ * labels), then forks; the child makes the same calls with n_threads 2
+ * and must give the same results within 10 s (it hung in libomp's
+ * __kmpc_fork_call). */
 static void fresh_forked_child(void)
 {
     enum { BIG = 2000 };

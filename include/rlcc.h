@@ -16,7 +16,17 @@
  *     After validation, an out-of-memory error may leave outputs partly
  *     written; nothing is ever leaked.
  *   - Outputs are allocated by the caller whenever their size is known from
- *     the inputs.
+ *     the inputs. An output must not share memory with an input or with
+ *     another output of the same call: a call whose output overlaps one is
+ *     refused with RLCC_E_INVALID_ARGUMENT naming both ("probs and x
+ *     overlap"), since 1.6 (before, it ran and gave wrong results). The
+ *     test is exact on strided matrices: column blocks of one buffer that
+ *     interleave without sharing a byte do not overlap, and an input may
+ *     be passed twice. The one in-place case is rlcc_blend()'s s and out,
+ *     the same buffer with the same leading dimension.
+ *   - Sizes are validated before anything multiplies them or reads as many
+ *     entries as they say (a row list of n_rows entries, a CSR indptr of
+ *     k + 1): a size out of range is refused whatever the arrays hold.
  *   - The library never aborts, exits or prints on caller input, has no
  *     global mutable state and needs no initialisation. Functions are
  *     thread-safe: different threads may call them at once on different
@@ -30,6 +40,12 @@
  *     RLCC_E_INVALID_ARGUMENT naming the first non-zero byte's offset
  *     (since 1.4). Fields marked "reserved, must be 0" are refused when
  *     they are not (since 1.4).
+ *   - Stats structs (rlcc_dbscan_stats, rlcc_knn_stats) are written only
+ *     in the fields both the caller's struct_size and this library know:
+ *     the bytes of a newer caller's later fields are left as they are (its
+ *     _init() zeroed them), and struct_size itself is not written. Since
+ *     1.6; before, an n == 0 call cleared the stats up to the caller's
+ *     struct_size.
  *   - Every function that works on data has an options struct with at
  *     least n_threads and max_bytes (the 1.2 functions that had none got
  *     an _opts twin in 1.4; the originals stay and behave as before).
@@ -140,10 +156,20 @@ RLCC_API const char *rlcc_last_error(void);
  *   - cosine features compute 1 - x_i.x_j / (|x_i| |x_j|), clipped to
  *     [0, 2], in float32 and compare it with (float)eps.
  * A point is always its own feature-space neighbour (its distance is 0).
- * Contract: labels equal scikit-learn's on the same float32 input whenever
- * no pairwise distance lies within 1e-6 of eps (relative to eps for
- * euclidean; absolute for cosine, whose 1 - cos carries an absolute float32
- * error of about 1e-7); on precomputed input they are equal always.
+ * Contract: the labels are those of the exact DBSCAN of the float32 input
+ * under the decisions above: on precomputed input the float32 comparison
+ * itself; on euclidean features one double-precision formula per pair (the
+ * distance of the float32 values to within a few units of double rounding),
+ * whatever the path, BLAS kernel or thread count; on cosine features the
+ * float32 1 - cos. They equal scikit-learn's wherever scikit-learn's own
+ * rounding does not decide a pair: on precomputed input always; on
+ * ordinary features whenever no pairwise distance lies within 1e-6 of eps
+ * (relative to eps for euclidean; absolute for cosine, whose 1 - cos carries
+ * an absolute float32 error of about 1e-7). Where scikit-learn's float32
+ * arithmetic is the one that errs (euclidean rows with a large common
+ * offset, e.g. 2^20 plus a fine grid, or subnormal rows: its
+ * |x|^2 + |y|^2 - 2 x.y loses the difference), librlcc keeps the exact
+ * labels and scikit-learn's differ (docs/precision.md).
  *
  * Memory: never n x n. Feature input on the brute path uses a Gram tile of
  * at most 128 MiB (less when max_bytes leaves less than 512 MiB free; at
@@ -170,8 +196,15 @@ typedef struct rlcc_dbscan_options {
     int32_t metric;
     /** Threads for librlcc's own OpenMP work: 0 (default) means
      *  omp_get_max_threads(), 1 enters no parallel region, negative is an
-     *  error. It does not bound OpenBLAS's own threads (see
-     *  docs/threading.md). Results are identical for every value. */
+     *  error. Since 1.6 a count beyond what the machine runs is clamped to
+     *  it (omp_get_num_procs(), or omp_get_max_threads() when the host asks
+     *  for more, within OMP_THREAD_LIMIT), so 5000 or INT32_MAX is fine
+     *  (libomp used to abort the host, "OMP: Error #34", under an
+     *  address-space limit); and in a child created by fork() every call
+     *  runs on the calling thread (docs/threading.md). It does not bound
+     *  OpenBLAS's own threads (see docs/threading.md). Results are
+     *  identical for every value. The same holds for the n_threads of
+     *  every options struct and function below. */
     int32_t n_threads;
     /** Upper bound in bytes on librlcc's own working memory for the call
      *  (outputs excluded). 0 (default) means half of physical memory;
@@ -246,7 +279,9 @@ typedef struct rlcc_dbscan_options {
 
 /**
  * Statistics a DBSCAN call may report. Since 1.0. Fill with
- * rlcc_dbscan_stats_init(); written only when the call succeeds.
+ * rlcc_dbscan_stats_init(); written only when the call succeeds, and only
+ * in the fields this library and the caller's struct_size both have (see
+ * the conventions at the top).
  */
 typedef struct rlcc_dbscan_stats {
     /** sizeof(rlcc_dbscan_stats) as the caller compiled it. */
@@ -897,11 +932,19 @@ RLCC_API int64_t rlcc_csr_cols(const rlcc_csr *matrix);
 
 /**
  * Class probabilities softmax(scale * x_i . c_a) over the k classes, for
- * the samples in rows: one SGEMM, then a row softmax (float32 output,
- * double inside).
+ * the samples in rows: one SGEMM for the dot products x_i . c_a, then a row
+ * softmax of scale times them, in double and shifted by the row's largest
+ * term (float32 output). Since 1.6 no finite input gives NaN: before, the
+ * logits were scaled in float32, and a large scale on large rows made them
+ * inf and the softmax inf - inf (scale 1e30 on rows of norm 1e15: every
+ * probability NaN, returned as RLCC_OK).
+ *   x          as rlcc_dbscan_features() (finite, squared norms <= 2^120);
+ *              only the rows listed are read.
  *   centroids  k x d float32, row stride ldc (centroids of the previous
- *              generation, or a contrastive memory).
- *   scale      > 0 (RLCC: 30).
+ *              generation, or a contrastive memory): finite, every row's
+ *              squared norm <= 2^120 as for x (since 1.6), so that no dot
+ *              product overflows float32.
+ *   scale      > 0 and finite (RLCC: 30).
  *   probs      out, n_rows x k, row stride ldp >= k.
  * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_OUT_OF_MEMORY. Since 1.2.
  */
@@ -997,7 +1040,8 @@ RLCC_API int rlcc_propagate_opts(const int32_t *prev, int64_t n, const int64_t *
  * Momentum blending into training targets:
  *   T[r] = alpha onehot(cur[i]) + (1 - alpha) S[r]   for cur[i] >= 0
  *   T[r] = 0                                          for cur[i] == -1
- * for sample i = rows[r]. s and out may be the same buffer.
+ * for sample i = rows[r]. s and out may be the same buffer (with lds ==
+ * ldo; any other overlap is refused, see the conventions at the top).
  *   cur        n int32 current labels in [-1, k_cur).
  *   s          n_rows x k_cur (row stride lds), may be NULL (S = 0: the
  *              generation-0 targets alpha onehot; use alpha = 1 for the
@@ -1041,8 +1085,15 @@ RLCC_API int rlcc_blend_opts(const int32_t *cur, int64_t n, int64_t k_cur, const
  *  a step excludes every other call on the same handle: a call that would
  *  overlap a step (from another thread, or from inside the step's own
  *  callbacks) is refused with RLCC_E_INVALID_ARGUMENT ("in use"), never
- *  allowed to corrupt the handle. rlcc_refiner_free() must not overlap
- *  anything. Since 1.2. */
+ *  allowed to corrupt the handle. The getters (rlcc_refiner_generation(),
+ *  _n_classes(), _threshold(), _bytes()) are not readers: they answer -1
+ *  (NaN) during a step and never make a step fail, so a thread may poll
+ *  them (since 1.6; before, a concurrent step could be refused as "in
+ *  use"). rlcc_refiner_free() must not overlap a call from another thread;
+ *  from inside a step's own callbacks it is allowed, see there. A callback
+ *  must return: leaving it with longjmp() (or a C++ exception through the
+ *  C frames) is undefined behaviour, as with any C callback API: the
+ *  handle would stay in use and the step's memory would leak. Since 1.2. */
 typedef struct rlcc_refiner rlcc_refiner;
 
 /**
@@ -1092,7 +1143,9 @@ typedef struct rlcc_refiner_options {
     float w;
     /** Share of hard propagation (default 0: soft only). */
     float beta;
-    /** Softmax scale of the centroid similarities (default 30). */
+    /** Softmax scale of the centroid similarities (default 30): > 0 and
+     *  finite, as rlcc_class_probabilities() takes it (any such scale
+     *  gives finite targets, since 1.6). */
     float scale;
 } rlcc_refiner_options;
 
@@ -1128,7 +1181,12 @@ RLCC_API int rlcc_refiner_options_init(rlcc_refiner_options *options, size_t str
 RLCC_API int rlcc_refiner_new(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
                               const rlcc_refiner_options *options, rlcc_refiner **out);
 
-/** Frees a refiner; NULL is fine. Since 1.2. */
+/** Frees a refiner; NULL is fine. Called from inside one of the
+ *  refiner's own step callbacks (or a thread such a callback waits for),
+ *  it frees nothing then: the step goes on to its end, and the refiner is
+ *  freed as the step returns (the step's result then goes nowhere; use the
+ *  handle no more). Since 1.6; before, that was a use after free. Since
+ *  1.2. */
 RLCC_API void rlcc_refiner_free(rlcc_refiner *refiner);
 
 /**
@@ -1235,7 +1293,8 @@ RLCC_API int64_t rlcc_refiner_bytes(const rlcc_refiner *refiner);
 RLCC_API int rlcc_refiner_set_knn(rlcc_refiner *refiner, const int64_t *knn);
 
 /** Generations completed so far (0 before the first step; -1 while a
- *  step runs on another thread). Since 1.2. */
+ *  step runs on another thread). Never makes a concurrent step fail (since
+ *  1.6; the other getters too). Since 1.2. */
 RLCC_API int64_t rlcc_refiner_generation(const rlcc_refiner *refiner);
 
 /** Classes of the latest generation (0 before the first step; -1 while a

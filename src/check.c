@@ -36,12 +36,122 @@ int rlcc__check_matrix(const char *name, const void *p, int64_t n, int64_t d,
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                           "%s: leading dimension %lld exceeds INT32_MAX", name,
                           (long long)ld);
-    if (n > 0 && ld > INT64_MAX / n)
+    if (rlcc__mul(n, ld) < 0)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                           "%s: n * ld = %lld * %lld overflows int64", name, (long long)n,
                           (long long)ld);
     if (n > 0 && p == NULL)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: is NULL", name);
+    return RLCC_OK;
+}
+
+int64_t rlcc__mul(int64_t a, int64_t b)
+{
+    int64_t product;
+    if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &product))
+        return -1;
+    return product;
+}
+
+rlcc__span rlcc__matrix_span(const char *name, const void *p, int64_t rows, int64_t cols,
+                             int64_t ld, size_t size)
+{
+    /* sizes were validated; a count the caller misstated saturates */
+    const int64_t row_bytes = rlcc__mul(cols, (int64_t)size), stride = rlcc__mul(ld, (int64_t)size);
+    const rlcc__span span = {.name = name, .p = p, .rows = p != NULL && cols > 0 ? rows : 0,
+                             .row_bytes = row_bytes < 0 ? INT64_MAX : row_bytes,
+                             .stride = stride < 0 ? INT64_MAX : stride};
+    return span;
+}
+
+rlcc__span rlcc__vector_span(const char *name, const void *p, int64_t n, size_t size)
+{
+    return rlcc__matrix_span(name, p, 1, n, n, size);
+}
+
+/* a + b * c in addresses, saturating: only a caller that misstates its
+ * sizes reaches the top of the address space. */
+static uint64_t address_at(uint64_t a, uint64_t b, uint64_t c)
+{
+    uint64_t bc, sum;
+    if (__builtin_mul_overflow(b, c, &bc) || __builtin_add_overflow(a, bc, &sum))
+        return UINT64_MAX;
+    return sum;
+}
+
+/* A span's first and one-past-last byte; a span without gaps between rows
+ * (or of one row) becomes a single row. */
+typedef struct flat_span {
+    uint64_t start, end, rows, row_bytes, stride;
+} flat_span;
+
+static flat_span flatten(const rlcc__span *s)
+{
+    flat_span f = {.start = (uint64_t)(uintptr_t)s->p, .rows = (uint64_t)s->rows,
+                   .row_bytes = (uint64_t)s->row_bytes, .stride = (uint64_t)s->stride};
+    f.end = address_at(address_at(f.start, f.rows - 1, f.stride), 1, f.row_bytes);
+    if (f.rows == 1 || f.stride <= f.row_bytes) {
+        f.rows = 1;
+        f.row_bytes = f.stride = f.end - f.start;
+    }
+    return f;
+}
+
+/* Whether bytes [s, e) meet a row of b: the first row of b that ends after
+ * s must start before e. */
+static int row_meets(uint64_t s, uint64_t e, const flat_span *b)
+{
+    uint64_t j = 0;
+    if (s >= b->start + b->row_bytes)
+        j = (s - b->start - b->row_bytes) / b->stride + 1;
+    return j < b->rows && address_at(b->start, j, b->stride) < e;
+}
+
+/* Whether two spans share a byte. */
+static int spans_meet(const rlcc__span *x, const rlcc__span *y)
+{
+    if (x->rows <= 0 || y->rows <= 0 || x->row_bytes <= 0 || y->row_bytes <= 0)
+        return 0;
+    flat_span a = flatten(x), b = flatten(y);
+    /* a claimed array that would run past the end of the address space is
+     * no array at all: nothing can be decided from it (the memory budget
+     * refuses such sizes) */
+    if (a.end == UINT64_MAX || b.end == UINT64_MAX)
+        return 0;
+    if (a.end <= b.start || b.end <= a.start)
+        return 0; /* the usual case: apart */
+    if (a.rows > b.rows) { /* walk the rows of the one with fewer */
+        const flat_span t = a;
+        a = b;
+        b = t;
+    }
+    for (uint64_t i = 0; i < a.rows; i++) {
+        const uint64_t row = address_at(a.start, i, a.stride);
+        if (row_meets(row, row + a.row_bytes, &b))
+            return 1;
+    }
+    return 0;
+}
+
+static int overlap_error(const rlcc__span *a, const rlcc__span *b)
+{
+    return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                      "%s and %s overlap: an output must not share memory with an input or "
+                      "another output",
+                      a->name, b->name);
+}
+
+int rlcc__check_no_overlap(const rlcc__span *outputs, int n_outputs, const rlcc__span *inputs,
+                           int n_inputs)
+{
+    for (int o = 0; o < n_outputs; o++) {
+        for (int i = 0; i < n_inputs; i++)
+            if (spans_meet(&outputs[o], &inputs[i]))
+                return overlap_error(&outputs[o], &inputs[i]);
+        for (int p = o + 1; p < n_outputs; p++)
+            if (spans_meet(&outputs[o], &outputs[p]))
+                return overlap_error(&outputs[o], &outputs[p]);
+    }
     return RLCC_OK;
 }
 
@@ -130,6 +240,15 @@ int rlcc__read_struct(void *dst, size_t dst_size, const void *src, size_t min_si
     return RLCC_OK;
 }
 
+void rlcc__write_struct(void *dst, const void *src, size_t src_size)
+{
+    const size_t dst_size = *(const size_t *)dst;
+    const size_t size = dst_size < src_size ? dst_size : src_size;
+    if (size > sizeof(size_t))
+        memcpy((char *)dst + sizeof(size_t), (const char *)src + sizeof(size_t),
+               size - sizeof(size_t));
+}
+
 int rlcc__check_reserved(const char *name, int64_t value)
 {
     if (value != 0)
@@ -144,6 +263,10 @@ int rlcc__check_sample_rows(const int64_t *rows, int64_t n_rows, int64_t n)
 {
     if (n_rows < 0)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "n_rows: %lld is negative", (long long)n_rows);
+    /* bounded before the list is read: each listed row is a row of an output */
+    if (n_rows > INT32_MAX)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "n_rows: %lld exceeds INT32_MAX",
+                          (long long)n_rows);
     if (rows == NULL && n_rows != n)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                           "n_rows: %lld must be n = %lld when rows is NULL", (long long)n_rows,

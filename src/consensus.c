@@ -72,9 +72,17 @@ static int check_labelings(const int32_t *prev, const int32_t *cur, int64_t n, i
         err = rlcc__check_labels("prev", prev, n, k_prev);
     if (err == RLCC_OK)
         err = rlcc__check_labels("cur", cur, n, k_cur);
-    if (err == RLCC_OK && *k_prev > 0 && *k_cur > INT64_MAX / *k_prev)
+    if (err == RLCC_OK && rlcc__mul(*k_prev, *k_cur) < 0)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k_prev x k_cur overflows int64");
     return err;
+}
+
+/* A consensus output apart from the two label vectors. */
+static int labelings_apart(const int32_t *prev, const int32_t *cur, int64_t n, rlcc__span output)
+{
+    const rlcc__span inputs[] = {rlcc__vector_span("prev", prev, n, sizeof *prev),
+                                 rlcc__vector_span("cur", cur, n, sizeof *cur)};
+    return rlcc__check_no_overlap(&output, 1, inputs, 2);
 }
 
 /* The sorted (prev, cur) keys of the samples labelled in both. */
@@ -165,6 +173,9 @@ int rlcc_consensus_counts_opts(const int32_t *prev, const int32_t *cur, int64_t 
         err = check_labelings(prev, cur, n, &k_prev, &k_cur);
     if (err == RLCC_OK)
         err = rlcc__check_matrix("counts", counts, k_prev, k_cur > 0 ? k_cur : 1, ld);
+    if (err == RLCC_OK)
+        err = labelings_apart(prev, cur, n,
+                              rlcc__matrix_span("counts", counts, k_prev, k_cur, ld, sizeof *counts));
     if (err != RLCC_OK)
         return err;
     rlcc__budget budget;
@@ -231,6 +242,9 @@ int rlcc_consensus_opts(const int32_t *prev, const int32_t *cur, int64_t n, int6
         err = check_labelings(prev, cur, n, &k_prev, &k_cur);
     if (err == RLCC_OK)
         err = rlcc__check_matrix("out", out, k_prev, k_cur > 0 ? k_cur : 1, ld);
+    if (err == RLCC_OK)
+        err = labelings_apart(prev, cur, n,
+                              rlcc__matrix_span("out", out, k_prev, k_cur, ld, sizeof *out));
     if (err != RLCC_OK)
         return err;
     rlcc__budget budget;
@@ -319,6 +333,8 @@ int rlcc_consensus_csr_opts(const int32_t *prev, const int32_t *cur, int64_t n, 
         err = read_consensus_options(options, 0, &opts);
     if (err == RLCC_OK)
         err = check_labelings(prev, cur, n, &k_prev, &k_cur);
+    if (err == RLCC_OK)
+        err = labelings_apart(prev, cur, n, rlcc__vector_span("out", out, 1, sizeof *out));
     if (err != RLCC_OK)
         return err;
     rlcc__budget budget;
@@ -357,6 +373,27 @@ static inline int64_t sample_of(const int64_t *rows, int64_t r)
 
 /* ---- class probabilities ------------------------------------------------ */
 
+/* softmax(scale * dot) over a row of k dot products, in double and shifted
+ * by its largest term: every term is exp of a value <= 0 and the largest is
+ * 1, so any finite scale and dots give finite probabilities that sum to 1
+ * (a float32 scale * dot could overflow to inf and give inf - inf). */
+static void scaled_softmax_row(float *row, int64_t k, float scale)
+{
+    double top = -INFINITY;
+    for (int64_t b = 0; b < k; b++) {
+        const double logit = (double)scale * (double)row[b];
+        top = logit > top ? logit : top;
+    }
+    double sum = 0.0;
+    for (int64_t b = 0; b < k; b++) {
+        const double e = rlcc__exp_fixed((double)scale * (double)row[b] - top);
+        row[b] = (float)e;
+        sum += e;
+    }
+    for (int64_t b = 0; b < k; b++)
+        row[b] = (float)(row[b] / sum);
+}
+
 int rlcc__class_probabilities(const float *x, int64_t d, int64_t ldx, const float *centroids,
                               int64_t k, int64_t ldc, float scale, const int64_t *rows,
                               int64_t n_rows, int n_threads, rlcc__budget *budget, float *probs,
@@ -378,26 +415,28 @@ int rlcc__class_probabilities(const float *x, int64_t d, int64_t ldx, const floa
         a = gathered;
         lda = d;
     }
-    /* probs = scale * A C^T, split so every dimension fits BLAS's int */
+    /* probs = A C^T, split so every dimension fits BLAS's int; finite,
+     * since rows and centroids both have squared norms <= 2^120 */
     const int64_t chunk = INT32_MAX;
     for (int64_t r0 = 0; r0 < n_rows; r0 += chunk) {
         const int64_t m = n_rows - r0 < chunk ? n_rows - r0 : chunk;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)d, scale,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)d, 1.0f,
                     a + r0 * lda, (int)lda, centroids, (int)ldc, 0.0f, probs + r0 * ldp,
                     (int)ldp);
     }
 #pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static)
     for (int64_t r = 0; r < n_rows; r++)
-        normalize_dense_row(probs + r * ldp, k, RLCC_NORMALIZE_SOFTMAX);
+        scaled_softmax_row(probs + r * ldp, k, scale);
     rlcc__free(budget, gathered, n_rows * d, sizeof *gathered);
     return RLCC_OK;
 }
 
-/* The rows a probabilities call reads (rows, or all n) must be finite and
- * below RLCC_MAX_SQUARED_NORM; only those are read, so a batch does not
- * cost O(n d). The first bad one is reported whatever the thread count. */
-static int check_read_rows(const float *x, int64_t d, int64_t ldx, const int64_t *rows,
-                           int64_t n_rows, int n_threads)
+/* The rows a probabilities call reads (rows, or all n; the centroids) must
+ * be finite and below RLCC_MAX_SQUARED_NORM; only those are read, so a batch
+ * does not cost O(n d). The first bad one is reported whatever the thread
+ * count. */
+static int check_read_rows(const char *name, const float *x, int64_t d, int64_t ldx,
+                           const int64_t *rows, int64_t n_rows, int n_threads)
 {
     int64_t first_bad = INT64_MAX;
 #pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static) \
@@ -419,12 +458,12 @@ static int check_read_rows(const float *x, int64_t d, int64_t ldx, const int64_t
     const float *row = x + i * ldx;
     for (int64_t j = 0; j < d; j++)
         if (!isfinite(row[j]))
-            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "x: row %lld has %s at column %lld",
-                              (long long)i, isnan(row[j]) ? "NaN" : "inf", (long long)j);
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: row %lld has %s at column %lld",
+                              name, (long long)i, isnan(row[j]) ? "NaN" : "inf", (long long)j);
     return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                      "x: row %lld has a squared norm above the 2^120 that float32 products "
+                      "%s: row %lld has a squared norm above the 2^120 that float32 products "
                       "allow",
-                      (long long)i);
+                      name, (long long)i);
 }
 
 int rlcc_class_probabilities_opts(const float *x, int64_t n, int64_t d, int64_t ldx,
@@ -453,11 +492,21 @@ int rlcc_class_probabilities_opts(const float *x, int64_t n, int64_t d, int64_t 
         err = rlcc__check_sample_rows(rows, n_rows, n);
     if (err == RLCC_OK)
         err = rlcc__check_matrix("probs", probs, n_rows, k, ldp);
+    if (err == RLCC_OK) {
+        const rlcc__span output = rlcc__matrix_span("probs", probs, n_rows, k, ldp, sizeof *probs);
+        const rlcc__span inputs[] = {
+            rlcc__matrix_span("x", x, n, d, ldx, sizeof *x),
+            rlcc__matrix_span("centroids", centroids, k, d, ldc, sizeof *centroids),
+            rlcc__vector_span("rows", rows, n_rows, sizeof *rows)};
+        err = rlcc__check_no_overlap(&output, 1, inputs, 3);
+    }
     if (err == RLCC_OK)
         err = rlcc__check_finite("centroids", centroids, k, d, ldc);
     const int n_threads = rlcc__resolve_threads(opts.n_threads);
+    if (err == RLCC_OK) /* bounded norms keep every logit finite */
+        err = check_read_rows("centroids", centroids, d, ldc, NULL, k, n_threads);
     if (err == RLCC_OK)
-        err = check_read_rows(x, d, ldx, rows, n_rows, n_threads);
+        err = check_read_rows("x", x, d, ldx, rows, n_rows, n_threads);
     if (err != RLCC_OK)
         return err;
     rlcc__budget budget;
@@ -486,6 +535,10 @@ static int check_chat(const int64_t *indptr, const int32_t *indices, const float
 {
     if (k_prev < 1 || k_cur < 1)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "chat: shape %lld x %lld must be at least 1 x 1",
+                          (long long)k_prev, (long long)k_cur);
+    /* bounded before indptr is read: rows are int32 labels, columns int32 */
+    if (k_prev > INT32_MAX || k_cur > INT32_MAX)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "chat: shape %lld x %lld exceeds INT32_MAX",
                           (long long)k_prev, (long long)k_cur);
     if (indptr == NULL)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "chat_indptr: is NULL");
@@ -579,6 +632,19 @@ int rlcc_propagate_opts(const int32_t *prev, int64_t n, const int64_t *chat_indp
     }
     if (err == RLCC_OK)
         err = rlcc__check_matrix("out", out, n_rows, k_cur, ldo);
+    if (err == RLCC_OK) {
+        const int64_t nnz = chat_indptr[k_prev];
+        const rlcc__span output = rlcc__matrix_span("out", out, n_rows, k_cur, ldo, sizeof *out);
+        const rlcc__span inputs[] = {
+            rlcc__vector_span("prev", prev, n, sizeof *prev),
+            rlcc__vector_span("chat_indptr", chat_indptr, k_prev + 1, sizeof *chat_indptr),
+            rlcc__vector_span("chat_indices", chat_indices, nnz, sizeof *chat_indices),
+            rlcc__vector_span("chat_data", chat_data, nnz, sizeof *chat_data),
+            rlcc__matrix_span("probs", opts.beta < 1.0f ? probs : NULL, n_rows, k_prev, ldp,
+                              sizeof *probs),
+            rlcc__vector_span("rows", rows, n_rows, sizeof *rows)};
+        err = rlcc__check_no_overlap(&output, 1, inputs, 6);
+    }
     if (err != RLCC_OK)
         return err;
     rlcc__propagate(prev, chat_indptr, chat_indices, chat_data, k_prev, k_cur, probs, ldp, opts.w,
@@ -642,6 +708,16 @@ int rlcc_blend_opts(const int32_t *cur, int64_t n, int64_t k_cur, const float *s
     }
     if (err == RLCC_OK)
         err = rlcc__check_matrix("out", out, n_rows, k_cur, ldo);
+    if (err == RLCC_OK) {
+        /* in place is fine: s and out the same buffer, the same layout */
+        const int in_place = s == out && lds == ldo;
+        const rlcc__span output = rlcc__matrix_span("out", out, n_rows, k_cur, ldo, sizeof *out);
+        const rlcc__span inputs[] = {
+            rlcc__vector_span("cur", cur, n, sizeof *cur),
+            rlcc__matrix_span("s", in_place ? NULL : s, n_rows, k_cur, lds, sizeof *s),
+            rlcc__vector_span("rows", rows, n_rows, sizeof *rows)};
+        err = rlcc__check_no_overlap(&output, 1, inputs, 3);
+    }
     if (err != RLCC_OK)
         return err;
     rlcc__blend(cur, k_cur, s, lds, opts.alpha, rows, n_rows,

@@ -78,9 +78,26 @@ static int check_stats(const rlcc_dbscan_stats *stats)
                          : rlcc__check_struct_size(stats->struct_size, STATS_SIZE_1_0, "stats");
 }
 
-/* Checks shared by the three entry points, after their input checks. */
-static int check_common(int64_t n, double eps, int64_t min_samples, const int32_t *labels,
-                        const rlcc_dbscan_options *options, const rlcc_dbscan_stats *stats,
+/* What a call writes: labels, n_clusters, core and the stats it knows. */
+static int check_outputs(int64_t n, const int32_t *labels, const int64_t *n_clusters,
+                         const uint8_t *core, const rlcc_dbscan_stats *stats,
+                         const rlcc__span *inputs, int n_inputs)
+{
+    const size_t stats_bytes =
+        stats == NULL ? 0 : stats->struct_size < sizeof *stats ? stats->struct_size : sizeof *stats;
+    const rlcc__span outputs[] = {
+        rlcc__vector_span("labels", labels, n, sizeof *labels),
+        rlcc__vector_span("n_clusters", n_clusters, 1, sizeof *n_clusters),
+        rlcc__vector_span("core", core, n, sizeof *core),
+        rlcc__vector_span("stats", stats, (int64_t)stats_bytes, 1)};
+    return rlcc__check_no_overlap(outputs, 4, inputs, n_inputs);
+}
+
+/* Checks shared by the three entry points, after their input checks: the
+ * inputs' spans (validated) against the outputs. */
+static int check_common(int64_t n, double eps, int64_t min_samples, int32_t *labels,
+                        int64_t *n_clusters, uint8_t *core, const rlcc_dbscan_options *options,
+                        const rlcc_dbscan_stats *stats, const rlcc__span *inputs, int n_inputs,
                         call_options *opts)
 {
     int err = rlcc__check_eps(eps);
@@ -92,6 +109,8 @@ static int check_common(int64_t n, double eps, int64_t min_samples, const int32_
         err = read_options(options, opts);
     if (err == RLCC_OK)
         err = check_stats(stats);
+    if (err == RLCC_OK)
+        err = check_outputs(n, labels, n_clusters, core, stats, inputs, n_inputs);
     return err;
 }
 
@@ -154,6 +173,17 @@ int rlcc__dbscan_label(const rlcc__graph *g, int64_t min_samples, rlcc__budget *
     return err;
 }
 
+/* Every DBSCAN stats write goes through here: only the fields this
+ * librlcc knows, within the caller's struct_size. */
+static void write_stats(rlcc_dbscan_stats *stats, int64_t pairs, int64_t n_core,
+                        int64_t n_noise, int64_t n_redecided, int64_t peak_bytes)
+{
+    const rlcc_dbscan_stats s = {.struct_size = sizeof s, .n_neighbor_pairs = pairs,
+                                 .n_core = n_core, .n_noise = n_noise,
+                                 .n_redecided = n_redecided, .peak_bytes = peak_bytes};
+    rlcc__write_struct(stats, &s, sizeof s);
+}
+
 /* Labels a finished graph into the caller's outputs and fills the stats.
  * Frees the graph whatever happens. */
 static int finish(rlcc__graph *g, int64_t min_samples, rlcc__budget *budget,
@@ -173,11 +203,7 @@ static int finish(rlcc__graph *g, int64_t min_samples, rlcc__budget *budget,
             n_core += g->indptr[i + 1] - g->indptr[i] >= min_samples; /* as labelled */
             n_noise += labels[i] == -1;
         }
-        stats->n_neighbor_pairs = g->indptr[n];
-        stats->n_core = n_core;
-        stats->n_noise = n_noise;
-        stats->n_redecided = n_redecided;
-        stats->peak_bytes = budget->peak;
+        write_stats(stats, g->indptr[n], n_core, n_noise, n_redecided, budget->peak);
     }
     if (n_clusters != NULL)
         *n_clusters = clusters;
@@ -190,10 +216,8 @@ static int finish_empty(int64_t *n_clusters, rlcc_dbscan_stats *stats)
 {
     if (n_clusters != NULL)
         *n_clusters = 0;
-    if (stats != NULL) {
-        size_t size = stats->struct_size;
-        rlcc_dbscan_stats_init(stats, size);
-    }
+    if (stats != NULL)
+        write_stats(stats, 0, 0, 0, 0, 0);
     return RLCC_OK;
 }
 
@@ -294,11 +318,8 @@ static int dbscan_without_gram(int32_t algorithm, const float *x, int64_t n, int
             n_core += core_flags[i];
             n_noise += labels[i] == -1;
         }
-        stats->n_neighbor_pairs = pairs;
-        stats->n_core = n_core;
-        stats->n_noise = n_noise;
-        stats->n_redecided = 0; /* no float32 screen: every pair computed is decided in double */
-        stats->peak_bytes = budget->peak;
+        /* n_redecided 0: no float32 screen, every pair computed is decided in double */
+        write_stats(stats, pairs, n_core, n_noise, 0, budget->peak);
     }
     if (err == RLCC_OK && n_clusters != NULL && !*declined)
         *n_clusters = clusters;
@@ -315,8 +336,10 @@ int rlcc_dbscan_features(const float *x, int64_t n, int64_t d, int64_t ldx, doub
     rlcc__clear_error();
     call_options opts;
     int err = rlcc__check_matrix("x", x, n, d, ldx);
+    const rlcc__span input = rlcc__matrix_span("x", x, n, d, ldx, sizeof *x);
     if (err == RLCC_OK)
-        err = check_common(n, eps, min_samples, labels, options, stats, &opts);
+        err = check_common(n, eps, min_samples, labels, n_clusters, core, options, stats, &input,
+                           1, &opts);
     if (err == RLCC_OK)
         err = check_algorithm(opts.algorithm, opts.metric, d);
     if (err != RLCC_OK)
@@ -444,8 +467,10 @@ int rlcc_dbscan_dense(const float *dist, int64_t n, int64_t ld, double eps,
     rlcc__clear_error();
     call_options opts;
     int err = rlcc__check_matrix("dist", dist, n, n > 0 ? n : 1, ld);
+    const rlcc__span input = rlcc__matrix_span("dist", dist, n, n, ld, sizeof *dist);
     if (err == RLCC_OK)
-        err = check_common(n, eps, min_samples, labels, options, stats, &opts);
+        err = check_common(n, eps, min_samples, labels, n_clusters, core, options, stats, &input,
+                           1, &opts);
     if (err != RLCC_OK)
         return err;
     if (n == 0)
@@ -496,7 +521,10 @@ static int check_csr(int64_t n, const int64_t *indptr, const int32_t *indices,
                                       : "indices: column %d unsorted in row %lld",
                                   (int)j, (long long)i);
         }
-        int err = bad_distance("data", i, data + indptr[i], indptr[i + 1] - indptr[i]);
+        /* an empty row reads nothing: data may be NULL when nothing is stored */
+        int err = indptr[i + 1] > indptr[i]
+                      ? bad_distance("data", i, data + indptr[i], indptr[i + 1] - indptr[i])
+                      : RLCC_OK;
         if (err != RLCC_OK)
             return err;
     }
@@ -578,8 +606,14 @@ int rlcc_dbscan_csr(int64_t n, const int64_t *indptr, const int32_t *indices,
     int err = rlcc__check_row_count("csr", n);
     if (err == RLCC_OK)
         err = check_csr(n, indptr, indices, data);
+    const int64_t rows = err == RLCC_OK ? n + 1 : 0; /* n validated first */
+    const int64_t nnz = err == RLCC_OK && indptr != NULL ? indptr[n] : 0;
+    const rlcc__span inputs[] = {rlcc__vector_span("indptr", indptr, rows, sizeof *indptr),
+                                 rlcc__vector_span("indices", indices, nnz, sizeof *indices),
+                                 rlcc__vector_span("data", data, nnz, sizeof *data)};
     if (err == RLCC_OK)
-        err = check_common(n, eps, min_samples, labels, options, stats, &opts);
+        err = check_common(n, eps, min_samples, labels, n_clusters, core, options, stats, inputs,
+                           3, &opts);
     if (err != RLCC_OK)
         return err;
     if (n == 0)

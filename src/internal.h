@@ -81,7 +81,11 @@ void rlcc__free(rlcc__budget *budget, void *p, int64_t count, size_t size);
 
 /* ---- threads (threads.c) -------------------------------------------------- */
 
-/* Resolves a caller's n_threads (0 = omp_get_max_threads()); never < 1. */
+/* Resolves a caller's n_threads (0 = omp_get_max_threads()); never < 1,
+ * never more than the machine runs (omp_get_num_procs(), or
+ * omp_get_max_threads() when that is larger; OMP_THREAD_LIMIT), and 1 in a
+ * child created by fork(). Every parallel region takes its count from here,
+ * with if (n_threads > 1). */
 int rlcc__resolve_threads(int32_t n_threads);
 
 /* libomp keeps its workers spinning for KMP_BLOCKTIME after a parallel
@@ -131,6 +135,27 @@ int rlcc__check_sample_rows(const int64_t *rows, int64_t n_rows, int64_t n);
 int rlcc__check_unit_interval(const char *name, float v);
 /* No NaN or Inf in a rows x cols matrix. */
 int rlcc__check_finite(const char *name, const float *m, int64_t rows, int64_t cols, int64_t ld);
+/* a * b for sizes a, b >= 0, or -1 when the product does not fit int64 (or
+ * a factor is negative). Every product of caller sizes is formed through
+ * this, or only after each factor has been validated against a bound that
+ * keeps it in range. */
+int64_t rlcc__mul(int64_t a, int64_t b);
+/* The bytes of one caller array: rows of row_bytes bytes, stride bytes
+ * apart (a vector is one row). Built from sizes already validated. */
+typedef struct rlcc__span {
+    const char *name;
+    const void *p;
+    int64_t rows, row_bytes, stride;
+} rlcc__span;
+rlcc__span rlcc__matrix_span(const char *name, const void *p, int64_t rows, int64_t cols,
+                             int64_t ld, size_t size);
+rlcc__span rlcc__vector_span(const char *name, const void *p, int64_t n, size_t size);
+/* Refuses an output that shares a byte with an input or with another output,
+ * naming both: whether two strided matrices share a byte is decided exactly
+ * (interleaved column blocks of one buffer do not), in O(rows) and only when
+ * their first-to-last byte ranges meet. */
+int rlcc__check_no_overlap(const rlcc__span *outputs, int n_outputs, const rlcc__span *inputs,
+                           int n_inputs);
 /* Labels in [-1, *k); *k == 0 becomes max label + 1. */
 int rlcc__check_labels(const char *name, const int32_t *labels, int64_t n, int64_t *k);
 /* Reads a caller's options struct src (NULL: keep dst) over dst, which
@@ -140,6 +165,12 @@ int rlcc__check_labels(const char *name, const int32_t *labels, int64_t n, int64
  * dst->struct_size to dst_size. */
 int rlcc__read_struct(void *dst, size_t dst_size, const void *src, size_t min_size,
                       const char *name);
+
+/* Writes a result struct (stats) into a caller's dst: the fields after
+ * struct_size that both know, bytes [sizeof(size_t), min(dst->struct_size,
+ * src_size)), and nothing else: not dst->struct_size, and never a byte
+ * beyond what this librlcc knows, whatever size the caller claims. */
+void rlcc__write_struct(void *dst, const void *src, size_t src_size);
 
 /* The body of every rlcc_*_options_init(): copies defaults (whose first
  * field is struct_size) into dst, writing exactly struct_size bytes. */

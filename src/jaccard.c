@@ -667,12 +667,20 @@ int rlcc__jaccard(const float *x, int64_t n, int64_t d, int64_t ldx, const int64
 
 /* ---- the two entry points ------------------------------------------------------ */
 
-/* The checks both entry points make before any work. */
-static int check_call(const float *x, int64_t n, int64_t d, int64_t ldx,
-                      const rlcc_jaccard_options *options, rlcc_jaccard_options *opts)
+/* The checks both entry points make before any work; output is what the
+ * call writes (the dense matrix, or the handle pointer). */
+static int check_call(const float *x, int64_t n, int64_t d, int64_t ldx, const int64_t *knn,
+                      const rlcc_jaccard_options *options, rlcc_jaccard_options *opts,
+                      const rlcc__span *output)
 {
     int err = rlcc__check_jaccard_options(options, n, opts);
-    return err == RLCC_OK ? rlcc__check_matrix("x", x, n, d, ldx) : err;
+    if (err == RLCC_OK)
+        err = rlcc__check_matrix("x", x, n, d, ldx);
+    if (err != RLCC_OK)
+        return err;
+    const rlcc__span inputs[] = {rlcc__matrix_span("x", x, n, d, ldx, sizeof *x),
+                                 rlcc__matrix_span("knn", knn, n, opts->k1, opts->k1, sizeof *knn)};
+    return rlcc__check_no_overlap(output, 1, inputs, 2);
 }
 
 int rlcc_jaccard(const float *x, int64_t n, int64_t d, int64_t ldx, const int64_t *knn,
@@ -682,7 +690,8 @@ int rlcc_jaccard(const float *x, int64_t n, int64_t d, int64_t ldx, const int64_
     if (out == NULL)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "out: is NULL");
     rlcc_jaccard_options opts;
-    int err = check_call(x, n, d, ldx, options, &opts);
+    const rlcc__span output = rlcc__vector_span("out", out, 1, sizeof *out);
+    int err = check_call(x, n, d, ldx, knn, options, &opts, &output);
     if (err != RLCC_OK)
         return err;
     rlcc__budget budget;
@@ -712,8 +721,9 @@ int rlcc_jaccard_dense(const float *x, int64_t n, int64_t d, int64_t ldx, const 
     rlcc__clear_error();
     int err = rlcc__check_matrix("dist", dist, n, n > 0 ? n : 1, ld);
     rlcc_jaccard_options opts;
+    const rlcc__span output = rlcc__matrix_span("dist", dist, n, n, ld, sizeof *dist);
     if (err == RLCC_OK)
-        err = check_call(x, n, d, ldx, options, &opts);
+        err = check_call(x, n, d, ldx, knn, options, &opts, &output);
     if (err != RLCC_OK || n == 0) /* n == 0: nothing to write */
         return err;
     rlcc__budget budget;

@@ -601,6 +601,16 @@ int rlcc__knn(const float *x, int64_t n, int64_t d, int64_t ldx, const double *n
 
 /* ---- the public kNN ---------------------------------------------------- */
 
+/* The n x k lists and distances apart from each other and from input (or
+ * NULL). */
+static int outputs_apart(int64_t n, int64_t k, const int64_t *indices, const float *sqdist,
+                         const rlcc__span *input)
+{
+    const rlcc__span outputs[] = {rlcc__matrix_span("indices", indices, n, k, k, sizeof *indices),
+                                  rlcc__matrix_span("sqdist", sqdist, n, k, k, sizeof *sqdist)};
+    return rlcc__check_no_overlap(outputs, 2, input, input != NULL);
+}
+
 int rlcc_knn_options_init(rlcc_knn_options *options, size_t struct_size)
 {
     rlcc__clear_error();
@@ -636,6 +646,9 @@ int rlcc_knn(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t k,
                          (long long)k, (long long)n);
     if (err == RLCC_OK && n > 0 && indices == NULL)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "indices: is NULL");
+    const rlcc__span input = rlcc__matrix_span("x", x, n, d, ldx, sizeof *x);
+    if (err == RLCC_OK && n > 0)
+        err = outputs_apart(n, k, indices, sqdist, &input);
     if (err != RLCC_OK || n == 0)
         return err;
 
@@ -656,7 +669,7 @@ int rlcc_knn(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t k,
 
 struct rlcc_knn_state {
     int64_t n_queries, query_offset, d, k;
-    int n_threads;
+    int32_t n_threads;    /* as the options gave it: resolved by each call */
     rlcc__budget budget;  /* the state's lists, then each call's working memory */
     exact_lists lists;
     int64_t n_updates, n_decided, n_fallback;
@@ -697,7 +710,7 @@ int rlcc_knn_state_new(int64_t n_queries, int64_t query_offset, int64_t d, int64
     if (s == NULL)
         return rlcc__fail(RLCC_E_OUT_OF_MEMORY, "state: out of memory");
     *s = (rlcc_knn_state){.n_queries = n_queries, .query_offset = query_offset, .d = d, .k = k,
-                          .n_threads = rlcc__resolve_threads(opts.n_threads)};
+                          .n_threads = opts.n_threads};
     atomic_init(&s->busy, 0);
     rlcc__budget_init(&s->budget, opts.max_bytes);
     err = lists_init(&s->lists, n_queries, k, &s->budget);
@@ -756,14 +769,15 @@ int rlcc_knn_update(rlcc_knn_state *state, const float *queries, int64_t ldq, co
     /* the same rows as queries and references: the triangle once */
     const int symmetric = refs == queries && ldr == ldq && n_refs == nq
                           && ref_offset == state->query_offset;
+    const int n_threads = rlcc__resolve_threads(state->n_threads);
     rlcc__budget *budget = &state->budget;
     double *qn2 = rlcc__alloc(budget, nq, sizeof *qn2, "query norms", &err);
     double *rn2 = qn2 && !symmetric ? rlcc__alloc(budget, n_refs, sizeof *rn2, "reference norms", &err)
                                     : qn2;
     if (rn2 != NULL) {
-        err = rlcc__row_norms("queries", queries, nq, d, ldq, state->n_threads, qn2);
+        err = rlcc__row_norms("queries", queries, nq, d, ldq, n_threads, qn2);
         if (err == RLCC_OK && !symmetric)
-            err = rlcc__row_norms("refs", refs, n_refs, d, ldr, state->n_threads, rn2);
+            err = rlcc__row_norms("refs", refs, n_refs, d, ldr, n_threads, rn2);
     }
     if (rn2 != NULL && err == RLCC_OK) {
         /* the lists change only if the whole update succeeds */
@@ -775,7 +789,7 @@ int rlcc_knn_update(rlcc_knn_state *state, const float *queries, int64_t ldq, co
             memcpy(work.size, state->lists.size, (size_t)nq * sizeof *work.size);
             int64_t decided = 0, fallback = 0;
             err = knn_update(&work, queries, nq, ldq, qn2, refs, n_refs, ldr, ref_offset, rn2, d,
-                             symmetric, 0, state->n_threads, budget, &decided, &fallback);
+                             symmetric, 0, n_threads, budget, &decided, &fallback);
             if (err == RLCC_OK) {
                 exact_lists old = state->lists;
                 state->lists = work;
@@ -819,7 +833,8 @@ int rlcc_knn_merge(rlcc_knn_state *into, const rlcc_knn_state *from)
     if (err == RLCC_OK) {
         exact_lists *l = &into->lists;
         const int64_t k = l->k;
-#pragma omp parallel for num_threads(into->n_threads) if (into->n_threads > 1) schedule(static)
+        const int n_threads = rlcc__resolve_threads(into->n_threads);
+#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static)
         for (int64_t q = 0; q < l->n; q++)
             for (int32_t e = 0; e < from->lists.size[q]; e++)
                 exact_add(l, q, from->lists.dist[q * k + e], from->lists.index[q * k + e]);
@@ -846,10 +861,13 @@ int rlcc_knn_finish(rlcc_knn_state *state, int64_t *indices, float *sqdist)
     /* each row sorted in a thread's scratch: the state keeps its heaps for
      * more updates, and holds one row per thread more, not a copy */
     exact_lists scratch = {0};
+    const int n_threads = rlcc__resolve_threads(state->n_threads);
     if (err == RLCC_OK && nq > 0)
-        err = lists_init(&scratch, state->n_threads, state->k, &state->budget);
+        err = outputs_apart(nq, state->k, indices, sqdist, NULL);
     if (err == RLCC_OK && nq > 0)
-        lists_write(&state->lists, &scratch, state->n_threads, indices, NULL, sqdist);
+        err = lists_init(&scratch, n_threads, state->k, &state->budget);
+    if (err == RLCC_OK && nq > 0)
+        lists_write(&state->lists, &scratch, n_threads, indices, NULL, sqdist);
     lists_release(&scratch, &state->budget);
     release(state);
     return err;
@@ -871,9 +889,7 @@ int rlcc_knn_state_stats(const rlcc_knn_state *state, rlcc_knn_stats *stats)
                                 .n_redecided = state->n_decided,
                                 .n_fallback_rows = state->n_fallback,
                                 .peak_bytes = state->budget.peak};
-    const size_t size = stats->struct_size < sizeof out ? stats->struct_size : sizeof out;
-    memcpy((char *)stats + sizeof(size_t), (const char *)&out + sizeof(size_t),
-           size - sizeof(size_t));
+    rlcc__write_struct(stats, &out, sizeof out);
     release(state);
     return RLCC_OK;
 }

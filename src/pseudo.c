@@ -343,6 +343,16 @@ int rlcc_pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
         err = rlcc__check_pseudo_options(options, n, &opts);
     if (err == RLCC_OK && n > 0 && labels == NULL)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "labels: is NULL");
+    if (err == RLCC_OK) {
+        const rlcc__span outputs[] = {
+            rlcc__vector_span("labels", labels, n, sizeof *labels),
+            rlcc__vector_span("n_classes", n_classes, 1, sizeof *n_classes),
+            rlcc__vector_span("threshold", threshold, 1, sizeof *threshold)};
+        const rlcc__span inputs[] = {
+            rlcc__matrix_span("x", x, n, d, ldx, sizeof *x),
+            rlcc__matrix_span("options.knn", opts.knn, n, opts.k1, opts.k1, sizeof *opts.knn)};
+        err = rlcc__check_no_overlap(outputs, 3, inputs, 2);
+    }
     if (err != RLCC_OK)
         return err;
     rlcc__budget budget;
@@ -441,6 +451,12 @@ int rlcc_centroids_opts(const float *x, int64_t n, int64_t d, int64_t ldx, const
         err = rlcc__check_labels("labels", labels, n, &classes);
     if (err == RLCC_OK)
         err = rlcc__check_matrix("centroids", centroids, k, d, ldc);
+    if (err == RLCC_OK) {
+        const rlcc__span output = rlcc__matrix_span("centroids", centroids, k, d, ldc, sizeof *centroids);
+        const rlcc__span inputs[] = {rlcc__matrix_span("x", x, n, d, ldx, sizeof *x),
+                                     rlcc__vector_span("labels", labels, n, sizeof *labels)};
+        err = rlcc__check_no_overlap(&output, 1, inputs, 2);
+    }
     if (err != RLCC_OK)
         return err;
     const int n_threads = rlcc__resolve_threads(opts.n_threads);

@@ -16,6 +16,7 @@
  * exactly as it was.
  */
 #include <math.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,14 @@ void rlcc__refiner_release(rlcc_refiner *r)
 
 void rlcc_refiner_free(rlcc_refiner *refiner)
 {
+    if (refiner == NULL)
+        return;
+    /* inside a step's callback: that step frees it when it ends (freeing now
+     * would pull the handle from under it) */
+    if (atomic_load(&refiner->users) < 0) {
+        refiner->free_pending = 1;
+        return;
+    }
     rlcc__refiner_release(refiner);
 }
 
@@ -96,7 +105,7 @@ int rlcc__refiner_check_setup(int64_t n, int64_t d, const rlcc_pseudo_options *p
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "n: %lld must be >= 1", (long long)n);
     if (err == RLCC_OK)
         err = rlcc__check_row_count("refiner", n);
-    if (err == RLCC_OK && (d < 1 || d > INT32_MAX || n > INT64_MAX / d))
+    if (err == RLCC_OK && (d < 1 || d > INT32_MAX || rlcc__mul(n, d) < 0))
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "d: %lld must be in [1, INT32_MAX]", (long long)d);
     if (err == RLCC_OK)
         err = rlcc__read_struct(o, sizeof *o, options, OPTIONS_SIZE_1_2, "options");
@@ -228,6 +237,44 @@ int rlcc__refiner_enter_reader(const rlcc_refiner *r)
 void rlcc__refiner_leave_reader(const rlcc_refiner *r)
 {
     (*(_Atomic int32_t *)&r->users)--;
+}
+
+/* Takes the handle alone (a step, rlcc_refiner_set_knn): refused while a
+ * step or a reader is inside; a getter inside is waited for, as it leaves
+ * within a few instructions (and one that comes now sees the step). */
+static int enter_alone(rlcc_refiner *r)
+{
+    int32_t idle = 0;
+    if (!atomic_compare_exchange_strong(&r->users, &idle, -1))
+        return busy();
+    while (atomic_load(&r->peekers) > 0)
+        sched_yield();
+    return RLCC_OK;
+}
+
+/* Gives the handle back, and frees it if a callback asked to meanwhile. */
+static void leave_alone(rlcc_refiner *r)
+{
+    r->users = 0;
+    if (r->free_pending)
+        rlcc__refiner_release(r);
+}
+
+/* A getter's entry: 0 (it answers "in use") while a step holds the handle,
+ * else 1 and the getter reads, then leaves with peek_leave(). */
+static int peek_enter(const rlcc_refiner *r)
+{
+    _Atomic int32_t *peekers = (_Atomic int32_t *)&r->peekers;
+    atomic_fetch_add(peekers, 1);
+    if (atomic_load(&r->users) >= 0)
+        return 1;
+    atomic_fetch_sub(peekers, 1);
+    return 0;
+}
+
+static void peek_leave(const rlcc_refiner *r)
+{
+    atomic_fetch_sub((_Atomic int32_t *)&r->peekers, 1);
 }
 
 /* Where a step's features come from: the callback, or the caller's matrix. */
@@ -395,15 +442,15 @@ static int read_step_options(const rlcc_refiner *r, const rlcc_step_options *opt
 /* Holds the handle alone for one step, under the step's memory bound. */
 static int run_step(rlcc_refiner *r, const step_source *src, const rlcc_step_options *o)
 {
-    int32_t idle = 0;
-    if (!atomic_compare_exchange_strong(&r->users, &idle, -1))
-        return busy();
+    int err = enter_alone(r);
+    if (err != RLCC_OK)
+        return err;
     const int64_t limit = r->budget.limit;
     if (o->max_bytes > 0)
         r->budget.limit = o->max_bytes;
-    int err = step_locked(r, src, o);
+    err = step_locked(r, src, o);
     r->budget.limit = limit;
-    r->users = 0;
+    leave_alone(r);
     return err;
 }
 
@@ -479,10 +526,9 @@ int rlcc_refiner_set_knn(rlcc_refiner *r, const int64_t *knn)
                           "knn: only the Jaccard metric reads kNN lists");
     if (knn != NULL && (uint64_t)r->n > SIZE_MAX / sizeof(int64_t) / (uint64_t)r->pseudo.k1)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "knn: n x k1 entries overflow size_t");
-    int32_t idle = 0;
-    if (!atomic_compare_exchange_strong(&r->users, &idle, -1))
-        return busy();
-    int err = RLCC_OK;
+    int err = enter_alone(r);
+    if (err != RLCC_OK)
+        return err;
     int64_t *copy = NULL;
     const int64_t count = knn != NULL ? r->n * r->pseudo.k1 : 0;
     if (knn != NULL) {
@@ -495,52 +541,53 @@ int rlcc_refiner_set_knn(rlcc_refiner *r, const int64_t *knn)
         r->next_knn = copy;
         r->knn_count = count;
     }
-    r->users = 0;
+    leave_alone(r);
     return err;
 }
 
 static int check_ready(const rlcc_refiner *r, const void *out);
 
-/* The getters read under the reader rule too; while a step runs they
- * answer -1 (NaN for the threshold) instead of racing it. */
+/* The getters read a few scalars as peekers, not readers (a poll from
+ * another thread never makes a step fail); while a step runs they answer -1
+ * (NaN for the threshold) instead of racing it. */
 int64_t rlcc_refiner_generation(const rlcc_refiner *r)
 {
-    if (r == NULL || rlcc__refiner_enter_reader(r) != RLCC_OK)
+    if (r == NULL || !peek_enter(r))
         return r == NULL ? 0 : -1;
     const int64_t done = r->done;
-    rlcc__refiner_leave_reader(r);
+    peek_leave(r);
     return done;
 }
 
 int64_t rlcc_refiner_n_classes(const rlcc_refiner *r)
 {
-    if (r == NULL || rlcc__refiner_enter_reader(r) != RLCC_OK)
+    if (r == NULL || !peek_enter(r))
         return r == NULL ? 0 : -1;
     const int64_t k = r->done > 0 ? r->cur.k : 0;
-    rlcc__refiner_leave_reader(r);
+    peek_leave(r);
     return k;
 }
 
 int64_t rlcc_refiner_bytes(const rlcc_refiner *r)
 {
-    if (r == NULL || rlcc__refiner_enter_reader(r) != RLCC_OK)
+    if (r == NULL || !peek_enter(r))
         return r == NULL ? 0 : -1;
     const int64_t bytes = r->budget.used;
-    rlcc__refiner_leave_reader(r);
+    peek_leave(r);
     return bytes;
 }
 
 double rlcc_refiner_threshold(const rlcc_refiner *r)
 {
-    if (r == NULL || rlcc__refiner_enter_reader(r) != RLCC_OK)
+    if (r == NULL || !peek_enter(r))
         return r == NULL ? 0.0 : NAN;
     const double threshold = r->done > 0 ? r->threshold : 0.0;
-    rlcc__refiner_leave_reader(r);
+    peek_leave(r);
     return threshold;
 }
 
 /* Enters as a reader and checks there is a generation to read; on success
- * the caller must leave_reader(). */
+ * the caller must rlcc__refiner_leave_reader(). */
 static int enter_ready(const rlcc_refiner *r, const void *out)
 {
     rlcc__clear_error();
@@ -550,6 +597,17 @@ static int enter_ready(const rlcc_refiner *r, const void *out)
     if (err == RLCC_OK && (err = check_ready(r, out)) != RLCC_OK)
         rlcc__refiner_leave_reader(r);
     return err;
+}
+
+/* A reader's output apart from the caller's borrowed matrix, which later
+ * targets read, and from rows (the targets' list; an empty span else). */
+static int apart_from_borrowed(const rlcc_refiner *r, rlcc__span output, rlcc__span rows)
+{
+    const rlcc__span inputs[] = {
+        rlcc__matrix_span("the borrowed x", r->x_copy == NULL ? r->x : NULL, r->n, r->d, r->ldx,
+                          sizeof *r->x),
+        rows};
+    return rlcc__check_no_overlap(&output, 1, inputs, 2);
 }
 
 static int check_ready(const rlcc_refiner *r, const void *out)
@@ -564,10 +622,13 @@ static int check_ready(const rlcc_refiner *r, const void *out)
 int rlcc_refiner_labels(const rlcc_refiner *r, int32_t *labels)
 {
     int err = enter_ready(r, labels);
-    if (err == RLCC_OK) {
+    if (err != RLCC_OK)
+        return err;
+    err = apart_from_borrowed(r, rlcc__vector_span("labels", labels, r->n, sizeof *labels),
+                              (rlcc__span){0});
+    if (err == RLCC_OK)
         memcpy(labels, r->cur.labels, sizeof *labels * (size_t)r->n);
-        rlcc__refiner_leave_reader(r);
-    }
+    rlcc__refiner_leave_reader(r);
     return err;
 }
 
@@ -576,9 +637,15 @@ int rlcc_refiner_centroids(const rlcc_refiner *r, float *centroids, int64_t ld)
     int err = enter_ready(r, centroids);
     if (err != RLCC_OK)
         return err;
-    if (ld < r->d)
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "ld: %lld is smaller than d = %lld",
+    if (ld < r->d || ld > INT32_MAX) /* bounded before c * ld is formed */
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                         ld < r->d ? "ld: %lld is smaller than d = %lld"
+                                   : "ld: %lld exceeds INT32_MAX (d = %lld)",
                          (long long)ld, (long long)r->d);
+    if (err == RLCC_OK)
+        err = apart_from_borrowed(r, rlcc__matrix_span("centroids", centroids, r->cur.k, r->d, ld,
+                                                       sizeof *centroids),
+                                  (rlcc__span){0});
     for (int64_t c = 0; err == RLCC_OK && c < r->cur.k; c++)
         memcpy(centroids + c * ld, r->cur.centroids + c * r->d, sizeof(float) * (size_t)r->d);
     rlcc__refiner_leave_reader(r);
@@ -647,7 +714,10 @@ int rlcc_refiner_targets_opts(const rlcc_refiner *r, const int64_t *rows, int64_
         err = rlcc__check_sample_rows(rows, n_rows, r->n);
     if (err == RLCC_OK)
         err = rlcc__check_matrix("out", out, n_rows, r->cur.k, ld);
-    if (err == RLCC_OK && r->prev_k > 0 && n_rows > INT64_MAX / 4 / r->prev_k)
+    if (err == RLCC_OK)
+        err = apart_from_borrowed(r, rlcc__matrix_span("out", out, n_rows, r->cur.k, ld, sizeof *out),
+                                  rlcc__vector_span("rows", rows, n_rows, sizeof *rows));
+    if (err == RLCC_OK && rlcc__mul(n_rows, 4 * r->prev_k) < 0)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                          "n_rows: %lld rows of %lld probabilities overflow int64",
                          (long long)n_rows, (long long)r->prev_k);

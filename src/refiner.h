@@ -27,6 +27,13 @@ struct rlcc_refiner {
      * concurrent with anything else on the same handle is refused rather
      * than allowed to corrupt it (see rlcc.h). */
     _Atomic int32_t users;
+    /* getters inside now: they read a few scalars without entering as
+     * readers, so they never make a step fail; a step that takes the handle
+     * waits the few instructions they need to leave (enter_alone) */
+    _Atomic int32_t peekers;
+    /* rlcc_refiner_free() was called while a step ran (from its own
+     * callbacks): the step frees the refiner when it ends */
+    _Atomic int32_t free_pending;
     int64_t n, d;
     rlcc_pseudo_options pseudo;
     rlcc_refiner_options options;

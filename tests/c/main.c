@@ -34,6 +34,7 @@ static const group groups[] = {
     {"checkpoint", checkpoint_tests},
     {"concurrency", concurrency_tests},
     {"limits", limits_tests},
+    {"robustness", robustness_tests},
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

@@ -75,5 +75,6 @@ extern const test_case checkpoint_tests[];
 extern const test_case knn_tests[];
 extern const test_case concurrency_tests[];
 extern const test_case limits_tests[];
+extern const test_case robustness_tests[];
 
 #endif

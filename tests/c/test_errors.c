@@ -2,6 +2,7 @@
  * names the argument, and leaves every output untouched. */
 #include <math.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "test.h"
 
@@ -66,8 +67,20 @@ static void bad_shapes_and_pointers(void)
     rlcc_dbscan_options small;
     rlcc_dbscan_options_init(&small, sizeof small);
     small.max_bytes = 1 << 20;
-    EXPECT_REFUSED(FEATURES(features, (int64_t)INT32_MAX, INT32_MAX, INT32_MAX, 1.0, 2, &small),
-                   RLCC_E_MEMORY_LIMIT, "max_bytes");
+    /* outputs of that size, so that they are told apart from each other
+     * (since 1.6 overlapping outputs are refused): address space only, a
+     * write would fault */
+    const size_t label_bytes = sizeof(int32_t) * (size_t)INT32_MAX;
+    int32_t *huge_labels = mmap(NULL, label_bytes, PROT_NONE,
+                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    CHECK(huge_labels != MAP_FAILED);
+    if (huge_labels != MAP_FAILED) {
+        EXPECT_REFUSED(rlcc_dbscan_features(features, (int64_t)INT32_MAX, INT32_MAX, INT32_MAX,
+                                            1.0, 2, &small, huge_labels, &o.clusters, NULL,
+                                            &o.stats),
+                       RLCC_E_MEMORY_LIMIT, "max_bytes");
+        munmap(huge_labels, label_bytes);
+    }
     EXPECT_REFUSED(rlcc_dbscan_features(features, 4, 2, 2, 1.0, 2, NULL, NULL, &o.clusters,
                                         o.core, &o.stats),
                    RLCC_E_INVALID_ARGUMENT, "labels: is NULL");

@@ -229,7 +229,7 @@ static void rlcc_refusals_leave_outputs_untouched(void)
     CHECK_ERR(rlcc_consensus_counts(prev, prev, 4, 1, 0, counts, 2), RLCC_E_INVALID_ARGUMENT, "class count");
     CHECK_ERR(rlcc_consensus_counts(prev, prev, 4, 0, 0, counts, 1), RLCC_E_INVALID_ARGUMENT, "leading");
     CHECK(counts[0] == -9 && counts[3] == -9);
-    float out[4] = {-9, -9, -9, -9};
+    float out[8] = {-9, -9, -9, -9, -9, -9, -9, -9}; /* 4 x 2, the largest output asked for */
     CHECK_ERR(rlcc_consensus(prev, prev, 4, 0, 0, 7, RLCC_NORMALIZE_SUM, out, 2), RLCC_E_INVALID_ARGUMENT, "kind");
     CHECK_ERR(rlcc_consensus(prev, prev, 4, 0, 0, RLCC_CONSENSUS_IOU, 9, out, 2), RLCC_E_INVALID_ARGUMENT, "normalize");
     rlcc_csr *none = NULL;

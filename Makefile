@@ -163,8 +163,10 @@ build/reference/rlcc-reference: tests/bindings/reference.c tools/npy.c tools/npy
 		-Wl,-rpath,'$$ORIGIN/../../lib' -lm -o $@
 
 # ---- tools -------------------------------------------------------------------
-CLI_SRCS := tools/cli.c tools/demo.c tools/metrics.c tools/npy.c tools/synth.c
-CLI_HDRS := tools/demo.h tools/metrics.h tools/npy.h tools/synth.h tools/timing.h
+CLI_SRCS := tools/cli.c tools/args.c tools/demo.c tools/metrics.c tools/npy.c tools/output.c \
+	tools/progress.c tools/synth.c
+CLI_HDRS := tools/args.h tools/demo.h tools/metrics.h tools/npy.h tools/output.h tools/progress.h \
+	tools/synth.h tools/timing.h
 bin/rlcc: $(CLI_SRCS) $(CLI_HDRS) lib/$(SONAME) Makefile
 	@mkdir -p bin
 	$(CC) $(BASE_CFLAGS) -Itools $(CLI_SRCS) -Llib -l:$(SONAME) $(NO_OPENMP_RPATH) $(LDFLAGS) \

@@ -106,9 +106,9 @@ def test_cluster_algorithm_refusals(tmp_path):
     # an unknown name, and a choice where no search of the features runs: usage
     for args, text in (
             (["x2.npy", "--metric", "euclidean", "--algorithm", "ball_tree"],
-             "--algorithm must be auto, brute, grid or kd_tree"),
+             "--algorithm: 'ball_tree' must be auto, brute, grid or kd_tree"),
             (["x2.npy", "--metric", "euclidean", "--algorithm", "KD_TREE"],
-             "--algorithm must be auto, brute, grid or kd_tree"),
+             "--algorithm: 'KD_TREE' must be auto, brute, grid or kd_tree"),
             (["x2.npy", "--algorithm", "grid"],
              "--algorithm brute, grid or kd_tree needs --metric euclidean or cosine and one eps"),
             (["x2.npy", "--metric", "euclidean", "--eps", "1,2,3", "--algorithm", "brute"],

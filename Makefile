@@ -298,12 +298,16 @@ build/bench/bench_rlcc: bench/bench_rlcc.c tools/synth.c tools/synth.h tools/tim
 # ---- fuzzing -------------------------------------------------------------------
 # make check replays the committed corpus (tests/fuzz/corpus/NAME) through a plain
 # driver under ASan+UBSan; make fuzz runs libFuzzer for FUZZ_SECONDS per harness.
-FUZZ_HARNESSES := dbscan jaccard rlcc npy
+FUZZ_HARNESSES := dbscan jaccard rlcc npy cli
 FUZZ_SECONDS ?= 60
 FUZZ_EXTRA_dbscan :=
 FUZZ_EXTRA_jaccard :=
 FUZZ_EXTRA_rlcc :=
 FUZZ_EXTRA_npy := tools/npy.c
+FUZZ_EXTRA_cli := tools/args.c
+# the tools' sources a harness compiles are prerequisites too
+build/fuzz/replay-npy build/fuzz/fuzz-npy: tools/npy.c tools/npy.h
+build/fuzz/replay-cli build/fuzz/fuzz-cli: tools/args.c tools/args.h
 
 build/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz_input.h build/asan/librlcc.a
 	@mkdir -p build/fuzz
@@ -320,6 +324,7 @@ fuzz: $(patsubst %,build/fuzz/fuzz-%,$(FUZZ_HARNESSES))
 	@for h in $(FUZZ_HARNESSES); do \
 		mkdir -p tests/fuzz/corpus/$$h; \
 		build/fuzz/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=20 \
+			$$([ -f tests/fuzz/$$h.dict ] && echo -dict=tests/fuzz/$$h.dict) \
 			-print_final_stats=1 tests/fuzz/corpus/$$h 2>&1 | tail -n 25; \
 	done
 

@@ -121,8 +121,11 @@ int out_open(out_file *o, const char *path, char *error, size_t size)
     }
     sigprocmask(SIG_SETMASK, &saved, NULL);
     if (fd < 0) {
+        char why[PATH_MAX + 200];
+        snprintf(why, sizeof why, "%s (rlcc writes a temporary file in %.*s first)", strerror(e),
+                 dir_len > 0 ? dir_len : 1, dir_len > 0 ? o->target : ".");
         release(o);
-        return fail(error, size, path, strerror(e));
+        return fail(error, size, path, why);
     }
     /* the mode the file would have had: an existing file's, else 0666 less the umask */
     mode_t mode = exists ? st.st_mode & 07777 : 0;

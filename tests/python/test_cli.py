@@ -220,6 +220,12 @@ def test_bad_input_exits_3(tmp_path):
     write_raw(tmp_path / "short.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (10, 4), }",
               b"\0" * 12)
     cases["short.npy"] = "truncated"
+    np.save(tmp_path / "nocols.npy", np.zeros((5, 0), dtype=np.float32))
+    cases["nocols.npy"] = "features must have at least one column"
+    # a dimension beyond int64 (strtoll would clamp it), with no data: N x 0
+    write_raw(tmp_path / "huge.npy",
+              "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999, 0), }")
+    cases["huge.npy"] = "malformed shape"
     bad = X.copy()
     bad[3, 2] = np.nan
     np.save(tmp_path / "nan.npy", bad)

@@ -163,8 +163,10 @@ build/reference/rlcc-reference: tests/bindings/reference.c tools/npy.c tools/npy
 		-Wl,-rpath,'$$ORIGIN/../../lib' -lm -o $@
 
 # ---- tools -------------------------------------------------------------------
-CLI_SRCS := tools/cli.c tools/demo.c tools/metrics.c tools/npy.c tools/synth.c
-CLI_HDRS := tools/demo.h tools/metrics.h tools/npy.h tools/synth.h tools/timing.h
+CLI_SRCS := tools/cli.c tools/args.c tools/demo.c tools/metrics.c tools/npy.c tools/output.c \
+	tools/progress.c tools/synth.c
+CLI_HDRS := tools/args.h tools/demo.h tools/metrics.h tools/npy.h tools/output.h tools/progress.h \
+	tools/synth.h tools/timing.h
 bin/rlcc: $(CLI_SRCS) $(CLI_HDRS) lib/$(SONAME) Makefile
 	@mkdir -p bin
 	$(CC) $(BASE_CFLAGS) -Itools $(CLI_SRCS) -Llib -l:$(SONAME) $(NO_OPENMP_RPATH) $(LDFLAGS) \
@@ -296,13 +298,17 @@ build/bench/bench_rlcc: bench/bench_rlcc.c tools/synth.c tools/synth.h tools/tim
 # ---- fuzzing -------------------------------------------------------------------
 # make check replays the committed corpus (tests/fuzz/corpus/NAME) through a plain
 # driver under ASan+UBSan; make fuzz runs libFuzzer for FUZZ_SECONDS per harness.
-FUZZ_HARNESSES := dbscan jaccard rlcc npy checkpoint
+FUZZ_HARNESSES := dbscan jaccard rlcc npy checkpoint cli
 FUZZ_SECONDS ?= 60
 FUZZ_EXTRA_dbscan :=
 FUZZ_EXTRA_jaccard :=
 FUZZ_EXTRA_rlcc :=
 FUZZ_EXTRA_npy := tools/npy.c
 FUZZ_EXTRA_checkpoint :=
+FUZZ_EXTRA_cli := tools/args.c
+# the tools' sources a harness compiles are prerequisites too
+build/fuzz/replay-npy build/fuzz/fuzz-npy: tools/npy.c tools/npy.h
+build/fuzz/replay-cli build/fuzz/fuzz-cli: tools/args.c tools/args.h
 
 build/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz_input.h tests/c/state_format.h build/asan/librlcc.a
 	@mkdir -p build/fuzz
@@ -330,6 +336,7 @@ fuzz: $(patsubst %,build/fuzz/fuzz-%,$(FUZZ_HARNESSES))
 	@for h in $(FUZZ_HARNESSES); do \
 		mkdir -p tests/fuzz/corpus/$$h; \
 		build/fuzz/fuzz-$$h -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=20 \
+			$$([ -f tests/fuzz/$$h.dict ] && echo -dict=tests/fuzz/$$h.dict) \
 			-print_final_stats=1 tests/fuzz/corpus/$$h 2>&1 | tail -n 25; \
 	done
 

@@ -17,6 +17,7 @@
 
 #include "demo.h"
 #include "metrics.h"
+#include "progress.h"
 #include "rlcc.h"
 #include "synth.h"
 #include "timing.h"
@@ -36,16 +37,22 @@ static int compare_keys(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The class most samples of each identity fall in: the "true class". */
-static void majority_class(const int32_t *labels, const int32_t *identity, int64_t n,
-                           int32_t identities, int64_t k, int32_t *out)
+/* The class most samples of each identity fall in: the "true class".
+ * 0, or -1 when memory runs out. */
+static int majority_class(const int32_t *labels, const int32_t *identity, int64_t n,
+                          int32_t identities, int64_t k, int32_t *out)
 {
     /* count (identity, label) pairs by sorting keys */
     int64_t *keys = malloc(sizeof *keys * (size_t)n);
+    int64_t *best = calloc((size_t)identities, sizeof *best);
+    if (keys == NULL || best == NULL) {
+        free(keys);
+        free(best);
+        return -1;
+    }
     for (int64_t i = 0; i < n; i++)
         keys[i] = (int64_t)identity[i] * (k + 1) + labels[i];
     qsort(keys, (size_t)n, sizeof *keys, compare_keys);
-    int64_t *best = calloc((size_t)identities, sizeof *best);
     for (int32_t c = 0; c < identities; c++)
         out[c] = -1;
     for (int64_t s = 0; s < n;) {
@@ -61,15 +68,44 @@ static void majority_class(const int32_t *labels, const int32_t *identity, int64
     }
     free(best);
     free(keys);
+    return 0;
 }
 
-static int fail(const char *what)
+static int fail(cli_progress *progress, const char *what, const char *why)
 {
-    fprintf(stderr, "rlcc demo: %s: %s\n", what, rlcc_last_error());
+    progress_finish(progress);
+    fprintf(stderr, "rlcc demo: %s: %s\n", what, why);
     return 1;
 }
 
-int rlcc_demo(int64_t n, int generations)
+/* The progress line of the whole run: generation g of G, and within it
+ * the features (0-10%), the refiner's stages (its progress callback:
+ * 10-85%) and the targets read batch by batch (85-100%). */
+typedef struct demo_progress {
+    cli_progress *line;
+    int generation, generations;
+} demo_progress;
+
+static void demo_show(demo_progress *p, double within, const char *stage)
+{
+    char detail[96];
+    snprintf(detail, sizeof detail, "generation %d of %d: %s", p->generation + 1, p->generations,
+             stage);
+    progress_update(p->line, "demo", (p->generation + within) / p->generations, detail);
+}
+
+static int on_refiner_progress(int32_t stage, double fraction, void *data)
+{
+    switch (stage) {
+    case RLCC_STAGE_FEATURES: demo_show(data, 0.10 + 0.05 * fraction, "features"); break;
+    case RLCC_STAGE_CLUSTERING: demo_show(data, 0.15, "clustering"); break;
+    case RLCC_STAGE_CONSENSUS: demo_show(data, 0.75, "consensus"); break;
+    default: demo_show(data, 0.85, "targets"); break;
+    }
+    return 0;
+}
+
+int rlcc_demo(int64_t n, int generations, cli_progress *progress)
 {
     const int64_t d = 2048, batch = 1024;
     synth_params params = synth_defaults(n, d);
@@ -83,13 +119,16 @@ int rlcc_demo(int64_t n, int generations)
     int32_t *argmax = malloc(sizeof(int32_t) * (size_t)n);
     int32_t *truth_class = malloc(sizeof(int32_t) * (size_t)params.identities);
     float *targets = NULL;
-    if (!x || !identity || !labels || !previous || !argmax || !truth_class) {
-        fprintf(stderr, "rlcc demo: out of memory\n");
-        return 1;
-    }
+    if (!x || !identity || !labels || !previous || !argmax || !truth_class)
+        return fail(progress, "features", "out of memory");
     rlcc_refiner *refiner = NULL;
     if (rlcc_refiner_new(n, d, NULL, NULL, &refiner) != RLCC_OK)
-        return fail("rlcc_refiner_new");
+        return fail(progress, "rlcc_refiner_new", rlcc_last_error());
+    demo_progress shown = {progress, 0, generations};
+    rlcc_step_options step;
+    rlcc_step_options_init(&step, sizeof step);
+    step.progress = on_refiner_progress;
+    step.progress_data = &shown;
     printf("librlcc %s demo: a simulated training run, %lld images, D = %lld, %d identities, "
            "%d cameras, %d generations\n",
            rlcc_version_string(), (long long)n, (long long)d, params.identities, params.cameras,
@@ -103,24 +142,29 @@ int rlcc_demo(int64_t n, int generations)
            "hard  RLCC  (wrong-label samples: hard RLCC) | stable NMI | step s targets s\n");
     double sum_hard = 0, sum_rlcc = 0, sum_wrong_rlcc = 0;
     int counted = 0;
+    fflush(stdout);
     for (int g = 0; g < generations; g++) {
+        shown.generation = g;
+        demo_show(&shown, 0.0, "features");
+        if (g == 0)
+            progress_start(progress); /* the seconds since the run began */
         params.noise = FIRST_NOISE * pow(NOISE_DECAY, g);
         params.image_seed = 1000 + (uint64_t)g;
-        if (synth_generate(&params, x, identity, NULL) != 0) {
-            fprintf(stderr, "rlcc demo: out of memory\n");
-            return 1;
-        }
+        if (synth_generate(&params, x, identity, NULL) != 0)
+            return fail(progress, "features", "out of memory");
         /* not borrowed: x is overwritten next generation, so the refiner
          * keeps a copy of the rows the targets read */
         double t0 = now_seconds();
-        if (rlcc_refiner_step_matrix(refiner, x, d, NULL) != RLCC_OK)
-            return fail("rlcc_refiner_step_matrix");
+        if (rlcc_refiner_step_matrix(refiner, x, d, &step) != RLCC_OK)
+            return fail(progress, "rlcc_refiner_step_matrix", rlcc_last_error());
         const double step_s = now_seconds() - t0;
         const int64_t k = rlcc_refiner_n_classes(refiner);
         rlcc_refiner_labels(refiner, labels);
         free(targets);
         targets = malloc(sizeof(float) * (size_t)(batch * k));
-        majority_class(labels, identity, n, params.identities, k, truth_class);
+        if (targets == NULL ||
+            majority_class(labels, identity, n, params.identities, k, truth_class) != 0)
+            return fail(progress, "targets", "out of memory");
         /* targets batch by batch, as a trainer reads them */
         double mass_hard = 0, mass_rlcc = 0, wrong_hard = 0, wrong_rlcc = 0;
         int64_t wrong = 0;
@@ -130,8 +174,9 @@ int rlcc_demo(int64_t n, int generations)
             int64_t rows[1024];
             for (int64_t r = 0; r < count; r++)
                 rows[r] = start + r;
+            demo_show(&shown, 0.85 + 0.15 * (double)start / (double)n, "targets");
             if (rlcc_refiner_targets(refiner, rows, count, targets, k) != RLCC_OK)
-                return fail("rlcc_refiner_targets");
+                return fail(progress, "rlcc_refiner_targets", rlcc_last_error());
             for (int64_t r = 0; r < count; r++) {
                 const int64_t i = start + r;
                 const float *row = targets + r * k;
@@ -165,6 +210,7 @@ int rlcc_demo(int64_t n, int generations)
         pair_scores am = metrics_pairwise(argmax, identity, n);
         double nmi = metrics_nmi(labels, identity, n);
         double stable = g > 0 ? metrics_nmi(previous, labels, n) : NAN;
+        progress_pause(progress); /* the table row, not the progress line, on the terminal */
         printf("%3d %5.2f %7lld %6lld | %6.3f %.3f %.3f %.3f |     %.3f     |"
                "                    %.3f %.3f  (%5lld:            %.3f %.3f) |    %s%.3f | %6.2f %8.2f\n",
                g, params.noise, (long long)k, (long long)singletons, db.precision, db.recall,
@@ -179,7 +225,11 @@ int rlcc_demo(int64_t n, int generations)
         }
         memcpy(previous, labels, sizeof *labels * (size_t)n);
         fflush(stdout);
+        progress_resume(progress);
     }
+    progress_stop(progress);
+    progress_update(progress, "demo", 1.0, "done");
+    progress_finish(progress);
     printf("\nwhat RLCC changed (generations 1-%d; generation 0 has no previous one):\n",
            generations - 1);
     printf("  mean target mass on the true class: %.3f with RLCC, %.3f with hard labels\n",

@@ -4,8 +4,11 @@
 
 #include <stdint.h>
 
-/* Runs generations generations on n images; prints a table; returns the
- * process exit code. */
-int rlcc_demo(int64_t n, int generations);
+#include "progress.h"
+
+/* Runs generations generations on n images; prints a table on stdout and
+ * its progress on progress (through the refiner's progress callback);
+ * returns the process exit code. */
+int rlcc_demo(int64_t n, int generations, cli_progress *progress);
 
 #endif

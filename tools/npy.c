@@ -2,9 +2,13 @@
  * keys NumPy writes are read, and anything unexpected is refused. */
 #include "npy.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static size_t element_size(npy_type type)
 {
@@ -29,12 +33,75 @@ static const char *field(const char *header, const char *key)
     return at;
 }
 
+/* What a path that is not a regular file is, for the message. */
+static const char *file_kind(mode_t mode)
+{
+    return S_ISFIFO(mode)   ? "a FIFO (named pipe)"
+           : S_ISDIR(mode)  ? "a directory"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "a special file";
+}
+
+/* Reads bytes into buffer in chunks, reporting progress; 0, or -1 with a
+ * message (a read error's errno text, or truncation). */
+static int read_data(FILE *f, void *buffer, size_t bytes, npy_progress_fn progress, void *data,
+                     char *error, size_t size, const char *path)
+{
+    const size_t chunk = (size_t)8 << 20;
+    for (size_t done = 0; done < bytes;) {
+        const size_t want = bytes - done < chunk ? bytes - done : chunk;
+        const size_t got = fread((char *)buffer + done, 1, want, f);
+        done += got;
+        if (got != want) {
+            char what[200] = "truncated data (fewer bytes than the shape says)";
+            if (ferror(f))
+                snprintf(what, sizeof what, "read error: %s", strerror(errno));
+            return fail(error, size, path, what);
+        }
+        if (progress != NULL)
+            progress((double)done / (double)bytes, data);
+    }
+    return 0;
+}
+
 int npy_read(const char *path, npy_array *out, char *error, size_t size)
 {
+    return npy_read_progress(path, out, error, size, NULL, NULL);
+}
+
+int npy_read_progress(const char *path, npy_array *out, char *error, size_t size,
+                      npy_progress_fn progress, void *progress_data)
+{
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return fail(error, size, path, "cannot open");
+    /* O_NONBLOCK: a FIFO with no writer must not block the open; only a
+     * regular file is read (a pipe has no size to check the shape against) */
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        char what[200];
+        snprintf(what, sizeof what, "cannot open: %s", strerror(errno));
+        return fail(error, size, path, what);
+    }
+    struct stat st;
+    char what[200] = "";
+    if (fstat(fd, &st) != 0)
+        snprintf(what, sizeof what, "cannot stat: %s", strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        snprintf(what, sizeof what,
+                 "is %s, not a regular file (rlcc reads .npy input from regular files only)",
+                 file_kind(st.st_mode));
+    else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+        snprintf(what, sizeof what, "cannot read: %s", strerror(errno));
+    if (what[0] != '\0') {
+        close(fd);
+        return fail(error, size, path, what);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (f == NULL) {
+        close(fd);
+        return fail(error, size, path, "out of memory");
+    }
     unsigned char magic[8];
     int ok = fread(magic, 1, 8, f) == 8 && memcmp(magic, "\x93NUMPY", 6) == 0;
     uint32_t header_len = 0;
@@ -85,8 +152,9 @@ int npy_read(const char *path, npy_array *out, char *error, size_t size)
             rc = fail(error, size, path, "malformed shape");
         while (rc == 0 && *p != ')') {
             char *end;
+            errno = 0;
             long long v = strtoll(p, &end, 10);
-            if (end == p || v < 0 || ndim == 3) {
+            if (end == p || v < 0 || errno == ERANGE || ndim == 3) {
                 rc = fail(error, size, path, "malformed shape");
                 break;
             }
@@ -111,20 +179,15 @@ int npy_read(const char *path, npy_array *out, char *error, size_t size)
          * claims (a corrupt shape would otherwise ask for terabytes) */
         size_t bytes = (size_t)(out->rows * out->cols) * element_size(out->type);
         long here = ftell(f);
-        if (here < 0 || fseek(f, 0, SEEK_END) != 0)
-            rc = fail(error, size, path, "cannot determine the file size");
-        else if ((uint64_t)(ftell(f) - here) < bytes)
+        if (here < 0 || here > st.st_size || (uint64_t)(st.st_size - here) < bytes)
             rc = fail(error, size, path, "truncated data (fewer bytes than the shape says)");
-        else if (fseek(f, here, SEEK_SET) != 0)
-            rc = fail(error, size, path, "cannot seek back to the data");
-    }
-    if (rc == 0) {
-        size_t bytes = (size_t)(out->rows * out->cols) * element_size(out->type);
-        out->data = malloc(bytes > 0 ? bytes : 1);
-        if (out->data == NULL)
-            rc = fail(error, size, path, "out of memory");
-        else if (fread(out->data, 1, bytes, f) != bytes)
-            rc = fail(error, size, path, "truncated data (fewer bytes than the shape says)");
+        if (rc == 0) {
+            out->data = malloc(bytes > 0 ? bytes : 1);
+            if (out->data == NULL)
+                rc = fail(error, size, path, "out of memory");
+            else
+                rc = read_data(f, out->data, bytes, progress, progress_data, error, size, path);
+        }
     }
     free(header);
     fclose(f);
@@ -184,7 +247,8 @@ int npy_as_int32(npy_array *a, char *error, size_t size)
     return 0;
 }
 
-int npy_write(const char *path, npy_type type, int64_t rows, int64_t cols, const void *data)
+int npy_write(FILE *f, npy_type type, int64_t rows, int64_t cols, const void *data,
+              npy_progress_fn progress, void *progress_data)
 {
     static const char *descr[] = {"<f4", "<f8", "<i4", "<i8"};
     char header[256];
@@ -197,9 +261,6 @@ int npy_write(const char *path, npy_type type, int64_t rows, int64_t cols, const
     /* pad with spaces so that the data starts on a 64-byte boundary */
     int total = 10 + len + 1;
     int pad = (64 - total % 64) % 64;
-    FILE *f = fopen(path, "wb");
-    if (f == NULL)
-        return -1;
     unsigned char preamble[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0, 0};
     uint16_t hl = (uint16_t)(len + pad + 1);
     preamble[8] = (unsigned char)(hl & 0xff);
@@ -209,8 +270,15 @@ int npy_write(const char *path, npy_type type, int64_t rows, int64_t cols, const
         ok = fputc(' ', f) != EOF;
     ok = ok && fputc('\n', f) != EOF;
     const size_t bytes = (size_t)(rows * (cols > 0 ? cols : 1)) * element_size(type);
-    ok = ok && fwrite(data, 1, bytes, f) == bytes;
-    return fclose(f) == 0 && ok ? 0 : -1;
+    const size_t chunk = (size_t)8 << 20;
+    for (size_t done = 0; ok && done < bytes;) {
+        const size_t want = bytes - done < chunk ? bytes - done : chunk;
+        ok = fwrite((const char *)data + done, 1, want, f) == want;
+        done += want;
+        if (ok && progress != NULL)
+            progress((double)done / (double)bytes, progress_data);
+    }
+    return ok && fflush(f) == 0 ? 0 : -1;
 }
 
 void npy_free(npy_array *a)

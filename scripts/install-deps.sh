@@ -30,7 +30,9 @@ pkg-config
 # g++ and cmake: the C++ and CMake programs built against an install;
 # cargo, rustc, rust-clippy: Debian's Rust 1.63 (a newer rustup toolchain already
 # on the machine is used instead when it is first in PATH); golang-go: Go 1.19;
-# patchelf: the Python wheel vendors its libraries; dpkg-dev, debhelper, dh-python,
+# python3-hypothesis: the property-based tests of the Python binding
+# (tests/python/test_properties.py); patchelf: the Python wheel vendors its
+# libraries; dpkg-dev, debhelper, dh-python,
 # fakeroot, lintian: the Debian packages; man-db: `man -l` renders rlcc(1).
 CHECK="
 libclang-rt-14-dev
@@ -43,6 +45,7 @@ python3-numpy
 python3-scipy
 python3-sklearn
 python3-pytest
+python3-hypothesis
 python3-venv
 python3-pip
 python3-setuptools

@@ -544,13 +544,17 @@ static int check_chat(const int64_t *indptr, const int32_t *indices, const float
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "chat_indptr: is NULL");
     if (indptr[0] != 0)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "chat_indptr: indptr[0] must be 0");
-    for (int64_t a = 0; a < k_prev; a++) {
+    /* all of indptr first: its last entry is the caller's claim of how many
+     * entries indices and data hold, and no entry is read before the whole
+     * claim is known to be consistent */
+    for (int64_t a = 0; a < k_prev; a++)
         if (indptr[a + 1] < indptr[a])
             return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "chat_indptr: decreases at row %lld",
                               (long long)a);
+    if (indptr[k_prev] > 0 && (indices == NULL || data == NULL))
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "chat: indices or data is NULL");
+    for (int64_t a = 0; a < k_prev; a++) {
         for (int64_t e = indptr[a]; e < indptr[a + 1]; e++) {
-            if (indices == NULL || data == NULL)
-                return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "chat: indices or data is NULL");
             if (indices[e] < 0 || indices[e] >= k_cur)
                 return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                                   "chat_indices: column %d out of range in row %lld",

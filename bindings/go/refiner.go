@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/cgo"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -66,10 +67,17 @@ type Refiner struct {
 	handle *C.rlcc_refiner
 	N, D   int
 	k1     int // the pseudo options' K1: the width of SetKNN's lists
-	// stepping is held by every step and by Close: a second step while one
-	// runs is refused (as the library would), and Close waits for it. It
-	// guards borrowed too.
-	stepping sync.Mutex
+	// mu guards running, borrowed and the freeing of handle; it is held
+	// for moments only, never while a step runs, so a callback of the step
+	// can take it.
+	mu sync.Mutex
+	// running is set while a step runs: a second step is refused (as the
+	// library would), and Close leaves the freeing to the step.
+	running bool
+	// closing is set by a Close during a step (from the step's own
+	// callback, or from another goroutine): the step stops at its next
+	// progress report and frees the refiner when the library returns.
+	closing atomic.Bool
 	// borrowed is the matrix the last step that succeeded borrowed
 	// (StepBorrow), which the library may read until the next step
 	// succeeds or the refiner is freed; nil otherwise.
@@ -100,15 +108,34 @@ func NewRefiner(n, d int, pseudo *PseudoOptions, options *RefinerOptions) (*Refi
 }
 
 // Close frees the refiner, and lets go of a FeatureMatrix its last step
-// borrowed. It waits for a step running in another goroutine (so it must not
-// be called from a step's own callbacks), and must not overlap any other
-// call on the refiner. Calling it twice is fine.
+// borrowed. It never waits: during a step, from one of the step's own
+// callbacks or from another goroutine, it marks the refiner closed and
+// returns; the step then stops at its next progress report (or runs to its
+// end when none is left) and frees the refiner once the library has
+// returned, and that step returns an error of code CodeCanceled. Every
+// call from then on, the callbacks' own included, finds the refiner
+// closed. Close must not overlap any call other than a step. Calling it
+// twice is fine.
+//
+// (Freeing the refiner from inside its own callback would pull the memory
+// from under the running step, and waiting for the step there would wait
+// for itself: deferring is the only safe answer.)
 func (r *Refiner) Close() {
 	if r == nil {
 		return
 	}
-	r.stepping.Lock()
-	defer r.stepping.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.running {
+		r.closing.Store(true)
+		return
+	}
+	r.free()
+}
+
+// free releases the library's refiner and the matrix its last step
+// borrowed; r.mu is held and no step runs.
+func (r *Refiner) free() {
 	if r.handle != nil {
 		C.rlcc_refiner_free(r.handle)
 		r.handle = nil
@@ -121,7 +148,7 @@ func (r *Refiner) Close() {
 }
 
 func (r *Refiner) live() error {
-	if r == nil || r.handle == nil {
+	if r == nil || r.handle == nil || r.closing.Load() {
 		return invalid("refiner: closed")
 	}
 	return nil
@@ -133,8 +160,9 @@ type stepState struct {
 	d        int
 	features FeaturesFunc
 	logits   LogitsFunc
-	progress ProgressFunc
-	failure  error // the first callback error or panic
+	progress ProgressFunc // may be nil: the report is still taken, to stop a closed refiner's step
+	closing  *atomic.Bool // the refiner's: Close was called during the step
+	failure  error        // the first callback error or panic
 }
 
 // guard runs a callback, turning an error or a panic into state.failure.
@@ -175,6 +203,12 @@ func rlccGoLogits(start, count, kPrev C.int64_t, logits *C.float, ld C.int64_t, 
 //export rlccGoProgress
 func rlccGoProgress(stage C.int32_t, fraction C.double, handle C.uintptr_t) C.int {
 	s := cgo.Handle(handle).Value().(*stepState)
+	if s.closing.Load() { // Close was called during the step: stop it here
+		return 1
+	}
+	if s.progress == nil {
+		return 0
+	}
 	cancel := false
 	if !s.guard(func() error { cancel = s.progress(Stage(stage), float64(fraction)); return nil }) {
 		return 1
@@ -198,8 +232,8 @@ func (r *Refiner) Step(features FeaturesFunc, batch int, logits LogitsFunc, prog
 		return invalid("features: nil")
 	}
 	return r.run(features, logits, progress, nil, func(handle C.uintptr_t, captured *C.rlcc_go_error) C.int {
-		return C.rlcc_go_refiner_step(r.handle, handle, C.int64_t(batch), C.int(boolInt(logits != nil)),
-			C.int(boolInt(progress != nil)), captured)
+		return C.rlcc_go_refiner_step(r.handle, handle, C.int64_t(batch), C.int(boolInt(logits != nil)), 1,
+			captured)
 	})
 }
 
@@ -250,8 +284,8 @@ func (r *Refiner) StepOpts(features FeaturesFunc, options *StepOptions) error {
 	}
 	batch, threads, maxBytes, logits, progress := options.scalars()
 	return r.run(features, logits, progress, nil, func(handle C.uintptr_t, captured *C.rlcc_go_error) C.int {
-		return C.rlcc_go_refiner_step_opts(r.handle, handle, batch, C.int(boolInt(logits != nil)),
-			C.int(boolInt(progress != nil)), threads, maxBytes, captured)
+		return C.rlcc_go_refiner_step_opts(r.handle, handle, batch, C.int(boolInt(logits != nil)), 1,
+			threads, maxBytes, captured)
 	})
 }
 
@@ -309,7 +343,7 @@ func (r *Refiner) stepMatrix(x []float32, ld int, batch C.int64_t, options *Step
 	_, threads, maxBytes, logits, progress := options.scalars()
 	return r.run(nil, logits, progress, nil, func(handle C.uintptr_t, captured *C.rlcc_go_error) C.int {
 		return C.rlcc_go_refiner_step_matrix(r.handle, floats(x), C.int64_t(ld), handle, batch,
-			C.int(boolInt(logits != nil)), C.int(boolInt(progress != nil)), 0, threads, maxBytes, captured)
+			C.int(boolInt(logits != nil)), 1, 0, threads, maxBytes, captured)
 	})
 }
 
@@ -341,33 +375,37 @@ func (r *Refiner) StepBorrow(m *FeatureMatrix, options *StepOptions) error {
 	batch, threads, maxBytes, logits, progress := options.scalars()
 	return r.run(nil, logits, progress, m, func(handle C.uintptr_t, captured *C.rlcc_go_error) C.int {
 		return C.rlcc_go_refiner_step_matrix(r.handle, m.ptr, C.int64_t(m.cols), handle, batch,
-			C.int(boolInt(logits != nil)), C.int(boolInt(progress != nil)), 1, threads, maxBytes, captured)
+			C.int(boolInt(logits != nil)), 1, 1, threads, maxBytes, captured)
 	})
 }
 
 // run holds the refiner for one step and calls call with the cgo.Handle of
 // the step's callback state; borrow is the FeatureMatrix the step borrows,
 // or nil. A step that succeeds lets go of what the previous one borrowed.
+// The progress trampoline is installed whether or not the caller gave a
+// ProgressFunc: it is how a Close during the step stops it.
 func (r *Refiner) run(features FeaturesFunc, logits LogitsFunc, progress ProgressFunc, borrow *FeatureMatrix,
 	call func(handle C.uintptr_t, captured *C.rlcc_go_error) C.int) error {
-	if !r.stepping.TryLock() {
-		return invalid("refiner: in use by another call (a step excludes every other call on the same handle)")
-	}
-	defer r.stepping.Unlock()
-	if err := r.live(); err != nil { // closed while this call waited for nothing
+	if err := r.claim(borrow); err != nil {
 		return err
 	}
-	if borrow != nil {
-		if err := borrow.acquire(); err != nil {
-			return err
-		}
-	}
-	state := &stepState{d: r.D, features: features, logits: logits, progress: progress}
+	state := &stepState{d: r.D, features: features, logits: logits, progress: progress, closing: &r.closing}
 	handle := cgo.NewHandle(state)
 	defer handle.Delete()
 	var captured C.rlcc_go_error
 	code := call(C.uintptr_t(handle), &captured)
 	runtime.KeepAlive(r)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.running = false
+	if r.closing.Load() { // Close was called during the step: free now, whatever the step did
+		if borrow != nil {
+			borrow.release()
+		}
+		r.free()
+		return &Error{Code: CodeCanceled, Message: "refiner: closed during the step (by a callback of the step " +
+			"or another goroutine); freed once the step returned"}
+	}
 	err := result(code, &captured)
 	if err != nil && state.failure != nil {
 		err.(*Error).Cause = state.failure
@@ -383,6 +421,27 @@ func (r *Refiner) run(features FeaturesFunc, logits LogitsFunc, progress Progres
 		r.borrowed.release()
 	}
 	r.borrowed = borrow
+	return nil
+}
+
+// claim marks a step running, and counts the matrix it borrows: refused
+// while another step runs (as the library would refuse it), or when the
+// refiner is closed or the matrix is.
+func (r *Refiner) claim(borrow *FeatureMatrix) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.running {
+		return invalid("refiner: in use by another call (a step excludes every other call on the same handle)")
+	}
+	if err := r.live(); err != nil {
+		return err
+	}
+	if borrow != nil {
+		if err := borrow.acquire(); err != nil {
+			return err
+		}
+	}
+	r.running = true
 	return nil
 }
 
@@ -575,7 +634,15 @@ func (r *Refiner) classes() (int, error) {
 }
 
 // Centroids are the latest generation's class centroids (Classes() x D).
+// It holds off a step for the moment it takes: the library writes as many
+// rows as it has classes when it copies them, so a step that committed
+// another class count between the count and the copy would overrun out.
 func (r *Refiner) Centroids() ([]float32, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.running {
+		return nil, invalid("refiner: in use")
+	}
 	k, err := r.classes()
 	if err != nil {
 		return nil, err

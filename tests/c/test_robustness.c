@@ -2,6 +2,7 @@
  * fault found in the field, through every entry point it applies to.
  *
  *   sizes          a size is validated before any product or read uses it
+ *                  (a CSR's whole indptr before any of its entries)
  *   stats          a stats struct larger than librlcc's gets only the fields
  *                  librlcc knows, whatever n
  *   threads        n_threads far beyond the machine (5000, INT32_MAX) under
@@ -164,6 +165,27 @@ static void check_fresh_run(const char *env, int timeout)
 
 /* Sizes are checked before anything multiplies them or reads as many
  * entries as they say: a bad size is refused whatever the arrays hold. */
+/* A chat whose indptr claims more entries in one row than it holds and then
+ * decreases: the whole indptr is checked before any entry is read (each
+ * entry is a heap block of its own, so ASan catches a read past it). */
+static void chat_indptr_is_checked_before_its_entries(void)
+{
+    const int64_t indptr[3] = {0, 5, 1};
+    int32_t *indices = malloc(sizeof *indices);
+    float *data = malloc(sizeof *data);
+    indices[0] = 0;
+    data[0] = 1.0f;
+    const int32_t prev[2] = {0, 1};
+    float out[4] = {-9.0f, -9.0f, -9.0f, -9.0f};
+    CHECK_ERR(rlcc_propagate(prev, 2, indptr, indices, data, 2, 2, NULL, 0, 1.0f, 1.0f, NULL, 2,
+                             out, 2),
+              RLCC_E_INVALID_ARGUMENT, "chat_indptr: decreases at row 1");
+    for (int e = 0; e < 4; e++)
+        CHECK(out[e] == -9.0f);
+    free(indices);
+    free(data);
+}
+
 static void sizes_are_validated_before_they_are_used(void)
 {
     float *x = malloc(sizeof(float) * N * D);
@@ -849,6 +871,7 @@ static void forked_child_without_a_runtime_runs_single_threaded(void)
 
 const test_case robustness_tests[] = {
     {"sizes_are_validated_before_they_are_used", sizes_are_validated_before_they_are_used},
+    {"chat_indptr_is_checked_before_its_entries", chat_indptr_is_checked_before_its_entries},
     {"stats_beyond_what_librlcc_knows_are_untouched",
      stats_beyond_what_librlcc_knows_are_untouched},
     {"thread_counts_beyond_the_machine_are_clamped", thread_counts_beyond_the_machine_are_clamped},

@@ -18,19 +18,21 @@ _INT32_MAX = 2**31 - 1
 
 def as_float32_matrix(X: Any, name: str) -> np.ndarray:
     """A 2-D float32 array whose rows are contiguous, converting only when
-    needed (float64 -> float32, non-contiguous -> C order). A float32
-    C-contiguous array or CPU torch tensor is used as it is, without a copy."""
+    needed (float64 -> float32, non-contiguous -> C order, big-endian or
+    misaligned -> a native, aligned copy). A float32 C-contiguous array or
+    CPU torch tensor is used as it is, without a copy."""
     array = native.as_array(X, name)
     if array.dtype.kind not in "fiub":
         raise native.invalid(f"{name}: dtype {array.dtype} is not a real number type")
     if array.ndim != 2:
         raise native.invalid(f"{name}: expected a 2-D array, got {array.ndim}-D")
     # Row stride may exceed the row length (a column slice): librlcc takes a
-    # leading dimension, so only the last axis must be contiguous.
-    if (array.dtype == np.float32 and array.strides[1] == 4 and array.strides[0] % 4 == 0
-            and array.strides[0] >= 4 * array.shape[1]):
+    # leading dimension, so only the last axis must be contiguous. (float32
+    # compares equal to the native byte order only.)
+    if (array.dtype == np.float32 and array.flags.aligned and array.strides[1] == 4
+            and array.strides[0] % 4 == 0 and array.strides[0] >= 4 * array.shape[1]):
         return array
-    return np.ascontiguousarray(array, dtype=np.float32)
+    return native.c_order(array, np.float32)
 
 
 def leading_dimension(array: np.ndarray) -> int:
@@ -38,23 +40,14 @@ def leading_dimension(array: np.ndarray) -> int:
 
 
 def _sparse_csr(X):
-    """CSR arrays librlcc accepts: int64 indptr, int32 sorted indices,
-    float32 data. Unsorted rows are sorted on a copy; duplicate entries are
+    """CSR arrays librlcc accepts, private copies (native.csr_parts):
+    int64 indptr, int32 sorted indices, float32 data. Duplicate entries are
     left for the library to refuse (scikit-learn would count them twice)."""
     import scipy.sparse as sp
 
     if X.shape[0] != X.shape[1]:
         raise native.invalid(f"X: precomputed distances must be square, got {X.shape}")
-    csr = sp.csr_matrix(X)
-    if csr is X:
-        csr = X.copy() if not X.has_sorted_indices else X
-    if not csr.has_sorted_indices:
-        csr = csr.copy()
-        csr.sort_indices()
-    indptr = np.ascontiguousarray(csr.indptr, dtype=np.int64)
-    indices = np.ascontiguousarray(csr.indices, dtype=np.int32)
-    data = np.ascontiguousarray(csr.data, dtype=np.float32)
-    return csr.shape[0], indptr, indices, data
+    return (X.shape[0], *native.csr_parts(sp.csr_matrix(X), "X"))
 
 
 def dbscan_with_stats(X: Any, eps: float, min_samples: int = 5, metric: str = "euclidean",
@@ -70,8 +63,10 @@ def dbscan_with_stats(X: Any, eps: float, min_samples: int = 5, metric: str = "e
         raise native.invalid(f"metric: {metric!r} is not one of {sorted(_METRICS)}")
     if algorithm not in _ALGORITHMS:
         raise native.invalid(f"algorithm: {algorithm!r} is not one of {sorted(_ALGORITHMS)}")
-    opts = native.options(int(n_threads), _METRICS[metric] or 0, int(max_bytes),
+    opts = native.options(native.int_argument(n_threads, "n_threads", "int32"),
+                          _METRICS[metric] or 0, native.int_argument(max_bytes, "max_bytes"),
                           _ALGORITHMS[algorithm])
+    min_samples = native.int_argument(min_samples, "min_samples")
     stats = native.init_struct(native.DbscanStats, native.lib.rlcc_dbscan_stats_init)
     stats_arg = ctypes.byref(stats) if want_stats else None
     n_clusters = ctypes.c_int64(0)
@@ -85,7 +80,7 @@ def dbscan_with_stats(X: Any, eps: float, min_samples: int = 5, metric: str = "e
     if metric == "precomputed" and sp.issparse(X):
         n, indptr, indices, data = _sparse_csr(X)
         labels, core = outputs(n)
-        tail_args = (float(eps), int(min_samples), ctypes.byref(opts),
+        tail_args = (float(eps), min_samples, ctypes.byref(opts),
                      native.pointer(labels, ctypes.c_int32), ctypes.byref(n_clusters),
                      native.pointer(core, ctypes.c_uint8), stats_arg)
         code = native.lib.rlcc_dbscan_csr(
@@ -95,7 +90,7 @@ def dbscan_with_stats(X: Any, eps: float, min_samples: int = 5, metric: str = "e
         array = as_float32_matrix(X, "X")
         n = array.shape[0]
         labels, core = outputs(n)
-        tail_args = (float(eps), int(min_samples), ctypes.byref(opts),
+        tail_args = (float(eps), min_samples, ctypes.byref(opts),
                      native.pointer(labels, ctypes.c_int32), ctypes.byref(n_clusters),
                      native.pointer(core, ctypes.c_uint8), stats_arg)
         ld = leading_dimension(array)

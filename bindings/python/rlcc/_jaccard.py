@@ -78,12 +78,13 @@ def _jaccard_options(n, k1, k2, variant, cutoff, normalize, n_threads, max_bytes
     if variant not in _VARIANTS:
         raise native.invalid(f"variant: {variant!r} is not one of {sorted(_VARIANTS)}")
     opts = native.init_struct(native.JaccardOptions, native.lib.rlcc_jaccard_options_init)
-    opts.k1, opts.k2 = int(k1), int(k2)
+    opts.k1 = native.int_argument(k1, "k1", "int32")
+    opts.k2 = native.int_argument(k2, "k2", "int32")
     opts.variant = _VARIANTS[variant]
     opts.cutoff = float(cutoff)
     opts.normalize = int(bool(normalize))
-    opts.n_threads = int(n_threads)
-    opts.max_bytes = int(max_bytes)
+    opts.n_threads = native.int_argument(n_threads, "n_threads", "int32")
+    opts.max_bytes = native.int_argument(max_bytes, "max_bytes")
     return opts
 
 
@@ -93,7 +94,7 @@ def _knn_lists(lists: Any, n: int, k1: int) -> np.ndarray:
         raise native.invalid(f"knn: dtype {array.dtype} is not an integer type")
     if array.shape != (n, k1):
         raise native.invalid(f"knn: shape {array.shape} must be (n, k1) = ({n}, {k1})")
-    return np.ascontiguousarray(array, dtype=np.int64)
+    return native.index_copy(array, "knn", "int64")
 
 
 def jaccard_distance(X: Any, k1: int = 30, k2: int = 6, variant: str = "dot",
@@ -129,7 +130,7 @@ def jaccard_distance(X: Any, k1: int = 30, k2: int = 6, variant: str = "dot",
     array = as_float32_matrix(X, "X")
     n, d = array.shape
     opts = _jaccard_options(n, k1, k2, variant, cutoff, normalize, n_threads, max_bytes)
-    lists = None if knn is None else _knn_lists(knn, n, int(k1))
+    lists = None if knn is None else _knn_lists(knn, n, opts.k1)
     args = (native.pointer(array, ctypes.c_float), n, d, leading_dimension(array),
             native.pointer(lists, ctypes.c_int64), ctypes.byref(opts))
     if dense:

@@ -566,6 +566,88 @@ def integer(value: Any, name: str, ctype: str = "int64") -> int:
     return number
 
 
+def int_argument(value: Any, name: str, ctype: str = "int64") -> int:
+    """An integer argument of the calls that have converted it with
+    ``int()`` since they appeared (so ``4.0`` still means 4): ``int(value)``,
+    checked to fit the C type as :func:`integer` checks it. Without the
+    check ctypes would wrap it (``min_samples=2**64 + 5`` became 5)."""
+    return integer(int(value), name, ctype)
+
+
+def index_copy(array: "np.ndarray", name: str, ctype: str = "int32") -> "np.ndarray":
+    """An integer array that librlcc validates and then reads again as
+    indices (labels, sample rows, kNN lists, a CSR matrix's indptr and
+    indices), as a private C-contiguous, aligned, native-endian copy of
+    type ``ctype``, its values checked to fit it first (a cast would wrap
+    2**32 - 1 to -1, noise). A private copy because C reads it with the GIL
+    released: had C the caller's array, another thread could change it
+    between the library's checks and its reads, and librlcc would index out
+    of bounds. ``array`` is an integer (or empty) numpy array; the callers
+    check its shape and kind, with their own messages."""
+    import numpy as np
+
+    low, high = _INT_RANGES[ctype]
+    if array.size and array.dtype.kind in "iu":
+        info = np.iinfo(array.dtype)
+        bad = np.zeros(array.shape, dtype=bool)
+        if info.min < low:  # compared in the array's own type: exact
+            bad |= array < array.dtype.type(low)
+        if info.max > high:
+            bad |= array > array.dtype.type(high)
+        if bad.any():
+            at = np.unravel_index(np.flatnonzero(bad)[0], array.shape)
+            where = at[0] if array.ndim == 1 else tuple(int(i) for i in at)
+            raise invalid(f"{name}: {int(array[at])} at index {where} does not fit {ctype}")
+    return np.array(array, dtype=ctype, order="C", copy=True)
+
+
+def csr_parts(matrix: Any, name: str):
+    """``(indptr, indices, data)`` of a ``scipy.sparse`` CSR matrix as
+    librlcc takes them: int64, int32 and float32, each a private copy
+    (:func:`index_copy`: librlcc checks the structure, then walks it again),
+    each row's columns sorted (on the copies, when they are not).
+
+    The copies are taken before anything reads the structure, and their
+    structure is checked here, fully: ``indptr[0] == 0``, never
+    decreasing, ``indptr[-1]`` the length of ``indices`` and of ``data``.
+    (Two copies taken one after the other may disagree when another thread
+    changes the matrix meanwhile; and librlcc sees only pointers, so it
+    cannot know the arrays' lengths.) Columns out of range, duplicates and
+    bad values are librlcc's checks."""
+    import numpy as np
+
+    indptr = index_copy(matrix.indptr, f"{name}.indptr", "int64")
+    indices = index_copy(matrix.indices, f"{name}.indices", "int32")
+    data = np.array(matrix.data, dtype=np.float32, order="C", copy=True)
+    if len(indptr) == 0 or indptr[0] != 0:
+        raise invalid(f"{name}.indptr: {indptr[:1].tolist()} does not start with 0")
+    falls = np.flatnonzero(indptr[1:] < indptr[:-1])
+    if falls.size:
+        row = int(falls[0])
+        raise invalid(f"{name}.indptr: decreases at row {row} ({indptr[row]} > "
+                      f"{indptr[row + 1]})")
+    if indptr[-1] != len(indices) or len(data) != len(indices):
+        raise invalid(f"{name}: indptr[{len(indptr) - 1}] = {indptr[-1]}, with "
+                      f"{len(indices)} indices and {len(data)} values")
+    if len(indices) > 1:
+        row_of = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+        if ((indices[1:] < indices[:-1]) & (row_of[1:] == row_of[:-1])).any():
+            order = np.lexsort((indices, row_of))  # by row, then column (stable)
+            indices, data = indices[order], data[order]
+    return indptr, indices, data
+
+
+def c_order(array: Any, dtype: Any) -> "np.ndarray":
+    """``array`` as a C-contiguous, aligned, native-endian array of
+    ``dtype``: the array itself when it is one, else a copy. (numpy's
+    ``ascontiguousarray`` keeps a misaligned array as it is, e.g.
+    ``np.frombuffer(b, np.float32, offset=1)``, and C must not load from it.)"""
+    import numpy as np
+
+    out = np.ascontiguousarray(array, dtype=dtype)
+    return out if out.flags.aligned else out.copy()
+
+
 def as_array(value: Any, name: str) -> "np.ndarray":
     """``np.asarray(value)``, with PyTorch tensors handled without importing
     torch: a CPU tensor becomes a numpy view of the same memory (no copy); a
@@ -584,7 +666,23 @@ def as_array(value: Any, name: str) -> "np.ndarray":
 
 
 def pointer(array, ctype):
-    """A ctypes pointer to a numpy array's data (NULL for an empty array)."""
+    """A ctypes pointer to a numpy array's data (NULL for an empty array).
+    Every array the binding hands librlcc goes through here, so here is
+    where an array of another type, byte order or alignment than ``ctype``
+    is stopped: the conversion that should have copied it was missed."""
     if array is None or array.size == 0:
         return None
+    if not (array.dtype == ctype and array.dtype.isnative and array.flags.aligned):
+        raise TypeError(f"rlcc: internal error: a {array.dtype} array (aligned: "
+                        f"{array.flags.aligned}) would reach C as {ctype.__name__}")
     return array.ctypes.data_as(ctypes.POINTER(ctype))
+
+
+def pointer_to(array, ctype):
+    """:func:`pointer`, but an empty array gets a valid pointer to nothing
+    instead of NULL: where NULL means something else (no sample list means
+    every sample), or where the library asks an output of rows with no
+    columns to exist (a consensus with no current class)."""
+    if array is not None and array.size == 0:
+        return ctypes.cast(ctypes.byref(ctype()), ctypes.POINTER(ctype))
+    return pointer(array, ctype)

@@ -57,7 +57,7 @@ def _labels(values: Any, name: str) -> np.ndarray:
     array = native.as_array(values, name)
     if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
         raise native.invalid(f"{name}: expected a 1-D integer array")
-    return np.ascontiguousarray(array, dtype=np.int32)
+    return native.index_copy(array, name)
 
 
 def _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff, outliers, reliability,
@@ -72,7 +72,8 @@ def _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff, outliers,
     for i, e in enumerate(eps):
         opts.eps[i] = e
     opts.metric = _choice(_METRICS, metric, "metric")
-    opts.k1, opts.k2 = int(k1), int(k2)
+    opts.k1 = native.int_argument(k1, "k1", "int32")
+    opts.k2 = native.int_argument(k2, "k2", "int32")
     opts.variant = _choice(_VARIANTS, variant, "variant")
     opts.normalize = int(bool(normalize))
     opts.cutoff = float(cutoff)
@@ -80,8 +81,8 @@ def _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff, outliers,
     opts.reliability = int(bool(reliability))
     opts.guard = int(bool(guard))
     opts.threshold = -1.0 if threshold is None else float(threshold)
-    opts.min_samples = int(min_samples)
-    opts.n_threads = int(n_threads)
+    opts.min_samples = native.int_argument(min_samples, "min_samples")
+    opts.n_threads = native.int_argument(n_threads, "n_threads", "int32")
     opts.max_bytes = native.integer(max_bytes, "max_bytes")
     return opts
 
@@ -106,10 +107,11 @@ def centroids(X: Any, labels: Any, n_classes: Optional[int] = None, n_threads: i
                       max_bytes)
     array = as_float32_matrix(X, "X")
     labels = _labels(labels, "labels")
-    k = int(labels.max() + 1 if n_classes is None and labels.size else n_classes or 0)
-    out = np.zeros((k, array.shape[1]), dtype=np.float32)
+    k = (int(labels.max() + 1) if labels.size else 0) if n_classes is None else \
+        native.int_argument(n_classes, "n_classes")
+    out = np.zeros((max(k, 0), array.shape[1]), dtype=np.float32)
     if k == 0:
-        return out
+        return out  # a negative count goes on, for the library to refuse
     native.check(native.lib.rlcc_centroids_opts(
         native.pointer(array, ctypes.c_float), array.shape[0], array.shape[1],
         leading_dimension(array), native.pointer(labels, ctypes.c_int32), k,
@@ -139,7 +141,7 @@ def pseudo_labels(X: Any, eps: Union[float, Sequence[float]] = (0.58, 0.6, 0.62)
     opts = _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff, outliers,
                            reliability, guard, threshold, n_threads, normalize,
                            max_bytes=max_bytes, method=method)
-    lists = None if knn is None else _knn_lists(knn, n, int(k1))
+    lists = None if knn is None else _knn_lists(knn, n, opts.k1)
     opts.knn = None if lists is None else lists.ctypes.data
     labels = np.empty(n, dtype=np.int32)
     n_classes = ctypes.c_int64(0)
@@ -174,8 +176,10 @@ def consensus(prev: Any, cur: Any, kind: str = "iou", normalize: Optional[str] =
     opts.kind = kind_code = _choice(_KINDS, kind, "kind")
     opts.normalize = norm_code = _choice(_NORMALIZE, normalize, "normalize")
     n = prev.shape[0]
-    k_prev = int(n_prev) if n_prev is not None else int(prev.max() + 1 if n else 0)
-    k_cur = int(n_cur) if n_cur is not None else int(cur.max() + 1 if n else 0)
+    k_prev = native.int_argument(n_prev, "n_prev") if n_prev is not None else \
+        int(prev.max() + 1 if n else 0)
+    k_cur = native.int_argument(n_cur, "n_cur") if n_cur is not None else \
+        int(cur.max() + 1 if n else 0)
     if k_prev < 0 or k_cur < 0:
         raise native.invalid("n_prev and n_cur: must not be negative")
     args = (native.pointer(prev, ctypes.c_int32), native.pointer(cur, ctypes.c_int32), n,
@@ -201,11 +205,11 @@ def consensus(prev: Any, cur: Any, kind: str = "iou", normalize: Optional[str] =
     if kind == "count" and normalize is None:
         out = np.zeros((k_prev, k_cur), dtype=np.int64)
         native.check(native.lib.rlcc_consensus_counts_opts(
-            *args, ctypes.byref(opts), native.pointer(out, ctypes.c_int64), max(k_cur, 1)))
+            *args, ctypes.byref(opts), native.pointer_to(out, ctypes.c_int64), max(k_cur, 1)))
         return out
     out = np.zeros((k_prev, k_cur), dtype=np.float32)
     native.check(native.lib.rlcc_consensus_opts(*args, ctypes.byref(opts),
-                                                native.pointer(out, ctypes.c_float),
+                                                native.pointer_to(out, ctypes.c_float),
                                                 max(k_cur, 1)))
     return out
 
@@ -243,19 +247,14 @@ def _rows(rows: Any) -> Optional[np.ndarray]:
     array = native.as_array(rows, "rows")
     if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
         raise native.invalid("rows: expected a 1-D integer array of sample indices")
-    return np.ascontiguousarray(array, dtype=np.int64)
+    return native.index_copy(array, "rows", "int64")
 
 
 def _csr_arrays(C: Any):
     import scipy.sparse as sp
 
     matrix = sp.csr_matrix(C if sp.issparse(C) else native.as_array(C, "C"), dtype=np.float32)
-    if not matrix.has_sorted_indices:
-        matrix = matrix.copy()
-        matrix.sort_indices()
-    return (matrix.shape, np.ascontiguousarray(matrix.indptr, dtype=np.int64),
-            np.ascontiguousarray(matrix.indices, dtype=np.int32),
-            np.ascontiguousarray(matrix.data, dtype=np.float32))
+    return (matrix.shape, *native.csr_parts(matrix, "C"))
 
 
 def propagate(prev: Any, C: Any, prev_labels: Any = None, w: float = 0.0,
@@ -283,7 +282,7 @@ def propagate(prev: Any, C: Any, prev_labels: Any = None, w: float = 0.0,
     if candidate.ndim == 1:
         labels, probs, beta_used, w_used = _labels(candidate, "prev"), None, 1.0, 0.0
     else:
-        probs = np.ascontiguousarray(candidate, dtype=np.float32)
+        probs = native.c_order(candidate, np.float32)
         if probs.ndim != 2 or probs.shape[1] != k_prev:
             raise native.invalid(f"prev: shape {probs.shape} must be (n, K_prev = {k_prev})")
         if prev_labels is None:
@@ -314,11 +313,7 @@ def propagate(prev: Any, C: Any, prev_labels: Any = None, w: float = 0.0,
 def _rows_pointer(picked: Optional[np.ndarray]):
     """The C form of a sample list: NULL for every sample; an empty list is
     a valid pointer with no rows, not NULL."""
-    if picked is None:
-        return None
-    if picked.size == 0:
-        return ctypes.cast(ctypes.byref(ctypes.c_int64(0)), ctypes.POINTER(ctypes.c_int64))
-    return native.pointer(picked, ctypes.c_int64)
+    return None if picked is None else native.pointer_to(picked, ctypes.c_int64)
 
 
 def blend(cur_labels: Any, S: Any, alpha: float = 0.9, rows: Any = None, n_threads: int = 0,
@@ -335,7 +330,7 @@ def blend(cur_labels: Any, S: Any, alpha: float = 0.9, rows: Any = None, n_threa
     labels = _labels(cur_labels, "cur_labels")
     picked = _rows(rows)
     n_rows = labels.shape[0] if picked is None else picked.shape[0]
-    s = np.ascontiguousarray(native.as_array(S, "S"), dtype=np.float32)
+    s = native.c_order(native.as_array(S, "S"), np.float32)
     if s.ndim != 2 or s.shape[0] != n_rows:
         raise native.invalid(f"S: shape {s.shape} must be (rows = {n_rows}, K_cur)")
     out = np.empty_like(s)
@@ -408,7 +403,7 @@ class Refiner:
                                            native.lib.rlcc_refiner_options_init)
         self._options.alpha, self._options.w = float(alpha), float(w)
         self._options.beta, self._options.scale = float(beta), float(scale)
-        self._batch = int(batch)
+        self._batch = native.int_argument(batch, "batch")
         self._handle = None
         self._shape = None
         self._pending_knn = None
@@ -422,6 +417,12 @@ class Refiner:
         # frees) the handle only when there are none
         self._guard = threading.Lock()
         self._users = 0
+        # held by a step for its whole length, and by generation() while it
+        # reads the class count and then the centroids: a step from another
+        # thread in between would change the count under the buffer sized by
+        # it (rlcc_refiner_centroids takes no row capacity). Re-entrant, so
+        # the step's own callbacks get the library's "in use" answer.
+        self._stepping = threading.RLock()
 
     @contextlib.contextmanager
     def _use(self):
@@ -538,16 +539,16 @@ class Refiner:
                     "converted to a copy first; pass a float32 array whose rows are "
                     "contiguous (np.ascontiguousarray(x, dtype=np.float32)) and keep it")
             n, d = array.shape
-        with self._use():
-            self._ensure(int(n), int(d))
+        with self._stepping, self._use():
+            self._ensure(native.int_argument(n, "n"), native.int_argument(d, "d"))
             if self._pending_knn is not None:
                 pending, self._pending_knn = self._pending_knn, None
                 self._set_knn(pending)
             if knn is not None:
                 self._set_knn(knn)
             try:
-                self._step(features if array is None else None, array, int(d), logits, progress,
-                           opts)
+                self._step(features if array is None else None, array, self._shape[1], logits,
+                           progress, opts)
             except BaseException:
                 if knn is not None:  # this step's lists are not the next one's
                     native.lib.rlcc_refiner_set_knn(self._handle, None)
@@ -584,6 +585,9 @@ class Refiner:
         def fill_logits(start, count, k_prev, rows, ld, _):
             try:
                 block = native.as_array(logits(start, count), "logits").astype(np.float32, copy=False)
+                if block.shape != (count, k_prev):  # no broadcasting of (count, 1)
+                    raise native.invalid(f"logits callback: rows of shape {block.shape}, "
+                                         f"expected {(count, k_prev)}")
                 np.ctypeslib.as_array(rows, shape=(count, ld))[:, :k_prev] = block
                 return count
             except BaseException as error:
@@ -625,6 +629,15 @@ class Refiner:
             return self._generation()
 
     def _generation(self) -> Generation:
+        if not self._stepping.acquire(blocking=False):
+            raise native.invalid("refiner: in use by another call (a step excludes every other "
+                                 "call on the same handle)")
+        try:
+            return self._read_generation()
+        finally:
+            self._stepping.release()
+
+    def _read_generation(self) -> Generation:
         lib = native.lib
         n, d = self._shape
         k = lib.rlcc_refiner_n_classes(self._handle)
@@ -659,14 +672,16 @@ class Refiner:
             if self._handle is None:
                 raise native.invalid("refiner: no generation yet (call step)")
             lib = native.lib
-            k = lib.rlcc_refiner_n_classes(self._handle)
+            # -1 while a step runs (from this step's own callback too): the
+            # library then refuses the call as in use, with no rows to write
+            k = max(lib.rlcc_refiner_n_classes(self._handle), 0)
             picked = _rows(indices)
             n_rows = self._shape[0] if picked is None else picked.shape[0]
             out = np.empty((n_rows, k), dtype=np.float32)
-            native.check(lib.rlcc_refiner_targets_opts(self._handle, _rows_pointer(picked),
-                                                       n_rows, ctypes.byref(opts),
-                                                       native.pointer(out, ctypes.c_float),
-                                                       max(k, 1)))
+            native.check(lib.rlcc_refiner_targets_opts(self._handle, _rows_pointer(picked), n_rows,
+                                                       ctypes.byref(opts),
+                                                       native.pointer_to(out, ctypes.c_float),
+                                                       max(k, 1)))  # an empty batch has an output too
             return out
 
     # ---- checkpoints (1.6: rlcc_refiner_save / rlcc_refiner_load) --------------

@@ -72,8 +72,50 @@ pub fn version() -> String {
 }
 
 fn matrix_len(name: &str, len: usize, rows: usize, cols: usize) -> Result<(), Error> {
-    if rows.checked_mul(cols) != Some(len) {
+    // with cols = 0 any rows fit an empty slice: both must still fit the C int64
+    if rows.checked_mul(cols) != Some(len) || rows > i64::MAX as usize || cols > i64::MAX as usize {
         return Err(invalid(&format!("{}: {} values, expected {} x {}", name, len, rows, cols)));
+    }
+    Ok(())
+}
+
+/// A zeroed output of `rows x cols` values for the library to fill. The
+/// size is checked: a product that wrapped around would hand the library a
+/// shorter buffer than the one it writes (and one beyond `isize::MAX` bytes
+/// would make `vec!` panic).
+fn zeros<T: Clone + Default>(name: &str, rows: usize, cols: usize) -> Result<Vec<T>, Error> {
+    let bytes = rows.checked_mul(cols).and_then(|len| len.checked_mul(std::mem::size_of::<T>()));
+    match bytes {
+        Some(b) if b <= isize::MAX as usize => Ok(vec![T::default(); rows * cols]),
+        _ => Err(invalid(&format!("{}: {} x {} values overflow", name, rows, cols))),
+    }
+}
+
+/// CSR parts the library can walk without leaving them: `indptr` has at
+/// least one entry, starts at 0 and never decreases, its last entry is the
+/// length of `indices` and of `data`, and every column lies in `[0, cols)`
+/// (a library that sees only pointers cannot check the lengths itself, and
+/// it reads a row's entries as soon as that row's bounds are checked). The
+/// order of columns within a row is the library's check where it matters
+/// (DBSCAN refuses unsorted and duplicate columns).
+fn check_csr(indptr: &[i64], indices: &[i32], data: &[f32], cols: usize) -> Result<(), Error> {
+    let last = match (indptr.first(), indptr.last()) {
+        (Some(&0), Some(&last)) => last,
+        (Some(&first), _) => return Err(invalid(&format!("indptr: indptr[0] = {}, must be 0", first))),
+        _ => return Err(invalid("indptr: is empty; it needs rows + 1 entries")),
+    };
+    if let Some(row) = indptr.windows(2).position(|w| w[1] < w[0]) {
+        return Err(invalid(&format!("indptr: decreases at row {} ({} > {})", row, indptr[row], indptr[row + 1])));
+    }
+    // last >= indptr[0] = 0 here
+    if last as u64 != indices.len() as u64 || data.len() != indices.len() {
+        return Err(invalid(&format!("indptr: indptr[{}] = {} must equal the length of indices ({}) and data ({})",
+                                    indptr.len() - 1, last, indices.len(), data.len())));
+    }
+    to_i64("cols", cols)?;
+    if let Some(e) = indices.iter().position(|&c| c < 0 || c as u64 >= cols as u64) {
+        let row = indptr.partition_point(|&p| p <= e as i64) - 1;
+        return Err(invalid(&format!("indices: column {} out of range [0, {}) in row {}", indices[e], cols, row)));
     }
     Ok(())
 }
@@ -242,22 +284,20 @@ pub fn dbscan_dense(dist: &[f32], n: usize, eps: f64, min_samples: i64,
 }
 
 /// DBSCAN over a sparse precomputed graph in CSR form (e.g. a [`Csr`]).
+/// The three slices are checked as [`Csr::try_from_parts`] checks its parts
+/// (with `n = indptr.len() - 1` columns) before the library reads them.
 ///
 /// ```
 /// let g = rlcc::Csr::from_parts(vec![0, 1, 2], vec![1, 0], vec![0.5, 0.5]);
 /// let r = rlcc::dbscan_csr(&g.indptr(), g.indices(), g.data(), 1.0, 2, &Default::default()).unwrap();
 /// assert_eq!(r.labels, vec![0, 0]);
+/// let e = rlcc::dbscan_csr(&[0, 5, 2], &[1, 0], &[0.5, 0.5], 1.0, 2, &Default::default()).unwrap_err();
+/// assert_eq!(e.message, "indptr: decreases at row 1 (5 > 2)");
 /// ```
 pub fn dbscan_csr(indptr: &[i64], indices: &[i32], data: &[f32], eps: f64, min_samples: i64,
                   options: &DbscanOptions) -> Result<Dbscan, Error> {
-    if indptr.is_empty() {
-        return Err(invalid("indptr: needs n + 1 entries"));
-    }
-    let n = indptr.len() - 1;
-    let nnz = indptr[n];
-    if nnz < 0 || indices.len() as i64 != nnz || data.len() as i64 != nnz {
-        return Err(invalid("indices and data: need indptr[n] entries each"));
-    }
+    let n = indptr.len().saturating_sub(1);
+    check_csr(indptr, indices, data, n)?;
     let (mut labels, mut core) = dbscan_outputs(n);
     let mut k = 0i64;
     let o = options.raw();
@@ -283,10 +323,12 @@ pub fn knn(x: &[f32], n: usize, d: usize, k: usize, n_threads: i32) -> Result<(V
     let mut o = sys::rlcc_knn_options::default();
     unsafe { sys::rlcc_knn_options_init(&mut o, std::mem::size_of::<sys::rlcc_knn_options>()) };
     o.n_threads = n_threads;
-    let mut idx = vec![0i64; n * k];
-    let mut dist = vec![0f32; n * k];
+    // a k the library refuses (outside [1, n]) gets no output: it is refused before any is written
+    let width = if (1..=n).contains(&k) { k } else { 0 };
+    let mut idx = zeros("indices", n, width)?;
+    let mut dist = zeros("sqdist", n, width)?;
     check(unsafe {
-        sys::rlcc_knn(x.as_ptr(), n as i64, d as i64, d.max(1) as i64, k as i64, &o,
+        sys::rlcc_knn(x.as_ptr(), n as i64, d as i64, d.max(1) as i64, to_i64("k", k)?, &o,
                       idx.as_mut_ptr(), dist.as_mut_ptr())
     })?;
     Ok((idx, dist))
@@ -501,8 +543,7 @@ impl KnnState {
     /// assert_eq!(sqdist, vec![0.0, 1.0, 0.0, 1.0, 0.0, 4.0]);
     /// ```
     pub fn finish(&mut self) -> Result<(Vec<i64>, Vec<f32>), Error> {
-        let size = self.n_queries.checked_mul(self.k).ok_or_else(|| invalid("n_queries x k overflows"))?;
-        let (mut indices, mut sqdist) = (vec![0i64; size], vec![0f32; size]);
+        let (mut indices, mut sqdist) = (zeros("indices", self.n_queries, self.k)?, zeros("sqdist", self.n_queries, self.k)?);
         check(unsafe { sys::rlcc_knn_finish(self.handle, indices.as_mut_ptr(), sqdist.as_mut_ptr()) })?;
         Ok((indices, sqdist))
     }
@@ -583,7 +624,9 @@ impl Drop for KnnState {
 }
 
 /// A sparse matrix: owned by librlcc (a Jaccard or consensus result, freed
-/// on drop) or built from Rust vectors.
+/// on drop) or built from Rust vectors, whose structure is then checked
+/// when it is built ([`Csr::try_from_parts`]): every `Csr` is one the
+/// library can walk without leaving its arrays.
 pub struct Csr {
     handle: *mut sys::rlcc_csr,
     owned: Option<(Vec<i64>, Vec<i32>, Vec<f32>)>,
@@ -591,25 +634,67 @@ pub struct Csr {
 }
 
 impl Csr {
+    /// A `rows x cols` matrix from CSR parts (e.g. a consensus matrix built
+    /// elsewhere), `rows = indptr.len() - 1`, or the reason they do not form
+    /// one: `indptr` must have at least one entry, start at 0 and never
+    /// decrease, its last entry must be the length of `indices` and of
+    /// `data`, and every column must lie in `[0, cols)`. (The library sees
+    /// only pointers: parts that disagree would make it read past them.)
+    /// Columns need not be sorted within a row.
+    ///
+    /// ```
+    /// let c = rlcc::Csr::try_from_parts(vec![0, 1, 1], vec![2], vec![1.0], 3).unwrap();
+    /// assert_eq!((c.rows(), c.cols()), (2, 3));
+    /// let e = rlcc::Csr::try_from_parts(vec![0, 5, 1], vec![0], vec![1.0], 1).unwrap_err();
+    /// assert_eq!(e.message, "indptr: decreases at row 1 (5 > 1)");
+    /// let e = rlcc::Csr::try_from_parts(vec![0, 1], vec![3], vec![1.0], 3).unwrap_err();
+    /// assert_eq!(e.message, "indices: column 3 out of range [0, 3) in row 0");
+    /// ```
+    pub fn try_from_parts(indptr: Vec<i64>, indices: Vec<i32>, data: Vec<f32>, cols: usize) -> Result<Csr, Error> {
+        check_csr(&indptr, &indices, &data, cols)?;
+        Ok(Csr { handle: ptr::null_mut(), owned: Some((indptr, indices, data)), owned_cols: cols })
+    }
+
     /// A square matrix from CSR parts (rows = columns = `indptr.len() - 1`).
+    ///
+    /// # Panics
+    ///
+    /// When the parts do not form such a matrix (see
+    /// [`try_from_parts`](Csr::try_from_parts), which returns the error
+    /// instead).
     ///
     /// ```
     /// let m = rlcc::Csr::from_parts(vec![0, 2, 3], vec![0, 1, 1], vec![0.0, 0.5, 0.0]);
     /// assert_eq!((m.rows(), m.cols()), (2, 2));
     /// ```
+    ///
+    /// ```should_panic
+    /// rlcc::Csr::from_parts(vec![0, 2, 1], vec![0], vec![0.5]); // indptr decreases
+    /// ```
     pub fn from_parts(indptr: Vec<i64>, indices: Vec<i32>, data: Vec<f32>) -> Csr {
         let cols = indptr.len().saturating_sub(1);
-        Csr { handle: ptr::null_mut(), owned: Some((indptr, indices, data)), owned_cols: cols }
+        Csr::from_parts_with_cols(indptr, indices, data, cols)
     }
 
     /// A `rows x cols` matrix from CSR parts (e.g. a consensus matrix built elsewhere).
+    ///
+    /// # Panics
+    ///
+    /// When the parts do not form such a matrix (see
+    /// [`try_from_parts`](Csr::try_from_parts), which returns the error
+    /// instead).
     ///
     /// ```
     /// let c = rlcc::Csr::from_parts_with_cols(vec![0, 1], vec![2], vec![1.0], 3);
     /// assert_eq!((c.rows(), c.cols()), (1, 3));
     /// ```
+    ///
+    /// ```should_panic
+    /// rlcc::Csr::from_parts_with_cols(vec![0, 1, 2], vec![0], vec![1.0], 1); // indptr[2] != 1
+    /// ```
     pub fn from_parts_with_cols(indptr: Vec<i64>, indices: Vec<i32>, data: Vec<f32>, cols: usize) -> Csr {
-        Csr { handle: ptr::null_mut(), owned: Some((indptr, indices, data)), owned_cols: cols }
+        Csr::try_from_parts(indptr, indices, data, cols)
+            .unwrap_or_else(|e| panic!("rlcc::Csr: the parts do not form a CSR matrix: {}", e.message))
     }
 
     fn library_owned(handle: *mut sys::rlcc_csr) -> Csr {
@@ -683,24 +768,6 @@ impl Csr {
     pub fn rows(&self) -> usize {
         self.indptr().len().saturating_sub(1)
     }
-
-    /// For a matrix built from Rust vectors: the three arrays agree, so the
-    /// library, which sees only pointers, reads inside them: `indptr` has at
-    /// least one entry and its last is the length of `indices` and of
-    /// `data`. (Its first entry being 0 and its order are the library's
-    /// checks; with both, every row lies inside the arrays.) A library-owned
-    /// matrix always agrees.
-    fn check_parts(&self) -> Result<(), Error> {
-        if let Some((indptr, indices, data)) = &self.owned {
-            let nnz = indptr.last().copied();
-            if nnz.map_or(true, |v| v < 0 || v as usize != indices.len()) || data.len() != indices.len() {
-                return Err(invalid(&format!(
-                    "chat: indptr[rows] (of {} entries) must equal the length of indices ({}) and data ({})",
-                    indptr.len(), indices.len(), data.len())));
-            }
-        }
-        Ok(())
-    }
 }
 
 impl fmt::Debug for Csr {
@@ -766,8 +833,7 @@ pub fn jaccard_dense(x: &[f32], n: usize, d: usize, knn: Option<&[i64]>, options
     if let Some(lists) = knn {
         matrix_len("knn", lists.len(), n, options.k1.max(0) as usize)?;
     }
-    let size = n.checked_mul(n).ok_or_else(|| invalid("n: n x n overflows"))?;
-    let mut dist = vec![0f32; size];
+    let mut dist = zeros("dist", n, n)?;
     check(unsafe {
         sys::rlcc_jaccard_dense(x.as_ptr(), n as i64, d as i64, d.max(1) as i64,
                                 knn.map_or(ptr::null(), |l| l.as_ptr()), &options.raw(),
@@ -1404,7 +1470,7 @@ impl Refiner {
     /// ```
     pub fn centroids(&self) -> Result<Vec<f32>, Error> {
         let k = self.n_classes().max(0) as usize;
-        let mut out = vec![0f32; k * self.d];
+        let mut out = zeros("centroids", k, self.d)?;
         check(unsafe { sys::rlcc_refiner_centroids(self.handle, out.as_mut_ptr(), self.d.max(1) as i64) })?;
         Ok(out)
     }
@@ -1477,8 +1543,7 @@ impl Refiner {
     fn targets_of(&self, rows: Option<&[i64]>, options: Option<&TargetsOptions>) -> Result<Vec<f32>, Error> {
         let k = self.n_classes().max(0) as usize;
         let (rows_ptr, n_rows) = rows_arg(rows, self.n);
-        let size = n_rows.checked_mul(k).ok_or_else(|| invalid("rows: n_rows x n_classes overflows"))?;
-        let mut out = vec![0f32; size];
+        let mut out = zeros("targets", n_rows, k)?;
         let rc = match options {
             None => unsafe {
                 sys::rlcc_refiner_targets(self.handle, rows_ptr, n_rows as i64, out.as_mut_ptr(), k.max(1) as i64)
@@ -1783,7 +1848,7 @@ fn pseudo_labels_of(x: &[f32], n: usize, d: usize, knn: Option<&[i64]>,
 pub fn centroids(x: &[f32], n: usize, d: usize, labels: &[i32], k: usize) -> Result<Vec<f32>, Error> {
     matrix_len("x", x.len(), n, d)?;
     matrix_len("labels", labels.len(), n, 1)?;
-    let mut out = vec![0f32; k * d];
+    let mut out = zeros("centroids", k, d)?;
     check(unsafe {
         sys::rlcc_centroids(x.as_ptr(), n as i64, d as i64, d.max(1) as i64, labels.as_ptr(), k as i64,
                             out.as_mut_ptr(), d.max(1) as i64)
@@ -1826,7 +1891,7 @@ fn probabilities_of(x: &[f32], n: usize, d: usize, centroids: &[f32], k: usize, 
     matrix_len("x", x.len(), n, d)?;
     matrix_len("centroids", centroids.len(), k, d)?;
     let (rows_ptr, n_rows) = rows_arg(rows, n);
-    let mut out = vec![0f32; n_rows * k];
+    let mut out = zeros("probs", n_rows, k)?;
     check(unsafe {
         sys::rlcc_class_probabilities(x.as_ptr(), n as i64, d as i64, d.max(1) as i64, centroids.as_ptr(),
                                       k as i64, d.max(1) as i64, scale, rows_ptr, n_rows as i64,
@@ -1858,7 +1923,7 @@ pub fn propagate(prev: &[i32], chat: &[f32], k_prev: usize, k_cur: usize, probs:
         }
         indptr.push(indices.len() as i64);
     }
-    propagate_csr(prev, &Csr::from_parts_with_cols(indptr, indices, data, k_cur), probs, w, beta, None)
+    propagate_csr(prev, &Csr::try_from_parts(indptr, indices, data, k_cur)?, probs, w, beta, None)
 }
 
 /// Training targets `alpha onehot(cur) + (1 - alpha) s` (`n x k_cur`); zero
@@ -1896,8 +1961,8 @@ fn label_pair(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize) -> Result<
         return Err(invalid("prev and cur: lengths differ"));
     }
     let max_of = |l: &[i32]| l.iter().copied().max().unwrap_or(-1).max(-1) as i64 + 1;
-    let kp = if k_prev > 0 { k_prev as i64 } else { max_of(prev) };
-    let kc = if k_cur > 0 { k_cur as i64 } else { max_of(cur) };
+    let kp = if k_prev > 0 { to_i64("k_prev", k_prev)? } else { max_of(prev) };
+    let kc = if k_cur > 0 { to_i64("k_cur", k_cur)? } else { max_of(cur) };
     Ok((kp, kc))
 }
 
@@ -1910,7 +1975,7 @@ fn label_pair(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize) -> Result<
 /// ```
 pub fn consensus_counts(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize) -> Result<Vec<i64>, Error> {
     let (kp, kc) = label_pair(prev, cur, k_prev, k_cur)?;
-    let mut out = vec![0i64; (kp as usize).checked_mul(kc as usize).ok_or_else(|| invalid("k_prev x k_cur overflows"))?];
+    let mut out = zeros("counts", kp as usize, kc as usize)?;
     check(unsafe {
         sys::rlcc_consensus_counts(prev.as_ptr(), cur.as_ptr(), prev.len() as i64, kp, kc,
                                    out.as_mut_ptr(), kc.max(1))
@@ -1928,7 +1993,7 @@ pub fn consensus_counts(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize) 
 pub fn consensus_of(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize, kind: Kind,
                     normalize: Normalize) -> Result<Vec<f32>, Error> {
     let (kp, kc) = label_pair(prev, cur, k_prev, k_cur)?;
-    let mut out = vec![0f32; (kp as usize).checked_mul(kc as usize).ok_or_else(|| invalid("k_prev x k_cur overflows"))?];
+    let mut out = zeros("consensus", kp as usize, kc as usize)?;
     check(unsafe {
         sys::rlcc_consensus(prev.as_ptr(), cur.as_ptr(), prev.len() as i64, kp, kc, kind_code(kind),
                             normalize_code(normalize), out.as_mut_ptr(), kc.max(1))
@@ -1995,12 +2060,11 @@ pub fn class_probabilities_rows(x: &[f32], n: usize, d: usize, centroids: &[f32]
 pub fn propagate_csr(prev: &[i32], chat: &Csr, probs: Option<&[f32]>, w: f32, beta: f32,
                      rows: Option<&[i64]>) -> Result<Vec<f32>, Error> {
     let (k_prev, k_cur) = (chat.rows(), chat.cols());
-    chat.check_parts()?;
     let (rows_ptr, n_rows) = rows_arg(rows, prev.len());
     if let Some(p) = probs {
         matrix_len("probs", p.len(), n_rows, k_prev)?;
     }
-    let mut out = vec![0f32; n_rows.checked_mul(k_cur).ok_or_else(|| invalid("out: n_rows x k_cur overflows"))?];
+    let mut out = zeros("out", n_rows, k_cur)?;
     check(unsafe {
         sys::rlcc_propagate(prev.as_ptr(), prev.len() as i64, chat.indptr().as_ptr(), chat.indices().as_ptr(),
                             chat.data().as_ptr(), k_prev as i64, k_cur as i64,
@@ -2022,7 +2086,7 @@ pub fn blend_rows(cur: &[i32], s: Option<&[f32]>, k_cur: usize, alpha: f32, rows
     if let Some(values) = s {
         matrix_len("s", values.len(), n_rows, k_cur)?;
     }
-    let mut out = vec![0f32; n_rows * k_cur];
+    let mut out = zeros("out", n_rows, k_cur)?;
     check(unsafe {
         sys::rlcc_blend(cur.as_ptr(), cur.len() as i64, k_cur as i64, s.map_or(ptr::null(), |v| v.as_ptr()),
                         k_cur.max(1) as i64, alpha, rows_ptr, n_rows as i64, out.as_mut_ptr(),
@@ -2316,8 +2380,7 @@ pub fn centroids_opts(x: &[f32], n: usize, d: usize, labels: &[i32], k: usize,
                       options: &CentroidOptions) -> Result<Vec<f32>, Error> {
     matrix_len("x", x.len(), n, d)?;
     matrix_len("labels", labels.len(), n, 1)?;
-    let size = k.checked_mul(d).ok_or_else(|| invalid("centroids: k x d overflows"))?;
-    let mut out = vec![0f32; size];
+    let mut out = zeros("centroids", k, d)?;
     let o = options.raw();
     check(unsafe {
         sys::rlcc_centroids_opts(x.as_ptr(), to_i64("n", n)?, d as i64, d.max(1) as i64, labels.as_ptr(),
@@ -2337,7 +2400,7 @@ pub fn centroids_opts(x: &[f32], n: usize, d: usize, labels: &[i32], k: usize,
 pub fn consensus_counts_opts(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize,
                              options: &ConsensusOptions) -> Result<Vec<i64>, Error> {
     let (kp, kc) = label_pair(prev, cur, k_prev, k_cur)?;
-    let mut out = vec![0i64; (kp as usize).checked_mul(kc as usize).ok_or_else(|| invalid("k_prev x k_cur overflows"))?];
+    let mut out = zeros("counts", kp as usize, kc as usize)?;
     let o = options.raw();
     check(unsafe {
         sys::rlcc_consensus_counts_opts(prev.as_ptr(), cur.as_ptr(), prev.len() as i64, kp, kc, &o,
@@ -2358,7 +2421,7 @@ pub fn consensus_counts_opts(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: us
 pub fn consensus_opts(prev: &[i32], cur: &[i32], k_prev: usize, k_cur: usize,
                       options: &ConsensusOptions) -> Result<Vec<f32>, Error> {
     let (kp, kc) = label_pair(prev, cur, k_prev, k_cur)?;
-    let mut out = vec![0f32; (kp as usize).checked_mul(kc as usize).ok_or_else(|| invalid("k_prev x k_cur overflows"))?];
+    let mut out = zeros("consensus", kp as usize, kc as usize)?;
     let o = options.raw();
     check(unsafe {
         sys::rlcc_consensus_opts(prev.as_ptr(), cur.as_ptr(), prev.len() as i64, kp, kc, &o, out.as_mut_ptr(),
@@ -2403,8 +2466,7 @@ pub fn class_probabilities_opts(x: &[f32], n: usize, d: usize, centroids: &[f32]
     matrix_len("x", x.len(), n, d)?;
     matrix_len("centroids", centroids.len(), k, d)?;
     let (rows_ptr, n_rows) = rows_arg(rows, n);
-    let size = n_rows.checked_mul(k).ok_or_else(|| invalid("probs: n_rows x k overflows"))?;
-    let mut out = vec![0f32; size];
+    let mut out = zeros("probs", n_rows, k)?;
     let o = options.raw();
     check(unsafe {
         sys::rlcc_class_probabilities_opts(x.as_ptr(), to_i64("n", n)?, d as i64, d.max(1) as i64,
@@ -2428,13 +2490,11 @@ pub fn class_probabilities_opts(x: &[f32], n: usize, d: usize, centroids: &[f32]
 pub fn propagate_opts(prev: &[i32], chat: &Csr, probs: Option<&[f32]>, rows: Option<&[i64]>,
                       options: &PropagateOptions) -> Result<Vec<f32>, Error> {
     let (k_prev, k_cur) = (chat.rows(), chat.cols());
-    chat.check_parts()?;
     let (rows_ptr, n_rows) = rows_arg(rows, prev.len());
     if let Some(p) = probs {
         matrix_len("probs", p.len(), n_rows, k_prev)?;
     }
-    let size = n_rows.checked_mul(k_cur).ok_or_else(|| invalid("out: n_rows x k_cur overflows"))?;
-    let mut out = vec![0f32; size];
+    let mut out = zeros("out", n_rows, k_cur)?;
     let o = options.raw();
     check(unsafe {
         sys::rlcc_propagate_opts(prev.as_ptr(), prev.len() as i64, chat.indptr().as_ptr(), chat.indices().as_ptr(),
@@ -2458,8 +2518,7 @@ pub fn blend_opts(cur: &[i32], s: Option<&[f32]>, k_cur: usize, rows: Option<&[i
     if let Some(values) = s {
         matrix_len("s", values.len(), n_rows, k_cur)?;
     }
-    let size = n_rows.checked_mul(k_cur).ok_or_else(|| invalid("out: n_rows x k_cur overflows"))?;
-    let mut out = vec![0f32; size];
+    let mut out = zeros("out", n_rows, k_cur)?;
     let o = options.raw();
     check(unsafe {
         sys::rlcc_blend_opts(cur.as_ptr(), cur.len() as i64, to_i64("k_cur", k_cur)?,

@@ -318,3 +318,15 @@ int rlcc_go_refiner_targets_opts(const rlcc_refiner *refiner, const int64_t *row
     return capture(rlcc_refiner_targets_opts(refiner, rows, n_rows, options, out,
                                              at_least_one(k)), err);
 }
+
+int rlcc_go_refiner_save(const rlcc_refiner *refiner, void *buffer, size_t capacity,
+                         size_t *size, rlcc_go_error *err)
+{
+    return capture(rlcc_refiner_save(refiner, buffer, capacity, size), err);
+}
+
+int rlcc_go_refiner_load(const void *state, size_t size, const rlcc_load_options *options,
+                         rlcc_refiner **out, rlcc_go_error *err)
+{
+    return capture(rlcc_refiner_load(state, size, options, out), err);
+}

@@ -123,4 +123,14 @@ int rlcc_go_refiner_targets_opts(const rlcc_refiner *refiner, const int64_t *row
                                  const rlcc_targets_options *options, float *out, int64_t k,
                                  rlcc_go_error *err);
 
+
+/* librlcc 1.6: refiner checkpoints. buffer and state are Go byte slices (or
+ * NULL), read or written during the call only; options holds no pointer.
+ * A loaded refiner takes its callbacks at each step, as any other: nothing
+ * to install here. */
+int rlcc_go_refiner_save(const rlcc_refiner *refiner, void *buffer, size_t capacity,
+                         size_t *size, rlcc_go_error *err);
+int rlcc_go_refiner_load(const void *state, size_t size, const rlcc_load_options *options,
+                         rlcc_refiner **out, rlcc_go_error *err);
+
 #endif

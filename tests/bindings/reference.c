@@ -150,6 +150,8 @@ static void dump_layouts(void)
            AT(step_options, n_threads), AT(step_options, max_bytes));
     LAYOUT(targets_options, AT(targets_options, struct_size), AT(targets_options, n_threads),
            AT(targets_options, reserved), AT(targets_options, max_bytes));
+    LAYOUT(load_options, AT(load_options, struct_size), AT(load_options, n_threads),
+           AT(load_options, reserved), AT(load_options, max_bytes));
 }
 
 /* 1 when two refiners hold the same generation: labels, centroids and

@@ -15,6 +15,9 @@
 //! ```
 
 pub mod sys;
+mod checkpoint;
+
+pub use checkpoint::{LoadOptions, STATE_FORMAT};
 
 use std::ffi::CStr;
 use std::fmt;

@@ -1,9 +1,9 @@
 //! Raw declarations of librlcc's functions and structs (`rlcc.h`: 1.2,
 //! 1.3's block kNN and the caller's kNN lists, 1.4's options twins, matrix
-//! step and refiner memory, and 1.5's `rlcc_dbscan_options.algorithm`). Each
-//! struct is `#[repr(C)]` with the header's fields in the header's order;
-//! `tests/vs_c.rs` holds every size and offset to what the C compiler gives
-//! (tests/bindings/reference.c).
+//! step and refiner memory, 1.5's `rlcc_dbscan_options.algorithm`, and 1.6's
+//! refiner checkpoints). Each struct is `#[repr(C)]` with the header's fields
+//! in the header's order; `tests/vs_c.rs` holds every size and offset to what
+//! the C compiler gives (tests/bindings/reference.c).
 #![allow(non_camel_case_types)]
 use std::os::raw::{c_char, c_int, c_uint, c_void};
 
@@ -136,6 +136,13 @@ impl Default for rlcc_step_options {
 #[derive(Clone, Copy, Default)]
 pub struct rlcc_targets_options { pub struct_size: usize, pub n_threads: i32, pub reserved: i32, pub max_bytes: i64 }
 
+/// Options of `rlcc_refiner_load` (1.6).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_load_options { pub struct_size: usize, pub n_threads: i32, pub reserved: i32, pub max_bytes: i64 }
+/// The checkpoint format version `rlcc_refiner_save` writes (1.6, `RLCC_STATE_FORMAT`).
+pub const RLCC_STATE_FORMAT: u32 = 1;
+
 #[repr(C)]
 pub struct rlcc_csr { _private: [u8; 0] }
 #[repr(C)]
@@ -253,4 +260,11 @@ extern "C" {
     pub fn rlcc_targets_options_init(o: *mut rlcc_targets_options, size: usize) -> c_int;
     pub fn rlcc_refiner_targets_opts(r: *const rlcc_refiner, rows: *const i64, n_rows: i64,
         o: *const rlcc_targets_options, out: *mut f32, ld: i64) -> c_int;
+
+    // 1.6
+    pub fn rlcc_refiner_save(r: *const rlcc_refiner, buffer: *mut c_void, capacity: usize,
+        size: *mut usize) -> c_int;
+    pub fn rlcc_load_options_init(o: *mut rlcc_load_options, size: usize) -> c_int;
+    pub fn rlcc_refiner_load(state: *const c_void, size: usize, o: *const rlcc_load_options,
+        out: *mut *mut rlcc_refiner) -> c_int;
 }

@@ -257,6 +257,7 @@ fn sys_structs_have_the_c_layout() {
         ("step_options", layout!(rlcc_step_options; struct_size, batch, logits, logits_data, progress,
                                   progress_data, borrow, n_threads, max_bytes)),
         ("targets_options", layout!(rlcc_targets_options; struct_size, n_threads, reserved, max_bytes)),
+        ("load_options", layout!(rlcc_load_options; struct_size, n_threads, reserved, max_bytes)),
     ];
     for (name, rust) in cases {
         assert_eq!(rust, r.i64(&format!("layout_{}", name)), "{}: size and offsets, Rust vs C", name);

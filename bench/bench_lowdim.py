@@ -2,7 +2,7 @@
 scikit-learn (kd_tree, n_jobs=-1) and R's dbscan package, side by side in
 one run, on the same float32 data, with every row's labels compared.
 
-    python3 bench/bench_lowdim.py [--quick] [--timeout S] [--big] [--sweep-only]
+    python3 bench/bench_lowdim.py [--quick] [--timeout S] [--big] [--sweep-only] [--no-peers]
 
 Prints Markdown tables (docs/BENCHMARKS.md): the datasets (Chameleon DS3
 from R's dbscan package; Gaussian blobs at 100,000 and 1,000,000 points in
@@ -236,6 +236,8 @@ def run_row(runner, name, X, eps, min_samples, peers=True):
         results["sklearn"] = runner.run("sklearn", ["kd_tree"], name, X, eps,
                                         min_samples)["kd_tree"]
         results["R"] = runner.run("R", ["kd_tree"], name, X, eps, min_samples)["kd_tree"]
+    else:
+        results["sklearn"] = results["R"] = None
     return results
 
 
@@ -270,6 +272,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="100,000 points only, d <= 16")
     parser.add_argument("--big", action="store_true", help="also 3,000,000 x 2 and x 3")
     parser.add_argument("--sweep-only", action="store_true")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="librlcc's paths only (auto against the forced choices)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per call")
     args = parser.parse_args()
     runner_timeout = args.timeout
@@ -333,7 +337,7 @@ def main():
         for d in dims:
             X = blobs(100_000, d, d)
             eps = sweep_eps(X, 10, d)
-            res = run_row(runner, f"sweep{d}", X, eps, 10)
+            res = run_row(runner, f"sweep{d}", X, eps, 10, peers=not args.no_peers)
             ref = reference_labels(res)
             ours = [res[a]["seconds"] for a in ("grid", "kd_tree", "brute")
                     if res[a] and "seconds" in res[a]]
@@ -344,7 +348,8 @@ def main():
                        fmt_time(res["grid"]), fmt_time(res["kd_tree"]), fmt_time(res["brute"]),
                        fmt_time(res["auto"]), fmt_time(res["sklearn"]), fmt_time(res["R"]),
                        f"{auto / min(ours):.2f}" if auto and ours else "–",
-                       f"{auto / min(peers):.3f}" if auto and peers else "< timeout",
+                       f"{auto / min(peers):.3f}" if auto and peers else
+                       ("–" if args.no_peers else "< timeout"),
                        "yes" if ours_equal else "NO", compare(ref, res["sklearn"]),
                        compare(ref, res["R"])])
         if peak_rows:

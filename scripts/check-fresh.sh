@@ -4,7 +4,7 @@
 #
 #  1. debootstrap --variant=minbase bookworm into a temporary folder, from the
 #     mirror this machine's own apt configuration names;
-#  2. inside it (chroot, /proc, /sys, /dev/shm mounted): apt-get install only
+#  2. inside it (chroot, /proc, /sys, /dev/shm, /dev/pts mounted): apt-get install only
 #     make, git and ca-certificates; clone the current commit; make demo; then
 #     make check; print both results and their times;
 #  3. build the Debian packages there (dpkg-buildpackage -us -uc -b), install
@@ -67,6 +67,10 @@ mount_system() { # ROOT
     mount -t sysfs sysfs "$1/sys"
     mkdir -p "$1/dev/shm"
     mount -t tmpfs -o mode=1777 tmpfs "$1/dev/shm"
+    # pseudo-terminals, as a login has them (the CLI's progress tests run
+    # rlcc on one); /dev/ptmx is debootstrap's device node for this devpts
+    mkdir -p "$1/dev/pts"
+    mount --bind /dev/pts "$1/dev/pts"
 }
 
 # in_root ROOT COMMAND: COMMAND by bash -c inside ROOT, with a clean

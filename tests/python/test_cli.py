@@ -9,6 +9,7 @@ import resource
 import select
 import signal
 import stat
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -439,6 +440,19 @@ def as_nobody():
     return drop if os.geteuid() == 0 else None
 
 
+def run_as_nobody(folder, *args):
+    """bin/rlcc as nobody. The checkout may sit where nobody cannot reach it
+    (/root/librlcc in a fresh root), so a copy of bin/rlcc and its library,
+    laid out as in the checkout (its rpath is $ORIGIN/../lib), runs from
+    folder, which must be readable by everyone."""
+    for sub in ("bin", "lib"):
+        (folder / sub).mkdir(mode=0o755, exist_ok=True)
+    shutil.copy2(RLCC, folder / "bin" / "rlcc")
+    shutil.copy2(RLCC.parents[1] / "lib" / "librlcc.so.1", folder / "lib" / "librlcc.so.1")
+    return subprocess.run([str(folder / "bin" / "rlcc"), *map(str, args)], capture_output=True,
+                          text=True, timeout=120, preexec_fn=as_nobody())
+
+
 def test_errno_text_for_files_that_cannot_be_opened(tmp_path):
     done = run("cluster", tmp_path / "missing.npy", "-o", tmp_path / "o.npy")
     assert done.returncode == 3
@@ -448,25 +462,26 @@ def test_errno_text_for_files_that_cannot_be_opened(tmp_path):
     assert done.returncode == 3 and "missing.npy: cannot open: No such file or directory" in done.stderr
     # permissions, as an unprivileged user (root reads anything)
     shared = Path(tempfile.mkdtemp(prefix="rlcc-cli-"))
+    tool = Path(tempfile.mkdtemp(prefix="rlcc-cli-tool-"))
     try:
         shared.chmod(0o755)
+        tool.chmod(0o755)
         secret = shared / "secret.npy"
         np.save(secret, unit_rows().astype(np.float32))
         secret.chmod(0o000)
-        done = run("cluster", secret, "-o", shared / "o.npy", preexec_fn=as_nobody())
+        done = run_as_nobody(tool, "cluster", secret, "-o", shared / "o.npy")
         assert done.returncode == 3, done.stderr
         assert done.stderr == f"rlcc: {secret}: cannot open: Permission denied\n"
         # an output folder it may not write to: nothing created, the errno text
         secret.chmod(0o644)
-        done = run("cluster", secret, "-o", shared / "o.npy", preexec_fn=as_nobody())
+        done = run_as_nobody(tool, "cluster", secret, "-o", shared / "o.npy")
         assert done.returncode == 1, done.stderr
         assert done.stderr == (f"rlcc: cannot write {shared / 'o.npy'}: Permission denied "
                                f"(rlcc writes a temporary file in {shared}/ first)\n")
         assert sorted(p.name for p in shared.iterdir()) == ["secret.npy"]
     finally:
-        for p in shared.iterdir():
-            p.unlink()
-        shared.rmdir()
+        shutil.rmtree(shared)
+        shutil.rmtree(tool)
 
 
 # ---- outputs: whole or not at all ------------------------------------------------------

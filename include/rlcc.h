@@ -752,10 +752,48 @@ typedef struct rlcc_pseudo_options {
     int32_t method;
     /** Reserved, must be 0. Since 1.4. */
     int32_t reserved2;
+    /* Since 1.7: the options of the other pseudo-labelers. A method reads
+     * its own fields and the shared ones (normalize, outliers, n_threads,
+     * max_bytes; knn for Jaccard and InfoMap) and ignores the others. */
+    /** RLCC_PSEUDO_INFOMAP: neighbours per list, self included (default 15);
+     *  knn above, if given, is n x infomap_k. */
+    int32_t infomap_k;
+    /** RLCC_PSEUDO_INFOMAP: as rlcc_infomap_options.cluster_num (default 4). */
+    int32_t infomap_cluster_num;
+    /** RLCC_PSEUDO_INFOMAP: as rlcc_infomap_options.min_sim (default 0.5). */
+    double infomap_min_sim;
+    /** RLCC_PSEUDO_INFOMAP: as rlcc_infomap_options.seed (default 123). */
+    uint64_t infomap_seed;
+    /** RLCC_PSEUDO_INFOMAP: as rlcc_infomap_options.trials (default 1). */
+    int32_t infomap_trials;
+    /** RLCC_PSEUDO_KMEANS: as rlcc_kmeans_options.max_iter (default 300). */
+    int32_t kmeans_max_iter;
+    /** RLCC_PSEUDO_KMEANS: the number of clusters K (default 500,
+     *  OpenUnReID's); 1 <= K <= n. */
+    int64_t kmeans_k;
+    /** RLCC_PSEUDO_KMEANS: as rlcc_kmeans_options.tol (default 0: faiss runs
+     *  every step, which changes nothing once the labels repeat). */
+    double kmeans_tol;
+    /** RLCC_PSEUDO_KMEANS: the seed of faiss's start (default 1234). */
+    uint64_t kmeans_seed;
+    /** RLCC_PSEUDO_KMEANS: faiss's max_points_per_centroid (default 256):
+     *  above K x this many rows, the centroids are trained on the subset of
+     *  rlcc_kmeans_init_faiss() and every row is then assigned to them. */
+    int64_t kmeans_max_points;
+    /** RLCC_PSEUDO_KMEANS: the caller's K x d start centroids (row stride
+     *  d), or NULL (default) for faiss's start rows of this call's rows.
+     *  Read during the call only; the refiner needs NULL. */
+    const float *kmeans_init;
 } rlcc_pseudo_options;
 
 /** Pseudo-labelers for rlcc_pseudo_options.method. Since 1.4. */
 #define RLCC_PSEUDO_DBSCAN 0 /**< DBSCAN at one or three eps, outliers, reliability. */
+/** Since 1.7: InfoMap on the kNN links (Cluster Contrast): rlcc_infomap_labels(),
+ *  then the outlier policy on its -1 samples. */
+#define RLCC_PSEUDO_INFOMAP 1
+/** Since 1.7: k-means (OpenUnReID): rlcc_kmeans() from faiss's start rows or
+ *  kmeans_init; no sample is an outlier. */
+#define RLCC_PSEUDO_KMEANS 2
 
 /** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.2. */
 RLCC_API int rlcc_pseudo_options_init(rlcc_pseudo_options *options, size_t struct_size);
@@ -813,7 +851,18 @@ typedef struct rlcc_centroid_options {
     int32_t reserved;
     /** As rlcc_dbscan_options.max_bytes (n doubles and k int64 here). */
     int64_t max_bytes;
+    /** Since 1.7. RLCC_CENTROID_NORM_DOUBLE (default): the norm of the mean in
+     *  double; RLCC_CENTROID_NORM_FLOAT32: in float32 as NumPy's
+     *  np.linalg.norm, then a float32 divide (CAP's and ICE's bytes). A
+     *  zero mean stays zero in both. */
+    int32_t norm;
+    /** Reserved, must be 0. Since 1.7. */
+    int32_t reserved2;
 } rlcc_centroid_options;
+
+/** Centroid norms for rlcc_centroid_options.norm. Since 1.7. */
+#define RLCC_CENTROID_NORM_DOUBLE 0 /**< The norm in double (librlcc's arithmetic). */
+#define RLCC_CENTROID_NORM_FLOAT32 1 /**< The norm in float32, as NumPy (CAP, ICE). */
 
 /** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.4. */
 RLCC_API int rlcc_centroid_options_init(rlcc_centroid_options *options, size_t struct_size);
@@ -1520,6 +1569,321 @@ RLCC_API int rlcc_load_options_init(rlcc_load_options *options, size_t struct_si
  */
 RLCC_API int rlcc_refiner_load(const void *state, size_t size, const rlcc_load_options *options,
                                rlcc_refiner **out);
+
+/* ------------------------------------------------------------------------
+ * The methods after RLCC (1.7): camera-aware proxies (CAP, ICE, O2CAP,
+ * PPLR), InfoMap pseudo labels (Cluster Contrast), k-means pseudo labels
+ * (OpenUnReID, MMT), PPLR's cross-agreement, eps from a distance quantile
+ * (SSG, DomainAdaptiveReID, MMT). Each is usable alone; InfoMap and
+ * k-means are also pseudo-labelers of rlcc_pseudo_labels() and the
+ * refiner (rlcc_pseudo_options.method). See docs/pipeline.md and
+ * docs/integrations.md.
+ * ------------------------------------------------------------------------ */
+
+/** Proxy orders for rlcc_proxy_options.order. Since 1.7. */
+#define RLCC_PROXIES_CAMERA_MAJOR 0 /**< Cameras ascending, then clusters (CAP, ICE). */
+#define RLCC_PROXIES_CLUSTER_MAJOR 1 /**< Clusters ascending, then cameras (O2CAP, PPLR). */
+
+/** Options for rlcc_camera_proxies(). Since 1.7. Fill with
+ *  rlcc_proxy_options_init(). */
+typedef struct rlcc_proxy_options {
+    /** sizeof(rlcc_proxy_options) as the caller compiled it. */
+    size_t struct_size;
+    /** RLCC_PROXIES_CAMERA_MAJOR (default) or RLCC_PROXIES_CLUSTER_MAJOR. */
+    int32_t order;
+    /** Reserved, must be 0. */
+    int32_t reserved;
+    /** As rlcc_dbscan_options.max_bytes (about 16 bytes per sample here). */
+    int64_t max_bytes;
+} rlcc_proxy_options;
+
+/** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.7. */
+RLCC_API int rlcc_proxy_options_init(rlcc_proxy_options *options, size_t struct_size);
+
+/**
+ * Camera-aware proxies: one proxy per (cluster, camera) pair that has a
+ * member, numbered from 0 in the chosen order (spec: later-methods.md
+ * section 1).
+ *
+ *   labels         n int32 >= -1 (-1 = noise: no proxy). Any values; they
+ *                  are ordered numerically, need not be contiguous.
+ *   cameras        n int32 >= 0, the camera of every sample (any values,
+ *                  ordered numerically).
+ *   proxy          out, n int32: the proxy of every sample, -1 for noise.
+ *   n_proxies      out: M, the number of proxies.
+ *   proxy_cluster  out, may be NULL: M int32, each proxy's label.
+ *   proxy_camera   out, may be NULL: M int32, each proxy's camera.
+ *                  M never exceeds n, so arrays of n entries always
+ *                  suffice; the caller who knows less calls twice.
+ * The proxies' centroids are rlcc_centroids_opts() over proxy (k = M);
+ * its norm option RLCC_CENTROID_NORM_FLOAT32 gives CAP's and ICE's NumPy
+ * bytes. n == 0 gives M = 0.
+ * Errors: RLCC_E_INVALID_ARGUMENT (labels < -1, negative cameras, NULL
+ * arrays with n > 0, outputs that overlap inputs or each other),
+ * RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT; outputs untouched on error.
+ * Thread-safe. Since 1.7.
+ */
+RLCC_API int rlcc_camera_proxies(const int32_t *labels, const int32_t *cameras, int64_t n,
+                                 const rlcc_proxy_options *options, int32_t *proxy,
+                                 int64_t *n_proxies, int32_t *proxy_cluster,
+                                 int32_t *proxy_camera);
+
+/** Options for rlcc_cross_agreement(). Since 1.7. Fill with
+ *  rlcc_agreement_options_init(). */
+typedef struct rlcc_agreement_options {
+    /** sizeof(rlcc_agreement_options) as the caller compiled it. */
+    size_t struct_size;
+    /** List length (default 20, PPLR's): the k + 1 nearest rows, position 0
+     *  dropped. */
+    int32_t k;
+    /** 0 (default): PPLR's rule, drop position 0 (the row itself unless a
+     *  duplicate of lower index comes first); 1: drop the row itself
+     *  wherever it is (the same lists without duplicate rows). */
+    int32_t exclude_self;
+    /** As rlcc_dbscan_options.n_threads. */
+    int32_t n_threads;
+    /** Reserved, must be 0. */
+    int32_t reserved;
+    /** As rlcc_dbscan_options.max_bytes. */
+    int64_t max_bytes;
+} rlcc_agreement_options;
+
+/** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.7. */
+RLCC_API int rlcc_agreement_options_init(rlcc_agreement_options *options,
+                                         size_t struct_size);
+
+/**
+ * PPLR's cross-agreement scores (spec: later-methods.md section 4): for
+ * sample i and part p, |R_g(i) & R_p(i)| / |R_g(i) | R_p(i)| (integer
+ * counts, one float32 divide), where R(i) is i's list of k nearest rows
+ * under rlcc_knn()'s exact contract (squared L2 decided in double, ties by
+ * the lower index) in the global features and in part p's.
+ *
+ *   global, n, d_global, ld_global   the global features (finite).
+ *   parts        n_parts pointers, each to n x d_part float32 rows with
+ *                row stride ld_part (PPLR: 3 parts).
+ *   scores       out, n x n_parts float32, row-major.
+ * Needs k + 1 <= n.
+ * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_OUT_OF_MEMORY,
+ * RLCC_E_MEMORY_LIMIT; scores untouched on error. Thread-safe; the same
+ * bytes for every n_threads, max_bytes and BLAS kernel. Since 1.7.
+ */
+RLCC_API int rlcc_cross_agreement(const float *global, int64_t n, int64_t d_global,
+                                  int64_t ld_global, const float *const *parts,
+                                  int64_t n_parts, int64_t d_part, int64_t ld_part,
+                                  const rlcc_agreement_options *options, float *scores);
+
+/**
+ * PPLR's part weights: each row of scores (n x n_parts, finite) through a
+ * softmax over the parts, computed in double and rounded to float32 once.
+ * weights (n x n_parts float32) may equal scores (in place); any other
+ * overlap is refused. Errors: RLCC_E_INVALID_ARGUMENT. Since 1.7.
+ */
+RLCC_API int rlcc_part_weights(const float *scores, int64_t n, int64_t n_parts,
+                               float *weights);
+
+/** Summations for rlcc_quantile_options.summation. Since 1.7. */
+#define RLCC_SUM_NUMPY 0 /**< float32 pairwise summation, as NumPy's sum (MMT's bytes). */
+#define RLCC_SUM_DOUBLE 1 /**< Sequential in double, rounded to float32 once. */
+
+/** Options for the rlcc_eps_from_quantile functions. Since 1.7. Fill with
+ *  rlcc_quantile_options_init(). */
+typedef struct rlcc_quantile_options {
+    /** sizeof(rlcc_quantile_options) as the caller compiled it. */
+    size_t struct_size;
+    /** RLCC_SUM_NUMPY (default) or RLCC_SUM_DOUBLE. */
+    int32_t summation;
+    /** Reserved, must be 0. */
+    int32_t reserved;
+    /** As rlcc_dbscan_options.max_bytes (the selection holds 4 bytes per
+     *  selected value, never the whole triangle). */
+    int64_t max_bytes;
+} rlcc_quantile_options;
+
+/** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.7. */
+RLCC_API int rlcc_quantile_options_init(rlcc_quantile_options *options, size_t struct_size);
+
+/**
+ * The DBSCAN radius of SSG, DomainAdaptiveReID and MMT (spec:
+ * later-methods.md section 5): over the strict upper triangle (i < j) of
+ * the dense n x n distance matrix dist (row stride ld >= n), without exact
+ * zeros, the mean of the round_half_even(rho x count) smallest values.
+ *
+ *   rho   in (0, 1) (the trainers: 1.6e-3).
+ *   eps   out: the mean (a float32 value).
+ * Errors: RLCC_E_INVALID_ARGUMENT (also: NaN or negative distances, rho
+ * outside (0, 1), no value selected: the reference's NaN),
+ * RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT; *eps untouched on error.
+ * Thread-safe. Since 1.7.
+ */
+RLCC_API int rlcc_eps_from_quantile(const float *dist, int64_t n, int64_t ld, double rho,
+                                    const rlcc_quantile_options *options, double *eps);
+
+/**
+ * The same over a sparse n x n distance matrix in CSR form (indptr,
+ * indices and data as rlcc_dbscan_csr(): columns strictly ascending in a
+ * row, no duplicates), where a missing entry is distance 1 and an exact
+ * zero must be stored: count = n (n - 1) / 2 minus the stored upper zeros.
+ * A matrix cut at some c < 1 (rlcc_jaccard()'s cutoff) is exact only when
+ * the selection lies below c: refused when it would need a missing entry
+ * and fewer than the selected count of stored values lie below 1.
+ * Otherwise as rlcc_eps_from_quantile(). Since 1.7.
+ */
+RLCC_API int rlcc_eps_from_quantile_csr(int64_t n, const int64_t *indptr,
+                                        const int32_t *indices, const float *data,
+                                        double rho, const rlcc_quantile_options *options,
+                                        double *eps);
+
+/** Options for rlcc_kmeans(). Since 1.7. Fill with rlcc_kmeans_options_init(). */
+typedef struct rlcc_kmeans_options {
+    /** sizeof(rlcc_kmeans_options) as the caller compiled it. */
+    size_t struct_size;
+    /** At most this many Lloyd steps (default 300). */
+    int32_t max_iter;
+    /** As rlcc_dbscan_options.n_threads. */
+    int32_t n_threads;
+    /** Stop when the summed squared centroid shift is <= tol x the mean
+     *  per-feature variance of x (default 1e-4, scikit-learn's); 0: stop
+     *  only when the labels repeat (or at max_iter). */
+    double tol;
+    /** As rlcc_dbscan_options.max_bytes (a Gram tile, never n x k). */
+    int64_t max_bytes;
+} rlcc_kmeans_options;
+
+/** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.7. */
+RLCC_API int rlcc_kmeans_options_init(rlcc_kmeans_options *options, size_t struct_size);
+
+/**
+ * Lloyd's k-means from the caller's start centroids, with scikit-learn's
+ * KMeans(algorithm="lloyd", n_init=1, init=array) semantics (spec:
+ * later-methods.md section 3): every row goes to the nearest centroid
+ * under squared L2 decided in double from the float32 values (a float32
+ * Gram screen with a proven bound, near-ties decided again in double; ties
+ * to the lowest index), each centroid is the double sum of its members in
+ * sample order over the count, rounded to float32; an empty cluster takes
+ * the row farthest from its own centroid (several empty clusters in
+ * ascending order). Stops when the labels repeat, when the shift is below
+ * tol, or after max_iter steps; unless stopped by a repeat, the rows are
+ * assigned once more to the final centroids.
+ *
+ *   x, n, d, ldx   the rows (finite).
+ *   init           k x d float32 start centroids, row stride ldi >= d
+ *                  (finite); may equal centroids (then ldi == ldc).
+ *   k              1 <= k <= n.
+ *   centroids      out, k x d float32, row stride ldc >= d.
+ *   labels         out, n int32 in [0, k).
+ *   n_iter         out, may be NULL: the steps run, as scikit-learn's
+ *                  n_iter_.
+ * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_OUT_OF_MEMORY,
+ * RLCC_E_MEMORY_LIMIT; outputs untouched on error. Thread-safe; the same
+ * bytes for every n_threads, max_bytes and BLAS kernel. Since 1.7.
+ */
+RLCC_API int rlcc_kmeans(const float *x, int64_t n, int64_t d, int64_t ldx,
+                         const float *init, int64_t k, int64_t ldi,
+                         const rlcc_kmeans_options *options, float *centroids, int64_t ldc,
+                         int32_t *labels, int64_t *n_iter);
+
+/**
+ * faiss's k-means start (faiss 1.6 to 1.7, spec section 3), so a trainer
+ * reproduces OpenUnReID's k-means: if n > max_points_per_centroid x k, the
+ * training rows are the first max_points_per_centroid x k of
+ * rand_perm(n, seed), else all rows in order; the start rows are the
+ * training rows at rand_perm(n_train, seed + 1)[0 .. k-1] (rand_perm:
+ * Fisher-Yates with std::mt19937).
+ *
+ *   n, k          1 <= k <= n.
+ *   seed          faiss's default is 1234.
+ *   max_points_per_centroid  > 0 (faiss's default 256).
+ *   start_rows    out, k int64: row indices into the n rows.
+ *   train_rows    out, may be NULL: the training rows, *n_train of them
+ *                 (at most n; min(n, max_points_per_centroid x k)).
+ *   n_train       out, may be NULL.
+ * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_OUT_OF_MEMORY. Since 1.7.
+ */
+RLCC_API int rlcc_kmeans_init_faiss(int64_t n, int64_t k, uint64_t seed,
+                                    int64_t max_points_per_centroid, int64_t *start_rows,
+                                    int64_t *train_rows, int64_t *n_train);
+
+/** Options for rlcc_infomap_labels(). Since 1.7. Fill with
+ *  rlcc_infomap_options_init(); the defaults are Cluster Contrast's. */
+typedef struct rlcc_infomap_options {
+    /** sizeof(rlcc_infomap_options) as the caller compiled it. */
+    size_t struct_size;
+    /** Neighbours per list, the row itself included (default 15). */
+    int32_t k;
+    /** Clusters of at most this many members become -1 (default 4). */
+    int32_t cluster_num;
+    /** Links i -> j are kept while the distance 1 - sim <= 1 - min_sim
+     *  (default 0.5). */
+    double min_sim;
+    /** The search's seed (default 123, Infomap's). */
+    uint64_t seed;
+    /** Independent searches; the shortest codelength wins (default 1). */
+    int32_t trials;
+    /** 1: L2-normalise a copy of the rows first (Cluster Contrast's
+     *  F.normalize; default 0). */
+    int32_t normalize;
+    /** As rlcc_dbscan_options.n_threads. */
+    int32_t n_threads;
+    /** Reserved, must be 0. */
+    int32_t reserved;
+    /** As rlcc_dbscan_options.max_bytes. */
+    int64_t max_bytes;
+} rlcc_infomap_options;
+
+/** Sets the defaults above; as rlcc_dbscan_options_init(). Since 1.7. */
+RLCC_API int rlcc_infomap_options_init(rlcc_infomap_options *options, size_t struct_size);
+
+/**
+ * InfoMap pseudo labels (Cluster Contrast; spec: later-methods.md
+ * section 2): the kNN lists, the directed links, a two-level Infomap
+ * partition (librlcc's own search, or the caller's), labels by module flow.
+ *
+ *   x, n, d, ldx  the rows (finite; unit rows unless options->normalize).
+ *   knn, knn_dist the caller's lists, or both NULL for librlcc's own:
+ *                 n x k int64 indices and float32 distances 1 - sim (as
+ *                 Cluster Contrast's faiss search gives them), row-major,
+ *                 each row ascending by distance. librlcc's own lists are
+ *                 rlcc_knn()'s (exact, self included) with distance
+ *                 sqdist / 2, that is 1 - sim for unit rows.
+ *   modules       the caller's partition, or NULL for librlcc's search:
+ *                 n int32 >= 0, a module per sample (entries of samples in
+ *                 no link are ignored).
+ *   labels        out, n int32: modules ordered by flow descending (ties by
+ *                 the smallest member), then samples in no link one by
+ *                 one; labels with <= cluster_num members become -1, the
+ *                 rest are numbered 0, 1, ... ascending.
+ *   n_classes     out, may be NULL: the number of labels >= 0.
+ *   codelength    out, may be NULL: the two-level map-equation codelength
+ *                 (bits) of the partition under Infomap's directed flow
+ *                 model (rlcc_map_codelength()).
+ * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_OUT_OF_MEMORY,
+ * RLCC_E_MEMORY_LIMIT; outputs untouched on error. Thread-safe; for a seed,
+ * the same bytes for every n_threads, max_bytes and BLAS kernel. Since 1.7.
+ */
+RLCC_API int rlcc_infomap_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
+                                 const int64_t *knn, const float *knn_dist,
+                                 const int32_t *modules,
+                                 const rlcc_infomap_options *options, int32_t *labels,
+                                 int64_t *n_classes, double *codelength);
+
+/**
+ * The two-level map-equation codelength (bits) of a partition of a
+ * directed, weighted graph under Infomap's flow model (Infomap 1.x
+ * --directed: teleportation to links, unrecorded, alpha 0.15; spec
+ * section 2 step 5).
+ *
+ *   n_nodes      nodes 0 .. n_nodes - 1.
+ *   src, dst     n_links int64 node pairs (src != dst).
+ *   weight       n_links finite weights > 0.
+ *   modules      n_nodes int32 >= 0, the module of every node.
+ *   codelength   out.
+ * Nodes in no link are not in the network (they carry no flow).
+ * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_OUT_OF_MEMORY. Since 1.7.
+ */
+RLCC_API int rlcc_map_codelength(int64_t n_nodes, const int64_t *src, const int64_t *dst,
+                                 const double *weight, int64_t n_links,
+                                 const int32_t *modules, double *codelength);
 
 #ifdef __cplusplus
 }

@@ -1434,7 +1434,7 @@ RLCC_API int rlcc_refiner_targets_opts(const rlcc_refiner *refiner, const int64_
  * same bits).
  *
  * Format (docs/stability.md, "Checkpoint format", has the byte layout):
- * a fixed 192-byte header, then the arrays, then a CRC-32C (Castagnoli) of
+ * a fixed 192-byte header (256 in format 2), then the arrays, then a CRC-32C (Castagnoli) of
  * every byte before it. Every integer and float is little-endian whatever
  * the machine (floats as their IEEE-754 bits), with no padding and nothing
  * that varies between saves: the same refiner state gives the same bytes,
@@ -1444,18 +1444,25 @@ RLCC_API int rlcc_refiner_targets_opts(const rlcc_refiner *refiner, const int64_
  * (RLCC_STATE_FORMAT), the librlcc version that wrote it, flags for the
  * optional arrays, the sizes and every option. Size in bytes, with K and K'
  * the class counts of the latest generation and the one before:
- *   196                     the header and the checksum, always
+ *   196                     the header and the checksum, always (260 in
+ *                           format 2: the InfoMap and k-means options)
  *   + 4 n + 4 d K           after generation 0 (one generation done)
  *   + 4 n + 4 d K'          from two generations done
  *   + 4 n K'                the logits' probabilities, when kept
  *   + 4 n d                 the features, when the targets read them
- *   + 8 n k1                kNN lists for the next step, when set
+ *   + 8 n k1                kNN lists for the next step, when set (k1 is
+ *                           infomap_k for InfoMap)
+ * A state is written in the oldest format that holds it: format 1 for a
+ * DBSCAN refiner (what librlcc 1.6 reads), format 2 (since 1.7) for the
+ * InfoMap and k-means refiners.
  * A release of major version 1 reads every format an earlier one wrote.
  * ------------------------------------------------------------------------ */
 
-/** The checkpoint format version rlcc_refiner_save() writes; rlcc_refiner_load()
- *  reads it and every earlier one, and refuses a later one. Since 1.6. */
-#define RLCC_STATE_FORMAT 1
+/** The latest checkpoint format version rlcc_refiner_save() writes (2 since
+ *  1.7, for InfoMap and k-means refiners; DBSCAN refiners are still written
+ *  in format 1); rlcc_refiner_load() reads it and every earlier one, and
+ *  refuses a later one. Since 1.6. */
+#define RLCC_STATE_FORMAT 2
 
 /**
  * Writes the refiner's state (see above) into buffer, capacity bytes long.

@@ -32,8 +32,22 @@ enum {
     AT_SIZE = 16,
     ENVELOPE_SIZE = 24,
     CHECKSUM_SIZE = 4,
-    HEADER_SIZE = 192, /* format 1: the envelope and the fields after it */
+    HEADER_SIZE = 192,    /* format 1: the envelope and the fields after it */
+    EXTENSION_SIZE = 64,  /* format 2 adds the options of InfoMap and k-means */
 };
+
+/* A state is written in the oldest format that holds it: format 1 for a
+ * DBSCAN refiner (so librlcc 1.6 reads it), format 2 for the methods of
+ * 1.7, whose options follow format 1's header. */
+static uint32_t format_of(int32_t method)
+{
+    return method == RLCC_PSEUDO_DBSCAN ? 1u : 2u;
+}
+
+static uint64_t header_size(uint32_t format)
+{
+    return format >= 2 ? HEADER_SIZE + EXTENSION_SIZE : HEADER_SIZE;
+}
 
 /* Format 1's optional arrays. */
 enum {
@@ -47,6 +61,7 @@ enum {
 typedef struct layout {
     int64_t n, d, done, k, k_prev, k1;
     uint32_t flags;
+    uint32_t format;
 } layout;
 
 /* ---- CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) ---------------
@@ -225,7 +240,7 @@ static int add_bytes(uint64_t *total, uint64_t count, uint64_t size)
 static int state_bytes(const layout *L, uint64_t *total)
 {
     const uint64_t n = (uint64_t)L->n, d = (uint64_t)L->d;
-    *total = HEADER_SIZE + CHECKSUM_SIZE;
+    *total = header_size(L->format) + CHECKSUM_SIZE;
     int ok = 1;
     if (L->done >= 1)
         ok = add_bytes(total, n, 4) && add_bytes(total, (uint64_t)L->k * d, 4);
@@ -247,7 +262,8 @@ static void layout_of(const rlcc_refiner *r, layout *L)
     L->done = r->done;
     L->k = r->done >= 1 ? r->cur.k : 0;
     L->k_prev = r->done >= 2 ? r->prev_k : 0;
-    L->k1 = r->pseudo.k1;
+    L->k1 = rlcc__pseudo_knn_width(&r->pseudo);
+    L->format = format_of(r->pseudo.method);
     L->flags = (r->cur.probs != NULL ? FLAG_PROBABILITIES : 0u) |
                (r->x != NULL ? FLAG_FEATURES : 0u) | (r->next_knn != NULL ? FLAG_KNN : 0u);
 }
@@ -261,7 +277,7 @@ static void write_state(const rlcc_refiner *r, const layout *L, uint64_t total, 
     writer w = {out};
     memcpy(w.at, magic, sizeof magic);
     w.at += sizeof magic;
-    put_u32(&w, RLCC_STATE_FORMAT);
+    put_u32(&w, L->format);
     put_u32(&w, RLCC_VERSION_NUMBER);
     put_u64(&w, total);
     put_u32(&w, L->flags);
@@ -288,6 +304,18 @@ static void write_state(const rlcc_refiner *r, const layout *L, uint64_t total, 
     put_f64(&w, p->threshold);
     put_i64(&w, p->min_samples);
     put_i64(&w, p->max_bytes);
+    if (L->format >= 2) {
+        put_i32(&w, p->infomap_k);
+        put_i32(&w, p->infomap_cluster_num);
+        put_f64(&w, p->infomap_min_sim);
+        put_u64(&w, p->infomap_seed);
+        put_i32(&w, p->infomap_trials);
+        put_i32(&w, p->kmeans_max_iter);
+        put_i64(&w, p->kmeans_k);
+        put_f64(&w, p->kmeans_tol);
+        put_u64(&w, p->kmeans_seed);
+        put_i64(&w, p->kmeans_max_points);
+    }
     if (L->done >= 1) {
         put_labels(&w, r->cur.labels, r->n);
         put_matrix(&w, r->cur.centroids, L->k, r->d, r->d);
@@ -383,10 +411,10 @@ static int check_envelope(const uint8_t *s, size_t size)
                           (unsigned)format, (unsigned)(writer_version / 10000),
                           (unsigned)(writer_version / 100 % 100), (unsigned)(writer_version % 100),
                           RLCC_VERSION_STRING, RLCC_STATE_FORMAT);
-    if (size < HEADER_SIZE + CHECKSUM_SIZE)
+    if (size < header_size(format) + CHECKSUM_SIZE)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                          "state: %zu bytes, fewer than the %d of a format %d header and checksum",
-                          size, HEADER_SIZE + CHECKSUM_SIZE, RLCC_STATE_FORMAT);
+                          "state: %zu bytes, fewer than the %d of a format %u header and checksum",
+                          size, (int)(header_size(format) + CHECKSUM_SIZE), (unsigned)format);
     return RLCC_OK;
 }
 
@@ -401,6 +429,7 @@ typedef struct header {
 
 static void read_header(reader *rd, header *h)
 {
+    h->L.format = get_u32(rd->at + AT_FORMAT);
     rd->at += ENVELOPE_SIZE;
     h->L.flags = take_u32(rd);
     h->reserved = take_u32(rd);
@@ -430,7 +459,19 @@ static void read_header(reader *rd, header *h)
     p->threshold = take_f64(rd);
     p->min_samples = take_i64(rd);
     p->max_bytes = take_i64(rd);
-    h->L.k1 = p->k1;
+    if (h->L.format >= 2) {
+        p->infomap_k = take_i32(rd);
+        p->infomap_cluster_num = take_i32(rd);
+        p->infomap_min_sim = take_f64(rd);
+        p->infomap_seed = take_u64(rd);
+        p->infomap_trials = take_i32(rd);
+        p->kmeans_max_iter = take_i32(rd);
+        p->kmeans_k = take_i64(rd);
+        p->kmeans_tol = take_f64(rd);
+        p->kmeans_seed = take_u64(rd);
+        p->kmeans_max_points = take_i64(rd);
+    }
+    h->L.k1 = rlcc__pseudo_knn_width(p);
 }
 
 /* A class count for a generation that has one (1 .. top) or has not (0). */
@@ -478,6 +519,11 @@ static int check_header(const header *h, size_t size, rlcc_pseudo_options *p,
     if (h->reserved != 0)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "state: reserved field is %u, must be 0",
                           (unsigned)h->reserved);
+    if (L->format != format_of(h->pseudo.method))
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "state: format %u, but a refiner of method %d is written in format %u",
+                          (unsigned)L->format, (int)h->pseudo.method,
+                          (unsigned)format_of(h->pseudo.method));
     if (rlcc__refiner_check_setup(L->n, L->d, &h->pseudo, &h->options, p, o) != RLCC_OK)
         return rlcc__fail_prefixed(RLCC_E_INVALID_ARGUMENT, "state: ");
     if (memcmp(p->eps, h->pseudo.eps, sizeof p->eps) != 0)
@@ -507,8 +553,9 @@ static int check_header(const header *h, size_t size, rlcc_pseudo_options *p,
     if (L->done >= 2 && o->beta < 1.0f && !probs && !features)
         return refuse("no features and no logits' probabilities, but the targets read one "
                       "(generation 2 on, beta < 1)");
-    if ((L->flags & FLAG_KNN) && p->metric != RLCC_METRIC_JACCARD)
-        return refuse("kNN lists, but only the Jaccard metric reads them");
+    if ((L->flags & FLAG_KNN) && L->k1 == 0)
+        return refuse("kNN lists, but only DBSCAN on the Jaccard distance and InfoMap read "
+                      "them");
     err = check_threshold(h->threshold, L->done, p);
     if (err != RLCC_OK)
         return err;

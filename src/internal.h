@@ -283,6 +283,28 @@ int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, int64_t n,
 int rlcc__pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
                         const rlcc_pseudo_options *opts, rlcc__budget *budget, int32_t *labels,
                         int64_t *n_classes, double *threshold);
+/* The width of the kNN lists options->knn holds for opts->method: k1
+ * (DBSCAN on the Jaccard distance), infomap_k (InfoMap), else 0 (pseudo.c). */
+int64_t rlcc__pseudo_knn_width(const rlcc_pseudo_options *opts);
+
+/* The 1.7 pseudo-labelers, for rlcc__pseudo_labels() (infomap.c, kmeans.c).
+ * opts are checked; knn (n x opts->k, or NULL) is checked; knn_dist NULL
+ * with knn given means the distances are taken from the rows. */
+int rlcc__infomap_labels(const float *x, int64_t n, int64_t d, int64_t ldx, const int64_t *knn,
+                         const float *knn_dist, const int32_t *modules,
+                         const rlcc_infomap_options *opts, rlcc__budget *budget,
+                         int32_t *labels, int64_t *n_classes, double *codelength);
+int rlcc__kmeans(const float *x, int64_t n, int64_t d, int64_t ldx, const float *init,
+                 int64_t k, int64_t ldi, const rlcc_kmeans_options *opts, rlcc__budget *budget,
+                 float *centroids, int64_t ldc, int32_t *labels, int64_t *n_iter);
+/* Every row to its nearest centroid, as rlcc__kmeans() decides it. */
+int rlcc__kmeans_assign(const float *x, int64_t n, int64_t d, int64_t ldx,
+                        const float *centroids, int64_t k, int64_t ldc, int n_threads,
+                        rlcc__budget *budget, int32_t *labels);
+int rlcc__kmeans_init_faiss(int64_t n, int64_t k, uint64_t seed, int64_t max_points,
+                            rlcc__budget *budget, int64_t *start_rows, int64_t *train_rows,
+                            int64_t *n_train);
+
 /* Class centroids of labels in [-1, k) (pseudo.c). */
 int rlcc__centroids(const float *x, int64_t n, int64_t d, int64_t ldx, const int32_t *labels,
                     int64_t k, int n_threads, rlcc__budget *budget, float *centroids,

@@ -18,7 +18,9 @@ int rlcc_pseudo_options_init(rlcc_pseudo_options *options, size_t struct_size)
         .struct_size = sizeof defaults, .metric = RLCC_METRIC_JACCARD, .k1 = 30, .k2 = 6,
         .variant = RLCC_JACCARD_DOT, .outliers = RLCC_OUTLIERS_SINGLETON, .reliability = 1,
         .guard = 1, .n_eps = 3, .cutoff = 0.9f, .eps = {0.58, 0.60, 0.62}, .threshold = -1.0,
-        .min_samples = 4};
+        .min_samples = 4, .infomap_k = 15, .infomap_cluster_num = 4, .infomap_min_sim = 0.5,
+        .infomap_seed = 123, .infomap_trials = 1, .kmeans_max_iter = 300, .kmeans_k = 500,
+        .kmeans_tol = 0.0, .kmeans_seed = 1234, .kmeans_max_points = 256};
     return rlcc__init_struct(options, struct_size, &defaults, sizeof defaults,
                              OPTIONS_SIZE_1_2, "options");
 }
@@ -36,6 +38,90 @@ static void jaccard_options_of(const rlcc_pseudo_options *opts, rlcc_jaccard_opt
     jopts->max_bytes = opts->max_bytes;
 }
 
+/* The InfoMap options a pseudo-label call runs with (RLCC_PSEUDO_INFOMAP). */
+static void infomap_options_of(const rlcc_pseudo_options *opts, rlcc_infomap_options *iopts)
+{
+    rlcc_infomap_options_init(iopts, sizeof *iopts);
+    iopts->k = opts->infomap_k;
+    iopts->cluster_num = opts->infomap_cluster_num;
+    iopts->min_sim = opts->infomap_min_sim;
+    iopts->seed = opts->infomap_seed;
+    iopts->trials = opts->infomap_trials;
+    iopts->normalize = opts->normalize;
+    iopts->n_threads = opts->n_threads;
+    iopts->max_bytes = opts->max_bytes;
+}
+
+/* The k-means options a pseudo-label call runs with (RLCC_PSEUDO_KMEANS). */
+static void kmeans_options_of(const rlcc_pseudo_options *opts, rlcc_kmeans_options *kopts)
+{
+    rlcc_kmeans_options_init(kopts, sizeof *kopts);
+    kopts->max_iter = opts->kmeans_max_iter;
+    kopts->tol = opts->kmeans_tol;
+    kopts->n_threads = opts->n_threads;
+    kopts->max_bytes = opts->max_bytes;
+}
+
+int64_t rlcc__pseudo_knn_width(const rlcc_pseudo_options *opts)
+{
+    if (opts->method == RLCC_PSEUDO_INFOMAP)
+        return opts->infomap_k;
+    if (opts->method == RLCC_PSEUDO_DBSCAN && opts->metric == RLCC_METRIC_JACCARD)
+        return opts->k1;
+    return 0;
+}
+
+static const char *const method_names[] = {"RLCC_PSEUDO_DBSCAN", "RLCC_PSEUDO_INFOMAP",
+                                           "RLCC_PSEUDO_KMEANS"};
+
+/* The fields RLCC_PSEUDO_INFOMAP and RLCC_PSEUDO_KMEANS read, as their
+ * own entry points check them; n > 0 is needed for k <= n. */
+static int check_other_method(const rlcc_pseudo_options *o, int64_t n)
+{
+    if (o->reliability)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "reliability: the criterion needs DBSCAN's three runs; set "
+                          "reliability = 0 for %s",
+                          method_names[o->method]);
+    int err = rlcc__check_resources(o->n_threads, o->max_bytes);
+    if (err == RLCC_OK && o->normalize != 0 && o->normalize != 1)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "normalize: %d must be 0 or 1",
+                         (int)o->normalize);
+    if (err != RLCC_OK)
+        return err;
+    if (o->method == RLCC_PSEUDO_INFOMAP) {
+        if (o->infomap_k < 1 || (n > 0 && o->infomap_k > n))
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "infomap_k: %d must be in [1, n = %lld]",
+                              (int)o->infomap_k, (long long)n);
+        if (o->infomap_cluster_num < 0)
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "infomap_cluster_num: %d must be >= 0",
+                              (int)o->infomap_cluster_num);
+        if (!(o->infomap_min_sim >= -1.0 && o->infomap_min_sim <= 1.0))
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                              "infomap_min_sim: %g must be in [-1, 1]", o->infomap_min_sim);
+        if (o->infomap_trials < 1)
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "infomap_trials: %d must be >= 1",
+                              (int)o->infomap_trials);
+        return RLCC_OK;
+    }
+    if (o->knn != NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "knn: RLCC_PSEUDO_KMEANS reads no kNN lists");
+    if (o->kmeans_k < 1 || (n > 0 && o->kmeans_k > n))
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "kmeans_k: %lld must be in [1, n = %lld]",
+                          (long long)o->kmeans_k, (long long)n);
+    if (o->kmeans_max_iter < 1)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "kmeans_max_iter: %d must be >= 1",
+                          (int)o->kmeans_max_iter);
+    if (!(o->kmeans_tol >= 0.0 && isfinite(o->kmeans_tol)))
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "kmeans_tol: %g must be finite and >= 0",
+                          o->kmeans_tol);
+    if (o->kmeans_max_points < 1)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "kmeans_max_points: %lld must be >= 1",
+                          (long long)o->kmeans_max_points);
+    return RLCC_OK;
+}
+
 int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, int64_t n,
                                rlcc_pseudo_options *out)
 {
@@ -47,11 +133,20 @@ int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, int64_t n,
         err = rlcc__check_reserved("options.reserved2", out->reserved2);
     if (err != RLCC_OK)
         return err;
-    if (out->method != RLCC_PSEUDO_DBSCAN)
+    if (out->method < RLCC_PSEUDO_DBSCAN || out->method > RLCC_PSEUDO_KMEANS)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                           "method: %d is not a pseudo-labeler this librlcc has "
-                          "(RLCC_PSEUDO_DBSCAN = 0)",
+                          "(RLCC_PSEUDO_DBSCAN = 0, RLCC_PSEUDO_INFOMAP = 1, "
+                          "RLCC_PSEUDO_KMEANS = 2)",
                           (int)out->method);
+    if (out->outliers != RLCC_OUTLIERS_KEEP && out->outliers != RLCC_OUTLIERS_SINGLETON)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "outliers: %d is not a known policy",
+                          (int)out->outliers);
+    if (out->method != RLCC_PSEUDO_KMEANS && out->kmeans_init != NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "kmeans_init: only RLCC_PSEUDO_KMEANS reads start centroids");
+    if (out->method != RLCC_PSEUDO_DBSCAN)
+        return check_other_method(out, n);
     if (out->metric != RLCC_METRIC_JACCARD && out->metric != RLCC_METRIC_EUCLIDEAN &&
         out->metric != RLCC_METRIC_COSINE)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "metric: %d is not a known metric",
@@ -61,9 +156,6 @@ int rlcc__check_pseudo_options(const rlcc_pseudo_options *options, int64_t n,
                           "n_eps: %d; give one eps (a plain run) or three (tight, normal, "
                           "loose)",
                           (int)out->n_eps);
-    if (out->outliers != RLCC_OUTLIERS_KEEP && out->outliers != RLCC_OUTLIERS_SINGLETON)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "outliers: %d is not a known policy",
-                          (int)out->outliers);
     if (out->reliability != 0 && out->reliability != 1)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "reliability: %d must be 0 or 1",
                           (int)out->reliability);
@@ -316,16 +408,125 @@ static int dbscan_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
     return err;
 }
 
+/* The largest label + 1 (0 when every label is -1). */
+static int64_t label_count(const int32_t *labels, int64_t n)
+{
+    int64_t top = -1;
+    for (int64_t i = 0; i < n; i++)
+        top = labels[i] > top ? labels[i] : top;
+    return top + 1;
+}
+
+/* InfoMap pseudo labels (RLCC_PSEUDO_INFOMAP): rlcc_infomap_labels() on
+ * the caller's lists or librlcc's own, then the outlier policy. */
+static int infomap_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
+                          const rlcc_pseudo_options *opts, rlcc__budget *budget,
+                          int32_t *labels, int64_t *n_classes)
+{
+    rlcc_infomap_options iopts;
+    infomap_options_of(opts, &iopts);
+    int err;
+    int32_t *found = rlcc__alloc(budget, n, sizeof *found, "labels", &err);
+    if (found == NULL)
+        return err;
+    int64_t k = 0;
+    err = rlcc__infomap_labels(x, n, d, ldx, opts->knn, NULL, NULL, &iopts, budget, found, &k,
+                               NULL);
+    if (err == RLCC_OK && opts->outliers == RLCC_OUTLIERS_SINGLETON)
+        k = singletons(found, n, k);
+    if (err == RLCC_OK) {
+        memcpy(labels, found, sizeof *labels * (size_t)n);
+        *n_classes = label_count(labels, n);
+    }
+    rlcc__free(budget, found, n, sizeof *found);
+    return err;
+}
+
+/* The rows listed in rows (count of them) copied into a count x d matrix. */
+static float *gather_rows(const float *x, int64_t d, int64_t ldx, const int64_t *rows,
+                          int64_t count, rlcc__budget *budget, const char *what, int *err)
+{
+    float *out = rlcc__alloc(budget, count * d, sizeof *out, what, err);
+    for (int64_t r = 0; out != NULL && r < count; r++)
+        memcpy(out + r * d, x + rows[r] * ldx, sizeof *out * (size_t)d);
+    return out;
+}
+
+/* k-means pseudo labels (RLCC_PSEUDO_KMEANS), as OpenUnReID's generator
+ * runs faiss: train on faiss's subset (every row up to K x max_points),
+ * from its start rows or the caller's centroids, then label every row
+ * by its nearest final centroid. */
+static int kmeans_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
+                         const rlcc_pseudo_options *opts, rlcc__budget *budget, int32_t *labels,
+                         int64_t *n_classes)
+{
+    const int64_t k = opts->kmeans_k;
+    const int64_t cap = rlcc__mul(k, opts->kmeans_max_points);
+    const int64_t n_train = cap >= 0 && cap < n ? cap : n; /* cap < 0: overflowed, so > n */
+    rlcc_kmeans_options kopts;
+    kmeans_options_of(opts, &kopts);
+    int err;
+    int64_t *start = rlcc__alloc(budget, k, sizeof *start, "k-means start rows", &err);
+    int64_t *train = start == NULL || n_train == n
+                         ? NULL
+                         : rlcc__alloc(budget, n_train, sizeof *train, "k-means training rows",
+                                       &err);
+    float *centroids = start == NULL || (n_train < n && train == NULL)
+                           ? NULL
+                           : rlcc__alloc(budget, k * d, sizeof *centroids, "k-means centroids",
+                                         &err);
+    int32_t *found = centroids == NULL
+                         ? NULL
+                         : rlcc__alloc(budget, n, sizeof *found, "labels", &err);
+    float *subset = NULL, *init = NULL;
+    int64_t got = 0;
+    if (found != NULL)
+        err = rlcc__kmeans_init_faiss(n, k, opts->kmeans_seed, opts->kmeans_max_points, budget,
+                                      start, train, &got);
+    if (found != NULL && err == RLCC_OK && train != NULL) {
+        subset = gather_rows(x, d, ldx, train, n_train, budget, "k-means training rows", &err);
+        for (int64_t r = 0; r < k; r++) /* start rows index the training rows */
+            start[r] = train[start[r]];
+    }
+    const int ok = found != NULL && err == RLCC_OK;
+    if (ok && opts->kmeans_init == NULL)
+        init = gather_rows(x, d, ldx, start, k, budget, "k-means start centroids", &err);
+    const float *from = opts->kmeans_init != NULL ? opts->kmeans_init : init;
+    if (ok && err == RLCC_OK)
+        err = subset != NULL
+                  ? rlcc__kmeans(subset, n_train, d, d, from, k, d, &kopts, budget, centroids, d,
+                                 found, NULL)
+                  : rlcc__kmeans(x, n, d, ldx, from, k, d, &kopts, budget, centroids, d, found,
+                                 NULL);
+    if (ok && err == RLCC_OK && subset != NULL) /* every row to its nearest final centroid */
+        err = rlcc__kmeans_assign(x, n, d, ldx, centroids, k, d, kopts.n_threads, budget, found);
+    if (ok && err == RLCC_OK) {
+        memcpy(labels, found, sizeof *labels * (size_t)n);
+        *n_classes = label_count(labels, n);
+    }
+    rlcc__free(budget, init, init != NULL ? k * d : 0, sizeof *init);
+    rlcc__free(budget, subset, subset != NULL ? n_train * d : 0, sizeof *subset);
+    rlcc__free(budget, found, found != NULL ? n : 0, sizeof *found);
+    rlcc__free(budget, centroids, centroids != NULL ? k * d : 0, sizeof *centroids);
+    rlcc__free(budget, train, train != NULL ? n_train : 0, sizeof *train);
+    rlcc__free(budget, start, start != NULL ? k : 0, sizeof *start);
+    return err;
+}
+
 int rlcc__pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
                         const rlcc_pseudo_options *opts, rlcc__budget *budget, int32_t *labels,
                         int64_t *n_classes, double *threshold)
 {
+    *threshold = 0.0;
     if (n == 0) {
         *n_classes = 0;
-        *threshold = 0.0;
         return RLCC_OK;
     }
     switch (opts->method) { /* the pseudo-labeler slot: one case per method */
+    case RLCC_PSEUDO_INFOMAP:
+        return infomap_labels(x, n, d, ldx, opts, budget, labels, n_classes);
+    case RLCC_PSEUDO_KMEANS:
+        return kmeans_labels(x, n, d, ldx, opts, budget, labels, n_classes);
     case RLCC_PSEUDO_DBSCAN:
     default:
         return dbscan_labels(x, n, d, ldx, opts, budget, labels, n_classes, threshold);
@@ -343,6 +544,7 @@ int rlcc_pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
         err = rlcc__check_pseudo_options(options, n, &opts);
     if (err == RLCC_OK && n > 0 && labels == NULL)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "labels: is NULL");
+    const int64_t knn_width = err == RLCC_OK ? rlcc__pseudo_knn_width(&opts) : 0;
     if (err == RLCC_OK) {
         const rlcc__span outputs[] = {
             rlcc__vector_span("labels", labels, n, sizeof *labels),
@@ -350,15 +552,20 @@ int rlcc_pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
             rlcc__vector_span("threshold", threshold, 1, sizeof *threshold)};
         const rlcc__span inputs[] = {
             rlcc__matrix_span("x", x, n, d, ldx, sizeof *x),
-            rlcc__matrix_span("options.knn", opts.knn, n, opts.k1, opts.k1, sizeof *opts.knn)};
-        err = rlcc__check_no_overlap(outputs, 3, inputs, 2);
+            rlcc__matrix_span("options.knn", opts.knn, n, knn_width, knn_width,
+                              sizeof *opts.knn),
+            rlcc__matrix_span("options.kmeans_init", opts.kmeans_init, opts.kmeans_k, d, d,
+                              sizeof *opts.kmeans_init)};
+        err = rlcc__check_no_overlap(outputs, 3, inputs, 3);
     }
+    if (err == RLCC_OK && opts.kmeans_init != NULL)
+        err = rlcc__check_finite("options.kmeans_init", opts.kmeans_init, opts.kmeans_k, d, d);
     if (err != RLCC_OK)
         return err;
     rlcc__budget budget;
     rlcc__budget_init(&budget, opts.max_bytes);
     if (n > 0 && opts.knn != NULL)
-        err = rlcc__check_knn_lists(opts.knn, n, opts.k1, &budget);
+        err = rlcc__check_knn_lists(opts.knn, n, knn_width, &budget);
     int64_t classes = 0;
     double used = 0.0;
     if (err == RLCC_OK)

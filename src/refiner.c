@@ -123,6 +123,10 @@ int rlcc__refiner_check_setup(int64_t n, int64_t d, const rlcc_pseudo_options *p
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                          "pseudo: knn must be NULL here; each generation's lists are given "
                          "to rlcc_refiner_set_knn()");
+    if (err == RLCC_OK && p->kmeans_init != NULL)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                         "pseudo: kmeans_init must be NULL here; each generation starts from "
+                         "faiss's start rows of its own features");
     return err;
 }
 
@@ -373,7 +377,7 @@ static int step_locked(rlcc_refiner *r, const step_source *src, const rlcc_step_
     if (err == RLCC_OK)
         err = report(o->progress, o->progress_data, RLCC_STAGE_CLUSTERING, 0.0);
     if (err == RLCC_OK && r->next_knn != NULL) /* set_knn copied them unchecked */
-        err = rlcc__check_knn_lists(r->next_knn, n, r->pseudo.k1, b);
+        err = rlcc__check_knn_lists(r->next_knn, n, rlcc__pseudo_knn_width(&r->pseudo), b);
     if (err == RLCC_OK)
         next.labels = rlcc__alloc(b, n, sizeof *next.labels, "refiner labels", &err);
     double threshold = r->threshold;
@@ -521,16 +525,19 @@ int rlcc_refiner_set_knn(rlcc_refiner *r, const int64_t *knn)
     rlcc__clear_error();
     if (r == NULL)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "refiner: is NULL");
-    if (knn != NULL && r->pseudo.metric != RLCC_METRIC_JACCARD)
+    const int64_t width = rlcc__pseudo_knn_width(&r->pseudo);
+    if (knn != NULL && width == 0)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                          "knn: only the Jaccard metric reads kNN lists");
-    if (knn != NULL && (uint64_t)r->n > SIZE_MAX / sizeof(int64_t) / (uint64_t)r->pseudo.k1)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "knn: n x k1 entries overflow size_t");
+                          "knn: only DBSCAN on the Jaccard distance and InfoMap read kNN "
+                          "lists");
+    if (knn != NULL && (uint64_t)r->n > SIZE_MAX / sizeof(int64_t) / (uint64_t)width)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "knn: n x %lld entries overflow size_t",
+                          (long long)width);
     int err = enter_alone(r);
     if (err != RLCC_OK)
         return err;
     int64_t *copy = NULL;
-    const int64_t count = knn != NULL ? r->n * r->pseudo.k1 : 0;
+    const int64_t count = knn != NULL ? r->n * width : 0;
     if (knn != NULL) {
         copy = rlcc__alloc(&r->budget, count, sizeof *copy, "refiner kNN lists", &err);
         if (copy != NULL)

@@ -36,9 +36,10 @@ class Canceled(RLCCError):
     """A callback asked librlcc to stop."""
 
 
-#: RLCC_STATE_FORMAT: the checkpoint format version this package's librlcc
-#: (1.6) writes, and the latest it reads.
-STATE_FORMAT = 1
+#: RLCC_STATE_FORMAT: the latest checkpoint format version this package's
+#: librlcc (1.7) writes (DBSCAN refiners are still written in format 1), and
+#: the latest it reads.
+STATE_FORMAT = 2
 
 # Pinned codes from rlcc.h; they never change meaning.
 OK = 0
@@ -222,8 +223,9 @@ class JaccardOptions(ctypes.Structure):
 
 
 class PseudoOptions(ctypes.Structure):
-    """Mirror of ``rlcc_pseudo_options`` (1.4 layout: ``knn`` appended in
-    1.3, ``method`` and ``reserved2`` in 1.4)."""
+    """Mirror of ``rlcc_pseudo_options`` (1.7 layout: ``knn`` appended in
+    1.3, ``method`` and ``reserved2`` in 1.4, the InfoMap and k-means
+    fields in 1.7)."""
 
     _fields_ = [
         ("struct_size", ctypes.c_size_t),
@@ -246,6 +248,18 @@ class PseudoOptions(ctypes.Structure):
         ("knn", ctypes.c_void_p),
         ("method", ctypes.c_int32),
         ("reserved2", ctypes.c_int32),
+        # 1.7: the options of the InfoMap and k-means pseudo-labelers
+        ("infomap_k", ctypes.c_int32),
+        ("infomap_cluster_num", ctypes.c_int32),
+        ("infomap_min_sim", ctypes.c_double),
+        ("infomap_seed", ctypes.c_uint64),
+        ("infomap_trials", ctypes.c_int32),
+        ("kmeans_max_iter", ctypes.c_int32),
+        ("kmeans_k", ctypes.c_int64),
+        ("kmeans_tol", ctypes.c_double),
+        ("kmeans_seed", ctypes.c_uint64),
+        ("kmeans_max_points", ctypes.c_int64),
+        ("kmeans_init", ctypes.c_void_p),
     ]
 
 
@@ -547,7 +561,8 @@ def invalid(message: str) -> InvalidArgument:
     return InvalidArgument(E_INVALID_ARGUMENT, message)
 
 
-_INT_RANGES = {"int32": (-2**31, 2**31 - 1), "int64": (-2**63, 2**63 - 1)}
+_INT_RANGES = {"int32": (-2**31, 2**31 - 1), "int64": (-2**63, 2**63 - 1),
+               "uint64": (0, 2**64 - 1)}
 
 
 def integer(value: Any, name: str, ctype: str = "int64") -> int:

@@ -25,7 +25,7 @@ _OUTLIERS = {"keep": 0, "singleton": 1}
 _KINDS = {"iou": 0, "count": 1}
 _NORMALIZE = {None: 0, "sum": 1, "softmax": 2}
 _VARIANTS = {"dot": 0, "sqeuclidean": 1}
-_METHODS = {"dbscan": 0}  # RLCC_PSEUDO_*
+_METHODS = {"dbscan": 0, "infomap": 1, "kmeans": 2}  # RLCC_PSEUDO_*
 
 
 class PseudoLabels(NamedTuple):
@@ -61,9 +61,25 @@ def _labels(values: Any, name: str) -> np.ndarray:
 
 
 def _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff, outliers, reliability,
-                    guard, threshold, n_threads, normalize=False, max_bytes=0, method="dbscan"):
+                    guard, threshold, n_threads, normalize=False, max_bytes=0, method="dbscan",
+                    infomap_k=15, min_sim=0.5, cluster_num=4, seed=None, trials=1,
+                    n_clusters=500, max_iter=300, tol=0.0, max_points_per_centroid=256):
     opts = native.init_struct(native.PseudoOptions, native.lib.rlcc_pseudo_options_init)
     opts.method = _choice(_METHODS, method, "method")
+    # reliability=None: SpCL's criterion where it exists (DBSCAN's three runs)
+    if reliability is None:
+        reliability = method == "dbscan"
+    opts.infomap_k = native.int_argument(infomap_k, "infomap_k", "int32")
+    opts.infomap_min_sim = float(min_sim)
+    opts.infomap_cluster_num = native.int_argument(cluster_num, "cluster_num", "int32")
+    opts.infomap_trials = native.int_argument(trials, "trials", "int32")
+    opts.kmeans_k = native.int_argument(n_clusters, "n_clusters")
+    opts.kmeans_max_iter = native.int_argument(max_iter, "max_iter", "int32")
+    opts.kmeans_tol = float(tol)
+    opts.kmeans_max_points = native.int_argument(max_points_per_centroid,
+                                                 "max_points_per_centroid")
+    if seed is not None:  # None: each method's own default (InfoMap 123, faiss 1234)
+        opts.infomap_seed = opts.kmeans_seed = native.integer(seed, "seed", "uint64")
     eps = [float(eps)] if np.isscalar(eps) else [float(e) for e in eps]
     if len(eps) not in (1, 3):
         raise native.invalid(f"eps: {len(eps)} values; give one (a plain run) or three "
@@ -122,17 +138,39 @@ def centroids(X: Any, labels: Any, n_classes: Optional[int] = None, n_threads: i
 def pseudo_labels(X: Any, eps: Union[float, Sequence[float]] = (0.58, 0.6, 0.62),
                   min_samples: int = 4, metric: str = "jaccard", k1: int = 30, k2: int = 6,
                   variant: str = "dot", cutoff: float = 0.9, outliers: str = "singleton",
-                  reliability: bool = True, guard: bool = True, threshold: Optional[float] = None,
+                  reliability: Optional[bool] = None, guard: bool = True,
+                  threshold: Optional[float] = None,
                   n_threads: int = 0, normalize: bool = False,
                   knn: Optional[Any] = None, method: str = "dbscan",
-                  max_bytes: int = 0) -> PseudoLabels:
+                  max_bytes: int = 0, infomap_k: int = 15, min_sim: float = 0.5,
+                  cluster_num: int = 4, seed: Optional[int] = None, trials: int = 1,
+                  n_clusters: int = 500, init: Optional[Any] = None, max_iter: int = 300,
+                  tol: float = 0.0, max_points_per_centroid: int = 256) -> PseudoLabels:
     """The clustering step of SpCL / OpenUnReID / RLCC in one call: Jaccard
     (or euclidean / cosine) distance, DBSCAN at one eps or at tight / normal
     / loose eps, outliers kept as -1 or made singletons, SpCL's reliability
     criterion (``threshold=None`` computes it, as at the first generation),
     and the class centroids. ``knn``: the caller's ``(n, k1)`` neighbour
     lists (e.g. from faiss on a GPU), Jaccard only; None computes them.
-    ``method``: the pseudo-labeler, ``"dbscan"`` (the only one in 1.4).
+    ``method``: the pseudo-labeler (since 1.7 any of them, with the outlier
+    policy and the centroids):
+
+    - ``"dbscan"`` (default): the arguments above; ``reliability=None``
+      means on.
+    - ``"infomap"`` (Cluster Contrast): ``infomap_k`` neighbours per list
+      (self included; ``knn`` is then ``(n, infomap_k)``), links while
+      ``1 - sim <= 1 - min_sim``, librlcc's two-level Infomap search
+      (``seed``, default Infomap's 123; ``trials``), clusters of at most
+      ``cluster_num`` members are outliers (Cluster Contrast keeps them as
+      -1: ``outliers="keep"``). See :func:`infomap_pseudo_labels`.
+    - ``"kmeans"`` (OpenUnReID): ``n_clusters`` centroids from faiss's start
+      rows (``seed``, default faiss's 1234; above ``n_clusters x
+      max_points_per_centroid`` rows trained on faiss's subset) or from
+      ``init`` (``(n_clusters, d)``), ``max_iter`` Lloyd steps, ``tol`` (0:
+      run until the labels repeat). See :func:`kmeans`.
+
+    The DBSCAN-only arguments (eps, metric, k1, k2, ...) are ignored by the
+    other methods; ``reliability`` must stay off for them.
     ``max_bytes`` bounds the whole call, Jaccard graph and DBSCAN together
     (0: half of physical memory); the centroids are a second call under
     the same bound."""
@@ -140,9 +178,23 @@ def pseudo_labels(X: Any, eps: Union[float, Sequence[float]] = (0.58, 0.6, 0.62)
     n, d = array.shape
     opts = _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff, outliers,
                            reliability, guard, threshold, n_threads, normalize,
-                           max_bytes=max_bytes, method=method)
-    lists = None if knn is None else _knn_lists(knn, n, opts.k1)
+                           max_bytes=max_bytes, method=method, infomap_k=infomap_k,
+                           min_sim=min_sim, cluster_num=cluster_num, seed=seed, trials=trials,
+                           n_clusters=n_clusters, max_iter=max_iter, tol=tol,
+                           max_points_per_centroid=max_points_per_centroid)
+    lists = None if knn is None else _knn_lists(knn, n, _knn_width(opts))
     opts.knn = None if lists is None else lists.ctypes.data
+    start = None
+    if init is not None:
+        if method != "kmeans":
+            raise native.invalid("init: only method='kmeans' reads start centroids")
+        start = as_float32_matrix(init, "init")
+        if start.shape != (opts.kmeans_k, d) or not start.flags.c_contiguous:
+            if start.shape != (opts.kmeans_k, d):
+                raise native.invalid(f"init: shape {start.shape} must be (n_clusters, d) = "
+                                     f"{(opts.kmeans_k, d)}")
+            start = np.ascontiguousarray(start)
+        opts.kmeans_init = start.ctypes.data
     labels = np.empty(n, dtype=np.int32)
     n_classes = ctypes.c_int64(0)
     used = ctypes.c_double(0)
@@ -153,6 +205,15 @@ def pseudo_labels(X: Any, eps: Union[float, Sequence[float]] = (0.58, 0.6, 0.62)
     return PseudoLabels(labels, int(n_classes.value), float(used.value),
                         centroids(array, labels, int(n_classes.value), n_threads=int(n_threads),
                                   max_bytes=opts.max_bytes))
+
+
+def _knn_width(pseudo) -> int:
+    """The width of the kNN lists a method reads (rlcc__pseudo_knn_width):
+    k1 for DBSCAN on the Jaccard distance, infomap_k for InfoMap, else 0
+    (the library then refuses lists with its own message)."""
+    if pseudo.method == _METHODS["infomap"]:
+        return int(pseudo.infomap_k)
+    return int(pseudo.k1)
 
 
 def consensus(prev: Any, cur: Any, kind: str = "iou", normalize: Optional[str] = "sum",
@@ -393,12 +454,18 @@ class Refiner:
     them from the caller, a restored refiner's too."""
 
     def __init__(self, eps=(0.58, 0.6, 0.62), min_samples=4, metric="jaccard", k1=30, k2=6,
-                 variant="dot", cutoff=0.9, outliers="singleton", reliability=True, guard=True,
+                 variant="dot", cutoff=0.9, outliers="singleton", reliability=None, guard=True,
                  threshold=None, n_threads=0, normalize=False, alpha=0.9, w=0.9, beta=0.0,
-                 scale=30.0, batch=1024, method="dbscan", max_bytes=0):
+                 scale=30.0, batch=1024, method="dbscan", max_bytes=0, infomap_k=15,
+                 min_sim=0.5, cluster_num=4, seed=None, trials=1, n_clusters=500,
+                 max_iter=300, tol=0.0, max_points_per_centroid=256):
         self._pseudo = _pseudo_options(eps, min_samples, metric, k1, k2, variant, cutoff,
                                        outliers, reliability, guard, threshold, n_threads,
-                                       normalize, max_bytes=max_bytes, method=method)
+                                       normalize, max_bytes=max_bytes, method=method,
+                                       infomap_k=infomap_k, min_sim=min_sim,
+                                       cluster_num=cluster_num, seed=seed, trials=trials,
+                                       n_clusters=n_clusters, max_iter=max_iter, tol=tol,
+                                       max_points_per_centroid=max_points_per_centroid)
         self._options = native.init_struct(native.RefinerOptions,
                                            native.lib.rlcc_refiner_options_init)
         self._options.alpha, self._options.w = float(alpha), float(w)
@@ -488,7 +555,7 @@ class Refiner:
         lists = native.as_array(knn, "knn")
         if lists.ndim != 2:
             raise native.invalid(f"knn: shape {lists.shape} must be (n, k1)")
-        lists = _knn_lists(lists, lists.shape[0], int(self._pseudo.k1))
+        lists = _knn_lists(lists, lists.shape[0], _knn_width(self._pseudo))
         if self._handle is None:  # the refiner is made at the first step
             self._pending_knn = lists
             return
@@ -705,7 +772,9 @@ class Refiner:
         to ``set_knn``, as little-endian int64 bytes with ``"knn_shape"``,
         or None). A step running on another thread makes it raise
         ``InvalidArgument`` (in use)."""
-        out = {"format": native.STATE_FORMAT, "librlcc": native.library_version(),
+        # a state is written in the oldest format that holds it (rlcc.h)
+        fmt = 1 if self._pseudo.method == _METHODS["dbscan"] else native.STATE_FORMAT
+        out = {"format": fmt, "librlcc": native.library_version(),
                "state": None, "batch": self._batch}
         with self._use():
             if self._handle is not None:
@@ -780,6 +849,8 @@ class Refiner:
             for name, ctype in fields:
                 if name in _NOT_STATE:
                     continue
+                if name not in given and name in _SINCE_1_7:
+                    continue  # a state_dict of rlcc 1.6: the 1.7 options keep their defaults
                 if name not in given:
                     raise native.invalid(f"state_dict: options has no {name!r}")
                 _set_field(struct_, name, ctype, given[name])
@@ -791,9 +862,10 @@ class Refiner:
                     or len(shape) != 2):
                 raise native.invalid("state_dict: 'knn' must be bytes with a 'knn_shape' of two")
             rows, k1 = (native.integer(v, "state_dict['knn_shape']") for v in shape)
-            if rows < 0 or k1 != pseudo.k1 or len(data) != 8 * rows * k1:
+            width = _knn_width(pseudo)
+            if rows < 0 or k1 != width or len(data) != 8 * rows * k1:
                 raise native.invalid(f"state_dict: 'knn' holds {len(data)} bytes, not {rows} x "
-                                     f"{k1} int64 lists (k1 = {pseudo.k1})")
+                                     f"{k1} int64 lists (the method's list width is {width})")
             knn = _knn_lists(np.frombuffer(data, dtype="<i8").astype(np.int64).reshape(rows, k1),
                              rows, k1)
         self._replace(None, None, pseudo, options, batch, knn)
@@ -821,7 +893,11 @@ class Refiner:
 # PseudoOptions fields that are not part of a saved state: the struct's own
 # size, the reserved fields, and the per-call kNN pointer (set_knn's lists
 # travel separately).
-_NOT_STATE = ("struct_size", "reserved", "reserved2", "knn")
+_NOT_STATE = ("struct_size", "reserved", "reserved2", "knn", "kmeans_init")
+# PseudoOptions fields a state_dict of rlcc 1.6 does not have.
+_SINCE_1_7 = ("infomap_k", "infomap_cluster_num", "infomap_min_sim", "infomap_seed",
+              "infomap_trials", "kmeans_max_iter", "kmeans_k", "kmeans_tol", "kmeans_seed",
+              "kmeans_max_points")
 
 
 def _plain(value):
@@ -843,8 +919,8 @@ def _set_field(target, name, ctype, value):
     if ctype in (ctypes.c_float, ctypes.c_double):
         setattr(target, name, _real(value, name))
     else:
-        setattr(target, name, native.integer(value, f"state_dict: options[{name!r}]",
-                                             "int32" if ctype is ctypes.c_int32 else "int64"))
+        kind = {ctypes.c_int32: "int32", ctypes.c_uint64: "uint64"}.get(ctype, "int64")
+        setattr(target, name, native.integer(value, f"state_dict: options[{name!r}]", kind))
 
 
 def _real(value, name):
@@ -880,4 +956,9 @@ def _options_of_state(state: bytes):
     for i, e in enumerate(struct.unpack_from("<3d", state, 144)):
         pseudo.eps[i] = e
     pseudo.threshold, pseudo.min_samples, pseudo.max_bytes = struct.unpack_from("<dqq", state, 168)
+    if struct.unpack_from("<I", state, 8)[0] >= 2:  # format 2: the 1.7 methods' options
+        (pseudo.infomap_k, pseudo.infomap_cluster_num, pseudo.infomap_min_sim,
+         pseudo.infomap_seed, pseudo.infomap_trials, pseudo.kmeans_max_iter, pseudo.kmeans_k,
+         pseudo.kmeans_tol, pseudo.kmeans_seed,
+         pseudo.kmeans_max_points) = struct.unpack_from("<iidQiiqdQq", state, 192)
     return pseudo, options, (int(n), int(d))

@@ -21,8 +21,10 @@ import (
 // would store a Refiner as its exported fields N and D alone, and decode a
 // refiner with no library state, silently.
 
-// StateFormat is the checkpoint format version this package reads the
-// header of (RLCC_STATE_FORMAT): the format Save writes with librlcc 1.6.
+// StateFormat is the latest checkpoint format version this package reads
+// the header of (RLCC_STATE_FORMAT, 2 with librlcc 1.7): Save writes a
+// DBSCAN refiner in format 1 (what librlcc 1.6 reads), an InfoMap or
+// k-means refiner in format 2.
 // docs/stability.md ("Checkpoint format") gives the bytes.
 const StateFormat = C.RLCC_STATE_FORMAT
 
@@ -141,13 +143,18 @@ func load(state []byte, options *LoadOptions) (handle *C.rlcc_refiner, n, d, k1 
 		return nil, 0, 0, 0, err
 	}
 	// The library accepted the bytes, so they hold a header of a format it
-	// knows; N, D and K1 are read where format 1 has them (docs/stability.md),
-	// as the Python binding does. A later format (a newer librlcc under this
-	// package) is refused rather than read at offsets it may not keep.
+	// knows; N, D and the kNN list width are read where formats 1 and 2 have
+	// them (docs/stability.md), as the Python binding does. A later format
+	// (a newer librlcc under this package) is refused rather than read at
+	// offsets it may not keep.
 	format := binary.LittleEndian.Uint32(state[8:])
 	n64, d64 := int64(binary.LittleEndian.Uint64(state[32:])), int64(binary.LittleEndian.Uint64(state[40:]))
+	width := int(int32(binary.LittleEndian.Uint32(state[100:]))) // k1
+	if format >= 2 && int32(binary.LittleEndian.Uint32(state[140:])) == C.RLCC_PSEUDO_INFOMAP {
+		width = int(int32(binary.LittleEndian.Uint32(state[192:]))) // infomap_k
+	}
 	switch {
-	case format != StateFormat:
+	case format == 0 || format > StateFormat:
 		err = invalid("state: format version %d, which this rlcc package cannot read the shape of (it knows format %d)",
 			format, StateFormat)
 	case n64 > math.MaxInt || d64 > math.MaxInt:
@@ -157,7 +164,7 @@ func load(state []byte, options *LoadOptions) (handle *C.rlcc_refiner, n, d, k1 
 		C.rlcc_refiner_free(handle)
 		return nil, 0, 0, 0, err
 	}
-	return handle, int(n64), int(d64), int(int32(binary.LittleEndian.Uint32(state[100:]))), nil
+	return handle, int(n64), int(d64), width, nil
 }
 
 // MarshalBinary is Save (encoding.BinaryMarshaler).

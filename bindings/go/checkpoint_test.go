@@ -256,7 +256,7 @@ func TestCheckpointSizeIsTheDocumentedOne(t *testing.T) {
 			t.Fatalf("after %d generations: %d bytes (header %d), want %d", g, len(state),
 				binary.LittleEndian.Uint64(state[16:]), want)
 		}
-		if !stdbytes.Equal(state[:8], []byte("\x89RLCCRF\x1a")) || binary.LittleEndian.Uint32(state[8:]) != StateFormat ||
+		if !stdbytes.Equal(state[:8], []byte("\x89RLCCRF\x1a")) || binary.LittleEndian.Uint32(state[8:]) != 1 || // DBSCAN: format 1
 			binary.LittleEndian.Uint32(state[12:]) != uint32(VersionNumber()) ||
 			binary.LittleEndian.Uint64(state[48:]) != uint64(g) {
 			t.Fatalf("after %d generations: header % x", g, state[:56])

@@ -38,6 +38,23 @@ type PseudoOptions struct {
 	// half of RAM.
 	MaxBytes int64
 	Method   PseudoMethod // the pseudo-labeler (librlcc 1.4): PseudoDBSCAN, the zero value
+
+	// The options of PseudoInfoMap (librlcc 1.7; see InfoMapPseudoOptions).
+	InfomapK    int     // neighbours per list, self included (15); caller lists are n x InfomapK
+	MinSim      float64 // links while 1 - sim <= 1 - MinSim (0.5)
+	ClusterNum  int     // clusters of at most this many members are outliers (4)
+	InfomapSeed uint64  // the search's seed (123, Infomap's)
+	Trials      int     // independent searches, the shortest codelength wins (1)
+
+	// The options of PseudoKMeans (librlcc 1.7; see KMeansPseudoOptions).
+	Clusters             int     // K (500, OpenUnReID's)
+	MaxIter              int     // Lloyd steps at most (300)
+	Tol                  float64 // shift tolerance (0: until the labels repeat)
+	KMeansSeed           uint64  // faiss's start seed (1234)
+	MaxPointsPerCentroid int     // faiss's subsampling bound (256)
+	// Init holds the caller's Clusters x d start centroids (row-major), or
+	// nil for faiss's start rows. PseudoLabels only; a Refiner refuses it.
+	Init []float32
 }
 
 // PseudoMethod is the pseudo-labeler of PseudoOptions (librlcc 1.4,
@@ -47,9 +64,40 @@ type PseudoMethod int32
 // Pseudo-labelers (RLCC_PSEUDO_* in rlcc.h).
 const (
 	// PseudoDBSCAN is DBSCAN at one or three eps, outliers, reliability:
-	// the only method of librlcc 1.4, and the zero value.
+	// the method of librlcc 1.4, and the zero value.
 	PseudoDBSCAN PseudoMethod = C.RLCC_PSEUDO_DBSCAN
+	// PseudoInfoMap is InfoMap on the kNN links, Cluster Contrast's (1.7).
+	PseudoInfoMap PseudoMethod = C.RLCC_PSEUDO_INFOMAP
+	// PseudoKMeans is k-means from faiss's start rows, OpenUnReID's (1.7).
+	PseudoKMeans PseudoMethod = C.RLCC_PSEUDO_KMEANS
 )
+
+// InfoMapPseudoOptions are Cluster Contrast's InfoMap recipe (librlcc 1.7):
+// k 15, MinSim 0.5, ClusterNum 4, outliers kept as -1, no reliability
+// criterion.
+func InfoMapPseudoOptions() PseudoOptions {
+	o := DefaultPseudoOptions()
+	o.Method, o.Reliability, o.Outliers = PseudoInfoMap, false, OutliersKeep
+	return o
+}
+
+// KMeansPseudoOptions are OpenUnReID's k-means recipe (librlcc 1.7) with
+// clusters clusters: faiss's start rows (seed 1234), 300 steps, no
+// reliability criterion.
+func KMeansPseudoOptions(clusters int) PseudoOptions {
+	o := DefaultPseudoOptions()
+	o.Method, o.Reliability, o.Clusters = PseudoKMeans, false, clusters
+	return o
+}
+
+// knnWidth is the width of the kNN lists the method reads: K1 (DBSCAN on
+// the Jaccard distance) or InfomapK (InfoMap).
+func (o *PseudoOptions) knnWidth() int {
+	if o.Method == PseudoInfoMap {
+		return o.InfomapK
+	}
+	return o.K1
+}
 
 // DefaultPseudoOptions are the library's defaults.
 func DefaultPseudoOptions() PseudoOptions {
@@ -64,7 +112,12 @@ func DefaultPseudoOptions() PseudoOptions {
 		Outliers: Outliers(opts.outliers), Reliability: opts.reliability != 0, Guard: opts.guard != 0,
 		Threads: int(opts.n_threads), Eps: eps, Cutoff: float32(opts.cutoff),
 		Threshold: float64(opts.threshold), MinSamples: int(opts.min_samples),
-		MaxBytes: int64(opts.max_bytes), Method: PseudoMethod(opts.method)}
+		MaxBytes: int64(opts.max_bytes), Method: PseudoMethod(opts.method),
+		InfomapK: int(opts.infomap_k), MinSim: float64(opts.infomap_min_sim),
+		ClusterNum: int(opts.infomap_cluster_num), InfomapSeed: uint64(opts.infomap_seed),
+		Trials: int(opts.infomap_trials), Clusters: int(opts.kmeans_k),
+		MaxIter: int(opts.kmeans_max_iter), Tol: float64(opts.kmeans_tol),
+		KMeansSeed: uint64(opts.kmeans_seed), MaxPointsPerCentroid: int(opts.kmeans_max_points)}
 }
 
 func (o *PseudoOptions) c() (C.rlcc_pseudo_options, error) {
@@ -87,6 +140,12 @@ func (o *PseudoOptions) c() (C.rlcc_pseudo_options, error) {
 	opts.cutoff, opts.threshold = C.float(o.Cutoff), C.double(o.Threshold)
 	opts.min_samples, opts.max_bytes = C.int64_t(o.MinSamples), C.int64_t(o.MaxBytes)
 	opts.method = C.int32_t(o.Method)
+	opts.infomap_k, opts.infomap_min_sim = clampInt32(o.InfomapK), C.double(o.MinSim)
+	opts.infomap_cluster_num, opts.infomap_trials = clampInt32(o.ClusterNum), clampInt32(o.Trials)
+	opts.infomap_seed, opts.kmeans_seed = C.uint64_t(o.InfomapSeed), C.uint64_t(o.KMeansSeed)
+	opts.kmeans_k, opts.kmeans_max_iter = C.int64_t(o.Clusters), clampInt32(o.MaxIter)
+	opts.kmeans_tol, opts.kmeans_max_points = C.double(o.Tol), C.int64_t(o.MaxPointsPerCentroid)
+	// Init travels beside the struct (a Go pointer may not sit in C memory)
 	return opts, nil
 }
 
@@ -123,7 +182,7 @@ func PseudoLabelsKNN(x []float32, n, d int, knn []int64, options *PseudoOptions)
 	if knn != nil {
 		k1 := DefaultPseudoOptions().K1
 		if options != nil {
-			k1 = options.K1
+			k1 = options.knnWidth()
 		}
 		if err := checkMatrix("knn", len(knn), n, k1); err != nil {
 			return nil, err
@@ -153,12 +212,22 @@ func pseudoLabels(x []float32, n, d int, knn []int64, options *PseudoOptions) (*
 	if err != nil {
 		return nil, err
 	}
+	var init *C.float
+	if options != nil && options.Init != nil {
+		// the library reads Clusters x d values: check the slice holds them
+		if err := checkMatrix("options.Init", len(options.Init), options.Clusters, d); err != nil {
+			return nil, err
+		}
+		if len(options.Init) > 0 {
+			init = floats(options.Init)
+		}
+	}
 	labels := make([]int32, n)
 	var classes C.int64_t
 	var threshold C.double
 	var captured C.rlcc_go_error
 	if err := result(C.rlcc_go_pseudo_labels(floats(x), C.int64_t(n), C.int64_t(d), &opts,
-		listsArg(knn), int32s(labels), &classes, &threshold, &captured), &captured); err != nil {
+		listsArg(knn), init, int32s(labels), &classes, &threshold, &captured), &captured); err != nil {
 		return nil, err
 	}
 	return &Labeling{Labels: labels, Classes: int(classes), Threshold: float64(threshold)}, nil

@@ -66,7 +66,7 @@ func DefaultRefinerOptions() RefinerOptions {
 type Refiner struct {
 	handle *C.rlcc_refiner
 	N, D   int
-	k1     int // the pseudo options' K1: the width of SetKNN's lists
+	k1     int // the width of SetKNN's lists: K1, or InfomapK for PseudoInfoMap
 	// mu guards running, borrowed and the freeing of handle; it is held
 	// for moments only, never while a step runs, so a callback of the step
 	// can take it.
@@ -90,6 +90,9 @@ func NewRefiner(n, d int, pseudo *PseudoOptions, options *RefinerOptions) (*Refi
 	if err != nil {
 		return nil, err
 	}
+	if pseudo != nil && pseudo.Init != nil {
+		return nil, invalid("pseudo: Init must be nil here; each generation starts from faiss's start rows of its own features")
+	}
 	var ropts C.rlcc_refiner_options
 	C.rlcc_refiner_options_init(&ropts, C.size_t(unsafe.Sizeof(ropts)))
 	if options != nil {
@@ -102,7 +105,11 @@ func NewRefiner(n, d int, pseudo *PseudoOptions, options *RefinerOptions) (*Refi
 		&captured), &captured); err != nil {
 		return nil, err
 	}
-	r := &Refiner{handle: handle, N: n, D: d, k1: int(popts.k1)}
+	k1 := int(popts.k1)
+	if pseudo != nil {
+		k1 = pseudo.knnWidth()
+	}
+	r := &Refiner{handle: handle, N: n, D: d, k1: k1}
 	runtime.SetFinalizer(r, (*Refiner).Close)
 	return r, nil
 }

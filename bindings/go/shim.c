@@ -97,11 +97,12 @@ int rlcc_go_jaccard_dense(const float *x, int64_t n, int64_t d, const int64_t *k
 }
 
 int rlcc_go_pseudo_labels(const float *x, int64_t n, int64_t d, const rlcc_pseudo_options *options,
-                          const int64_t *knn, int32_t *labels, int64_t *n_classes,
-                          double *threshold, rlcc_go_error *err)
+                          const int64_t *knn, const float *init, int32_t *labels,
+                          int64_t *n_classes, double *threshold, rlcc_go_error *err)
 {
     rlcc_pseudo_options with_knn = *options; /* Go always passes the whole struct */
     with_knn.knn = knn;
+    with_knn.kmeans_init = init;
     return capture(rlcc_pseudo_labels(x, n, d, d, &with_knn, labels, n_classes, threshold), err);
 }
 

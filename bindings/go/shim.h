@@ -46,8 +46,8 @@ int rlcc_go_jaccard_dense(const float *x, int64_t n, int64_t d, const int64_t *k
  * the struct Go passes never holds a Go pointer (cgo forbids passing Go
  * memory that contains one) */
 int rlcc_go_pseudo_labels(const float *x, int64_t n, int64_t d, const rlcc_pseudo_options *options,
-                          const int64_t *knn, int32_t *labels, int64_t *n_classes,
-                          double *threshold, rlcc_go_error *err);
+                          const int64_t *knn, const float *init, int32_t *labels,
+                          int64_t *n_classes, double *threshold, rlcc_go_error *err);
 int rlcc_go_centroids(const float *x, int64_t n, int64_t d, const int32_t *labels, int64_t k,
                       float *centroids, rlcc_go_error *err);
 int rlcc_go_consensus_counts(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,

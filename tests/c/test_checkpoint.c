@@ -365,7 +365,7 @@ static void the_bytes_are_the_documented_format(void)
     static const uint8_t magic[8] = {0x89, 'R', 'L', 'C', 'C', 'R', 'F', 0x1A};
     CHECK(memcmp(s, magic, 8) == 0);
     CHECK_EQ(size, 196); /* generation 0: the header and the checksum */
-    CHECK_EQ(le32(s + AT_FORMAT), RLCC_STATE_FORMAT);
+    CHECK_EQ(le32(s + AT_FORMAT), 1); /* a DBSCAN refiner: format 1, what 1.6 reads */
     CHECK_EQ(le32(s + AT_WRITER), rlcc_version_number());
     CHECK_EQ(le64(s + AT_SIZE), size);
     CHECK_EQ(le32(s + AT_FLAGS), 0);

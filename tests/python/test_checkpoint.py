@@ -115,7 +115,7 @@ def test_state_dict_is_plain_values():
 
         assert plain(before) and plain(r.state_dict())
     state = r.state_dict()
-    assert state["format"] == rlcc._native.STATE_FORMAT == 1
+    assert state["format"] == 1 and rlcc._native.STATE_FORMAT == 2  # DBSCAN: format 1
     assert state["librlcc"] == rlcc.library_version()
     assert state["state"][:8] == b"\x89RLCCRF\x1a"
     assert len(state["state"]) == int.from_bytes(state["state"][16:24], "little")

@@ -17,15 +17,20 @@ use std::ptr;
 
 use crate::{check, initialized, invalid, sys, Borrowed, Error, Refiner};
 
-/// The checkpoint format version this crate reads the header of
-/// (`RLCC_STATE_FORMAT`): the format [`Refiner::save`] writes with librlcc
-/// 1.6. Every state starts with the same 24-byte envelope, and
-/// `docs/stability.md` ("Checkpoint format") gives the bytes.
+/// The latest checkpoint format version this crate reads the header of
+/// (`RLCC_STATE_FORMAT`, 2 with librlcc 1.7): [`Refiner::save`] writes a
+/// DBSCAN refiner in format 1 (what librlcc 1.6 reads) and an InfoMap or
+/// k-means refiner in format 2. Every state starts with the same 24-byte
+/// envelope, and `docs/stability.md` ("Checkpoint format") gives the bytes.
 ///
 /// ```
 /// let r = rlcc::Refiner::new(60, 2).unwrap();
 /// let state = r.save().unwrap();
 /// assert_eq!(&state[..8], b"\x89RLCCRF\x1a"); // the magic number
+/// assert_eq!(u32::from_le_bytes(state[8..12].try_into().unwrap()), 1); // DBSCAN: format 1
+/// let k = rlcc::Refiner::with_options(60, 2, &rlcc::PseudoOptions::kmeans(3),
+///                                      &Default::default()).unwrap();
+/// let state = k.save().unwrap();
 /// assert_eq!(u32::from_le_bytes(state[8..12].try_into().unwrap()), rlcc::STATE_FORMAT);
 /// ```
 pub const STATE_FORMAT: u32 = sys::RLCC_STATE_FORMAT;
@@ -168,11 +173,12 @@ impl Refiner {
         // dropped (freed) if the header below is not one this crate reads
         let mut refiner = Refiner { handle, n: 0, d: 0, k1: 0, borrowed: false };
         // The library accepted the bytes, so they hold a header of a format it
-        // knows; n, d and k1 are read where format 1 has them, as the Python
-        // binding does. A later format (a newer librlcc under this crate) is
-        // refused rather than read at offsets it may not keep.
+        // knows; n, d and the kNN list width are read where formats 1 and 2
+        // have them, as the Python binding does. A later format (a newer
+        // librlcc under this crate) is refused rather than read at offsets it
+        // may not keep.
         let format = u32::from_le_bytes(field(state, 8));
-        if format != STATE_FORMAT {
+        if format == 0 || format > STATE_FORMAT {
             return Err(invalid(&format!(
                 "state: format version {}, which this rlcc crate ({}) cannot read the shape of (it knows format {})",
                 format, env!("CARGO_PKG_VERSION"), STATE_FORMAT)));
@@ -180,7 +186,14 @@ impl Refiner {
         let (n, d) = (i64::from_le_bytes(field(state, 32)), i64::from_le_bytes(field(state, 40)));
         refiner.n = usize::try_from(n).map_err(|_| invalid(&format!("state: n = {} does not fit usize", n)))?;
         refiner.d = usize::try_from(d).map_err(|_| invalid(&format!("state: d = {} does not fit usize", d)))?;
-        refiner.k1 = i32::from_le_bytes(field(state, 100));
+        // the width of the lists set_knn takes: k1, or infomap_k (format 2)
+        // for an InfoMap refiner (method at offset 140)
+        let method = i32::from_le_bytes(field(state, 140));
+        refiner.k1 = if format >= 2 && method == sys::RLCC_PSEUDO_INFOMAP {
+            i32::from_le_bytes(field(state, 192))
+        } else {
+            i32::from_le_bytes(field(state, 100))
+        };
         Ok(refiner)
     }
 

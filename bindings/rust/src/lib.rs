@@ -1066,7 +1066,7 @@ impl Refiner {
         raw.scale = options.scale;
         let mut handle = ptr::null_mut();
         check(unsafe { sys::rlcc_refiner_new(to_i64("n", n)?, to_i64("d", d)?, &raw_pseudo, &raw, &mut handle) })?;
-        Ok(Refiner { handle, n, d, k1: raw_pseudo.k1, borrowed: false })
+        Ok(Refiner { handle, n, d, k1: pseudo.knn_width(), borrowed: false })
     }
 
     /// One generation; `fill(start, rows)` writes rows `start..start + rows.len() / d`
@@ -1707,10 +1707,34 @@ pub struct PseudoOptions {
     pub max_bytes: i64,
     /// The pseudo-labeler (librlcc 1.4, `rlcc_pseudo_options.method`).
     pub method: PseudoMethod,
+    /// [`PseudoMethod::Infomap`] (1.7): neighbours per list, self included
+    /// (15); caller lists are then `n x infomap_k`.
+    pub infomap_k: i32,
+    /// [`PseudoMethod::Infomap`]: links while `1 - sim <= 1 - min_sim` (0.5).
+    pub min_sim: f64,
+    /// [`PseudoMethod::Infomap`]: clusters of at most this many members are
+    /// outliers (4).
+    pub cluster_num: i32,
+    /// The search's seed: `None` is each method's own default (InfoMap 123,
+    /// faiss's k-means 1234).
+    pub seed: Option<u64>,
+    /// [`PseudoMethod::Infomap`]: independent searches, the shortest wins (1).
+    pub trials: i32,
+    /// [`PseudoMethod::Kmeans`] (1.7): the number of clusters K (500).
+    pub n_clusters: i64,
+    /// [`PseudoMethod::Kmeans`]: Lloyd steps at most (300).
+    pub max_iter: i32,
+    /// [`PseudoMethod::Kmeans`]: the shift tolerance (0: until the labels repeat).
+    pub tol: f64,
+    /// [`PseudoMethod::Kmeans`]: faiss's max_points_per_centroid (256).
+    pub max_points_per_centroid: i64,
+    /// [`PseudoMethod::Kmeans`]: the caller's `K x d` start centroids
+    /// (row-major), or `None` for faiss's start rows. Not for a [`Refiner`].
+    pub init: Option<Vec<f32>>,
 }
 
-/// Pseudo-labelers of [`PseudoOptions::method`] (librlcc 1.4). DBSCAN is the
-/// only one in 1.4; later releases add variants (the enum is
+/// Pseudo-labelers of [`PseudoOptions::method`] (librlcc 1.4; InfoMap and
+/// k-means since 1.7). Later releases add variants (the enum is
 /// `non_exhaustive`, so a `match` on it needs a `_` arm).
 ///
 /// ```
@@ -1723,10 +1747,18 @@ pub enum PseudoMethod {
     /// DBSCAN at one or three eps, outliers, reliability (`RLCC_PSEUDO_DBSCAN`).
     #[default]
     Dbscan,
+    /// InfoMap on the kNN links, Cluster Contrast's (`RLCC_PSEUDO_INFOMAP`, 1.7).
+    Infomap,
+    /// k-means from faiss's start rows, OpenUnReID's (`RLCC_PSEUDO_KMEANS`, 1.7).
+    Kmeans,
 }
 
 fn method_code(method: PseudoMethod) -> i32 {
-    match method { PseudoMethod::Dbscan => sys::RLCC_PSEUDO_DBSCAN }
+    match method {
+        PseudoMethod::Dbscan => sys::RLCC_PSEUDO_DBSCAN,
+        PseudoMethod::Infomap => sys::RLCC_PSEUDO_INFOMAP,
+        PseudoMethod::Kmeans => sys::RLCC_PSEUDO_KMEANS,
+    }
 }
 
 impl Default for PseudoOptions {
@@ -1735,11 +1767,43 @@ impl Default for PseudoOptions {
             eps: vec![0.58, 0.60, 0.62], min_samples: 4, metric: None, k1: 30, k2: 6, cutoff: 0.9,
             outliers: Outliers::Singleton, reliability: true, guard: true, threshold: None,
             normalize: false, n_threads: 0, max_bytes: 0, method: PseudoMethod::Dbscan,
+            infomap_k: 15, min_sim: 0.5, cluster_num: 4, seed: None, trials: 1,
+            n_clusters: 500, max_iter: 300, tol: 0.0, max_points_per_centroid: 256, init: None,
         }
     }
 }
 
 impl PseudoOptions {
+    /// Cluster Contrast's InfoMap recipe (librlcc 1.7): k 15, min_sim 0.5,
+    /// cluster_num 4, outliers kept as -1, no reliability criterion.
+    ///
+    /// ```
+    /// let o = rlcc::PseudoOptions::infomap();
+    /// assert_eq!((o.method, o.reliability), (rlcc::PseudoMethod::Infomap, false));
+    /// ```
+    pub fn infomap() -> Self {
+        PseudoOptions { method: PseudoMethod::Infomap, reliability: false,
+                        outliers: Outliers::Keep, ..Default::default() }
+    }
+
+    /// OpenUnReID's k-means recipe (librlcc 1.7) with `n_clusters` clusters:
+    /// faiss's start rows (seed 1234), 300 steps, no reliability criterion.
+    ///
+    /// ```
+    /// let o = rlcc::PseudoOptions::kmeans(500);
+    /// assert_eq!((o.method, o.n_clusters), (rlcc::PseudoMethod::Kmeans, 500));
+    /// ```
+    pub fn kmeans(n_clusters: i64) -> Self {
+        PseudoOptions { method: PseudoMethod::Kmeans, reliability: false, n_clusters,
+                        ..Default::default() }
+    }
+
+    /// The width of the kNN lists the method reads: k1 (DBSCAN on the
+    /// Jaccard distance), infomap_k (InfoMap).
+    fn knn_width(&self) -> i32 {
+        if self.method == PseudoMethod::Infomap { self.infomap_k } else { self.k1 }
+    }
+
     fn raw(&self) -> Result<sys::rlcc_pseudo_options, Error> {
         if self.eps.len() != 1 && self.eps.len() != 3 {
             return Err(invalid("eps: give one value (a plain run) or three (tight, normal, loose)"));
@@ -1763,6 +1827,18 @@ impl PseudoOptions {
         o.n_threads = self.n_threads;
         o.max_bytes = self.max_bytes;
         o.method = method_code(self.method);
+        o.infomap_k = self.infomap_k;
+        o.infomap_min_sim = self.min_sim;
+        o.infomap_cluster_num = self.cluster_num;
+        o.infomap_trials = self.trials;
+        o.kmeans_k = self.n_clusters;
+        o.kmeans_max_iter = self.max_iter;
+        o.kmeans_tol = self.tol;
+        o.kmeans_max_points = self.max_points_per_centroid;
+        if let Some(seed) = self.seed {
+            o.infomap_seed = seed;
+            o.kmeans_seed = seed;
+        }
         Ok(o)
     }
 }
@@ -1830,8 +1906,15 @@ fn pseudo_labels_of(x: &[f32], n: usize, d: usize, knn: Option<&[i64]>,
     let mut o = options.raw()?;
     if let Some(lists) = knn {
         // a k1 below 1 expects no entries; the library refuses it before reading any
-        matrix_len("knn", lists.len(), n, options.k1.max(0) as usize)?;
+        matrix_len("knn", lists.len(), n, options.knn_width().max(0) as usize)?;
         o.knn = lists.as_ptr();
+    }
+    if let Some(init) = &options.init {
+        // the library reads n_clusters x d values: check the slice holds them
+        let k = usize::try_from(options.n_clusters)
+            .map_err(|_| invalid(&format!("n_clusters: {} must be >= 1", options.n_clusters)))?;
+        matrix_len("init", init.len(), k, d)?;
+        o.kmeans_init = init.as_ptr();
     }
     let mut labels = vec![0i32; n];
     let (mut k, mut threshold) = (0i64, 0f64);

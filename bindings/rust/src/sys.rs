@@ -52,10 +52,10 @@ pub struct rlcc_jaccard_options {
     pub struct_size: usize, pub k1: i32, pub k2: i32, pub variant: i32, pub normalize: i32,
     pub n_threads: i32, pub cutoff: f32, pub max_bytes: i64,
 }
-/// `knn` (1.3), then `method` and `reserved2` (1.4), end the struct (120
-/// bytes on LP64): `struct_size` (the size of this struct, as the crate
-/// passes it to `rlcc_pseudo_options_init`) covers them, so the library
-/// reads them.
+/// `knn` (1.3), then `method` and `reserved2` (1.4), then the InfoMap and
+/// k-means fields (1.7) end the struct (192 bytes on LP64): `struct_size`
+/// (the size of this struct, as the crate passes it to
+/// `rlcc_pseudo_options_init`) covers them, so the library reads them.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct rlcc_pseudo_options {
@@ -69,10 +69,20 @@ pub struct rlcc_pseudo_options {
     pub method: i32,
     /// Since 1.4: reserved, must be 0.
     pub reserved2: i32,
+    /// Since 1.7: the options of [`RLCC_PSEUDO_INFOMAP`] and [`RLCC_PSEUDO_KMEANS`].
+    pub infomap_k: i32, pub infomap_cluster_num: i32, pub infomap_min_sim: f64,
+    pub infomap_seed: u64, pub infomap_trials: i32, pub kmeans_max_iter: i32,
+    pub kmeans_k: i64, pub kmeans_tol: f64, pub kmeans_seed: u64, pub kmeans_max_points: i64,
+    /// Since 1.7: the caller's `K x d` start centroids, or null (faiss's start rows).
+    pub kmeans_init: *const f32,
 }
 
 /// `rlcc_pseudo_options.method`: DBSCAN at one or three eps (1.4).
 pub const RLCC_PSEUDO_DBSCAN: i32 = 0;
+/// `rlcc_pseudo_options.method`: InfoMap on the kNN links (1.7).
+pub const RLCC_PSEUDO_INFOMAP: i32 = 1;
+/// `rlcc_pseudo_options.method`: k-means from faiss's start rows (1.7).
+pub const RLCC_PSEUDO_KMEANS: i32 = 2;
 /// All zeros and a null `knn`, as `derive(Default)` gave before 1.3 (a
 /// raw pointer has no `Default`); fill it with `rlcc_pseudo_options_init`.
 impl Default for rlcc_pseudo_options {
@@ -81,7 +91,10 @@ impl Default for rlcc_pseudo_options {
             struct_size: 0, metric: 0, k1: 0, k2: 0, variant: 0, normalize: 0, outliers: 0,
             reliability: 0, guard: 0, n_threads: 0, n_eps: 0, cutoff: 0.0, reserved: 0,
             eps: [0.0; 3], threshold: 0.0, min_samples: 0, max_bytes: 0, knn: std::ptr::null(),
-            method: 0, reserved2: 0,
+            method: 0, reserved2: 0, infomap_k: 0, infomap_cluster_num: 0,
+            infomap_min_sim: 0.0, infomap_seed: 0, infomap_trials: 0, kmeans_max_iter: 0,
+            kmeans_k: 0, kmeans_tol: 0.0, kmeans_seed: 0, kmeans_max_points: 0,
+            kmeans_init: std::ptr::null(),
         }
     }
 }
@@ -140,8 +153,9 @@ pub struct rlcc_targets_options { pub struct_size: usize, pub n_threads: i32, pu
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 pub struct rlcc_load_options { pub struct_size: usize, pub n_threads: i32, pub reserved: i32, pub max_bytes: i64 }
-/// The checkpoint format version `rlcc_refiner_save` writes (1.6, `RLCC_STATE_FORMAT`).
-pub const RLCC_STATE_FORMAT: u32 = 1;
+/// The latest checkpoint format version `rlcc_refiner_save` writes (2 since
+/// 1.7, for InfoMap and k-means refiners; `RLCC_STATE_FORMAT`).
+pub const RLCC_STATE_FORMAT: u32 = 2;
 
 #[repr(C)]
 pub struct rlcc_csr { _private: [u8; 0] }

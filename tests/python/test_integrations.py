@@ -688,6 +688,23 @@ def test_mmt_eps_snippet_matches_the_reference(n_ids):
         == float(later.eps_quantile(dense, 1.6e-3))
 
 
+def test_mmt_eps_snippet_sums_as_numpy_where_a_double_sum_differs():
+    rng = np.random.default_rng(0)
+    rerank_dist = np.triu(rng.uniform(0.05, 1, size=(480, 480)).astype(np.float32), 1)
+    rerank_dist += rerank_dist.T  # symmetric, zero diagonal: 184 values taken
+    want = later.eps_quantile(rerank_dist, 1.6e-3)
+    values = np.sort(rerank_dist[np.triu_indices(480, 1)])[:184]
+    in_double = np.float32(values.astype(np.float64).sum() / 184)
+    assert in_double != want  # the case where the summation shows
+    namespace = {"np": np, "DBSCAN": DBSCAN, "epoch": 0, "rerank_dist": rerank_dist}
+    exec(snippet("mmt_eps"), namespace)
+    assert np.float32(namespace["eps"]) == want
+    import rlcc
+
+    assert np.float32(rlcc.eps_from_quantile(rerank_dist, summation="double")) == in_double
+    np.testing.assert_array_max_ulp(in_double, want, maxulp=1)
+
+
 def test_domain_adaptive_reid_eps_snippet_matches_the_reference():
     X = features(5, n_ids=40, noise=1.1)
     rerank_dist = dense_jaccard(X).astype(np.float16)  # re_ranking's float16 matrix

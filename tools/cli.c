@@ -64,9 +64,20 @@ static void usage(int command, FILE *out)
                 "  --threads T                        librlcc's threads, 0 to %d (default 0: all)\n"
                 "  --algorithm auto|brute|grid|kd_tree\n"
                 "                                     DBSCAN's neighbour search (default auto)\n"
+                "  --method dbscan|infomap|kmeans     the pseudo-labeler (default dbscan)\n"
+                "  --k K --similarity S --cluster-num C\n"
+                "                                     infomap: neighbours per list with self,\n"
+                "                                     links while sim >= S, clusters of <= C\n"
+                "                                     members are outliers (default 15, 0.5, 4)\n"
+                "  --clusters K --max-iter I          kmeans: K clusters from faiss's start rows,\n"
+                "                                     at most I Lloyd steps (default 500, 300)\n"
+                "  --seed S                           infomap's search, kmeans' start (default\n"
+                "                                     123, 1234)\n"
                 "%s"
                 "With three eps and --outliers singleton, SpCL's reliability criterion runs.\n"
-                "Jaccard needs unit rows: rows are L2-normalised first.\n"
+                "Jaccard, infomap and kmeans read unit rows: rows are L2-normalised first.\n"
+                "--metric, --eps, --min-samples, --k1, --k2, --algorithm are dbscan's; an option\n"
+                "of another method than --method's is refused, as is --outliers with kmeans.\n"
                 "--algorithm: for --metric euclidean or cosine with one eps; every choice gives\n"
                 "the same labels. grid takes euclidean and D <= %d, kd_tree euclidean.\n",
                 CLI_MAX_THREADS, PROGRESS_HELP, RLCC_DBSCAN_GRID_MAX_DIM);
@@ -220,12 +231,20 @@ static int cluster(const cli_args *a)
     }
     static const char *METRIC[] = {"euclidean", "cosine", "jaccard"};
     char label[160];
-    snprintf(label, sizeof label, "clustering %lld x %lld (%s, %s)", (long long)n, (long long)d,
-             opts->metric >= 0 && opts->metric < 3 ? METRIC[opts->metric] : "?",
-             opts->n_eps == 3 ? "three eps" : "one eps");
+    if (opts->method == RLCC_PSEUDO_INFOMAP)
+        snprintf(label, sizeof label, "clustering %lld x %lld (infomap, k %d)", (long long)n,
+                 (long long)d, (int)opts->infomap_k);
+    else if (opts->method == RLCC_PSEUDO_KMEANS)
+        snprintf(label, sizeof label, "clustering %lld x %lld (kmeans, %lld clusters)",
+                 (long long)n, (long long)d, (long long)opts->kmeans_k);
+    else
+        snprintf(label, sizeof label, "clustering %lld x %lld (%s, %s)", (long long)n,
+                 (long long)d, opts->metric >= 0 && opts->metric < 3 ? METRIC[opts->metric] : "?",
+                 opts->n_eps == 3 ? "three eps" : "one eps");
     progress_update(&progress, label, 0.0, NULL);
     progress_start(&progress);
-    const int plain = opts->metric != RLCC_METRIC_JACCARD && opts->n_eps == 1;
+    const int plain = opts->method == RLCC_PSEUDO_DBSCAN && opts->metric != RLCC_METRIC_JACCARD &&
+                      opts->n_eps == 1;
     int64_t classes = 0;
     rc = plain ? plain_dbscan(&features, opts, a->algorithm, labels, &classes)
                : rlcc_pseudo_labels(features.data, n, d, d, opts, labels, &classes, NULL);

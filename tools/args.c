@@ -39,6 +39,13 @@ enum {
     OPT_BETA,
     OPT_N,
     OPT_GENERATIONS,
+    OPT_LABELS,
+    OPT_CAMERAS,
+    OPT_FEATURES,
+    OPT_CENTROIDS,
+    OPT_TABLE,
+    OPT_ORDER,
+    OPT_NORM,
     OPT_END, /* the long-only options fit parse_state.given's 64 bits */
 };
 _Static_assert(OPT_END - OPT_PROGRESS <= 64, "parse_state.given has a bit per option");
@@ -87,12 +94,26 @@ static const struct option DEMO_OPTIONS[] = {
     {NULL, 0, NULL, 0},
 };
 
+static const struct option PROXIES_OPTIONS[] = {
+    COMMON_OPTIONS,
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {"labels", required_argument, NULL, OPT_LABELS},
+    {"cameras", required_argument, NULL, OPT_CAMERAS},
+    {"features", required_argument, NULL, OPT_FEATURES},
+    {"centroids", required_argument, NULL, OPT_CENTROIDS},
+    {"table", required_argument, NULL, OPT_TABLE},
+    {"order", required_argument, NULL, OPT_ORDER},
+    {"norm", required_argument, NULL, OPT_NORM},
+    {NULL, 0, NULL, 0},
+};
+
 const char *cli_command_name(int command)
 {
     switch (command) {
     case CLI_CLUSTER: return "cluster";
     case CLI_REFINE: return "refine";
     case CLI_DEMO: return "demo";
+    case CLI_PROXIES: return "proxies";
     default: return "rlcc";
     }
 }
@@ -410,6 +431,40 @@ static int demo_option(parse_state *s, int id, const char *value, cli_args *a)
     }
 }
 
+static int proxies_option(parse_state *s, int id, const char *value, cli_args *a)
+{
+    static const char *const ORDERS[] = {"camera", "cluster"};
+    static const int32_t ORDER_IDS[] = {RLCC_PROXIES_CAMERA_MAJOR, RLCC_PROXIES_CLUSTER_MAJOR};
+    static const char *const NORMS[] = {"double", "float32"};
+    static const int32_t NORM_IDS[] = {RLCC_CENTROID_NORM_DOUBLE, RLCC_CENTROID_NORM_FLOAT32};
+    switch (id) {
+    case OPT_LABELS: return path_option(s, id, value, &a->labels);
+    case OPT_CAMERAS: return path_option(s, id, value, &a->cameras);
+    case OPT_FEATURES: return path_option(s, id, value, &a->features);
+    case OPT_CENTROIDS: return path_option(s, id, value, &a->centroids);
+    case OPT_TABLE: return path_option(s, id, value, &a->table);
+    case OPT_ORDER: return choice_option(s, id, value, ORDERS, ORDER_IDS, 2, &a->order);
+    case OPT_NORM:
+        s->given |= given_bit(id);
+        return choice_option(s, id, value, NORMS, NORM_IDS, 2, &a->norm);
+    default: return refuse(s->message, s->size, "internal error: option %d unhandled", id);
+    }
+}
+
+/* proxies: the three inputs and -o; --features and --centroids together */
+static int check_proxies(parse_state *s, const cli_args *a)
+{
+    if (a->labels == NULL || a->cameras == NULL || a->output == NULL)
+        return refuse(s->message, s->size, "needs --labels, --cameras and -o PROXY.npy");
+    if ((a->features == NULL) != (a->centroids == NULL))
+        return refuse(s->message, s->size,
+                      "--features and --centroids go together (the centroids are the "
+                      "features' proxy means)");
+    if (a->centroids == NULL && (s->given & given_bit(OPT_NORM)))
+        return refuse(s->message, s->size, "--norm needs --features and --centroids");
+    return 0;
+}
+
 /* What getopt_long refused: an unknown, ambiguous or value-taking option. */
 static int bad_option(parse_state *s, int argc, char **argv, int c)
 {
@@ -566,6 +621,10 @@ int cli_parse(int argc, char **argv, cli_args *a, char *message, size_t size)
         a->command = CLI_DEMO;
         s.options = DEMO_OPTIONS;
         shorts = "-:hq";
+    } else if (strcmp(command, "proxies") == 0) {
+        a->command = CLI_PROXIES;
+        s.options = PROXIES_OPTIONS;
+        shorts = "-:ho:q";
     } else {
         char q[300];
         return refuse(message, size, "unknown command %s", quoted(command, q));
@@ -603,9 +662,10 @@ int cli_parse(int argc, char **argv, cli_args *a, char *message, size_t size)
         } else if (c == OPT_OUTPUT) {
             rc = path_option(&s, c, optarg, &a->output);
         } else {
-            rc = a->command == CLI_CLUSTER  ? cluster_option(&s, c, optarg, a)
-                 : a->command == CLI_REFINE ? refine_option(&s, c, optarg, a)
-                                            : demo_option(&s, c, optarg, a);
+            rc = a->command == CLI_CLUSTER   ? cluster_option(&s, c, optarg, a)
+                 : a->command == CLI_REFINE  ? refine_option(&s, c, optarg, a)
+                 : a->command == CLI_PROXIES ? proxies_option(&s, c, optarg, a)
+                                             : demo_option(&s, c, optarg, a);
         }
     }
     /* what follows "--" */
@@ -620,6 +680,8 @@ int cli_parse(int argc, char **argv, cli_args *a, char *message, size_t size)
         return rc;
     if (a->command == CLI_CLUSTER)
         return check_cluster(&s, a);
+    if (a->command == CLI_PROXIES)
+        return check_proxies(&s, a);
     if (a->command == CLI_REFINE && (a->prev == NULL || a->cur == NULL || a->output == NULL))
         return refuse(message, size, "needs --prev, --cur and -o");
     return 0;

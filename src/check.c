@@ -376,3 +376,39 @@ int rlcc__check_feature_values(const char *name, const float *x, int64_t n, int6
     rlcc__free(budget, norm2, n, sizeof *norm2);
     return err;
 }
+
+void rlcc__normalize_rows(const float *x, int64_t n, int64_t d, int64_t ldx,
+                          const double *norm2, float *out, double *out_norm2)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const double scale = 1.0 / sqrt(norm2[i]);
+        double sum = 0.0;
+        for (int64_t k = 0; k < d; k++) {
+            out[i * d + k] = (float)(x[i * ldx + k] * scale);
+            sum += (double)out[i * d + k] * (double)out[i * d + k];
+        }
+        if (out_norm2 != NULL)
+            out_norm2[i] = sum;
+    }
+}
+
+float *rlcc__normalized_copy(const char *name, const float *x, int64_t n, int64_t d,
+                             int64_t ldx, int n_threads, rlcc__budget *budget, int *err)
+{
+    double *norm2 = rlcc__alloc(budget, n, sizeof *norm2, "row norms", err);
+    if (norm2 == NULL)
+        return NULL;
+    float *copy = NULL;
+    *err = rlcc__row_norms(name, x, n, d, ldx, n_threads, norm2);
+    for (int64_t i = 0; *err == RLCC_OK && i < n; i++)
+        if (!(norm2[i] > 0.0))
+            *err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                              "%s: row %lld is all zeros and cannot be normalised", name,
+                              (long long)i);
+    if (*err == RLCC_OK)
+        copy = rlcc__alloc(budget, n * d, sizeof *copy, "normalised rows", err);
+    if (copy != NULL)
+        rlcc__normalize_rows(x, n, d, ldx, norm2, copy, NULL);
+    rlcc__free(budget, norm2, n, sizeof *norm2);
+    return copy;
+}

@@ -186,6 +186,17 @@ int rlcc__init_struct(void *dst, size_t struct_size, const void *defaults,
 int rlcc__row_norms(const char *name, const float *x, int64_t n, int64_t d,
                     int64_t ldx, int n_threads, double *norm2);
 
+/* Rows divided by their norms (norm2: squared, > 0): out is n x d, row
+ * i = (float)(x_i * (1 / sqrt(norm2[i]))) in double, the one normalisation
+ * every option `normalize` applies; out_norm2 (may be NULL) gets the new
+ * squared norms. */
+void rlcc__normalize_rows(const float *x, int64_t n, int64_t d, int64_t ldx,
+                          const double *norm2, float *out, double *out_norm2);
+/* A normalised copy of the rows (n x d, charged to budget), refusing
+ * NaN/Inf, huge and all-zero rows with a message naming `name`. */
+float *rlcc__normalized_copy(const char *name, const float *x, int64_t n, int64_t d,
+                             int64_t ldx, int n_threads, rlcc__budget *budget, int *err);
+
 /* ---- the neighbour graph (graph.c) -------------------------------------------
  * Directed neighbourhoods in CSR form: row i's neighbours are
  * indices[indptr[i] .. indptr[i+1]). Built row block by row block: rows are

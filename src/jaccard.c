@@ -550,15 +550,7 @@ static int prepare_rows(jaccard_run *run, const rlcc_jaccard_options *opts, cons
         *copy = rlcc__alloc(run->budget, n * d, sizeof **copy, "normalised rows", &err);
         if (*copy == NULL)
             return err;
-        for (int64_t i = 0; i < n; i++) {
-            const double scale = 1.0 / sqrt(norm2[i]);
-            double sum = 0.0;
-            for (int64_t k = 0; k < d; k++) {
-                (*copy)[i * d + k] = (float)(x[i * run->ldx + k] * scale);
-                sum += (double)(*copy)[i * d + k] * (double)(*copy)[i * d + k];
-            }
-            norm2[i] = sum;
-        }
+        rlcc__normalize_rows(x, n, d, run->ldx, norm2, *copy, norm2);
         run->x = *copy;
         run->ldx = d;
         return RLCC_OK;

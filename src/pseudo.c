@@ -456,9 +456,9 @@ static float *gather_rows(const float *x, int64_t d, int64_t ldx, const int64_t 
  * runs faiss: train on faiss's subset (every row up to K x max_points),
  * from its start rows or the caller's centroids, then label every row
  * by its nearest final centroid. */
-static int kmeans_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
-                         const rlcc_pseudo_options *opts, rlcc__budget *budget, int32_t *labels,
-                         int64_t *n_classes)
+static int kmeans_run(const float *x, int64_t n, int64_t d, int64_t ldx,
+                      const rlcc_pseudo_options *opts, rlcc__budget *budget, int32_t *labels,
+                      int64_t *n_classes)
 {
     const int64_t k = opts->kmeans_k;
     const int64_t cap = rlcc__mul(k, opts->kmeans_max_points);
@@ -510,6 +510,23 @@ static int kmeans_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
     rlcc__free(budget, centroids, centroids != NULL ? k * d : 0, sizeof *centroids);
     rlcc__free(budget, train, train != NULL ? n_train : 0, sizeof *train);
     rlcc__free(budget, start, start != NULL ? k : 0, sizeof *start);
+    return err;
+}
+
+/* normalize: OpenUnReID clusters L2-normalised features */
+static int kmeans_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
+                         const rlcc_pseudo_options *opts, rlcc__budget *budget, int32_t *labels,
+                         int64_t *n_classes)
+{
+    if (!opts->normalize)
+        return kmeans_run(x, n, d, ldx, opts, budget, labels, n_classes);
+    int err;
+    float *unit = rlcc__normalized_copy("x", x, n, d, ldx,
+                                        rlcc__resolve_threads(opts->n_threads), budget, &err);
+    if (unit == NULL)
+        return err;
+    err = kmeans_run(unit, n, d, d, opts, budget, labels, n_classes);
+    rlcc__free(budget, unit, n * d, sizeof *unit);
     return err;
 }
 

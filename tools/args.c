@@ -24,6 +24,13 @@ enum {
     OPT_OUTLIERS,
     OPT_THREADS,
     OPT_ALGORITHM,
+    OPT_METHOD,
+    OPT_K,
+    OPT_MIN_SIM,
+    OPT_CLUSTER_NUM,
+    OPT_CLUSTERS,
+    OPT_MAX_ITER,
+    OPT_SEED,
     OPT_PREV,
     OPT_CUR,
     OPT_PROBS,
@@ -32,7 +39,16 @@ enum {
     OPT_BETA,
     OPT_N,
     OPT_GENERATIONS,
+    OPT_LABELS,
+    OPT_CAMERAS,
+    OPT_FEATURES,
+    OPT_CENTROIDS,
+    OPT_TABLE,
+    OPT_ORDER,
+    OPT_NORM,
+    OPT_END, /* the long-only options fit parse_state.given's 64 bits */
 };
+_Static_assert(OPT_END - OPT_PROGRESS <= 64, "parse_state.given has a bit per option");
 
 #define COMMON_OPTIONS                                                                   \
     {"help", no_argument, NULL, OPT_HELP}, {"quiet", no_argument, NULL, OPT_QUIET},     \
@@ -49,6 +65,13 @@ static const struct option CLUSTER_OPTIONS[] = {
     {"outliers", required_argument, NULL, OPT_OUTLIERS},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"algorithm", required_argument, NULL, OPT_ALGORITHM},
+    {"method", required_argument, NULL, OPT_METHOD},
+    {"k", required_argument, NULL, OPT_K},
+    {"similarity", required_argument, NULL, OPT_MIN_SIM},
+    {"cluster-num", required_argument, NULL, OPT_CLUSTER_NUM},
+    {"clusters", required_argument, NULL, OPT_CLUSTERS},
+    {"max-iter", required_argument, NULL, OPT_MAX_ITER},
+    {"seed", required_argument, NULL, OPT_SEED},
     {NULL, 0, NULL, 0},
 };
 
@@ -71,12 +94,26 @@ static const struct option DEMO_OPTIONS[] = {
     {NULL, 0, NULL, 0},
 };
 
+static const struct option PROXIES_OPTIONS[] = {
+    COMMON_OPTIONS,
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {"labels", required_argument, NULL, OPT_LABELS},
+    {"cameras", required_argument, NULL, OPT_CAMERAS},
+    {"features", required_argument, NULL, OPT_FEATURES},
+    {"centroids", required_argument, NULL, OPT_CENTROIDS},
+    {"table", required_argument, NULL, OPT_TABLE},
+    {"order", required_argument, NULL, OPT_ORDER},
+    {"norm", required_argument, NULL, OPT_NORM},
+    {NULL, 0, NULL, 0},
+};
+
 const char *cli_command_name(int command)
 {
     switch (command) {
     case CLI_CLUSTER: return "cluster";
     case CLI_REFINE: return "refine";
     case CLI_DEMO: return "demo";
+    case CLI_PROXIES: return "proxies";
     default: return "rlcc";
     }
 }
@@ -170,7 +207,14 @@ typedef struct parse_state {
     char *message;
     size_t size;
     const char *eps_text, *k1_text, *k2_text;
+    uint64_t given; /* given_bit(OPT_x): the option was on the command line */
 } parse_state;
+
+/* The bit of a long-only option (OPT_PROGRESS and after) in parse_state.given. */
+static uint64_t given_bit(int id)
+{
+    return UINT64_C(1) << (id - OPT_PROGRESS);
+}
 
 static int integer_option(parse_state *s, int id, const char *text, int64_t lo, int64_t hi,
                           int64_t *out)
@@ -202,6 +246,23 @@ static int weight_option(parse_state *s, int id, const char *text, float *out)
         return refuse(s->message, s->size, "%s: %s is out of range (0 to 1)",
                       option_name(s->options, id, name), quoted(text, q));
     *out = (float)v;
+    return 0;
+}
+
+/* a double in [lo, hi] */
+static int real_option(parse_state *s, int id, const char *text, double lo, double hi,
+                       double *out)
+{
+    char name[64], q[300];
+    double v;
+    const int rc = read_real(text, strlen(text), 0, &v);
+    if (rc < 0)
+        return refuse(s->message, s->size, "%s: %s is not a number",
+                      option_name(s->options, id, name), quoted(text, q));
+    if (rc > 0 || !(v >= lo && v <= hi))
+        return refuse(s->message, s->size, "%s: %s is out of range (%g to %g)",
+                      option_name(s->options, id, name), quoted(text, q), lo, hi);
+    *out = v;
     return 0;
 }
 
@@ -285,10 +346,42 @@ static int cluster_option(parse_state *s, int id, const char *value, cli_args *a
     static const char *const ALGORITHMS[] = {"auto", "brute", "grid", "kd_tree"};
     static const int32_t ALGORITHM_IDS[] = {RLCC_DBSCAN_AUTO, RLCC_DBSCAN_BRUTE, RLCC_DBSCAN_GRID,
                                             RLCC_DBSCAN_TREE};
+    static const char *const METHODS[] = {"dbscan", "infomap", "kmeans"};
+    static const int32_t METHOD_IDS[] = {RLCC_PSEUDO_DBSCAN, RLCC_PSEUDO_INFOMAP,
+                                         RLCC_PSEUDO_KMEANS};
     rlcc_pseudo_options *p = &a->pseudo;
     int64_t v;
+    double real;
     int rc;
+    s->given |= given_bit(id);
     switch (id) {
+    case OPT_METHOD: return choice_option(s, id, value, METHODS, METHOD_IDS, 3, &p->method);
+    case OPT_K:
+        rc = integer_option(s, id, value, 1, INT32_MAX, &v);
+        if (rc == 0)
+            p->infomap_k = (int32_t)v;
+        return rc;
+    case OPT_MIN_SIM:
+        rc = real_option(s, id, value, -1.0, 1.0, &real);
+        if (rc == 0)
+            p->infomap_min_sim = real;
+        return rc;
+    case OPT_CLUSTER_NUM:
+        rc = integer_option(s, id, value, 0, INT32_MAX, &v);
+        if (rc == 0)
+            p->infomap_cluster_num = (int32_t)v;
+        return rc;
+    case OPT_CLUSTERS: return integer_option(s, id, value, 1, INT64_MAX, &p->kmeans_k);
+    case OPT_MAX_ITER:
+        rc = integer_option(s, id, value, 1, INT32_MAX, &v);
+        if (rc == 0)
+            p->kmeans_max_iter = (int32_t)v;
+        return rc;
+    case OPT_SEED:
+        rc = integer_option(s, id, value, 0, INT64_MAX, &v);
+        if (rc == 0)
+            p->infomap_seed = p->kmeans_seed = (uint64_t)v;
+        return rc;
     case OPT_METRIC: return choice_option(s, id, value, METRICS, METRIC_IDS, 3, &p->metric);
     case OPT_EPS: return eps_option(s, value, p);
     case OPT_MIN_SAMPLES: return integer_option(s, id, value, 1, INT64_MAX, &p->min_samples);
@@ -338,6 +431,40 @@ static int demo_option(parse_state *s, int id, const char *value, cli_args *a)
     }
 }
 
+static int proxies_option(parse_state *s, int id, const char *value, cli_args *a)
+{
+    static const char *const ORDERS[] = {"camera", "cluster"};
+    static const int32_t ORDER_IDS[] = {RLCC_PROXIES_CAMERA_MAJOR, RLCC_PROXIES_CLUSTER_MAJOR};
+    static const char *const NORMS[] = {"double", "float32"};
+    static const int32_t NORM_IDS[] = {RLCC_CENTROID_NORM_DOUBLE, RLCC_CENTROID_NORM_FLOAT32};
+    switch (id) {
+    case OPT_LABELS: return path_option(s, id, value, &a->labels);
+    case OPT_CAMERAS: return path_option(s, id, value, &a->cameras);
+    case OPT_FEATURES: return path_option(s, id, value, &a->features);
+    case OPT_CENTROIDS: return path_option(s, id, value, &a->centroids);
+    case OPT_TABLE: return path_option(s, id, value, &a->table);
+    case OPT_ORDER: return choice_option(s, id, value, ORDERS, ORDER_IDS, 2, &a->order);
+    case OPT_NORM:
+        s->given |= given_bit(id);
+        return choice_option(s, id, value, NORMS, NORM_IDS, 2, &a->norm);
+    default: return refuse(s->message, s->size, "internal error: option %d unhandled", id);
+    }
+}
+
+/* proxies: the three inputs and -o; --features and --centroids together */
+static int check_proxies(parse_state *s, const cli_args *a)
+{
+    if (a->labels == NULL || a->cameras == NULL || a->output == NULL)
+        return refuse(s->message, s->size, "needs --labels, --cameras and -o PROXY.npy");
+    if ((a->features == NULL) != (a->centroids == NULL))
+        return refuse(s->message, s->size,
+                      "--features and --centroids go together (the centroids are the "
+                      "features' proxy means)");
+    if (a->centroids == NULL && (s->given & given_bit(OPT_NORM)))
+        return refuse(s->message, s->size, "--norm needs --features and --centroids");
+    return 0;
+}
+
 /* What getopt_long refused: an unknown, ambiguous or value-taking option. */
 static int bad_option(parse_state *s, int argc, char **argv, int c)
 {
@@ -369,12 +496,56 @@ static int bad_option(parse_state *s, int argc, char **argv, int c)
     return refuse(s->message, s->size, "unknown option %s", quoted(text, q));
 }
 
-/* Checks that need every option: the metric's eps range, k2 <= k1, the
- * algorithm's metric and eps, the files. */
+/* An option of another method than --method's: refused, never ignored. */
+static int check_method_options(parse_state *s, const rlcc_pseudo_options *p)
+{
+    static const char *const METHOD[] = {"dbscan", "infomap", "kmeans"};
+    /* which method reads each method-specific option */
+    static const struct {
+        int id;
+        int32_t method;
+    } OWNER[] = {
+        {OPT_METRIC, RLCC_PSEUDO_DBSCAN},      {OPT_EPS, RLCC_PSEUDO_DBSCAN},
+        {OPT_MIN_SAMPLES, RLCC_PSEUDO_DBSCAN}, {OPT_K1, RLCC_PSEUDO_DBSCAN},
+        {OPT_K2, RLCC_PSEUDO_DBSCAN},          {OPT_ALGORITHM, RLCC_PSEUDO_DBSCAN},
+        {OPT_K, RLCC_PSEUDO_INFOMAP},          {OPT_MIN_SIM, RLCC_PSEUDO_INFOMAP},
+        {OPT_CLUSTER_NUM, RLCC_PSEUDO_INFOMAP}, {OPT_CLUSTERS, RLCC_PSEUDO_KMEANS},
+        {OPT_MAX_ITER, RLCC_PSEUDO_KMEANS},    {OPT_OUTLIERS, -RLCC_PSEUDO_KMEANS},
+    };
+    for (size_t i = 0; i < sizeof OWNER / sizeof OWNER[0]; i++) {
+        if (!(s->given & given_bit(OWNER[i].id)))
+            continue;
+        char name[64];
+        const int32_t owner = OWNER[i].method;
+        if (owner < 0 && p->method == -owner) /* --outliers: any method but k-means */
+            return refuse(s->message, s->size,
+                          "%s: --method kmeans leaves no outliers (every sample gets a "
+                          "cluster)",
+                          option_name(s->options, OWNER[i].id, name));
+        if (owner >= 0 && owner != p->method)
+            return refuse(s->message, s->size, "%s is an option of --method %s, not of %s",
+                          option_name(s->options, OWNER[i].id, name), METHOD[owner],
+                          METHOD[p->method]);
+    }
+    return 0;
+}
+
+/* Checks that need every option: the method's options, the metric's eps
+ * range, k2 <= k1, the algorithm's metric and eps, the files. */
 static int check_cluster(parse_state *s, cli_args *a)
 {
     rlcc_pseudo_options *p = &a->pseudo;
     char q[300], q2[300];
+    const int rc = check_method_options(s, p);
+    if (rc != 0)
+        return rc;
+    if (p->method != RLCC_PSEUDO_DBSCAN) {
+        if (a->input == NULL || a->output == NULL)
+            return refuse(s->message, s->size, "needs FEATURES.npy and -o LABELS.npy");
+        p->reliability = 0;
+        p->normalize = 1; /* Cluster Contrast and OpenUnReID cluster unit rows */
+        return 0;
+    }
     if (p->metric == RLCC_METRIC_JACCARD)
         for (int e = 0; e < p->n_eps; e++)
             if (!(p->eps[e] < (double)p->cutoff))
@@ -436,7 +607,7 @@ int cli_parse(int argc, char **argv, cli_args *a, char *message, size_t size)
         a->version = 1;
         return 0;
     }
-    parse_state s = {NULL, message, size, NULL, NULL, NULL};
+    parse_state s = {NULL, message, size, NULL, NULL, NULL, 0};
     const char *shorts;
     if (strcmp(command, "cluster") == 0) {
         a->command = CLI_CLUSTER;
@@ -450,6 +621,10 @@ int cli_parse(int argc, char **argv, cli_args *a, char *message, size_t size)
         a->command = CLI_DEMO;
         s.options = DEMO_OPTIONS;
         shorts = "-:hq";
+    } else if (strcmp(command, "proxies") == 0) {
+        a->command = CLI_PROXIES;
+        s.options = PROXIES_OPTIONS;
+        shorts = "-:ho:q";
     } else {
         char q[300];
         return refuse(message, size, "unknown command %s", quoted(command, q));
@@ -487,9 +662,10 @@ int cli_parse(int argc, char **argv, cli_args *a, char *message, size_t size)
         } else if (c == OPT_OUTPUT) {
             rc = path_option(&s, c, optarg, &a->output);
         } else {
-            rc = a->command == CLI_CLUSTER  ? cluster_option(&s, c, optarg, a)
-                 : a->command == CLI_REFINE ? refine_option(&s, c, optarg, a)
-                                            : demo_option(&s, c, optarg, a);
+            rc = a->command == CLI_CLUSTER   ? cluster_option(&s, c, optarg, a)
+                 : a->command == CLI_REFINE  ? refine_option(&s, c, optarg, a)
+                 : a->command == CLI_PROXIES ? proxies_option(&s, c, optarg, a)
+                                             : demo_option(&s, c, optarg, a);
         }
     }
     /* what follows "--" */
@@ -504,6 +680,8 @@ int cli_parse(int argc, char **argv, cli_args *a, char *message, size_t size)
         return rc;
     if (a->command == CLI_CLUSTER)
         return check_cluster(&s, a);
+    if (a->command == CLI_PROXIES)
+        return check_proxies(&s, a);
     if (a->command == CLI_REFINE && (a->prev == NULL || a->cur == NULL || a->output == NULL))
         return refuse(message, size, "needs --prev, --cur and -o");
     return 0;

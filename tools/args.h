@@ -20,7 +20,7 @@
 
 enum { CLI_EXIT_USAGE = 2 };
 
-enum cli_command { CLI_NONE, CLI_CLUSTER, CLI_REFINE, CLI_DEMO };
+enum cli_command { CLI_NONE, CLI_CLUSTER, CLI_REFINE, CLI_DEMO, CLI_PROXIES };
 
 /* --quiet / --progress; the last one given wins */
 enum cli_progress_mode { CLI_PROGRESS_AUTO, CLI_PROGRESS_OFF, CLI_PROGRESS_ON };
@@ -46,6 +46,10 @@ typedef struct cli_args {
     float alpha, w, beta;
     /* demo */
     int64_t n, generations;
+    /* proxies (output: -o, the proxy ids) */
+    const char *labels, *cameras, *features, *centroids, *table;
+    int32_t order; /* RLCC_PROXIES_* */
+    int32_t norm;  /* RLCC_CENTROID_NORM_* */
 } cli_args;
 
 /*

@@ -4,6 +4,8 @@
  *   rlcc cluster FEATURES.npy -o LABELS.npy [options]
  *   rlcc refine --prev P.npy --cur C.npy [--probs PROBS.npy] -o TARGETS.npy
  *   rlcc demo [--n N] [--generations G]
+ *   rlcc proxies --labels L.npy --cameras C.npy -o PROXY.npy [--table T.npy]
+ *                [--features F.npy --centroids CENT.npy] [--order O] [--norm M]
  *
  * The command line is parsed by cli_parse() (args.c), which does no I/O;
  * outputs are written through output.c (a temporary file renamed when
@@ -40,11 +42,14 @@ static const char *PROGRESS_HELP =
     "                                     terminal (default: only on a terminal)\n";
 
 static const char *SYNOPSIS[] = {
-    [CLI_NONE] = "usage: rlcc COMMAND [options]   (COMMAND: cluster, refine, demo)\n",
+    [CLI_NONE] = "usage: rlcc COMMAND [options]   (COMMAND: cluster, refine, proxies, demo)\n",
     [CLI_CLUSTER] = "usage: rlcc cluster FEATURES.npy -o LABELS.npy [options]\n",
     [CLI_REFINE] = ("usage: rlcc refine --prev P.npy --cur C.npy [--probs PROBS.npy] -o TARGETS.npy\n"
                     "                   [--alpha A] [--w W] [--beta B]\n"),
     [CLI_DEMO] = "usage: rlcc demo [--n N] [--generations G]\n",
+    [CLI_PROXIES] = ("usage: rlcc proxies --labels L.npy --cameras C.npy -o PROXY.npy [--table T.npy]\n"
+                     "                    [--features F.npy --centroids CENT.npy]\n"
+                     "                    [--order camera|cluster] [--norm double|float32]\n"),
 };
 
 static void usage(int command, FILE *out)
@@ -64,9 +69,20 @@ static void usage(int command, FILE *out)
                 "  --threads T                        librlcc's threads, 0 to %d (default 0: all)\n"
                 "  --algorithm auto|brute|grid|kd_tree\n"
                 "                                     DBSCAN's neighbour search (default auto)\n"
+                "  --method dbscan|infomap|kmeans     the pseudo-labeler (default dbscan)\n"
+                "  --k K --similarity S --cluster-num C\n"
+                "                                     infomap: neighbours per list with self,\n"
+                "                                     links while sim >= S, clusters of <= C\n"
+                "                                     members are outliers (default 15, 0.5, 4)\n"
+                "  --clusters K --max-iter I          kmeans: K clusters from faiss's start rows,\n"
+                "                                     at most I Lloyd steps (default 500, 300)\n"
+                "  --seed S                           infomap's search, kmeans' start (default\n"
+                "                                     123, 1234)\n"
                 "%s"
                 "With three eps and --outliers singleton, SpCL's reliability criterion runs.\n"
-                "Jaccard needs unit rows: rows are L2-normalised first.\n"
+                "Jaccard, infomap and kmeans read unit rows: rows are L2-normalised first.\n"
+                "--metric, --eps, --min-samples, --k1, --k2, --algorithm are dbscan's; an option\n"
+                "of another method than --method's is refused, as is --outliers with kmeans.\n"
                 "--algorithm: for --metric euclidean or cosine with one eps; every choice gives\n"
                 "the same labels. grid takes euclidean and D <= %d, kd_tree euclidean.\n",
                 CLI_MAX_THREADS, PROGRESS_HELP, RLCC_DBSCAN_GRID_MAX_DIM);
@@ -82,6 +98,19 @@ static void usage(int command, FILE *out)
                 "0.9, w 0, beta 0.\n%s",
                 PROGRESS_HELP);
         break;
+    case CLI_PROXIES:
+        fprintf(out,
+                "\nCamera-aware proxies (CAP, ICE, O2CAP, PPLR): one proxy per (cluster, camera)\n"
+                "pair that has a member. L.npy: N int32/int64 labels (-1 = noise, no proxy);\n"
+                "C.npy: N int32/int64 cameras (>= 0). PROXY.npy: N int32 proxy ids (-1 for\n"
+                "noise). T.npy: M x 2 int32, each proxy's (cluster, camera). CENT.npy: M x D\n"
+                "float32, the L2-normalised mean of each proxy's rows of F.npy (N x D).\n"
+                "  --order camera|cluster   camera-major (CAP, ICE; default) or cluster-major\n"
+                "                           (O2CAP, PPLR)\n"
+                "  --norm double|float32    the centroid norm in double (default) or in float32\n"
+                "                           as NumPy (CAP's and ICE's bytes)\n%s",
+                PROGRESS_HELP);
+        break;
     case CLI_DEMO:
         fprintf(out,
                 "\nA simulated unsupervised re-ID training run on built-in data (default\n"
@@ -94,6 +123,7 @@ static void usage(int command, FILE *out)
                 "\ncommands:\n"
                 "  cluster   pseudo labels for a feature matrix (.npy)\n"
                 "  refine    RLCC training targets from two generations of labels\n"
+                "  proxies   camera-aware proxies and their centroids\n"
                 "  demo      a simulated training run on built-in re-ID-like data\n\n"
                 "rlcc COMMAND --help for each; librlcc %s\n",
                 rlcc_version_string());
@@ -220,12 +250,20 @@ static int cluster(const cli_args *a)
     }
     static const char *METRIC[] = {"euclidean", "cosine", "jaccard"};
     char label[160];
-    snprintf(label, sizeof label, "clustering %lld x %lld (%s, %s)", (long long)n, (long long)d,
-             opts->metric >= 0 && opts->metric < 3 ? METRIC[opts->metric] : "?",
-             opts->n_eps == 3 ? "three eps" : "one eps");
+    if (opts->method == RLCC_PSEUDO_INFOMAP)
+        snprintf(label, sizeof label, "clustering %lld x %lld (infomap, k %d)", (long long)n,
+                 (long long)d, (int)opts->infomap_k);
+    else if (opts->method == RLCC_PSEUDO_KMEANS)
+        snprintf(label, sizeof label, "clustering %lld x %lld (kmeans, %lld clusters)",
+                 (long long)n, (long long)d, (long long)opts->kmeans_k);
+    else
+        snprintf(label, sizeof label, "clustering %lld x %lld (%s, %s)", (long long)n,
+                 (long long)d, opts->metric >= 0 && opts->metric < 3 ? METRIC[opts->metric] : "?",
+                 opts->n_eps == 3 ? "three eps" : "one eps");
     progress_update(&progress, label, 0.0, NULL);
     progress_start(&progress);
-    const int plain = opts->metric != RLCC_METRIC_JACCARD && opts->n_eps == 1;
+    const int plain = opts->method == RLCC_PSEUDO_DBSCAN && opts->metric != RLCC_METRIC_JACCARD &&
+                      opts->n_eps == 1;
     int64_t classes = 0;
     rc = plain ? plain_dbscan(&features, opts, a->algorithm, labels, &classes)
                : rlcc_pseudo_labels(features.data, n, d, d, opts, labels, &classes, NULL);
@@ -258,8 +296,9 @@ static int read_labels(const char *path, npy_array *a)
     if (rc != 0)
         return rc;
     if (a->ndim != 1 || npy_as_int32(a, error, sizeof error) != 0) {
+        const int ndim = a->ndim;
         npy_free(a);
-        return say(EXIT_INPUT, "%s: %s", path, a->ndim != 1 ? "labels must be a 1-D array" : error);
+        return say(EXIT_INPUT, "%s: %s", path, ndim != 1 ? "labels must be a 1-D array" : error);
     }
     return 0;
 }
@@ -272,6 +311,138 @@ static int64_t class_count(const int32_t *labels, int64_t n)
     for (int64_t i = 0; i < n; i++)
         top = labels[i] > top ? labels[i] : top;
     return top + 1;
+}
+
+/* ---- proxies ------------------------------------------------------------------ */
+
+static int compare_int32(const void *a, const void *b)
+{
+    const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The number of distinct values in v[0..m), or -1 out of memory. */
+static int64_t distinct_count(const int32_t *v, int64_t m)
+{
+    int32_t *sorted = malloc(sizeof *sorted * (size_t)(m > 0 ? m : 1));
+    if (sorted == NULL)
+        return -1;
+    memcpy(sorted, v, sizeof *sorted * (size_t)m);
+    qsort(sorted, (size_t)m, sizeof *sorted, compare_int32);
+    int64_t count = 0;
+    for (int64_t i = 0; i < m; i++)
+        count += i == 0 || sorted[i] != sorted[i - 1];
+    free(sorted);
+    return count;
+}
+
+/* The proxies' centroids over F.npy, into CENT.npy; 0 or an exit code. */
+static int proxy_centroids(const cli_args *a, const int32_t *proxy, int64_t n, int64_t m)
+{
+    npy_array features;
+    char error[600];
+    int rc = read_npy(a->features, &features);
+    if (rc != 0)
+        return rc;
+    if (features.ndim != 2 || features.rows != n || features.cols < 1 ||
+        npy_as_float32(&features, error, sizeof error) != 0) {
+        const int shape_ok = features.ndim == 2 && features.rows == n && features.cols >= 1;
+        npy_free(&features);
+        return say(EXIT_INPUT, "%s: %s", a->features,
+                   shape_ok ? error : "features must be N x D (N the labels' length, D >= 1)");
+    }
+    const int64_t d = features.cols;
+    /* m <= n proxies of d values: n * d floats were in the file */
+    float *centroids = malloc(sizeof(float) * (size_t)(m > 0 ? m * d : 1));
+    if (centroids == NULL) {
+        npy_free(&features);
+        return say(EXIT_RUNTIME, "out of memory (%lld x %lld centroids)", (long long)m,
+                   (long long)d);
+    }
+    rlcc_centroid_options copts;
+    rlcc_centroid_options_init(&copts, sizeof copts);
+    copts.norm = a->norm;
+    rc = m > 0 ? rlcc_centroids_opts(features.data, n, d, d, proxy, m, &copts, centroids, d)
+               : RLCC_OK;
+    npy_free(&features);
+    if (rc != RLCC_OK) {
+        free(centroids);
+        return library_error("proxies", rc);
+    }
+    rc = write_npy(a->centroids, NPY_F4, m, d, centroids);
+    free(centroids);
+    return rc;
+}
+
+static int proxies(const cli_args *a)
+{
+    npy_array labels, cameras;
+    int rc = read_labels(a->labels, &labels);
+    if (rc != 0)
+        return rc;
+    rc = read_labels(a->cameras, &cameras);
+    if (rc != 0) {
+        npy_free(&labels);
+        return rc;
+    }
+    const int64_t n = labels.rows;
+    int32_t *proxy = NULL, *table = NULL;
+    if (cameras.rows != n)
+        rc = say(EXIT_INPUT, "--labels and --cameras have different lengths (%lld and %lld)",
+                 (long long)n, (long long)cameras.rows);
+    if (rc == 0) {
+        proxy = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+        table = malloc(2 * sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+        if (proxy == NULL || table == NULL)
+            rc = say(EXIT_RUNTIME, "out of memory (%lld samples)", (long long)n);
+    }
+    int64_t m = 0;
+    if (rc == 0) {
+        rlcc_proxy_options popts;
+        rlcc_proxy_options_init(&popts, sizeof popts);
+        popts.order = a->order;
+        /* each proxy's cluster and camera into the two halves of table */
+        const int lib = rlcc_camera_proxies(labels.data, cameras.data, n, &popts, proxy, &m,
+                                            table, table + n);
+        if (lib != RLCC_OK)
+            rc = library_error("proxies", lib);
+    }
+    int64_t noise = 0, n_clusters = 0, n_cameras = 0;
+    if (rc == 0) {
+        for (int64_t i = 0; i < n; i++)
+            noise += proxy[i] < 0;
+        int32_t *pairs = malloc(2 * sizeof(int32_t) * (size_t)(m > 0 ? m : 1));
+        if (pairs == NULL)
+            rc = say(EXIT_RUNTIME, "out of memory (%lld proxies)", (long long)m);
+        for (int64_t p = 0; rc == 0 && p < m; p++) { /* M x 2, row-major */
+            pairs[2 * p] = table[p];
+            pairs[2 * p + 1] = table[n + p];
+        }
+        if (rc == 0) {
+            n_clusters = distinct_count(table, m);
+            n_cameras = distinct_count(table + n, m);
+            if (n_clusters < 0 || n_cameras < 0)
+                rc = say(EXIT_RUNTIME, "out of memory (%lld proxies)", (long long)m);
+        }
+        if (rc == 0)
+            rc = write_npy(a->output, NPY_I4, n, 0, proxy);
+        if (rc == 0 && a->table != NULL)
+            rc = write_npy(a->table, NPY_I4, m, 2, pairs);
+        free(pairs);
+    }
+    npy_free(&cameras);
+    npy_free(&labels);
+    free(table);
+    if (rc == 0 && a->features != NULL)
+        rc = proxy_centroids(a, proxy, n, m);
+    free(proxy);
+    if (rc != 0)
+        return rc;
+    progress_finish(&progress);
+    printf("%lld samples: %lld proxies of %lld clusters over %lld cameras, %lld noise -> %s\n",
+           (long long)n, (long long)m, (long long)n_clusters, (long long)n_cameras,
+           (long long)noise, a->output);
+    return 0;
 }
 
 /* Half of physical memory, the library's default max_bytes. */
@@ -390,9 +561,10 @@ int main(int argc, char **argv)
     }
     out_install_cleanup();
     progress_init(&progress, args.progress);
-    int rc = args.command == CLI_CLUSTER  ? cluster(&args)
-             : args.command == CLI_REFINE ? refine(&args)
-                                          : rlcc_demo(args.n, (int)args.generations, &progress);
+    int rc = args.command == CLI_CLUSTER   ? cluster(&args)
+             : args.command == CLI_REFINE  ? refine(&args)
+             : args.command == CLI_PROXIES ? proxies(&args)
+                                           : rlcc_demo(args.n, (int)args.generations, &progress);
     progress_finish(&progress);
     return rc;
 }

@@ -35,6 +35,7 @@ static const group groups[] = {
     {"concurrency", concurrency_tests},
     {"limits", limits_tests},
     {"robustness", robustness_tests},
+    {"pseudo_methods", pseudo_methods_tests},
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

@@ -76,5 +76,6 @@ extern const test_case knn_tests[];
 extern const test_case concurrency_tests[];
 extern const test_case limits_tests[];
 extern const test_case robustness_tests[];
+extern const test_case pseudo_methods_tests[];
 
 #endif

@@ -14,7 +14,7 @@ results. After a snippet the test checks what the script's kept lines read.
 
 The methods after RLCC (CAP, ICE, O2CAP, PPLR, OpenUnReID's k-means, Cluster
 Contrast's InfoMap, MMT's and DomainAdaptiveReID's eps) are compared with
-later_oracle.py, NumPy references of the lines their snippets replace: bit
+integrations_oracle.py, NumPy references of the lines their snippets replace: bit
 for bit where docs/integrations.md promises the bytes."""
 
 import collections
@@ -34,7 +34,7 @@ from sklearn.cluster import DBSCAN, KMeans
 from sklearn.metrics import adjusted_rand_score
 
 import jaccard_oracle
-import later_oracle as later
+import integrations_oracle as later
 import rlcc_oracle as oracle
 
 import torch  # python3-torch, a listed dependency: missing, these tests fail, never skip

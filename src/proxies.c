@@ -115,7 +115,7 @@ int rlcc_camera_proxies(const int32_t *labels, const int32_t *cameras, int64_t n
         return err;
     }
     int64_t m = 0;
-    for (int64_t i = 0; i < n; i++)
+    for (int64_t i = 0; i < n && m < n_valid; i++) /* m < n_valid: never past the keys */
         if (labels[i] >= 0)
             keys[m++] = key_of(labels[i], cameras[i], opts.order);
     qsort(keys, (size_t)m, sizeof *keys, compare_key);

@@ -266,7 +266,8 @@ int rlcc_eps_from_quantile(const float *dist, int64_t n, int64_t ld, double rho,
                 heap_offer(&h, row[j]);
     }
     heap_sort(&h);
-    err = mean_of(h.v, top, opts.summation, eps);
+    err = h.size == top ? mean_of(h.v, top, opts.summation, eps)
+                        : rlcc__fail(RLCC_E_INVALID_ARGUMENT, "dist: changed during the call");
     rlcc__free(&budget, h.v, top, sizeof(float));
     return err;
 }
@@ -388,7 +389,8 @@ int rlcc_eps_from_quantile_csr(int64_t n, const int64_t *indptr, const int32_t *
             if (indices[e] > i && data[e] > 0.0f)
                 heap_offer(&h, data[e]);
     heap_sort(&h);
-    err = mean_of(h.v, top, opts.summation, eps);
+    err = h.size == top ? mean_of(h.v, top, opts.summation, eps)
+                        : rlcc__fail(RLCC_E_INVALID_ARGUMENT, "data: changed during the call");
     rlcc__free(&budget, h.v, top, sizeof(float));
     return err;
 }

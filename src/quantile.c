@@ -26,7 +26,7 @@
  * in 8 interleaved accumulators started from the first 8 values, combined
  * ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), then the tail
  * sequentially; more: split at n / 2 rounded down to a multiple of 8 and
- * add the two halves' sums. Every operation rounds to float32 (the build
+ * add the two halves' sums. Over blocks of 8192, below. Every operation rounds to float32 (the build
  * has -ffp-contract=off and FLT_EVAL_METHOD 0). square: each term is the
  * float32 product v * v first (NumPy's (x * x) temporary). */
 static float pairwise(const float *v, int64_t n, int square)
@@ -55,14 +55,31 @@ static float pairwise(const float *v, int64_t n, int square)
     return pairwise(v, n2, square) + pairwise(v + n2, n - n2, square);
 }
 
+/* np.add.reduce runs its inner loop over at most NPY_BUFSIZE = 8192
+ * elements at a time (the iterator's buffer size, np.getbufsize(), even
+ * when nothing is cast): the result is 0 + pairwise(block 0) + pairwise(
+ * block 1) + ..., the blocks' sums added sequentially from the reduction's
+ * identity. Measured with Debian's NumPy 1.24 on sums of 10 to 200,001
+ * values: pairwise alone differed from np.sum in 20 of 55 vectors longer
+ * than 8192, the blocked sum in none. */
+#define NUMPY_BUFSIZE 8192
+
+static float blocked(const float *v, int64_t n, int square)
+{
+    float acc = 0.0f;
+    for (int64_t at = 0; at < n; at += NUMPY_BUFSIZE)
+        acc += pairwise(v + at, n - at < NUMPY_BUFSIZE ? n - at : NUMPY_BUFSIZE, square);
+    return acc;
+}
+
 float rlcc__pairwise_sum_f32(const float *v, int64_t n)
 {
-    return 0.0f + pairwise(v, n, 0); /* np.add.reduce starts from its identity */
+    return blocked(v, n, 0);
 }
 
 float rlcc__pairwise_sumsq_f32(const float *v, int64_t n)
 {
-    return 0.0f + pairwise(v, n, 1);
+    return blocked(v, n, 1);
 }
 
 /* ---- options ---------------------------------------------------------------------- */

@@ -35,6 +35,7 @@ static const group groups[] = {
     {"concurrency", concurrency_tests},
     {"limits", limits_tests},
     {"robustness", robustness_tests},
+    {"methods", methods_tests}, /* 1.7: #15 items 1, 4, 5 */
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

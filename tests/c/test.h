@@ -76,5 +76,6 @@ extern const test_case knn_tests[];
 extern const test_case concurrency_tests[];
 extern const test_case limits_tests[];
 extern const test_case robustness_tests[];
+extern const test_case methods_tests[]; /* 1.7: #15 items 1, 4, 5 */
 
 #endif

@@ -1207,6 +1207,30 @@ int main(void)
     EVERY_FAILURE_POINT("rlcc_consensus_csr", rlcc_consensus_csr(prev_labels, cur_labels, N, 0, 0, RLCC_CONSENSUS_IOU, RLCC_NORMALIZE_SUM, &chat), rlcc_csr_free(chat));
     rlcc_centroids(x, N, D, D, prev_labels, 9, cents, D);
     EVERY_FAILURE_POINT("rlcc_class_probabilities", rlcc_class_probabilities(x, N, D, D, cents, 9, D, 30.0f, batch_rows, 4, probs, 9, 0), (void)0);
+    /* 1.7 (#15 items 1, 4, 5): camera proxies (and the float32 centroid
+     * norm), cross-agreement, eps from a quantile (dense and CSR) */
+    {
+        int32_t cams[N], proxy[N], pcl[N], pca[N];
+        int64_t m = 0;
+        for (int i = 0; i < N; i++)
+            cams[i] = (i * 7) % 5;
+        EVERY_FAILURE_POINT("rlcc_camera_proxies", rlcc_camera_proxies(prev_labels, cams, N, NULL, proxy, &m, pcl, pca), (void)0);
+        rlcc_centroid_options co;
+        rlcc_centroid_options_init(&co, sizeof co);
+        co.norm = RLCC_CENTROID_NORM_FLOAT32;
+        float *pcent = malloc(sizeof(float) * (size_t)(m * D));
+        EVERY_FAILURE_POINT("rlcc_centroids_opts (float32 norm)", rlcc_centroids_opts(x, N, D, D, proxy, m, &co, pcent, D), (void)0);
+        free(pcent);
+        const float *parts[2] = {xg[1], xg[2]};
+        rlcc_agreement_options ao;
+        rlcc_agreement_options_init(&ao, sizeof ao);
+        ao.k = 5;
+        EVERY_FAILURE_POINT("rlcc_cross_agreement", rlcc_cross_agreement(x, N, D, D, parts, 2, D, D, &ao, out), (void)0);
+        ALLOCATES_NOTHING("rlcc_part_weights", rlcc_part_weights(out, N, 2, out));
+        double qeps = 0.0;
+        EVERY_FAILURE_POINT("rlcc_eps_from_quantile", rlcc_eps_from_quantile(dist, N, N, 0.05, NULL, &qeps), (void)0);
+        EVERY_FAILURE_POINT("rlcc_eps_from_quantile_csr", rlcc_eps_from_quantile_csr(N, rlcc_csr_indptr(graph), rlcc_csr_indices(graph), rlcc_csr_data(graph), 0.05, NULL, &qeps), (void)0);
+    }
 
     /* the refiner: new, and every step of several generations */
     rlcc_refiner *r = NULL;

@@ -1600,7 +1600,8 @@ typedef struct rlcc_proxy_options {
     int32_t order;
     /** Reserved, must be 0. */
     int32_t reserved;
-    /** As rlcc_dbscan_options.max_bytes (about 16 bytes per sample here). */
+    /** As rlcc_dbscan_options.max_bytes (12 bytes per sample here: one
+     *  sorted 64-bit key per labelled sample and the ids). */
     int64_t max_bytes;
 } rlcc_proxy_options;
 
@@ -1672,7 +1673,9 @@ RLCC_API int rlcc_agreement_options_init(rlcc_agreement_options *options,
  *   parts        n_parts pointers, each to n x d_part float32 rows with
  *                row stride ld_part (PPLR: 3 parts).
  *   scores       out, n x n_parts float32, row-major.
- * Needs k + 1 <= n.
+ * Needs k + 1 <= n and n_parts >= 1; every matrix finite. Memory: two
+ * n x (k + 1) int32 lists, n doubles, the n x n_parts scores and
+ * rlcc_knn()'s tile.
  * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_OUT_OF_MEMORY,
  * RLCC_E_MEMORY_LIMIT; scores untouched on error. Thread-safe; the same
  * bytes for every n_threads, max_bytes and BLAS kernel. Since 1.7.

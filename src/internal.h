@@ -321,6 +321,16 @@ int rlcc__centroids(const float *x, int64_t n, int64_t d, int64_t ldx, const int
                     int64_t k, int n_threads, rlcc__budget *budget, float *centroids,
                     int64_t ldc);
 
+/* ---- 1.7 camera proxies, cross-agreement, eps from a quantile (#15 items 1, 4, 5) ----
+ * rlcc__centroids() with the norm of rlcc_centroid_options.norm (pseudo.c). */
+int rlcc__centroids_norm(const float *x, int64_t n, int64_t d, int64_t ldx,
+                         const int32_t *labels, int64_t k, int32_t norm, int n_threads,
+                         rlcc__budget *budget, float *centroids, int64_t ldc);
+/* NumPy's float32 pairwise sum (np.add.reduce of a contiguous float32
+ * vector), of v and of the float32 squares v * v (quantile.c). */
+float rlcc__pairwise_sum_f32(const float *v, int64_t n);
+float rlcc__pairwise_sumsq_f32(const float *v, int64_t n);
+
 /* The consensus of two labelings in [-1, k_prev) and [-1, k_cur) as a
  * k_prev x k_cur CSR charged to budget (consensus.c); normalize is NONE or
  * SUM. */

@@ -603,6 +603,14 @@ int rlcc__centroids(const float *x, int64_t n, int64_t d, int64_t ldx, const int
                     int64_t k, int n_threads, rlcc__budget *budget, float *centroids,
                     int64_t ldc)
 {
+    return rlcc__centroids_norm(x, n, d, ldx, labels, k, RLCC_CENTROID_NORM_DOUBLE, n_threads,
+                                budget, centroids, ldc);
+}
+
+int rlcc__centroids_norm(const float *x, int64_t n, int64_t d, int64_t ldx,
+                         const int32_t *labels, int64_t k, int32_t norm, int n_threads,
+                         rlcc__budget *budget, float *centroids, int64_t ldc)
+{
     int err;
     int64_t *count = rlcc__calloc(budget, k, sizeof *count, "class sizes", &err);
     if (count == NULL)
@@ -633,6 +641,17 @@ int rlcc__centroids(const float *x, int64_t n, int64_t d, int64_t ldx, const int
         for (int64_t j = 0; j < d; j++) {
             row[j] = count[c] > 0 ? row[j] / (float)count[c] : 0.0f;
             sum += (double)row[j] * (double)row[j];
+        }
+        if (norm == RLCC_CENTROID_NORM_FLOAT32) {
+            /* CAP's and ICE's m / np.linalg.norm(m, axis=1, keepdims=True):
+             * the float32 squares summed by NumPy's pairwise add.reduce
+             * along the row (no BLAS), sqrtf, a float32 divide. A mean
+             * whose float32 norm is 0 (zero, or squares that underflow)
+             * becomes zero, where NumPy gives NaN or Inf. */
+            const float norm32 = sqrtf(rlcc__pairwise_sumsq_f32(row, d));
+            for (int64_t j = 0; j < d; j++)
+                row[j] = norm32 > 0.0f ? row[j] / norm32 : 0.0f;
+            continue;
         }
         const double scale = sum > 0.0 ? 1.0 / sqrt(sum) : 0.0;
         for (int64_t j = 0; j < d; j++)
@@ -665,6 +684,14 @@ int rlcc_centroids_opts(const float *x, int64_t n, int64_t d, int64_t ldx, const
         err = rlcc__check_threads(opts.n_threads);
     if (err == RLCC_OK)
         err = rlcc__check_reserved("options.reserved", opts.reserved);
+    if (err == RLCC_OK && opts.norm != RLCC_CENTROID_NORM_DOUBLE &&
+        opts.norm != RLCC_CENTROID_NORM_FLOAT32)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                         "options.norm: %d is neither RLCC_CENTROID_NORM_DOUBLE (0) nor "
+                         "RLCC_CENTROID_NORM_FLOAT32 (1)",
+                         (int)opts.norm);
+    if (err == RLCC_OK)
+        err = rlcc__check_reserved("options.reserved2", opts.reserved2);
     if (err == RLCC_OK)
         err = rlcc__check_max_bytes(opts.max_bytes);
     if (err == RLCC_OK)
@@ -691,7 +718,8 @@ int rlcc_centroids_opts(const float *x, int64_t n, int64_t d, int64_t ldx, const
     if (norm2 != NULL)
         err = rlcc__row_norms("x", x, n, d, ldx, n_threads, norm2);
     if (norm2 != NULL && err == RLCC_OK)
-        err = rlcc__centroids(x, n, d, ldx, labels, k, n_threads, &budget, centroids, ldc);
+        err = rlcc__centroids_norm(x, n, d, ldx, labels, k, opts.norm, n_threads, &budget,
+                                   centroids, ldc);
     rlcc__free(&budget, norm2, n > 0 ? n : 1, sizeof *norm2);
     return err;
 }

@@ -331,3 +331,58 @@ int rlcc_go_refiner_load(const void *state, size_t size, const rlcc_load_options
 {
     return capture(rlcc_refiner_load(state, size, options, out), err);
 }
+
+/* ---- 1.7 (#15 items 1, 4, 5): camera proxies, cross-agreement, eps from a quantile ---- */
+#include <stdlib.h>
+
+int rlcc_go_camera_proxies(const int32_t *labels, const int32_t *cameras, int64_t n,
+                           const rlcc_proxy_options *options, int32_t *proxy, int64_t *n_proxies,
+                           int32_t *proxy_cluster, int32_t *proxy_camera, rlcc_go_error *err)
+{
+    return capture(rlcc_camera_proxies(labels, cameras, n, options, proxy, n_proxies,
+                                       proxy_cluster, proxy_camera), err);
+}
+
+int rlcc_go_cross_agreement(const float *global, int64_t n, int64_t d_global, const float *parts,
+                            int64_t n_parts, int64_t d_part,
+                            const rlcc_agreement_options *options, float *scores,
+                            rlcc_go_error *err)
+{
+    /* the Go side checked n_parts x n x d_part against its slice */
+    const float *few[8];
+    const float **pointers = n_parts <= 8 ? few : malloc(sizeof *pointers * (size_t)n_parts);
+    if (pointers == NULL) {
+        snprintf(err->message, sizeof err->message, "parts: out of memory");
+        return RLCC_E_OUT_OF_MEMORY;
+    }
+    for (int64_t p = 0; p < n_parts; p++)
+        pointers[p] = parts != NULL ? parts + p * n * d_part : NULL;
+    int code = capture(rlcc_cross_agreement(global, n, d_global, at_least_one(d_global),
+                                            n_parts > 0 ? pointers : NULL, n_parts, d_part,
+                                            at_least_one(d_part), options, scores), err);
+    if (pointers != few)
+        free(pointers);
+    return code;
+}
+
+int rlcc_go_part_weights(const float *scores, int64_t n, int64_t n_parts, float *weights,
+                         rlcc_go_error *err)
+{
+    return capture(rlcc_part_weights(scores, n, n_parts, weights), err);
+}
+
+int rlcc_go_eps_from_quantile(const float *dist, int64_t n, double rho,
+                              const rlcc_quantile_options *options, double *eps,
+                              rlcc_go_error *err)
+{
+    return capture(rlcc_eps_from_quantile(dist, n, at_least_one(n), rho, options, eps), err);
+}
+
+int rlcc_go_eps_from_quantile_csr(int64_t n, const int64_t *indptr, const int32_t *indices,
+                                  const float *data, double rho,
+                                  const rlcc_quantile_options *options, double *eps,
+                                  rlcc_go_error *err)
+{
+    return capture(rlcc_eps_from_quantile_csr(n, indptr, indices, data, rho, options, eps), err);
+}
+/* ---- end of 1.7 items 1, 4, 5 ---- */

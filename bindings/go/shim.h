@@ -133,4 +133,27 @@ int rlcc_go_refiner_save(const rlcc_refiner *refiner, void *buffer, size_t capac
 int rlcc_go_refiner_load(const void *state, size_t size, const rlcc_load_options *options,
                          rlcc_refiner **out, rlcc_go_error *err);
 
+
+/* ---- 1.7 (#15 items 1, 4, 5): camera proxies, cross-agreement, eps from a quantile ----
+ * parts: n_parts contiguous n x d_part matrices one after the other (Go
+ * cannot hand C an array of pointers into Go memory); the shim builds the
+ * pointer array. dist: n x n contiguous. */
+int rlcc_go_camera_proxies(const int32_t *labels, const int32_t *cameras, int64_t n,
+                           const rlcc_proxy_options *options, int32_t *proxy, int64_t *n_proxies,
+                           int32_t *proxy_cluster, int32_t *proxy_camera, rlcc_go_error *err);
+int rlcc_go_cross_agreement(const float *global, int64_t n, int64_t d_global, const float *parts,
+                            int64_t n_parts, int64_t d_part,
+                            const rlcc_agreement_options *options, float *scores,
+                            rlcc_go_error *err);
+int rlcc_go_part_weights(const float *scores, int64_t n, int64_t n_parts, float *weights,
+                         rlcc_go_error *err);
+int rlcc_go_eps_from_quantile(const float *dist, int64_t n, double rho,
+                              const rlcc_quantile_options *options, double *eps,
+                              rlcc_go_error *err);
+int rlcc_go_eps_from_quantile_csr(int64_t n, const int64_t *indptr, const int32_t *indices,
+                                  const float *data, double rho,
+                                  const rlcc_quantile_options *options, double *eps,
+                                  rlcc_go_error *err);
+/* ---- end of 1.7 items 1, 4, 5 ---- */
+
 #endif

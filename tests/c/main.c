@@ -36,6 +36,7 @@ static const group groups[] = {
     {"limits", limits_tests},
     {"robustness", robustness_tests},
     {"pseudo_methods", pseudo_methods_tests},
+    {"methods", methods_tests}, /* 1.7: #15 items 1, 4, 5 */
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

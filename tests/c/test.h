@@ -77,5 +77,6 @@ extern const test_case concurrency_tests[];
 extern const test_case limits_tests[];
 extern const test_case robustness_tests[];
 extern const test_case pseudo_methods_tests[];
+extern const test_case methods_tests[]; /* 1.7: #15 items 1, 4, 5 */
 
 #endif

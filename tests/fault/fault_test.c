@@ -638,6 +638,82 @@ static int b_centroids(int64_t max_bytes, unsigned char *out, bound_run *run)
     return rc;
 }
 
+/* 1.7 (#15 items 1, 4, 5): the bounded calls of camera proxies (ids and
+ * float32-norm centroids), cross-agreement and eps from a quantile */
+#define PROXY_OUT (sizeof(int32_t) * 3 * N + sizeof(int64_t))
+static int32_t proxy_cams[N], proxy_ids[N];
+static int64_t proxy_count;
+static int b_proxies(int64_t max_bytes, unsigned char *out, bound_run *run)
+{
+    int32_t *proxy = (int32_t *)(void *)out, *cl = proxy + N, *ca = cl + N;
+    for (int i = 0; i < N; i++)
+        proxy_cams[i] = (i * 7) % 5;
+    rlcc_proxy_options o;
+    rlcc_proxy_options_init(&o, sizeof o);
+    o.max_bytes = max_bytes;
+    o.order = RLCC_PROXIES_CLUSTER_MAJOR;
+    meter_start();
+    const int rc = rlcc_camera_proxies(prev_labels, proxy_cams, N, &o, proxy,
+                                       (int64_t *)(void *)(ca + N), cl, ca);
+    run->used = meter_peak();
+    if (rc == RLCC_OK) { /* the ids the centroid case reads */
+        memcpy(proxy_ids, proxy, sizeof proxy_ids);
+        memcpy(&proxy_count, ca + N, sizeof proxy_count);
+    }
+    return rc;
+}
+
+static int b_proxy_centroids(int64_t max_bytes, unsigned char *out, bound_run *run)
+{
+    rlcc_centroid_options co;
+    rlcc_centroid_options_init(&co, sizeof co);
+    co.max_bytes = max_bytes;
+    co.norm = RLCC_CENTROID_NORM_FLOAT32;
+    meter_start();
+    const int rc = rlcc_centroids_opts(x, N, D, D, proxy_ids, proxy_count, &co,
+                                       (float *)(void *)out, D);
+    run->used = meter_peak();
+    return rc;
+}
+
+static int b_agreement(int64_t max_bytes, unsigned char *out, bound_run *run)
+{
+    const float *parts[2] = {xg[1], xg[2]};
+    rlcc_agreement_options o;
+    rlcc_agreement_options_init(&o, sizeof o);
+    o.k = 6;
+    o.max_bytes = max_bytes;
+    meter_start();
+    const int rc = rlcc_cross_agreement(x, N, D, D, parts, 2, D, D, &o, (float *)(void *)out);
+    run->used = meter_peak();
+    return rc;
+}
+
+static int b_quantile(int64_t max_bytes, unsigned char *out, bound_run *run)
+{
+    rlcc_quantile_options o;
+    rlcc_quantile_options_init(&o, sizeof o);
+    o.max_bytes = max_bytes;
+    meter_start();
+    const int rc = rlcc_eps_from_quantile(dist, N, N, 0.2, &o, (double *)(void *)out);
+    run->used = meter_peak();
+    return rc;
+}
+
+static int b_quantile_csr(int64_t max_bytes, unsigned char *out, bound_run *run)
+{
+    rlcc_quantile_options o;
+    rlcc_quantile_options_init(&o, sizeof o);
+    o.max_bytes = max_bytes;
+    o.summation = RLCC_SUM_DOUBLE;
+    meter_start();
+    const int rc = rlcc_eps_from_quantile_csr(N, rlcc_csr_indptr(graph), rlcc_csr_indices(graph),
+                                              rlcc_csr_data(graph), 0.05, &o,
+                                              (double *)(void *)out);
+    run->used = meter_peak();
+    return rc;
+}
+
 static rlcc_consensus_options consensus_opts(int64_t max_bytes)
 {
     rlcc_consensus_options o;
@@ -864,6 +940,13 @@ static void memory_bounds(void)
     check_bound("rlcc_class_probabilities_opts (rows)", b_probabilities_batch, sizeof(float) * 4 * 9);
     check_bound("rlcc_propagate_opts", b_propagate, sizeof(float) * N * 8);
     check_bound("rlcc_blend_opts", b_blend, sizeof(float) * 4 * 8);
+    /* 1.7 (#15 items 1, 4, 5) */
+    check_bound("rlcc_camera_proxies", b_proxies, PROXY_OUT);
+    check_bound("rlcc_centroids_opts (proxies, float32 norm)", b_proxy_centroids,
+                sizeof(float) * N * D);
+    check_bound("rlcc_cross_agreement", b_agreement, sizeof(float) * N * 2);
+    check_bound("rlcc_eps_from_quantile", b_quantile, sizeof(double));
+    check_bound("rlcc_eps_from_quantile_csr", b_quantile_csr, sizeof(double));
     for (bound_gen = 0; bound_gen < 3; bound_gen++) {
         char name[96];
         const bound_fn steps[4] = {b_step_callback, b_step_logits, b_step_copy, b_step_borrow};
@@ -1207,6 +1290,30 @@ int main(void)
     EVERY_FAILURE_POINT("rlcc_consensus_csr", rlcc_consensus_csr(prev_labels, cur_labels, N, 0, 0, RLCC_CONSENSUS_IOU, RLCC_NORMALIZE_SUM, &chat), rlcc_csr_free(chat));
     rlcc_centroids(x, N, D, D, prev_labels, 9, cents, D);
     EVERY_FAILURE_POINT("rlcc_class_probabilities", rlcc_class_probabilities(x, N, D, D, cents, 9, D, 30.0f, batch_rows, 4, probs, 9, 0), (void)0);
+    /* 1.7 (#15 items 1, 4, 5): camera proxies (and the float32 centroid
+     * norm), cross-agreement, eps from a quantile (dense and CSR) */
+    {
+        int32_t cams[N], proxy[N], pcl[N], pca[N];
+        int64_t m = 0;
+        for (int i = 0; i < N; i++)
+            cams[i] = (i * 7) % 5;
+        EVERY_FAILURE_POINT("rlcc_camera_proxies", rlcc_camera_proxies(prev_labels, cams, N, NULL, proxy, &m, pcl, pca), (void)0);
+        rlcc_centroid_options co;
+        rlcc_centroid_options_init(&co, sizeof co);
+        co.norm = RLCC_CENTROID_NORM_FLOAT32;
+        float *pcent = malloc(sizeof(float) * (size_t)(m * D));
+        EVERY_FAILURE_POINT("rlcc_centroids_opts (float32 norm)", rlcc_centroids_opts(x, N, D, D, proxy, m, &co, pcent, D), (void)0);
+        free(pcent);
+        const float *parts[2] = {xg[1], xg[2]};
+        rlcc_agreement_options ao;
+        rlcc_agreement_options_init(&ao, sizeof ao);
+        ao.k = 5;
+        EVERY_FAILURE_POINT("rlcc_cross_agreement", rlcc_cross_agreement(x, N, D, D, parts, 2, D, D, &ao, out), (void)0);
+        ALLOCATES_NOTHING("rlcc_part_weights", rlcc_part_weights(out, N, 2, out));
+        double qeps = 0.0;
+        EVERY_FAILURE_POINT("rlcc_eps_from_quantile", rlcc_eps_from_quantile(dist, N, N, 0.05, NULL, &qeps), (void)0);
+        EVERY_FAILURE_POINT("rlcc_eps_from_quantile_csr", rlcc_eps_from_quantile_csr(N, rlcc_csr_indptr(graph), rlcc_csr_indices(graph), rlcc_csr_data(graph), 0.05, NULL, &qeps), (void)0);
+    }
 
     /* the refiner: new, and every step of several generations */
     rlcc_refiner *r = NULL;

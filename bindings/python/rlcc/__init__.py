@@ -16,6 +16,9 @@ from ._jaccard import jaccard_distance, knn
 from ._knn_state import KnnState
 from ._rlcc import (Generation, PseudoLabels, Refiner, blend, centroids, class_probabilities,
                     consensus, propagate, pseudo_labels)
+# 1.7 (#15 items 1, 4, 5): camera proxies, cross-agreement, eps from a quantile
+from ._later import (CameraProxies, camera_proxies, cross_agreement, eps_from_quantile,
+                     part_weights)
 
 __all__ = [
     "__version__",
@@ -39,6 +42,12 @@ __all__ = [
     "blend",
     "Refiner",
     "Generation",
+    # 1.7 (#15 items 1, 4, 5)
+    "camera_proxies",
+    "CameraProxies",
+    "cross_agreement",
+    "part_weights",
+    "eps_from_quantile",
 ]
 
 

@@ -511,6 +511,76 @@ _declare("rlcc_refiner_load", ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t,
          ctypes.POINTER(LoadOptions), ctypes.POINTER(ctypes.c_void_p))  # state, size, options, out
 
 
+# ---- 1.7 (#15 items 1, 4, 5): camera proxies, cross-agreement, eps from a quantile ----
+class CentroidOptions17(ctypes.Structure):
+    """Mirror of ``rlcc_centroid_options`` (1.7 layout: ``norm`` and
+    ``reserved2`` appended; ``CentroidOptions`` is the 1.4 layout, which
+    1.7 still reads with the default norm)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("n_threads", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+        ("max_bytes", ctypes.c_int64),
+        ("norm", ctypes.c_int32),
+        ("reserved2", ctypes.c_int32),
+    ]
+
+
+class ProxyOptions(ctypes.Structure):
+    """Mirror of ``rlcc_proxy_options`` (1.7 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("order", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
+class AgreementOptions(ctypes.Structure):
+    """Mirror of ``rlcc_agreement_options`` (1.7 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("k", ctypes.c_int32),
+        ("exclude_self", ctypes.c_int32),
+        ("n_threads", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
+class QuantileOptions(ctypes.Structure):
+    """Mirror of ``rlcc_quantile_options`` (1.7 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("summation", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
+# rlcc_centroid_options_init and rlcc_centroids_opts take a CentroidOptions17
+# cast to POINTER(CentroidOptions) (their declaration above), its size in
+# struct_size.
+_declare("rlcc_proxy_options_init", ctypes.c_int, ctypes.POINTER(ProxyOptions), ctypes.c_size_t)
+_declare("rlcc_camera_proxies", ctypes.c_int, c_int32_p, c_int32_p, _i64,
+         ctypes.POINTER(ProxyOptions), c_int32_p, c_int64_p, c_int32_p, c_int32_p)
+_declare("rlcc_agreement_options_init", ctypes.c_int, ctypes.POINTER(AgreementOptions),
+         ctypes.c_size_t)
+_declare("rlcc_cross_agreement", ctypes.c_int, c_float_p, _i64, _i64, _i64,
+         ctypes.POINTER(c_float_p), _i64, _i64, _i64, ctypes.POINTER(AgreementOptions), c_float_p)
+_declare("rlcc_part_weights", ctypes.c_int, c_float_p, _i64, _i64, c_float_p)
+_declare("rlcc_quantile_options_init", ctypes.c_int, ctypes.POINTER(QuantileOptions),
+         ctypes.c_size_t)
+_declare("rlcc_eps_from_quantile", ctypes.c_int, c_float_p, _i64, _i64, _f64,
+         ctypes.POINTER(QuantileOptions), ctypes.POINTER(_f64))
+_declare("rlcc_eps_from_quantile_csr", ctypes.c_int, _i64, c_int64_p, c_int32_p, c_float_p, _f64,
+         ctypes.POINTER(QuantileOptions), ctypes.POINTER(_f64))
+# ---- end of 1.7 items 1, 4, 5 ----
+
 def library_version() -> str:
     """The version string of the loaded shared library."""
     return lib.rlcc_version_string().decode()

@@ -18,6 +18,11 @@ pub mod sys;
 mod checkpoint;
 
 pub use checkpoint::{LoadOptions, STATE_FORMAT};
+// 1.7 (#15 items 1, 4, 5): camera proxies, cross-agreement, eps from a quantile
+mod later;
+pub use later::{camera_proxies, cross_agreement, eps_from_quantile, eps_from_quantile_csr, part_weights,
+                AgreementOptions, CameraProxies, CentroidNorm, ProxyOptions, ProxyOrder, QuantileOptions,
+                Summation};
 
 use std::ffi::CStr;
 use std::fmt;

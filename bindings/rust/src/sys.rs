@@ -282,3 +282,60 @@ extern "C" {
     pub fn rlcc_refiner_load(state: *const c_void, size: usize, o: *const rlcc_load_options,
         out: *mut *mut rlcc_refiner) -> c_int;
 }
+
+// ---- 1.7 (#15 items 1, 4, 5): camera proxies, cross-agreement, eps from a quantile ----
+
+/// `rlcc_centroid_options` in its 1.7 layout (32 bytes on LP64): the 1.4
+/// fields, then `norm` and `reserved2`. Pass it to `rlcc_centroids_opts`
+/// through a pointer cast; [`rlcc_centroid_options`] is the 1.4 layout,
+/// which 1.7 reads with the default norm.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_centroid_options_1_7 {
+    pub struct_size: usize, pub n_threads: i32, pub reserved: i32, pub max_bytes: i64,
+    /// [`RLCC_CENTROID_NORM_DOUBLE`] (default) or [`RLCC_CENTROID_NORM_FLOAT32`].
+    pub norm: i32,
+    pub reserved2: i32,
+}
+/// `rlcc_centroid_options.norm` (1.7): the norm of the mean in double.
+pub const RLCC_CENTROID_NORM_DOUBLE: i32 = 0;
+/// The norm in float32 as NumPy (CAP's and ICE's bytes).
+pub const RLCC_CENTROID_NORM_FLOAT32: i32 = 1;
+/// `rlcc_proxy_options.order` (1.7): cameras, then clusters (CAP, ICE).
+pub const RLCC_PROXIES_CAMERA_MAJOR: i32 = 0;
+/// Clusters, then cameras (O2CAP, PPLR).
+pub const RLCC_PROXIES_CLUSTER_MAJOR: i32 = 1;
+/// `rlcc_quantile_options.summation` (1.7): NumPy's float32 pairwise sum.
+pub const RLCC_SUM_NUMPY: i32 = 0;
+/// A sequential double sum.
+pub const RLCC_SUM_DOUBLE: i32 = 1;
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_proxy_options { pub struct_size: usize, pub order: i32, pub reserved: i32, pub max_bytes: i64 }
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_agreement_options {
+    pub struct_size: usize, pub k: i32, pub exclude_self: i32, pub n_threads: i32, pub reserved: i32,
+    pub max_bytes: i64,
+}
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_quantile_options { pub struct_size: usize, pub summation: i32, pub reserved: i32, pub max_bytes: i64 }
+
+extern "C" {
+    pub fn rlcc_proxy_options_init(o: *mut rlcc_proxy_options, size: usize) -> c_int;
+    pub fn rlcc_camera_proxies(labels: *const i32, cameras: *const i32, n: i64,
+        o: *const rlcc_proxy_options, proxy: *mut i32, n_proxies: *mut i64, proxy_cluster: *mut i32,
+        proxy_camera: *mut i32) -> c_int;
+    pub fn rlcc_agreement_options_init(o: *mut rlcc_agreement_options, size: usize) -> c_int;
+    pub fn rlcc_cross_agreement(global: *const f32, n: i64, d_global: i64, ld_global: i64,
+        parts: *const *const f32, n_parts: i64, d_part: i64, ld_part: i64,
+        o: *const rlcc_agreement_options, scores: *mut f32) -> c_int;
+    pub fn rlcc_part_weights(scores: *const f32, n: i64, n_parts: i64, weights: *mut f32) -> c_int;
+    pub fn rlcc_quantile_options_init(o: *mut rlcc_quantile_options, size: usize) -> c_int;
+    pub fn rlcc_eps_from_quantile(dist: *const f32, n: i64, ld: i64, rho: f64,
+        o: *const rlcc_quantile_options, eps: *mut f64) -> c_int;
+    pub fn rlcc_eps_from_quantile_csr(n: i64, indptr: *const i64, indices: *const i32, data: *const f32,
+        rho: f64, o: *const rlcc_quantile_options, eps: *mut f64) -> c_int;
+}
+// ---- end of 1.7 items 1, 4, 5 ----

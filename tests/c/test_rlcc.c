@@ -347,10 +347,22 @@ static void layouts_are_pinned(void)
     /* 1.4 appended the pseudo-labeler */
     CHECK_EQ(offsetof(rlcc_pseudo_options, method), 112);
     CHECK_EQ(offsetof(rlcc_pseudo_options, reserved2), 116);
-    CHECK_EQ(sizeof(rlcc_pseudo_options), 120);
-    /* the 1.4 options structs */
+    /* 1.7 appended the options of InfoMap and k-means */
+    CHECK_EQ(offsetof(rlcc_pseudo_options, infomap_k), 120);
+    CHECK_EQ(offsetof(rlcc_pseudo_options, infomap_min_sim), 128);
+    CHECK_EQ(offsetof(rlcc_pseudo_options, infomap_seed), 136);
+    CHECK_EQ(offsetof(rlcc_pseudo_options, infomap_trials), 144);
+    CHECK_EQ(offsetof(rlcc_pseudo_options, kmeans_max_iter), 148);
+    CHECK_EQ(offsetof(rlcc_pseudo_options, kmeans_k), 152);
+    CHECK_EQ(offsetof(rlcc_pseudo_options, kmeans_tol), 160);
+    CHECK_EQ(offsetof(rlcc_pseudo_options, kmeans_seed), 168);
+    CHECK_EQ(offsetof(rlcc_pseudo_options, kmeans_max_points), 176);
+    CHECK_EQ(offsetof(rlcc_pseudo_options, kmeans_init), 184);
+    CHECK_EQ(sizeof(rlcc_pseudo_options), 192);
+    /* the 1.4 options structs (rlcc_centroid_options: 1.7 appended norm) */
     CHECK_EQ(offsetof(rlcc_centroid_options, max_bytes), 16);
-    CHECK_EQ(sizeof(rlcc_centroid_options), 24);
+    CHECK_EQ(offsetof(rlcc_centroid_options, norm), 24);
+    CHECK_EQ(sizeof(rlcc_centroid_options), 32);
     CHECK_EQ(offsetof(rlcc_consensus_options, kind), 8);
     CHECK_EQ(offsetof(rlcc_consensus_options, max_bytes), 24);
     CHECK_EQ(sizeof(rlcc_consensus_options), 32);

@@ -596,3 +596,17 @@ def test_eps_raw_contract():
     assert native.lib.rlcc_eps_from_quantile_csr(3, None, None, None, 0.3, None, ctypes.byref(eps)) == -1
     assert native.lib.rlcc_eps_from_quantile_csr(0, None, None, None, 0.3, None, ctypes.byref(eps)) == -1
     assert "no value is selected" in native.lib.rlcc_last_error().decode()
+
+
+def test_camera_proxies_without_features():
+    """x=None: the proxies alone (CAP's train loader has no features)."""
+    rng = np.random.default_rng(5)
+    labels = rng.integers(-1, 6, size=300)
+    cameras = rng.integers(0, 4, size=300)
+    x = rng.normal(size=(300, 8)).astype(np.float32)
+    alone = rlcc.camera_proxies(labels, cameras, order="cluster")
+    full = rlcc.camera_proxies(labels, cameras, x, order="cluster")
+    assert alone.centroids is None
+    assert np.array_equal(alone.proxy, full.proxy)
+    assert np.array_equal(alone.cluster, full.cluster)
+    assert np.array_equal(alone.camera, full.camera)

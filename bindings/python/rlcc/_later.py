@@ -6,7 +6,7 @@ DomainAdaptiveReID, MMT)."""
 from __future__ import annotations
 
 import ctypes
-from typing import Any, NamedTuple, Sequence, Union
+from typing import Any, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
@@ -24,7 +24,7 @@ class CameraProxies(NamedTuple):
     proxy: np.ndarray      # int32 (n,): the proxy of every sample, -1 for noise
     cluster: np.ndarray    # int32 (m,): each proxy's label
     camera: np.ndarray     # int32 (m,): each proxy's camera
-    centroids: np.ndarray  # float32 (m, d): L2-normalised proxy means
+    centroids: Optional[np.ndarray]  # float32 (m, d): L2-normalised proxy means; None without x
 
 
 def _choice(table, value, name):
@@ -40,7 +40,7 @@ def _int_vector(values: Any, name: str) -> np.ndarray:
     return native.index_copy(array, name)
 
 
-def camera_proxies(labels: Any, cameras: Any, x: Any, order: str = "camera",
+def camera_proxies(labels: Any, cameras: Any, x: Any = None, order: str = "camera",
                    norm: str = "double", n_threads: int = 0,
                    max_bytes: int = 0) -> CameraProxies:
     """Camera-aware proxies: one per (cluster, camera) pair with a member.
@@ -52,17 +52,18 @@ def camera_proxies(labels: Any, cameras: Any, x: Any, order: str = "camera",
     ``centroids`` is the mean of each proxy's rows, L2-normalised, with the
     norm in double (``"double"``, librlcc's centroid arithmetic) or in
     float32 as NumPy (``"float32"``: CAP's and ICE's bytes). A zero mean
-    stays zero. ``n_threads`` / ``max_bytes`` as elsewhere; the same bytes
-    for every value."""
+    stays zero. ``x=None`` gives the proxies alone (``centroids`` is None):
+    what CAP's train loader needs, without features. ``n_threads`` /
+    ``max_bytes`` as elsewhere; the same bytes for every value."""
     order_code = _choice(_ORDERS, order, "order")
     norm_code = _choice(_NORMS, norm, "norm")
     labels = _int_vector(labels, "labels")
     cameras = _int_vector(cameras, "cameras")
-    array = as_float32_matrix(x, "x")
+    array = None if x is None else as_float32_matrix(x, "x")
     n = labels.shape[0]
     if cameras.shape[0] != n:
         raise native.invalid(f"cameras: {cameras.shape[0]} entries, labels has {n}")
-    if array.shape[0] != n:
+    if array is not None and array.shape[0] != n:
         raise native.invalid(f"x: {array.shape[0]} rows, labels has {n} entries")
     opts = native.init_struct(native.ProxyOptions, native.lib.rlcc_proxy_options_init)
     opts.order = order_code
@@ -76,6 +77,8 @@ def camera_proxies(labels: Any, cameras: Any, x: Any, order: str = "camera",
         ctypes.byref(opts), native.pointer(proxy, ctypes.c_int32), ctypes.byref(m),
         native.pointer(cluster, ctypes.c_int32), native.pointer(camera, ctypes.c_int32)))
     m = int(m.value)
+    if array is None:
+        return CameraProxies(proxy, cluster[:m].copy(), camera[:m].copy(), None)
     d = array.shape[1]
     centroids = np.zeros((m, d), dtype=np.float32)
     copts = native.CentroidOptions17()

@@ -691,3 +691,122 @@ def test_progress_on_stderr(tmp_path):
         assert stage in done.stderr, done.stderr
     assert "what RLCC changed" in done.stdout and "rlcc:" not in done.stdout
     assert run("demo", "--n", "300", "--generations", "1").stderr == ""
+
+
+# ---- 1.7: cluster --method, and the proxies command --------------------------------
+
+def test_cluster_methods_match_the_library(tmp_path):
+    X = unit_rows(seed=3).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    done = run("cluster", tmp_path / "x.npy", "-o", tmp_path / "im.npy", "--method", "infomap",
+               "--k", "10", "--similarity", "0.4", "--cluster-num", "2", "--seed", "9")
+    assert done.returncode == 0, done.stderr
+    want = rlcc.pseudo_labels(X, method="infomap", infomap_k=10, min_sim=0.4, cluster_num=2,
+                              seed=9, outliers="keep", normalize=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "im.npy"), want.labels)
+    assert "infomap" not in done.stdout or "classes" in done.stdout
+    done = run("cluster", tmp_path / "x.npy", "-o", tmp_path / "km.npy", "--method", "kmeans",
+               "--clusters", "20", "--max-iter", "50", "--seed", "5")
+    assert done.returncode == 0, done.stderr
+    want = rlcc.pseudo_labels(X, method="kmeans", n_clusters=20, max_iter=50, seed=5,
+                              normalize=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "km.npy"), want.labels)
+    assert "0 noise" in done.stdout
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--method", "louvain"], "--method: 'louvain' must be dbscan, infomap or kmeans"),
+    (["--method", "infomap", "--eps", "0.5"], "--eps is an option of --method dbscan, not of infomap"),
+    (["--method", "kmeans", "--k", "10"], "--k is an option of --method infomap, not of kmeans"),
+    (["--clusters", "10"], "--clusters is an option of --method kmeans, not of dbscan"),
+    (["--method", "kmeans", "--outliers", "keep"], "--method kmeans leaves no outliers"),
+    (["--method", "infomap", "--algorithm", "grid"], "--algorithm is an option of --method dbscan"),
+    (["--method", "infomap", "--similarity", "1.5"], "--similarity: '1.5' is out of range (-1 to 1)"),
+    (["--method", "kmeans", "--clusters", "0"], "--clusters: '0' is out of range"),
+    (["--method", "kmeans", "--seed", "-1"], "--seed: '-1' is out of range"),
+])
+def test_cluster_method_usage_errors(tmp_path, args, says):
+    np.save(tmp_path / "x.npy", unit_rows().astype(np.float32))
+    done = run("cluster", tmp_path / "x.npy", "-o", tmp_path / "l.npy", *args)
+    assert done.returncode == 2, done.stderr
+    assert says in done.stderr
+    assert not (tmp_path / "l.npy").exists()
+
+
+def test_cluster_kmeans_more_clusters_than_rows_exits_3(tmp_path):
+    np.save(tmp_path / "x.npy", unit_rows(n=100).astype(np.float32))
+    done = run("cluster", tmp_path / "x.npy", "-o", tmp_path / "l.npy", "--method", "kmeans")
+    assert done.returncode == 3, done.stderr
+    assert "kmeans_k: 500 must be in [1, n = 100]" in done.stderr
+
+
+def test_proxies_match_the_library(tmp_path):
+    rng = np.random.default_rng(2)
+    labels = rng.integers(-1, 12, size=400)
+    cameras = rng.choice([0, 3, 5, 9], size=400)
+    X = rng.normal(size=(400, 24)).astype(np.float32)
+    np.save(tmp_path / "l.npy", labels.astype(np.int64))
+    np.save(tmp_path / "c.npy", cameras.astype(np.int32))
+    np.save(tmp_path / "x.npy", X)
+    for order in ("camera", "cluster"):
+        for norm in ("double", "float32"):
+            done = run("proxies", "--labels", tmp_path / "l.npy", "--cameras", tmp_path / "c.npy",
+                       "-o", tmp_path / "p.npy", "--table", tmp_path / "t.npy", "--features",
+                       tmp_path / "x.npy", "--centroids", tmp_path / "cent.npy", "--order", order,
+                       "--norm", norm, "-q")
+            assert done.returncode == 0, done.stderr
+            want = rlcc.camera_proxies(labels, cameras, X, order=order, norm=norm)
+            np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), want.proxy)
+            table = np.load(tmp_path / "t.npy")
+            assert table.dtype == np.dtype("<i4") and table.shape == (len(want.cluster), 2)
+            np.testing.assert_array_equal(table[:, 0], want.cluster)
+            np.testing.assert_array_equal(table[:, 1], want.camera)
+            cent = np.load(tmp_path / "cent.npy")
+            assert cent.dtype == np.dtype("<f4")
+            assert cent.tobytes() == want.centroids.tobytes()
+            m = len(want.cluster)
+            noise = int((labels == -1).sum())
+            clusters = len(set(labels[labels >= 0].tolist()))
+            cams = len(set(cameras[labels >= 0].tolist()))
+            assert (f"400 samples: {m} proxies of {clusters} clusters over {cams} cameras, "
+                    f"{noise} noise") in done.stdout
+    # the ids alone
+    done = run("proxies", "--labels", tmp_path / "l.npy", "--cameras", tmp_path / "c.npy", "-o",
+               tmp_path / "p2.npy")
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "p2.npy"),
+                                  rlcc.camera_proxies(labels, cameras).proxy)
+
+
+def test_proxies_refusals(tmp_path):
+    labels = np.array([0, 1, -1, 1], dtype=np.int32)
+    np.save(tmp_path / "l.npy", labels)
+    np.save(tmp_path / "c.npy", np.array([0, 0, 1], dtype=np.int32))
+    np.save(tmp_path / "c4.npy", np.array([0, -2, 1, 1], dtype=np.int32))
+    np.save(tmp_path / "x.npy", np.ones((3, 2), dtype=np.float32))
+    np.save(tmp_path / "bad.npy", np.array([0, -5, 1, 1], dtype=np.int32))
+    cases = [
+        (["--labels", tmp_path / "l.npy", "-o", tmp_path / "p.npy"], 2,
+         "needs --labels, --cameras and -o PROXY.npy"),
+        (["--labels", tmp_path / "l.npy", "--cameras", tmp_path / "c.npy", "-o",
+          tmp_path / "p.npy", "--features", tmp_path / "x.npy"], 2,
+         "--features and --centroids go together"),
+        (["--labels", tmp_path / "l.npy", "--cameras", tmp_path / "c.npy", "-o",
+          tmp_path / "p.npy", "--norm", "float32"], 2, "--norm needs --features and --centroids"),
+        (["--labels", tmp_path / "l.npy", "--cameras", tmp_path / "c.npy", "-o",
+          tmp_path / "p.npy", "--order", "time"], 2, "--order: 'time' must be camera or cluster"),
+        (["--labels", tmp_path / "l.npy", "--cameras", tmp_path / "c.npy", "-o",
+          tmp_path / "p.npy"], 3, "different lengths (4 and 3)"),
+        (["--labels", tmp_path / "l.npy", "--cameras", tmp_path / "c4.npy", "-o",
+          tmp_path / "p.npy"], 3, "cameras"),
+        (["--labels", tmp_path / "bad.npy", "--cameras", tmp_path / "c4.npy", "-o",
+          tmp_path / "p.npy"], 3, "labels"),
+        (["--labels", tmp_path / "l.npy", "--cameras", tmp_path / "l.npy", "-o",
+          tmp_path / "p.npy", "--features", tmp_path / "x.npy", "--centroids",
+          tmp_path / "cent.npy"], 3, "features must be N x D"),
+    ]
+    for args, code, says in cases:
+        done = run("proxies", *args)
+        assert done.returncode == code, (args, done.stderr)
+        assert says in done.stderr, (args, done.stderr)
+        assert not (tmp_path / "p.npy").exists()

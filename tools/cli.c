@@ -336,8 +336,10 @@ static int64_t distinct_count(const int32_t *v, int64_t m)
     return count;
 }
 
-/* The proxies' centroids over F.npy, into CENT.npy; 0 or an exit code. */
-static int proxy_centroids(const cli_args *a, const int32_t *proxy, int64_t n, int64_t m)
+/* The proxies' centroids over F.npy (M x D, malloc'ed into *out, *d its
+ * columns); 0 or an exit code. */
+static int proxy_centroids(const cli_args *a, const int32_t *proxy, int64_t n, int64_t m,
+                           float **out, int64_t *d_out)
 {
     npy_array features;
     char error[600];
@@ -369,11 +371,14 @@ static int proxy_centroids(const cli_args *a, const int32_t *proxy, int64_t n, i
         free(centroids);
         return library_error("proxies", rc);
     }
-    rc = write_npy(a->centroids, NPY_F4, m, d, centroids);
-    free(centroids);
-    return rc;
+    *out = centroids;
+    *d_out = d;
+    return 0;
 }
 
+/* The proxies of L.npy and C.npy: ids, the (cluster, camera) table and the
+ * centroids are all computed before the first output is written, so bad
+ * input leaves no output behind. */
 static int proxies(const cli_args *a)
 {
     npy_array labels, cameras;
@@ -386,17 +391,19 @@ static int proxies(const cli_args *a)
         return rc;
     }
     const int64_t n = labels.rows;
-    int32_t *proxy = NULL, *table = NULL;
+    int32_t *proxy = NULL, *table = NULL, *pairs = NULL;
+    float *centroids = NULL;
+    int64_t m = 0, d = 0, noise = 0, n_clusters = 0, n_cameras = 0;
     if (cameras.rows != n)
         rc = say(EXIT_INPUT, "--labels and --cameras have different lengths (%lld and %lld)",
                  (long long)n, (long long)cameras.rows);
     if (rc == 0) {
         proxy = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
         table = malloc(2 * sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
-        if (proxy == NULL || table == NULL)
+        pairs = malloc(2 * sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+        if (proxy == NULL || table == NULL || pairs == NULL)
             rc = say(EXIT_RUNTIME, "out of memory (%lld samples)", (long long)n);
     }
-    int64_t m = 0;
     if (rc == 0) {
         rlcc_proxy_options popts;
         rlcc_proxy_options_init(&popts, sizeof popts);
@@ -407,34 +414,31 @@ static int proxies(const cli_args *a)
         if (lib != RLCC_OK)
             rc = library_error("proxies", lib);
     }
-    int64_t noise = 0, n_clusters = 0, n_cameras = 0;
     if (rc == 0) {
         for (int64_t i = 0; i < n; i++)
             noise += proxy[i] < 0;
-        int32_t *pairs = malloc(2 * sizeof(int32_t) * (size_t)(m > 0 ? m : 1));
-        if (pairs == NULL)
-            rc = say(EXIT_RUNTIME, "out of memory (%lld proxies)", (long long)m);
-        for (int64_t p = 0; rc == 0 && p < m; p++) { /* M x 2, row-major */
+        for (int64_t p = 0; p < m; p++) { /* M x 2, row-major */
             pairs[2 * p] = table[p];
             pairs[2 * p + 1] = table[n + p];
         }
-        if (rc == 0) {
-            n_clusters = distinct_count(table, m);
-            n_cameras = distinct_count(table + n, m);
-            if (n_clusters < 0 || n_cameras < 0)
-                rc = say(EXIT_RUNTIME, "out of memory (%lld proxies)", (long long)m);
-        }
-        if (rc == 0)
-            rc = write_npy(a->output, NPY_I4, n, 0, proxy);
-        if (rc == 0 && a->table != NULL)
-            rc = write_npy(a->table, NPY_I4, m, 2, pairs);
-        free(pairs);
+        n_clusters = distinct_count(table, m);
+        n_cameras = distinct_count(table + n, m);
+        if (n_clusters < 0 || n_cameras < 0)
+            rc = say(EXIT_RUNTIME, "out of memory (%lld proxies)", (long long)m);
     }
     npy_free(&cameras);
     npy_free(&labels);
     free(table);
     if (rc == 0 && a->features != NULL)
-        rc = proxy_centroids(a, proxy, n, m);
+        rc = proxy_centroids(a, proxy, n, m, &centroids, &d);
+    if (rc == 0)
+        rc = write_npy(a->output, NPY_I4, n, 0, proxy);
+    if (rc == 0 && a->table != NULL)
+        rc = write_npy(a->table, NPY_I4, m, 2, pairs);
+    if (rc == 0 && centroids != NULL)
+        rc = write_npy(a->centroids, NPY_F4, m, d, centroids);
+    free(centroids);
+    free(pairs);
     free(proxy);
     if (rc != 0)
         return rc;

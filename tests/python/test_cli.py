@@ -785,6 +785,7 @@ def test_proxies_refusals(tmp_path):
     np.save(tmp_path / "c4.npy", np.array([0, -2, 1, 1], dtype=np.int32))
     np.save(tmp_path / "x.npy", np.ones((3, 2), dtype=np.float32))
     np.save(tmp_path / "bad.npy", np.array([0, -5, 1, 1], dtype=np.int32))
+    np.save(tmp_path / "c4ok.npy", np.array([0, 2, 1, 1], dtype=np.int64))
     cases = [
         (["--labels", tmp_path / "l.npy", "-o", tmp_path / "p.npy"], 2,
          "needs --labels, --cameras and -o PROXY.npy"),
@@ -801,7 +802,7 @@ def test_proxies_refusals(tmp_path):
           tmp_path / "p.npy"], 3, "cameras"),
         (["--labels", tmp_path / "bad.npy", "--cameras", tmp_path / "c4.npy", "-o",
           tmp_path / "p.npy"], 3, "labels"),
-        (["--labels", tmp_path / "l.npy", "--cameras", tmp_path / "l.npy", "-o",
+        (["--labels", tmp_path / "l.npy", "--cameras", tmp_path / "c4ok.npy", "-o",
           tmp_path / "p.npy", "--features", tmp_path / "x.npy", "--centroids",
           tmp_path / "cent.npy"], 3, "features must be N x D"),
     ]

@@ -16,6 +16,8 @@ from ._jaccard import jaccard_distance, knn
 from ._knn_state import KnnState
 from ._rlcc import (Generation, PseudoLabels, Refiner, blend, centroids, class_probabilities,
                     consensus, propagate, pseudo_labels)
+# k-means (issue #15 item 3)
+from ._kmeans import KMeansResult, kmeans, kmeans_init_faiss
 
 __all__ = [
     "__version__",
@@ -39,6 +41,10 @@ __all__ = [
     "blend",
     "Refiner",
     "Generation",
+    # k-means (issue #15 item 3)
+    "kmeans",
+    "kmeans_init_faiss",
+    "KMeansResult",
 ]
 
 

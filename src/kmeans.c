@@ -40,8 +40,8 @@
  * the nearest; otherwise the ones left are decided by D, in ascending j.
  * So labels never depend on the BLAS kernel, the tiling or the threads.
  *
- * Threads split rows in the E step and columns in the sums (each column is
- * summed over the rows in sample order): the same bytes for every
+ * Threads split rows in the E step and centroids in the sums (each summed
+ * over its members in sample order): the same bytes for every
  * n_threads. BLAS runs outside the OpenMP regions.
  */
 #include <cblas.h>
@@ -56,8 +56,6 @@
 /* Bytes one Gram tile may take (as gram.c's panels): a caller's max_bytes
  * shrinks it to a quarter of what the rest of the call leaves free. */
 #define TILE_BYTES ((int64_t)128 << 20)
-/* Columns per work item of the centroid sums. */
-#define SUM_COLUMNS 64
 
 /* ---- the E step ----------------------------------------------------------- */
 
@@ -68,6 +66,8 @@ typedef struct kmeans_run {
     const float *xn32; /* n: the same rounded to float32 */
     double *cn2;       /* k: squared centroid norms in double */
     float *cn32;       /* k */
+    double *mc;        /* k: gamma x cn2 */
+    float *mc32;       /* k: mc rounded up to float32 */
     double gamma, abs_margin;
     float *tile; /* tile_rows x k */
     int64_t tile_rows;
@@ -75,39 +75,61 @@ typedef struct kmeans_run {
     int64_t n_decided; /* rows whose label was decided in double */
 } kmeans_run;
 
-/* The label of row i from its Gram row g (k entries) against centroids c. */
+/* The smallest float32 at or above v. */
+static float round_up_float(double v)
+{
+    float f = (float)v;
+    if ((double)f < v)
+        f = nextafterf(f, INFINITY);
+    return f;
+}
+
+/* The label of row i from its Gram row g (k entries) against centroids c.
+ * The margin is m(i, j) = base + mc[j], base = gamma |x_i|^2 + abs_margin,
+ * mc[j] = gamma |c_j|^2 (in double); mc32[j] is mc[j] rounded up.
+ *
+ * j0 = the first j with the smallest s; U = s_j0 + m(i, j0) bounds
+ * D(i, j0), so every j with s_j - m(i, j) > U has D(i, j) > U >= min D and
+ * is no candidate. The candidate test runs in float32 and keeps a superset:
+ * with A = U + base rounded up, s_j - m(i, j) <= U implies
+ * s_j - mc32[j] <= s_j - mc[j] <= U + base <= A, and rounding the left
+ * side to float32 keeps it <= A (rounding is monotone, A is a float). j0
+ * passes; if nothing else does, j0 is the unique nearest centroid. */
 static int32_t assign_row(const kmeans_run *r, const float *c, int64_t i, const float *g,
                           int *decided)
 {
     const int64_t k = r->k;
     const float qn32 = r->xn32[i];
-    const double base = r->gamma * r->xn2[i] + r->abs_margin;
-    double upper = INFINITY;
+    const float *cn32 = r->cn32, *mc32 = r->mc32;
+    float smin = INFINITY;
     for (int64_t j = 0; j < k; j++) {
-        const float s = (qn32 + r->cn32[j]) - 2.0f * g[j];
-        const double hi = (double)s + (base + r->gamma * r->cn2[j]);
-        upper = hi < upper ? hi : upper;
+        const float s = (qn32 + cn32[j]) - 2.0f * g[j];
+        smin = s < smin ? s : smin;
     }
-    int64_t first = -1, count = 0;
+    int64_t j0 = 0;
+    while (j0 + 1 < k && !((qn32 + cn32[j0]) - 2.0f * g[j0] == smin))
+        j0++;
+    const double base = r->gamma * r->xn2[i] + r->abs_margin;
+    const double upper = (double)smin + (base + r->mc[j0]);
+    const float a = round_up_float(upper + base);
+    int32_t count = 0;
     for (int64_t j = 0; j < k; j++) {
-        const float s = (qn32 + r->cn32[j]) - 2.0f * g[j];
-        if ((double)s - (base + r->gamma * r->cn2[j]) <= upper) {
-            if (count++ == 0)
-                first = j;
-        }
+        const float s = (qn32 + cn32[j]) - 2.0f * g[j];
+        count += (s - mc32[j]) <= a;
     }
     if (count == 1) {
         *decided = 0;
-        return (int32_t)first;
+        return (int32_t)j0;
     }
-    /* the screen cannot tell them apart, or s overflowed: in double */
+    /* the screen cannot tell them apart: the candidates in double, in
+     * ascending j (the lowest wins a tie) */
     *decided = 1;
     const float *xi = r->x + i * r->ldx;
     int64_t best = -1;
     double best_d = INFINITY;
-    for (int64_t j = first < 0 ? 0 : first; j < k; j++) {
-        const float s = (qn32 + r->cn32[j]) - 2.0f * g[j];
-        if (first >= 0 && !((double)s - (base + r->gamma * r->cn2[j]) <= upper))
+    for (int64_t j = 0; j < k; j++) {
+        const float s = (qn32 + cn32[j]) - 2.0f * g[j];
+        if (!((s - mc32[j]) <= a))
             continue;
         const double dist = rlcc__sqdist_fixed(xi, c + j * r->d, r->d);
         if (best < 0 || dist < best_d) {
@@ -126,6 +148,8 @@ static void assign(kmeans_run *r, const float *c, int32_t *labels)
     for (int64_t j = 0; j < k; j++) {
         r->cn2[j] = rlcc__dot_fixed(c + j * d, c + j * d, d);
         r->cn32[j] = (float)r->cn2[j];
+        r->mc[j] = r->gamma * r->cn2[j];
+        r->mc32[j] = round_up_float(r->mc[j]);
     }
     int64_t decided = 0;
     for (int64_t t0 = 0; t0 < n; t0 += r->tile_rows) {
@@ -168,6 +192,9 @@ typedef struct kmeans_work {
     double *sums;    /* k x d */
     far_row *far;    /* n */
     float *mean32;   /* d: the mean of x, rounded */
+    int64_t *start;  /* k + 1: cluster c's members are order[start[c] .. start[c+1]) */
+    int64_t *fill;   /* k */
+    int32_t *order;  /* n: rows by cluster, in sample order within one */
 } kmeans_work;
 
 /* New centroids c_new (k x d, stride d) from labels assigned against c_old. */
@@ -201,26 +228,34 @@ static void update(const kmeans_run *r, const float *c_old, const int32_t *label
             w->count[w->member[f]]++;
         }
     }
-    const int64_t n_slices = (d + SUM_COLUMNS - 1) / SUM_COLUMNS;
-#pragma omp parallel for num_threads(r->n_threads) if (r->n_threads > 1) schedule(dynamic, 1)
-    for (int64_t slice = 0; slice < n_slices; slice++) {
-        const int64_t j0 = slice * SUM_COLUMNS;
-        const int64_t j1 = j0 + SUM_COLUMNS < d ? j0 + SUM_COLUMNS : d;
-        for (int64_t c = 0; c < k; c++)
-            for (int64_t j = j0; j < j1; j++)
-                w->sums[c * d + j] = 0.0;
-        for (int64_t i = 0; i < n; i++) {
-            double *row = w->sums + (int64_t)w->member[i] * d;
-            const float *xi = r->x + i * r->ldx;
-            for (int64_t j = j0; j < j1; j++)
-                row[j] += (double)xi[j];
+    /* the members of each cluster in sample order (a stable counting sort),
+     * then each centroid summed on its own: every x row is read once,
+     * whole, and each sum is formed in sample order whatever the threads */
+    w->start[0] = 0;
+    for (int64_t j = 0; j < k; j++)
+        w->start[j + 1] = w->start[j] + w->count[j];
+    for (int64_t j = 0; j < k; j++)
+        w->fill[j] = w->start[j];
+    for (int64_t i = 0; i < n; i++)
+        w->order[w->fill[w->member[i]]++] = (int32_t)i;
+#pragma omp parallel for num_threads(r->n_threads) if (r->n_threads > 1) schedule(dynamic, 4)
+    for (int64_t c = 0; c < k; c++) {
+        float *out = c_new + c * d;
+        if (w->count[c] == 0) {
+            memcpy(out, w->mean32, sizeof(float) * (size_t)d);
+            continue;
         }
-        for (int64_t c = 0; c < k; c++) {
-            const double cnt = (double)w->count[c];
-            for (int64_t j = j0; j < j1; j++)
-                c_new[c * d + j] = w->count[c] > 0 ? (float)(w->sums[c * d + j] / cnt)
-                                                   : w->mean32[j];
+        double *sum = w->sums + c * d;
+        for (int64_t j = 0; j < d; j++)
+            sum[j] = 0.0;
+        for (int64_t e = w->start[c]; e < w->start[c + 1]; e++) {
+            const float *xi = r->x + (int64_t)w->order[e] * r->ldx;
+            for (int64_t j = 0; j < d; j++)
+                sum[j] += (double)xi[j];
         }
+        const double cnt = (double)w->count[c];
+        for (int64_t j = 0; j < d; j++)
+            out[j] = (float)(sum[j] / cnt);
     }
 }
 
@@ -229,20 +264,29 @@ static void update(const kmeans_run *r, const float *c_old, const int32_t *label
  * of x rounded to float32. */
 static double tolerance(const kmeans_run *r, double tol, double *col, float *mean32)
 {
-    const int64_t n = r->n, d = r->d;
-#pragma omp parallel for num_threads(r->n_threads) if (r->n_threads > 1) schedule(static)
-    for (int64_t j = 0; j < d; j++) {
-        double sum = 0.0;
+    const int64_t n = r->n, d = r->d, blocks = (d + 255) / 256;
+    /* blocks of 256 columns, each walking the rows in order: every column
+     * is summed in sample order, and x is read row by row */
+#pragma omp parallel for num_threads(r->n_threads) if (r->n_threads > 1) schedule(dynamic, 1)
+    for (int64_t b = 0; b < blocks; b++) {
+        const int64_t j0 = b * 256, j1 = j0 + 256 < d ? j0 + 256 : d;
+        double mean[256], ss[256];
+        for (int64_t j = j0; j < j1; j++)
+            mean[j - j0] = 0.0, ss[j - j0] = 0.0;
         for (int64_t i = 0; i < n; i++)
-            sum += (double)r->x[i * r->ldx + j];
-        const double mean = sum / (double)n;
-        double ss = 0.0;
-        for (int64_t i = 0; i < n; i++) {
-            const double dev = (double)r->x[i * r->ldx + j] - mean;
-            ss += dev * dev;
+            for (int64_t j = j0; j < j1; j++)
+                mean[j - j0] += (double)r->x[i * r->ldx + j];
+        for (int64_t j = j0; j < j1; j++)
+            mean[j - j0] /= (double)n;
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = j0; j < j1; j++) {
+                const double dev = (double)r->x[i * r->ldx + j] - mean[j - j0];
+                ss[j - j0] += dev * dev;
+            }
+        for (int64_t j = j0; j < j1; j++) {
+            mean32[j] = (float)mean[j - j0];
+            col[j] = ss[j - j0] / (double)n;
         }
-        mean32[j] = (float)mean;
-        col[j] = ss / (double)n;
     }
     if (tol == 0.0)
         return 0.0;
@@ -275,14 +319,19 @@ int rlcc__kmeans(const float *x, int64_t n, int64_t d, int64_t ldx, const double
     float *c_b = c_a ? rlcc__alloc(budget, kd, sizeof *c_b, "centroids", &err) : NULL;
     r.cn2 = c_b ? rlcc__alloc(budget, k, sizeof *r.cn2, "centroid norms", &err) : NULL;
     r.cn32 = r.cn2 ? rlcc__alloc(budget, k, sizeof *r.cn32, "centroid norms", &err) : NULL;
-    int32_t *lab_a = r.cn32 ? rlcc__alloc(budget, n, sizeof *lab_a, "labels", &err) : NULL;
+    r.mc = r.cn32 ? rlcc__alloc(budget, k, sizeof *r.mc, "centroid margins", &err) : NULL;
+    r.mc32 = r.mc ? rlcc__alloc(budget, k, sizeof *r.mc32, "centroid margins", &err) : NULL;
+    int32_t *lab_a = r.mc32 ? rlcc__alloc(budget, n, sizeof *lab_a, "labels", &err) : NULL;
     int32_t *lab_b = lab_a ? rlcc__alloc(budget, n, sizeof *lab_b, "labels", &err) : NULL;
     w.member = lab_b ? rlcc__alloc(budget, n, sizeof *w.member, "labels", &err) : NULL;
     w.count = w.member ? rlcc__alloc(budget, k, sizeof *w.count, "cluster sizes", &err) : NULL;
     w.sums = w.count ? rlcc__alloc(budget, kd, sizeof *w.sums, "centroid sums", &err) : NULL;
     w.far = w.sums ? rlcc__alloc(budget, n, sizeof *w.far, "relocation order", &err) : NULL;
     w.mean32 = w.far ? rlcc__alloc(budget, d, sizeof *w.mean32, "mean", &err) : NULL;
-    double *col = w.mean32 ? rlcc__alloc(budget, d, sizeof *col, "variances", &err) : NULL;
+    w.start = w.mean32 ? rlcc__alloc(budget, k + 1, sizeof *w.start, "cluster starts", &err) : NULL;
+    w.fill = w.start ? rlcc__alloc(budget, k, sizeof *w.fill, "cluster starts", &err) : NULL;
+    w.order = w.fill ? rlcc__alloc(budget, n, sizeof *w.order, "cluster members", &err) : NULL;
+    double *col = w.order ? rlcc__alloc(budget, d, sizeof *col, "variances", &err) : NULL;
     if (col != NULL) {
         int64_t bytes = (budget->limit - budget->used) / 4;
         bytes = bytes < TILE_BYTES ? bytes : TILE_BYTES;
@@ -338,6 +387,9 @@ int rlcc__kmeans(const float *x, int64_t n, int64_t d, int64_t ldx, const double
     }
     rlcc__free(budget, r.tile, r.tile_rows * k, sizeof *r.tile);
     rlcc__free(budget, col, d, sizeof *col);
+    rlcc__free(budget, w.order, n, sizeof *w.order);
+    rlcc__free(budget, w.fill, k, sizeof *w.fill);
+    rlcc__free(budget, w.start, k + 1, sizeof *w.start);
     rlcc__free(budget, w.mean32, d, sizeof *w.mean32);
     rlcc__free(budget, w.far, n, sizeof *w.far);
     rlcc__free(budget, w.sums, kd, sizeof *w.sums);
@@ -345,6 +397,8 @@ int rlcc__kmeans(const float *x, int64_t n, int64_t d, int64_t ldx, const double
     rlcc__free(budget, w.member, n, sizeof *w.member);
     rlcc__free(budget, lab_b, n, sizeof *lab_b);
     rlcc__free(budget, lab_a, n, sizeof *lab_a);
+    rlcc__free(budget, r.mc32, k, sizeof *r.mc32);
+    rlcc__free(budget, r.mc, k, sizeof *r.mc);
     rlcc__free(budget, r.cn32, k, sizeof *r.cn32);
     rlcc__free(budget, r.cn2, k, sizeof *r.cn2);
     rlcc__free(budget, c_b, kd, sizeof *c_b);

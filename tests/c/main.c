@@ -35,6 +35,7 @@ static const group groups[] = {
     {"concurrency", concurrency_tests},
     {"limits", limits_tests},
     {"robustness", robustness_tests},
+    {"kmeans", kmeans_tests}, /* issue #15 item 3 */
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

@@ -76,5 +76,7 @@ extern const test_case knn_tests[];
 extern const test_case concurrency_tests[];
 extern const test_case limits_tests[];
 extern const test_case robustness_tests[];
+/* k-means (issue #15 item 3) */
+extern const test_case kmeans_tests[];
 
 #endif

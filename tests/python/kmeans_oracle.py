@@ -16,9 +16,11 @@ written from the text, not from src/kmeans.c:
 
 Every double operation is one IEEE operation in the library's order
 (sequential sums via cumsum / add.at, which add in index order), so the
-results are the same bits. The trace (``gaps``) records, per E step, the
-smallest gap between a row's best and second-best distance, for the tests
-that compare with scikit-learn (whose arithmetic differs at near-ties).
+results are the same bits. The trace records, per E step, the gap between
+each row's best and second-best distance, and per M step the empty
+clusters, for the tests that compare with scikit-learn (whose arithmetic
+differs at near-ties, and whose order of several empty clusters in one
+step is NumPy's argpartition's).
 """
 
 import numpy as np
@@ -47,12 +49,14 @@ def assign(x, c, gaps=None):
     return labels
 
 
-def update(x, c_old, labels, mean32):
+def update(x, c_old, labels, mean32, empties=None):
     n, d = x.shape
     k = c_old.shape[0]
     count = np.bincount(labels, minlength=k).astype(np.int64)
     member = labels.copy()
     empty = np.flatnonzero(count == 0)
+    if empties is not None:
+        empties.append(len(empty))
     if empty.size:
         far = sqdist_fixed(x, c_old[labels])
         order = np.lexsort((-np.arange(n), -far))  # distance desc, then row desc
@@ -83,18 +87,26 @@ def tolerance(x, tol):
 
 
 def kmeans(x, init, max_iter=300, tol=1e-4, trace=False):
-    """(labels int32, centroids float32, n_iter[, gaps])."""
+    """(labels int32, centroids float32, n_iter[, trace]); trace: a dict of
+    per-step lists, "gaps" (per E step, each row's second-best minus best
+    distance), "empties" (per M step, the clusters found empty), "shifts"
+    (per step, the summed squared shift), "bounds" (tol x variance) and
+    "strict" (the last step repeated the labels: its shift decided nothing)."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     c = np.array(init, dtype=np.float32)
     tol_abs, mean32 = tolerance(x, tol)
     gaps = [] if trace else None
+    empties = [] if trace else None
+    shifts = []
     prev = None
     strict = False
     it = 0
     while it < max_iter:
         labels = assign(x, c, gaps)
-        c_new = update(x, c, labels, mean32)
+        c_new = update(x, c, labels, mean32, empties)
         shift = float(_seq_sum(sqdist_fixed(c_new, c), 0))
+        if trace:
+            shifts.append(shift)
         c = c_new
         if it > 0 and np.array_equal(labels, prev):
             strict = True
@@ -106,7 +118,10 @@ def kmeans(x, init, max_iter=300, tol=1e-4, trace=False):
     n_iter = it + 1 if it < max_iter else max_iter
     if not strict:
         labels = assign(x, c, gaps)
-    return (labels, c, n_iter, gaps) if trace else (labels, c, n_iter)
+    if trace:
+        return labels, c, n_iter, {"gaps": gaps, "empties": empties, "shifts": shifts,
+                                   "bounds": [tol_abs] * len(shifts), "strict": strict}
+    return labels, c, n_iter
 
 
 # ---- faiss's start (faiss 1.6 - 1.7.x) ------------------------------------

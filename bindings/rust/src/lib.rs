@@ -18,6 +18,9 @@ pub mod sys;
 mod checkpoint;
 
 pub use checkpoint::{LoadOptions, STATE_FORMAT};
+// k-means (1.7, issue #15 item 3)
+mod kmeans;
+pub use kmeans::{kmeans, kmeans_init_faiss, FaissStart, Kmeans, KmeansOptions};
 
 use std::ffi::CStr;
 use std::fmt;

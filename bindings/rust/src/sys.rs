@@ -268,3 +268,20 @@ extern "C" {
     pub fn rlcc_refiner_load(state: *const c_void, size: usize, o: *const rlcc_load_options,
         out: *mut *mut rlcc_refiner) -> c_int;
 }
+
+// ---- 1.7, k-means (issue #15 item 3) ----
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+/// `rlcc_kmeans_options` (1.7): 32 bytes on LP64.
+pub struct rlcc_kmeans_options {
+    pub struct_size: usize, pub max_iter: i32, pub n_threads: i32, pub tol: f64, pub max_bytes: i64,
+}
+extern "C" {
+    pub fn rlcc_kmeans_options_init(o: *mut rlcc_kmeans_options, size: usize) -> c_int;
+    pub fn rlcc_kmeans(x: *const f32, n: i64, d: i64, ldx: i64, init: *const f32, k: i64, ldi: i64,
+        o: *const rlcc_kmeans_options, centroids: *mut f32, ldc: i64, labels: *mut i32,
+        n_iter: *mut i64) -> c_int;
+    pub fn rlcc_kmeans_init_faiss(n: i64, k: i64, seed: u64, max_points_per_centroid: i64,
+        start_rows: *mut i64, train_rows: *mut i64, n_train: *mut i64) -> c_int;
+}
+// ---- end of k-means ----

@@ -330,3 +330,20 @@ int rlcc_go_refiner_load(const void *state, size_t size, const rlcc_load_options
 {
     return capture(rlcc_refiner_load(state, size, options, out), err);
 }
+
+/* librlcc 1.7, k-means (issue #15 item 3) */
+int rlcc_go_kmeans(const float *x, int64_t n, int64_t d, const float *init, int64_t k,
+                   const rlcc_kmeans_options *options, float *centroids, int32_t *labels,
+                   int64_t *n_iter, rlcc_go_error *err)
+{
+    return capture(rlcc_kmeans(x, n, d, at_least_one(d), init, k, at_least_one(d), options,
+                               centroids, at_least_one(d), labels, n_iter), err);
+}
+
+int rlcc_go_kmeans_init_faiss(int64_t n, int64_t k, uint64_t seed, int64_t max_points_per_centroid,
+                              int64_t *start, int64_t *train, int64_t *n_train,
+                              rlcc_go_error *err)
+{
+    return capture(rlcc_kmeans_init_faiss(n, k, seed, max_points_per_centroid, start, train,
+                                          n_train), err);
+}

@@ -133,4 +133,13 @@ int rlcc_go_refiner_save(const rlcc_refiner *refiner, void *buffer, size_t capac
 int rlcc_go_refiner_load(const void *state, size_t size, const rlcc_load_options *options,
                          rlcc_refiner **out, rlcc_go_error *err);
 
+/* librlcc 1.7, k-means (issue #15 item 3): x n x d and init k x d
+ * contiguous; centroids k x d out; train may be NULL. */
+int rlcc_go_kmeans(const float *x, int64_t n, int64_t d, const float *init, int64_t k,
+                   const rlcc_kmeans_options *options, float *centroids, int32_t *labels,
+                   int64_t *n_iter, rlcc_go_error *err);
+int rlcc_go_kmeans_init_faiss(int64_t n, int64_t k, uint64_t seed, int64_t max_points_per_centroid,
+                              int64_t *start, int64_t *train, int64_t *n_train,
+                              rlcc_go_error *err);
+
 #endif

@@ -228,6 +228,18 @@ def test_sklearn_exact_ties():
     assert compared >= 60, compared
 
 
+def test_sklearn_cluster_emptied_by_a_move():
+    # cluster 2 is empty; the farthest row (10) is cluster 1's only member,
+    # so the move empties 1, which takes the mean of x (2.5375): what
+    # scikit-learn 1.2's centred zero gives, step after step
+    x = np.array([[0], [0.1], [10], [0.05]], np.float32)
+    init = np.array([[0], [5], [100]], np.float32)
+    for max_iter in (1, 2, 300):
+        _check_sklearn(x, init, max_iter, 0.0)
+        assert _same(rlcc.kmeans(x, init, max_iter=max_iter, tol=0), oracle.kmeans(x, init, max_iter, 0.0))
+    assert rlcc.kmeans(x, init, max_iter=1, tol=0).centroids[1, 0] == np.float32(2.5375)
+
+
 def test_sklearn_k_is_one():
     rs = np.random.RandomState(9)
     for _ in range(20):

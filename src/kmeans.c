@@ -101,11 +101,21 @@ static int32_t assign_row(const kmeans_run *r, const float *c, int64_t i, const 
     const int64_t k = r->k;
     const float qn32 = r->xn32[i];
     const float *cn32 = r->cn32, *mc32 = r->mc32;
-    float smin = INFINITY;
-    for (int64_t j = 0; j < k; j++) {
-        const float s = (qn32 + cn32[j]) - 2.0f * g[j];
-        smin = s < smin ? s : smin;
+    /* the smallest s, over eight lanes (a minimum is exact in any order) */
+    float lane[8] = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY};
+    int64_t j8 = 0;
+    for (; j8 + 8 <= k; j8 += 8)
+        for (int l = 0; l < 8; l++) {
+            const float s = (qn32 + cn32[j8 + l]) - 2.0f * g[j8 + l];
+            lane[l] = s < lane[l] ? s : lane[l];
+        }
+    for (; j8 < k; j8++) {
+        const float s = (qn32 + cn32[j8]) - 2.0f * g[j8];
+        lane[0] = s < lane[0] ? s : lane[0];
     }
+    float smin = lane[0];
+    for (int l = 1; l < 8; l++)
+        smin = lane[l] < smin ? lane[l] : smin;
     int64_t j0 = 0;
     while (j0 + 1 < k && !((qn32 + cn32[j0]) - 2.0f * g[j0] == smin))
         j0++;
@@ -192,10 +202,16 @@ typedef struct kmeans_work {
     double *sums;    /* k x d */
     far_row *far;    /* n */
     float *mean32;   /* d: the mean of x, rounded */
-    int64_t *start;  /* k + 1: cluster c's members are order[start[c] .. start[c+1]) */
-    int64_t *fill;   /* k */
-    int32_t *order;  /* n: rows by cluster, in sample order within one */
+    /* this step's and the last step's members, by w->which: cluster c's
+     * members are order[start[c] .. start[c+1]), in sample order */
+    int64_t *start[2]; /* k + 1 each */
+    int32_t *order[2]; /* n each */
+    int64_t *fill;     /* k */
+    int which, prev_valid;
+    int mean_needed, mean_ready; /* mean32 is computed the first time it is needed */
 } kmeans_work;
+
+static void column_stats(const kmeans_run *r, double *var, float *mean32);
 
 /* New centroids c_new (k x d, stride d) from labels assigned against c_old. */
 static void update(const kmeans_run *r, const float *c_old, const int32_t *labels,
@@ -227,73 +243,104 @@ static void update(const kmeans_run *r, const float *c_old, const int32_t *label
             w->count[labels[f]]--;
             w->count[w->member[f]]++;
         }
+        w->mean_needed = 1;
     }
     /* the members of each cluster in sample order (a stable counting sort),
      * then each centroid summed on its own: every x row is read once,
      * whole, and each sum is formed in sample order whatever the threads */
-    w->start[0] = 0;
+    int64_t *start = w->start[w->which], *prev_start = w->start[!w->which];
+    int32_t *order = w->order[w->which], *prev_order = w->order[!w->which];
+    start[0] = 0;
     for (int64_t j = 0; j < k; j++)
-        w->start[j + 1] = w->start[j] + w->count[j];
+        start[j + 1] = start[j] + w->count[j];
     for (int64_t j = 0; j < k; j++)
-        w->fill[j] = w->start[j];
+        w->fill[j] = start[j];
     for (int64_t i = 0; i < n; i++)
-        w->order[w->fill[w->member[i]]++] = (int32_t)i;
+        order[w->fill[w->member[i]]++] = (int32_t)i;
+    if (w->mean_needed) /* a move left a cluster empty: x's mean, once */
+        for (int64_t j = 0; j < k && !w->mean_ready; j++)
+            if (w->count[j] == 0)
+                column_stats(r, NULL, w->mean32), w->mean_ready = 1;
 #pragma omp parallel for num_threads(r->n_threads) if (r->n_threads > 1) schedule(dynamic, 4)
     for (int64_t c = 0; c < k; c++) {
         float *out = c_new + c * d;
-        if (w->count[c] == 0) {
+        const int64_t m = w->count[c];
+        if (m == 0) {
             memcpy(out, w->mean32, sizeof(float) * (size_t)d);
+            continue;
+        }
+        /* the same members as in the step that made c_old: the same sum,
+         * the same centroid (c_old is that step's c_new, bit for bit) */
+        if (w->prev_valid && prev_start[c + 1] - prev_start[c] == m &&
+            memcmp(order + start[c], prev_order + prev_start[c], sizeof *order * (size_t)m) == 0) {
+            memcpy(out, c_old + c * d, sizeof(float) * (size_t)d);
             continue;
         }
         double *sum = w->sums + c * d;
         for (int64_t j = 0; j < d; j++)
             sum[j] = 0.0;
-        for (int64_t e = w->start[c]; e < w->start[c + 1]; e++) {
-            const float *xi = r->x + (int64_t)w->order[e] * r->ldx;
+        for (int64_t e = start[c]; e < start[c + 1]; e++) {
+            const float *xi = r->x + (int64_t)order[e] * r->ldx;
             for (int64_t j = 0; j < d; j++)
                 sum[j] += (double)xi[j];
         }
-        const double cnt = (double)w->count[c];
+        const double cnt = (double)m;
         for (int64_t j = 0; j < d; j++)
             out[j] = (float)(sum[j] / cnt);
     }
+    w->which = !w->which;
+    w->prev_valid = 1;
 }
 
-/* tol x the mean per-feature variance of x (each column: double sum in
- * sample order / n, then the squared deviations likewise), and the mean
- * of x rounded to float32. */
-static double tolerance(const kmeans_run *r, double tol, double *col, float *mean32)
+/* Per column of x: the mean (double sum in sample order / n) rounded to
+ * float32 into mean32, and, when var is not NULL, the variance (the
+ * squared deviations likewise). Blocks of columns, each walking the rows in
+ * order. */
+#define STAT_COLUMNS 512
+static void column_stats(const kmeans_run *r, double *var, float *mean32)
 {
-    const int64_t n = r->n, d = r->d, blocks = (d + 255) / 256;
-    /* blocks of 256 columns, each walking the rows in order: every column
-     * is summed in sample order, and x is read row by row */
+    const int64_t n = r->n, d = r->d, blocks = (d + STAT_COLUMNS - 1) / STAT_COLUMNS;
 #pragma omp parallel for num_threads(r->n_threads) if (r->n_threads > 1) schedule(dynamic, 1)
     for (int64_t b = 0; b < blocks; b++) {
-        const int64_t j0 = b * 256, j1 = j0 + 256 < d ? j0 + 256 : d;
-        double mean[256], ss[256];
+        const int64_t j0 = b * STAT_COLUMNS, j1 = j0 + STAT_COLUMNS < d ? j0 + STAT_COLUMNS : d;
+        double mean[STAT_COLUMNS], ss[STAT_COLUMNS];
         for (int64_t j = j0; j < j1; j++)
             mean[j - j0] = 0.0, ss[j - j0] = 0.0;
-        for (int64_t i = 0; i < n; i++)
+        for (int64_t i = 0; i < n; i++) {
+            const float *xi = r->x + i * r->ldx;
             for (int64_t j = j0; j < j1; j++)
-                mean[j - j0] += (double)r->x[i * r->ldx + j];
-        for (int64_t j = j0; j < j1; j++)
+                mean[j - j0] += (double)xi[j];
+        }
+        for (int64_t j = j0; j < j1; j++) {
             mean[j - j0] /= (double)n;
-        for (int64_t i = 0; i < n; i++)
+            mean32[j] = (float)mean[j - j0];
+        }
+        if (var == NULL)
+            continue;
+        for (int64_t i = 0; i < n; i++) {
+            const float *xi = r->x + i * r->ldx;
             for (int64_t j = j0; j < j1; j++) {
-                const double dev = (double)r->x[i * r->ldx + j] - mean[j - j0];
+                const double dev = (double)xi[j] - mean[j - j0];
                 ss[j - j0] += dev * dev;
             }
-        for (int64_t j = j0; j < j1; j++) {
-            mean32[j] = (float)mean[j - j0];
-            col[j] = ss[j - j0] / (double)n;
         }
+        for (int64_t j = j0; j < j1; j++)
+            var[j] = ss[j - j0] / (double)n;
     }
+}
+
+/* tol x the mean per-feature variance of x (0 when tol is 0: then nothing
+ * is read); also fills mean32 when it computes. */
+static double tolerance(const kmeans_run *r, double tol, double *var, kmeans_work *w)
+{
     if (tol == 0.0)
         return 0.0;
+    column_stats(r, var, w->mean32);
+    w->mean_ready = 1;
     double total = 0.0;
-    for (int64_t j = 0; j < d; j++)
-        total += col[j];
-    return total / (double)d * tol;
+    for (int64_t j = 0; j < r->d; j++)
+        total += var[j];
+    return total / (double)r->d * tol;
 }
 
 int rlcc__kmeans(const float *x, int64_t n, int64_t d, int64_t ldx, const double *xn2,
@@ -328,10 +375,12 @@ int rlcc__kmeans(const float *x, int64_t n, int64_t d, int64_t ldx, const double
     w.sums = w.count ? rlcc__alloc(budget, kd, sizeof *w.sums, "centroid sums", &err) : NULL;
     w.far = w.sums ? rlcc__alloc(budget, n, sizeof *w.far, "relocation order", &err) : NULL;
     w.mean32 = w.far ? rlcc__alloc(budget, d, sizeof *w.mean32, "mean", &err) : NULL;
-    w.start = w.mean32 ? rlcc__alloc(budget, k + 1, sizeof *w.start, "cluster starts", &err) : NULL;
-    w.fill = w.start ? rlcc__alloc(budget, k, sizeof *w.fill, "cluster starts", &err) : NULL;
-    w.order = w.fill ? rlcc__alloc(budget, n, sizeof *w.order, "cluster members", &err) : NULL;
-    double *col = w.order ? rlcc__alloc(budget, d, sizeof *col, "variances", &err) : NULL;
+    w.start[0] = w.mean32 ? rlcc__alloc(budget, k + 1, sizeof *w.start[0], "cluster starts", &err) : NULL;
+    w.start[1] = w.start[0] ? rlcc__alloc(budget, k + 1, sizeof *w.start[1], "cluster starts", &err) : NULL;
+    w.fill = w.start[1] ? rlcc__alloc(budget, k, sizeof *w.fill, "cluster starts", &err) : NULL;
+    w.order[0] = w.fill ? rlcc__alloc(budget, n, sizeof *w.order[0], "cluster members", &err) : NULL;
+    w.order[1] = w.order[0] ? rlcc__alloc(budget, n, sizeof *w.order[1], "cluster members", &err) : NULL;
+    double *col = w.order[1] ? rlcc__alloc(budget, d, sizeof *col, "variances", &err) : NULL;
     if (col != NULL) {
         int64_t bytes = (budget->limit - budget->used) / 4;
         bytes = bytes < TILE_BYTES ? bytes : TILE_BYTES;
@@ -348,7 +397,7 @@ int rlcc__kmeans(const float *x, int64_t n, int64_t d, int64_t ldx, const double
         r.xn32 = xn32;
         for (int64_t j = 0; j < k; j++)
             memcpy(c_a + j * d, init + j * ldi, sizeof(float) * (size_t)d);
-        const double tol_abs = tolerance(&r, tol, col, w.mean32);
+        const double tol_abs = tolerance(&r, tol, col, &w);
         float *c = c_a, *c_next = c_b;
         int32_t *cur = lab_a, *prev = lab_b;
         int strict = 0;
@@ -387,9 +436,11 @@ int rlcc__kmeans(const float *x, int64_t n, int64_t d, int64_t ldx, const double
     }
     rlcc__free(budget, r.tile, r.tile_rows * k, sizeof *r.tile);
     rlcc__free(budget, col, d, sizeof *col);
-    rlcc__free(budget, w.order, n, sizeof *w.order);
+    rlcc__free(budget, w.order[1], n, sizeof *w.order[1]);
+    rlcc__free(budget, w.order[0], n, sizeof *w.order[0]);
     rlcc__free(budget, w.fill, k, sizeof *w.fill);
-    rlcc__free(budget, w.start, k + 1, sizeof *w.start);
+    rlcc__free(budget, w.start[1], k + 1, sizeof *w.start[1]);
+    rlcc__free(budget, w.start[0], k + 1, sizeof *w.start[0]);
     rlcc__free(budget, w.mean32, d, sizeof *w.mean32);
     rlcc__free(budget, w.far, n, sizeof *w.far);
     rlcc__free(budget, w.sums, kd, sizeof *w.sums);

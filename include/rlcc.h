@@ -1783,7 +1783,7 @@ RLCC_API int rlcc_kmeans_options_init(rlcc_kmeans_options *options, size_t struc
  *   n_iter         out, may be NULL: the steps run, as scikit-learn's
  *                  n_iter_.
  * Work: per step one SGEMM of n x d x k (tiled within max_bytes) plus O(n
- * k + n d); memory about 12 k d + 24 n bytes besides the tile.
+ * k + n d); memory about 16 k d + 48 n bytes besides the tile.
  * Errors: RLCC_E_INVALID_ARGUMENT (also: outputs overlapping each other
  * or x, init equal to centroids with ldi != ldc, rows with squared norm
  * above 2^120), RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT; outputs

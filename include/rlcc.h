@@ -1767,7 +1767,8 @@ typedef struct rlcc_kmeans_options {
     int32_t n_threads;
     /** Stop when the summed squared centroid shift is <= tol x the mean
      *  per-feature variance of x (default 1e-4, scikit-learn's); 0: stop
-     *  only when the labels repeat (or at max_iter). */
+     *  only when the labels repeat or no centroid moved at all (or at
+     *  max_iter), as scikit-learn's tol=0. Finite, >= 0. */
     double tol;
     /** As rlcc_dbscan_options.max_bytes (a Gram tile, never n x k). */
     int64_t max_bytes;
@@ -1784,10 +1785,17 @@ RLCC_API int rlcc_kmeans_options_init(rlcc_kmeans_options *options, size_t struc
  * Gram screen with a proven bound, near-ties decided again in double; ties
  * to the lowest index), each centroid is the double sum of its members in
  * sample order over the count, rounded to float32; an empty cluster takes
- * the row farthest from its own centroid (several empty clusters in
- * ascending order). Stops when the labels repeat, when the shift is below
- * tol, or after max_iter steps; unless stopped by a repeat, the rows are
- * assigned once more to the final centroids.
+ * the row farthest from its own centroid (distance descending, the higher
+ * row first at equal distance as NumPy's argpartition gives scikit-learn;
+ * several empty clusters in ascending id take the next rows of that
+ * order; a cluster a move leaves empty takes the mean of x, scikit-learn's
+ * centred zero). The labels returned are the assignments (a move does not
+ * relabel a row, as in scikit-learn). Stops when the labels repeat, when
+ * the shift is at or below tol, or after max_iter steps; unless stopped by
+ * a repeat, the rows are assigned once more to the final centroids.
+ * Equals scikit-learn 1.2 on float64 copies of the rows (labels, n_iter;
+ * centroids within 1e-6) except at rounding-level near-ties of a distance
+ * or of the stopping rule, and in steps with several empty clusters.
  *
  *   x, n, d, ldx   the rows (finite).
  *   init           k x d float32 start centroids, row stride ldi >= d
@@ -1797,9 +1805,13 @@ RLCC_API int rlcc_kmeans_options_init(rlcc_kmeans_options *options, size_t struc
  *   labels         out, n int32 in [0, k).
  *   n_iter         out, may be NULL: the steps run, as scikit-learn's
  *                  n_iter_.
- * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_OUT_OF_MEMORY,
- * RLCC_E_MEMORY_LIMIT; outputs untouched on error. Thread-safe; the same
- * bytes for every n_threads, max_bytes and BLAS kernel. Since 1.7.
+ * Work: per step one SGEMM of n x d x k (tiled within max_bytes) plus O(n
+ * k + n d); memory about 16 k d + 48 n bytes besides the tile.
+ * Errors: RLCC_E_INVALID_ARGUMENT (also: outputs overlapping each other
+ * or x, init equal to centroids with ldi != ldc, rows with squared norm
+ * above 2^120), RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT; outputs
+ * untouched on error. Thread-safe; the same bytes for every n_threads,
+ * max_bytes and BLAS kernel. Since 1.7.
  */
 RLCC_API int rlcc_kmeans(const float *x, int64_t n, int64_t d, int64_t ldx,
                          const float *init, int64_t k, int64_t ldi,
@@ -1812,16 +1824,20 @@ RLCC_API int rlcc_kmeans(const float *x, int64_t n, int64_t d, int64_t ldx,
  * training rows are the first max_points_per_centroid x k of
  * rand_perm(n, seed), else all rows in order; the start rows are the
  * training rows at rand_perm(n_train, seed + 1)[0 .. k-1] (rand_perm:
- * Fisher-Yates with std::mt19937).
+ * Fisher-Yates with std::mt19937 seeded with the low 32 bits, j = i +
+ * mt() % (n - i)); when n_train == k, faiss copies the first k rows of x
+ * instead (and runs no step): start_rows = 0 .. k-1. Checked against
+ * Debian's faiss 1.7.3 (faiss >= 1.8 draws j differently).
  *
  *   n, k          1 <= k <= n.
  *   seed          faiss's default is 1234.
  *   max_points_per_centroid  > 0 (faiss's default 256).
  *   start_rows    out, k int64: row indices into the n rows.
- *   train_rows    out, may be NULL: the training rows, *n_train of them
- *                 (at most n; min(n, max_points_per_centroid x k)).
+ *   train_rows    out, may be NULL: the training rows in faiss's order,
+ *                 *n_train of them: min(n, max_points_per_centroid x k).
  *   n_train       out, may be NULL.
- * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_OUT_OF_MEMORY. Since 1.7.
+ * Errors: RLCC_E_INVALID_ARGUMENT (also: overlapping outputs),
+ * RLCC_E_OUT_OF_MEMORY (about 4 n bytes). Thread-safe. Since 1.7.
  */
 RLCC_API int rlcc_kmeans_init_faiss(int64_t n, int64_t k, uint64_t seed,
                                     int64_t max_points_per_centroid, int64_t *start_rows,

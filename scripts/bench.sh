@@ -5,7 +5,8 @@
 # GIL and pseudo labels over a plain metric, on synthetic re-ID embeddings,
 # D = 2048. Prints Markdown tables.
 #   scripts/bench.sh [SECTION ...]   sections: dbscan jaccard consensus
-#                                    refiner gil metric (default: all)
+#                                    refiner gil metric kmeans (default: all)
+#   (section kmeans: KMEANS_N=12936 KMEANS_K=500 KMEANS_ITERS=300 KMEANS_REPEAT=3)
 #   SIZES="12936 32621" EPS=1.0 MIN_SAMPLES=4 RLCC_N=32621 REFINER_N=32621
 #   REFINER_GENERATIONS=3 GIL_N=12000 METRIC_N=12936 scripts/bench.sh
 #   SMOKE=1 scripts/bench.sh refiner   small sizes (N = 2000, D = 256): a
@@ -17,7 +18,8 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
 if [ -n "${SMOKE:-}" ]; then
     SIZES=${SIZES:-2000} D=${D:-256} RLCC_N=${RLCC_N:-2000} REFINER_N=${REFINER_N:-2000}
-    GIL_N=${GIL_N:-2000} METRIC_N=${METRIC_N:-2000}
+    GIL_N=${GIL_N:-2000} METRIC_N=${METRIC_N:-2000} KMEANS_N=${KMEANS_N:-2000} KMEANS_K=${KMEANS_K:-50}
+    KMEANS_REPEAT=${KMEANS_REPEAT:-1}
 fi
 SIZES=${SIZES:-"12936 32621"}
 D=${D:-2048}
@@ -28,11 +30,12 @@ REFINER_N=${REFINER_N:-32621}
 REFINER_GENERATIONS=${REFINER_GENERATIONS:-3}
 GIL_N=${GIL_N:-12000}
 METRIC_N=${METRIC_N:-12936}
-SECTIONS=${*:-dbscan jaccard consensus refiner gil metric}
+KMEANS_N=${KMEANS_N:-12936} KMEANS_K=${KMEANS_K:-500} KMEANS_ITERS=${KMEANS_ITERS:-300} KMEANS_REPEAT=${KMEANS_REPEAT:-3}
+SECTIONS=${*:-dbscan jaccard consensus refiner gil metric kmeans}
 for section in $SECTIONS; do
     case $section in
-        dbscan|jaccard|consensus|refiner|gil|metric) ;;
-        *) echo "bench.sh: unknown section $section (dbscan jaccard consensus refiner gil metric)" >&2
+        dbscan|jaccard|consensus|refiner|gil|metric|kmeans) ;;
+        *) echo "bench.sh: unknown section $section (dbscan jaccard consensus refiner gil metric kmeans)" >&2
            exit 2 ;;
     esac
 done
@@ -133,6 +136,15 @@ echo "| N | D | clusters | one pass s | three DBSCANs s | speed-up | same labels
 echo "|---|---|---|---|---|---|---|"
 pm=$(PYTHONPATH=bindings/python "$PYTHON" bench/pseudo_metric.py "$METRIC_N" "$D")
 echo "| $(field "$pm" n) | $(field "$pm" d) | $(field "$pm" clusters) | $(field "$pm" one_pass_s) | $(field "$pm" three_dbscans_s) | $(field "$pm" speedup)x | $(field "$pm" same_labels) |"
+fi
+
+# k-means (1.7, issue #15 item 3): bench/bench_kmeans.py, median of KMEANS_REPEAT runs
+if wants kmeans; then
+echo
+echo "k-means pseudo labels (1.7): rlcc.kmeans from faiss's start (tol 0, max_iter $KMEANS_ITERS), against the same number of N x D x K SGEMMs and scikit-learn's KMeans(algorithm=\"lloyd\", n_init=1) from the same start (float32), median of $KMEANS_REPEAT"
+echo
+PYTHONPATH=bindings/python RLCC_LIBRARY="$PWD/lib/librlcc.so.1" "$PYTHON" bench/bench_kmeans.py --header \
+    --n "$KMEANS_N" --d "$D" --k "$KMEANS_K" --iters "$KMEANS_ITERS" --repeat "$KMEANS_REPEAT"
 fi
 
 echo

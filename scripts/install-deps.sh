@@ -33,7 +33,10 @@ pkg-config
 # python3-hypothesis: the property-based tests of the Python binding
 # (tests/python/test_properties.py); patchelf: the Python wheel vendors its
 # libraries; dpkg-dev, debhelper, dh-python,
-# fakeroot, lintian: the Debian packages; man-db: `man -l` renders rlcc(1).
+# fakeroot, lintian: the Debian packages; man-db: `man -l` renders rlcc(1);
+# python3-faiss: faiss 1.7.3, the reference of rlcc_kmeans_init_faiss's start
+# rows and of the k-means runs from it (tests/python/test_kmeans.py), also a
+# peer of make bench.
 CHECK="
 libclang-rt-14-dev
 abigail-tools
@@ -64,12 +67,12 @@ fakeroot
 lintian
 man-db
 git
+python3-faiss
 "
 
 # r-base-core, r-cran-dbscan: R's dbscan package, a peer of the low-dimensional
 # DBSCAN benchmark (bench/bench_lowdim.py) and the source of its DS3 data set.
 BENCH="
-python3-faiss
 r-base-core
 r-cran-dbscan
 "

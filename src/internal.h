@@ -389,4 +389,21 @@ int rlcc__feature_graph(const float *x, int64_t n, int64_t d, int64_t ldx,
                         rlcc__budget *budget, rlcc__graph *out,
                         int64_t *n_redecided);
 
+/* ---- k-means (kmeans.c), issue #15 item 3 ----------------------------------
+ * Options read and checked (max_iter >= 1, tol finite >= 0, resources). */
+int rlcc__check_kmeans_options(const rlcc_kmeans_options *options, rlcc_kmeans_options *out);
+/* rlcc_kmeans() over validated inputs: xn2 the squared row norms in double
+ * (rlcc__row_norms), init's values checked; n_decided (may be NULL) counts
+ * the rows whose label the float32 screen left to the double decision,
+ * summed over the steps. */
+int rlcc__kmeans(const float *x, int64_t n, int64_t d, int64_t ldx, const double *xn2,
+                 const float *init, int64_t k, int64_t ldi, int32_t max_iter, double tol,
+                 int n_threads, rlcc__budget *budget, float *centroids, int64_t ldc,
+                 int32_t *labels, int64_t *n_iter, int64_t *n_decided);
+/* rlcc_kmeans_init_faiss() over validated inputs; train_rows (room for
+ * min(n, max_points x k)) and n_train may be NULL. */
+int rlcc__kmeans_init_faiss(int64_t n, int64_t k, uint64_t seed, int64_t max_points,
+                            rlcc__budget *budget, int64_t *start_rows, int64_t *train_rows,
+                            int64_t *n_train);
+
 #endif

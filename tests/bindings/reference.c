@@ -392,6 +392,37 @@ int main(int argc, char **argv)
         DUMP_I64(names[borrow], &held, 1);
         rlcc_refiner_free(by_matrix);
     }
+    /* 1.7, k-means (issue #15 item 3): faiss's start for k = 12 (seed 1234,
+     * 4 points per centroid: 48 training rows of the 120), Lloyd from it
+     * with the defaults (300 steps, tol 1e-4) and with 2 steps, tol 0; and
+     * the options' layout */
+    {
+        enum { KM_K = 12 };
+        int64_t start[KM_K], train[4 * KM_K], n_train = 0, iters = 0;
+        ok(rlcc_kmeans_init_faiss(n, KM_K, 1234, 4, start, train, &n_train), "kmeans_init_faiss");
+        DUMP_I64("kmeans_start", start, KM_K);
+        DUMP_I64("kmeans_train", train, n_train);
+        float *km_init = malloc((size_t)(KM_K * d) * sizeof *km_init);
+        float *km_c = malloc((size_t)(KM_K * d) * sizeof *km_c);
+        int32_t *km_l = malloc((size_t)n * sizeof *km_l);
+        for (int64_t j = 0; j < KM_K; j++)
+            memcpy(km_init + j * d, x0 + start[j] * d, (size_t)d * sizeof(float));
+        ok(rlcc_kmeans(x0, n, d, d, km_init, KM_K, d, NULL, km_c, d, km_l, &iters), "kmeans");
+        DUMP_F32("kmeans_centroids", km_c, KM_K * d);
+        DUMP_I32("kmeans_labels", km_l, n);
+        DUMP_I64("kmeans_n_iter", &iters, 1);
+        rlcc_kmeans_options kopts;
+        rlcc_kmeans_options_init(&kopts, sizeof kopts);
+        kopts.max_iter = 2;
+        kopts.tol = 0.0;
+        ok(rlcc_kmeans(x0, n, d, d, km_init, KM_K, d, &kopts, km_c, d, km_l, &iters), "kmeans (2 steps)");
+        DUMP_F32("kmeans_short_centroids", km_c, KM_K * d);
+        DUMP_I32("kmeans_short_labels", km_l, n);
+        DUMP_I64("kmeans_short_n_iter", &iters, 1);
+        LAYOUT(kmeans_options, AT(kmeans_options, struct_size), AT(kmeans_options, max_iter),
+               AT(kmeans_options, n_threads), AT(kmeans_options, tol), AT(kmeans_options, max_bytes));
+        free(km_init), free(km_c), free(km_l);
+    }
     rlcc_refiner_free(refiner);
     free(x0);
     free(x1);

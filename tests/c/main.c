@@ -37,6 +37,7 @@ static const group groups[] = {
     {"robustness", robustness_tests},
     {"pseudo_methods", pseudo_methods_tests},
     {"methods", methods_tests}, /* 1.7: #15 items 1, 4, 5 */
+    {"kmeans", kmeans_tests}, /* issue #15 item 3 */
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

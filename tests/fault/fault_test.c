@@ -1266,6 +1266,14 @@ int main(void)
         return 1;
     EVERY_FAILURE_POINT("rlcc_dbscan_csr", rlcc_dbscan_csr(N, rlcc_csr_indptr(graph), rlcc_csr_indices(graph), rlcc_csr_data(graph), 0.6, 3, NULL, labels, NULL, NULL, NULL), (void)0);
     EVERY_FAILURE_POINT("rlcc_knn", rlcc_knn(x, N, D, D, 10, NULL, knn, sq), (void)0);
+    { /* k-means (1.7, issue #15 item 3): 9 clusters from faiss's start */
+        int64_t start[9], train[N], n_train = 0, km_iter = 0;
+        float km_init[9 * D], km_c[9 * D];
+        EVERY_FAILURE_POINT("rlcc_kmeans_init_faiss", rlcc_kmeans_init_faiss(N, 9, 1234, 8, start, train, &n_train), (void)0);
+        for (int j = 0; j < 9; j++)
+            memcpy(km_init + j * D, x + start[j] * D, sizeof(float) * D);
+        EVERY_FAILURE_POINT("rlcc_kmeans", rlcc_kmeans(x, N, D, D, km_init, 9, D, NULL, km_c, D, labels, &km_iter), (void)0);
+    }
     rlcc_knn_state *ks = NULL;
     EVERY_FAILURE_POINT("rlcc_knn_state_new", rlcc_knn_state_new(N, 0, D, 10, NULL, &ks), (rlcc_knn_state_free(ks), ks = NULL));
     record(rlcc_knn_state_new(N, 0, D, 10, NULL, &ks) == RLCC_OK, "rlcc_knn_state_new");

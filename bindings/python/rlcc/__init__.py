@@ -19,6 +19,8 @@ from ._rlcc import (Generation, PseudoLabels, Refiner, blend, centroids, class_p
 # 1.7 (#15 items 1, 4, 5): camera proxies, cross-agreement, eps from a quantile
 from ._later import (CameraProxies, camera_proxies, cross_agreement, eps_from_quantile,
                      part_weights)
+# k-means (issue #15 item 3)
+from ._kmeans import KMeansResult, kmeans, kmeans_init_faiss
 
 __all__ = [
     "__version__",
@@ -48,6 +50,10 @@ __all__ = [
     "cross_agreement",
     "part_weights",
     "eps_from_quantile",
+    # k-means (issue #15 item 3)
+    "kmeans",
+    "kmeans_init_faiss",
+    "KMeansResult",
 ]
 
 

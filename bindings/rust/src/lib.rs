@@ -23,6 +23,9 @@ mod later;
 pub use later::{camera_proxies, cross_agreement, eps_from_quantile, eps_from_quantile_csr, part_weights,
                 AgreementOptions, CameraProxies, CentroidNorm, ProxyOptions, ProxyOrder, QuantileOptions,
                 Summation};
+// k-means (1.7, issue #15 item 3)
+mod kmeans;
+pub use kmeans::{kmeans, kmeans_init_faiss, FaissStart, Kmeans, KmeansOptions};
 
 use std::ffi::CStr;
 use std::fmt;

@@ -339,3 +339,19 @@ extern "C" {
         rho: f64, o: *const rlcc_quantile_options, eps: *mut f64) -> c_int;
 }
 // ---- end of 1.7 items 1, 4, 5 ----
+// ---- 1.7, k-means (issue #15 item 3) ----
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+/// `rlcc_kmeans_options` (1.7): 32 bytes on LP64.
+pub struct rlcc_kmeans_options {
+    pub struct_size: usize, pub max_iter: i32, pub n_threads: i32, pub tol: f64, pub max_bytes: i64,
+}
+extern "C" {
+    pub fn rlcc_kmeans_options_init(o: *mut rlcc_kmeans_options, size: usize) -> c_int;
+    pub fn rlcc_kmeans(x: *const f32, n: i64, d: i64, ldx: i64, init: *const f32, k: i64, ldi: i64,
+        o: *const rlcc_kmeans_options, centroids: *mut f32, ldc: i64, labels: *mut i32,
+        n_iter: *mut i64) -> c_int;
+    pub fn rlcc_kmeans_init_faiss(n: i64, k: i64, seed: u64, max_points_per_centroid: i64,
+        start_rows: *mut i64, train_rows: *mut i64, n_train: *mut i64) -> c_int;
+}
+// ---- end of k-means ----

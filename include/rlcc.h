@@ -1868,6 +1868,23 @@ RLCC_API int rlcc_infomap_labels(const float *x, int64_t n, int64_t d, int64_t l
                                  int64_t *n_classes, double *codelength);
 
 /**
+ * The directed links of rlcc_infomap_labels() (spec section 2 steps 1-2),
+ * for a caller who runs the infomap package on them: for i ascending, i's
+ * list in order, j == i skipped, the link i -> j with weight 1 - dist
+ * (dist widened to double) while dist <= 1 - min_sim and 1 - dist > 0; the
+ * row stops at the first entry that fails. Arguments as
+ * rlcc_infomap_labels() (options: k, min_sim, normalize, n_threads,
+ * max_bytes).
+ *   src, dst, weight  out, room for n x k links each.
+ *   n_links           out: the links written.
+ * Errors: as rlcc_infomap_labels(). Thread-safe. Since 1.7.
+ */
+RLCC_API int rlcc_infomap_links(const float *x, int64_t n, int64_t d, int64_t ldx,
+                                const int64_t *knn, const float *knn_dist,
+                                const rlcc_infomap_options *options, int64_t *src,
+                                int64_t *dst, double *weight, int64_t *n_links);
+
+/**
  * The two-level map-equation codelength (bits) of a partition of a
  * directed, weighted graph under Infomap's flow model (Infomap 1.x
  * --directed: teleportation to links, unrecorded, alpha 0.15; spec

@@ -346,4 +346,40 @@ int rlcc__feature_graph(const float *x, int64_t n, int64_t d, int64_t ldx,
                         rlcc__budget *budget, rlcc__graph *out,
                         int64_t *n_redecided);
 
+/* ---- InfoMap (flow.c, infomap.c; issue #15 item 2) ------------------------
+ * Infomap's network of a link list: the nodes that end some link, ascending
+ * by the caller's id; links sorted by (source, target), repeats merged; the
+ * flow of Infomap 1.x --directed (teleportation to links, unrecorded). */
+typedef struct rlcc__flow_net {
+    int64_t n;          /* network nodes */
+    int64_t n_links;    /* distinct links */
+    int64_t cap_links;  /* allocated link entries (>= 1) */
+    int64_t *id;        /* n: the caller's node id */
+    int64_t *out_ptr;   /* n + 1 */
+    int32_t *out_dst;   /* links: targets (network indices), row by row */
+    double *weight;     /* links */
+    double *link_flow;  /* links */
+    double *flow;       /* n: node flow */
+} rlcc__flow_net;
+/* Links already checked (rlcc__check_links); nothing left allocated on
+ * error. */
+int rlcc__flow_net_build(int64_t n_nodes, const int64_t *src, const int64_t *dst,
+                         const double *weight, int64_t n_links, rlcc__budget *budget,
+                         rlcc__flow_net *net);
+void rlcc__flow_net_free(rlcc__flow_net *net, rlcc__budget *budget);
+/* Node ids in [0, n_nodes), no self-link, weights finite and > 0. */
+int rlcc__check_links(int64_t n_nodes, const int64_t *src, const int64_t *dst,
+                      const double *weight, int64_t n_links);
+/* The two-level codelength of module[] (indexed by the caller's node id,
+ * values >= 0). Optionally mod_of (net->n: the compact module of each
+ * network node, modules numbered by id ascending), module_flow (room for
+ * net->n) and *n_modules. */
+int rlcc__map_codelength(const rlcc__flow_net *net, const int32_t *module, rlcc__budget *budget,
+                         double *codelength, int32_t *mod_of, double *module_flow,
+                         int64_t *n_modules);
+/* librlcc's two-level Infomap search: a module per network node (compact,
+ * into module, net->n entries). */
+int rlcc__infomap_search(const rlcc__flow_net *net, uint64_t seed, int32_t trials,
+                         rlcc__budget *budget, int32_t *module);
+
 #endif

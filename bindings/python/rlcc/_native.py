@@ -497,6 +497,38 @@ _declare("rlcc_refiner_load", ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t,
          ctypes.POINTER(LoadOptions), ctypes.POINTER(ctypes.c_void_p))  # state, size, options, out
 
 
+# ---- InfoMap pseudo labels (issue #15 item 2) ----------------------------------
+
+
+class InfomapOptions(ctypes.Structure):
+    """Mirror of ``rlcc_infomap_options`` (1.7 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("k", ctypes.c_int32),
+        ("cluster_num", ctypes.c_int32),
+        ("min_sim", ctypes.c_double),
+        ("seed", ctypes.c_uint64),
+        ("trials", ctypes.c_int32),
+        ("normalize", ctypes.c_int32),
+        ("n_threads", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
+_declare("rlcc_infomap_options_init", ctypes.c_int, ctypes.POINTER(InfomapOptions),
+         ctypes.c_size_t)
+_declare("rlcc_infomap_labels", ctypes.c_int, c_float_p, _i64, _i64, _i64, c_int64_p, c_float_p,
+         c_int32_p, ctypes.POINTER(InfomapOptions), c_int32_p, c_int64_p,
+         ctypes.POINTER(ctypes.c_double))
+_declare("rlcc_infomap_links", ctypes.c_int, c_float_p, _i64, _i64, _i64, c_int64_p, c_float_p,
+         ctypes.POINTER(InfomapOptions), c_int64_p, c_int64_p, ctypes.POINTER(ctypes.c_double),
+         c_int64_p)
+_declare("rlcc_map_codelength", ctypes.c_int, _i64, c_int64_p, c_int64_p,
+         ctypes.POINTER(ctypes.c_double), _i64, c_int32_p, ctypes.POINTER(ctypes.c_double))
+
+
 def library_version() -> str:
     """The version string of the loaded shared library."""
     return lib.rlcc_version_string().decode()

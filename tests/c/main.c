@@ -35,6 +35,8 @@ static const group groups[] = {
     {"concurrency", concurrency_tests},
     {"limits", limits_tests},
     {"robustness", robustness_tests},
+    /* InfoMap pseudo labels (issue #15 item 2) */
+    {"infomap", infomap_tests},
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

@@ -76,5 +76,7 @@ extern const test_case knn_tests[];
 extern const test_case concurrency_tests[];
 extern const test_case limits_tests[];
 extern const test_case robustness_tests[];
+/* InfoMap pseudo labels (issue #15 item 2) */
+extern const test_case infomap_tests[];
 
 #endif

@@ -14,7 +14,8 @@
  *     (no out-link) first, ascending, then the others, ascending; link
  *     terms in link order;
  *   - module sums: members in ascending node order, crossing links in link
- *     order, modules ascending by the caller's module id.
+ *     order, modules in the order of their smallest member (node id), so
+ *     the codelength does not depend on the ids a partition uses.
  */
 #include <math.h>
 #include <string.h>
@@ -228,8 +229,8 @@ done:
 }
 
 /* Compact modules: mod_of[u] in [0, *n_modules) for every network node,
- * numbered by the caller's module id ascending; module[] is indexed by the
- * caller's node id. Uses scratch of 2 n int64. */
+ * numbered in the order of their smallest member (so that no sum depends
+ * on the caller's ids); module[] is indexed by the caller's node id. */
 static int compact_modules(const rlcc__flow_net *net, const int32_t *module, rlcc__budget *budget,
                            int32_t *mod_of, int64_t *n_modules)
 {
@@ -270,6 +271,16 @@ static int compact_modules(const rlcc__flow_net *net, const int32_t *module, rlc
         mod_of[u] = (int32_t)m;
     }
     *n_modules = m + 1;
+    /* renumbered by smallest member: the sums do not depend on the ids */
+    int64_t *renum = tmp;
+    for (int64_t c = 0; c <= m; c++)
+        renum[c] = -1;
+    int64_t next = 0;
+    for (int64_t u = 0; u < n; u++) {
+        if (renum[mod_of[u]] < 0)
+            renum[mod_of[u]] = next++;
+        mod_of[u] = (int32_t)renum[mod_of[u]];
+    }
     rlcc__free(budget, cnt, 65537, sizeof *cnt);
     rlcc__free(budget, tmp, n > 0 ? n : 1, sizeof *tmp);
     rlcc__free(budget, key, n > 0 ? n : 1, sizeof *key);

@@ -372,7 +372,7 @@ int rlcc__check_links(int64_t n_nodes, const int64_t *src, const int64_t *dst,
                       const double *weight, int64_t n_links);
 /* The two-level codelength of module[] (indexed by the caller's node id,
  * values >= 0). Optionally mod_of (net->n: the compact module of each
- * network node, modules numbered by id ascending), module_flow (room for
+ * network node, modules numbered by smallest member), module_flow (room for
  * net->n) and *n_modules. */
 int rlcc__map_codelength(const rlcc__flow_net *net, const int32_t *module, rlcc__budget *budget,
                          double *codelength, int32_t *mod_of, double *module_flow,

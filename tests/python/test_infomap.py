@@ -299,3 +299,50 @@ def test_errors():
         with pytest.raises(rlcc.InvalidArgument, match=text.replace("[", r"\[")
                            .replace("]", r"\]").replace("(", r"\(").replace(")", r"\)")):
             rlcc.map_codelength(*args)
+
+
+# ---- the C bits (tests/bindings/reference.c) ----------------------------------------
+
+
+def test_vs_c_reference(tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    top = Path(__file__).resolve().parents[2]
+    subprocess.run(["make", "-s", "--no-print-directory", "build/reference/rlcc-reference"],
+                   cwd=top, check=True)
+    subprocess.run([str(top / "build/reference/rlcc-reference"), str(top / "examples/data"),
+                    str(tmp_path)], check=True)
+    types = {"f64": np.float64, "i32": np.int32, "i64": np.int64}
+
+    def ref(name, kind):
+        return np.fromfile(tmp_path / f"{name}.{kind}", dtype=types[kind])
+
+    def same(got, want):
+        got = np.ascontiguousarray(got).ravel()
+        assert got.dtype == want.dtype and got.size == want.size
+        assert np.array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}"))
+
+    x = np.load(top / "examples/data/reid_gen0.npy")
+    r = rlcc.infomap_pseudo_labels(x, normalize=True)
+    same(r.labels, ref("infomap_labels", "i32"))
+    assert r.n_classes == ref("infomap_n_classes", "i64")[0]
+    same(np.float64(r.codelength), ref("infomap_codelength", "f64"))
+    modules = np.arange(len(x)) % 7
+    r = rlcc.infomap_pseudo_labels(x, normalize=True, modules=modules)
+    same(r.labels, ref("infomap_labels_modules", "i32"))
+    same(np.float64(r.codelength), ref("infomap_codelength_modules", "f64"))
+    s, t, w = rlcc.infomap_links(x, normalize=True)
+    same(s, ref("infomap_src", "i64"))
+    same(t, ref("infomap_dst", "i64"))
+    same(w, ref("infomap_weight", "f64"))
+    same(np.float64(rlcc.map_codelength(s, t, w, modules)), ref("infomap_map_codelength", "f64"))
+    # the options struct as the C compiler lays it out
+    import ctypes
+
+    from rlcc import _native
+
+    layout = ref("layout_infomap_options", "i64")
+    fields = [f for f, _ in _native.InfomapOptions._fields_]
+    assert layout[0] == ctypes.sizeof(_native.InfomapOptions)
+    assert list(layout[1:]) == [getattr(_native.InfomapOptions, f).offset for f in fields]

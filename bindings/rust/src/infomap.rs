@@ -63,6 +63,12 @@ pub struct InfomapKnn<'a> {
     pub distances: &'a [f32],
 }
 
+/// `(src, dst, weight)`: the links of [`infomap_links`].
+pub type InfomapLinks = (Vec<i64>, Vec<i64>, Vec<f64>);
+
+/// The pointers and leading sizes a call passes: x, d, ldx, knn, knn_dist.
+type Inputs = (*const f32, i64, i64, *const i64, *const f32);
+
 /// The result of [`infomap_pseudo_labels`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct InfomapLabels {
@@ -77,7 +83,7 @@ pub struct InfomapLabels {
 /// The rows (or none with caller lists) checked against `n x d`, and the
 /// lists against `n x k`: what the library reads is inside the slices.
 fn inputs(x: Option<&[f32]>, n: usize, d: usize, knn: Option<InfomapKnn<'_>>, k: usize)
-          -> Result<(*const f32, i64, i64, *const i64, *const f32), Error> {
+          -> Result<Inputs, Error> {
     to_i64("n", n)?;
     let (xp, dd) = match x {
         Some(x) => {
@@ -144,7 +150,7 @@ pub fn infomap_pseudo_labels(x: Option<&[f32]>, n: usize, d: usize, knn: Option<
 /// assert!((w[0] - 0.8).abs() < 1e-6);
 /// ```
 pub fn infomap_links(x: Option<&[f32]>, n: usize, d: usize, knn: Option<InfomapKnn<'_>>,
-                     options: &InfomapOptions) -> Result<(Vec<i64>, Vec<i64>, Vec<f64>), Error> {
+                     options: &InfomapOptions) -> Result<InfomapLinks, Error> {
     let o = options.raw()?;
     let (xp, dd, ldx, ip, dp) = inputs(x, n, d, knn, options.k)?;
     let cap = if (1..=n).contains(&options.k) {

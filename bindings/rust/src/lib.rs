@@ -20,7 +20,8 @@ mod checkpoint;
 pub use checkpoint::{LoadOptions, STATE_FORMAT};
 // InfoMap pseudo labels (issue #15 item 2)
 mod infomap;
-pub use infomap::{infomap_links, infomap_pseudo_labels, map_codelength, InfomapKnn, InfomapLabels, InfomapOptions};
+pub use infomap::{infomap_links, infomap_pseudo_labels, map_codelength, InfomapKnn, InfomapLabels, InfomapLinks,
+                  InfomapOptions};
 
 use std::ffi::CStr;
 use std::fmt;

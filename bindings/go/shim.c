@@ -330,3 +330,32 @@ int rlcc_go_refiner_load(const void *state, size_t size, const rlcc_load_options
 {
     return capture(rlcc_refiner_load(state, size, options, out), err);
 }
+
+/* InfoMap pseudo labels (issue #15 item 2) */
+int rlcc_go_infomap_labels(const float *x, int64_t n, int64_t d, const int64_t *knn,
+                           const float *knn_dist, const int32_t *modules,
+                           const rlcc_infomap_options *options, int32_t *labels,
+                           int64_t *n_classes, double *codelength, rlcc_go_error *err)
+{
+    return capture(rlcc_infomap_labels(x, n, d, d, knn, knn_dist, modules, options, labels,
+                                       n_classes, codelength),
+                   err);
+}
+
+int rlcc_go_infomap_links(const float *x, int64_t n, int64_t d, const int64_t *knn,
+                          const float *knn_dist, const rlcc_infomap_options *options,
+                          int64_t *src, int64_t *dst, double *weight, int64_t *n_links,
+                          rlcc_go_error *err)
+{
+    return capture(rlcc_infomap_links(x, n, d, d, knn, knn_dist, options, src, dst, weight,
+                                      n_links),
+                   err);
+}
+
+int rlcc_go_map_codelength(int64_t n_nodes, const int64_t *src, const int64_t *dst,
+                           const double *weight, int64_t n_links, const int32_t *modules,
+                           double *codelength, rlcc_go_error *err)
+{
+    return capture(rlcc_map_codelength(n_nodes, src, dst, weight, n_links, modules, codelength),
+                   err);
+}

@@ -295,8 +295,18 @@ int rlcc_infomap_labels(const float *x, int64_t n, int64_t d, int64_t ldx, const
     }
     rlcc__budget budget;
     rlcc__budget_init(&budget, opts.max_bytes);
+    return rlcc__infomap_labels(x, n, d, ldx, knn, knn_dist, modules, &opts, &budget, labels,
+                                n_classes, codelength);
+}
+
+int rlcc__infomap_labels(const float *x, int64_t n, int64_t d, int64_t ldx, const int64_t *knn,
+                         const float *knn_dist, const int32_t *modules,
+                         const rlcc_infomap_options *options, rlcc__budget *budget,
+                         int32_t *labels, int64_t *n_classes, double *codelength)
+{
+    const rlcc_infomap_options opts = *options;
     lists l;
-    err = make_lists(x, n, d, ldx, knn, knn_dist, &opts, &budget, &l);
+    int err = make_lists(x, n, d, ldx, knn, knn_dist, &opts, budget, &l);
     const int64_t cap = n * opts.k;
     int64_t *src = NULL, *dst = NULL;
     double *w = NULL;
@@ -305,27 +315,27 @@ int rlcc_infomap_labels(const float *x, int64_t n, int64_t d, int64_t ldx, const
     rlcc__flow_net net = {0};
     int have_net = 0;
     if (err == RLCC_OK)
-        src = rlcc__alloc(&budget, cap, sizeof *src, "links", &err);
+        src = rlcc__alloc(budget, cap, sizeof *src, "links", &err);
     if (src != NULL)
-        dst = rlcc__alloc(&budget, cap, sizeof *dst, "links", &err);
+        dst = rlcc__alloc(budget, cap, sizeof *dst, "links", &err);
     if (dst != NULL)
-        w = rlcc__alloc(&budget, cap, sizeof *w, "links", &err);
+        w = rlcc__alloc(budget, cap, sizeof *w, "links", &err);
     if (w != NULL) {
         const int64_t n_links = make_links(&l, opts.min_sim, src, dst, w);
-        lists_free(&l, &budget);
+        lists_free(&l, budget);
         memset(&l, 0, sizeof l);
-        err = rlcc__flow_net_build(n, src, dst, w, n_links, &budget, &net);
+        err = rlcc__flow_net_build(n, src, dst, w, n_links, budget, &net);
         have_net = err == RLCC_OK;
     }
     const int64_t nn = have_net && net.n > 0 ? net.n : 1;
     if (have_net)
-        mod_of = rlcc__alloc(&budget, nn, sizeof *mod_of, "modules", &err);
+        mod_of = rlcc__alloc(budget, nn, sizeof *mod_of, "modules", &err);
     if (mod_of != NULL)
-        mflow = rlcc__alloc(&budget, nn, sizeof *mflow, "module flow", &err);
+        mflow = rlcc__alloc(budget, nn, sizeof *mflow, "module flow", &err);
     if (mflow != NULL && modules == NULL) {
-        mods = rlcc__calloc(&budget, n, sizeof *mods, "modules", &err);
+        mods = rlcc__calloc(budget, n, sizeof *mods, "modules", &err);
         if (mods != NULL)
-            err = rlcc__infomap_search(&net, opts.seed, opts.trials, &budget, mod_of);
+            err = rlcc__infomap_search(&net, opts.seed, opts.trials, budget, mod_of);
         if (mods != NULL && err == RLCC_OK)
             for (int64_t u = 0; u < net.n; u++)
                 mods[net.id[u]] = mod_of[u];
@@ -333,23 +343,23 @@ int rlcc_infomap_labels(const float *x, int64_t n, int64_t d, int64_t ldx, const
     if (mflow != NULL && err == RLCC_OK) {
         double L = 0.0;
         int64_t M = 0;
-        err = rlcc__map_codelength(&net, modules != NULL ? modules : mods, &budget, &L, mod_of,
+        err = rlcc__map_codelength(&net, modules != NULL ? modules : mods, budget, &L, mod_of,
                                    mflow, &M);
         if (err == RLCC_OK)
-            err = make_labels(&net, n, mod_of, mflow, M, opts.cluster_num, &budget, labels,
+            err = make_labels(&net, n, mod_of, mflow, M, opts.cluster_num, budget, labels,
                               n_classes);
         if (err == RLCC_OK && codelength != NULL)
             *codelength = L;
     }
-    rlcc__free(&budget, mods, mods ? n : 0, sizeof *mods);
-    rlcc__free(&budget, mflow, nn, sizeof *mflow);
-    rlcc__free(&budget, mod_of, nn, sizeof *mod_of);
+    rlcc__free(budget, mods, mods ? n : 0, sizeof *mods);
+    rlcc__free(budget, mflow, nn, sizeof *mflow);
+    rlcc__free(budget, mod_of, nn, sizeof *mod_of);
     if (have_net)
-        rlcc__flow_net_free(&net, &budget);
-    rlcc__free(&budget, w, cap, sizeof *w);
-    rlcc__free(&budget, dst, cap, sizeof *dst);
-    rlcc__free(&budget, src, cap, sizeof *src);
-    lists_free(&l, &budget);
+        rlcc__flow_net_free(&net, budget);
+    rlcc__free(budget, w, cap, sizeof *w);
+    rlcc__free(budget, dst, cap, sizeof *dst);
+    rlcc__free(budget, src, cap, sizeof *src);
+    lists_free(&l, budget);
     return err;
 }
 

@@ -377,6 +377,13 @@ int rlcc__check_links(int64_t n_nodes, const int64_t *src, const int64_t *dst,
 int rlcc__map_codelength(const rlcc__flow_net *net, const int32_t *module, rlcc__budget *budget,
                          double *codelength, int32_t *mod_of, double *module_flow,
                          int64_t *n_modules);
+/* rlcc_infomap_labels() after its checks (n >= 1; options read and
+ * checked; caller lists and modules checked for shape, the lists' values
+ * are checked here): the pseudo-labeler slot's entry. */
+int rlcc__infomap_labels(const float *x, int64_t n, int64_t d, int64_t ldx, const int64_t *knn,
+                         const float *knn_dist, const int32_t *modules,
+                         const rlcc_infomap_options *options, rlcc__budget *budget,
+                         int32_t *labels, int64_t *n_classes, double *codelength);
 /* librlcc's two-level Infomap search: a module per network node (compact,
  * into module, net->n entries). */
 int rlcc__infomap_search(const rlcc__flow_net *net, uint64_t seed, int32_t trials,

@@ -160,6 +160,36 @@ def test_labels_from_partition_equal_oracle(seed):
 
 
 @pytest.mark.parametrize("seed", range(100))
+def test_random_caller_lists_equal_oracle(seed):
+    """Caller lists that no feature matrix gives: self anywhere or absent,
+    asymmetric, tied distances, so some samples are link targets only
+    (dangling nodes) and some rows stop early."""
+    rng = np.random.default_rng(70_000 + seed)
+    n = int(rng.integers(2, 40))
+    k = int(rng.integers(1, min(n, 12) + 1))
+    idx = np.stack([rng.permutation(n)[:k] for _ in range(n)]).astype(np.int64)
+    dist = np.sort(rng.choice([0.0, 0.1, 0.25, 0.5, 0.5, 0.75, 1.2], (n, k)), axis=1)
+    dist = dist.astype(np.float32)
+    min_sim = float(rng.choice([0.5, 0.3, -1.0, 0.9]))
+    cluster_num = int(rng.integers(0, 4))
+    src, dst, w = oracle.links(idx, dist, min_sim)
+    got = rlcc.infomap_links(None, k, min_sim, knn=idx, knn_dist=dist)
+    for a, b in zip(got, (src, dst, w)):
+        np.testing.assert_array_equal(a, b)
+    modules = random_partition(rng, n)
+    want = oracle.labels(n, src, dst, w, modules, cluster_num)
+    r = rlcc.infomap_pseudo_labels(None, k=k, min_sim=min_sim, cluster_num=cluster_num,
+                                   modules=modules, knn=idx, knn_dist=dist)
+    np.testing.assert_array_equal(r.labels, want[0])
+    assert r.n_classes == want[1] and r.codelength == want[2]
+    own = rlcc.infomap_pseudo_labels(None, k=k, min_sim=min_sim, cluster_num=0, seed=seed,
+                                     knn=idx, knn_dist=dist)
+    again = oracle.labels(n, src, dst, w, own.labels, 0)
+    np.testing.assert_array_equal(own.labels, again[0])
+    assert own.codelength == again[2]
+
+
+@pytest.mark.parametrize("seed", range(100))
 def test_search_partition_scored_as_oracle(seed):
     """The library's own partition: with cluster_num 0 the labels are the
     partition itself (modules, then singles); its codelength is the oracle's

@@ -98,7 +98,15 @@ def infomap_pseudo_labels(x: Any, k: int = 15, min_sim: float = 0.5, cluster_num
 
     ``x`` needs unit rows unless ``normalize`` (a normalised copy is used).
     With ``knn`` given, ``x`` may be None. Returns :class:`InfomapLabels`.
-    The same labels for every ``n_threads`` and ``max_bytes``.
+
+    The search is Infomap 1.x's two-level algorithm written anew (core
+    moves, aggregation, fine- and coarse-tuning) with its own generator
+    (splitmix64 seeded by ``seed``): the labels depend on the seed only,
+    the same for every ``n_threads``, ``max_bytes`` and BLAS, but they are
+    not the ``infomap`` package's partition (two runs of that package with
+    different seeds differ too); compare codelengths with
+    :func:`map_codelength`. Survivors are numbered ascending, where Cluster
+    Contrast uses CPython's set order (the same up to large label values).
     """
     k = native.integer(k, "k", "int32")
     opts = _options(k, min_sim, cluster_num, seed, trials, normalize, n_threads, max_bytes)

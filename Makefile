@@ -210,6 +210,13 @@ bench: deps-bench
 		build/bench/bench_rlcc
 	PYTHON=$(PYTHON) scripts/bench.sh
 
+# Only the InfoMap tables (bench/bench_infomap.py; INFOMAP_BIN=path/to/Infomap,
+# INFOMAP_ARGS=--quick). Issue #15 item 2.
+bench-infomap: deps-bench
+	@$(MAKE) --no-print-directory build
+	PYTHONPATH=bindings/python RLCC_LIBRARY=$(CURDIR)/lib/librlcc.so.1 $(PYTHON) \
+		bench/bench_infomap.py $(INFOMAP_ARGS)
+
 # Only the low-dimensional DBSCAN tables (bench/bench_lowdim.py; LOWDIM_ARGS=--quick).
 bench-lowdim: deps-bench
 	@$(MAKE) --no-print-directory build

@@ -1878,20 +1878,31 @@ RLCC_API int rlcc_infomap_options_init(rlcc_infomap_options *options, size_t str
  * section 2): the kNN lists, the directed links, a two-level Infomap
  * partition (librlcc's own search, or the caller's), labels by module flow.
  *
- *   x, n, d, ldx  the rows (finite; unit rows unless options->normalize).
+ *   x, n, d, ldx  the rows (finite; unit rows, within 1e-3, unless
+ *                 options->normalize). With the caller's lists x is not
+ *                 read and may be NULL (else it is checked as a matrix).
  *   knn, knn_dist the caller's lists, or both NULL for librlcc's own:
  *                 n x k int64 indices and float32 distances 1 - sim (as
  *                 Cluster Contrast's faiss search gives them), row-major,
  *                 each row ascending by distance. librlcc's own lists are
  *                 rlcc_knn()'s (exact, self included) with distance
  *                 sqdist / 2, that is 1 - sim for unit rows.
+ *                 Links (rlcc_infomap_links()): i ascending, its list in
+ *                 order, j == i skipped, i -> j with weight 1 - dist while
+ *                 dist <= 1 - min_sim and 1 - dist > 0.
  *   modules       the caller's partition, or NULL for librlcc's search:
  *                 n int32 >= 0, a module per sample (entries of samples in
- *                 no link are ignored).
+ *                 no link are ignored). The search: Infomap 1.x's two-level
+ *                 algorithm (core moves, aggregation, fine- and
+ *                 coarse-tuning), splitmix64 seeded by options->seed,
+ *                 options->trials searches in a row, the shortest kept
+ *                 (docs/pipeline.md).
  *   labels        out, n int32: modules ordered by flow descending (ties by
  *                 the smallest member), then samples in no link one by
  *                 one; labels with <= cluster_num members become -1, the
- *                 rest are numbered 0, 1, ... ascending.
+ *                 rest are numbered 0, 1, ... ascending (Cluster Contrast
+ *                 numbers them in CPython's set order, which differs from
+ *                 ascending for large label values).
  *   n_classes     out, may be NULL: the number of labels >= 0.
  *   codelength    out, may be NULL: the two-level map-equation codelength
  *                 (bits) of the partition under Infomap's directed flow
@@ -1907,6 +1918,23 @@ RLCC_API int rlcc_infomap_labels(const float *x, int64_t n, int64_t d, int64_t l
                                  int64_t *n_classes, double *codelength);
 
 /**
+ * The directed links of rlcc_infomap_labels() (spec section 2 steps 1-2),
+ * for a caller who runs the infomap package on them: for i ascending, i's
+ * list in order, j == i skipped, the link i -> j with weight 1 - dist
+ * (dist widened to double) while dist <= 1 - min_sim and 1 - dist > 0; the
+ * row stops at the first entry that fails. Arguments as
+ * rlcc_infomap_labels() (options: k, min_sim, normalize, n_threads,
+ * max_bytes).
+ *   src, dst, weight  out, room for n x k links each.
+ *   n_links           out: the links written.
+ * Errors: as rlcc_infomap_labels(). Thread-safe. Since 1.7.
+ */
+RLCC_API int rlcc_infomap_links(const float *x, int64_t n, int64_t d, int64_t ldx,
+                                const int64_t *knn, const float *knn_dist,
+                                const rlcc_infomap_options *options, int64_t *src,
+                                int64_t *dst, double *weight, int64_t *n_links);
+
+/**
  * The two-level map-equation codelength (bits) of a partition of a
  * directed, weighted graph under Infomap's flow model (Infomap 1.x
  * --directed: teleportation to links, unrecorded, alpha 0.15; spec
@@ -1915,9 +1943,12 @@ RLCC_API int rlcc_infomap_labels(const float *x, int64_t n, int64_t d, int64_t l
  *   n_nodes      nodes 0 .. n_nodes - 1.
  *   src, dst     n_links int64 node pairs (src != dst).
  *   weight       n_links finite weights > 0.
- *   modules      n_nodes int32 >= 0, the module of every node.
+ *   modules      n_nodes int32 >= 0, the module of every node (any ids:
+ *                the result does not depend on them).
  *   codelength   out.
- * Nodes in no link are not in the network (they carry no flow).
+ * Nodes in no link are not in the network (they carry no flow); repeated
+ * (src, dst) pairs are one link with the weights added. Every sum runs in
+ * a fixed order (docs/pipeline.md): the same bits on every machine.
  * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_OUT_OF_MEMORY. Since 1.7.
  */
 RLCC_API int rlcc_map_codelength(int64_t n_nodes, const int64_t *src, const int64_t *dst,

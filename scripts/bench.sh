@@ -151,3 +151,11 @@ echo
 echo "Low-dimensional DBSCAN (1.5): librlcc's grid, tree, brute and auto against scikit-learn (kd_tree, n_jobs=-1) and R's dbscan"
 echo
 PYTHONPATH=bindings/python RLCC_LIBRARY="$PWD/lib/librlcc.so.1" "$PYTHON" bench/bench_lowdim.py ${LOWDIM_ARGS:-}
+
+# InfoMap pseudo labels (issue #15 item 2): librlcc's search against the
+# mapequation Infomap program (INFOMAP_BIN=path; skipped with a message
+# without it); INFOMAP_ARGS=--quick for two small cases.
+echo
+echo "InfoMap pseudo labels (1.7): librlcc's two-level search against mapequation Infomap v1.x"
+echo
+PYTHONPATH=bindings/python RLCC_LIBRARY="$PWD/lib/librlcc.so.1" "$PYTHON" bench/bench_infomap.py ${INFOMAP_ARGS:-}

@@ -298,24 +298,6 @@ int rlcc__pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
  * (DBSCAN on the Jaccard distance), infomap_k (InfoMap), else 0 (pseudo.c). */
 int64_t rlcc__pseudo_knn_width(const rlcc_pseudo_options *opts);
 
-/* The 1.7 pseudo-labelers, for rlcc__pseudo_labels() (infomap.c, kmeans.c).
- * opts are checked; knn (n x opts->k, or NULL) is checked; knn_dist NULL
- * with knn given means the distances are taken from the rows. */
-int rlcc__infomap_labels(const float *x, int64_t n, int64_t d, int64_t ldx, const int64_t *knn,
-                         const float *knn_dist, const int32_t *modules,
-                         const rlcc_infomap_options *opts, rlcc__budget *budget,
-                         int32_t *labels, int64_t *n_classes, double *codelength);
-int rlcc__kmeans(const float *x, int64_t n, int64_t d, int64_t ldx, const float *init,
-                 int64_t k, int64_t ldi, const rlcc_kmeans_options *opts, rlcc__budget *budget,
-                 float *centroids, int64_t ldc, int32_t *labels, int64_t *n_iter);
-/* Every row to its nearest centroid, as rlcc__kmeans() decides it. */
-int rlcc__kmeans_assign(const float *x, int64_t n, int64_t d, int64_t ldx,
-                        const float *centroids, int64_t k, int64_t ldc, int n_threads,
-                        rlcc__budget *budget, int32_t *labels);
-int rlcc__kmeans_init_faiss(int64_t n, int64_t k, uint64_t seed, int64_t max_points,
-                            rlcc__budget *budget, int64_t *start_rows, int64_t *train_rows,
-                            int64_t *n_train);
-
 /* Class centroids of labels in [-1, k) (pseudo.c). */
 int rlcc__centroids(const float *x, int64_t n, int64_t d, int64_t ldx, const int32_t *labels,
                     int64_t k, int n_threads, rlcc__budget *budget, float *centroids,
@@ -405,5 +387,54 @@ int rlcc__kmeans(const float *x, int64_t n, int64_t d, int64_t ldx, const double
 int rlcc__kmeans_init_faiss(int64_t n, int64_t k, uint64_t seed, int64_t max_points,
                             rlcc__budget *budget, int64_t *start_rows, int64_t *train_rows,
                             int64_t *n_train);
+/* Every row to its nearest centroid (k x d, stride ldc), as rlcc__kmeans()'s
+ * E step decides it (the float32 screen, ties and near-ties in double):
+ * the labels of faiss's final assignment in OpenUnReID's generator. x's
+ * values and the centroids' are checked. */
+int rlcc__kmeans_assign(const float *x, int64_t n, int64_t d, int64_t ldx,
+                        const float *centroids, int64_t k, int64_t ldc, int n_threads,
+                        rlcc__budget *budget, int32_t *labels);
+/* ---- InfoMap (flow.c, infomap.c; issue #15 item 2) ------------------------
+ * Infomap's network of a link list: the nodes that end some link, ascending
+ * by the caller's id; links sorted by (source, target), repeats merged; the
+ * flow of Infomap 1.x --directed (teleportation to links, unrecorded). */
+typedef struct rlcc__flow_net {
+    int64_t n;          /* network nodes */
+    int64_t n_links;    /* distinct links */
+    int64_t cap_links;  /* allocated link entries (>= 1) */
+    int64_t *id;        /* n: the caller's node id */
+    int64_t *out_ptr;   /* n + 1 */
+    int32_t *out_dst;   /* links: targets (network indices), row by row */
+    double *weight;     /* links */
+    double *link_flow;  /* links */
+    double *flow;       /* n: node flow */
+} rlcc__flow_net;
+/* Links already checked (rlcc__check_links); nothing left allocated on
+ * error. */
+int rlcc__flow_net_build(int64_t n_nodes, const int64_t *src, const int64_t *dst,
+                         const double *weight, int64_t n_links, rlcc__budget *budget,
+                         rlcc__flow_net *net);
+void rlcc__flow_net_free(rlcc__flow_net *net, rlcc__budget *budget);
+/* Node ids in [0, n_nodes), no self-link, weights finite and > 0. */
+int rlcc__check_links(int64_t n_nodes, const int64_t *src, const int64_t *dst,
+                      const double *weight, int64_t n_links);
+/* The two-level codelength of module[] (indexed by the caller's node id,
+ * values >= 0). Optionally mod_of (net->n: the compact module of each
+ * network node, modules numbered by smallest member), module_flow (room for
+ * net->n) and *n_modules. */
+int rlcc__map_codelength(const rlcc__flow_net *net, const int32_t *module, rlcc__budget *budget,
+                         double *codelength, int32_t *mod_of, double *module_flow,
+                         int64_t *n_modules);
+/* rlcc_infomap_labels() after its checks (n >= 1; options read and
+ * checked; caller lists and modules checked for shape, the lists' values
+ * are checked here): the pseudo-labeler slot's entry. */
+int rlcc__infomap_labels(const float *x, int64_t n, int64_t d, int64_t ldx, const int64_t *knn,
+                         const float *knn_dist, const int32_t *modules,
+                         const rlcc_infomap_options *options, rlcc__budget *budget,
+                         int32_t *labels, int64_t *n_classes, double *codelength);
+/* librlcc's two-level Infomap search: a module per network node (compact,
+ * into module, net->n entries). */
+int rlcc__infomap_search(const rlcc__flow_net *net, uint64_t seed, int32_t trials,
+                         rlcc__budget *budget, int32_t *module);
 
 #endif

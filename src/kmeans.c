@@ -657,3 +657,59 @@ int rlcc_kmeans_init_faiss(int64_t n, int64_t k, uint64_t seed, int64_t max_poin
     return rlcc__kmeans_init_faiss(n, k, seed, max_points_per_centroid, &budget, start_rows,
                                    train_rows, n_train);
 }
+
+/* ---- the assignment alone (the pseudo-labeler's final labels) ------------- */
+
+int rlcc__kmeans_assign(const float *x, int64_t n, int64_t d, int64_t ldx,
+                        const float *centroids, int64_t k, int64_t ldc, int n_threads,
+                        rlcc__budget *budget, int32_t *labels)
+{
+    const double u32 = 0x1p-24;
+    kmeans_run r = {
+        .x = x, .n = n, .d = d, .ldx = ldx, .k = k, .n_threads = n_threads,
+        /* rlcc__kmeans()'s bound, the same constants */
+        .gamma = (double)d * u32 < 0.5
+                     ? 1.01 * (double)d * u32 / (1.0 - (double)d * u32) + 8.0 * u32
+                     : INFINITY,
+        .abs_margin = (4.0 * (double)d + 8.0) * 0x1p-150,
+    };
+    int err;
+    double *xn2 = rlcc__alloc(budget, n, sizeof *xn2, "row norms", &err);
+    float *xn32 = xn2 ? rlcc__alloc(budget, n, sizeof *xn32, "float32 norms", &err) : NULL;
+    float *c = xn32 ? rlcc__alloc(budget, k * d, sizeof *c, "centroids", &err) : NULL;
+    r.cn2 = c ? rlcc__alloc(budget, k, sizeof *r.cn2, "centroid norms", &err) : NULL;
+    r.cn32 = r.cn2 ? rlcc__alloc(budget, k, sizeof *r.cn32, "centroid norms", &err) : NULL;
+    r.mc = r.cn32 ? rlcc__alloc(budget, k, sizeof *r.mc, "centroid margins", &err) : NULL;
+    r.mc32 = r.mc ? rlcc__alloc(budget, k, sizeof *r.mc32, "centroid margins", &err) : NULL;
+    if (r.mc32 != NULL)
+        err = rlcc__row_norms("x", x, n, d, ldx, n_threads, xn2);
+    if (r.mc32 != NULL && err == RLCC_OK) {
+        int64_t bytes = (budget->limit - budget->used) / 4;
+        bytes = bytes < TILE_BYTES ? bytes : TILE_BYTES;
+        int64_t rows = bytes / ((int64_t)sizeof(float) * k);
+        rows = rows < 16 ? 16 : rows;
+        r.tile_rows = rows < n ? rows : n;
+        r.tile = rlcc__alloc(budget, r.tile_rows * k, sizeof *r.tile, "Gram tile", &err);
+    }
+    if (r.tile != NULL) {
+        for (int64_t i = 0; i < n; i++)
+            xn32[i] = (float)xn2[i];
+        r.xn2 = xn2;
+        r.xn32 = xn32;
+        for (int64_t j = 0; j < k; j++) /* assign() reads them with stride d */
+            memcpy(c + j * d, centroids + j * ldc, sizeof(float) * (size_t)d);
+        rlcc__blocktime_guard blocktime;
+        rlcc__blocktime_enter(&blocktime);
+        assign(&r, c, labels);
+        rlcc__blocktime_leave(&blocktime);
+    }
+    rlcc__free(budget, r.tile, r.tile != NULL ? r.tile_rows * k : 0, sizeof *r.tile);
+    rlcc__free(budget, r.mc32, r.mc32 ? k : 0, sizeof *r.mc32);
+    rlcc__free(budget, r.mc, r.mc ? k : 0, sizeof *r.mc);
+    rlcc__free(budget, r.cn32, r.cn32 ? k : 0, sizeof *r.cn32);
+    rlcc__free(budget, r.cn2, r.cn2 ? k : 0, sizeof *r.cn2);
+    rlcc__free(budget, c, c ? k * d : 0, sizeof *c);
+    rlcc__free(budget, xn32, xn32 ? n : 0, sizeof *xn32);
+    rlcc__free(budget, xn2, xn2 ? n : 0, sizeof *xn2);
+    return err;
+}

@@ -52,16 +52,6 @@ static void infomap_options_of(const rlcc_pseudo_options *opts, rlcc_infomap_opt
     iopts->max_bytes = opts->max_bytes;
 }
 
-/* The k-means options a pseudo-label call runs with (RLCC_PSEUDO_KMEANS). */
-static void kmeans_options_of(const rlcc_pseudo_options *opts, rlcc_kmeans_options *kopts)
-{
-    rlcc_kmeans_options_init(kopts, sizeof *kopts);
-    kopts->max_iter = opts->kmeans_max_iter;
-    kopts->tol = opts->kmeans_tol;
-    kopts->n_threads = opts->n_threads;
-    kopts->max_bytes = opts->max_bytes;
-}
-
 int64_t rlcc__pseudo_knn_width(const rlcc_pseudo_options *opts)
 {
     if (opts->method == RLCC_PSEUDO_INFOMAP)
@@ -463,8 +453,7 @@ static int kmeans_run(const float *x, int64_t n, int64_t d, int64_t ldx,
     const int64_t k = opts->kmeans_k;
     const int64_t cap = rlcc__mul(k, opts->kmeans_max_points);
     const int64_t n_train = cap >= 0 && cap < n ? cap : n; /* cap < 0: overflowed, so > n */
-    rlcc_kmeans_options kopts;
-    kmeans_options_of(opts, &kopts);
+    const int threads = rlcc__resolve_threads(opts->n_threads);
     int err;
     int64_t *start = rlcc__alloc(budget, k, sizeof *start, "k-means start rows", &err);
     int64_t *train = start == NULL || n_train == n
@@ -479,6 +468,7 @@ static int kmeans_run(const float *x, int64_t n, int64_t d, int64_t ldx,
                          ? NULL
                          : rlcc__alloc(budget, n, sizeof *found, "labels", &err);
     float *subset = NULL, *init = NULL;
+    double *norm2 = NULL;
     int64_t got = 0;
     if (found != NULL)
         err = rlcc__kmeans_init_faiss(n, k, opts->kmeans_seed, opts->kmeans_max_points, budget,
@@ -492,18 +482,23 @@ static int kmeans_run(const float *x, int64_t n, int64_t d, int64_t ldx,
     if (ok && opts->kmeans_init == NULL)
         init = gather_rows(x, d, ldx, start, k, budget, "k-means start centroids", &err);
     const float *from = opts->kmeans_init != NULL ? opts->kmeans_init : init;
+    /* the rows k-means trains on, and their squared norms (refusing NaN/Inf) */
+    const float *rows = subset != NULL ? subset : x;
+    const int64_t ldr = subset != NULL ? d : ldx;
     if (ok && err == RLCC_OK)
-        err = subset != NULL
-                  ? rlcc__kmeans(subset, n_train, d, d, from, k, d, &kopts, budget, centroids, d,
-                                 found, NULL)
-                  : rlcc__kmeans(x, n, d, ldx, from, k, d, &kopts, budget, centroids, d, found,
-                                 NULL);
-    if (ok && err == RLCC_OK && subset != NULL) /* every row to its nearest final centroid */
-        err = rlcc__kmeans_assign(x, n, d, ldx, centroids, k, d, kopts.n_threads, budget, found);
+        norm2 = rlcc__alloc(budget, n_train, sizeof *norm2, "row norms", &err);
+    if (norm2 != NULL)
+        err = rlcc__row_norms("x", rows, n_train, d, ldr, threads, norm2);
+    if (norm2 != NULL && err == RLCC_OK)
+        err = rlcc__kmeans(rows, n_train, d, ldr, norm2, from, k, d, opts->kmeans_max_iter,
+                           opts->kmeans_tol, threads, budget, centroids, d, found, NULL, NULL);
+    if (norm2 != NULL && err == RLCC_OK && subset != NULL) /* every row to its nearest final centroid */
+        err = rlcc__kmeans_assign(x, n, d, ldx, centroids, k, d, threads, budget, found);
     if (ok && err == RLCC_OK) {
         memcpy(labels, found, sizeof *labels * (size_t)n);
         *n_classes = label_count(labels, n);
     }
+    rlcc__free(budget, norm2, norm2 != NULL ? n_train : 0, sizeof *norm2);
     rlcc__free(budget, init, init != NULL ? k * d : 0, sizeof *init);
     rlcc__free(budget, subset, subset != NULL ? n_train * d : 0, sizeof *subset);
     rlcc__free(budget, found, found != NULL ? n : 0, sizeof *found);

@@ -401,4 +401,31 @@ int rlcc_go_kmeans_init_faiss(int64_t n, int64_t k, uint64_t seed, int64_t max_p
 {
     return capture(rlcc_kmeans_init_faiss(n, k, seed, max_points_per_centroid, start, train,
                                           n_train), err);
+/* InfoMap pseudo labels (issue #15 item 2) */
+int rlcc_go_infomap_labels(const float *x, int64_t n, int64_t d, const int64_t *knn,
+                           const float *knn_dist, const int32_t *modules,
+                           const rlcc_infomap_options *options, int32_t *labels,
+                           int64_t *n_classes, double *codelength, rlcc_go_error *err)
+{
+    return capture(rlcc_infomap_labels(x, n, d, d, knn, knn_dist, modules, options, labels,
+                                       n_classes, codelength),
+                   err);
+}
+
+int rlcc_go_infomap_links(const float *x, int64_t n, int64_t d, const int64_t *knn,
+                          const float *knn_dist, const rlcc_infomap_options *options,
+                          int64_t *src, int64_t *dst, double *weight, int64_t *n_links,
+                          rlcc_go_error *err)
+{
+    return capture(rlcc_infomap_links(x, n, d, d, knn, knn_dist, options, src, dst, weight,
+                                      n_links),
+                   err);
+}
+
+int rlcc_go_map_codelength(int64_t n_nodes, const int64_t *src, const int64_t *dst,
+                           const double *weight, int64_t n_links, const int32_t *modules,
+                           double *codelength, rlcc_go_error *err)
+{
+    return capture(rlcc_map_codelength(n_nodes, src, dst, weight, n_links, modules, codelength),
+                   err);
 }

@@ -163,5 +163,17 @@ int rlcc_go_kmeans(const float *x, int64_t n, int64_t d, const float *init, int6
 int rlcc_go_kmeans_init_faiss(int64_t n, int64_t k, uint64_t seed, int64_t max_points_per_centroid,
                               int64_t *start, int64_t *train, int64_t *n_train,
                               rlcc_go_error *err);
+/* InfoMap pseudo labels (issue #15 item 2): ldx = d */
+int rlcc_go_infomap_labels(const float *x, int64_t n, int64_t d, const int64_t *knn,
+                           const float *knn_dist, const int32_t *modules,
+                           const rlcc_infomap_options *options, int32_t *labels,
+                           int64_t *n_classes, double *codelength, rlcc_go_error *err);
+int rlcc_go_infomap_links(const float *x, int64_t n, int64_t d, const int64_t *knn,
+                          const float *knn_dist, const rlcc_infomap_options *options,
+                          int64_t *src, int64_t *dst, double *weight, int64_t *n_links,
+                          rlcc_go_error *err);
+int rlcc_go_map_codelength(int64_t n_nodes, const int64_t *src, const int64_t *dst,
+                           const double *weight, int64_t n_links, const int32_t *modules,
+                           double *codelength, rlcc_go_error *err);
 
 #endif

@@ -423,6 +423,42 @@ int main(int argc, char **argv)
                AT(kmeans_options, n_threads), AT(kmeans_options, tol), AT(kmeans_options, max_bytes));
         free(km_init), free(km_c), free(km_l);
     }
+    /* InfoMap pseudo labels (issue #15 item 2): x0 normalised, the defaults
+     * (k 15, min_sim 0.5, cluster_num 4, seed 123, 1 trial); the links; the
+     * labels and codelength of the partition i % 7; rlcc_map_codelength()
+     * of the links with that partition. */
+    {
+        LAYOUT(infomap_options, AT(infomap_options, struct_size), AT(infomap_options, k),
+               AT(infomap_options, cluster_num), AT(infomap_options, min_sim),
+               AT(infomap_options, seed), AT(infomap_options, trials),
+               AT(infomap_options, normalize), AT(infomap_options, n_threads),
+               AT(infomap_options, reserved), AT(infomap_options, max_bytes));
+        rlcc_infomap_options iopts;
+        rlcc_infomap_options_init(&iopts, sizeof iopts);
+        iopts.normalize = 1;
+        int32_t *il = malloc((size_t)n * sizeof *il), *im = malloc((size_t)n * sizeof *im);
+        int64_t *is = malloc((size_t)(n * 15) * sizeof *is), *it = malloc((size_t)(n * 15) * sizeof *it);
+        double *iw = malloc((size_t)(n * 15) * sizeof *iw);
+        int64_t ic = 0, m = 0;
+        double iL = 0.0;
+        for (int64_t i = 0; i < n; i++)
+            im[i] = (int32_t)(i % 7);
+        ok(rlcc_infomap_labels(x0, n, d, d, NULL, NULL, NULL, &iopts, il, &ic, &iL), "infomap_labels");
+        DUMP_I32("infomap_labels", il, n);
+        DUMP_I64("infomap_n_classes", &ic, 1);
+        DUMP_F64("infomap_codelength", &iL, 1);
+        ok(rlcc_infomap_labels(x0, n, d, d, NULL, NULL, im, &iopts, il, &ic, &iL), "infomap_labels (modules)");
+        DUMP_I32("infomap_labels_modules", il, n);
+        DUMP_F64("infomap_codelength_modules", &iL, 1);
+        ok(rlcc_infomap_links(x0, n, d, d, NULL, NULL, &iopts, is, it, iw, &m), "infomap_links");
+        DUMP_I64("infomap_src", is, m);
+        DUMP_I64("infomap_dst", it, m);
+        DUMP_F64("infomap_weight", iw, m);
+        ok(rlcc_map_codelength(n, is, it, iw, m, im, &iL), "map_codelength");
+        DUMP_F64("infomap_map_codelength", &iL, 1);
+        free(il), free(im), free(is), free(it), free(iw);
+    }
+
     rlcc_refiner_free(refiner);
     free(x0);
     free(x1);

@@ -38,6 +38,8 @@ static const group groups[] = {
     {"pseudo_methods", pseudo_methods_tests},
     {"methods", methods_tests}, /* 1.7: #15 items 1, 4, 5 */
     {"kmeans", kmeans_tests}, /* issue #15 item 3 */
+    /* InfoMap pseudo labels (issue #15 item 2) */
+    {"infomap", infomap_tests},
 };
 #define N_GROUPS (sizeof groups / sizeof groups[0])
 

@@ -80,5 +80,7 @@ extern const test_case pseudo_methods_tests[];
 extern const test_case methods_tests[]; /* 1.7: #15 items 1, 4, 5 */
 /* k-means (issue #15 item 3) */
 extern const test_case kmeans_tests[];
+/* InfoMap pseudo labels (issue #15 item 2) */
+extern const test_case infomap_tests[];
 
 #endif

@@ -1296,6 +1296,32 @@ int main(void)
     EVERY_FAILURE_POINT("rlcc_consensus_counts", rlcc_consensus_counts(prev_labels, cur_labels, N, 0, 0, counts, 8), (void)0);
     EVERY_FAILURE_POINT("rlcc_consensus", rlcc_consensus(prev_labels, cur_labels, N, 0, 0, RLCC_CONSENSUS_IOU, RLCC_NORMALIZE_SUM, out, 8), (void)0);
     EVERY_FAILURE_POINT("rlcc_consensus_csr", rlcc_consensus_csr(prev_labels, cur_labels, N, 0, 0, RLCC_CONSENSUS_IOU, RLCC_NORMALIZE_SUM, &chat), rlcc_csr_free(chat));
+    /* InfoMap pseudo labels (issue #15 item 2): the search, a caller
+     * partition, caller lists, the links, the codelength */
+    {
+        rlcc_infomap_options io;
+        rlcc_infomap_options_init(&io, sizeof io);
+        io.k = 10;
+        io.normalize = 1;
+        io.min_sim = 0.2;
+        io.trials = 2;
+        int32_t parts[N];
+        for (int i = 0; i < N; i++)
+            parts[i] = i % 5;
+        int64_t is[N * 10], it[N * 10], m = 0;
+        double iw[N * 10], il = 0.0;
+        float half[N * 10];
+        rlcc_knn(xg[0], N, D, D, 10, NULL, knn, sq);
+        for (int e = 0; e < N * 10; e++)
+            half[e] = sq[e] / 2.0f;
+        EVERY_FAILURE_POINT("rlcc_infomap_labels", rlcc_infomap_labels(x, N, D, D, NULL, NULL, NULL, &io, labels, NULL, &il), (void)0);
+        EVERY_FAILURE_POINT("rlcc_infomap_labels (modules)", rlcc_infomap_labels(x, N, D, D, NULL, NULL, parts, &io, labels, NULL, &il), (void)0);
+        io.normalize = 0;
+        EVERY_FAILURE_POINT("rlcc_infomap_labels (caller kNN)", rlcc_infomap_labels(NULL, N, D, D, knn, half, NULL, &io, labels, NULL, &il), (void)0);
+        EVERY_FAILURE_POINT("rlcc_infomap_links", rlcc_infomap_links(NULL, N, D, D, knn, half, &io, is, it, iw, &m), (void)0);
+        rlcc_infomap_links(NULL, N, D, D, knn, half, &io, is, it, iw, &m);
+        EVERY_FAILURE_POINT("rlcc_map_codelength", rlcc_map_codelength(N, is, it, iw, m, parts, &il), (void)0);
+    }
     rlcc_centroids(x, N, D, D, prev_labels, 9, cents, D);
     EVERY_FAILURE_POINT("rlcc_class_probabilities", rlcc_class_probabilities(x, N, D, D, cents, 9, D, 30.0f, batch_rows, 4, probs, 9, 0), (void)0);
     /* 1.7 (#15 items 1, 4, 5): camera proxies (and the float32 centroid

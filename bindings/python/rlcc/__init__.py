@@ -14,6 +14,8 @@ from ._native import (Canceled, InvalidArgument, OutOfMemory, RLCCError, __versi
 from ._dbscan import dbscan, dbscan_with_stats
 from ._jaccard import jaccard_distance, knn
 from ._knn_state import KnnState
+# InfoMap pseudo labels (issue #15 item 2)
+from ._infomap import InfomapLabels, infomap_links, infomap_pseudo_labels, map_codelength
 from ._rlcc import (Generation, PseudoLabels, Refiner, blend, centroids, class_probabilities,
                     consensus, propagate, pseudo_labels)
 # 1.7 (#15 items 1, 4, 5): camera proxies, cross-agreement, eps from a quantile
@@ -54,6 +56,11 @@ __all__ = [
     "kmeans",
     "kmeans_init_faiss",
     "KMeansResult",
+    # InfoMap pseudo labels (issue #15 item 2)
+    "infomap_pseudo_labels",
+    "InfomapLabels",
+    "infomap_links",
+    "map_codelength",
 ]
 
 

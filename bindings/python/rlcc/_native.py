@@ -549,11 +549,21 @@ class KmeansOptions(ctypes.Structure):
 
 class AgreementOptions(ctypes.Structure):
     """Mirror of ``rlcc_agreement_options`` (1.7 layout)."""
+# ---- InfoMap pseudo labels (issue #15 item 2) ----------------------------------
+
+
+class InfomapOptions(ctypes.Structure):
+    """Mirror of ``rlcc_infomap_options`` (1.7 layout)."""
 
     _fields_ = [
         ("struct_size", ctypes.c_size_t),
         ("k", ctypes.c_int32),
         ("exclude_self", ctypes.c_int32),
+        ("cluster_num", ctypes.c_int32),
+        ("min_sim", ctypes.c_double),
+        ("seed", ctypes.c_uint64),
+        ("trials", ctypes.c_int32),
+        ("normalize", ctypes.c_int32),
         ("n_threads", ctypes.c_int32),
         ("reserved", ctypes.c_int32),
         ("max_bytes", ctypes.c_int64),
@@ -597,6 +607,16 @@ _declare("rlcc_kmeans", ctypes.c_int, c_float_p, _i64, _i64, _i64, c_float_p, _i
 _declare("rlcc_kmeans_init_faiss", ctypes.c_int, _i64, _i64, ctypes.c_uint64, _i64, c_int64_p,
          c_int64_p, c_int64_p)  # n, k, seed, max_points_per_centroid, start, train, n_train
 # ---- end of k-means ----
+_declare("rlcc_infomap_options_init", ctypes.c_int, ctypes.POINTER(InfomapOptions),
+         ctypes.c_size_t)
+_declare("rlcc_infomap_labels", ctypes.c_int, c_float_p, _i64, _i64, _i64, c_int64_p, c_float_p,
+         c_int32_p, ctypes.POINTER(InfomapOptions), c_int32_p, c_int64_p,
+         ctypes.POINTER(ctypes.c_double))
+_declare("rlcc_infomap_links", ctypes.c_int, c_float_p, _i64, _i64, _i64, c_int64_p, c_float_p,
+         ctypes.POINTER(InfomapOptions), c_int64_p, c_int64_p, ctypes.POINTER(ctypes.c_double),
+         c_int64_p)
+_declare("rlcc_map_codelength", ctypes.c_int, _i64, c_int64_p, c_int64_p,
+         ctypes.POINTER(ctypes.c_double), _i64, c_int32_p, ctypes.POINTER(ctypes.c_double))
 
 
 def library_version() -> str:

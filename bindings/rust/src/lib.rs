@@ -26,6 +26,10 @@ pub use later::{camera_proxies, cross_agreement, eps_from_quantile, eps_from_qua
 // k-means (1.7, issue #15 item 3)
 mod kmeans;
 pub use kmeans::{kmeans, kmeans_init_faiss, FaissStart, Kmeans, KmeansOptions};
+// InfoMap pseudo labels (issue #15 item 2)
+mod infomap;
+pub use infomap::{infomap_links, infomap_pseudo_labels, map_codelength, InfomapKnn, InfomapLabels, InfomapLinks,
+                  InfomapOptions};
 
 use std::ffi::CStr;
 use std::fmt;

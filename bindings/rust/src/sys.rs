@@ -355,3 +355,21 @@ extern "C" {
         start_rows: *mut i64, train_rows: *mut i64, n_train: *mut i64) -> c_int;
 }
 // ---- end of k-means ----
+// ---- InfoMap pseudo labels (issue #15 item 2), 1.7 ----
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_infomap_options {
+    pub struct_size: usize, pub k: i32, pub cluster_num: i32, pub min_sim: f64, pub seed: u64,
+    pub trials: i32, pub normalize: i32, pub n_threads: i32, pub reserved: i32, pub max_bytes: i64,
+}
+extern "C" {
+    pub fn rlcc_infomap_options_init(o: *mut rlcc_infomap_options, size: usize) -> c_int;
+    pub fn rlcc_infomap_labels(x: *const f32, n: i64, d: i64, ldx: i64, knn: *const i64,
+        knn_dist: *const f32, modules: *const i32, o: *const rlcc_infomap_options, labels: *mut i32,
+        n_classes: *mut i64, codelength: *mut f64) -> c_int;
+    pub fn rlcc_infomap_links(x: *const f32, n: i64, d: i64, ldx: i64, knn: *const i64,
+        knn_dist: *const f32, o: *const rlcc_infomap_options, src: *mut i64, dst: *mut i64,
+        weight: *mut f64, n_links: *mut i64) -> c_int;
+    pub fn rlcc_map_codelength(n_nodes: i64, src: *const i64, dst: *const i64, weight: *const f64,
+        n_links: i64, modules: *const i32, codelength: *mut f64) -> c_int;
+}

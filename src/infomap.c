@@ -82,11 +82,10 @@ static int check_inputs(const float *x, int64_t n, int64_t d, int64_t ldx, const
     int err = rlcc__check_row_count("n", n);
     if (err == RLCC_OK)
         err = read_options(options, n, opts);
-    if (err == RLCC_OK && (knn == NULL) != (knn_dist == NULL) && n > 0)
+    if (err == RLCC_OK && knn == NULL && knn_dist != NULL && n > 0)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                         "knn, knn_dist: give both lists or neither (%s is NULL)",
-                         knn == NULL ? "knn" : "knn_dist");
-    if (err == RLCC_OK && (knn == NULL || x != NULL))
+                         "knn_dist: given without knn (the distances of which lists?)");
+    if (err == RLCC_OK && (knn_dist == NULL || x != NULL))
         err = rlcc__check_matrix("x", x, n, d, ldx);
     if (err == RLCC_OK && knn != NULL && rlcc__mul(n, opts->k) < 0)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "knn: n x k overflows");
@@ -103,6 +102,36 @@ typedef struct lists {
     const float *dist;
 } lists;
 
+/* Caller lists without distances: each entry's squared distance as
+ * rlcc_knn() decides and rounds it (rlcc__sqdist_fixed, to float32), each
+ * row then sorted by (distance, index), the order of librlcc's own lists.
+ * k is small (a kNN list): an insertion sort. */
+static int entry_before(float da, int32_t ia, float db, int32_t ib)
+{
+    return da < db || (da == db && ia < ib);
+}
+
+static void caller_lists_from_rows(const float *x, int64_t n, int64_t d, int64_t ldx,
+                                   const int64_t *knn, int64_t k, int32_t *idx, float *dist)
+{
+    for (int64_t i = 0; i < n; i++) {
+        int32_t *ri = idx + i * k;
+        float *rd = dist + i * k;
+        for (int64_t r = 0; r < k; r++) {
+            const int64_t j = knn[i * k + r];
+            const float dj = (float)rlcc__sqdist_fixed(x + i * ldx, x + j * ldx, d);
+            int64_t q = r;
+            while (q > 0 && entry_before(dj, (int32_t)j, rd[q - 1], ri[q - 1])) {
+                rd[q] = rd[q - 1];
+                ri[q] = ri[q - 1];
+                q--;
+            }
+            rd[q] = dj;
+            ri[q] = (int32_t)j;
+        }
+    }
+}
+
 static int make_lists(const float *x, int64_t n, int64_t d, int64_t ldx, const int64_t *knn,
                       const float *knn_dist, const rlcc_infomap_options *opts,
                       rlcc__budget *budget, lists *out)
@@ -110,13 +139,15 @@ static int make_lists(const float *x, int64_t n, int64_t d, int64_t ldx, const i
     memset(out, 0, sizeof *out);
     out->n = n;
     out->k = opts->k;
-    if (knn != NULL) {
+    if (knn != NULL && knn_dist != NULL) {
         out->knn = knn;
         out->dist = knn_dist;
         return check_lists(knn, knn_dist, n, opts->k, budget);
     }
     const int n_threads = rlcc__resolve_threads(opts->n_threads);
-    int err;
+    int err = knn != NULL ? rlcc__check_knn_lists(knn, n, opts->k, budget) : RLCC_OK;
+    if (err != RLCC_OK)
+        return err;
     double *norm2 = rlcc__alloc(budget, n, sizeof *norm2, "row norms", &err);
     if (norm2 == NULL)
         return err;
@@ -135,15 +166,7 @@ static int make_lists(const float *x, int64_t n, int64_t d, int64_t ldx, const i
     if (err == RLCC_OK && opts->normalize) {
         copy = rlcc__alloc(budget, rlcc__mul(n, d), sizeof *copy, "normalised rows", &err);
         if (copy != NULL) {
-            for (int64_t i = 0; i < n; i++) {
-                const double scale = 1.0 / sqrt(norm2[i]);
-                double sum = 0.0;
-                for (int64_t c = 0; c < d; c++) {
-                    copy[i * d + c] = (float)(x[i * ldx + c] * scale);
-                    sum += (double)copy[i * d + c] * (double)copy[i * d + c];
-                }
-                norm2[i] = sum;
-            }
+            rlcc__normalize_rows(x, n, d, ldx, norm2, copy, norm2);
             x = copy;
             ldx = d;
         }
@@ -152,7 +175,9 @@ static int make_lists(const float *x, int64_t n, int64_t d, int64_t ldx, const i
         out->own_idx = rlcc__alloc(budget, n * out->k, sizeof *out->own_idx, "kNN lists", &err);
     if (out->own_idx != NULL)
         out->own_dist = rlcc__alloc(budget, n * out->k, sizeof *out->own_dist, "kNN lists", &err);
-    if (out->own_dist != NULL)
+    if (out->own_dist != NULL && knn != NULL)
+        caller_lists_from_rows(x, n, d, ldx, knn, out->k, out->own_idx, out->own_dist);
+    else if (out->own_dist != NULL)
         err = rlcc__knn(x, n, d, ldx, norm2, out->k, n_threads, budget, out->own_idx,
                         out->own_dist);
     if (err == RLCC_OK)

@@ -473,11 +473,8 @@ static int kmeans_run(const float *x, int64_t n, int64_t d, int64_t ldx,
     if (found != NULL)
         err = rlcc__kmeans_init_faiss(n, k, opts->kmeans_seed, opts->kmeans_max_points, budget,
                                       start, train, &got);
-    if (found != NULL && err == RLCC_OK && train != NULL) {
+    if (found != NULL && err == RLCC_OK && train != NULL) /* start rows index x itself */
         subset = gather_rows(x, d, ldx, train, n_train, budget, "k-means training rows", &err);
-        for (int64_t r = 0; r < k; r++) /* start rows index the training rows */
-            start[r] = train[start[r]];
-    }
     const int ok = found != NULL && err == RLCC_OK;
     if (ok && opts->kmeans_init == NULL)
         init = gather_rows(x, d, ldx, start, k, budget, "k-means start centroids", &err);

@@ -210,8 +210,8 @@ static void kmeans_is_rlcc_kmeans_from_faiss_start(void)
     float *subset = malloc(sizeof *subset * 60 * D);
     for (int r = 0; r < 60; r++)
         memcpy(subset + r * D, x + train[r] * D, sizeof(float) * D);
-    for (int r = 0; r < k; r++) /* start rows index the training rows */
-        memcpy(init + r * D, subset + start[r] * D, sizeof(float) * D);
+    for (int r = 0; r < k; r++) /* start rows index x itself */
+        memcpy(init + r * D, x + start[r] * D, sizeof(float) * D);
     int32_t sub_labels[60];
     CHECK_OK(rlcc_kmeans(subset, 60, D, D, init, k, D, &ko, centroids, D, sub_labels, NULL));
     CHECK_OK(rlcc_pseudo_labels(x, N, D, D, &o, got, &classes, NULL));

@@ -607,11 +607,10 @@ int rlcc__kmeans_init_faiss(int64_t n, int64_t k, uint64_t seed, int64_t max_poi
             for (int64_t i = 0; i < n; i++)
                 perm[i] = (int32_t)i;
         rand_perm(perm2, nt, seed + 1, g);
-        /* faiss copies the first k training rows when n_train == k, and
-         * runs no step (Clustering::train_encoded); perm is the identity
-         * without subsampling */
+        /* faiss copies the first k rows of x when n_train == k, and runs
+         * no step (Clustering::train_encoded) */
         for (int64_t t = 0; t < k; t++)
-            start_rows[t] = nt == k ? perm[t] : perm[perm2[t]];
+            start_rows[t] = nt == k ? t : perm[perm2[t]];
         for (int64_t t = 0; train_rows != NULL && t < nt; t++)
             train_rows[t] = perm[t];
         if (n_train != NULL)

@@ -681,7 +681,10 @@ static void consistent_checksums_over_wrong_content_are_refused(void)
     const size_t labels = AT_ARRAYS, cents = labels + 4 * N, prev = cents + 4 * (size_t)(D * k);
     const size_t features = prev + 4 * N + 4 * (size_t)(D * kp);
     const edit edits[] = {
-        {"format 2", AT_FORMAT, 4, 2, "format version 2"},
+        {"format 3", AT_FORMAT, 4, 3, "format version 3"},
+        /* format 2 exists (1.7) but holds InfoMap and k-means refiners only;
+         * a DBSCAN state relabelled format 2 is also shorter than its header */
+        {"format 2 of a DBSCAN refiner", AT_FORMAT, 4, 2, "is written in format 1"},
         {"format 0", AT_FORMAT, 4, 0, "format version 0"},
         {"flags", AT_FLAGS, 4, 0x10, "flags"},
         {"reserved", AT_RESERVED, 4, 1, "reserved"},
@@ -808,7 +811,7 @@ static void consistent_checksums_over_wrong_content_are_refused(void)
     /* a newer format names the version that wrote it */
     uint8_t *newer = malloc(size);
     memcpy(newer, s, size);
-    set_le32(newer + AT_FORMAT, 2);
+    set_le32(newer + AT_FORMAT, RLCC_STATE_FORMAT + 1);
     set_le32(newer + AT_WRITER, 10900);
     reseal(newer, size);
     CHECK(refused(newer, size) && strstr(rlcc_last_error(), "written by librlcc 1.9.0"));

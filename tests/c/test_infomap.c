@@ -307,8 +307,9 @@ static void labels_errors(void)
             knn[i * 5 + r] = (i + r) % N;
             dist[i * 5 + r] = 0.1f * (float)r;
         }
+    /* lists without distances take them from the rows: x is needed */
     CHECK_ERR(rlcc_infomap_labels(NULL, N, D, D, knn, NULL, NULL, &o, labels, &nc, &L),
-              RLCC_E_INVALID_ARGUMENT, "give both lists or neither");
+              RLCC_E_INVALID_ARGUMENT, "x: is NULL");
     knn[7 * 5 + 2] = N;
     CHECK_ERR(rlcc_infomap_labels(NULL, N, D, D, knn, dist, NULL, &o, labels, &nc, &L),
               RLCC_E_INVALID_ARGUMENT, "knn: entry 2 of row 7 is 40, outside [0, 40)");

@@ -969,7 +969,7 @@ static void unknown_pseudo_methods_are_refused(void)
 {
     float x[N * D];
     make_features(x, 0);
-    const int32_t methods[3] = {1, -1, INT32_MAX};
+    const int32_t methods[3] = {3, -1, INT32_MAX}; /* 1.7 has 0, 1 and 2 */
     for (int m = 0; m < 3; m++) {
         rlcc_pseudo_options po;
         rlcc_pseudo_options_init(&po, sizeof po);

@@ -534,36 +534,17 @@ class ProxyOptions(ctypes.Structure):
         ("struct_size", ctypes.c_size_t),
         ("order", ctypes.c_int32),
         ("reserved", ctypes.c_int32),
-# ---- k-means (issue #15 item 3: rlcc_kmeans, rlcc_kmeans_init_faiss) ----
-class KmeansOptions(ctypes.Structure):
-    """Mirror of ``rlcc_kmeans_options`` (1.7 layout)."""
-
-    _fields_ = [
-        ("struct_size", ctypes.c_size_t),
-        ("max_iter", ctypes.c_int32),
-        ("n_threads", ctypes.c_int32),
-        ("tol", ctypes.c_double),
         ("max_bytes", ctypes.c_int64),
     ]
 
 
 class AgreementOptions(ctypes.Structure):
     """Mirror of ``rlcc_agreement_options`` (1.7 layout)."""
-# ---- InfoMap pseudo labels (issue #15 item 2) ----------------------------------
-
-
-class InfomapOptions(ctypes.Structure):
-    """Mirror of ``rlcc_infomap_options`` (1.7 layout)."""
 
     _fields_ = [
         ("struct_size", ctypes.c_size_t),
         ("k", ctypes.c_int32),
         ("exclude_self", ctypes.c_int32),
-        ("cluster_num", ctypes.c_int32),
-        ("min_sim", ctypes.c_double),
-        ("seed", ctypes.c_uint64),
-        ("trials", ctypes.c_int32),
-        ("normalize", ctypes.c_int32),
         ("n_threads", ctypes.c_int32),
         ("reserved", ctypes.c_int32),
         ("max_bytes", ctypes.c_int64),
@@ -600,6 +581,19 @@ _declare("rlcc_eps_from_quantile_csr", ctypes.c_int, _i64, c_int64_p, c_int32_p,
          ctypes.POINTER(QuantileOptions), ctypes.POINTER(_f64))
 # ---- end of 1.7 items 1, 4, 5 ----
 
+# ---- k-means (issue #15 item 3: rlcc_kmeans, rlcc_kmeans_init_faiss) ----
+class KmeansOptions(ctypes.Structure):
+    """Mirror of ``rlcc_kmeans_options`` (1.7 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("max_iter", ctypes.c_int32),
+        ("n_threads", ctypes.c_int32),
+        ("tol", ctypes.c_double),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
 _declare("rlcc_kmeans_options_init", ctypes.c_int, ctypes.POINTER(KmeansOptions), ctypes.c_size_t)
 _declare("rlcc_kmeans", ctypes.c_int, c_float_p, _i64, _i64, _i64, c_float_p, _i64, _i64,
          ctypes.POINTER(KmeansOptions), c_float_p, _i64, c_int32_p,
@@ -607,6 +601,28 @@ _declare("rlcc_kmeans", ctypes.c_int, c_float_p, _i64, _i64, _i64, c_float_p, _i
 _declare("rlcc_kmeans_init_faiss", ctypes.c_int, _i64, _i64, ctypes.c_uint64, _i64, c_int64_p,
          c_int64_p, c_int64_p)  # n, k, seed, max_points_per_centroid, start, train, n_train
 # ---- end of k-means ----
+
+
+# ---- InfoMap pseudo labels (issue #15 item 2) ----------------------------------
+
+
+class InfomapOptions(ctypes.Structure):
+    """Mirror of ``rlcc_infomap_options`` (1.7 layout)."""
+
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("k", ctypes.c_int32),
+        ("cluster_num", ctypes.c_int32),
+        ("min_sim", ctypes.c_double),
+        ("seed", ctypes.c_uint64),
+        ("trials", ctypes.c_int32),
+        ("normalize", ctypes.c_int32),
+        ("n_threads", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+        ("max_bytes", ctypes.c_int64),
+    ]
+
+
 _declare("rlcc_infomap_options_init", ctypes.c_int, ctypes.POINTER(InfomapOptions),
          ctypes.c_size_t)
 _declare("rlcc_infomap_labels", ctypes.c_int, c_float_p, _i64, _i64, _i64, c_int64_p, c_float_p,

@@ -528,8 +528,9 @@ int rlcc_refiner_set_knn(rlcc_refiner *r, const int64_t *knn)
     const int64_t width = rlcc__pseudo_knn_width(&r->pseudo);
     if (knn != NULL && width == 0)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                          "knn: only DBSCAN on the Jaccard distance and InfoMap read kNN "
-                          "lists");
+                          r->pseudo.method == RLCC_PSEUDO_KMEANS
+                              ? "knn: RLCC_PSEUDO_KMEANS reads no kNN lists"
+                              : "knn: only the Jaccard metric reads kNN lists");
     if (knn != NULL && (uint64_t)r->n > SIZE_MAX / sizeof(int64_t) / (uint64_t)width)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "knn: n x %lld entries overflow size_t",
                           (long long)width);

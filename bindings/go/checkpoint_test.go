@@ -348,10 +348,10 @@ func TestCheckpointForeignBytesAreRefused(t *testing.T) {
 	refused(t, err, ErrInvalidArgument, "state: ")
 	// a later format, checksum made right: refused, naming the writer's version
 	later := append([]byte(nil), state...)
-	binary.LittleEndian.PutUint32(later[8:], 2)
+	binary.LittleEndian.PutUint32(later[8:], StateFormat+1)
 	binary.LittleEndian.PutUint32(later[12:], 10900)
 	_, err = LoadRefiner(resealed(later), nil)
-	wantCode(t, err, ErrInvalidArgument, "format version 2, written by librlcc 1.9.0")
+	wantCode(t, err, ErrInvalidArgument, "format version 3, written by librlcc 1.9.0")
 	// resealed wrong content: refused by name
 	labels := append([]byte(nil), state...)
 	binary.LittleEndian.PutUint32(labels[192:], 100000) // the first label of the latest generation

@@ -520,11 +520,11 @@ func TestStepMatrixShapesAndPseudoMethod(t *testing.T) {
 	}
 	// a pseudo-labeler this librlcc does not have
 	o := callerOptions()
-	o.Method = 1
+	o.Method = 3 // 1.7 has 0, 1 and 2
 	_, err := PseudoLabels(x, callerN, callerD, o)
-	refusedWith(t, err, "method: 1 is not a pseudo-labeler")
+	refusedWith(t, err, "method: 3 is not a pseudo-labeler")
 	_, err = NewRefiner(callerN, callerD, o, nil)
-	refusedWith(t, err, "method: 1")
+	refusedWith(t, err, "method: 3")
 	o.Method = PseudoDBSCAN
 	if _, err := PseudoLabels(x, callerN, callerD, o); err != nil {
 		t.Fatal(err)

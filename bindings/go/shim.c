@@ -332,6 +332,52 @@ int rlcc_go_refiner_load(const void *state, size_t size, const rlcc_load_options
     return capture(rlcc_refiner_load(state, size, options, out), err);
 }
 
+/* InfoMap pseudo labels (issue #15 item 2) */
+int rlcc_go_infomap_labels(const float *x, int64_t n, int64_t d, const int64_t *knn,
+                           const float *knn_dist, const int32_t *modules,
+                           const rlcc_infomap_options *options, int32_t *labels,
+                           int64_t *n_classes, double *codelength, rlcc_go_error *err)
+{
+    return capture(rlcc_infomap_labels(x, n, d, d, knn, knn_dist, modules, options, labels,
+                                       n_classes, codelength),
+                   err);
+}
+
+int rlcc_go_infomap_links(const float *x, int64_t n, int64_t d, const int64_t *knn,
+                          const float *knn_dist, const rlcc_infomap_options *options,
+                          int64_t *src, int64_t *dst, double *weight, int64_t *n_links,
+                          rlcc_go_error *err)
+{
+    return capture(rlcc_infomap_links(x, n, d, d, knn, knn_dist, options, src, dst, weight,
+                                      n_links),
+                   err);
+}
+
+int rlcc_go_map_codelength(int64_t n_nodes, const int64_t *src, const int64_t *dst,
+                           const double *weight, int64_t n_links, const int32_t *modules,
+                           double *codelength, rlcc_go_error *err)
+{
+    return capture(rlcc_map_codelength(n_nodes, src, dst, weight, n_links, modules, codelength),
+                   err);
+}
+
+/* librlcc 1.7, k-means (issue #15 item 3) */
+int rlcc_go_kmeans(const float *x, int64_t n, int64_t d, const float *init, int64_t k,
+                   const rlcc_kmeans_options *options, float *centroids, int32_t *labels,
+                   int64_t *n_iter, rlcc_go_error *err)
+{
+    return capture(rlcc_kmeans(x, n, d, at_least_one(d), init, k, at_least_one(d), options,
+                               centroids, at_least_one(d), labels, n_iter), err);
+}
+
+int rlcc_go_kmeans_init_faiss(int64_t n, int64_t k, uint64_t seed, int64_t max_points_per_centroid,
+                              int64_t *start, int64_t *train, int64_t *n_train,
+                              rlcc_go_error *err)
+{
+    return capture(rlcc_kmeans_init_faiss(n, k, seed, max_points_per_centroid, start, train,
+                                          n_train), err);
+}
+
 /* ---- 1.7 (#15 items 1, 4, 5): camera proxies, cross-agreement, eps from a quantile ---- */
 #include <stdlib.h>
 
@@ -386,46 +432,3 @@ int rlcc_go_eps_from_quantile_csr(int64_t n, const int64_t *indptr, const int32_
     return capture(rlcc_eps_from_quantile_csr(n, indptr, indices, data, rho, options, eps), err);
 }
 /* ---- end of 1.7 items 1, 4, 5 ---- */
-/* librlcc 1.7, k-means (issue #15 item 3) */
-int rlcc_go_kmeans(const float *x, int64_t n, int64_t d, const float *init, int64_t k,
-                   const rlcc_kmeans_options *options, float *centroids, int32_t *labels,
-                   int64_t *n_iter, rlcc_go_error *err)
-{
-    return capture(rlcc_kmeans(x, n, d, at_least_one(d), init, k, at_least_one(d), options,
-                               centroids, at_least_one(d), labels, n_iter), err);
-}
-
-int rlcc_go_kmeans_init_faiss(int64_t n, int64_t k, uint64_t seed, int64_t max_points_per_centroid,
-                              int64_t *start, int64_t *train, int64_t *n_train,
-                              rlcc_go_error *err)
-{
-    return capture(rlcc_kmeans_init_faiss(n, k, seed, max_points_per_centroid, start, train,
-                                          n_train), err);
-/* InfoMap pseudo labels (issue #15 item 2) */
-int rlcc_go_infomap_labels(const float *x, int64_t n, int64_t d, const int64_t *knn,
-                           const float *knn_dist, const int32_t *modules,
-                           const rlcc_infomap_options *options, int32_t *labels,
-                           int64_t *n_classes, double *codelength, rlcc_go_error *err)
-{
-    return capture(rlcc_infomap_labels(x, n, d, d, knn, knn_dist, modules, options, labels,
-                                       n_classes, codelength),
-                   err);
-}
-
-int rlcc_go_infomap_links(const float *x, int64_t n, int64_t d, const int64_t *knn,
-                          const float *knn_dist, const rlcc_infomap_options *options,
-                          int64_t *src, int64_t *dst, double *weight, int64_t *n_links,
-                          rlcc_go_error *err)
-{
-    return capture(rlcc_infomap_links(x, n, d, d, knn, knn_dist, options, src, dst, weight,
-                                      n_links),
-                   err);
-}
-
-int rlcc_go_map_codelength(int64_t n_nodes, const int64_t *src, const int64_t *dst,
-                           const double *weight, int64_t n_links, const int32_t *modules,
-                           double *codelength, rlcc_go_error *err)
-{
-    return capture(rlcc_map_codelength(n_nodes, src, dst, weight, n_links, modules, codelength),
-                   err);
-}

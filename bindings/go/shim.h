@@ -155,6 +155,7 @@ int rlcc_go_eps_from_quantile_csr(int64_t n, const int64_t *indptr, const int32_
                                   const rlcc_quantile_options *options, double *eps,
                                   rlcc_go_error *err);
 /* ---- end of 1.7 items 1, 4, 5 ---- */
+
 /* librlcc 1.7, k-means (issue #15 item 3): x n x d and init k x d
  * contiguous; centroids k x d out; train may be NULL. */
 int rlcc_go_kmeans(const float *x, int64_t n, int64_t d, const float *init, int64_t k,
@@ -163,6 +164,7 @@ int rlcc_go_kmeans(const float *x, int64_t n, int64_t d, const float *init, int6
 int rlcc_go_kmeans_init_faiss(int64_t n, int64_t k, uint64_t seed, int64_t max_points_per_centroid,
                               int64_t *start, int64_t *train, int64_t *n_train,
                               rlcc_go_error *err);
+
 /* InfoMap pseudo labels (issue #15 item 2): ldx = d */
 int rlcc_go_infomap_labels(const float *x, int64_t n, int64_t d, const int64_t *knn,
                            const float *knn_dist, const int32_t *modules,

@@ -393,8 +393,7 @@ static void refiner_takes_each_generations_knn(void)
     o.k1 = PK1;
     o.metric = RLCC_METRIC_COSINE;
     CHECK_OK(rlcc_refiner_new(PN, PD, &o, NULL, &refused));
-    CHECK_ERR(rlcc_refiner_set_knn(refused, knn1), RLCC_E_INVALID_ARGUMENT,
-              "only DBSCAN on the Jaccard distance and InfoMap");
+    CHECK_ERR(rlcc_refiner_set_knn(refused, knn1), RLCC_E_INVALID_ARGUMENT, "only the Jaccard");
     rlcc_refiner_free(refused);
     rlcc_refiner_free(own);
     rlcc_refiner_free(given);

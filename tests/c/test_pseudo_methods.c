@@ -427,7 +427,8 @@ static void refiners_of_the_methods_checkpoint_in_format_2(void)
     rlcc_refiner_free(r);
     opts[1].kmeans_init = NULL;
     CHECK_OK(rlcc_refiner_new(N, D, &opts[1], NULL, &r));
-    CHECK_ERR(rlcc_refiner_set_knn(r, knn), RLCC_E_INVALID_ARGUMENT, "knn: only");
+    CHECK_ERR(rlcc_refiner_set_knn(r, knn), RLCC_E_INVALID_ARGUMENT,
+              "knn: RLCC_PSEUDO_KMEANS reads no kNN lists");
     rlcc_refiner_free(r);
     free(knn);
     for (int g = 0; g < 3; g++)

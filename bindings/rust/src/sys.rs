@@ -283,6 +283,42 @@ extern "C" {
         out: *mut *mut rlcc_refiner) -> c_int;
 }
 
+// ---- InfoMap pseudo labels (issue #15 item 2), 1.7 ----
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct rlcc_infomap_options {
+    pub struct_size: usize, pub k: i32, pub cluster_num: i32, pub min_sim: f64, pub seed: u64,
+    pub trials: i32, pub normalize: i32, pub n_threads: i32, pub reserved: i32, pub max_bytes: i64,
+}
+extern "C" {
+    pub fn rlcc_infomap_options_init(o: *mut rlcc_infomap_options, size: usize) -> c_int;
+    pub fn rlcc_infomap_labels(x: *const f32, n: i64, d: i64, ldx: i64, knn: *const i64,
+        knn_dist: *const f32, modules: *const i32, o: *const rlcc_infomap_options, labels: *mut i32,
+        n_classes: *mut i64, codelength: *mut f64) -> c_int;
+    pub fn rlcc_infomap_links(x: *const f32, n: i64, d: i64, ldx: i64, knn: *const i64,
+        knn_dist: *const f32, o: *const rlcc_infomap_options, src: *mut i64, dst: *mut i64,
+        weight: *mut f64, n_links: *mut i64) -> c_int;
+    pub fn rlcc_map_codelength(n_nodes: i64, src: *const i64, dst: *const i64, weight: *const f64,
+        n_links: i64, modules: *const i32, codelength: *mut f64) -> c_int;
+}
+
+// ---- 1.7, k-means (issue #15 item 3) ----
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+/// `rlcc_kmeans_options` (1.7): 32 bytes on LP64.
+pub struct rlcc_kmeans_options {
+    pub struct_size: usize, pub max_iter: i32, pub n_threads: i32, pub tol: f64, pub max_bytes: i64,
+}
+extern "C" {
+    pub fn rlcc_kmeans_options_init(o: *mut rlcc_kmeans_options, size: usize) -> c_int;
+    pub fn rlcc_kmeans(x: *const f32, n: i64, d: i64, ldx: i64, init: *const f32, k: i64, ldi: i64,
+        o: *const rlcc_kmeans_options, centroids: *mut f32, ldc: i64, labels: *mut i32,
+        n_iter: *mut i64) -> c_int;
+    pub fn rlcc_kmeans_init_faiss(n: i64, k: i64, seed: u64, max_points_per_centroid: i64,
+        start_rows: *mut i64, train_rows: *mut i64, n_train: *mut i64) -> c_int;
+}
+// ---- end of k-means ----
+
 // ---- 1.7 (#15 items 1, 4, 5): camera proxies, cross-agreement, eps from a quantile ----
 
 /// `rlcc_centroid_options` in its 1.7 layout (32 bytes on LP64): the 1.4
@@ -339,37 +375,3 @@ extern "C" {
         rho: f64, o: *const rlcc_quantile_options, eps: *mut f64) -> c_int;
 }
 // ---- end of 1.7 items 1, 4, 5 ----
-// ---- 1.7, k-means (issue #15 item 3) ----
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-/// `rlcc_kmeans_options` (1.7): 32 bytes on LP64.
-pub struct rlcc_kmeans_options {
-    pub struct_size: usize, pub max_iter: i32, pub n_threads: i32, pub tol: f64, pub max_bytes: i64,
-}
-extern "C" {
-    pub fn rlcc_kmeans_options_init(o: *mut rlcc_kmeans_options, size: usize) -> c_int;
-    pub fn rlcc_kmeans(x: *const f32, n: i64, d: i64, ldx: i64, init: *const f32, k: i64, ldi: i64,
-        o: *const rlcc_kmeans_options, centroids: *mut f32, ldc: i64, labels: *mut i32,
-        n_iter: *mut i64) -> c_int;
-    pub fn rlcc_kmeans_init_faiss(n: i64, k: i64, seed: u64, max_points_per_centroid: i64,
-        start_rows: *mut i64, train_rows: *mut i64, n_train: *mut i64) -> c_int;
-}
-// ---- end of k-means ----
-// ---- InfoMap pseudo labels (issue #15 item 2), 1.7 ----
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub struct rlcc_infomap_options {
-    pub struct_size: usize, pub k: i32, pub cluster_num: i32, pub min_sim: f64, pub seed: u64,
-    pub trials: i32, pub normalize: i32, pub n_threads: i32, pub reserved: i32, pub max_bytes: i64,
-}
-extern "C" {
-    pub fn rlcc_infomap_options_init(o: *mut rlcc_infomap_options, size: usize) -> c_int;
-    pub fn rlcc_infomap_labels(x: *const f32, n: i64, d: i64, ldx: i64, knn: *const i64,
-        knn_dist: *const f32, modules: *const i32, o: *const rlcc_infomap_options, labels: *mut i32,
-        n_classes: *mut i64, codelength: *mut f64) -> c_int;
-    pub fn rlcc_infomap_links(x: *const f32, n: i64, d: i64, ldx: i64, knn: *const i64,
-        knn_dist: *const f32, o: *const rlcc_infomap_options, src: *mut i64, dst: *mut i64,
-        weight: *mut f64, n_links: *mut i64) -> c_int;
-    pub fn rlcc_map_codelength(n_nodes: i64, src: *const i64, dst: *const i64, weight: *const f64,
-        n_links: i64, modules: *const i32, codelength: *mut f64) -> c_int;
-}

@@ -68,11 +68,14 @@ fn knn_follows_max_bytes_and_struct_size_covers_it() {
     let knn_at = std::ptr::addr_of!(o.knn) as usize - base;
     let max_bytes_at = std::ptr::addr_of!(o.max_bytes) as usize - base;
     let method_at = std::ptr::addr_of!(o.method) as usize - base;
-    // rlcc.h: knn follows max_bytes (1.3), then method and reserved2 end the
-    // struct (1.4): 96, 104, 112, 116, 120 on LP64 (tests/layout.rs: all of it)
+    // rlcc.h: knn follows max_bytes (1.3), then method and reserved2 (1.4),
+    // then the InfoMap and k-means fields (1.7) end the struct: 96, 104, 112,
+    // 116, 192 on LP64 (tests/layout.rs: all of it)
     assert_eq!(knn_at, max_bytes_at + 8);
     assert_eq!(method_at, knn_at + std::mem::size_of::<*const i64>());
-    assert_eq!(size, method_at + 8);
+    let init_at = std::ptr::addr_of!(o.kmeans_init) as usize - base;
+    assert_eq!(init_at, method_at + 72);
+    assert_eq!(size, init_at + std::mem::size_of::<*const f32>());
     assert_eq!(unsafe { rlcc::sys::rlcc_pseudo_options_init(&mut o, size) }, 0);
     assert_eq!(o.struct_size, size);
     assert!(o.knn.is_null()); // the default: librlcc's own lists

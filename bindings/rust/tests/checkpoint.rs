@@ -278,7 +278,7 @@ fn the_size_is_the_documented_one_and_the_size_query_is_two_calls() {
         assert_eq!(state.len(), want, "after {} generations", t);
         assert_eq!(u64_at(&state, 16), want as u64, "the header's size field");
         assert_eq!(&state[..8], b"\x89RLCCRF\x1a");
-        assert_eq!(u32::from_le_bytes(state[8..12].try_into().unwrap()), rlcc::STATE_FORMAT);
+        assert_eq!(u32::from_le_bytes(state[8..12].try_into().unwrap()), 1); // DBSCAN: format 1
         assert_eq!(u32::from_le_bytes(state[12..16].try_into().unwrap()), unsafe { rlcc::sys::rlcc_version_number() });
         assert_eq!(u64_at(&state, 48), t as u64, "generations completed");
         assert_eq!(state, r.save().unwrap(), "the same bytes every time");
@@ -376,9 +376,9 @@ fn foreign_bytes_are_refused() {
     refused(Refiner::load(&state[..8], &LoadOptions::default()), INVALID_ARGUMENT, "state: ");
     // a later format, checksum made right: refused, naming the writer's version
     let mut later = state.clone();
-    later[8..12].copy_from_slice(&2u32.to_le_bytes());
+    later[8..12].copy_from_slice(&(rlcc::STATE_FORMAT + 1).to_le_bytes());
     later[12..16].copy_from_slice(&10900u32.to_le_bytes());
-    let e = refused(Refiner::load(&resealed(later), &LoadOptions::default()), INVALID_ARGUMENT, "format version 2");
+    let e = refused(Refiner::load(&resealed(later), &LoadOptions::default()), INVALID_ARGUMENT, "format version 3");
     assert!(e.message.contains("written by librlcc 1.9.0"), "{}", e.message);
     // resealed wrong content: refused by name
     let mut labels = state.clone();

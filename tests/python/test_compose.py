@@ -216,7 +216,7 @@ def test_init_functions_fill_the_documented_defaults():
     consensus = init(native.ConsensusOptions, LIB.rlcc_consensus_options_init)
     assert (consensus.kind, consensus.normalize) == (0, 1)  # IoU, row sums
     pseudo = init(native.PseudoOptions, LIB.rlcc_pseudo_options_init)
-    assert (pseudo.struct_size, pseudo.method, pseudo.reserved2) == (120, 0, 0)
+    assert (pseudo.struct_size, pseudo.method, pseudo.reserved2) == (192, 0, 0)  # 1.7 layout
 
 
 def _call_with(struct, data):
@@ -292,7 +292,7 @@ def test_pseudo_options_method_and_reserved2_are_where_the_library_reads_them():
                                       ctypes.byref(opts), ptr(labels, I32), None, None)
 
     assert run() == native.OK
-    opts.method = 1  # no such pseudo-labeler in 1.4
+    opts.method = 3  # no such pseudo-labeler in 1.7 (0, 1, 2)
     assert run() == native.E_INVALID_ARGUMENT
     assert "method" in LIB.rlcc_last_error().decode()
     opts.method, opts.reserved2 = 0, 1
@@ -470,7 +470,7 @@ def test_pseudo_labels_method_dbscan_is_the_default_and_nothing_else_is_accepted
     same(named.labels, default.labels)
     same(named.centroids, default.centroids)
     assert (named.n_classes, named.threshold) == (default.n_classes, default.threshold)
-    for bad in ("kmeans", "DBSCAN", None, 0):
+    for bad in ("louvain", "DBSCAN", None, 0):  # 1.7 adds "infomap" and "kmeans"
         with pytest.raises(rlcc.InvalidArgument, match=f"method: {bad!r}"):
             rlcc.pseudo_labels(x, method=bad)
         with pytest.raises(ValueError, match="method"):

@@ -81,18 +81,14 @@ def camera_proxies(labels: Any, cameras: Any, x: Any = None, order: str = "camer
         return CameraProxies(proxy, cluster[:m].copy(), camera[:m].copy(), None)
     d = array.shape[1]
     centroids = np.zeros((m, d), dtype=np.float32)
-    copts = native.CentroidOptions17()
-    native.check(native.lib.rlcc_centroid_options_init(
-        ctypes.cast(ctypes.pointer(copts), ctypes.POINTER(native.CentroidOptions)),
-        ctypes.sizeof(copts)))
+    copts = native.init_struct(native.CentroidOptions, native.lib.rlcc_centroid_options_init)
     copts.norm = norm_code
     copts.n_threads = native.integer(n_threads, "n_threads", "int32")
     copts.max_bytes = native.integer(max_bytes, "max_bytes")
     if m > 0:
         native.check(native.lib.rlcc_centroids_opts(
             native.pointer(array, ctypes.c_float), n, d, leading_dimension(array),
-            native.pointer(proxy, ctypes.c_int32), m,
-            ctypes.cast(ctypes.pointer(copts), ctypes.POINTER(native.CentroidOptions)),
+            native.pointer(proxy, ctypes.c_int32), m, ctypes.byref(copts),
             native.pointer(centroids, ctypes.c_float), d))
     return CameraProxies(proxy, cluster[:m].copy(), camera[:m].copy(), centroids)
 

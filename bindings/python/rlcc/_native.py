@@ -276,13 +276,16 @@ class RefinerOptions(ctypes.Structure):
 
 
 class CentroidOptions(ctypes.Structure):
-    """Mirror of ``rlcc_centroid_options`` (1.4 layout)."""
+    """Mirror of ``rlcc_centroid_options`` (1.7 layout: ``norm`` and
+    ``reserved2`` appended to the 1.4 fields)."""
 
     _fields_ = [
         ("struct_size", ctypes.c_size_t),
         ("n_threads", ctypes.c_int32),
         ("reserved", ctypes.c_int32),
         ("max_bytes", ctypes.c_int64),
+        ("norm", ctypes.c_int32),
+        ("reserved2", ctypes.c_int32),
     ]
 
 
@@ -512,21 +515,6 @@ _declare("rlcc_refiner_load", ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t,
 
 
 # ---- 1.7 (#15 items 1, 4, 5): camera proxies, cross-agreement, eps from a quantile ----
-class CentroidOptions17(ctypes.Structure):
-    """Mirror of ``rlcc_centroid_options`` (1.7 layout: ``norm`` and
-    ``reserved2`` appended; ``CentroidOptions`` is the 1.4 layout, which
-    1.7 still reads with the default norm)."""
-
-    _fields_ = [
-        ("struct_size", ctypes.c_size_t),
-        ("n_threads", ctypes.c_int32),
-        ("reserved", ctypes.c_int32),
-        ("max_bytes", ctypes.c_int64),
-        ("norm", ctypes.c_int32),
-        ("reserved2", ctypes.c_int32),
-    ]
-
-
 class ProxyOptions(ctypes.Structure):
     """Mirror of ``rlcc_proxy_options`` (1.7 layout)."""
 
@@ -562,9 +550,6 @@ class QuantileOptions(ctypes.Structure):
     ]
 
 
-# rlcc_centroid_options_init and rlcc_centroids_opts take a CentroidOptions17
-# cast to POINTER(CentroidOptions) (their declaration above), its size in
-# struct_size.
 _declare("rlcc_proxy_options_init", ctypes.c_int, ctypes.POINTER(ProxyOptions), ctypes.c_size_t)
 _declare("rlcc_camera_proxies", ctypes.c_int, c_int32_p, c_int32_p, _i64,
          ctypes.POINTER(ProxyOptions), c_int32_p, c_int64_p, c_int32_p, c_int32_p)

@@ -208,6 +208,7 @@ typedef struct parse_state {
     size_t size;
     const char *eps_text, *k1_text, *k2_text;
     uint64_t given; /* given_bit(OPT_x): the option was on the command line */
+    const char *text[64]; /* [id - OPT_PROGRESS]: the last value given */
 } parse_state;
 
 /* The bit of a long-only option (OPT_PROGRESS and after) in parse_state.given. */
@@ -354,6 +355,7 @@ static int cluster_option(parse_state *s, int id, const char *value, cli_args *a
     double real;
     int rc;
     s->given |= given_bit(id);
+    s->text[id - OPT_PROGRESS] = value;
     switch (id) {
     case OPT_METHOD: return choice_option(s, id, value, METHODS, METHOD_IDS, 3, &p->method);
     case OPT_K:
@@ -446,6 +448,7 @@ static int proxies_option(parse_state *s, int id, const char *value, cli_args *a
     case OPT_ORDER: return choice_option(s, id, value, ORDERS, ORDER_IDS, 2, &a->order);
     case OPT_NORM:
         s->given |= given_bit(id);
+        s->text[id - OPT_PROGRESS] = value;
         return choice_option(s, id, value, NORMS, NORM_IDS, 2, &a->norm);
     default: return refuse(s->message, s->size, "internal error: option %d unhandled", id);
     }
@@ -458,10 +461,12 @@ static int check_proxies(parse_state *s, const cli_args *a)
         return refuse(s->message, s->size, "needs --labels, --cameras and -o PROXY.npy");
     if ((a->features == NULL) != (a->centroids == NULL))
         return refuse(s->message, s->size,
-                      "--features and --centroids go together (the centroids are the "
-                      "features' proxy means)");
+                      "needs both --features and --centroids, or neither (the centroids are "
+                      "the features' proxy means)");
+    char q[300];
     if (a->centroids == NULL && (s->given & given_bit(OPT_NORM)))
-        return refuse(s->message, s->size, "--norm needs --features and --centroids");
+        return refuse(s->message, s->size, "--norm: %s needs --features and --centroids",
+                      quoted(s->text[OPT_NORM - OPT_PROGRESS], q));
     return 0;
 }
 
@@ -499,33 +504,33 @@ static int bad_option(parse_state *s, int argc, char **argv, int c)
 /* An option of another method than --method's: refused, never ignored. */
 static int check_method_options(parse_state *s, const rlcc_pseudo_options *p)
 {
-    static const char *const METHOD[] = {"dbscan", "infomap", "kmeans"};
-    /* which method reads each method-specific option */
+    enum { DBSCAN = 1u << RLCC_PSEUDO_DBSCAN, INFOMAP = 1u << RLCC_PSEUDO_INFOMAP,
+           KMEANS = 1u << RLCC_PSEUDO_KMEANS };
+    /* the methods that read each method-specific option */
     static const struct {
         int id;
-        int32_t method;
-    } OWNER[] = {
-        {OPT_METRIC, RLCC_PSEUDO_DBSCAN},      {OPT_EPS, RLCC_PSEUDO_DBSCAN},
-        {OPT_MIN_SAMPLES, RLCC_PSEUDO_DBSCAN}, {OPT_K1, RLCC_PSEUDO_DBSCAN},
-        {OPT_K2, RLCC_PSEUDO_DBSCAN},          {OPT_ALGORITHM, RLCC_PSEUDO_DBSCAN},
-        {OPT_K, RLCC_PSEUDO_INFOMAP},          {OPT_MIN_SIM, RLCC_PSEUDO_INFOMAP},
-        {OPT_CLUSTER_NUM, RLCC_PSEUDO_INFOMAP}, {OPT_CLUSTERS, RLCC_PSEUDO_KMEANS},
-        {OPT_MAX_ITER, RLCC_PSEUDO_KMEANS},    {OPT_OUTLIERS, -RLCC_PSEUDO_KMEANS},
+        unsigned methods;
+        const char *which; /* the methods, as the message names them */
+    } READERS[] = {
+        {OPT_METRIC, DBSCAN, "dbscan"},       {OPT_EPS, DBSCAN, "dbscan"},
+        {OPT_MIN_SAMPLES, DBSCAN, "dbscan"},  {OPT_K1, DBSCAN, "dbscan"},
+        {OPT_K2, DBSCAN, "dbscan"},           {OPT_ALGORITHM, DBSCAN, "dbscan"},
+        {OPT_K, INFOMAP, "infomap"},          {OPT_MIN_SIM, INFOMAP, "infomap"},
+        {OPT_CLUSTER_NUM, INFOMAP, "infomap"}, {OPT_CLUSTERS, KMEANS, "kmeans"},
+        {OPT_MAX_ITER, KMEANS, "kmeans"},     {OPT_SEED, INFOMAP | KMEANS, "infomap and kmeans"},
+        /* k-means labels every sample: no outliers to keep or number */
+        {OPT_OUTLIERS, DBSCAN | INFOMAP, "dbscan and infomap"},
     };
-    for (size_t i = 0; i < sizeof OWNER / sizeof OWNER[0]; i++) {
-        if (!(s->given & given_bit(OWNER[i].id)))
+    static const char *const METHOD[] = {"dbscan", "infomap", "kmeans"};
+    for (size_t i = 0; i < sizeof READERS / sizeof READERS[0]; i++) {
+        const int id = READERS[i].id;
+        if (!(s->given & given_bit(id)) || (READERS[i].methods & (1u << p->method)))
             continue;
-        char name[64];
-        const int32_t owner = OWNER[i].method;
-        if (owner < 0 && p->method == -owner) /* --outliers: any method but k-means */
-            return refuse(s->message, s->size,
-                          "%s: --method kmeans leaves no outliers (every sample gets a "
-                          "cluster)",
-                          option_name(s->options, OWNER[i].id, name));
-        if (owner >= 0 && owner != p->method)
-            return refuse(s->message, s->size, "%s is an option of --method %s, not of %s",
-                          option_name(s->options, OWNER[i].id, name), METHOD[owner],
-                          METHOD[p->method]);
+        char name[64], q[300];
+        return refuse(s->message, s->size, "%s: %s is an option of --method %s, not of %s",
+                      option_name(s->options, id, name),
+                      quoted(s->text[id - OPT_PROGRESS], q), READERS[i].which,
+                      METHOD[p->method]);
     }
     return 0;
 }
@@ -607,7 +612,7 @@ int cli_parse(int argc, char **argv, cli_args *a, char *message, size_t size)
         a->version = 1;
         return 0;
     }
-    parse_state s = {NULL, message, size, NULL, NULL, NULL, 0};
+    parse_state s = {NULL, message, size, NULL, NULL, NULL, 0, {NULL}};
     const char *shorts;
     if (strcmp(command, "cluster") == 0) {
         a->command = CLI_CLUSTER;

@@ -1,8 +1,9 @@
 /*
  * fuzz_cli.c - the CLI's argument parser (tools/args.c, cli_parse()) on
  * argvs decoded from the bytes. The input is text: its first byte picks the
- * command ('c' cluster, 'r' refine, 'd' demo; anything else: the first token
- * is the command), the rest splits at '\n' and '\0' into the arguments.
+ * command ('c' cluster, 'r' refine, 'd' demo, 'p' proxies; anything else:
+ * the first token is the command), the rest splits at '\n' and '\0' into
+ * the arguments.
  * Checks:
  *   - cli_parse() returns 0 or 2 and never crashes;
  *   - a refusal (2) has a printable one-line message that starts with the
@@ -38,7 +39,7 @@ typedef struct decoded {
 
 static void decode(const uint8_t *data, size_t size, decoded *d)
 {
-    static const char *COMMANDS[] = {"cluster", "refine", "demo"};
+    static const char *COMMANDS[] = {"cluster", "refine", "demo", "proxies"};
     size_t at = 0, used = 0;
     d->argc = 0;
     d->argv[d->argc++] = strcpy(d->text, "rlcc");
@@ -46,6 +47,7 @@ static void decode(const uint8_t *data, size_t size, decoded *d)
     const char *pick = size > 0 && data[0] == 'c'   ? COMMANDS[0]
                        : size > 0 && data[0] == 'r' ? COMMANDS[1]
                        : size > 0 && data[0] == 'd' ? COMMANDS[2]
+                       : size > 0 && data[0] == 'p' ? COMMANDS[3]
                                                     : NULL;
     if (pick != NULL) {
         d->argv[d->argc++] = strcpy(d->text + used, pick);
@@ -130,8 +132,26 @@ static int in_range(const cli_args *a)
               ((a->algorithm == RLCC_DBSCAN_BRUTE || a->algorithm == RLCC_DBSCAN_GRID ||
                 a->algorithm == RLCC_DBSCAN_TREE) &&
                p->metric != RLCC_METRIC_JACCARD && p->n_eps == 1);
-        ok &= p->reliability == (p->n_eps == 3 && p->outliers == RLCC_OUTLIERS_SINGLETON);
         ok &= p->normalize == 1;
+        /* the other methods' options: in range, and the method's own only */
+        ok &= p->infomap_k >= 1 && p->infomap_min_sim >= -1.0 && p->infomap_min_sim <= 1.0 &&
+              p->infomap_cluster_num >= 0 && p->kmeans_k >= 1 && p->kmeans_max_iter >= 1 &&
+              ((p->infomap_seed == p->kmeans_seed && p->kmeans_seed <= (uint64_t)INT64_MAX) ||
+               (p->infomap_seed == 123 && p->kmeans_seed == 1234)); /* --seed, or not */
+        if (p->method == RLCC_PSEUDO_DBSCAN) /* the others' options untouched */
+            return ok && p->reliability == (p->n_eps == 3 && p->outliers == RLCC_OUTLIERS_SINGLETON) &&
+                   p->infomap_seed == 123 && p->kmeans_seed == 1234 && p->infomap_k == 15 &&
+                   p->kmeans_k == 500;
+        ok &= p->reliability == 0 && a->algorithm == RLCC_DBSCAN_AUTO;
+        if (p->method == RLCC_PSEUDO_KMEANS)
+            return ok && p->outliers == RLCC_OUTLIERS_KEEP; /* the CLI's default, never set */
+        return ok && p->method == RLCC_PSEUDO_INFOMAP;
+    case CLI_PROXIES:
+        ok &= a->labels != NULL && a->cameras != NULL && a->output != NULL;
+        ok &= (a->features == NULL) == (a->centroids == NULL);
+        ok &= a->order == RLCC_PROXIES_CAMERA_MAJOR || a->order == RLCC_PROXIES_CLUSTER_MAJOR;
+        ok &= a->norm == RLCC_CENTROID_NORM_DOUBLE ||
+              (a->norm == RLCC_CENTROID_NORM_FLOAT32 && a->centroids != NULL);
         return ok;
     case CLI_REFINE:
         ok &= a->prev != NULL && a->cur != NULL && a->output != NULL;
@@ -153,8 +173,12 @@ typedef struct option_model {
     int given;        /* a flag */
 } option_model;
 
-static const char *const CLUSTER_NAMES[] = {"output", "metric", "eps", "min-samples", "k1",
-                                            "k2", "outliers", "threads", "algorithm", NULL};
+static const char *const CLUSTER_NAMES[] = {"output",  "metric",      "eps",      "min-samples",
+                                            "k1",      "k2",          "outliers", "threads",
+                                            "algorithm", "method",    "k",        "similarity",
+                                            "cluster-num", "clusters", "max-iter", "seed", NULL};
+static const char *const PROXIES_NAMES[] = {"output", "labels", "cameras", "features",
+                                            "centroids", "table", "order", "norm", NULL};
 static const char *const REFINE_NAMES[] = {"output", "prev", "cur", "probs", "alpha", "w", "beta",
                                            NULL};
 static const char *const DEMO_NAMES[] = {"n", "generations", NULL};
@@ -196,7 +220,7 @@ static int model(const decoded *d, const char *const *names, option_model *m, in
             else
                 return 0;
         } else if (t[0] == '-' && t[1] != '\0') {
-            if (t[1] == 'o' && (names == CLUSTER_NAMES || names == REFINE_NAMES)) {
+            if (t[1] == 'o' && names != DEMO_NAMES) {
                 option_model *o = find(m, *count, "output", 6);
                 if (t[2] != '\0')
                     o->last = t + 2;
@@ -262,11 +286,12 @@ static int same_eps(const char *text, const rlcc_pseudo_options *p)
 
 static int model_agrees(const decoded *d, const cli_args *a)
 {
-    option_model m[16];
+    option_model m[32];
     int count;
-    const char *const *names = a->command == CLI_CLUSTER  ? CLUSTER_NAMES
-                               : a->command == CLI_REFINE ? REFINE_NAMES
-                                                          : DEMO_NAMES;
+    const char *const *names = a->command == CLI_CLUSTER   ? CLUSTER_NAMES
+                               : a->command == CLI_REFINE  ? REFINE_NAMES
+                               : a->command == CLI_PROXIES ? PROXIES_NAMES
+                                                           : DEMO_NAMES;
     if (a->help || a->version || !model(d, names, m, &count))
         return 1;
     const rlcc_pseudo_options *p = &a->pseudo;
@@ -285,6 +310,28 @@ static int model_agrees(const decoded *d, const cli_args *a)
                                                              : "cosine") == 0;
         ok &= (t = last(m, count, "outliers")) == NULL ||
               strcmp(t, p->outliers == RLCC_OUTLIERS_KEEP ? "keep" : "singleton") == 0;
+        ok &= (t = last(m, count, "method")) == NULL ||
+              strcmp(t, p->method == RLCC_PSEUDO_DBSCAN    ? "dbscan"
+                        : p->method == RLCC_PSEUDO_INFOMAP ? "infomap"
+                                                           : "kmeans") == 0;
+        ok &= (t = last(m, count, "k")) == NULL || same_integer(t, p->infomap_k);
+        ok &= (t = last(m, count, "similarity")) == NULL || same_double(t, p->infomap_min_sim);
+        ok &= (t = last(m, count, "cluster-num")) == NULL ||
+              same_integer(t, p->infomap_cluster_num);
+        ok &= (t = last(m, count, "clusters")) == NULL || same_integer(t, p->kmeans_k);
+        ok &= (t = last(m, count, "max-iter")) == NULL || same_integer(t, p->kmeans_max_iter);
+        ok &= (t = last(m, count, "seed")) == NULL || same_integer(t, (int64_t)p->kmeans_seed);
+    } else if (a->command == CLI_PROXIES) {
+        ok &= (t = last(m, count, "output")) == NULL || strcmp(t, a->output) == 0;
+        ok &= (t = last(m, count, "labels")) == NULL || strcmp(t, a->labels) == 0;
+        ok &= (t = last(m, count, "cameras")) == NULL || strcmp(t, a->cameras) == 0;
+        ok &= (t = last(m, count, "features")) == NULL || strcmp(t, a->features) == 0;
+        ok &= (t = last(m, count, "centroids")) == NULL || strcmp(t, a->centroids) == 0;
+        ok &= (t = last(m, count, "table")) == NULL || strcmp(t, a->table) == 0;
+        ok &= (t = last(m, count, "order")) == NULL ||
+              strcmp(t, a->order == RLCC_PROXIES_CAMERA_MAJOR ? "camera" : "cluster") == 0;
+        ok &= (t = last(m, count, "norm")) == NULL ||
+              strcmp(t, a->norm == RLCC_CENTROID_NORM_DOUBLE ? "double" : "float32") == 0;
     } else if (a->command == CLI_REFINE) {
         ok &= (t = last(m, count, "output")) == NULL || strcmp(t, a->output) == 0;
         ok &= (t = last(m, count, "prev")) == NULL || strcmp(t, a->prev) == 0;
@@ -331,7 +378,37 @@ static void render(const cli_args *a, canonical *c)
     add(c, "%s", cli_command_name(a->command));
     if (a->progress != CLI_PROGRESS_AUTO)
         add(c, a->progress == CLI_PROGRESS_ON ? "--progress" : "--quiet");
-    if (a->command == CLI_CLUSTER) {
+    if (a->command == CLI_CLUSTER && p->method != RLCC_PSEUDO_DBSCAN) {
+        add(c, "--output=%s", a->output);
+        add(c, "--threads=%d", (int)p->n_threads);
+        if (p->infomap_seed == p->kmeans_seed) /* --seed sets both; else the defaults */
+            add(c, "--seed=%llu", (unsigned long long)p->kmeans_seed);
+        if (p->method == RLCC_PSEUDO_INFOMAP) {
+            add(c, "--method=infomap");
+            add(c, "--k=%d", (int)p->infomap_k);
+            add(c, "--similarity=%.17g", p->infomap_min_sim);
+            add(c, "--cluster-num=%d", (int)p->infomap_cluster_num);
+            add(c, "--outliers=%s", p->outliers == RLCC_OUTLIERS_KEEP ? "keep" : "singleton");
+        } else {
+            add(c, "--method=kmeans");
+            add(c, "--clusters=%lld", (long long)p->kmeans_k);
+            add(c, "--max-iter=%d", (int)p->kmeans_max_iter);
+        }
+        add(c, "--");
+        add(c, "%s", a->input);
+    } else if (a->command == CLI_PROXIES) {
+        add(c, "--labels=%s", a->labels);
+        add(c, "--cameras=%s", a->cameras);
+        add(c, "-o%s", a->output);
+        if (a->table != NULL)
+            add(c, "--table=%s", a->table);
+        if (a->features != NULL) {
+            add(c, "--features=%s", a->features);
+            add(c, "--centroids=%s", a->centroids);
+            add(c, "--norm=%s", a->norm == RLCC_CENTROID_NORM_DOUBLE ? "double" : "float32");
+        }
+        add(c, "--order=%s", a->order == RLCC_PROXIES_CAMERA_MAJOR ? "camera" : "cluster");
+    } else if (a->command == CLI_CLUSTER) {
         add(c, "--output=%s", a->output);
         add(c, "--metric=%s", METRIC[p->metric]);
         if (p->n_eps == 1)
@@ -374,7 +451,15 @@ static int same_args(const cli_args *x, const cli_args *y)
              x->progress == y->progress;
     ok &= same_string(x->input, y->input) && same_string(x->output, y->output) &&
           same_string(x->prev, y->prev) && same_string(x->cur, y->cur) &&
-          same_string(x->probs, y->probs);
+          same_string(x->probs, y->probs) && same_string(x->labels, y->labels) &&
+          same_string(x->cameras, y->cameras) && same_string(x->features, y->features) &&
+          same_string(x->centroids, y->centroids) && same_string(x->table, y->table) &&
+          x->order == y->order && x->norm == y->norm;
+    ok &= p->method == q->method && p->infomap_k == q->infomap_k &&
+          p->infomap_min_sim == q->infomap_min_sim &&
+          p->infomap_cluster_num == q->infomap_cluster_num && p->infomap_seed == q->infomap_seed &&
+          p->kmeans_k == q->kmeans_k && p->kmeans_max_iter == q->kmeans_max_iter &&
+          p->kmeans_seed == q->kmeans_seed;
     ok &= p->metric == q->metric && p->n_eps == q->n_eps && p->min_samples == q->min_samples &&
           p->k1 == q->k1 && p->k2 == q->k2 && p->n_threads == q->n_threads &&
           p->outliers == q->outliers && p->reliability == q->reliability &&

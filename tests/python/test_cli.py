@@ -377,7 +377,7 @@ def test_option_forms(tmp_path):
         np.testing.assert_array_equal(np.load(out), want)
     for args, says in (
             # --k is infomap's own option since 1.7 (an exact name is never ambiguous)
-            (["x.npy", "-o", "y.npy", "--k", "3"], "--k is an option of --method infomap, not of dbscan"),
+            (["x.npy", "-o", "y.npy", "--k", "3"], "--k: '3' is an option of --method infomap, not of dbscan"),
             (["x.npy", "-o", "y.npy", "--met", "cosine"], "option '--met' is ambiguous (--metric, --method)"),
             (["x.npy", "-o", "y.npy", "--clu", "3"], "option '--clu' is ambiguous (--cluster-num, --clusters)"),
             (["x.npy", "-o", "y.npy", "--bogus=1"], "unknown option '--bogus=1'"),
@@ -719,14 +719,15 @@ def test_cluster_methods_match_the_library(tmp_path):
 
 @pytest.mark.parametrize("args, says", [
     (["--method", "louvain"], "--method: 'louvain' must be dbscan, infomap or kmeans"),
-    (["--method", "infomap", "--eps", "0.5"], "--eps is an option of --method dbscan, not of infomap"),
-    (["--method", "kmeans", "--k", "10"], "--k is an option of --method infomap, not of kmeans"),
-    (["--clusters", "10"], "--clusters is an option of --method kmeans, not of dbscan"),
-    (["--method", "kmeans", "--outliers", "keep"], "--method kmeans leaves no outliers"),
-    (["--method", "infomap", "--algorithm", "grid"], "--algorithm is an option of --method dbscan"),
+    (["--method", "infomap", "--eps", "0.5"], "--eps: '0.5' is an option of --method dbscan, not of infomap"),
+    (["--method", "kmeans", "--k", "10"], "--k: '10' is an option of --method infomap, not of kmeans"),
+    (["--clusters", "10"], "--clusters: '10' is an option of --method kmeans, not of dbscan"),
+    (["--method", "kmeans", "--outliers", "keep"], "--outliers: 'keep' is an option of --method dbscan and infomap, not of kmeans"),
+    (["--method", "infomap", "--algorithm", "grid"], "--algorithm: 'grid' is an option of --method dbscan"),
     (["--method", "infomap", "--similarity", "1.5"], "--similarity: '1.5' is out of range (-1 to 1)"),
     (["--method", "kmeans", "--clusters", "0"], "--clusters: '0' is out of range"),
     (["--method", "kmeans", "--seed", "-1"], "--seed: '-1' is out of range"),
+    (["--seed", "4"], "--seed: '4' is an option of --method infomap and kmeans, not of dbscan"),
 ])
 def test_cluster_method_usage_errors(tmp_path, args, says):
     np.save(tmp_path / "x.npy", unit_rows().astype(np.float32))
@@ -794,9 +795,9 @@ def test_proxies_refusals(tmp_path):
          "needs --labels, --cameras and -o PROXY.npy"),
         (["--labels", tmp_path / "l.npy", "--cameras", tmp_path / "c.npy", "-o",
           tmp_path / "p.npy", "--features", tmp_path / "x.npy"], 2,
-         "--features and --centroids go together"),
+         "needs both --features and --centroids, or neither"),
         (["--labels", tmp_path / "l.npy", "--cameras", tmp_path / "c.npy", "-o",
-          tmp_path / "p.npy", "--norm", "float32"], 2, "--norm needs --features and --centroids"),
+          tmp_path / "p.npy", "--norm", "float32"], 2, "--norm: 'float32' needs --features and --centroids"),
         (["--labels", tmp_path / "l.npy", "--cameras", tmp_path / "c.npy", "-o",
           tmp_path / "p.npy", "--order", "time"], 2, "--order: 'time' must be camera or cluster"),
         (["--labels", tmp_path / "l.npy", "--cameras", tmp_path / "c.npy", "-o",

@@ -5,7 +5,7 @@
 fn version_matches() {
     let number = unsafe { rlcc::sys::rlcc_version_number() };
     assert_eq!(rlcc::version(), format!("{}.{}.{}", number / 10000, number / 100 % 100, number % 100));
-    assert!(rlcc::version().starts_with("1.6."), "{}", rlcc::version());
+    assert!(rlcc::version().starts_with("1.7."), "{}", rlcc::version());
 }
 
 #[test]

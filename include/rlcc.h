@@ -746,9 +746,9 @@ typedef struct rlcc_pseudo_options {
      *  machines with the block kNN, passes in. NULL (default): librlcc's
      *  own rlcc_knn(). Read during the call only. */
     const int64_t *knn;
-    /** Since 1.4. The pseudo-labeler: RLCC_PSEUDO_DBSCAN (default, the
-     *  only one in 1.4). Later releases add methods here, without new entry
-     *  points; the refiner reaches each through it. */
+    /** Since 1.4. The pseudo-labeler: RLCC_PSEUDO_DBSCAN (default),
+     *  RLCC_PSEUDO_INFOMAP or RLCC_PSEUDO_KMEANS (1.7). Releases add methods
+     *  here, without new entry points; the refiner reaches each through it. */
     int32_t method;
     /** Reserved, must be 0. Since 1.4. */
     int32_t reserved2;

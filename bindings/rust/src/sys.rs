@@ -65,7 +65,8 @@ pub struct rlcc_pseudo_options {
     pub threshold: f64, pub min_samples: i64, pub max_bytes: i64,
     /// Since 1.3: the caller's `n x k1` kNN lists, or null (librlcc's own).
     pub knn: *const i64,
-    /// Since 1.4: the pseudo-labeler, [`RLCC_PSEUDO_DBSCAN`] (0, the only one in 1.4).
+    /// Since 1.4: the pseudo-labeler, [`RLCC_PSEUDO_DBSCAN`] (0), [`RLCC_PSEUDO_INFOMAP`] or
+    /// [`RLCC_PSEUDO_KMEANS`] (1.7).
     pub method: i32,
     /// Since 1.4: reserved, must be 0.
     pub reserved2: i32,

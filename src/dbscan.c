@@ -491,44 +491,12 @@ int rlcc_dbscan_dense(const float *dist, int64_t n, int64_t ld, double eps,
 static int check_csr(int64_t n, const int64_t *indptr, const int32_t *indices,
                      const float *data)
 {
-    if (n == 0 && indptr == NULL)
-        return RLCC_OK; /* nothing stored, nothing to check */
-    if (indptr == NULL)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "indptr: is NULL");
-    if (indptr[0] != 0)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "indptr: indptr[0] = %lld, must be 0",
-                          (long long)indptr[0]);
-    for (int64_t i = 0; i < n; i++)
-        if (indptr[i + 1] < indptr[i])
-            return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                              "indptr: decreases at row %lld (%lld > %lld)", (long long)i,
-                              (long long)indptr[i], (long long)indptr[i + 1]);
-    if (indptr[n] > 0 && indices == NULL)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "indices: is NULL");
-    if (indptr[n] > 0 && data == NULL)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "data: is NULL");
-    for (int64_t i = 0; i < n; i++) {
-        for (int64_t e = indptr[i]; e < indptr[i + 1]; e++) {
-            int32_t j = indices[e];
-            if (j < 0 || j >= n)
-                return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                                  "indices: column %d out of range [0, %lld) in row %lld",
-                                  (int)j, (long long)n, (long long)i);
-            if (e > indptr[i] && j <= indices[e - 1])
-                return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                                  j == indices[e - 1]
-                                      ? "indices: duplicate column %d in row %lld"
-                                      : "indices: column %d unsorted in row %lld",
-                                  (int)j, (long long)i);
-        }
+    int err = rlcc__check_csr_structure(n, indptr, indices, data);
+    for (int64_t i = 0; err == RLCC_OK && i < n; i++)
         /* an empty row reads nothing: data may be NULL when nothing is stored */
-        int err = indptr[i + 1] > indptr[i]
-                      ? bad_distance("data", i, data + indptr[i], indptr[i + 1] - indptr[i])
-                      : RLCC_OK;
-        if (err != RLCC_OK)
-            return err;
-    }
-    return RLCC_OK;
+        if (indptr[i + 1] > indptr[i])
+            err = bad_distance("data", i, data + indptr[i], indptr[i + 1] - indptr[i]);
+    return err;
 }
 
 /* Neighbours of row i: stored entries <= eps, plus the diagonal when the

@@ -186,6 +186,14 @@ int rlcc__init_struct(void *dst, size_t struct_size, const void *defaults,
 int rlcc__row_norms(const char *name, const float *x, int64_t n, int64_t d,
                     int64_t ldx, int n_threads, double *norm2);
 
+/* A CSR n x n matrix's structure, as rlcc_dbscan_csr() documents it:
+ * indptr[0] == 0 and non-decreasing, columns in [0, n) strictly ascending
+ * in each row (a duplicate or unsorted column refused by name), indices and
+ * data present when anything is stored. The values are the caller's to
+ * check. */
+int rlcc__check_csr_structure(int64_t n, const int64_t *indptr, const int32_t *indices,
+                              const float *data);
+
 /* Rows divided by their norms (norm2: squared, > 0): out is n x d, row
  * i = (float)(x_i * (1 / sqrt(norm2[i]))) in double, the one normalisation
  * every option `normalize` applies; out_norm2 (may be NULL) gets the new

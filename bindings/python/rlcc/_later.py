@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _native as native
 from ._dbscan import as_float32_matrix, leading_dimension
+from ._rlcc import _choice, _labels
 
 _ORDERS = {"camera": 0, "cluster": 1}  # RLCC_PROXIES_CAMERA_MAJOR, _CLUSTER_MAJOR
 _NORMS = {"double": 0, "float32": 1}  # RLCC_CENTROID_NORM_DOUBLE, _FLOAT32
@@ -25,19 +26,6 @@ class CameraProxies(NamedTuple):
     cluster: np.ndarray    # int32 (m,): each proxy's label
     camera: np.ndarray     # int32 (m,): each proxy's camera
     centroids: Optional[np.ndarray]  # float32 (m, d): L2-normalised proxy means; None without x
-
-
-def _choice(table, value, name):
-    if not isinstance(value, str) or value not in table:
-        raise native.invalid(f"{name}: {value!r} is not one of {sorted(table)}")
-    return table[value]
-
-
-def _int_vector(values: Any, name: str) -> np.ndarray:
-    array = native.as_array(values, name)
-    if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
-        raise native.invalid(f"{name}: expected a 1-D integer array")
-    return native.index_copy(array, name)
 
 
 def camera_proxies(labels: Any, cameras: Any, x: Any = None, order: str = "camera",
@@ -57,8 +45,8 @@ def camera_proxies(labels: Any, cameras: Any, x: Any = None, order: str = "camer
     ``max_bytes`` as elsewhere; the same bytes for every value."""
     order_code = _choice(_ORDERS, order, "order")
     norm_code = _choice(_NORMS, norm, "norm")
-    labels = _int_vector(labels, "labels")
-    cameras = _int_vector(cameras, "cameras")
+    labels = _labels(labels, "labels")
+    cameras = _labels(cameras, "cameras")
     array = None if x is None else as_float32_matrix(x, "x")
     n = labels.shape[0]
     if cameras.shape[0] != n:

@@ -48,7 +48,13 @@ class Generation(NamedTuple):
 
 
 def _choice(table, value, name):
-    if value not in table:
+    """table[value], or InvalidArgument naming the choices (an unhashable
+    value, a list say, is simply not among them)."""
+    try:
+        known = value in table
+    except TypeError:
+        known = False
+    if not known:
         raise native.invalid(f"{name}: {value!r} is not one of {sorted(map(str, table))}")
     return table[value]
 

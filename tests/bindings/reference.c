@@ -132,7 +132,8 @@ static void dump_layouts(void)
            AT(dbscan_options, n_threads), AT(dbscan_options, max_bytes),
            AT(dbscan_options, algorithm), AT(dbscan_options, reserved));
     LAYOUT(centroid_options, AT(centroid_options, struct_size), AT(centroid_options, n_threads),
-           AT(centroid_options, reserved), AT(centroid_options, max_bytes));
+           AT(centroid_options, reserved), AT(centroid_options, max_bytes),
+           AT(centroid_options, norm), AT(centroid_options, reserved2));
     LAYOUT(consensus_options, AT(consensus_options, struct_size), AT(consensus_options, kind),
            AT(consensus_options, normalize), AT(consensus_options, n_threads),
            AT(consensus_options, reserved), AT(consensus_options, max_bytes));

@@ -105,11 +105,9 @@ pub fn camera_proxies(labels: &[i32], cameras: &[i32], x: &[f32], d: usize,
     let m = m as usize;
     cluster.truncate(m);
     camera.truncate(m);
-    let mut co = sys::rlcc_centroid_options_1_7::default();
-    // the 1.7 struct through the 1.4 declaration: its struct_size says which
+    let mut co = sys::rlcc_centroid_options::default();
     check(unsafe {
-        sys::rlcc_centroid_options_init(&mut co as *mut sys::rlcc_centroid_options_1_7 as *mut sys::rlcc_centroid_options,
-                                        std::mem::size_of::<sys::rlcc_centroid_options_1_7>())
+        sys::rlcc_centroid_options_init(&mut co, std::mem::size_of::<sys::rlcc_centroid_options>())
     })?;
     co.norm = match options.norm {
         CentroidNorm::Double => sys::RLCC_CENTROID_NORM_DOUBLE,
@@ -121,7 +119,7 @@ pub fn camera_proxies(labels: &[i32], cameras: &[i32], x: &[f32], d: usize,
     if m > 0 {
         check(unsafe {
             sys::rlcc_centroids_opts(x.as_ptr(), n as i64, d as i64, d as i64, proxy.as_ptr(), m as i64,
-                                     &co as *const sys::rlcc_centroid_options_1_7 as *const sys::rlcc_centroid_options,
+                                     &co,
                                      centroids.as_mut_ptr(), d as i64)
         })?;
     }

@@ -106,7 +106,13 @@ pub struct rlcc_refiner_options { pub struct_size: usize, pub alpha: f32, pub w:
 /// Options of `rlcc_centroids_opts` (1.4).
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
-pub struct rlcc_centroid_options { pub struct_size: usize, pub n_threads: i32, pub reserved: i32, pub max_bytes: i64 }
+pub struct rlcc_centroid_options {
+    pub struct_size: usize, pub n_threads: i32, pub reserved: i32, pub max_bytes: i64,
+    /// Since 1.7: [`RLCC_CENTROID_NORM_DOUBLE`] (default) or [`RLCC_CENTROID_NORM_FLOAT32`].
+    pub norm: i32,
+    /// Since 1.7: reserved, must be 0.
+    pub reserved2: i32,
+}
 /// Options of the consensus functions' `_opts` twins (1.4).
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
@@ -322,18 +328,6 @@ extern "C" {
 
 // ---- 1.7 (#15 items 1, 4, 5): camera proxies, cross-agreement, eps from a quantile ----
 
-/// `rlcc_centroid_options` in its 1.7 layout (32 bytes on LP64): the 1.4
-/// fields, then `norm` and `reserved2`. Pass it to `rlcc_centroids_opts`
-/// through a pointer cast; [`rlcc_centroid_options`] is the 1.4 layout,
-/// which 1.7 reads with the default norm.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub struct rlcc_centroid_options_1_7 {
-    pub struct_size: usize, pub n_threads: i32, pub reserved: i32, pub max_bytes: i64,
-    /// [`RLCC_CENTROID_NORM_DOUBLE`] (default) or [`RLCC_CENTROID_NORM_FLOAT32`].
-    pub norm: i32,
-    pub reserved2: i32,
-}
 /// `rlcc_centroid_options.norm` (1.7): the norm of the mean in double.
 pub const RLCC_CENTROID_NORM_DOUBLE: i32 = 0;
 /// The norm in float32 as NumPy (CAP's and ICE's bytes).

@@ -2,59 +2,9 @@
 //! library's bits (tests/bindings/reference.c's infomap_* outputs), the
 //! options layout, and the errors.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
-struct Reference {
-    dir: PathBuf,
-}
-
-impl Reference {
-    fn run() -> Reference {
-        let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
-        let built = Command::new("make")
-            .args(["-s", "--no-print-directory", "build/reference/rlcc-reference"])
-            .current_dir(&top)
-            .status()
-            .expect("make");
-        assert!(built.success(), "building the C reference failed");
-        let dir = std::env::temp_dir().join(format!("rlcc-reference-infomap-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let ran = Command::new(top.join("build/reference/rlcc-reference"))
-            .arg(top.join("examples/data"))
-            .arg(&dir)
-            .status()
-            .expect("the C reference");
-        assert!(ran.success(), "running the C reference failed");
-        Reference { dir }
-    }
-
-    fn bytes(&self, name: &str) -> Vec<u8> {
-        std::fs::read(self.dir.join(name)).unwrap_or_else(|e| panic!("{}: {}", name, e))
-    }
-
-    fn f32(&self, name: &str) -> Vec<f32> {
-        self.bytes(&format!("{}.f32", name)).chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
-    }
-
-    fn f64s(&self, name: &str) -> Vec<f64> {
-        self.bytes(&format!("{}.f64", name)).chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap())).collect()
-    }
-
-    fn i32(&self, name: &str) -> Vec<i32> {
-        self.bytes(&format!("{}.i32", name)).chunks_exact(4).map(|b| i32::from_le_bytes(b.try_into().unwrap())).collect()
-    }
-
-    fn i64(&self, name: &str) -> Vec<i64> {
-        self.bytes(&format!("{}.i64", name)).chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap())).collect()
-    }
-}
-
-impl Drop for Reference {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+mod common;
+use common::Reference;
 
 fn bits(v: &[f64]) -> Vec<u64> {
     v.iter().map(|x| x.to_bits()).collect()

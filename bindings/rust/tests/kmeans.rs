@@ -3,56 +3,12 @@
 //! committed fixture), the options' layout, thread and budget invariance,
 //! and the refusals with the library's messages.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use rlcc::code::{INVALID_ARGUMENT, MEMORY_LIMIT};
 use rlcc::KmeansOptions;
 
-struct Reference(PathBuf);
-
-impl Reference {
-    fn run(tag: &str) -> Reference {
-        let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
-        let built = Command::new("make")
-            .args(["-s", "--no-print-directory", "build/reference/rlcc-reference"])
-            .current_dir(&top)
-            .status()
-            .expect("make");
-        assert!(built.success(), "building the C reference failed");
-        let dir = std::env::temp_dir().join(format!("rlcc-kmeans-{}-{}", std::process::id(), tag));
-        std::fs::create_dir_all(&dir).unwrap();
-        let ran = Command::new(top.join("build/reference/rlcc-reference"))
-            .arg(top.join("examples/data"))
-            .arg(&dir)
-            .status()
-            .expect("the C reference");
-        assert!(ran.success(), "running the C reference failed");
-        Reference(dir)
-    }
-
-    fn bytes(&self, name: &str) -> Vec<u8> {
-        std::fs::read(self.0.join(name)).unwrap_or_else(|e| panic!("{}: {}", name, e))
-    }
-
-    fn f32(&self, name: &str) -> Vec<f32> {
-        self.bytes(&format!("{}.f32", name)).chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
-    }
-
-    fn i32(&self, name: &str) -> Vec<i32> {
-        self.bytes(&format!("{}.i32", name)).chunks_exact(4).map(|b| i32::from_le_bytes(b.try_into().unwrap())).collect()
-    }
-
-    fn i64(&self, name: &str) -> Vec<i64> {
-        self.bytes(&format!("{}.i64", name)).chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap())).collect()
-    }
-}
-
-impl Drop for Reference {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::Reference;
 
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|f| f.to_bits()).collect()
@@ -60,7 +16,7 @@ fn bits(v: &[f32]) -> Vec<u32> {
 
 #[test]
 fn kmeans_gives_the_c_results() {
-    let r = Reference::run("bits");
+    let r = Reference::run();
     let shape = r.i64("shape");
     let (n, d) = (shape[0] as usize, shape[1] as usize);
     let x0 = r.f32("x0");
@@ -86,7 +42,7 @@ fn kmeans_gives_the_c_results() {
 
 #[test]
 fn kmeans_options_layout_is_the_c_one() {
-    let r = Reference::run("layout");
+    let r = Reference::run();
     let want = r.i64("layout_kmeans_options");
     let o = rlcc::sys::rlcc_kmeans_options::default();
     let base = &o as *const _ as usize;

@@ -79,13 +79,13 @@ fn proxies_match_the_oracle_and_the_c_call() {
                 let m = cl.len();
                 let mut want = vec![0f32; m * d];
                 if m > 0 {
-                    let mut co = sys::rlcc_centroid_options_1_7::default();
+                    let mut co = sys::rlcc_centroid_options::default();
                     let size = std::mem::size_of_val(&co);
-                    unsafe { assert_eq!(sys::rlcc_centroid_options_init(&mut co as *mut _ as *mut _, size), 0) };
+                    unsafe { assert_eq!(sys::rlcc_centroid_options_init(&mut co, size), 0) };
                     co.norm = if norm == CentroidNorm::Float32 { 1 } else { 0 };
                     let rc = unsafe {
                         sys::rlcc_centroids_opts(x.as_ptr(), n as i64, d as i64, d as i64, p.as_ptr(), m as i64,
-                                                 &co as *const _ as *const _, want.as_mut_ptr(), d as i64)
+                                                 &co, want.as_mut_ptr(), d as i64)
                     };
                     assert_eq!(rc, 0);
                 }
@@ -296,9 +296,9 @@ fn struct_layouts_are_the_headers() {
     assert_eq!((size_of::<sys::rlcc_proxy_options>(), align_of::<sys::rlcc_proxy_options>()), (24, 8));
     assert_eq!(size_of::<sys::rlcc_agreement_options>(), 32);
     assert_eq!(size_of::<sys::rlcc_quantile_options>(), 24);
-    assert_eq!(size_of::<sys::rlcc_centroid_options_1_7>(), 32);
-    assert_eq!(size_of::<sys::rlcc_centroid_options>(), 24);
-    // the library's init accepts both centroid sizes and writes its defaults
+    assert_eq!(size_of::<sys::rlcc_centroid_options>(), 32);
+    // the library's init accepts the 1.4 size too (a caller compiled
+    // against 1.4) and writes its defaults up to it
     let mut old = sys::rlcc_centroid_options::default();
     assert_eq!(unsafe { sys::rlcc_centroid_options_init(&mut old, 24) }, 0);
     assert_eq!(old.struct_size, 24);

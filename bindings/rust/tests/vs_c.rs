@@ -2,64 +2,11 @@
 //! calls every computing function on the committed fixture and writes what
 //! it got; the same calls through this crate must give identical values.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const BATCH: [i64; 4] = [5, 0, 119, 7];
 
-struct Reference {
-    dir: PathBuf,
-}
-
-impl Reference {
-    fn run() -> Reference {
-        let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
-        let built = Command::new("make")
-            .args(["-s", "--no-print-directory", "build/reference/rlcc-reference"])
-            .current_dir(&top)
-            .status()
-            .expect("make");
-        assert!(built.success(), "building the C reference failed");
-        // one folder per call: the tests of this file run at once, and each drops its own
-        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("rlcc-reference-{}-{}", std::process::id(), call));
-        std::fs::create_dir_all(&dir).unwrap();
-        let ran = Command::new(top.join("build/reference/rlcc-reference"))
-            .arg(top.join("examples/data"))
-            .arg(&dir)
-            .status()
-            .expect("the C reference");
-        assert!(ran.success(), "running the C reference failed");
-        Reference { dir }
-    }
-
-    fn bytes(&self, name: &str) -> Vec<u8> {
-        std::fs::read(self.dir.join(name)).unwrap_or_else(|e| panic!("{}: {}", name, e))
-    }
-
-    fn f32(&self, name: &str) -> Vec<f32> {
-        self.bytes(&format!("{}.f32", name)).chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
-    }
-
-    fn f64(&self, name: &str) -> f64 {
-        f64::from_le_bytes(self.bytes(&format!("{}.f64", name))[..8].try_into().unwrap())
-    }
-
-    fn i32(&self, name: &str) -> Vec<i32> {
-        self.bytes(&format!("{}.i32", name)).chunks_exact(4).map(|b| i32::from_le_bytes(b.try_into().unwrap())).collect()
-    }
-
-    fn i64(&self, name: &str) -> Vec<i64> {
-        self.bytes(&format!("{}.i64", name)).chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap())).collect()
-    }
-}
-
-impl Drop for Reference {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+mod common;
+use common::Reference;
 
 /// Bitwise equality of float slices (assert_eq! on f32 would accept -0.0 == 0.0).
 fn same_bits(what: &str, got: &[f32], want: &[f32]) {
@@ -248,7 +195,8 @@ fn sys_structs_have_the_c_layout() {
                                     min_samples, max_bytes, knn, method, reserved2)),
         ("dbscan_options", layout!(rlcc_dbscan_options; struct_size, metric, n_threads, max_bytes, algorithm,
                                     reserved)),
-        ("centroid_options", layout!(rlcc_centroid_options; struct_size, n_threads, reserved, max_bytes)),
+        ("centroid_options", layout!(rlcc_centroid_options; struct_size, n_threads, reserved, max_bytes, norm,
+                                      reserved2)),
         ("consensus_options", layout!(rlcc_consensus_options; struct_size, kind, normalize, n_threads, reserved,
                                        max_bytes)),
         ("probability_options", layout!(rlcc_probability_options; struct_size, scale, n_threads, max_bytes)),
@@ -263,5 +211,5 @@ fn sys_structs_have_the_c_layout() {
         assert_eq!(rust, r.i64(&format!("layout_{}", name)), "{}: size and offsets, Rust vs C", name);
     }
     #[cfg(target_pointer_width = "64")]
-    assert_eq!(std::mem::size_of::<rlcc_pseudo_options>(), 120); // rlcc.h's LP64 size
+    assert_eq!(std::mem::size_of::<rlcc_pseudo_options>(), 192); // rlcc.h's LP64 size (1.7)
 }

@@ -586,8 +586,16 @@ def test_interrupt_while_writing_leaves_no_partial_output(tmp_path):
         seen = False
         while proc.poll() is None and not seen:
             seen = any(".rlcc-" in name for name in os.listdir(tmp_path))
-        if seen:
-            proc.send_signal(signal.SIGINT)
+            if seen:
+                # freeze it, then look again: a temporary file still there
+                # means it has not renamed yet, so the signal lands while it
+                # writes, however loaded the machine is
+                proc.send_signal(signal.SIGSTOP)
+                seen = any(".rlcc-" in name for name in os.listdir(tmp_path))
+                if seen:
+                    proc.send_signal(signal.SIGINT)
+                proc.send_signal(signal.SIGCONT)
+                break
         proc.communicate(timeout=60)
         if seen and proc.returncode == -signal.SIGINT:
             assert old.read_bytes() == b"the previous targets"

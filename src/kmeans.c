@@ -343,21 +343,42 @@ static double tolerance(const kmeans_run *r, double tol, double *var, kmeans_wor
     return total / (double)r->d * tol;
 }
 
-int rlcc__kmeans(const float *x, int64_t n, int64_t d, int64_t ldx, const double *xn2,
-                 const float *init, int64_t k, int64_t ldi, int32_t max_iter, double tol,
-                 int n_threads, rlcc__budget *budget, float *centroids, int64_t ldc,
-                 int32_t *labels, int64_t *n_iter, int64_t *n_decided)
+/* A run of the E step over n rows of x against k centroids: the screen's
+ * bound is knn.c's, with the same constants (1% on gamma_d for the double
+ * rounding of D, 8 u for the float32 roundings that form s). */
+static kmeans_run run_of(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t k,
+                         int n_threads)
 {
     const double u32 = 0x1p-24;
-    kmeans_run r = {
-        .x = x, .n = n, .d = d, .ldx = ldx, .k = k, .xn2 = xn2, .n_threads = n_threads,
-        /* knn.c's bound, the same constants: 1% on gamma_d for the double
-         * rounding of D, 8 u for the float32 roundings that form s */
+    return (kmeans_run){
+        .x = x, .n = n, .d = d, .ldx = ldx, .k = k, .n_threads = n_threads,
         .gamma = (double)d * u32 < 0.5
                      ? 1.01 * (double)d * u32 / (1.0 - (double)d * u32) + 8.0 * u32
                      : INFINITY,
         .abs_margin = (4.0 * (double)d + 8.0) * 0x1p-150,
     };
+}
+
+/* The Gram tile: a quarter of what the budget leaves, at most TILE_BYTES,
+ * at least 16 rows (all n when they fit). */
+static float *alloc_tile(kmeans_run *r, rlcc__budget *budget, int *err)
+{
+    int64_t bytes = (budget->limit - budget->used) / 4;
+    bytes = bytes < TILE_BYTES ? bytes : TILE_BYTES;
+    int64_t rows = bytes / ((int64_t)sizeof(float) * r->k);
+    rows = rows < 16 ? 16 : rows;
+    r->tile_rows = rows < r->n ? rows : r->n;
+    r->tile = rlcc__alloc(budget, r->tile_rows * r->k, sizeof *r->tile, "Gram tile", err);
+    return r->tile;
+}
+
+int rlcc__kmeans(const float *x, int64_t n, int64_t d, int64_t ldx, const double *xn2,
+                 const float *init, int64_t k, int64_t ldi, int32_t max_iter, double tol,
+                 int n_threads, rlcc__budget *budget, float *centroids, int64_t ldc,
+                 int32_t *labels, int64_t *n_iter, int64_t *n_decided)
+{
+    kmeans_run r = run_of(x, n, d, ldx, k, n_threads);
+    r.xn2 = xn2;
     kmeans_work w = {0};
     int err;
     const int64_t kd = k * d; /* k <= n and k x d <= n x ldx: checked */
@@ -381,14 +402,8 @@ int rlcc__kmeans(const float *x, int64_t n, int64_t d, int64_t ldx, const double
     w.order[0] = w.fill ? rlcc__alloc(budget, n, sizeof *w.order[0], "cluster members", &err) : NULL;
     w.order[1] = w.order[0] ? rlcc__alloc(budget, n, sizeof *w.order[1], "cluster members", &err) : NULL;
     double *col = w.order[1] ? rlcc__alloc(budget, d, sizeof *col, "variances", &err) : NULL;
-    if (col != NULL) {
-        int64_t bytes = (budget->limit - budget->used) / 4;
-        bytes = bytes < TILE_BYTES ? bytes : TILE_BYTES;
-        int64_t rows = bytes / ((int64_t)sizeof(float) * k);
-        rows = rows < 16 ? 16 : rows;
-        r.tile_rows = rows < n ? rows : n;
-        r.tile = rlcc__alloc(budget, r.tile_rows * k, sizeof *r.tile, "Gram tile", &err);
-    }
+    if (col != NULL)
+        alloc_tile(&r, budget, &err);
     if (r.tile != NULL) {
         rlcc__blocktime_guard blocktime;
         rlcc__blocktime_enter(&blocktime);
@@ -664,15 +679,7 @@ int rlcc__kmeans_assign(const float *x, int64_t n, int64_t d, int64_t ldx,
                         const float *centroids, int64_t k, int64_t ldc, int n_threads,
                         rlcc__budget *budget, int32_t *labels)
 {
-    const double u32 = 0x1p-24;
-    kmeans_run r = {
-        .x = x, .n = n, .d = d, .ldx = ldx, .k = k, .n_threads = n_threads,
-        /* rlcc__kmeans()'s bound, the same constants */
-        .gamma = (double)d * u32 < 0.5
-                     ? 1.01 * (double)d * u32 / (1.0 - (double)d * u32) + 8.0 * u32
-                     : INFINITY,
-        .abs_margin = (4.0 * (double)d + 8.0) * 0x1p-150,
-    };
+    kmeans_run r = run_of(x, n, d, ldx, k, n_threads);
     int err;
     double *xn2 = rlcc__alloc(budget, n, sizeof *xn2, "row norms", &err);
     float *xn32 = xn2 ? rlcc__alloc(budget, n, sizeof *xn32, "float32 norms", &err) : NULL;
@@ -683,14 +690,8 @@ int rlcc__kmeans_assign(const float *x, int64_t n, int64_t d, int64_t ldx,
     r.mc32 = r.mc ? rlcc__alloc(budget, k, sizeof *r.mc32, "centroid margins", &err) : NULL;
     if (r.mc32 != NULL)
         err = rlcc__row_norms("x", x, n, d, ldx, n_threads, xn2);
-    if (r.mc32 != NULL && err == RLCC_OK) {
-        int64_t bytes = (budget->limit - budget->used) / 4;
-        bytes = bytes < TILE_BYTES ? bytes : TILE_BYTES;
-        int64_t rows = bytes / ((int64_t)sizeof(float) * k);
-        rows = rows < 16 ? 16 : rows;
-        r.tile_rows = rows < n ? rows : n;
-        r.tile = rlcc__alloc(budget, r.tile_rows * k, sizeof *r.tile, "Gram tile", &err);
-    }
+    if (r.mc32 != NULL && err == RLCC_OK)
+        alloc_tile(&r, budget, &err);
     if (r.tile != NULL) {
         for (int64_t i = 0; i < n; i++)
             xn32[i] = (float)xn2[i];

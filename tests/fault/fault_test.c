@@ -592,7 +592,9 @@ static int b_jaccard_dense(int64_t max_bytes, unsigned char *out, bound_run *run
 }
 
 /* kind 0: Jaccard at 3 eps, 1: Jaccard at 1 eps, 2: euclidean at 3 eps,
- * 3: cosine at 1 eps, 4: Jaccard from the caller's kNN lists */
+ * 3: cosine at 1 eps, 4: Jaccard from the caller's kNN lists, 5: InfoMap
+ * (normalised rows, singletons), 6: InfoMap from the caller's lists
+ * (distances from the rows), 7: k-means on faiss's subset (normalised) */
 static int pseudo_case(int kind, int64_t max_bytes, unsigned char *out, bound_run *run)
 {
     rlcc_pseudo_options o;
@@ -613,6 +615,15 @@ static int pseudo_case(int kind, int64_t max_bytes, unsigned char *out, bound_ru
         o.metric = RLCC_METRIC_COSINE;
     if (kind == 4)
         o.knn = knn_lists;
+    if (kind >= 5) {
+        o.reliability = 0;
+        o.normalize = 1;
+        o.method = kind == 7 ? RLCC_PSEUDO_KMEANS : RLCC_PSEUDO_INFOMAP;
+        o.infomap_k = K1;
+        o.knn = kind == 6 ? knn_lists : NULL;
+        o.kmeans_k = 6;
+        o.kmeans_max_points = 10; /* 60 of the 120 rows train */
+    }
     int64_t *classes = (int64_t *)(void *)(out + sizeof(int32_t) * N);
     double *threshold = (double *)(void *)(out + sizeof(int32_t) * N + sizeof(int64_t));
     meter_start();
@@ -625,6 +636,9 @@ static int b_pseudo_jaccard1(int64_t m, unsigned char *o, bound_run *r) { return
 static int b_pseudo_euclidean(int64_t m, unsigned char *o, bound_run *r) { return pseudo_case(2, m, o, r); }
 static int b_pseudo_cosine(int64_t m, unsigned char *o, bound_run *r) { return pseudo_case(3, m, o, r); }
 static int b_pseudo_knn(int64_t m, unsigned char *o, bound_run *r) { return pseudo_case(4, m, o, r); }
+static int b_pseudo_infomap(int64_t m, unsigned char *o, bound_run *r) { return pseudo_case(5, m, o, r); }
+static int b_pseudo_infomap_knn(int64_t m, unsigned char *o, bound_run *r) { return pseudo_case(6, m, o, r); }
+static int b_pseudo_kmeans(int64_t m, unsigned char *o, bound_run *r) { return pseudo_case(7, m, o, r); }
 #define PSEUDO_OUT (sizeof(int32_t) * N + sizeof(int64_t) + sizeof(double))
 
 static int b_centroids(int64_t max_bytes, unsigned char *out, bound_run *run)
@@ -932,6 +946,9 @@ static void memory_bounds(void)
     check_bound("rlcc_pseudo_labels (Jaccard, caller kNN)", b_pseudo_knn, PSEUDO_OUT);
     check_bound("rlcc_pseudo_labels (euclidean, 3 eps)", b_pseudo_euclidean, PSEUDO_OUT);
     check_bound("rlcc_pseudo_labels (cosine, 1 eps)", b_pseudo_cosine, PSEUDO_OUT);
+    check_bound("rlcc_pseudo_labels (InfoMap)", b_pseudo_infomap, PSEUDO_OUT);
+    check_bound("rlcc_pseudo_labels (InfoMap, caller kNN)", b_pseudo_infomap_knn, PSEUDO_OUT);
+    check_bound("rlcc_pseudo_labels (k-means on faiss's subset)", b_pseudo_kmeans, PSEUDO_OUT);
     check_bound("rlcc_centroids_opts", b_centroids, sizeof(float) * 8 * D);
     check_bound("rlcc_consensus_counts_opts", b_consensus_counts, sizeof(int64_t) * 9 * 8);
     check_bound("rlcc_consensus_opts", b_consensus, sizeof(float) * 9 * 8);
@@ -1291,6 +1308,21 @@ int main(void)
     plain.metric = RLCC_METRIC_EUCLIDEAN; /* three radii from one Gram pass */
     plain.eps[0] = 0.5, plain.eps[1] = 0.6, plain.eps[2] = 0.7;
     EVERY_FAILURE_POINT("rlcc_pseudo_labels (euclidean, 3 eps)", rlcc_pseudo_labels(x, N, D, D, &plain, labels, NULL, NULL), (void)0);
+    /* the 1.7 pseudo-labelers, through the method slot */
+    rlcc_pseudo_options other;
+    rlcc_pseudo_options_init(&other, sizeof other);
+    other.reliability = 0;
+    other.normalize = 1;
+    other.method = RLCC_PSEUDO_INFOMAP;
+    other.infomap_k = K1;
+    EVERY_FAILURE_POINT("rlcc_pseudo_labels (InfoMap)", rlcc_pseudo_labels(x, N, D, D, &other, labels, NULL, NULL), (void)0);
+    other.knn = knn; /* the n x K1 lists the caller-kNN Jaccard above used */
+    EVERY_FAILURE_POINT("rlcc_pseudo_labels (InfoMap, caller kNN)", rlcc_pseudo_labels(x, N, D, D, &other, labels, NULL, NULL), (void)0);
+    other.knn = NULL;
+    other.method = RLCC_PSEUDO_KMEANS;
+    other.kmeans_k = 6;
+    other.kmeans_max_points = 10; /* 60 of the 120 rows train, every row is labelled */
+    EVERY_FAILURE_POINT("rlcc_pseudo_labels (k-means on faiss's subset)", rlcc_pseudo_labels(x, N, D, D, &other, labels, NULL, NULL), (void)0);
     EVERY_FAILURE_POINT("rlcc_centroids", rlcc_centroids(x, N, D, D, cur_labels, 8, cents, D), (void)0);
     int64_t counts[9 * 8];
     EVERY_FAILURE_POINT("rlcc_consensus_counts", rlcc_consensus_counts(prev_labels, cur_labels, N, 0, 0, counts, 8), (void)0);

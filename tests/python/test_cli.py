@@ -577,7 +577,9 @@ def test_interrupt_while_writing_leaves_no_partial_output(tmp_path):
     removed, the old file kept, and rlcc ends by the signal."""
     old = tmp_path / "targets.npy"
     old.write_bytes(b"the previous targets")
-    for n in (3000, 6000, 12000):
+    # larger outputs write longer: on a loaded machine (a whole make check)
+    # the 48 MB of n = 3000 can be written between two looks
+    for n in (3000, 6000, 12000, 24000, 48000):
         labels = np.arange(n, dtype=np.int32) % 4000  # n x 4000 float32 targets
         np.save(tmp_path / "p.npy", labels)
         proc = subprocess.Popen([str(RLCC), "refine", "--prev", str(tmp_path / "p.npy"), "--cur",

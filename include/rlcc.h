@@ -550,6 +550,59 @@ RLCC_API int rlcc_knn_finish(rlcc_knn_state *state, int64_t *indices, float *sqd
  *  rlcc_knn_stats_init()). Since 1.3. */
 RLCC_API int rlcc_knn_state_stats(const rlcc_knn_state *state, rlcc_knn_stats *stats);
 
+/**
+ * Offers two blocks to each other from one Gram block: a's query rows are
+ * offered b's rows and b's query rows a's, each pair computed once. This is
+ * how an engine that holds the rows in blocks (librlcc_mpi's ring, a
+ * torch.distributed group) computes each pair of blocks once, as rlcc_knn()
+ * computes each pair of rows once. Afterwards each state holds what
+ * rlcc_knn_update() of the other block would have left it, byte for byte.
+ *
+ *   a, rows_a, lda  a state and its n_queries x d query rows (finite).
+ *   b, rows_b, ldb  another state for rows of the same width d (k may
+ *                   differ) whose global range does not overlap a's (a
+ *                   block against itself is rlcc_knn_update() with refs the
+ *                   queries pointer).
+ * Working memory counts against a's max_bytes, b's copy of its lists
+ * against b's. Both states are claimed for the call.
+ * Errors: RLCC_E_INVALID_ARGUMENT (NULL, the same state, different d,
+ * overlapping ranges, rows not finite, in use), RLCC_E_OUT_OF_MEMORY,
+ * RLCC_E_MEMORY_LIMIT; both states are unchanged then. Since 1.8.
+ */
+RLCC_API int rlcc_knn_update_pair(rlcc_knn_state *a, const float *rows_a, int64_t lda,
+                                  rlcc_knn_state *b, const float *rows_b, int64_t ldb);
+
+/**
+ * Writes the state (its shape, its counts and its lists, the distances as
+ * their double bits) into buffer, capacity bytes long: what one process
+ * sends another, which rlcc_knn_state_load()s and rlcc_knn_merge()s it. The
+ * bytes are little-endian and the same on every machine; the format is
+ * versioned and sealed by a CRC-32C (docs/stability.md). The size query is
+ * rlcc_refiner_save()'s: buffer NULL gives the bytes needed in *size;
+ * capacity below them is RLCC_E_INVALID_ARGUMENT with *size set and buffer
+ * untouched. The size changes with every update and merge.
+ * Errors: RLCC_E_INVALID_ARGUMENT (NULL state or size, capacity too small,
+ * in use). Allocates nothing. Since 1.8.
+ */
+RLCC_API int rlcc_knn_state_save(const rlcc_knn_state *state, void *buffer, size_t capacity,
+                                 size_t *size);
+
+/**
+ * A new state from the size bytes of rlcc_knn_state_save(), to free with
+ * rlcc_knn_state_free(): the same shape, counts and lists, so it finishes,
+ * merges and saves as the state that was saved. options: n_threads and
+ * max_bytes of the new state, as rlcc_knn_state_new(). Nothing is trusted:
+ * the envelope and checksum are checked before anything is allocated, then
+ * the shape as rlcc_knn_state_new() checks it and every row's entries
+ * (finite distances >= 0, distinct indices >= 0, in the order librlcc keeps
+ * them).
+ * Errors: RLCC_E_INVALID_ARGUMENT (NULL, not a state, another format,
+ * damaged or inconsistent bytes), RLCC_E_OUT_OF_MEMORY,
+ * RLCC_E_MEMORY_LIMIT; *state is untouched then. Since 1.8.
+ */
+RLCC_API int rlcc_knn_state_load(const void *buffer, size_t size, const rlcc_knn_options *options,
+                                 rlcc_knn_state **state);
+
 /* ------------------------------------------------------------------------
  * Sparse matrices owned by the library (1.1)
  * ------------------------------------------------------------------------ */

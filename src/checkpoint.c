@@ -19,6 +19,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "refiner.h"
 
 #define LOAD_OPTIONS_SIZE_1_6 (offsetof(rlcc_load_options, max_bytes) + sizeof(int64_t))
@@ -64,95 +65,6 @@ typedef struct layout {
     uint32_t format;
 } layout;
 
-/* ---- CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) ---------------
- * The table is built on the stack for each call (256 entries, 2048 shifts):
- * no global state, and nothing next to the bytes it checks. */
-static uint32_t crc32c(const uint8_t *p, size_t size)
-{
-    uint32_t table[256];
-    for (uint32_t b = 0; b < 256; b++) {
-        uint32_t c = b;
-        for (int k = 0; k < 8; k++)
-            c = (c & 1u) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-        table[b] = c;
-    }
-    uint32_t crc = 0xFFFFFFFFu;
-    for (size_t i = 0; i < size; i++)
-        crc = table[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
-    return crc ^ 0xFFFFFFFFu;
-}
-
-/* ---- little-endian fields -------------------------------------------------- */
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
-static void set_u32(uint8_t *p, uint32_t v)
-{
-    for (int b = 0; b < 4; b++)
-        p[b] = (uint8_t)(v >> (8 * b));
-}
-
-/* Two's complement back to signed, without the implementation-defined
- * conversion of an out-of-range unsigned value. */
-static int32_t as_i32(uint32_t v)
-{
-    return v <= (uint32_t)INT32_MAX ? (int32_t)v : (int32_t)(v - 0x80000000u) + INT32_MIN;
-}
-
-static int64_t as_i64(uint64_t v)
-{
-    return v <= (uint64_t)INT64_MAX ? (int64_t)v : (int64_t)(v - UINT64_C(0x8000000000000000)) + INT64_MIN;
-}
-
-/* Writes fields one after the other. */
-typedef struct writer {
-    uint8_t *at;
-} writer;
-
-static void put_u32(writer *w, uint32_t v)
-{
-    set_u32(w->at, v);
-    w->at += 4;
-}
-
-static void put_u64(writer *w, uint64_t v)
-{
-    put_u32(w, (uint32_t)v);
-    put_u32(w, (uint32_t)(v >> 32));
-}
-
-static void put_i32(writer *w, int32_t v)
-{
-    put_u32(w, (uint32_t)v);
-}
-
-static void put_i64(writer *w, int64_t v)
-{
-    put_u64(w, (uint64_t)v);
-}
-
-static void put_f32(writer *w, float v)
-{
-    uint32_t bits;
-    memcpy(&bits, &v, sizeof bits);
-    put_u32(w, bits);
-}
-
-static void put_f64(writer *w, double v)
-{
-    uint64_t bits;
-    memcpy(&bits, &v, sizeof bits);
-    put_u64(w, bits);
-}
-
 static void put_labels(writer *w, const int32_t *labels, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
@@ -165,51 +77,6 @@ static void put_matrix(writer *w, const float *m, int64_t rows, int64_t cols, in
     for (int64_t r = 0; r < rows; r++)
         for (int64_t c = 0; c < cols; c++)
             put_f32(w, m[r * ld + c]);
-}
-
-/* Reads them back in the same order; the caller has checked the size. */
-typedef struct reader {
-    const uint8_t *at;
-} reader;
-
-static uint32_t take_u32(reader *rd)
-{
-    const uint32_t v = get_u32(rd->at);
-    rd->at += 4;
-    return v;
-}
-
-static uint64_t take_u64(reader *rd)
-{
-    const uint64_t v = get_u64(rd->at);
-    rd->at += 8;
-    return v;
-}
-
-static int32_t take_i32(reader *rd)
-{
-    return as_i32(take_u32(rd));
-}
-
-static int64_t take_i64(reader *rd)
-{
-    return as_i64(take_u64(rd));
-}
-
-static float take_f32(reader *rd)
-{
-    const uint32_t bits = take_u32(rd);
-    float v;
-    memcpy(&v, &bits, sizeof v);
-    return v;
-}
-
-static double take_f64(reader *rd)
-{
-    const uint64_t bits = take_u64(rd);
-    double v;
-    memcpy(&v, &bits, sizeof v);
-    return v;
 }
 
 static void take_labels(reader *rd, int32_t *labels, int64_t n)
@@ -330,7 +197,7 @@ static void write_state(const rlcc_refiner *r, const layout *L, uint64_t total, 
         put_matrix(&w, r->x, r->n, r->d, r->ldx);
     for (int64_t e = 0; e < r->knn_count; e++)
         put_i64(&w, r->next_knn[e]);
-    put_u32(&w, crc32c(out, (size_t)(total - CHECKSUM_SIZE)));
+    put_u32(&w, rlcc__crc32c(out, (size_t)(total - CHECKSUM_SIZE)));
 }
 
 int rlcc_refiner_save(const rlcc_refiner *refiner, void *buffer, size_t capacity, size_t *size)
@@ -397,7 +264,7 @@ static int check_envelope(const uint8_t *s, size_t size)
                                 "the end)",
                           size, (unsigned long long)declared);
     const uint32_t stored = get_u32(s + size - CHECKSUM_SIZE);
-    const uint32_t computed = crc32c(s, size - CHECKSUM_SIZE);
+    const uint32_t computed = rlcc__crc32c(s, size - CHECKSUM_SIZE);
     if (stored != computed)
         return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                           "state: checksum mismatch (stored 0x%08x, computed 0x%08x): the "

@@ -48,24 +48,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "knn.h"
 
 #define KNN_OPTIONS_SIZE_1_1 (offsetof(rlcc_knn_options, max_bytes) + sizeof(int64_t))
-#define KNN_STATS_SIZE_1_3 (offsetof(rlcc_knn_stats, peak_bytes) + sizeof(int64_t))
 
 /* Columns per phase-B work item: their candidate heaps stay in cache while a
  * thread walks down the panel. */
 #define COLUMN_BLOCK 256
 
 /* ---- the exact lists -------------------------------------------------------- */
-
-/* Per query row, the k nearest found so far: a max-heap on (D, index). */
-typedef struct exact_lists {
-    int64_t n, k;
-    double *dist;   /* n x k: D in double */
-    int64_t *index; /* n x k: global row index */
-    int32_t *size;  /* n */
-} exact_lists;
 
 static inline int exact_less(double da, int64_t ia, double db, int64_t ib)
 {
@@ -121,7 +112,7 @@ static int exact_holds(const int64_t *hi, int32_t size, int64_t index)
     return 0;
 }
 
-static void exact_add(exact_lists *l, int64_t row, double dist, int64_t index)
+void rlcc__knn_lists_add(rlcc__knn_lists *l, int64_t row, double dist, int64_t index)
 {
     double *hd = l->dist + row * l->k;
     int64_t *hi = l->index + row * l->k;
@@ -129,25 +120,36 @@ static void exact_add(exact_lists *l, int64_t row, double dist, int64_t index)
         exact_offer(hd, hi, l->size + row, l->k, dist, index);
 }
 
-static void lists_release(exact_lists *l, rlcc__budget *budget)
+void rlcc__knn_lists_release(rlcc__knn_lists *l, rlcc__budget *budget)
 {
     rlcc__free(budget, l->size, l->n, sizeof *l->size);
     rlcc__free(budget, l->index, l->n * l->k, sizeof *l->index);
     rlcc__free(budget, l->dist, l->n * l->k, sizeof *l->dist);
-    *l = (exact_lists){0};
+    *l = (rlcc__knn_lists){0};
 }
 
-static int lists_init(exact_lists *l, int64_t n, int64_t k, rlcc__budget *budget)
+int rlcc__knn_lists_init(rlcc__knn_lists *l, int64_t n, int64_t k, rlcc__budget *budget)
 {
     int err;
-    *l = (exact_lists){.n = n, .k = k};
+    *l = (rlcc__knn_lists){.n = n, .k = k};
     l->dist = rlcc__alloc(budget, n * k, sizeof *l->dist, "kNN distances", &err);
     l->index = l->dist ? rlcc__alloc(budget, n * k, sizeof *l->index, "kNN indices", &err) : NULL;
     l->size = l->index ? rlcc__calloc(budget, n, sizeof *l->size, "kNN sizes", &err) : NULL;
     if (l->size != NULL)
         return RLCC_OK;
-    lists_release(l, budget); /* nothing half-made is left */
+    rlcc__knn_lists_release(l, budget); /* nothing half-made is left */
     return err;
+}
+
+int rlcc__knn_lists_copy(rlcc__knn_lists *dst, const rlcc__knn_lists *src, rlcc__budget *budget)
+{
+    int err = rlcc__knn_lists_init(dst, src->n, src->k, budget);
+    if (err != RLCC_OK)
+        return err;
+    memcpy(dst->dist, src->dist, (size_t)(src->n * src->k) * sizeof *dst->dist);
+    memcpy(dst->index, src->index, (size_t)(src->n * src->k) * sizeof *dst->index);
+    memcpy(dst->size, src->size, (size_t)src->n * sizeof *dst->size);
+    return RLCC_OK;
 }
 
 /* Sorts one row's list ascending by (D, index) (k is small: insertion sort). */
@@ -180,7 +182,7 @@ typedef struct update_run {
     const float *qn32, *rn32; /* the same rounded to float32, for the screen */
     double gamma, abs_margin;
     double max_rn2;     /* largest reference norm: the widest margin a row can need */
-    exact_lists *lists;
+    rlcc__knn_lists *lists;
     /* 1: only the lists' order is wanted (no distances out, no later update):
      * a candidate whose interval [s - m, s + m] overlaps no other one's has
      * a rank no D can change, and is ranked by s without being decided */
@@ -192,6 +194,7 @@ typedef struct update_run {
     int32_t *cand_size; /* nq */
     float *limit;       /* nq: s above it cannot become a candidate */
     int n_threads;
+    int share_norms;    /* qn32 and rn32 are one array (the symmetric update) */
 } update_run;
 
 static inline double margin(const update_run *u, int64_t q, int64_t j)
@@ -253,7 +256,7 @@ static void cand_offer(update_run *u, int64_t q, float s, int32_t j)
  * float32, so the screen never excludes more than the bound allows. */
 static float initial_limit(const update_run *u, int64_t q)
 {
-    const exact_lists *l = u->lists;
+    const rlcc__knn_lists *l = u->lists;
     if (l->size[q] < l->k)
         return INFINITY;
     const double limit = l->dist[q * l->k] + u->gamma * (u->qn2[q] + u->max_rn2) + u->abs_margin;
@@ -332,7 +335,7 @@ static int64_t rank_candidates(update_run *u, int64_t q, double bound, double *w
                                    ? 0.5 * (lo[e] + hi[e])
                                    : rlcc__sqdist_fixed(xq, u->xr + j * u->ldr, u->d);
             decided += last - first > 1;
-            exact_add(u->lists, q, key, u->r0 + j);
+            rlcc__knn_lists_add(u->lists, q, key, u->r0 + j);
         }
         first = last;
     }
@@ -345,7 +348,7 @@ static int64_t rank_candidates(update_run *u, int64_t q, double bound, double *w
  * had more near-ties than its candidates could hold. */
 static int64_t resolve_row(update_run *u, int64_t q, double *vals, int *fell_back)
 {
-    exact_lists *l = u->lists;
+    rlcc__knn_lists *l = u->lists;
     const int64_t k = l->k, cap = u->cap;
     const float *hs = u->cand_s + q * cap;
     const int32_t *hj = u->cand_j + q * cap;
@@ -365,13 +368,13 @@ static int64_t resolve_row(update_run *u, int64_t q, double *vals, int *fell_bac
                  && (double)hs[0] - (u->gamma * (u->qn2[q] + u->max_rn2) + u->abs_margin) <= bound;
     if (*fell_back) {
         for (int64_t j = 0; j < u->nr; j++)
-            exact_add(l, q, rlcc__sqdist_fixed(xq, u->xr + j * u->ldr, u->d), u->r0 + j);
+            rlcc__knn_lists_add(l, q, rlcc__sqdist_fixed(xq, u->xr + j * u->ldr, u->d), u->r0 + j);
         decided = u->nr;
     } else if (!u->order_only) {
         for (int32_t e = 0; e < size; e++) {
             const int64_t j = hj[e];
             if ((double)hs[e] - margin(u, q, j) <= bound) {
-                exact_add(l, q, rlcc__sqdist_fixed(xq, u->xr + j * u->ldr, u->d), u->r0 + j);
+                rlcc__knn_lists_add(l, q, rlcc__sqdist_fixed(xq, u->xr + j * u->ldr, u->d), u->r0 + j);
                 decided++;
             }
         }
@@ -446,25 +449,21 @@ static void scan_panel(update_run *u, int64_t q0, int64_t q1, float *tile)
         screen(u, q0 + r, tile + r * nr, 0, nr);
 }
 
-/*
- * One update of lists for the query rows xq against the reference rows xr
- * (global indices r0 ..), symmetric when they are the same rows (then the
- * triangle is computed once); order_only when the lists start empty and
- * only their order is wanted (rank_candidates()). Norms in double are given; everything else
- * it needs comes from budget and is freed before it returns.
- */
-static int knn_update(exact_lists *lists, const float *xq, int64_t nq, int64_t ldq,
-                      const double *qn2, const float *xr, int64_t nr, int64_t ldr, int64_t r0,
-                      const double *rn2, int64_t d, int symmetric, int order_only,
-                      int n_threads, rlcc__budget *budget, int64_t *n_decided,
-                      int64_t *n_fallback)
+/* Sets up one side of an update: query rows xq against reference rows xr
+ * (global indices r0 ..), their norms in double, and that side's candidate
+ * heaps, limits and float32 norms from budget. share_norms: xr is xq (the
+ * symmetric update), so one set of float32 norms serves both. */
+static int run_begin(update_run *u, rlcc__knn_lists *lists, const float *xq, int64_t nq,
+                     int64_t ldq, const double *qn2, const float *xr, int64_t nr, int64_t ldr,
+                     int64_t r0, const double *rn2, int64_t d, int share_norms, int order_only,
+                     int n_threads, rlcc__budget *budget)
 {
     const double u32 = 0x1p-24;
     const int64_t k = lists->k;
-    update_run u = {
+    *u = (update_run){
         .xq = xq, .nq = nq, .ldq = ldq, .xr = xr, .nr = nr, .ldr = ldr, .r0 = r0, .d = d,
         .qn2 = qn2, .rn2 = rn2, .lists = lists, .order_only = order_only,
-        .n_threads = n_threads,
+        .n_threads = n_threads, .share_norms = share_norms,
         /* 1% on top of gamma_d covers the double rounding of D, 8 u the
          * float32 roundings of s. Past d u >= 1/2 the bound is void: every
          * row is decided in double. */
@@ -477,27 +476,66 @@ static int knn_update(exact_lists *lists, const float *xq, int64_t nq, int64_t l
         .cap = 2 * k > k + 8 ? 2 * k : k + 8,
     };
     for (int64_t j = 0; j < nr; j++)
-        u.max_rn2 = rn2[j] > u.max_rn2 ? rn2[j] : u.max_rn2;
-    if (u.cap > nr)
-        u.cap = nr;
+        u->max_rn2 = rn2[j] > u->max_rn2 ? rn2[j] : u->max_rn2;
+    if (u->cap > nr)
+        u->cap = nr;
     int err;
-    const int64_t vals_len = (k + 4 * u.cap) * n_threads;
-    u.cand_s = rlcc__alloc(budget, nq * u.cap, sizeof *u.cand_s, "kNN candidates", &err);
-    u.cand_j = u.cand_s ? rlcc__alloc(budget, nq * u.cap, sizeof *u.cand_j, "kNN candidates", &err) : NULL;
-    u.cand_size = u.cand_j ? rlcc__calloc(budget, nq, sizeof *u.cand_size, "kNN candidates", &err) : NULL;
-    u.limit = u.cand_size ? rlcc__alloc(budget, nq, sizeof *u.limit, "kNN limits", &err) : NULL;
-    float *norms32 = u.limit ? rlcc__alloc(budget, symmetric ? nq : nq + nr, sizeof *norms32,
-                                           "float32 norms", &err)
-                             : NULL;
-    if (norms32 != NULL) {
-        for (int64_t q = 0; q < nq; q++)
-            norms32[q] = (float)qn2[q];
-        for (int64_t j = 0; !symmetric && j < nr; j++)
-            norms32[nq + j] = (float)rn2[j];
-        u.qn32 = norms32;
-        u.rn32 = symmetric ? norms32 : norms32 + nq;
-    }
-    double *vals = norms32 ? rlcc__alloc(budget, vals_len, sizeof *vals, "kNN bounds", &err) : NULL;
+    u->cand_s = rlcc__alloc(budget, nq * u->cap, sizeof *u->cand_s, "kNN candidates", &err);
+    u->cand_j = u->cand_s ? rlcc__alloc(budget, nq * u->cap, sizeof *u->cand_j, "kNN candidates", &err) : NULL;
+    u->cand_size = u->cand_j ? rlcc__calloc(budget, nq, sizeof *u->cand_size, "kNN candidates", &err) : NULL;
+    u->limit = u->cand_size ? rlcc__alloc(budget, nq, sizeof *u->limit, "kNN limits", &err) : NULL;
+    float *norms32 = u->limit ? rlcc__alloc(budget, share_norms ? nq : nq + nr, sizeof *norms32,
+                                            "float32 norms", &err)
+                              : NULL;
+    if (norms32 == NULL)
+        return err;
+    for (int64_t q = 0; q < nq; q++)
+        norms32[q] = (float)qn2[q];
+    for (int64_t j = 0; !share_norms && j < nr; j++)
+        norms32[nq + j] = (float)rn2[j];
+    u->qn32 = norms32;
+    u->rn32 = share_norms ? norms32 : norms32 + nq;
+    for (int64_t q = 0; q < nq; q++)
+        u->limit[q] = initial_limit(u, q);
+    return RLCC_OK;
+}
+
+/* Frees what run_begin() took (also after it failed part way). */
+static void run_end(update_run *u, rlcc__budget *budget)
+{
+    const int64_t nq = u->nq;
+    rlcc__free(budget, (float *)u->qn32, u->share_norms ? nq : nq + u->nr, sizeof *u->qn32);
+    rlcc__free(budget, u->limit, nq, sizeof *u->limit);
+    rlcc__free(budget, u->cand_size, nq, sizeof *u->cand_size);
+    rlcc__free(budget, u->cand_j, nq * u->cap, sizeof *u->cand_j);
+    rlcc__free(budget, u->cand_s, nq * u->cap, sizeof *u->cand_s);
+}
+
+/* Doubles per thread that resolve_rows() needs for a side. */
+static int64_t resolve_len(const update_run *u)
+{
+    return u->lists->k + 4 * u->cap;
+}
+
+/*
+ * One update of lists for the query rows xq against the reference rows xr
+ * (global indices r0 ..), symmetric when they are the same rows (then the
+ * triangle is computed once); order_only when the lists start empty and
+ * only their order is wanted (rank_candidates()). Norms in double are given; everything else
+ * it needs comes from budget and is freed before it returns.
+ */
+int rlcc__knn_update_lists(rlcc__knn_lists *lists, const float *xq, int64_t nq, int64_t ldq,
+                           const double *qn2, const float *xr, int64_t nr, int64_t ldr,
+                           int64_t r0, const double *rn2, int64_t d, int symmetric,
+                           int order_only, int n_threads, rlcc__budget *budget,
+                           int64_t *n_decided, int64_t *n_fallback)
+{
+    update_run u;
+    int err = run_begin(&u, lists, xq, nq, ldq, qn2, xr, nr, ldr, r0, rn2, d, symmetric,
+                        order_only, n_threads, budget);
+    const int64_t vals_len = resolve_len(&u) * n_threads;
+    double *vals = err == RLCC_OK ? rlcc__alloc(budget, vals_len, sizeof *vals, "kNN bounds", &err)
+                                  : NULL;
     const int64_t width = symmetric ? nq : nr;
     const int64_t rows = vals ? rlcc__panel_rows(width, budget) : 0;
     const int64_t panel = symmetric || rows < nq ? rows : nq;
@@ -505,8 +543,6 @@ static int knn_update(exact_lists *lists, const float *xq, int64_t nq, int64_t l
     if (tile != NULL) {
         rlcc__blocktime_guard blocktime;
         rlcc__blocktime_enter(&blocktime);
-        for (int64_t q = 0; q < nq; q++)
-            u.limit[q] = initial_limit(&u, q);
         for (int64_t q0 = 0; q0 < nq; q0 += panel) {
             const int64_t q1 = q0 + panel < nq ? q0 + panel : nq;
             if (symmetric)
@@ -520,17 +556,90 @@ static int knn_update(exact_lists *lists, const float *xq, int64_t nq, int64_t l
     }
     rlcc__free(budget, tile, panel * width, sizeof *tile);
     rlcc__free(budget, vals, vals_len, sizeof *vals);
-    rlcc__free(budget, norms32, symmetric ? nq : nq + nr, sizeof *norms32);
-    rlcc__free(budget, u.limit, nq, sizeof *u.limit);
-    rlcc__free(budget, u.cand_size, nq, sizeof *u.cand_size);
-    rlcc__free(budget, u.cand_j, nq * u.cap, sizeof *u.cand_j);
-    rlcc__free(budget, u.cand_s, nq * u.cap, sizeof *u.cand_s);
+    run_end(&u, budget);
+    return err;
+}
+
+/* The scan of rows [a0, a1) of side a against every row of side b (one
+ * SGEMM): a's rows screen the tile's rows, b's rows its columns, each
+ * column block walked down the panel by one thread (as phase B). */
+static void scan_pair_panel(update_run *a, update_run *b, int64_t a0, int64_t a1, float *tile)
+{
+    const int64_t rows = a1 - a0, nb = b->nq;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)nb, (int)a->d, 1.0f,
+                a->xq + a0 * a->ldq, (int)a->ldq, b->xq, (int)b->ldq, 0.0f, tile, (int)nb);
+#pragma omp parallel for num_threads(a->n_threads) if (a->n_threads > 1) schedule(dynamic, 4)
+    for (int64_t r = 0; r < rows; r++)
+        screen(a, a0 + r, tile + r * nb, 0, nb);
+    const int64_t blocks = (nb + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
+#pragma omp parallel for num_threads(a->n_threads) if (a->n_threads > 1) schedule(dynamic, 1)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        const int64_t j0 = blk * COLUMN_BLOCK;
+        const int64_t j1 = j0 + COLUMN_BLOCK < nb ? j0 + COLUMN_BLOCK : nb;
+        for (int64_t r = 0; r < rows; r++) {
+            const float *g = tile + r * nb;
+            const int64_t i = a0 + r;
+            for (int64_t j = j0; j < j1; j++) {
+                const float s = (b->qn32[j] + b->rn32[i]) - 2.0f * g[j];
+                if (s <= b->limit[j])
+                    cand_offer(b, j, s, (int32_t)i);
+            }
+        }
+    }
+}
+
+/*
+ * One update of two lists from one Gram block: la's query rows xa (global
+ * indices a0 ..) are offered xb's rows and lb's query rows xb (global
+ * indices b0 ..) are offered xa's, each pair computed once. The rows of the
+ * two sides are different rows. Norms in double are given; the counts of
+ * side a go to [0], of side b to [1].
+ */
+int rlcc__knn_update_pair(rlcc__knn_lists *la, const float *xa, int64_t na, int64_t lda,
+                          const double *an2, int64_t a0, rlcc__knn_lists *lb, const float *xb,
+                          int64_t nb, int64_t ldb, const double *bn2, int64_t b0, int64_t d,
+                          int n_threads, rlcc__budget *budget, int64_t n_decided[2],
+                          int64_t n_fallback[2])
+{
+    update_run a = {0}, b = {0};
+    int err = run_begin(&a, la, xa, na, lda, an2, xb, nb, ldb, b0, bn2, d, 0, 0, n_threads,
+                        budget);
+    int err_b = err == RLCC_OK ? run_begin(&b, lb, xb, nb, ldb, bn2, xa, na, lda, a0, an2, d, 0,
+                                           0, n_threads, budget)
+                               : RLCC_OK;
+    const int64_t per_thread = err == RLCC_OK && err_b == RLCC_OK
+                                   ? (resolve_len(&a) > resolve_len(&b) ? resolve_len(&a)
+                                                                        : resolve_len(&b))
+                                   : 0;
+    if (err == RLCC_OK)
+        err = err_b;
+    double *vals = err == RLCC_OK ? rlcc__alloc(budget, per_thread * n_threads, sizeof *vals,
+                                                "kNN bounds", &err)
+                                  : NULL;
+    const int64_t rows = vals ? rlcc__panel_rows(nb, budget) : 0;
+    const int64_t panel = rows < na ? rows : na;
+    float *tile = vals ? rlcc__alloc(budget, panel * nb, sizeof *tile, "Gram tile", &err) : NULL;
+    if (tile != NULL) {
+        rlcc__blocktime_guard blocktime;
+        rlcc__blocktime_enter(&blocktime);
+        for (int64_t r0 = 0; r0 < na; r0 += panel)
+            scan_pair_panel(&a, &b, r0, r0 + panel < na ? r0 + panel : na, tile);
+        resolve_rows(&a, vals, &n_decided[0], &n_fallback[0]);
+        resolve_rows(&b, vals, &n_decided[1], &n_fallback[1]);
+        rlcc__blocktime_leave(&blocktime);
+        err = RLCC_OK;
+    }
+    rlcc__free(budget, tile, panel * nb, sizeof *tile);
+    rlcc__free(budget, vals, per_thread * n_threads, sizeof *vals);
+    if (b.lists != NULL)
+        run_end(&b, budget);
+    run_end(&a, budget);
     return err;
 }
 
 /* A query row with fewer than k entries is an error: not enough reference
  * rows were offered. */
-static int lists_full(const exact_lists *l)
+int rlcc__knn_lists_full(const rlcc__knn_lists *l)
 {
     for (int64_t q = 0; q < l->n; q++)
         if (l->size[q] < l->k)
@@ -544,7 +653,7 @@ static int lists_full(const exact_lists *l)
 /* Writes the full lists sorted by (D, index) into the outputs that are not
  * NULL. With scratch (one list per thread) each row is sorted in a copy and
  * the heaps stay usable; without it they are sorted in place. */
-static void lists_write(exact_lists *l, exact_lists *scratch, int n_threads, int64_t *indices64,
+void rlcc__knn_lists_write(rlcc__knn_lists *l, rlcc__knn_lists *scratch, int n_threads, int64_t *indices64,
                         int32_t *indices32, float *sqdist)
 {
     const int64_t k = l->k;
@@ -578,18 +687,18 @@ static int whole_knn(const float *x, int64_t n, int64_t d, int64_t ldx, const do
                      int64_t k, int n_threads, rlcc__budget *budget, int64_t *indices64,
                      int32_t *indices32, float *sqdist)
 {
-    exact_lists lists;
+    rlcc__knn_lists lists;
     int64_t decided = 0, fallback = 0;
-    int err = lists_init(&lists, n, k, budget);
+    int err = rlcc__knn_lists_init(&lists, n, k, budget);
     if (err == RLCC_OK)
-        err = knn_update(&lists, x, n, ldx, norm2, x, n, ldx, 0, norm2, d, 1, sqdist == NULL,
+        err = rlcc__knn_update_lists(&lists, x, n, ldx, norm2, x, n, ldx, 0, norm2, d, 1, sqdist == NULL,
                          n_threads, budget, &decided, &fallback);
     if (err == RLCC_OK)
-        err = lists_full(&lists);
+        err = rlcc__knn_lists_full(&lists);
     /* written only once everything succeeded: a refused call leaves them */
     if (err == RLCC_OK)
-        lists_write(&lists, NULL, n_threads, indices64, indices32, sqdist);
-    lists_release(&lists, budget);
+        rlcc__knn_lists_write(&lists, NULL, n_threads, indices64, indices32, sqdist);
+    rlcc__knn_lists_release(&lists, budget);
     return err;
 }
 
@@ -603,7 +712,7 @@ int rlcc__knn(const float *x, int64_t n, int64_t d, int64_t ldx, const double *n
 
 /* The n x k lists and distances apart from each other and from input (or
  * NULL). */
-static int outputs_apart(int64_t n, int64_t k, const int64_t *indices, const float *sqdist,
+int rlcc__knn_outputs_apart(int64_t n, int64_t k, const int64_t *indices, const float *sqdist,
                          const rlcc__span *input)
 {
     const rlcc__span outputs[] = {rlcc__matrix_span("indices", indices, n, k, k, sizeof *indices),
@@ -620,7 +729,7 @@ int rlcc_knn_options_init(rlcc_knn_options *options, size_t struct_size)
 }
 
 /* Options read over the defaults and checked. */
-static int read_knn_options(const rlcc_knn_options *options, rlcc_knn_options *opts)
+int rlcc__knn_read_options(const rlcc_knn_options *options, rlcc_knn_options *opts)
 {
     rlcc_knn_options_init(opts, sizeof *opts);
     int err = rlcc__read_struct(opts, sizeof *opts, options, KNN_OPTIONS_SIZE_1_1, "options");
@@ -638,7 +747,7 @@ int rlcc_knn(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t k,
 {
     rlcc__clear_error();
     rlcc_knn_options opts;
-    int err = read_knn_options(options, &opts);
+    int err = rlcc__knn_read_options(options, &opts);
     if (err == RLCC_OK)
         err = rlcc__check_matrix("x", x, n, d, ldx);
     if (err == RLCC_OK && (k < 1 || k > n) && n > 0)
@@ -648,7 +757,7 @@ int rlcc_knn(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t k,
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "indices: is NULL");
     const rlcc__span input = rlcc__matrix_span("x", x, n, d, ldx, sizeof *x);
     if (err == RLCC_OK && n > 0)
-        err = outputs_apart(n, k, indices, sqdist, &input);
+        err = rlcc__knn_outputs_apart(n, k, indices, sqdist, &input);
     if (err != RLCC_OK || n == 0)
         return err;
 
@@ -665,231 +774,3 @@ int rlcc_knn(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t k,
     return err;
 }
 
-/* ---- block kNN: a state for a range of query rows --------------------------- */
-
-struct rlcc_knn_state {
-    int64_t n_queries, query_offset, d, k;
-    int32_t n_threads;    /* as the options gave it: resolved by each call */
-    rlcc__budget budget;  /* the state's lists, then each call's working memory */
-    exact_lists lists;
-    int64_t n_updates, n_decided, n_fallback;
-    atomic_int busy;     /* one call at a time */
-};
-
-int rlcc_knn_stats_init(rlcc_knn_stats *stats, size_t struct_size)
-{
-    rlcc__clear_error();
-    const rlcc_knn_stats defaults = {.struct_size = sizeof defaults};
-    return rlcc__init_struct(stats, struct_size, &defaults, sizeof defaults, KNN_STATS_SIZE_1_3,
-                             "stats");
-}
-
-int rlcc_knn_state_new(int64_t n_queries, int64_t query_offset, int64_t d, int64_t k,
-                       const rlcc_knn_options *options, rlcc_knn_state **state)
-{
-    rlcc__clear_error();
-    rlcc_knn_options opts;
-    int err = read_knn_options(options, &opts);
-    if (err == RLCC_OK && state == NULL)
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "state: is NULL");
-    if (err == RLCC_OK && (n_queries < 0 || n_queries > INT32_MAX))
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "n_queries: %lld must be in [0, INT32_MAX]",
-                         (long long)n_queries);
-    if (err == RLCC_OK && (query_offset < 0 || query_offset > INT64_MAX - n_queries))
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "query_offset: %lld must be >= 0 (and "
-                         "query_offset + n_queries fit int64)", (long long)query_offset);
-    if (err == RLCC_OK && (d < 1 || d > INT32_MAX))
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "d: %lld must be in [1, INT32_MAX]",
-                         (long long)d);
-    if (err == RLCC_OK && (k < 1 || k > INT32_MAX))
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "k: %lld must be in [1, INT32_MAX]",
-                         (long long)k);
-    if (err != RLCC_OK)
-        return err;
-    rlcc_knn_state *s = rlcc__zalloc(sizeof *s);
-    if (s == NULL)
-        return rlcc__fail(RLCC_E_OUT_OF_MEMORY, "state: out of memory");
-    *s = (rlcc_knn_state){.n_queries = n_queries, .query_offset = query_offset, .d = d, .k = k,
-                          .n_threads = opts.n_threads};
-    atomic_init(&s->busy, 0);
-    rlcc__budget_init(&s->budget, opts.max_bytes);
-    err = lists_init(&s->lists, n_queries, k, &s->budget);
-    if (err != RLCC_OK) {
-        rlcc__system_free(s, sizeof *s);
-        return err;
-    }
-    *state = s;
-    return RLCC_OK;
-}
-
-void rlcc_knn_state_free(rlcc_knn_state *state)
-{
-    if (state == NULL)
-        return;
-    lists_release(&state->lists, &state->budget);
-    rlcc__system_free(state, sizeof *state);
-}
-
-/* Claims the state for one call, or refuses a concurrent one (never waits,
- * so two calls that each claim two states cannot deadlock). A read-only call
- * (a merge's source, the stats) claims too: only the flag is written. */
-static int claim(const rlcc_knn_state *state, const char *name)
-{
-    if (state == NULL)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: is NULL", name);
-    int expected = 0;
-    if (!atomic_compare_exchange_strong((atomic_int *)&state->busy, &expected, 1))
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s: in use by another call", name);
-    return RLCC_OK;
-}
-
-static void release(const rlcc_knn_state *state)
-{
-    atomic_store((atomic_int *)&state->busy, 0);
-}
-
-int rlcc_knn_update(rlcc_knn_state *state, const float *queries, int64_t ldq, const float *refs,
-                    int64_t n_refs, int64_t ldr, int64_t ref_offset)
-{
-    rlcc__clear_error();
-    int err = claim(state, "state");
-    if (err != RLCC_OK)
-        return err;
-    const int64_t nq = state->n_queries, d = state->d;
-    err = rlcc__check_matrix("queries", queries, nq, d, ldq);
-    if (err == RLCC_OK)
-        err = rlcc__check_matrix("refs", refs, n_refs, d, ldr);
-    if (err == RLCC_OK && (ref_offset < 0 || ref_offset > INT64_MAX - n_refs))
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "ref_offset: %lld must be >= 0 (and "
-                         "ref_offset + n_refs fit int64)", (long long)ref_offset);
-    if (err != RLCC_OK || nq == 0 || n_refs == 0) {
-        release(state);
-        return err;
-    }
-    /* the same rows as queries and references: the triangle once */
-    const int symmetric = refs == queries && ldr == ldq && n_refs == nq
-                          && ref_offset == state->query_offset;
-    const int n_threads = rlcc__resolve_threads(state->n_threads);
-    rlcc__budget *budget = &state->budget;
-    double *qn2 = rlcc__alloc(budget, nq, sizeof *qn2, "query norms", &err);
-    double *rn2 = qn2 && !symmetric ? rlcc__alloc(budget, n_refs, sizeof *rn2, "reference norms", &err)
-                                    : qn2;
-    if (rn2 != NULL) {
-        err = rlcc__row_norms("queries", queries, nq, d, ldq, n_threads, qn2);
-        if (err == RLCC_OK && !symmetric)
-            err = rlcc__row_norms("refs", refs, n_refs, d, ldr, n_threads, rn2);
-    }
-    if (rn2 != NULL && err == RLCC_OK) {
-        /* the lists change only if the whole update succeeds */
-        exact_lists work;
-        err = lists_init(&work, nq, state->k, budget);
-        if (err == RLCC_OK) {
-            memcpy(work.dist, state->lists.dist, (size_t)(nq * state->k) * sizeof *work.dist);
-            memcpy(work.index, state->lists.index, (size_t)(nq * state->k) * sizeof *work.index);
-            memcpy(work.size, state->lists.size, (size_t)nq * sizeof *work.size);
-            int64_t decided = 0, fallback = 0;
-            err = knn_update(&work, queries, nq, ldq, qn2, refs, n_refs, ldr, ref_offset, rn2, d,
-                             symmetric, 0, n_threads, budget, &decided, &fallback);
-            if (err == RLCC_OK) {
-                exact_lists old = state->lists;
-                state->lists = work;
-                work = old;
-                state->n_updates++;
-                state->n_decided += decided;
-                state->n_fallback += fallback;
-            }
-            lists_release(&work, budget);
-        }
-    }
-    if (!symmetric)
-        rlcc__free(budget, rn2, n_refs, sizeof *rn2);
-    rlcc__free(budget, qn2, nq, sizeof *qn2);
-    release(state);
-    return err;
-}
-
-int rlcc_knn_merge(rlcc_knn_state *into, const rlcc_knn_state *from)
-{
-    rlcc__clear_error();
-    if (from == NULL)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "from: is NULL");
-    if (from == into)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "from: is the same state as into");
-    int err = claim(into, "into");
-    if (err != RLCC_OK)
-        return err;
-    if ((err = claim(from, "from")) != RLCC_OK) {
-        release(into);
-        return err;
-    }
-    if (from->n_queries != into->n_queries || from->query_offset != into->query_offset
-             || from->d != into->d || from->k != into->k)
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                         "from: a state for %lld query rows at %lld, d = %lld, k = %lld; into is "
-                         "for %lld at %lld, d = %lld, k = %lld",
-                         (long long)from->n_queries, (long long)from->query_offset,
-                         (long long)from->d, (long long)from->k, (long long)into->n_queries,
-                         (long long)into->query_offset, (long long)into->d, (long long)into->k);
-    if (err == RLCC_OK) {
-        exact_lists *l = &into->lists;
-        const int64_t k = l->k;
-        const int n_threads = rlcc__resolve_threads(into->n_threads);
-#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static)
-        for (int64_t q = 0; q < l->n; q++)
-            for (int32_t e = 0; e < from->lists.size[q]; e++)
-                exact_add(l, q, from->lists.dist[q * k + e], from->lists.index[q * k + e]);
-        into->n_updates += from->n_updates;
-        into->n_decided += from->n_decided;
-        into->n_fallback += from->n_fallback;
-    }
-    release(from);
-    release(into);
-    return err;
-}
-
-int rlcc_knn_finish(rlcc_knn_state *state, int64_t *indices, float *sqdist)
-{
-    rlcc__clear_error();
-    int err = claim(state, "state");
-    if (err != RLCC_OK)
-        return err;
-    const int64_t nq = state->n_queries;
-    if (nq > 0 && indices == NULL)
-        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "indices: is NULL");
-    if (err == RLCC_OK)
-        err = lists_full(&state->lists);
-    /* each row sorted in a thread's scratch: the state keeps its heaps for
-     * more updates, and holds one row per thread more, not a copy */
-    exact_lists scratch = {0};
-    const int n_threads = rlcc__resolve_threads(state->n_threads);
-    if (err == RLCC_OK && nq > 0)
-        err = outputs_apart(nq, state->k, indices, sqdist, NULL);
-    if (err == RLCC_OK && nq > 0)
-        err = lists_init(&scratch, n_threads, state->k, &state->budget);
-    if (err == RLCC_OK && nq > 0)
-        lists_write(&state->lists, &scratch, n_threads, indices, NULL, sqdist);
-    lists_release(&scratch, &state->budget);
-    release(state);
-    return err;
-}
-
-int rlcc_knn_state_stats(const rlcc_knn_state *state, rlcc_knn_stats *stats)
-{
-    rlcc__clear_error();
-    if (state == NULL)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "state: is NULL");
-    if (stats == NULL)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "stats: is NULL");
-    int err = rlcc__check_struct_size(stats->struct_size, KNN_STATS_SIZE_1_3, "stats");
-    if (err == RLCC_OK)
-        err = claim(state, "state");
-    if (err != RLCC_OK)
-        return err;
-    const rlcc_knn_stats out = {.struct_size = sizeof out, .n_updates = state->n_updates,
-                                .n_redecided = state->n_decided,
-                                .n_fallback_rows = state->n_fallback,
-                                .peak_bytes = state->budget.peak};
-    rlcc__write_struct(stats, &out, sizeof out);
-    release(state);
-    return RLCC_OK;
-}

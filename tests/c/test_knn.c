@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "test.h"
 
@@ -399,6 +400,227 @@ static void refiner_takes_each_generations_knn(void)
     rlcc_refiner_free(given);
 }
 
+/* ---- pairs of blocks and states as bytes (1.8) ------------------------------- */
+
+/* The CRC-32C of bytes.c, written out again to forge sealed bytes. */
+static uint32_t test_crc32c(const uint8_t *p, size_t size)
+{
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < size; i++) {
+        crc ^= p[i];
+        for (int b = 0; b < 8; b++)
+            crc = (crc & 1u) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
+    }
+    return crc ^ 0xFFFFFFFFu;
+}
+
+static void reseal(uint8_t *bytes, size_t size)
+{
+    const uint32_t crc = test_crc32c(bytes, size - 4);
+    for (int b = 0; b < 4; b++)
+        bytes[size - 4 + b] = (uint8_t)(crc >> (8 * b));
+}
+
+/* A state's bytes, malloc'd; *size their length. */
+static uint8_t *saved(const rlcc_knn_state *s, size_t *size)
+{
+    CHECK_OK(rlcc_knn_state_save(s, NULL, 0, size));
+    uint8_t *bytes = malloc(*size);
+    CHECK_OK(rlcc_knn_state_save(s, bytes, *size, size));
+    return bytes;
+}
+
+/* Random blockings (empty blocks included) of every kind of rows: each block
+ * against itself, each pair of blocks once by rlcc_knn_update_pair() in a
+ * shuffled order, half the states sent through bytes and merged, as the
+ * ring of librlcc_mpi does: the whole-matrix lists, byte for byte. */
+static void pair_updates_and_saved_states_compose_to_the_whole(void)
+{
+    int mismatches = 0, cases = 0;
+    for (int kind = 0; kind < N_KINDS; kind++)
+        for (int trial = 0; trial < 8; trial++) {
+            const int64_t n = 60 + 13 * trial, d = 1 + 5 * trial, k = 1 + (trial * 7) % 20;
+            float *x = make_rows(kind, n, d, 500 + 17 * (uint64_t)trial + (uint64_t)kind);
+            int64_t *want = malloc((size_t)(n * k) * sizeof *want), *got = malloc((size_t)(n * k) * sizeof *got);
+            float *want_sq = malloc((size_t)(n * k) * sizeof *want_sq), *got_sq = malloc((size_t)(n * k) * sizeof *got_sq);
+            CHECK_OK(rlcc_knn(x, n, d, d, k, NULL, want, want_sq));
+            rng_state = 9000 + 7 * (uint64_t)trial + (uint64_t)kind;
+            enum { MAXB = 6 };
+            const int blocks = 2 + (int)(next_u32() % (MAXB - 1));
+            int64_t cut[MAXB + 1] = {0};
+            for (int b = 1; b < blocks; b++)
+                cut[b] = (int64_t)(next_u32() % (uint32_t)(n + 1));
+            cut[blocks] = n;
+            for (int a = 1; a < blocks; a++) /* sort the cuts: some blocks empty */
+                for (int b = a; b > 0 && cut[b] < cut[b - 1]; b--) {
+                    const int64_t t = cut[b];
+                    cut[b] = cut[b - 1], cut[b - 1] = t;
+                }
+            rlcc_knn_options opts;
+            rlcc_knn_options_init(&opts, sizeof opts);
+            opts.n_threads = 1 + trial % 3;
+            rlcc_knn_state *s[MAXB];
+            for (int b = 0; b < blocks; b++) {
+                CHECK_OK(rlcc_knn_state_new(cut[b + 1] - cut[b], cut[b], d, k, &opts, &s[b]));
+                CHECK_OK(rlcc_knn_update(s[b], x + cut[b] * d, d, x + cut[b] * d, cut[b + 1] - cut[b], d, cut[b]));
+            }
+            int pairs[MAXB * MAXB][2], n_pairs = 0;
+            for (int a = 0; a < blocks; a++)
+                for (int b = a + 1; b < blocks; b++)
+                    pairs[n_pairs][0] = next_u32() % 2 ? a : b, pairs[n_pairs][1] = pairs[n_pairs][0] == a ? b : a, n_pairs++;
+            for (int p = n_pairs - 1; p > 0; p--) { /* shuffle */
+                const int q = (int)(next_u32() % (uint32_t)(p + 1));
+                int t0 = pairs[p][0], t1 = pairs[p][1];
+                pairs[p][0] = pairs[q][0], pairs[p][1] = pairs[q][1];
+                pairs[q][0] = t0, pairs[q][1] = t1;
+            }
+            for (int p = 0; p < n_pairs; p++) {
+                const int a = pairs[p][0], b = pairs[p][1];
+                CHECK_OK(rlcc_knn_update_pair(s[a], x + cut[a] * d, d, s[b], x + cut[b] * d, d));
+            }
+            for (int b = 0; b < blocks; b++) {
+                const int64_t q0 = cut[b], nq = cut[b + 1] - cut[b];
+                rlcc_knn_state *fin = s[b];
+                if (b % 2) { /* through bytes, into a fresh state */
+                    size_t size;
+                    uint8_t *bytes = saved(s[b], &size);
+                    rlcc_knn_state *loaded = NULL, *fresh = NULL;
+                    CHECK_OK(rlcc_knn_state_load(bytes, size, &opts, &loaded));
+                    size_t again_size;
+                    uint8_t *again = saved(loaded, &again_size);
+                    mismatches += again_size != size || memcmp(again, bytes, size) != 0;
+                    CHECK_OK(rlcc_knn_state_new(nq, q0, d, k, &opts, &fresh));
+                    CHECK_OK(rlcc_knn_merge(fresh, loaded));
+                    rlcc_knn_state_free(loaded);
+                    rlcc_knn_state_free(s[b]);
+                    s[b] = fin = fresh;
+                    free(bytes), free(again);
+                }
+                if (nq > 0) {
+                    CHECK_OK(rlcc_knn_finish(fin, got + q0 * k, got_sq + q0 * k));
+                    mismatches += !same_lists(want + q0 * k, want_sq + q0 * k, got + q0 * k, got_sq + q0 * k, nq * k);
+                }
+                rlcc_knn_state_free(fin);
+                cases++;
+            }
+            free(x), free(want), free(got), free(want_sq), free(got_sq);
+        }
+    CHECK(cases > 100);
+    CHECK_EQ(mismatches, 0);
+}
+
+/* Refused pair updates leave both states as they were (their bytes), and
+ * a refused save or load writes nothing but the size. */
+static void pair_and_state_bytes_refusals(void)
+{
+    const int64_t d = 3, k = 2;
+    float *x = make_rows(GAUSSIAN, 12, d, 4242);
+    rlcc_knn_state *a = NULL, *b = NULL, *wide = NULL, *over = NULL;
+    CHECK_OK(rlcc_knn_state_new(6, 0, d, k, NULL, &a));
+    CHECK_OK(rlcc_knn_state_new(6, 6, d, 3, NULL, &b));
+    CHECK_OK(rlcc_knn_state_new(6, 6, d + 1, k, NULL, &wide));
+    CHECK_OK(rlcc_knn_state_new(6, 3, d, k, NULL, &over));
+    CHECK_OK(rlcc_knn_update(a, x, d, x, 6, d, 0));
+    size_t size_a, size_b;
+    uint8_t *before_a = saved(a, &size_a), *before_b = saved(b, &size_b);
+    float bad[18];
+    memcpy(bad, x + 6 * d, sizeof bad);
+    bad[7] = INFINITY;
+    CHECK_ERR(rlcc_knn_update_pair(a, x, d, a, x, d), RLCC_E_INVALID_ARGUMENT, "same state");
+    CHECK_ERR(rlcc_knn_update_pair(NULL, x, d, b, x + 6 * d, d), RLCC_E_INVALID_ARGUMENT, "a: is NULL");
+    CHECK_ERR(rlcc_knn_update_pair(a, x, d, NULL, x + 6 * d, d), RLCC_E_INVALID_ARGUMENT, "b: is NULL");
+    CHECK_ERR(rlcc_knn_update_pair(a, x, d, wide, x + 6 * d, d + 1), RLCC_E_INVALID_ARGUMENT, "width d = 4");
+    CHECK_ERR(rlcc_knn_update_pair(a, x, d, over, x + 3 * d, d), RLCC_E_INVALID_ARGUMENT, "overlap");
+    CHECK_ERR(rlcc_knn_update_pair(a, x, d, b, bad, d), RLCC_E_INVALID_ARGUMENT, "rows_b: row 2 has");
+    CHECK_ERR(rlcc_knn_update_pair(a, x, d - 1, b, x + 6 * d, d), RLCC_E_INVALID_ARGUMENT, "rows_a");
+    rlcc_knn_options tiny;
+    rlcc_knn_options_init(&tiny, sizeof tiny);
+    tiny.max_bytes = 900; /* the lists fit; the pair's working memory does not */
+    rlcc_knn_state *small = NULL;
+    CHECK_OK(rlcc_knn_state_new(6, 0, d, k, &tiny, &small));
+    CHECK_ERR(rlcc_knn_update_pair(small, x, d, b, x + 6 * d, d), RLCC_E_MEMORY_LIMIT, "");
+    size_t size_now;
+    uint8_t *now_a = saved(a, &size_now);
+    CHECK(size_now == size_a && memcmp(now_a, before_a, size_a) == 0);
+    free(now_a);
+    uint8_t *now_b = saved(b, &size_now);
+    CHECK(size_now == size_b && memcmp(now_b, before_b, size_b) == 0);
+    free(now_b);
+    /* the pair then works, and b's k = 3 is its own */
+    CHECK_OK(rlcc_knn_update_pair(a, x, d, b, x + 6 * d, d));
+    int64_t idx[18];
+    CHECK_OK(rlcc_knn_finish(b, idx, NULL));
+
+    /* save: NULL size, too small a buffer (size set, buffer untouched) */
+    size_t need = 0;
+    CHECK_ERR(rlcc_knn_state_save(a, NULL, 0, NULL), RLCC_E_INVALID_ARGUMENT, "size: is NULL");
+    CHECK_ERR(rlcc_knn_state_save(NULL, NULL, 0, &need), RLCC_E_INVALID_ARGUMENT, "state: is NULL");
+    uint8_t little[16];
+    memset(little, 0xAB, sizeof little);
+    CHECK_ERR(rlcc_knn_state_save(a, little, sizeof little, &need), RLCC_E_INVALID_ARGUMENT, "capacity: 16");
+    CHECK(need > sizeof little && little[0] == 0xAB && little[15] == 0xAB);
+
+    /* load: every flipped byte and every truncation of a's bytes is refused */
+    size_t size;
+    uint8_t *bytes = saved(a, &size);
+    rlcc_knn_state *loaded = NULL;
+    int accepted = 0;
+    for (size_t at = 0; at < size; at++) {
+        bytes[at] ^= 0x10;
+        accepted += rlcc_knn_state_load(bytes, size, NULL, &loaded) == RLCC_OK;
+        bytes[at] ^= 0x10;
+    }
+    for (size_t cut = 0; cut < size; cut++)
+        accepted += rlcc_knn_state_load(bytes, cut, NULL, &loaded) == RLCC_OK;
+    CHECK_EQ(accepted, 0);
+    CHECK(loaded == NULL);
+    CHECK_ERR(rlcc_knn_state_load(NULL, size, NULL, &loaded), RLCC_E_INVALID_ARGUMENT, "buffer: is NULL");
+    CHECK_ERR(rlcc_knn_state_load(bytes, size, NULL, NULL), RLCC_E_INVALID_ARGUMENT, "state: is NULL");
+    /* sealed again after a change: each inconsistency has its own refusal.
+     * Layout: 80 header bytes, n int32 sizes, then (double, int64) entries. */
+    const size_t entries = 80 + 6 * 4;
+    struct { size_t at; uint8_t value; const char *text; } forged[] = {
+        {8, 2, "format 2"},                          /* the format */
+        {80, 7, "list size outside [0, k]"},         /* row 0 holds 7 > k */
+        {entries + 7, 0xFF, "negative or non-finite"}, /* row 0's first D: NaN bits */
+        {entries + 15, 0x80, "negative or non-finite"}, /* its index < 0 */
+        {48, 1, "n_queries"},                        /* d's field: k = 2 -> bad shape */
+    };
+    forged[4].at = 24 + 2 * 8; /* d */
+    forged[4].value = 0;
+    forged[4].text = "d: 0";
+    for (size_t f = 0; f < sizeof forged / sizeof *forged; f++) {
+        uint8_t *copy = malloc(size);
+        memcpy(copy, bytes, size);
+        copy[forged[f].at] = forged[f].value;
+        reseal(copy, size);
+        CHECK_ERR(rlcc_knn_state_load(copy, size, NULL, &loaded), RLCC_E_INVALID_ARGUMENT, forged[f].text);
+        free(copy);
+    }
+    /* row 0's two entries swapped: the heap order librlcc writes is broken */
+    uint8_t *swapped = malloc(size);
+    memcpy(swapped, bytes, size);
+    memcpy(swapped + entries, bytes + entries + 16, 16);
+    memcpy(swapped + entries + 16, bytes + entries, 16);
+    reseal(swapped, size);
+    CHECK_ERR(rlcc_knn_state_load(swapped, size, NULL, &loaded), RLCC_E_INVALID_ARGUMENT, "heap order");
+    /* the same index twice */
+    memcpy(swapped, bytes, size);
+    memcpy(swapped + entries + 24, bytes + entries + 8, 8);
+    reseal(swapped, size);
+    CHECK_ERR(rlcc_knn_state_load(swapped, size, NULL, &loaded), RLCC_E_INVALID_ARGUMENT, "");
+    CHECK(loaded == NULL);
+    tiny.max_bytes = 64;
+    CHECK_ERR(rlcc_knn_state_load(bytes, size, &tiny, &loaded), RLCC_E_MEMORY_LIMIT, "");
+    CHECK(loaded == NULL);
+    free(swapped), free(bytes), free(before_a), free(before_b), free(x);
+    rlcc_knn_state_free(small);
+    rlcc_knn_state_free(a);
+    rlcc_knn_state_free(b);
+    rlcc_knn_state_free(wide);
+    rlcc_knn_state_free(over);
+}
+
 const test_case knn_tests[] = {
     {"pseudo_labels_take_the_callers_knn", pseudo_labels_take_the_callers_knn},
     {"refiner_takes_each_generations_knn", refiner_takes_each_generations_knn},
@@ -408,5 +630,7 @@ const test_case knn_tests[] = {
     {"all_duplicates_fall_back_and_stay_exact", all_duplicates_fall_back_and_stay_exact},
     {"rows_offered_again_do_not_hide_a_nearer_row", rows_offered_again_do_not_hide_a_nearer_row},
     {"block_knn_refusals_leave_outputs_untouched", block_knn_refusals_leave_outputs_untouched},
+    {"pair_updates_and_saved_states_compose_to_the_whole", pair_updates_and_saved_states_compose_to_the_whole},
+    {"pair_and_state_bytes_refusals", pair_and_state_bytes_refusals},
     {NULL, NULL},
 };

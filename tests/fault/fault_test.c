@@ -1298,6 +1298,22 @@ int main(void)
     EVERY_FAILURE_POINT("rlcc_knn_update (symmetric)", rlcc_knn_update(ks, x, D, x, N, D, 0), (void)0);
     EVERY_FAILURE_POINT("rlcc_knn_finish", rlcc_knn_finish(ks, knn, sq), (void)0);
     rlcc_knn_state_free(ks);
+    { /* 1.8: a pair of blocks from one Gram block, a state through bytes */
+        rlcc_knn_state *pa = NULL, *pb = NULL, *back = NULL;
+        record(rlcc_knn_state_new(40, 0, D, 10, NULL, &pa) == RLCC_OK &&
+                   rlcc_knn_state_new(N - 40, 40, D, 10, NULL, &pb) == RLCC_OK,
+               "rlcc_knn_state_new");
+        EVERY_FAILURE_POINT("rlcc_knn_update_pair", rlcc_knn_update_pair(pa, x, D, pb, x + 40 * D, D), (void)0);
+        size_t bytes_size = 0;
+        record(rlcc_knn_state_save(pa, NULL, 0, &bytes_size) == RLCC_OK, "rlcc_knn_state_save");
+        uint8_t *bytes = malloc(bytes_size);
+        ALLOCATES_NOTHING("rlcc_knn_state_save", rlcc_knn_state_save(pa, bytes, bytes_size, &bytes_size));
+        EVERY_FAILURE_POINT_THAT("rlcc_knn_state_load", (back = NULL, rlcc_knn_state_load(bytes, bytes_size, NULL, &back)),
+                                 (rlcc_knn_state_free(back), back = NULL), back == NULL);
+        free(bytes);
+        rlcc_knn_state_free(pa);
+        rlcc_knn_state_free(pb);
+    }
     rlcc_csr *result = NULL;
     EVERY_FAILURE_POINT("rlcc_jaccard", rlcc_jaccard(x, N, D, D, NULL, NULL, &result), rlcc_csr_free(result));
     EVERY_FAILURE_POINT("rlcc_jaccard (caller kNN)", rlcc_jaccard(x, N, D, D, knn, &(rlcc_jaccard_options){.struct_size = sizeof(rlcc_jaccard_options), .k1 = 10, .k2 = 3, .cutoff = 1.0f}, &result), rlcc_csr_free(result));

@@ -87,7 +87,7 @@ all: deps-build
 	@$(MAKE) --no-print-directory build
 
 build: lib/librlcc.a lib/$(REALNAME) lib/$(SONAME) lib/librlcc.so rlcc.pc bin/rlcc \
-	build/pkgconfig/rlcc.pc
+	build/pkgconfig/rlcc.pc $(MPI_BUILD)
 
 deps: deps-check
 deps-build deps-check deps-bench: deps-%:
@@ -161,6 +161,56 @@ build/reference/rlcc-reference: tests/bindings/reference.c tools/npy.c tools/npy
 	@mkdir -p build/reference
 	$(CC) $(BASE_CFLAGS) -Itools tests/bindings/reference.c tools/npy.c -Llib -l:$(SONAME) \
 		-Wl,-rpath,'$$ORIGIN/../../lib' -lm -o $@
+
+# ---- librlcc_mpi ------------------------------------------------------------------
+# The optional library over MPI (include/rlcc_mpi.h, src/mpi/), built when
+# OpenMPI's pkg-config file is there (Debian libopenmpi-dev, in the check
+# tier). Its own SONAME, version script, ABI baseline and pkg-config file.
+HAVE_MPI := $(shell pkg-config --exists ompi-c 2>/dev/null && echo yes)
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS := $(shell pkg-config --libs ompi-c 2>/dev/null)
+MPI_VERSION_PART = $(shell sed -n 's/^\#define RLCC_MPI_VERSION_$(1) \([0-9]*\)\( .*\)\{0,1\}$$/\1/p' include/rlcc_mpi.h)
+MPI_VERSION := $(call MPI_VERSION_PART,MAJOR).$(call MPI_VERSION_PART,MINOR).$(call MPI_VERSION_PART,PATCH)
+MPI_SONAME := librlcc_mpi.so.$(call MPI_VERSION_PART,MAJOR)
+MPI_REALNAME := librlcc_mpi.so.$(MPI_VERSION)
+MPI_SRCS := $(wildcard src/mpi/*.c)
+MPI_OBJS := $(patsubst src/mpi/%.c,build/mpi/%.o,$(MPI_SRCS))
+MPI_BUILD := $(if $(HAVE_MPI),lib/$(MPI_REALNAME) lib/$(MPI_SONAME) lib/librlcc_mpi.so rlcc_mpi.pc \
+	build/pkgconfig/rlcc_mpi.pc)
+
+build/mpi/%.o: src/mpi/%.c src/mpi/mpi_internal.h include/rlcc_mpi.h include/rlcc.h Makefile
+	@mkdir -p build/mpi
+	$(CC) $(BASE_CFLAGS) $(MPI_CFLAGS) -Isrc/mpi -c $< -o $@
+lib/$(MPI_REALNAME): $(MPI_OBJS) src/mpi/rlcc_mpi.map lib/$(SONAME)
+	$(CC) -shared -Wl,-soname,$(MPI_SONAME) -Wl,--version-script=src/mpi/rlcc_mpi.map \
+		-Wl,--no-undefined $(NO_OPENMP_RPATH) $(LDFLAGS) -o $@ $(MPI_OBJS) -Llib -l:$(SONAME) \
+		$(MPI_LIBS)
+lib/$(MPI_SONAME): lib/$(MPI_REALNAME)
+	ln -sf $(MPI_REALNAME) $@
+lib/librlcc_mpi.so: lib/$(MPI_SONAME)
+	ln -sf $(MPI_SONAME) $@
+MPI_PC_SED = sed -e 's|@PREFIX@|$(1)|' -e 's|@LIBDIR@|$(2)|' -e 's|@INCLUDEDIR@|$(3)|' \
+	-e 's|@MPI_VERSION@|$(MPI_VERSION)|' -e 's|@EXTRA_LIBS@|$(4)|' rlcc_mpi.pc.in
+rlcc_mpi.pc: rlcc_mpi.pc.in include/rlcc_mpi.h Makefile
+	$(call MPI_PC_SED,$(PREFIX),$(LIBDIR),$(INCLUDEDIR),) > $@
+build/pkgconfig/rlcc_mpi.pc: rlcc_mpi.pc.in include/rlcc_mpi.h Makefile
+	@mkdir -p build/pkgconfig
+	$(call MPI_PC_SED,$(CURDIR),$(CURDIR)/lib,$(CURDIR)/include, -Wl$(comma)-rpath$(comma)$${libdir}) > $@
+
+# The MPI tests: one program run by mpirun at 2, 3 and 4 ranks (scripts/check-mpi.sh).
+build/mpi/mpi-tests: tests/mpi/test_mpi.c lib/$(MPI_SONAME) lib/$(SONAME)
+	$(CC) $(BASE_CFLAGS) $(MPI_CFLAGS) tests/mpi/test_mpi.c -Llib -l:$(MPI_SONAME) -l:$(SONAME) \
+		-Wl,-rpath,'$$ORIGIN/../../lib' $(MPI_LIBS) -lm -o $@
+check-mpi: build/mpi/mpi-tests
+	@scripts/check-mpi.sh build/mpi/mpi-tests
+check-abi-mpi: lib/$(MPI_REALNAME)
+	@if scripts/check-abi.sh lib/$(MPI_REALNAME) src/mpi/rlcc_mpi.map abi/librlcc_mpi.abi; then \
+		echo "abi-mpi: 1 passed, 0 failed"; else echo "abi-mpi: 0 passed, 1 failed"; exit 1; fi
+abi-baseline-mpi: lib/$(MPI_REALNAME)
+	@mkdir -p abi
+	abidw --no-corpus-path --headers-dir include lib/$(MPI_REALNAME) > abi/librlcc_mpi.abi
+	@echo "abi/librlcc_mpi.abi refreshed for $(MPI_VERSION)"
+.PHONY: check-mpi check-abi-mpi abi-baseline-mpi
 
 # ---- tools -------------------------------------------------------------------
 CLI_SRCS := tools/cli.c tools/args.c tools/demo.c tools/metrics.c tools/npy.c tools/output.c \
@@ -292,7 +342,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null
 
 clean:
-	rm -rf build lib bin rlcc.pc
+	rm -rf build lib bin rlcc.pc rlcc_mpi.pc
 
 build/bench/bench_jaccard: bench/bench_jaccard.c tools/synth.c tools/synth.h tools/timing.h lib/librlcc.a
 	@mkdir -p build/bench
@@ -357,7 +407,7 @@ fuzz: $(patsubst %,build/fuzz/fuzz-%,$(FUZZ_HARNESSES))
 # check-fuzz, check-install and check-bindings total a few suites the same way.
 # The C runner: build/clang/rlcc-tests --help (one test: rlcc-tests NAME).
 CHECK_SUITES = header c-clang c-gcc asan fault tsan valgrind $(addprefix fuzz-,$(FUZZ_HARNESSES)) \
-	abi abi-breaks docs examples cli installed deb wheel rust go python
+	abi abi-breaks docs examples cli installed deb wheel rust go python mpi abi-mpi
 CHECK_GROUPS := check-c check-sanitizers check-fuzz check-install check-bindings
 .PHONY: $(addprefix check-,build $(CHECK_SUITES)) $(CHECK_GROUPS)
 

@@ -36,7 +36,9 @@ pkg-config
 # fakeroot, lintian: the Debian packages; man-db: `man -l` renders rlcc(1);
 # python3-faiss: faiss 1.7.3, the reference of rlcc_kmeans_init_faiss's start
 # rows and of the k-means runs from it (tests/python/test_kmeans.py), also a
-# peer of make bench.
+# peer of make bench; libopenmpi-dev, openmpi-bin: OpenMPI 4.1, which
+# librlcc_mpi is built against and tested under (mpirun); python3-mpi4py: the
+# mpi4py transport of rlcc.distributed.
 CHECK="
 libclang-rt-14-dev
 abigail-tools
@@ -68,6 +70,9 @@ lintian
 man-db
 git
 python3-faiss
+libopenmpi-dev
+openmpi-bin
+python3-mpi4py
 "
 
 # r-base-core, r-cran-dbscan: R's dbscan package, a peer of the low-dimensional

@@ -1,0 +1,271 @@
+/*
+ * comm.c - one collective call's communicator, deadline and status.
+ *
+ * Every transfer is nonblocking and waited for by polling MPI_Test with
+ * a deadline, so a rank that stops answering becomes RLCC_MPI_E_TIMEOUT on
+ * the others, never a hang. Every stage ends with rlcc_mpi__agree(), an
+ * all-gather of each rank's status: a rank that failed tells the others,
+ * which stop at the same stage with its rank and message.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mpi_internal.h"
+
+#define OPTIONS_SIZE_1_0 (offsetof(rlcc_mpi_options, user) + sizeof(void *))
+
+static const rlcc_mpi_options defaults = {
+    .struct_size = sizeof(rlcc_mpi_options),
+    .timeout = 600.0,
+};
+
+int rlcc_mpi_options_init(rlcc_mpi_options *options, size_t struct_size)
+{
+    rlcc_mpi__clear_error();
+    if (options == NULL)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "options: is NULL");
+    if (struct_size < OPTIONS_SIZE_1_0)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
+                              "options: struct_size %zu is below %zu, the size in 1.0",
+                              struct_size, (size_t)OPTIONS_SIZE_1_0);
+    memset(options, 0, struct_size);
+    memcpy(options, &defaults, sizeof defaults < struct_size ? sizeof defaults : struct_size);
+    options->struct_size = struct_size < sizeof defaults ? struct_size : sizeof defaults;
+    return RLCC_OK;
+}
+
+/* The checks of options read over the defaults. */
+static int check_options(const rlcc_mpi_options *o)
+{
+    if (o->reserved != 0)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "options.reserved: %d must be 0",
+                              (int)o->reserved);
+    if (o->n_threads < 0)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "options.n_threads: %d must be >= 0",
+                              (int)o->n_threads);
+    if (o->max_bytes < 0)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "options.max_bytes: %lld must be >= 0",
+                              (long long)o->max_bytes);
+    if (!(o->timeout > 0.0) || isinf(o->timeout))
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
+                              "options.timeout: %g must be > 0 and finite (seconds)", o->timeout);
+    return RLCC_OK;
+}
+
+int rlcc_mpi__read_options(const rlcc_mpi_options *options, rlcc_mpi_options *opts)
+{
+    /* on a refusal *opts stays the defaults: the call still takes part in
+     * the collective check, to tell the other ranks */
+    *opts = defaults;
+    if (options == NULL)
+        return RLCC_OK;
+    const size_t size = options->struct_size;
+    if (size < OPTIONS_SIZE_1_0)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
+                              "options: struct_size %zu is below %zu (fill it with "
+                              "rlcc_mpi_options_init())", size, (size_t)OPTIONS_SIZE_1_0);
+    /* a later caller's longer struct: what this version does not know must be 0 */
+    for (size_t b = sizeof *opts; b < size; b++)
+        if (((const unsigned char *)options)[b] != 0)
+            return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
+                                  "options: byte %zu is set, past what librlcc_mpi %s knows", b,
+                                  RLCC_MPI_VERSION_STRING);
+    rlcc_mpi_options read = defaults;
+    memcpy(&read, options, size < sizeof read ? size : sizeof read);
+    read.struct_size = sizeof read;
+    const int err = check_options(&read);
+    if (err == RLCC_OK)
+        *opts = read;
+    return err;
+}
+
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int mpi_failed(rlcc_mpi__run *run, int rc, const char *what)
+{
+    char text[MPI_MAX_ERROR_STRING];
+    int length = 0;
+    if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS)
+        snprintf(text, sizeof text, "error %d", rc);
+    run->broken = 1;
+    return rlcc_mpi__fail(RLCC_MPI_E_MPI, "rank %d: %s failed during %s: %s", run->rank, what,
+                          run->stage, text);
+}
+
+int rlcc_mpi__wait(rlcc_mpi__run *run, MPI_Request *requests, int count, int peer)
+{
+    return rlcc_mpi__wait_peers(run, requests, count, NULL, peer);
+}
+
+int rlcc_mpi__wait_peers(rlcc_mpi__run *run, MPI_Request *requests, int count, const int *peers,
+                         int peer)
+{
+    const double deadline = seconds_now() + run->timeout;
+    /* a short sleep between polls: a ring step's transfer takes milliseconds
+     * to seconds, so 0.1 ms costs nothing and leaves the cores to the work */
+    const struct timespec pause = {0, 100000};
+    for (;;) {
+        /* one by one, not MPI_Testall, which completes none until all are:
+         * a finished transfer becomes MPI_REQUEST_NULL, so the ones left
+         * name who is missing */
+        int done = 1;
+        for (int r = 0; r < count; r++) {
+            int flag = 1;
+            const int rc = requests[r] == MPI_REQUEST_NULL
+                               ? MPI_SUCCESS
+                               : MPI_Test(&requests[r], &flag, MPI_STATUS_IGNORE);
+            if (rc != MPI_SUCCESS)
+                return mpi_failed(run, rc, "MPI_Test");
+            done &= flag;
+        }
+        if (done)
+            return RLCC_OK;
+        if (seconds_now() > deadline)
+            break;
+        nanosleep(&pause, NULL);
+    }
+    /* Nothing handed to MPI is cancelled (a collective cannot be) or freed
+     * after this: a transfer that completes late must find its buffer.
+     * Callers leak the buffers of a broken run (rlcc_mpi.h says so). */
+    run->broken = 1;
+    for (int r = 0; peers != NULL && r < count; r++)
+        if (requests[r] != MPI_REQUEST_NULL) { /* the first transfer still waiting */
+            peer = peers[r];
+            break;
+        }
+    if (peer >= 0)
+        return rlcc_mpi__fail(RLCC_MPI_E_TIMEOUT,
+                              "rank %d: rank %d did not answer within %g s during %s (it may "
+                              "have died or stopped calling)", run->rank, peer, run->timeout,
+                              run->stage);
+    return rlcc_mpi__fail(RLCC_MPI_E_TIMEOUT,
+                          "rank %d: not every rank of the %d answered within %g s during %s "
+                          "(one may have died or stopped calling)", run->rank, run->size,
+                          run->timeout, run->stage);
+}
+
+int rlcc_mpi__open(MPI_Comm comm, const rlcc_mpi_options *opts, rlcc_mpi__run *run)
+{
+    *run = (rlcc_mpi__run){.comm = MPI_COMM_NULL, .timeout = opts->timeout, .opts = *opts,
+                           .stage = "the start"};
+    int initialized = 0, finalized = 0;
+    MPI_Initialized(&initialized);
+    MPI_Finalized(&finalized);
+    if (!initialized || finalized)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
+                              "comm: MPI is not initialised (or already finalised): the caller "
+                              "calls MPI_Init");
+    if (comm == MPI_COMM_NULL)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "comm: is MPI_COMM_NULL");
+    int is_inter = 0;
+    if (MPI_Comm_test_inter(comm, &is_inter) != MPI_SUCCESS || is_inter)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "comm: must be an intra-communicator");
+    MPI_Comm_rank(comm, &run->rank);
+    MPI_Comm_size(comm, &run->size);
+    MPI_Request request = MPI_REQUEST_NULL;
+    int rc = MPI_Comm_idup(comm, &run->comm, &request);
+    if (rc != MPI_SUCCESS)
+        return mpi_failed(run, rc, "MPI_Comm_idup");
+    rc = rlcc_mpi__wait(run, &request, 1, -1);
+    if (rc != RLCC_OK) {
+        run->comm = MPI_COMM_NULL;
+        return rc;
+    }
+    MPI_Comm_set_errhandler(run->comm, MPI_ERRORS_RETURN);
+    return RLCC_OK;
+}
+
+void rlcc_mpi__close(rlcc_mpi__run *run)
+{
+    /* MPI_Comm_free is collective in effect on a broken run: leave it */
+    if (run->comm != MPI_COMM_NULL && !run->broken)
+        MPI_Comm_free(&run->comm);
+}
+
+/* The tag of the all-gathers: apart from the ring's (4 per step, and a
+ * ring has fewer than 8,000 steps within MPI's smallest tag bound). */
+enum { TAG_GATHER = 32000 };
+
+int rlcc_mpi__allgather(rlcc_mpi__run *run, const void *mine, void *all, int bytes)
+{
+    /* Point to point, not MPI_Iallgather: a rank that does not answer is
+     * then known by name. MPI reads a copy of ours that outlives a broken
+     * call (the caller's may be on its stack). */
+    const int p = run->size;
+    void *copy = malloc((size_t)bytes);
+    MPI_Request *requests = malloc(sizeof *requests * 2 * (size_t)p);
+    int *peers = malloc(sizeof *peers * 2 * (size_t)p);
+    if (copy == NULL || requests == NULL || peers == NULL) {
+        free(copy), free(requests), free(peers);
+        return rlcc_mpi__fail(RLCC_E_OUT_OF_MEMORY, "rank %d: out of memory", run->rank);
+    }
+    memcpy(copy, mine, (size_t)bytes);
+    memcpy((char *)all + (size_t)run->rank * (size_t)bytes, mine, (size_t)bytes);
+    int count = 0, rc = MPI_SUCCESS;
+    for (int q = 0; q < p && rc == MPI_SUCCESS; q++)
+        if (q != run->rank) {
+            peers[count] = q;
+            rc = MPI_Irecv((char *)all + (size_t)q * (size_t)bytes, bytes, MPI_BYTE, q, TAG_GATHER,
+                           run->comm, &requests[count++]);
+        }
+    for (int q = 0; q < p && rc == MPI_SUCCESS; q++)
+        if (q != run->rank) {
+            peers[count] = q;
+            rc = MPI_Isend(copy, bytes, MPI_BYTE, q, TAG_GATHER, run->comm, &requests[count++]);
+        }
+    const int err = rc != MPI_SUCCESS ? mpi_failed(run, rc, "posting an all-gather")
+                                      : rlcc_mpi__wait_peers(run, requests, count, peers, -1);
+    if (!run->broken)
+        free(copy), free(requests);
+    free(peers);
+    return err;
+}
+
+/* One rank's status, as every rank gathers it. */
+typedef struct status_record {
+    int32_t code;
+    int32_t reserved;
+    char message[RLCC_MPI__MESSAGE];
+} status_record;
+
+int rlcc_mpi__agree(rlcc_mpi__run *run, int code)
+{
+    if (run->broken)
+        return code;
+    status_record mine = {.code = code};
+    if (code != RLCC_OK)
+        snprintf(mine.message, sizeof mine.message, "%s", rlcc_mpi_last_error());
+    status_record *all = malloc(sizeof *all * (size_t)run->size);
+    if (all == NULL) /* we cannot learn the others' status: our failure is theirs */
+        return rlcc_mpi__fail(RLCC_E_OUT_OF_MEMORY, "rank %d: out of memory for the status of "
+                              "%d ranks", run->rank, run->size);
+    const int rc = rlcc_mpi__allgather(run, &mine, all, (int)sizeof mine);
+    int result = rc != RLCC_OK ? rc : code;
+    for (int r = 0; rc == RLCC_OK && code == RLCC_OK && r < run->size; r++)
+        if (all[r].code != RLCC_OK) {
+            all[r].message[sizeof all[r].message - 1] = '\0';
+            result = rlcc_mpi__fail(RLCC_MPI_E_REMOTE, "rank %d failed during %s (%s): %s", r,
+                                    run->stage, rlcc_mpi_strerror(all[r].code),
+                                    all[r].message);
+            break;
+        }
+    if (!run->broken)
+        free(all);
+    return result;
+}
+
+int rlcc_mpi__progress(rlcc_mpi__run *run, const char *stage, int64_t done, int64_t total)
+{
+    if (run->opts.progress == NULL || run->opts.progress(stage, done, total, run->opts.user) == 0)
+        return RLCC_OK;
+    return rlcc_mpi__fail(RLCC_E_CANCELED, "rank %d: the progress callback stopped the call "
+                          "during %s", run->rank, stage);
+}

@@ -1,0 +1,487 @@
+/*
+ * knn.c - rlcc_mpi_knn: the exact kNN of rows held in blocks by the ranks
+ * of a communicator, byte-identical to rlcc_knn() on the whole matrix.
+ *
+ * The schedule (docs/scale-out.md). P ranks, block b = rank b's rows, the
+ * offsets from the row counts. Each rank keeps a librlcc block kNN state S
+ * for its own rows and offers it its own block (the triangle once). Then,
+ * for steps s = 1 .. floor(P / 2), rank r holds the visiting block
+ * (r - s) mod P, received from rank r - 1, which got it the step before:
+ *
+ *   - rank r computes at step s when 2 s < P, or 2 s == P and r < P / 2 (in
+ *     an even ring the two ranks half a ring apart see each other's block at
+ *     the last step; the lower one computes): a state T for the visiting
+ *     block's rows, rlcc_knn_update_pair(S, own rows, T, visiting rows) from
+ *     one Gram block, and T's bytes (rlcc_knn_state_save) sent straight to
+ *     the block's owner, which loads and merges them into its S;
+ *   - so each pair of blocks is computed once, on one of its two ranks;
+ *   - the transfer of the next step's block is posted before this step's
+ *     Gram work, so the two overlap (two buffers take turns);
+ *   - every step ends with a status all-gather: a rank that failed stops
+ *     every rank at the same step.
+ * Finally S's lists are finished. The block kNN contract of librlcc (any
+ * blocking, any order of updates and merges: the same bytes) makes the
+ * result rlcc_knn()'s.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpi_internal.h"
+
+/* What every rank says about its input at the start. */
+typedef struct knn_header {
+    int32_t code;
+    int32_t reserved;
+    int64_t n_local, d, k;
+    char message[RLCC_MPI__MESSAGE];
+} knn_header;
+
+/* Message tags: three kinds per ring step. */
+enum { TAG_ROWS = 0, TAG_SIZE = 1, TAG_STATE = 2 };
+static int tag_of(int64_t step, int kind)
+{
+    return (int)(4 * step + kind);
+}
+
+/* Whether rank r computes the pair of step s (the schedule above). */
+static int computes(int64_t s, int r, int p)
+{
+    return 2 * s < p || (2 * s == p && 2 * r < p);
+}
+
+static int modulo(int64_t a, int p)
+{
+    const int64_t m = a % p;
+    return (int)(m < 0 ? m + p : m);
+}
+
+/* This rank's own checks, before anything is exchanged. */
+static int check_local(const float *x, int64_t n_local, int64_t d, int64_t ldx, int64_t k,
+                       const int64_t *indices, const float *sqdist)
+{
+    if (n_local < 0 || n_local > INT32_MAX)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "n_local: %lld must be in [0, INT32_MAX]",
+                              (long long)n_local);
+    if (d < 1 || d > INT32_MAX)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "d: %lld must be in [1, INT32_MAX]",
+                              (long long)d);
+    if (k < 1 || k > INT32_MAX)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "k: %lld must be in [1, INT32_MAX]",
+                              (long long)k);
+    if (ldx < d)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "ldx: %lld must be >= d = %lld",
+                              (long long)ldx, (long long)d);
+    if (n_local == 0)
+        return RLCC_OK;
+    if (x == NULL)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "x: is NULL");
+    if (indices == NULL)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "indices: is NULL");
+    if ((const void *)indices == (const void *)sqdist)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "sqdist: is the indices buffer");
+    for (int64_t i = 0; i < n_local; i++)
+        for (int64_t t = 0; t < d; t++) {
+            const float v = x[i * ldx + t];
+            if (v != v || v - v != 0.0f)
+                return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "x: row %lld has %s at column %lld",
+                                      (long long)i, v != v ? "NaN" : "Inf", (long long)t);
+        }
+    return RLCC_OK;
+}
+
+/* The verdict on every rank's header: the same code and message on every
+ * rank. On success the row counts and offsets of the blocks. */
+static int check_collective(const rlcc_mpi__run *run, knn_header *all, int64_t *count,
+                            int64_t *offset)
+{
+    for (int r = 0; r < run->size; r++)
+        if (all[r].code != RLCC_OK) {
+            all[r].message[sizeof all[r].message - 1] = '\0';
+            return rlcc_mpi__fail(all[r].code, "rank %d: %s", r, all[r].message);
+        }
+    for (int r = 1; r < run->size; r++) {
+        if (all[r].d != all[0].d)
+            return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
+                                  "d: rank %d has d = %lld, rank 0 has d = %lld (every rank "
+                                  "passes rows of the same width)",
+                                  r, (long long)all[r].d, (long long)all[0].d);
+        if (all[r].k != all[0].k)
+            return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
+                                  "k: rank %d has k = %lld, rank 0 has k = %lld (every rank "
+                                  "passes the same k)",
+                                  r, (long long)all[r].k, (long long)all[0].k);
+    }
+    int64_t total = 0;
+    for (int r = 0; r < run->size; r++) {
+        count[r] = all[r].n_local;
+        offset[r] = total;
+        total += all[r].n_local;
+    }
+    if (all[0].k > total)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
+                              "k: %lld must be in [1, N = %lld] (N: the rows of all %d ranks)",
+                              (long long)all[0].k, (long long)total, run->size);
+    return RLCC_OK;
+}
+
+/* Everything one call of the ring holds. */
+typedef struct ring {
+    rlcc_mpi__run *run;
+    int64_t d, k;
+    const int64_t *count, *offset;
+    const float *own;          /* this rank's rows, contiguous (d floats per row) */
+    float *packed;             /* the copy of them when the caller's ldx != d */
+    float *visiting[2];        /* two buffers of max-count rows, taking turns */
+    uint8_t *out_bytes, *in_bytes; /* a state's bytes to send, and received */
+    size_t bytes_cap;
+    rlcc_knn_state *own_state;
+    MPI_Datatype row_type;
+    MPI_Request forward[2];    /* the rows sent to the right and received from the left */
+    MPI_Request state_send[2]; /* the size and the bytes of T */
+    int64_t out_size;          /* what state_send[0] sends */
+    int64_t in_size;           /* what the owner's size receive takes */
+} ring;
+
+/* The bytes of a state of rows x k full lists (rlcc_knn_state_save's format):
+ * 84 header and checksum bytes, 4 per row, 16 per entry. */
+static size_t state_bytes(int64_t rows, int64_t k)
+{
+    return 84 + (size_t)rows * (4 + 16 * (size_t)k);
+}
+
+/* Bytes the ring holds beside the states: the packed rows, two visiting
+ * blocks, a state's bytes out and in, T's lists twice (they are copied
+ * during its update). */
+static int64_t ring_bytes(const ring *g, int64_t n_local, int64_t largest, int need_pack)
+{
+    const int64_t rows = (need_pack ? n_local : 0) + 2 * largest;
+    return rows * g->d * (int64_t)sizeof(float) + 2 * (int64_t)g->bytes_cap
+           + 2 * largest * (g->k * 16 + 4);
+}
+
+static int post_rows(ring *g, const float *rows, int64_t n_rows, int peer, int64_t step, int send,
+                     MPI_Request *request)
+{
+    const int rc = send ? MPI_Isend(rows, (int)n_rows, g->row_type, peer, tag_of(step, TAG_ROWS),
+                                    g->run->comm, request)
+                        : MPI_Irecv((float *)rows, (int)n_rows, g->row_type, peer,
+                                    tag_of(step, TAG_ROWS), g->run->comm, request);
+    if (rc != MPI_SUCCESS) {
+        g->run->broken = 1;
+        return rlcc_mpi__fail(RLCC_MPI_E_MPI, "rank %d: posting the rows of step %lld failed",
+                              g->run->rank, (long long)step);
+    }
+    return RLCC_OK;
+}
+
+/* Posts the transfer of the block the ranks hold at step s: from the left
+ * into buffer s % 2 when this rank computes then, and the block held at
+ * step s - 1 (its own rows at s = 1) to the right when the right one does. */
+static int post_step_rows(ring *g, int64_t s)
+{
+    rlcc_mpi__run *run = g->run;
+    const int p = run->size, r = run->rank, left = modulo(r - 1, p), right = modulo(r + 1, p);
+    int err = RLCC_OK;
+    if (computes(s, r, p))
+        err = post_rows(g, g->visiting[s % 2], g->count[modulo(r - s, p)], left, s, 0,
+                        &g->forward[1]);
+    if (err == RLCC_OK && computes(s, right, p)) {
+        const float *rows = s == 1 ? g->own : g->visiting[(s - 1) % 2];
+        err = post_rows(g, rows, g->count[modulo(r - s + 1, p)], right, s, 1, &g->forward[0]);
+    }
+    return err;
+}
+
+/* Step s's pair on this rank: T for the visiting block, its bytes sent to
+ * the block's owner. A size of 0 is sent when the pair failed, so the owner
+ * never waits for bytes that will not come (the status says why). */
+static int compute_step(ring *g, int64_t s)
+{
+    rlcc_mpi__run *run = g->run;
+    const int p = run->size, b = modulo(run->rank - s, p);
+    rlcc_knn_options kopts;
+    rlcc_knn_options_init(&kopts, sizeof kopts);
+    kopts.n_threads = run->opts.n_threads;
+    rlcc_knn_state *t = NULL;
+    int err = rlcc_knn_state_new(g->count[b], g->offset[b], g->d, g->k, &kopts, &t);
+    if (err == RLCC_OK)
+        err = rlcc_knn_update_pair(g->own_state, g->own, g->d, t, g->visiting[s % 2], g->d);
+    size_t size = 0;
+    if (err == RLCC_OK)
+        err = rlcc_knn_state_save(t, g->out_bytes, g->bytes_cap, &size);
+    if (err != RLCC_OK)
+        rlcc_mpi__fail(err, "rank %d: %s", run->rank, rlcc_last_error());
+    rlcc_knn_state_free(t);
+    g->out_size = err == RLCC_OK ? (int64_t)size : 0;
+    int rc = MPI_Isend(&g->out_size, 1, MPI_INT64_T, b, tag_of(s, TAG_SIZE), run->comm,
+                       &g->state_send[0]);
+    if (rc == MPI_SUCCESS && g->out_size > 0)
+        rc = MPI_Isend(g->out_bytes, (int)g->out_size, MPI_BYTE, b, tag_of(s, TAG_STATE),
+                       run->comm, &g->state_send[1]);
+    if (rc != MPI_SUCCESS) {
+        run->broken = 1;
+        return rlcc_mpi__fail(RLCC_MPI_E_MPI, "rank %d: sending a state to rank %d failed",
+                              run->rank, b);
+    }
+    return err;
+}
+
+/* Step s's state for this rank's rows, from the rank that computed the
+ * pair, merged into S. */
+static int receive_step(ring *g, int64_t s)
+{
+    rlcc_mpi__run *run = g->run;
+    const int from = modulo(run->rank + s, run->size);
+    int64_t *announced = &g->in_size, size = 0;
+    MPI_Request request = MPI_REQUEST_NULL;
+    int err = MPI_Irecv(announced, 1, MPI_INT64_T, from, tag_of(s, TAG_SIZE), run->comm, &request)
+                      == MPI_SUCCESS
+                  ? rlcc_mpi__wait(run, &request, 1, from)
+                  : RLCC_MPI_E_MPI;
+    size = err == RLCC_OK ? *announced : 0;
+    if (err != RLCC_OK || size == 0) /* size 0: the sender failed; its status says why */
+        return err == RLCC_MPI_E_MPI ? rlcc_mpi__fail(err, "rank %d: receiving from rank %d "
+                                                      "failed", run->rank, from)
+                                     : err;
+    if (size < 0 || (uint64_t)size > g->bytes_cap) {
+        run->broken = 1; /* the bytes that follow are not ours to take */
+        return rlcc_mpi__fail(RLCC_MPI_E_MPI, "rank %d: rank %d announced %lld bytes; at most "
+                              "%zu fit", run->rank, from, (long long)size, g->bytes_cap);
+    }
+    if (MPI_Irecv(g->in_bytes, (int)size, MPI_BYTE, from, tag_of(s, TAG_STATE), run->comm,
+                  &request) != MPI_SUCCESS)
+        return rlcc_mpi__fail(RLCC_MPI_E_MPI, "rank %d: receiving from rank %d failed",
+                              run->rank, from);
+    err = rlcc_mpi__wait(run, &request, 1, from);
+    if (err != RLCC_OK)
+        return err;
+    rlcc_knn_options kopts;
+    rlcc_knn_options_init(&kopts, sizeof kopts);
+    kopts.n_threads = run->opts.n_threads;
+    rlcc_knn_state *t = NULL;
+    err = rlcc_knn_state_load(g->in_bytes, (size_t)size, &kopts, &t);
+    if (err == RLCC_OK)
+        err = rlcc_knn_merge(g->own_state, t);
+    rlcc_knn_state_free(t);
+    return err == RLCC_OK ? RLCC_OK : rlcc_mpi__fail(err, "rank %d: %s", run->rank,
+                                                     rlcc_last_error());
+}
+
+/* Waits for what is in flight (the call's end, or a step that failed on
+ * some rank, when every rank had posted the same transfers). */
+static int drain(ring *g)
+{
+    MPI_Request all[4] = {g->forward[0], g->forward[1], g->state_send[0], g->state_send[1]};
+    const int err = rlcc_mpi__wait(g->run, all, 4, -1);
+    for (int i = 0; i < 2; i++)
+        g->forward[i] = all[i], g->state_send[i] = all[2 + i];
+    return err;
+}
+
+/* The steps of the ring; S ends up holding every block's rows. */
+static int run_ring(ring *g, int64_t n_local)
+{
+    rlcc_mpi__run *run = g->run;
+    const int p = run->size, r = run->rank;
+    const int64_t steps = p / 2;
+    run->stage = "the ring";
+    int err = steps >= 1 ? post_step_rows(g, 1) : RLCC_OK;
+    /* the own block against itself, while step 1's block travels */
+    if (err == RLCC_OK && n_local > 0) {
+        err = rlcc_knn_update(g->own_state, g->own, g->d, g->own, n_local, g->d, g->offset[r]);
+        if (err != RLCC_OK)
+            rlcc_mpi__fail(err, "rank %d: %s", r, rlcc_last_error());
+    }
+    if (!run->broken)
+        err = rlcc_mpi__agree(run, err);
+    for (int64_t s = 1; err == RLCC_OK && s <= steps; s++) {
+        /* this step's block is in; the left one's old buffer is free once the
+         * forward of step s - 1 is done */
+        MPI_Request arrived[2] = {g->forward[1], g->forward[0]};
+        err = rlcc_mpi__wait(run, arrived, 2, modulo(r - 1, p));
+        g->forward[1] = arrived[0], g->forward[0] = arrived[1];
+        if (err == RLCC_OK && s < steps)
+            err = post_step_rows(g, s + 1);
+        MPI_Request sent[2] = {g->state_send[0], g->state_send[1]};
+        if (err == RLCC_OK) /* the last step's state bytes are out of the buffer */
+            err = rlcc_mpi__wait(run, sent, 2, modulo(r - s + 1, p));
+        g->state_send[0] = sent[0], g->state_send[1] = sent[1];
+        int local = err;
+        if (err == RLCC_OK && computes(s, r, p))
+            local = compute_step(g, s);
+        if (!run->broken && computes(s, modulo(r + s, p), p)) {
+            const int got = receive_step(g, s);
+            local = local == RLCC_OK ? got : local;
+        }
+        if (run->broken)
+            return local;
+        /* the callback's stop is agreed on like a failure: every rank stops */
+        if (local == RLCC_OK)
+            local = rlcc_mpi__progress(run, "ring", s, steps);
+        err = rlcc_mpi__agree(run, local);
+    }
+    if (!run->broken) {
+        const int drained = drain(g);
+        err = err == RLCC_OK ? drained : err;
+    }
+    return err;
+}
+
+/* Sets up the ring's buffers within max_bytes; frees nothing on failure
+ * (ring_free() does). */
+static int ring_alloc(ring *g, const float *x, int64_t n_local, int64_t ldx)
+{
+    rlcc_mpi__run *run = g->run;
+    int64_t largest = 0;
+    for (int q = 0; q < run->size; q++)
+        largest = g->count[q] > largest ? g->count[q] : largest;
+    g->bytes_cap = state_bytes(largest, g->k);
+    if (g->bytes_cap > INT32_MAX)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
+                              "rank %d: a block of %lld rows with k = %lld needs %zu bytes of "
+                              "lists in one message, above the 2 GiB MPI counts allow (use "
+                              "more ranks)", run->rank, (long long)largest, (long long)g->k,
+                              g->bytes_cap);
+    const int need_pack = ldx != g->d && n_local > 0;
+    const int64_t held = ring_bytes(g, n_local, largest, need_pack);
+    const int64_t budget = run->opts.max_bytes;
+    if (budget > 0 && held >= budget)
+        return rlcc_mpi__fail(RLCC_E_MEMORY_LIMIT,
+                              "rank %d: the ring's buffers need %lld bytes, max_bytes is %lld",
+                              run->rank, (long long)held, (long long)budget);
+    const size_t block = (size_t)(largest > 0 ? largest : 1) * (size_t)g->d * sizeof(float);
+    g->visiting[0] = malloc(block);
+    g->visiting[1] = malloc(block);
+    g->out_bytes = malloc(g->bytes_cap);
+    g->in_bytes = malloc(g->bytes_cap);
+    g->packed = need_pack ? malloc((size_t)n_local * (size_t)g->d * sizeof(float)) : NULL;
+    if (g->visiting[0] == NULL || g->visiting[1] == NULL || g->out_bytes == NULL
+        || g->in_bytes == NULL || (need_pack && g->packed == NULL))
+        return rlcc_mpi__fail(RLCC_E_OUT_OF_MEMORY, "rank %d: out of memory for the ring's "
+                              "buffers (%lld bytes)", run->rank, (long long)held);
+    if (need_pack)
+        for (int64_t i = 0; i < n_local; i++)
+            memcpy(g->packed + i * g->d, x + i * ldx, sizeof(float) * (size_t)g->d);
+    g->own = need_pack ? g->packed : x;
+    rlcc_knn_options kopts;
+    rlcc_knn_options_init(&kopts, sizeof kopts);
+    kopts.n_threads = run->opts.n_threads;
+    kopts.max_bytes = budget > 0 ? budget - held : 0;
+    const int err = rlcc_knn_state_new(n_local, g->offset[run->rank], g->d, g->k, &kopts,
+                                       &g->own_state);
+    return err == RLCC_OK ? RLCC_OK : rlcc_mpi__fail(err, "rank %d: %s", run->rank,
+                                                     rlcc_last_error());
+}
+
+static void ring_free(ring *g)
+{
+    rlcc_knn_state_free(g->own_state);
+    free(g->packed);
+    if (!g->run->broken) { /* else MPI may still read or write them */
+        free(g->visiting[0]);
+        free(g->visiting[1]);
+        free(g->out_bytes);
+        free(g->in_bytes);
+    }
+}
+
+/* The finished lists into the outputs, once every rank has them. */
+static int finish(ring *g, int64_t n_local, int64_t *indices, float *sqdist)
+{
+    rlcc_mpi__run *run = g->run;
+    run->stage = "the finish";
+    int err = RLCC_OK;
+    int64_t *idx = NULL;
+    float *sq = NULL;
+    if (n_local > 0) {
+        idx = malloc(sizeof *idx * (size_t)(n_local * g->k));
+        sq = sqdist ? malloc(sizeof *sq * (size_t)(n_local * g->k)) : NULL;
+        if (idx == NULL || (sqdist != NULL && sq == NULL))
+            err = rlcc_mpi__fail(RLCC_E_OUT_OF_MEMORY, "rank %d: out of memory for the lists",
+                                 run->rank);
+        if (err == RLCC_OK) {
+            err = rlcc_knn_finish(g->own_state, idx, sq);
+            if (err != RLCC_OK)
+                rlcc_mpi__fail(err, "rank %d: %s", run->rank, rlcc_last_error());
+        }
+    }
+    if (err == RLCC_OK)
+        err = rlcc_mpi__progress(run, "finish", 1, 1);
+    err = rlcc_mpi__agree(run, err);
+    if (err == RLCC_OK && n_local > 0) {
+        memcpy(indices, idx, sizeof *idx * (size_t)(n_local * g->k));
+        if (sqdist != NULL)
+            memcpy(sqdist, sq, sizeof *sq * (size_t)(n_local * g->k));
+    }
+    free(sq);
+    free(idx);
+    return err;
+}
+
+int rlcc_mpi_knn(MPI_Comm comm, const float *x, int64_t n_local, int64_t d, int64_t ldx,
+                 int64_t k, const rlcc_mpi_options *options, int64_t *indices, float *sqdist)
+{
+    rlcc_mpi__clear_error();
+    rlcc_mpi_options opts;
+    const int opts_err = rlcc_mpi__read_options(options, &opts);
+    rlcc_mpi__run run;
+    int err = rlcc_mpi__open(comm, &opts, &run);
+    if (err != RLCC_OK)
+        return err;
+    run.stage = "the input check";
+    knn_header mine = {.n_local = n_local, .d = d, .k = k};
+    mine.code = opts_err != RLCC_OK ? opts_err
+                                    : check_local(x, n_local, d, ldx, k, indices, sqdist);
+    if (mine.code != RLCC_OK)
+        snprintf(mine.message, sizeof mine.message, "%s", rlcc_mpi_last_error());
+    knn_header *all = malloc(sizeof *all * (size_t)run.size);
+    int64_t *count = malloc(sizeof *count * (size_t)run.size * 2);
+    if (all == NULL || count == NULL) {
+        free(all), free(count);
+        rlcc_mpi__close(&run);
+        return rlcc_mpi__fail(RLCC_E_OUT_OF_MEMORY, "rank %d: out of memory for %d headers",
+                              run.rank, run.size);
+    }
+    err = rlcc_mpi__allgather(&run, &mine, all, (int)sizeof mine);
+    if (err == RLCC_OK)
+        err = check_collective(&run, all, count, count + run.size);
+    if (!run.broken) /* else MPI may still write it */
+        free(all);
+    /* on the heap: MPI holds pointers into it (the sizes in flight), and a
+     * broken call leaves it to them */
+    ring *g = calloc(1, sizeof *g);
+    if (g == NULL && err == RLCC_OK)
+        err = rlcc_mpi__fail(RLCC_E_OUT_OF_MEMORY, "rank %d: out of memory", run.rank);
+    if (g != NULL)
+        *g = (ring){.run = &run, .d = d, .k = k, .count = count, .offset = count + run.size,
+                    .row_type = MPI_DATATYPE_NULL,
+                    .forward = {MPI_REQUEST_NULL, MPI_REQUEST_NULL},
+                    .state_send = {MPI_REQUEST_NULL, MPI_REQUEST_NULL}};
+    if (err == RLCC_OK) { /* from here on a failure is one rank's: agree on it */
+        int local = MPI_Type_contiguous((int)d, MPI_FLOAT, &g->row_type) == MPI_SUCCESS
+                            && MPI_Type_commit(&g->row_type) == MPI_SUCCESS
+                        ? ring_alloc(g, x, n_local, ldx)
+                        : rlcc_mpi__fail(RLCC_MPI_E_MPI, "rank %d: MPI_Type_contiguous failed",
+                                         run.rank);
+        if (local == RLCC_OK)
+            local = rlcc_mpi__progress(&run, "check", 1, 1);
+        run.stage = "the set-up";
+        err = rlcc_mpi__agree(&run, local);
+    }
+    if (err == RLCC_OK)
+        err = run_ring(g, n_local);
+    if (err == RLCC_OK)
+        err = finish(g, n_local, indices, sqdist);
+    if (g != NULL) {
+        ring_free(g);
+        if (g->row_type != MPI_DATATYPE_NULL)
+            MPI_Type_free(&g->row_type);
+        if (!run.broken)
+            free(g);
+    }
+    if (!run.broken)
+        free(count);
+    rlcc_mpi__close(&run);
+    return err;
+}

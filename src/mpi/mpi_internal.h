@@ -1,0 +1,64 @@
+/*
+ * mpi_internal.h - what the files of librlcc_mpi share: the error detail,
+ * the run of one collective call (its communicator, deadline, options),
+ * and the transfers that wait with a deadline. Everything here trusts its
+ * inputs; the public calls validate them first.
+ */
+#ifndef RLCC_MPI_INTERNAL_H
+#define RLCC_MPI_INTERNAL_H
+
+#include "rlcc_mpi.h"
+
+/* The size of a status record and of the message it carries. */
+enum { RLCC_MPI__MESSAGE = 240 };
+
+/* ---- errors (errors.c) ---------------------------------------------------- */
+
+void rlcc_mpi__clear_error(void);
+/* Sets this thread's message from a format; returns code. */
+int rlcc_mpi__fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Carries librlcc's message of a failed librlcc call over; returns code. */
+int rlcc_mpi__from_rlcc(int code);
+
+/* ---- one collective call (comm.c) ------------------------------------------ */
+
+typedef struct rlcc_mpi__run {
+    MPI_Comm comm;      /* a duplicate of the caller's, errors returned */
+    int rank, size;
+    double timeout;     /* seconds per wait */
+    rlcc_mpi_options opts;
+    const char *stage;  /* for messages: what the call was doing */
+    int broken;         /* a wait timed out or MPI failed: skip the cleanup that talks */
+} rlcc_mpi__run;
+
+/* Reads the options over the defaults; RLCC_OK or a local error. */
+int rlcc_mpi__read_options(const rlcc_mpi_options *options, rlcc_mpi_options *opts);
+
+/* Duplicates comm (within the timeout) into run. */
+int rlcc_mpi__open(MPI_Comm comm, const rlcc_mpi_options *opts, rlcc_mpi__run *run);
+/* Frees the duplicate (not after a broken run, whose peers may be gone). */
+void rlcc_mpi__close(rlcc_mpi__run *run);
+
+/* Waits for count requests until the run's deadline. peer names the rank
+ * waited for in a timeout's message (-1: a collective). */
+int rlcc_mpi__wait(rlcc_mpi__run *run, MPI_Request *requests, int count, int peer);
+/* The same, request r waiting for rank peers[r]: a timeout names the first
+ * one still waiting. */
+int rlcc_mpi__wait_peers(rlcc_mpi__run *run, MPI_Request *requests, int count, const int *peers,
+                         int peer);
+
+/* Every rank's fixed-size record (bytes each), gathered into all
+ * (size x bytes), within the deadline. */
+int rlcc_mpi__allgather(rlcc_mpi__run *run, const void *mine, void *all, int bytes);
+
+/* The collective status after a stage: every rank gives its code (and this
+ * thread's message when it is not RLCC_OK). Returns RLCC_OK when every
+ * rank succeeded; the rank's own code when it failed; RLCC_MPI_E_REMOTE
+ * naming the lowest failed rank, its code and message, otherwise. */
+int rlcc_mpi__agree(rlcc_mpi__run *run, int code);
+
+/* The caller's progress callback, if any: RLCC_E_CANCELED when it asks to
+ * stop. */
+int rlcc_mpi__progress(rlcc_mpi__run *run, const char *stage, int64_t done, int64_t total);
+
+#endif

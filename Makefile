@@ -87,7 +87,7 @@ all: deps-build
 	@$(MAKE) --no-print-directory build
 
 build: lib/librlcc.a lib/$(REALNAME) lib/$(SONAME) lib/librlcc.so rlcc.pc bin/rlcc \
-	build/pkgconfig/rlcc.pc $(MPI_BUILD)
+	build/pkgconfig/rlcc.pc
 
 deps: deps-check
 deps-build deps-check deps-bench: deps-%:
@@ -177,6 +177,7 @@ MPI_SRCS := $(wildcard src/mpi/*.c)
 MPI_OBJS := $(patsubst src/mpi/%.c,build/mpi/%.o,$(MPI_SRCS))
 MPI_BUILD := $(if $(HAVE_MPI),lib/$(MPI_REALNAME) lib/$(MPI_SONAME) lib/librlcc_mpi.so rlcc_mpi.pc \
 	build/pkgconfig/rlcc_mpi.pc)
+build: $(MPI_BUILD)
 
 build/mpi/%.o: src/mpi/%.c src/mpi/mpi_internal.h include/rlcc_mpi.h include/rlcc.h Makefile
 	@mkdir -p build/mpi
@@ -193,9 +194,11 @@ MPI_PC_SED = sed -e 's|@PREFIX@|$(1)|' -e 's|@LIBDIR@|$(2)|' -e 's|@INCLUDEDIR@|
 	-e 's|@MPI_VERSION@|$(MPI_VERSION)|' -e 's|@EXTRA_LIBS@|$(4)|' rlcc_mpi.pc.in
 rlcc_mpi.pc: rlcc_mpi.pc.in include/rlcc_mpi.h Makefile
 	$(call MPI_PC_SED,$(PREFIX),$(LIBDIR),$(INCLUDEDIR),) > $@
+# (an RPATH, not a RUNPATH: it must also find librlcc.so.1 for librlcc_mpi.so.1,
+# which a linker with --as-needed links only indirectly)
 build/pkgconfig/rlcc_mpi.pc: rlcc_mpi.pc.in include/rlcc_mpi.h Makefile
 	@mkdir -p build/pkgconfig
-	$(call MPI_PC_SED,$(CURDIR),$(CURDIR)/lib,$(CURDIR)/include, -Wl$(comma)-rpath$(comma)$${libdir}) > $@
+	$(call MPI_PC_SED,$(CURDIR),$(CURDIR)/lib,$(CURDIR)/include, -Wl$(comma)--disable-new-dtags -Wl$(comma)-rpath$(comma)$${libdir}) > $@
 
 # The MPI tests: one program run by mpirun at 2, 3 and 4 ranks (scripts/check-mpi.sh).
 build/mpi/mpi-tests: tests/mpi/test_mpi.c lib/$(MPI_SONAME) lib/$(SONAME)
@@ -210,7 +213,19 @@ abi-baseline-mpi: lib/$(MPI_REALNAME)
 	@mkdir -p abi
 	abidw --no-corpus-path --headers-dir include lib/$(MPI_REALNAME) > abi/librlcc_mpi.abi
 	@echo "abi/librlcc_mpi.abi refreshed for $(MPI_VERSION)"
-.PHONY: check-mpi check-abi-mpi abi-baseline-mpi
+# make bench-mpi: rlcc_mpi_knn at 1, 2, 3 and 4 ranks against rlcc_knn alone
+# (docs/scale-out.md; BENCH_MPI_ARGS="N D K").
+build/bench/bench_mpi: bench/bench_mpi.c lib/$(MPI_SONAME) lib/$(SONAME)
+	@mkdir -p build/bench
+	$(CC) $(BASE_CFLAGS) $(MPI_CFLAGS) bench/bench_mpi.c -Llib -l:$(MPI_SONAME) -l:$(SONAME) \
+		-Wl,-rpath,'$$ORIGIN/../../lib' $(MPI_LIBS) -o $@
+BENCH_MPI_ARGS ?= 8000 512 30
+bench-mpi: build/bench/bench_mpi
+	@echo "| ranks | N | D | k | rlcc_knn alone (s) | rlcc_mpi_knn (s) | speed-up | Gram share per rank |"
+	@echo "|---|---|---|---|---|---|---|---|"
+	@for np in 1 2 3 4; do OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+		mpirun --oversubscribe --bind-to none -np $$np build/bench/bench_mpi $(BENCH_MPI_ARGS); done
+.PHONY: check-mpi check-abi-mpi abi-baseline-mpi bench-mpi
 
 # ---- tools -------------------------------------------------------------------
 CLI_SRCS := tools/cli.c tools/args.c tools/demo.c tools/metrics.c tools/npy.c tools/output.c \

@@ -46,4 +46,14 @@ record "README.md's C example builds and prints what it says" $(( $? == 0 ))
 sed -n '/^```python$/,/^```$/{p;/^```$/q}' README.md | sed '1d;$d' >"$out/readme.py"
 py "$out/readme.py" | grep -q "^True "
 record "README.md's Python example runs and both inputs agree" $(( $? == 0 ))
+# examples/mpi_knn.c, built as docs/scale-out.md says (pkg-config rlcc_mpi,
+# here the checkout's), run by mpirun at 3 ranks
+if PKG_CONFIG_PATH=build/pkgconfig pkg-config --exists rlcc_mpi; then
+    cc -std=c11 examples/mpi_knn.c $(PKG_CONFIG_PATH=build/pkgconfig pkg-config --cflags --libs rlcc_mpi) \
+        -lm -o "$out/mpi_knn" &&
+        OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 \
+            mpirun --oversubscribe --bind-to none -np 3 "$out/mpi_knn" >"$out/mpi.txt" 2>&1
+    grep -q "^3 ranks: .* 3000 of 3000 neighbours share" "$out/mpi.txt"
+    record "examples/mpi_knn.c builds with pkg-config rlcc_mpi and runs at 3 ranks" $(( $? == 0 ))
+fi
 tally examples

@@ -61,7 +61,22 @@ def torch_rank(rank, world, init_method, cases, queue, fault=None):
                 return original(self, *args, **kwargs)
 
             rlcc.KnnState.update_pair = failing
-        run_cases(rlcc.distributed.knn, rank, cases, queue.put)
+        # cases with option "_subgroup": members run over a gloo subgroup
+        # (new_group is collective: every rank makes it), the others skip them
+        subgroups = {}
+        for _, _, _, options in cases:
+            members = tuple(options.get("_subgroup", ()))
+            if members and members not in subgroups:
+                subgroups[members] = dist.new_group(list(members), backend="gloo")
+
+        def knn(rows, k, _subgroup=(), **options):
+            if not _subgroup:
+                return rlcc.distributed.knn(rows, k, **options)
+            if rank not in _subgroup:
+                raise LookupError("not a member")
+            return rlcc.distributed.knn(rows, k, group=subgroups[tuple(_subgroup)], **options)
+
+        run_cases(knn, rank, cases, queue.put)
         queue.put((rank, None, "done"))
     except BaseException:
         queue.put((rank, None, "crashed", traceback.format_exc()))

@@ -17,6 +17,7 @@ blocks over two steps).
 
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -219,11 +220,23 @@ def test_torch_group_gives_rlcc_knn_bytes(tmp_path, world):
     bad, expected, after = error_cases(world)
     for rank in range(world):
         per_rank[rank] += bad[rank]
+    if world == 3:  # a subgroup of ranks 1 and 2 (group ranks 0 and 1: global ranks differ)
+        rng = np.random.default_rng(41)
+        X = duplicated_rows(rng, 150, 9)
+        sub_parts = split(X, [90, 60])
+        per_rank[0].append(("subgroup", X[:1], 6, {"_subgroup": (1, 2)}))
+        for rank in (1, 2):
+            per_rank[rank].append(("subgroup", sub_parts[rank - 1], 6, {"_subgroup": (1, 2)}))
     reports, codes, _ = run_torch_world(tmp_path, world, per_rank)
     assert codes == [0] * world, codes
     for name in wants:
         check_ok(reports, wants, world, name)
     check_errors(reports, expected, world, after)
+    if world == 3:
+        assert reports[(0, "subgroup")][3:5] == ("LookupError", "not a member")
+        sub_reports = {(rank - 1, name): report for (rank, name), report in reports.items()
+                       if rank > 0}
+        check_ok(sub_reports, {"subgroup": (sub_parts, rlcc.knn(X, 6))}, 2, "subgroup")
 
 
 @pytest.mark.parametrize("fault", ["exit", "stall"])
@@ -253,6 +266,7 @@ def test_torch_dead_or_stalled_rank_ends_in_an_error_not_a_hang(tmp_path, fault)
             assert kind == "Timeout", report
             assert timeout - 0.5 < seconds < timeout + 3.0, report
         assert message.startswith(f"rank {rank}: "), message
+        assert re.search(r"waiting for rank 1\b", message), message  # who did not answer
     if fault == "exit":
         assert codes[1] == 1, codes
 

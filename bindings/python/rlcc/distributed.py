@@ -57,9 +57,13 @@ error at the next wait: :class:`CommError`. After a Timeout or a CommError
 the group's state is unknown (gloo closes a pair whose transfer timed out;
 messages may be half sent): end the job rather than go on with that group.
 
-Messages: tags ``TAG_BASE + 3 s + 0 .. 2`` on the torch group (blocks,
-state sizes, state bytes), the same tags on a duplicate of the MPI
-communicator (``Idup``, so they never meet the caller's).
+Messages: tag ``4 s + kind`` at step s, kind 0 a block, 1 a state's size,
+2 its bytes, 3 a status (the header check is step 0's status, the last
+status check step floor(P / 2) + 1's), plus ``TAG_BASE`` on a torch group;
+on a duplicate of the MPI communicator (``Idup``, so they never meet the
+caller's). The header and status all-gathers are made of point-to-point
+messages (each rank sends its record to every other), so that a rank that
+does not answer is named: O(P) small messages a rank per step.
 """
 
 from __future__ import annotations
@@ -176,17 +180,6 @@ class _TorchTransport:
     def _tensor(self, array: np.ndarray):
         return self._torch.from_numpy(array)
 
-    def allgather(self, data: np.ndarray, stage: str) -> np.ndarray:
-        out = np.empty((self.size, data.size), dtype=np.uint8)
-        outs = [self._tensor(out[r]) for r in range(self.size)]
-        try:
-            work = self._dist.all_gather(outs, self._tensor(data), group=self.group,
-                                         async_op=True)
-        except RuntimeError as error:
-            raise self._fail(error, None, stage) from None
-        self.wait((work, out, data), None, stage)
-        return out
-
     def isend(self, array: np.ndarray, peer: int, tag: int, stage: str):
         try:
             return (self._dist.isend(self._tensor(array), self._global[peer], group=self.group,
@@ -201,11 +194,14 @@ class _TorchTransport:
         except RuntimeError as error:
             raise self._fail(error, peer, stage) from None
 
-    def wait(self, handle, peer: Optional[int], stage: str) -> None:
+    def wait(self, handle, peer: Optional[int], stage: str,
+             seconds: Optional[float] = None) -> None:
         # gloo honours Work.wait(timeout) for transfers (unbound_buffer's
-        # deadline) and collectives (c10d::Work's condition variable)
+        # deadline; a timed-out transfer closes its pair) and for
+        # collectives (c10d::Work's condition variable)
+        seconds = self.timeout if seconds is None else max(seconds, 1e-3)
         try:
-            handle[0].wait(timeout=self._timedelta(seconds=self.timeout))
+            handle[0].wait(timeout=self._timedelta(seconds=seconds))
         except RuntimeError as error:
             raise self._fail(error, peer, stage) from None
 
@@ -237,16 +233,6 @@ class _MpiTransport:
         return CommError(f"rank {self.rank}: {stage}: MPI failed waiting for "
                          f"{_waited_for(peer)}: {error}", peer, stage)
 
-    def allgather(self, data: np.ndarray, stage: str) -> np.ndarray:
-        out = np.empty((self.size, data.size), dtype=np.uint8)
-        MPI = self._mpi
-        try:
-            request = self.comm.Iallgather([data, MPI.BYTE], [out, MPI.BYTE])
-        except MPI.Exception as error:
-            raise self._fail(error, None, stage) from None
-        self.wait((request, (out, data)), None, stage)
-        return out
-
     def isend(self, array: np.ndarray, peer: int, tag: int, stage: str):
         try:
             return (self.comm.Isend(array, dest=peer, tag=tag), array)
@@ -259,9 +245,10 @@ class _MpiTransport:
         except self._mpi.Exception as error:
             raise self._fail(error, peer, stage) from None
 
-    def wait(self, handle, peer: Optional[int], stage: str) -> None:
+    def wait(self, handle, peer: Optional[int], stage: str,
+             seconds: Optional[float] = None) -> None:
         request = handle[0]
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + (self.timeout if seconds is None else seconds)
         pause = 2e-5
         try:
             while not request.Test():
@@ -407,7 +394,7 @@ def _header_check(transport, rows, k, error):
     n_local, d = (rows.shape if rows is not None else (0, 0))
     header = _HEADER_INTS.pack(n_local, d, k, 1 if error else 0) + _pack_message(
         error or "", _HEADER_BYTES - _HEADER_INTS.size)
-    table = transport.allgather(np.frombuffer(header, dtype=np.uint8).copy(), "the header check")
+    table = _exchange(transport, header, _tag(0, _STATUS), "the header check")
     fields = [_HEADER_INTS.unpack_from(table[r].tobytes()) for r in range(transport.size)]
     failed = [(r, _unpack_message(table[r, _HEADER_INTS.size:].tobytes()))
               for r in range(transport.size) if fields[r][3]]
@@ -438,7 +425,7 @@ class _Status:
             self.error = error
 
 
-def _status_check(transport, status: _Status, stage: str) -> None:
+def _status_check(transport, status: _Status, tag: int, stage: str) -> None:
     """All-gathers every rank's status; raises on every rank if any failed:
     the failed rank its own exception, the others RemoteError."""
     error = status.error
@@ -448,7 +435,7 @@ def _status_check(transport, status: _Status, stage: str) -> None:
         code = getattr(error, "code", None) or _UNKNOWN_ERROR
         message = f"{type(error).__name__}: {error}"
     record = struct.pack("<q", int(code)) + _pack_message(message, _STATUS_BYTES - 8)
-    table = transport.allgather(np.frombuffer(record, dtype=np.uint8).copy(), stage)
+    table = _exchange(transport, record, tag, stage)
     failed = []
     for r in range(transport.size):
         (their_code,) = struct.unpack_from("<q", table[r].tobytes())
@@ -460,6 +447,42 @@ def _status_check(transport, status: _Status, stage: str) -> None:
         raise error
     raise RemoteError(f"rank {transport.rank}: another rank failed at {stage}: "
                       + _ranks_named(failed), [r for r, _ in failed])
+
+
+# Message kinds: tag = 4 s + kind (step s; the header is step 0's status,
+# the final status step floor(P / 2) + 1's).
+_BLOCK, _SIZE, _LISTS, _STATUS = 0, 1, 2, 3
+
+
+def _tag(step: int, kind: int) -> int:
+    return 4 * step + kind
+
+
+def _exchange(transport, record: bytes, tag: int, stage: str) -> np.ndarray:
+    """Every rank's record (the same size on every rank), as a (P, size)
+    uint8 table: an all-gather made of point-to-point messages, so that a
+    rank that does not answer is named. One deadline, ``timeout`` seconds
+    from the start, for the whole exchange; the ranks are waited for in
+    rank order."""
+    P, r = transport.size, transport.rank
+    mine = np.frombuffer(record, dtype=np.uint8).copy()
+    table = np.empty((P, mine.size), dtype=np.uint8)
+    table[r] = mine
+    deadline = time.monotonic() + transport.timeout
+    posted = []
+    try:
+        for peer in range(P):
+            if peer != r:
+                posted.append((transport.irecv(table[peer], peer, tag, stage), peer))
+        for peer in range(P):
+            if peer != r:
+                posted.append((transport.isend(mine, peer, tag, stage), peer))
+        for handle, peer in posted:
+            transport.wait(handle, peer, stage, deadline - time.monotonic())
+    except DistributedError:
+        _IN_FLIGHT.append((posted, table, mine))
+        raise
+    return table
 
 
 #: Transfers a failed call left under way (their buffers must outlive them).
@@ -508,14 +531,14 @@ def _ring_knn(transport, local_x, k, n_threads, max_bytes, error):
         """Forward the visiting block of step s (the own block at s = 0) to
         rank r + 1 for step s + 1, and post the receive of V_{s+1}."""
         if needs_block(nxt, s + 1):
-            sends.append((transport.isend(held, nxt, 3 * (s + 1), f"ring step {s + 1}: sending "
+            sends.append((transport.isend(held, nxt, _tag(s + 1, _BLOCK), f"ring step {s + 1}: sending "
                                           f"block {block_of(r, s)} to rank {nxt}"), nxt,
                           f"ring step {s + 1}: sending block {block_of(r, s)}"))
         if needs_block(r, s + 1):
             b = block_of(r, s + 1)
             buffer = np.empty((ns[b], d), dtype=np.float32)
             stage = f"ring step {s + 1}: receiving block {b} from rank {prv}"
-            return transport.irecv(buffer, prv, 3 * (s + 1), stage), buffer, stage
+            return transport.irecv(buffer, prv, _tag(s + 1, _BLOCK), stage), buffer, stage
         return None
 
     incoming = post_blocks(0, rows)
@@ -547,7 +570,7 @@ def _ring_knn(transport, local_x, k, n_threads, max_bytes, error):
                     status.record(failure)
             # every rank hears of a failure before anyone sends or waits for lists
             try:
-                _status_check(transport, status, f"ring step {s}'s status check")
+                _status_check(transport, status, _tag(s, _STATUS), f"ring step {s}'s status check")
             except (Timeout, CommError):
                 raise
             except Exception:
@@ -561,15 +584,15 @@ def _ring_knn(transport, local_x, k, n_threads, max_bytes, error):
             if lists is not None:
                 size = np.array([lists.size], dtype=np.int64)
                 stage = f"ring step {s}: sending the lists of block {owner} to rank {owner}"
-                sends.append((transport.isend(size, owner, 3 * s + 1, stage), owner, stage))
-                sends.append((transport.isend(lists, owner, 3 * s + 2, stage), owner, stage))
+                sends.append((transport.isend(size, owner, _tag(s, _SIZE), stage), owner, stage))
+                sends.append((transport.isend(lists, owner, _tag(s, _LISTS), stage), owner, stage))
             source = (r + s) % P
             if pair_active(source, s):
                 stage = f"ring step {s}: receiving the lists of block {r} from rank {source}"
                 size = np.zeros(1, dtype=np.int64)
-                transport.wait(transport.irecv(size, source, 3 * s + 1, stage), source, stage)
+                transport.wait(transport.irecv(size, source, _tag(s, _SIZE), stage), source, stage)
                 data = np.empty(int(size[0]), dtype=np.uint8)
-                transport.wait(transport.irecv(data, source, 3 * s + 2, stage), source, stage)
+                transport.wait(transport.irecv(data, source, _tag(s, _LISTS), stage), source, stage)
                 if status.error is None:
                     try:
                         with KnnState.from_bytes(data.tobytes(), n_threads=n_threads,
@@ -598,7 +621,7 @@ def _ring_knn(transport, local_x, k, n_threads, max_bytes, error):
         except Exception as failure:
             status.record(failure)
     try:
-        _status_check(transport, status, "the final status check")
+        _status_check(transport, status, _tag(half + 1, _STATUS), "the final status check")
     finally:
         if state is not None:
             state.close()

@@ -102,7 +102,8 @@ def mpi_main(path):
     rank, world = comm.Get_rank(), comm.Get_size()
     with open(path, "rb") as f:
         worlds = pickle.load(f)
-    cases = [(name, parts[rank], k, options) for name, parts, k, options in worlds[world]]
+    cases = [(name, parts[rank], ks[rank], options[rank])
+             for name, parts, ks, options in worlds[world]]
     reports = []
     run_cases(rlcc.distributed.knn, rank, cases, reports.append, comm=comm)
     reports.append((rank, None, "modules", "torch" in sys.modules))

@@ -25,33 +25,47 @@ The schedule (librlcc_mpi's ``rlcc_mpi_knn`` runs the same one)
   ``rlcc.InvalidArgument`` naming the rank(s): ``"rank 2: x: row 5 has NaN
   at column 3"``, ``"rank 1 has d = 16, rank 0 has d = 8"``.
 * Own state: S_r = ``KnnState(n_r, k, d, query_offset=o_r)``, updated with
-  its block against itself (the very same array: each pair once).
+  its block against itself (the very same array: each pair once), after the
+  send of the own block to rank r + 1 and the receive of the first visiting
+  block are posted.
 * Steps s = 1 .. floor(P / 2): rank r holds the visiting block V = block
   (r - s) mod P, received from rank (r - 1) mod P (at s = 1 that rank's own
-  block; later the block that rank received at the step before). Before it
-  computes step s, rank r posts the forward of V to rank r + 1 (for step
-  s + 1) and the receive of the next visiting block, so the transfers
-  overlap the Gram work (non-blocking sends and receives, two visiting
-  blocks alive at once). Rank r computes at step s iff s < P / 2, or
-  2 s == P and r < P / 2 (so each pair of blocks is computed once, by one of
-  its two ranks): a temporary state T for block (r - s)'s rows, then
-  ``S_r.update_pair(x_r, T, V)``, then T's bytes (``T.to_bytes()``: the size
-  as one int64 first, then the bytes) go straight to the owner, rank
-  (r - s) mod P. Every owner o receives one state per step from rank
-  (o + s) mod P whenever that rank computes, loads it and merges it into
-  S_o. A pair with an empty block is skipped on both sides (both know the
-  sizes), and an empty block does not travel.
-* After each step's Gram work, a status all-gather (256 bytes a rank: an
-  error code and message) makes a rank that failed during the step (memory
-  limit, a bad state, any exception) make every other rank raise too,
-  instead of waiting for it: the failing rank raises its own exception, the
-  others :class:`RemoteError` naming it. Lists received after the last
-  status check are merged, then ``S_r.finish()`` and a last status check;
-  every rank returns only when every rank succeeded.
+  block; later the block that rank received at the step before). Rank r
+  computes at step s iff s < P / 2, or 2 s == P and r < P / 2, so each pair
+  of blocks is computed once, by one of its two ranks. Step s at rank r:
 
-Waiting: every wait (a transfer, a collective) has a deadline of
+  1. wait for V (when it computes at s, or forwards V);
+  2. post the forward of V to rank r + 1 (when r + 1 computes at s + 1) and
+     the receive of the next visiting block from rank r - 1 (when r
+     computes at s + 1), non-blocking, BEFORE the Gram work: the transfers
+     overlap it, with two visiting blocks alive at once;
+  3. when it computes: a temporary state T for block (r - s)'s rows
+     (n_{r-s} queries, offset o_{r-s}), ``S_r.update_pair(x_r, T, V)``,
+     ``T.to_bytes()``;
+  4. the status check of step s (below);
+  5. when it computed: T's size (one int64), then T's bytes, straight to
+     the owner, rank (r - s) mod P;
+  6. when rank (r + s) mod P computed: receive its size and bytes, load them
+     (``KnnState.from_bytes``) and merge them into S_r (a failure here is
+     reported at the next status check);
+  7. wait for this step's sends.
+
+  A pair with an empty block is skipped on both sides (both know the
+  sizes), and an empty block does not travel.
+* The status check: every rank all-gathers a 256-byte record (an int64
+  error code, 0 for none, and the message), so that a rank that failed
+  during the step (memory limit, a bad state, any exception) makes every
+  other rank raise too, instead of leaving them waiting for its lists: the
+  failing rank raises its own exception, the others :class:`RemoteError`
+  naming it. No lists are sent before the check, and the transfers posted
+  before it are waited for (both ends posted them), so a refused call
+  leaves no message behind and the group stays usable.
+* Finally ``S_r.finish()`` and a last status check: every rank returns
+  its ``(indices, sqdist)`` only when every rank succeeded.
+
+Waiting: every wait (a transfer, an all-gather) has a deadline of
 ``timeout`` seconds; on expiry the rank raises :class:`Timeout` naming the
-rank it waited for (or the collective) and the stage. A peer that dies
+rank it waited for and the stage. A peer that dies
 usually ends its connections at once, and gloo (or MPI) reports that as an
 error at the next wait: :class:`CommError`. After a Timeout or a CommError
 the group's state is unknown (gloo closes a pair whose transfer timed out;
@@ -531,9 +545,8 @@ def _ring_knn(transport, local_x, k, n_threads, max_bytes, error):
         """Forward the visiting block of step s (the own block at s = 0) to
         rank r + 1 for step s + 1, and post the receive of V_{s+1}."""
         if needs_block(nxt, s + 1):
-            sends.append((transport.isend(held, nxt, _tag(s + 1, _BLOCK), f"ring step {s + 1}: sending "
-                                          f"block {block_of(r, s)} to rank {nxt}"), nxt,
-                          f"ring step {s + 1}: sending block {block_of(r, s)}"))
+            stage = f"ring step {s + 1}: sending block {block_of(r, s)} to rank {nxt}"
+            sends.append((transport.isend(held, nxt, _tag(s + 1, _BLOCK), stage), nxt, stage))
         if needs_block(r, s + 1):
             b = block_of(r, s + 1)
             buffer = np.empty((ns[b], d), dtype=np.float32)

@@ -6,7 +6,9 @@ through ``RLCC_LIBRARY`` (a path, tried alone), else the copy a wheel carries
 the system by SONAME.
 
 ``rlcc.DBSCAN`` (a scikit-learn estimator) imports scikit-learn when it is
-first used, not with the package.
+first used, not with the package. ``rlcc.distributed`` (the kNN over a
+torch.distributed group or an MPI communicator) is imported on first use and
+imports torch or mpi4py only inside its calls.
 """
 
 from ._native import (Canceled, InvalidArgument, OutOfMemory, RLCCError, __version__,
@@ -72,6 +74,12 @@ def __getattr__(name: str):
 
         globals()["DBSCAN"] = DBSCAN
         return DBSCAN
+    if name == "distributed":
+        # the module imports neither torch nor mpi4py: each call imports
+        # the one it uses
+        import importlib
+
+        return importlib.import_module(".distributed", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

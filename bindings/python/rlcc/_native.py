@@ -483,6 +483,37 @@ _declare("rlcc_knn_update", ctypes.c_int, ctypes.c_void_p, c_float_p, _i64, c_fl
 _declare("rlcc_knn_merge", ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 _declare("rlcc_knn_finish", ctypes.c_int, ctypes.c_void_p, c_int64_p, c_float_p)
 _declare("rlcc_knn_state_stats", ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(KnnStats))
+
+
+def _declare_optional(name, restype, *argtypes):
+    """A function of a newer librlcc than the one this package requires:
+    declared when the loaded library exports it, else ``None`` (the binding
+    raises a clear error when it is used)."""
+    if not hasattr(lib, name):
+        return None
+    return _declare(name, restype, *argtypes)
+
+
+# 1.8: two blocks from one Gram block, and a block kNN state as bytes. The
+# symbols sit in the RLCC_1.8 node; the library's version number may still
+# say 1.7 while 1.8 is being released, so they are looked up, not version-gated.
+HAS_KNN_BYTES = all(hasattr(lib, name) for name in (
+    "rlcc_knn_update_pair", "rlcc_knn_state_save", "rlcc_knn_state_load"))
+_declare_optional("rlcc_knn_update_pair", ctypes.c_int, ctypes.c_void_p, c_float_p, _i64,
+                  ctypes.c_void_p, c_float_p, _i64)  # a, rows_a, lda, b, rows_b, ldb
+_declare_optional("rlcc_knn_state_save", ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                  ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t))  # state, buffer, capacity, size
+_declare_optional("rlcc_knn_state_load", ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t,
+                  ctypes.POINTER(KnnOptions), ctypes.POINTER(ctypes.c_void_p))  # buffer, size,
+# options, state
+
+
+def require_knn_bytes(what: str) -> None:
+    """Raises when the loaded librlcc predates 1.8's block kNN calls."""
+    if not HAS_KNN_BYTES:
+        raise RLCCError(E_INVALID_ARGUMENT,
+                        f"{what}: needs librlcc 1.8 (rlcc_knn_update_pair, rlcc_knn_state_save, "
+                        f"rlcc_knn_state_load); loaded {library_version()} from {library_path}")
 _declare("rlcc_refiner_options_init", ctypes.c_int, ctypes.POINTER(RefinerOptions),
          ctypes.c_size_t)
 _declare("rlcc_refiner_new", ctypes.c_int, _i64, _i64, ctypes.POINTER(PseudoOptions),

@@ -1,0 +1,120 @@
+"""The ranks of tests/python/test_distributed.py: each runs in a process of
+its own (torch.multiprocessing's spawn, or mpirun), joins the group, runs
+rlcc.distributed.knn on every case its parent gave it and reports each
+outcome as plain values: ("ok", indices bytes, sqdist bytes, seconds) or
+("error", exception class, message, seconds). Not a test module: it imports
+no pytest, so a spawned rank imports only what a trainer's rank would."""
+
+import datetime
+import os
+import sys
+import time
+import traceback
+
+import numpy as np
+
+
+def run_cases(knn, rank, cases, report, **group):
+    """Runs each case (name, rows, k, options) and reports its outcome."""
+    for name, rows, k, options in cases:
+        options = dict(options)
+        form = options.pop("_as", None)
+        if form in ("torch", "torch64"):  # a tensor, as a trainer passes its features
+            import torch
+
+            rows = torch.from_numpy(rows.astype(np.float64) if form == "torch64" else rows)
+        elif form == "strided":  # a column slice of a wider array
+            wide = np.full((rows.shape[0], rows.shape[1] + 5), np.float32(3))
+            wide[:, :rows.shape[1]] = rows
+            rows = wide[:, :rows.shape[1]]
+        started = time.monotonic()
+        try:
+            indices, dist = knn(rows, k, **group, **options)
+            report((rank, name, "ok", indices.dtype.str, indices.shape, indices.tobytes(),
+                    dist.dtype.str, dist.tobytes(), time.monotonic() - started))
+        except Exception as error:  # the test checks which class, on which rank
+            report((rank, name, "error", type(error).__name__, str(error),
+                    time.monotonic() - started))
+
+
+def torch_rank(rank, world, init_method, cases, queue, fault=None):
+    """A torch.distributed rank over gloo. fault: None, or (rank, "exit" |
+    "stall") to make that rank die with os._exit(1), or sleep 60 s, inside
+    its first update_pair (mid-call, after the header check)."""
+    try:
+        import torch
+        import torch.distributed as dist
+
+        import rlcc
+        import rlcc.distributed
+
+        torch.set_num_threads(1)
+        dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=world,
+                                timeout=datetime.timedelta(seconds=60))
+        if fault is not None and fault[0] == rank:
+            original = rlcc.KnnState.update_pair
+
+            def failing(self, *args, **kwargs):
+                if fault[1] == "exit":
+                    os._exit(1)
+                time.sleep(60)
+                return original(self, *args, **kwargs)
+
+            rlcc.KnnState.update_pair = failing
+        # cases with option "_subgroup": members run over a gloo subgroup
+        # (new_group is collective: every rank makes it), the others skip them
+        subgroups = {}
+        for _, _, _, options in cases:
+            members = tuple(options.get("_subgroup", ()))
+            if members and members not in subgroups:
+                subgroups[members] = dist.new_group(list(members), backend="gloo")
+
+        def knn(rows, k, _subgroup=(), **options):
+            if not _subgroup:
+                return rlcc.distributed.knn(rows, k, **options)
+            if rank not in _subgroup:
+                raise LookupError("not a member")
+            return rlcc.distributed.knn(rows, k, group=subgroups[tuple(_subgroup)], **options)
+
+        run_cases(knn, rank, cases, queue.put)
+        queue.put((rank, None, "done"))
+    except BaseException:
+        queue.put((rank, None, "crashed", traceback.format_exc()))
+    finally:
+        sys.stdout.flush()
+        queue.close()
+        queue.join_thread()  # the reports are written before the process ends
+        # after a failed transfer gloo's threads may still hold the pairs: do
+        # not wait for them at exit (the parent has every report already)
+        os._exit(0)
+
+
+def mpi_main(path):
+    """mpirun ... python distributed_worker.py mpi CASES.npz: every rank reads
+    the cases, rank 0 gathers the reports and writes them next to the cases."""
+    import pickle
+
+    import rlcc
+    import rlcc.distributed
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    rank, world = comm.Get_rank(), comm.Get_size()
+    with open(path, "rb") as f:
+        worlds = pickle.load(f)
+    cases = [(name, parts[rank], ks[rank], options[rank])
+             for name, parts, ks, options in worlds[world]]
+    reports = []
+    run_cases(rlcc.distributed.knn, rank, cases, reports.append, comm=comm)
+    reports.append((rank, None, "modules", "torch" in sys.modules))
+    gathered = comm.gather(reports, root=0)
+    if rank == 0:
+        out = f"{path}.{world}.out"
+        with open(out + ".tmp", "wb") as f:
+            pickle.dump([r for part in gathered for r in part], f)
+        os.replace(out + ".tmp", out)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "mpi":
+        mpi_main(sys.argv[2])

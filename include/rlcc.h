@@ -555,8 +555,10 @@ RLCC_API int rlcc_knn_state_stats(const rlcc_knn_state *state, rlcc_knn_stats *s
  * offered b's rows and b's query rows a's, each pair computed once. This is
  * how an engine that holds the rows in blocks (librlcc_mpi's ring, a
  * torch.distributed group) computes each pair of blocks once, as rlcc_knn()
- * computes each pair of rows once. Afterwards each state holds what
- * rlcc_knn_update() of the other block would have left it, byte for byte.
+ * computes each pair of rows once. Afterwards each state finishes
+ * (rlcc_knn_finish()) to what rlcc_knn_update() of the other block would
+ * have left it, byte for byte (its saved bytes may hold a row's entries in
+ * another order).
  *
  *   a, rows_a, lda  a state and its n_queries x d query rows (finite).
  *   b, rows_b, ldb  another state for rows of the same width d (k may
@@ -728,6 +730,85 @@ RLCC_API int rlcc_jaccard_dense(const float *x, int64_t n, int64_t d, int64_t ld
                                 float *dist, int64_t ld);
 
 /* ------------------------------------------------------------------------
+ * Block Jaccard (1.8): the Jaccard rows of rows held in pieces
+ * ------------------------------------------------------------------------
+ * rlcc_jaccard() cut along the rows, for engines whose ranks each hold a
+ * block of rows (librlcc_mpi, rlcc.distributed) and all know the n x k1 kNN
+ * lists. Per block: a plan (steps 2 and 3 from the lists), offered every
+ * block of rows in any order (the distances of step 4), gives the block's
+ * weight rows; the weight rows of all blocks, concatenated in row order,
+ * give any range of Jaccard rows (steps 5 and 6). The concatenated Jaccard
+ * rows are rlcc_jaccard()'s result, byte for byte, for any blocking. */
+
+/** The expanded sets and distances of one block of rows. Opaque; one call
+ *  at a time (a concurrent call is refused). Since 1.8. */
+typedef struct rlcc_jaccard_plan rlcc_jaccard_plan;
+
+/**
+ * A plan for rows row0 .. row1 - 1 of n rows of width d.
+ *
+ *   knn      the n x k1 kNN lists of every row (int64, row-major, as
+ *            rlcc_jaccard()'s knn; those of the normalised rows when
+ *            options->normalize), checked as rlcc_jaccard() checks them.
+ *   options  as rlcc_jaccard() (k1, k2, variant, normalize, cutoff,
+ *            n_threads; max_bytes bounds the plan's arrays, about 12 bytes
+ *            per entry of its rows' expanded sets, and each call's working
+ *            memory). NULL: defaults.
+ *   plan     out: free with rlcc_jaccard_plan_free().
+ * Errors: RLCC_E_INVALID_ARGUMENT (n outside [1, INT32_MAX], a range
+ * outside [0, n), d < 1, bad lists or options), RLCC_E_OUT_OF_MEMORY,
+ * RLCC_E_MEMORY_LIMIT; *plan untouched then. Since 1.8.
+ */
+RLCC_API int rlcc_jaccard_plan_new(const int64_t *knn, int64_t n, int64_t row0, int64_t row1,
+                                   int64_t d, const rlcc_jaccard_options *options,
+                                   rlcc_jaccard_plan **plan);
+
+/** Frees a plan (NULL is fine). Since 1.8. */
+RLCC_API void rlcc_jaccard_plan_free(rlcc_jaccard_plan *plan);
+
+/**
+ * Offers the n_refs rows ref_offset .. of the matrix: the plan takes the
+ * distances its rows need to them (step 4's d(i, j), in double in librlcc's
+ * fixed order, from normalised copies when options->normalize). A row
+ * offered again changes nothing.
+ *
+ *   rows, ldr   the plan's own (row1 - row0) x d rows (the same at every
+ *               offer; finite; unit norm for the DOT variant unless
+ *               normalize).
+ *   refs, ldf   n_refs x d rows (the same checks); n_refs may be 0.
+ * Errors: RLCC_E_INVALID_ARGUMENT (shapes, values, a range outside n, in
+ * use), RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT; the plan is unchanged
+ * then. Since 1.8.
+ */
+RLCC_API int rlcc_jaccard_plan_offer(rlcc_jaccard_plan *plan, const float *rows, int64_t ldr,
+                                     const float *refs, int64_t n_refs, int64_t ldf,
+                                     int64_t ref_offset);
+
+/**
+ * The weight rows of the plan's rows (step 4: the softmax over E_i), a new
+ * (row1 - row0) x n CSR to free with rlcc_csr_free(): rows row0 .. of
+ * rlcc_jaccard()'s V. Every row a plan row needs must have been offered.
+ * Errors: RLCC_E_INVALID_ARGUMENT (NULL, a distance not offered: the
+ * message names the pair, in use), RLCC_E_OUT_OF_MEMORY,
+ * RLCC_E_MEMORY_LIMIT. Since 1.8.
+ */
+RLCC_API int rlcc_jaccard_plan_weights(const rlcc_jaccard_plan *plan, rlcc_csr **weights);
+
+/**
+ * Jaccard rows row0 .. row1 - 1 (steps 5 and 6) from the weight rows of
+ * all n rows (the plans' weights concatenated in row order: n x n CSR,
+ * strictly ascending columns, values in [0, 1]) and the kNN lists: a new
+ * (row1 - row0) x n CSR (entries below options->cutoff), to free with
+ * rlcc_csr_free(). Concatenated over a blocking of [0, n) they are
+ * rlcc_jaccard()'s result, byte for byte.
+ * Errors: RLCC_E_INVALID_ARGUMENT, RLCC_E_OUT_OF_MEMORY,
+ * RLCC_E_MEMORY_LIMIT. Since 1.8.
+ */
+RLCC_API int rlcc_jaccard_rows(int64_t n, const int64_t *indptr, const int32_t *indices,
+                               const float *data, const int64_t *knn, int64_t row0, int64_t row1,
+                               const rlcc_jaccard_options *options, rlcc_csr **out);
+
+/* ------------------------------------------------------------------------
  * Pseudo labels (1.2)
  *
  * One call does the clustering step of SpCL, Cluster Contrast,
@@ -879,6 +960,22 @@ RLCC_API int rlcc_pseudo_options_init(rlcc_pseudo_options *options, size_t struc
 RLCC_API int rlcc_pseudo_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
                                 const rlcc_pseudo_options *options, int32_t *labels,
                                 int64_t *n_classes, double *threshold);
+
+/**
+ * rlcc_pseudo_labels() from a distance graph the caller already has: the
+ * DBSCAN runs at options->eps over the n x n CSR (as rlcc_dbscan_csr()
+ * reads it), the outlier policy and the reliability criterion, exactly as
+ * rlcc_pseudo_labels() applies them to its Jaccard graph. So the Jaccard
+ * rows of rlcc_jaccard_rows() over every block, concatenated, give
+ * rlcc_pseudo_labels()'s labels. options->method must be
+ * RLCC_PSEUDO_DBSCAN; the metric, k1, k2, variant, normalize, cutoff and knn
+ * fields are not read. Outputs as rlcc_pseudo_labels().
+ * Errors: RLCC_E_INVALID_ARGUMENT (the graph as rlcc_dbscan_csr(), the
+ * options), RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT. Since 1.8.
+ */
+RLCC_API int rlcc_pseudo_labels_graph(int64_t n, const int64_t *indptr, const int32_t *indices,
+                                      const float *data, const rlcc_pseudo_options *options,
+                                      int32_t *labels, int64_t *n_classes, double *threshold);
 
 /**
  * Class centroids: the mean of each class's rows, L2-normalised (a class

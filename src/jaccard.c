@@ -14,6 +14,7 @@
  * See rlcc.h for the formulas and the spec for the reference's quirks.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,10 +178,9 @@ static void reciprocal_lists(jaccard_run *run)
     }
 }
 
-/* Steps 3 and 4 for one row: the expanded set E_i, sorted and unique, and
- * its softmax weights. Returns |E_i|; writes columns and values at out. */
-static int64_t weights_row(const jaccard_run *run, scratch *s, int64_t i, int32_t *out_col,
-                           float *out_val)
+/* Step 3 for one row: the expanded set E_i, sorted and unique, into
+ * s->list. Returns |E_i|. */
+static int64_t expanded_set(const jaccard_run *run, scratch *s, int64_t i)
 {
     const int32_t *A = run->A + i * run->k1;
     const int64_t a_len = run->a_count[i];
@@ -205,31 +205,51 @@ static int64_t weights_row(const jaccard_run *run, scratch *s, int64_t i, int32_
     for (int64_t r = 0; r < len; r++)
         if (unique == 0 || s->list[r] != s->list[unique - 1])
             s->list[unique++] = s->list[r];
-    if (unique == 0)
-        return 0;
+    return unique;
+}
 
-    /* d(i, j) in double from a dot product in librlcc's fixed order, exp in
-     * double by librlcc's own exp: the same bits on every machine (fixed.c) */
-    const float *xi = run->x + i * run->ldx;
+/* d(i, j) in double from a dot product in librlcc's fixed order: the same
+ * bits on every machine (fixed.c), whichever process computes it. */
+static double pair_distance(int32_t variant, const float *xi, double norm2_i, const float *xj,
+                            double norm2_j, int64_t d)
+{
+    const double dot = rlcc__dot_fixed(xi, xj, d);
+    return variant == RLCC_JACCARD_DOT ? 2.0 - 2.0 * dot : norm2_i + norm2_j - 2.0 * dot;
+}
+
+/* Step 4 for one row: the softmax weights of the count distances in dist
+ * (overwritten), exp in double by librlcc's own exp (fixed.c), written
+ * with their columns at out. */
+static void softmax_weights(double *dist, const int32_t *cols, int64_t count, int32_t *out_col,
+                            float *out_val)
+{
     double dmin = INFINITY;
+    for (int64_t r = 0; r < count; r++)
+        dmin = dist[r] < dmin ? dist[r] : dmin;
+    double sum = 0.0;
+    for (int64_t r = 0; r < count; r++) {
+        dist[r] = rlcc__exp_fixed(dmin - dist[r]);
+        sum += dist[r];
+    }
+    for (int64_t r = 0; r < count; r++) {
+        out_col[r] = cols[r];
+        out_val[r] = (float)(dist[r] / sum);
+    }
+}
+
+/* Steps 3 and 4 for one row, from the rows: E_i and its weights at out.
+ * Returns |E_i|. */
+static int64_t weights_row(const jaccard_run *run, scratch *s, int64_t i, int32_t *out_col,
+                           float *out_val)
+{
+    const int64_t unique = expanded_set(run, s, i);
+    const float *xi = run->x + i * run->ldx;
     for (int64_t r = 0; r < unique; r++) {
         const int64_t j = s->list[r];
-        const double dot = rlcc__dot_fixed(xi, run->x + j * run->ldx, run->d);
-        const double dist = run->variant == RLCC_JACCARD_DOT
-                                ? 2.0 - 2.0 * dot
-                                : run->norm2[i] + run->norm2[j] - 2.0 * dot;
-        s->weight[r] = dist;
-        dmin = dist < dmin ? dist : dmin;
+        s->weight[r] = pair_distance(run->variant, xi, run->norm2[i], run->x + j * run->ldx,
+                                     run->norm2[j], run->d);
     }
-    double sum = 0.0;
-    for (int64_t r = 0; r < unique; r++) {
-        s->weight[r] = rlcc__exp_fixed(dmin - s->weight[r]);
-        sum += s->weight[r];
-    }
-    for (int64_t r = 0; r < unique; r++) {
-        out_col[r] = s->list[r];
-        out_val[r] = (float)(s->weight[r] / sum);
-    }
+    softmax_weights(s->weight, s->list, unique, out_col, out_val);
     return unique;
 }
 
@@ -387,23 +407,24 @@ static void jaccard_dense(jaccard_run *run, const rlcc_csr *Q, const rlcc_csr *i
     }
 }
 
-/* Step 6 into a new CSR result: blocks of rows whose bounds fit the block
- * buffer are computed in parallel, then appended in row order. */
+/* Step 6 into a new CSR result of rows [row0, row1) (all n columns):
+ * blocks of rows whose bounds fit the block buffer are computed in
+ * parallel, then appended in row order. bound has room for row1 - row0. */
 static int jaccard_sparse(jaccard_run *run, const rlcc_csr *Q, const rlcc_csr *inverted,
-                          int64_t *bound, rlcc_csr *result)
+                          int64_t *bound, int64_t row0, int64_t row1, rlcc_csr *result)
 {
-    const int64_t n = run->n;
+    const int64_t n = run->n, rows = row1 - row0;
     int64_t largest = 0, total = 0;
-    for (int64_t i = 0; i < n; i++) {
-        bound[i] = 0;
+    for (int64_t i = row0; i < row1; i++) {
+        int64_t b = 0;
         for (int64_t e = Q->indptr[i]; e < Q->indptr[i + 1]; e++) {
             const int32_t k = Q->indices[e];
-            bound[i] += inverted->indptr[k + 1] - inverted->indptr[k];
+            b += inverted->indptr[k + 1] - inverted->indptr[k];
         }
-        if (bound[i] > n)
-            bound[i] = n;
-        largest = bound[i] > largest ? bound[i] : largest;
-        total += bound[i];
+        b = b > n ? n : b;
+        bound[i - row0] = b;
+        largest = b > largest ? b : largest;
+        total += b;
     }
     /* The block buffer takes at most a quarter of what the budget leaves,
      * and no more than every row's bound together (a small input needs no
@@ -413,40 +434,42 @@ static int jaccard_sparse(jaccard_run *run, const rlcc_csr *Q, const rlcc_csr *i
     block_cap = block_cap < BLOCK_ENTRIES ? block_cap : BLOCK_ENTRIES;
     block_cap = block_cap < total ? block_cap : total;
     block_cap = block_cap > largest ? block_cap : largest;
-    int err = rlcc__csr_init(result, n, n, run->budget);
+    int err = rlcc__csr_init(result, rows, rows > 0 ? rows : 1, run->budget);
+    if (err == RLCC_OK)
+        result->cols = n;
     rlcc_csr block = {0};
     int64_t *slot = NULL, *count = NULL;
     if (err == RLCC_OK)
         err = rlcc__csr_init(&block, 0, block_cap, run->budget);
     if (err == RLCC_OK)
-        slot = rlcc__alloc(run->budget, n, sizeof *slot, "row slots", &err);
+        slot = rlcc__alloc(run->budget, rows, sizeof *slot, "row slots", &err);
     if (slot != NULL)
-        count = rlcc__alloc(run->budget, n, sizeof *count, "row counts", &err);
+        count = rlcc__alloc(run->budget, rows, sizeof *count, "row counts", &err);
     const float cutoff = run->cutoff;
-    for (int64_t r0 = 0; count != NULL && err == RLCC_OK && r0 < n;) {
+    for (int64_t r0 = 0; count != NULL && err == RLCC_OK && r0 < rows;) {
         int64_t r1 = r0, used = 0;
-        while (r1 < n && (r1 == r0 || used + bound[r1] <= block_cap)) {
+        while (r1 < rows && (r1 == r0 || used + bound[r1] <= block_cap)) {
             slot[r1] = used;
             used += bound[r1++];
         }
 #pragma omp parallel for num_threads(run->n_threads) if (run->n_threads > 1) schedule(dynamic, 16)
-        for (int64_t i = r0; i < r1; i++) {
+        for (int64_t li = r0; li < r1; li++) {
             scratch *s = &run->scratch[omp_get_thread_num()];
-            jaccard_row(run, s, Q, inverted, i);
+            jaccard_row(run, s, Q, inverted, row0 + li);
             int64_t kept = 0;
             for (int64_t t = 0; t < s->n_touched; t++) {
                 const float dist = s->acc[s->touched[t]];
                 if (dist < cutoff) {
-                    block.indices[slot[i] + kept] = s->touched[t];
-                    block.data[slot[i] + kept] = dist;
+                    block.indices[slot[li] + kept] = s->touched[t];
+                    block.data[slot[li] + kept] = dist;
                     kept++;
                 }
             }
-            count[i] = kept;
+            count[li] = kept;
         }
         int64_t block_total = 0;
-        for (int64_t i = r0; i < r1; i++)
-            block_total += count[i];
+        for (int64_t li = r0; li < r1; li++)
+            block_total += count[li];
         int64_t have = result->indptr[r0];
         if (have + block_total > result->capacity) {
             int64_t grown = result->capacity + result->capacity / 2;
@@ -455,20 +478,20 @@ static int jaccard_sparse(jaccard_run *run, const rlcc_csr *Q, const rlcc_csr *i
             if (err != RLCC_OK)
                 break;
         }
-        for (int64_t i = r0; i < r1; i++) {
-            memcpy(result->indices + have, block.indices + slot[i], sizeof(int32_t) * (size_t)count[i]);
-            memcpy(result->data + have, block.data + slot[i], sizeof(float) * (size_t)count[i]);
-            have += count[i];
-            result->indptr[i + 1] = have;
+        for (int64_t li = r0; li < r1; li++) {
+            memcpy(result->indices + have, block.indices + slot[li], sizeof(int32_t) * (size_t)count[li]);
+            memcpy(result->data + have, block.data + slot[li], sizeof(float) * (size_t)count[li]);
+            have += count[li];
+            result->indptr[li + 1] = have;
         }
         r0 = r1;
     }
-    rlcc__free(run->budget, count, n, sizeof *count);
-    rlcc__free(run->budget, slot, n, sizeof *slot);
+    rlcc__free(run->budget, count, rows, sizeof *count);
+    rlcc__free(run->budget, slot, rows, sizeof *slot);
     if (block.indptr != NULL)
         rlcc__csr_release(&block, run->budget);
     if (err == RLCC_OK)
-        err = rlcc__csr_resize(result, result->indptr[n], run->budget);
+        err = rlcc__csr_resize(result, result->indptr[rows], run->budget);
     if (err != RLCC_OK && result->indptr != NULL)
         rlcc__csr_release(result, run->budget);
     return err;
@@ -565,23 +588,82 @@ static int prepare_rows(jaccard_run *run, const rlcc_jaccard_options *opts, cons
     return RLCC_OK;
 }
 
+/* A run over n rows with the options' k1, k2, variant, cutoff and threads
+ * (no rows, lists or scratch yet). */
+static jaccard_run run_of(int64_t n, const rlcc_jaccard_options *opts, rlcc__budget *budget)
+{
+    jaccard_run run = {
+        .n = n, .k1 = opts->k1, .k2 = opts->k2,
+        /* round_half_even(k1 / 2): k1 / 2 is an integer or a half */
+        .h = (opts->k1 % 2 == 0) ? opts->k1 / 2
+                                 : ((opts->k1 / 2) % 2 == 0 ? opts->k1 / 2 : opts->k1 / 2 + 1),
+        .variant = opts->variant, .cutoff = opts->cutoff,
+        .n_threads = rlcc__resolve_threads(opts->n_threads), .budget = budget,
+    };
+    run.b_width = run.h + 1 < run.k1 ? run.h + 1 : run.k1;
+    return run;
+}
+
+/* The length of a scratch's candidate list: |E_i| at most. */
+static int64_t list_len_of(const jaccard_run *run)
+{
+    return run->k1 * (run->b_width + 1);
+}
+
+/* The reciprocal lists' arrays and the threads' scratch (run->R is set). */
+static int run_alloc_lists(jaccard_run *run)
+{
+    const int64_t n = run->n;
+    rlcc__budget *budget = run->budget;
+    int err = RLCC_OK;
+    run->A = rlcc__alloc(budget, n * run->k1, sizeof *run->A, "reciprocal lists", &err);
+    if (err == RLCC_OK)
+        run->B = rlcc__alloc(budget, n * run->b_width, sizeof *run->B, "reciprocal lists", &err);
+    if (err == RLCC_OK)
+        run->a_count = rlcc__alloc(budget, n, sizeof *run->a_count, "reciprocal lists", &err);
+    if (err == RLCC_OK)
+        run->b_count = rlcc__alloc(budget, n, sizeof *run->b_count, "reciprocal lists", &err);
+    if (err == RLCC_OK)
+        run->scratch = scratch_alloc(run->n_threads, n, list_len_of(run), budget, &err);
+    return err;
+}
+
+/* Frees what run_alloc_lists() took, and R. */
+static void run_release_lists(jaccard_run *run)
+{
+    const int64_t n = run->n;
+    rlcc__budget *budget = run->budget;
+    scratch_release(run->scratch, run->scratch ? run->n_threads : 0, n, list_len_of(run), budget);
+    rlcc__free(budget, run->b_count, n, sizeof *run->b_count);
+    rlcc__free(budget, run->a_count, n, sizeof *run->a_count);
+    rlcc__free(budget, run->B, n * run->b_width, sizeof *run->B);
+    rlcc__free(budget, run->A, n * run->k1, sizeof *run->A);
+    rlcc__free(budget, run->R, n * run->k1, sizeof *run->R);
+    run->scratch = NULL;
+    run->b_count = run->a_count = run->A = run->B = run->R = NULL;
+}
+
+/* run->R from the caller's checked int64 lists. */
+static int run_lists_from(jaccard_run *run, const int64_t *knn)
+{
+    int err;
+    run->R = rlcc__alloc(run->budget, run->n * run->k1, sizeof *run->R, "kNN lists", &err);
+    if (run->R != NULL)
+        for (int64_t e = 0; e < run->n * run->k1; e++)
+            run->R[e] = (int32_t)knn[e];
+    return run->R != NULL ? RLCC_OK : err;
+}
+
 /* Everything from the row norms to step 6, into a CSR (*result) or a
  * dense buffer. */
 int rlcc__jaccard(const float *x, int64_t n, int64_t d, int64_t ldx, const int64_t *knn,
                   const rlcc_jaccard_options *opts, rlcc__budget *budget, rlcc_csr *result,
                   float *dense, int64_t ld)
 {
-    const int n_threads = rlcc__resolve_threads(opts->n_threads);
-    jaccard_run run = {
-        .x = x, .n = n, .d = d, .ldx = ldx, .k1 = opts->k1, .k2 = opts->k2,
-        /* round_half_even(k1 / 2): k1 / 2 is an integer or a half */
-        .h = (opts->k1 % 2 == 0) ? opts->k1 / 2
-                                 : ((opts->k1 / 2) % 2 == 0 ? opts->k1 / 2 : opts->k1 / 2 + 1),
-        .variant = opts->variant, .cutoff = opts->cutoff, .n_threads = n_threads,
-        .budget = budget,
-    };
-    run.b_width = run.h + 1 < run.k1 ? run.h + 1 : run.k1;
-    const int64_t k1 = run.k1, list_len = k1 * (run.b_width + 1);
+    jaccard_run run = run_of(n, opts, budget);
+    const int n_threads = run.n_threads;
+    run.x = x, run.d = d, run.ldx = ldx;
+    const int64_t k1 = run.k1;
     float *copy = NULL;
     int64_t *bound = NULL;
     rlcc_csr V = {0}, Q = {0}, inverted = {0};
@@ -607,17 +689,9 @@ int rlcc__jaccard(const float *x, int64_t n, int64_t d, int64_t ldx, const int64
             err = rlcc__knn(run.x, n, d, run.ldx, norm2, k1, n_threads, budget, run.R, NULL);
     }
     if (err == RLCC_OK)
-        run.A = rlcc__alloc(budget, n * k1, sizeof *run.A, "reciprocal lists", &err);
-    if (err == RLCC_OK)
-        run.B = rlcc__alloc(budget, n * run.b_width, sizeof *run.B, "reciprocal lists", &err);
-    if (err == RLCC_OK)
-        run.a_count = rlcc__alloc(budget, n, sizeof *run.a_count, "reciprocal lists", &err);
-    if (err == RLCC_OK)
-        run.b_count = rlcc__alloc(budget, n, sizeof *run.b_count, "reciprocal lists", &err);
+        err = run_alloc_lists(&run);
     if (err == RLCC_OK)
         bound = rlcc__alloc(budget, n, sizeof *bound, "row bounds", &err);
-    if (err == RLCC_OK)
-        run.scratch = scratch_alloc(n_threads, n, list_len, budget, &err);
     if (err == RLCC_OK) {
         reciprocal_lists(&run);
         err = build_weights(&run, bound, &V);
@@ -635,7 +709,7 @@ int rlcc__jaccard(const float *x, int64_t n, int64_t d, int64_t ldx, const int64
     if (err == RLCC_OK && dense != NULL)
         jaccard_dense(&run, expanded, &inverted, dense, ld);
     if (err == RLCC_OK && dense == NULL)
-        err = jaccard_sparse(&run, expanded, &inverted, bound, result);
+        err = jaccard_sparse(&run, expanded, &inverted, bound, 0, n, result);
 
     if (inverted.indptr)
         rlcc__csr_release(&inverted, budget);
@@ -643,13 +717,8 @@ int rlcc__jaccard(const float *x, int64_t n, int64_t d, int64_t ldx, const int64
         rlcc__csr_release(&Q, budget);
     if (V.indptr)
         rlcc__csr_release(&V, budget);
-    scratch_release(run.scratch, run.scratch ? n_threads : 0, n, list_len, budget);
     rlcc__free(budget, bound, n, sizeof *bound);
-    rlcc__free(budget, run.b_count, n, sizeof *run.b_count);
-    rlcc__free(budget, run.a_count, n, sizeof *run.a_count);
-    rlcc__free(budget, run.B, n * run.b_width, sizeof *run.B);
-    rlcc__free(budget, run.A, n * k1, sizeof *run.A);
-    rlcc__free(budget, run.R, n * k1, sizeof *run.R);
+    run_release_lists(&run);
     rlcc__free(budget, copy, n * d, sizeof *copy);
     rlcc__free(budget, norm2, n, sizeof *norm2);
     if (err != RLCC_OK && result->indptr)
@@ -725,4 +794,360 @@ int rlcc_jaccard_dense(const float *x, int64_t n, int64_t d, int64_t ldx, const 
     rlcc_csr unused;
     return err == RLCC_OK ? rlcc__jaccard(x, n, d, ldx, knn, &opts, &budget, &unused, dist, ld)
                           : err;
+}
+
+/* ---- block Jaccard (1.8): the rows of one block of a matrix held in pieces ----
+ *
+ * rlcc__jaccard() above, cut along the rows. The kNN lists of every row are
+ * known to every piece (they are N x k1); the rows themselves are not. A
+ * plan holds, for its rows [row0, row1), the expanded sets E_i of step 3
+ * (from the lists alone) and the distances d(i, j) over them, taken when the
+ * block holding row j is offered; its weights (step 4) are the V rows
+ * rlcc__jaccard() builds. Steps 5 and 6 need every V row (the query
+ * expansion reads the rows of i's neighbours); rlcc_jaccard_rows() takes
+ * them all and gives the Jaccard rows of a range. Every value is computed
+ * by the very functions of the single-process path, in the same order. */
+
+struct rlcc_jaccard_plan {
+    int64_t n, row0, row1, d;
+    rlcc_jaccard_options opts;
+    rlcc__budget budget;   /* the plan's arrays, then each call's working memory */
+    int64_t *e_ptr;        /* row1 - row0 + 1 */
+    int32_t *e_col;        /* the columns of E_i, row after row */
+    double *e_dist;        /* d(i, j) over them; NaN until offered */
+    int64_t n_entries, n_missing;
+    atomic_int busy;
+};
+
+static int plan_claim(const rlcc_jaccard_plan *plan)
+{
+    if (plan == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "plan: is NULL");
+    int expected = 0;
+    if (!atomic_compare_exchange_strong((atomic_int *)&plan->busy, &expected, 1))
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "plan: in use by another call");
+    return RLCC_OK;
+}
+
+static void plan_release(const rlcc_jaccard_plan *plan)
+{
+    atomic_store((atomic_int *)&plan->busy, 0);
+}
+
+/* The checks a block call makes on n, the row range and the kNN lists. */
+static int check_block(const int64_t *knn, int64_t n, int64_t row0, int64_t row1,
+                       const rlcc_jaccard_options *opts, rlcc__budget *budget)
+{
+    if (n < 1 || n > INT32_MAX)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "n: %lld must be in [1, INT32_MAX]",
+                          (long long)n);
+    if (row0 < 0 || row1 < row0 || row1 > n)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "rows: [%lld, %lld) must lie within [0, n = %lld)", (long long)row0,
+                          (long long)row1, (long long)n);
+    if (knn == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "knn: is NULL (the n x k1 lists of every row)");
+    return rlcc__check_knn_lists(knn, n, opts->k1, budget);
+}
+
+static void plan_free_arrays(rlcc_jaccard_plan *p)
+{
+    const int64_t rows = p->row1 - p->row0;
+    rlcc__free(&p->budget, p->e_dist, p->n_entries, sizeof *p->e_dist);
+    rlcc__free(&p->budget, p->e_col, p->n_entries, sizeof *p->e_col);
+    rlcc__free(&p->budget, p->e_ptr, rows + 1, sizeof *p->e_ptr);
+}
+
+/* The expanded sets of the plan's rows from the lists (steps 2 and 3). */
+static int plan_sets(rlcc_jaccard_plan *p, const int64_t *knn)
+{
+    jaccard_run run = run_of(p->n, &p->opts, &p->budget);
+    const int64_t rows = p->row1 - p->row0;
+    int err = run_lists_from(&run, knn);
+    if (err == RLCC_OK)
+        err = run_alloc_lists(&run);
+    int64_t *bound = err == RLCC_OK ? rlcc__alloc(&p->budget, rows + 1, sizeof *bound, "row bounds", &err) : NULL;
+    int32_t *wide = NULL;
+    int64_t total = 0;
+    if (bound != NULL) {
+        reciprocal_lists(&run);
+        for (int64_t li = 0; li < rows; li++) {
+            const int64_t i = p->row0 + li;
+            bound[li] = total;
+            total += run.a_count[i];
+            for (int64_t r = 0; r < run.a_count[i]; r++)
+                total += run.b_count[run.A[i * run.k1 + r]];
+        }
+        bound[rows] = total;
+        wide = rlcc__alloc(&p->budget, total, sizeof *wide, "expanded sets", &err);
+    }
+    p->e_ptr = wide ? rlcc__alloc(&p->budget, rows + 1, sizeof *p->e_ptr, "expanded sets", &err) : NULL;
+    if (p->e_ptr != NULL) {
+#pragma omp parallel for num_threads(run.n_threads) if (run.n_threads > 1) schedule(dynamic, 64)
+        for (int64_t li = 0; li < rows; li++) {
+            scratch *s = &run.scratch[omp_get_thread_num()];
+            const int64_t count = expanded_set(&run, s, p->row0 + li);
+            memcpy(wide + bound[li], s->list, sizeof *wide * (size_t)count);
+            p->e_ptr[li + 1] = count; /* counts for now */
+        }
+        p->e_ptr[0] = 0;
+        for (int64_t li = 0; li < rows; li++)
+            p->e_ptr[li + 1] += p->e_ptr[li];
+        p->n_entries = p->e_ptr[rows];
+        p->e_col = rlcc__alloc(&p->budget, p->n_entries, sizeof *p->e_col, "expanded sets", &err);
+    }
+    if (p->e_col != NULL) {
+        for (int64_t li = 0; li < rows; li++)
+            memcpy(p->e_col + p->e_ptr[li], wide + bound[li],
+                   sizeof *wide * (size_t)(p->e_ptr[li + 1] - p->e_ptr[li]));
+        p->e_dist = rlcc__alloc(&p->budget, p->n_entries, sizeof *p->e_dist, "pair distances", &err);
+    }
+    if (p->e_dist != NULL) {
+        for (int64_t e = 0; e < p->n_entries; e++)
+            p->e_dist[e] = NAN;
+        p->n_missing = p->n_entries;
+    }
+    rlcc__free(&p->budget, wide, total, sizeof *wide);
+    rlcc__free(&p->budget, bound, rows + 1, sizeof *bound);
+    run_release_lists(&run);
+    return p->e_dist != NULL ? RLCC_OK : err;
+}
+
+int rlcc_jaccard_plan_new(const int64_t *knn, int64_t n, int64_t row0, int64_t row1, int64_t d,
+                          const rlcc_jaccard_options *options, rlcc_jaccard_plan **plan)
+{
+    rlcc__clear_error();
+    rlcc_jaccard_options opts;
+    int err = plan == NULL ? rlcc__fail(RLCC_E_INVALID_ARGUMENT, "plan: is NULL")
+                           : rlcc__check_jaccard_options(options, n, &opts);
+    if (err == RLCC_OK && (d < 1 || d > INT32_MAX))
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "d: %lld must be in [1, INT32_MAX]",
+                         (long long)d);
+    if (err != RLCC_OK)
+        return err;
+    rlcc_jaccard_plan *p = rlcc__zalloc(sizeof *p);
+    if (p == NULL)
+        return rlcc__fail(RLCC_E_OUT_OF_MEMORY, "plan: out of memory");
+    *p = (rlcc_jaccard_plan){.n = n, .row0 = row0, .row1 = row1, .d = d, .opts = opts};
+    atomic_init(&p->busy, 0);
+    rlcc__budget_init(&p->budget, opts.max_bytes);
+    err = check_block(knn, n, row0, row1, &opts, &p->budget);
+    if (err == RLCC_OK)
+        err = plan_sets(p, knn);
+    if (err != RLCC_OK) {
+        plan_free_arrays(p);
+        rlcc__system_free(p, sizeof *p);
+        return err;
+    }
+    *plan = p;
+    return RLCC_OK;
+}
+
+void rlcc_jaccard_plan_free(rlcc_jaccard_plan *plan)
+{
+    if (plan == NULL)
+        return;
+    plan_free_arrays(plan);
+    rlcc__system_free(plan, sizeof *plan);
+}
+
+/* The rows a plan computes with, as rlcc__jaccard()'s prepare_rows() makes
+ * them: checked (NaN, Inf; unit norms for DOT), normalised into *copy when
+ * asked, with their squared norms in norm2. */
+static int plan_rows(const rlcc_jaccard_plan *p, const char *name, const float *x, int64_t n,
+                     int64_t ldx, rlcc__budget *budget, double **norm2, float **copy,
+                     const float **rows, int64_t *ld)
+{
+    int err;
+    *copy = NULL, *rows = x, *ld = ldx;
+    *norm2 = rlcc__alloc(budget, n, sizeof **norm2, "row norms", &err);
+    if (*norm2 == NULL)
+        return err;
+    err = rlcc__row_norms(name, x, n, p->d, ldx, rlcc__resolve_threads(p->opts.n_threads), *norm2);
+    for (int64_t i = 0; err == RLCC_OK && i < n; i++) {
+        if (p->opts.normalize && !((*norm2)[i] > 0.0))
+            err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                             "%s: row %lld is all zeros and cannot be normalised", name,
+                             (long long)i);
+        if (!p->opts.normalize && p->opts.variant == RLCC_JACCARD_DOT
+            && fabs(sqrt((*norm2)[i]) - 1.0) > UNIT_TOLERANCE)
+            err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                             "%s: row %lld has norm %g, not 1 within %g (the dot variant needs "
+                             "unit rows; set normalize = 1 to normalise them)",
+                             name, (long long)i, sqrt((*norm2)[i]), UNIT_TOLERANCE);
+    }
+    if (err == RLCC_OK && p->opts.normalize && n > 0) {
+        *copy = rlcc__alloc(budget, n * p->d, sizeof **copy, "normalised rows", &err);
+        if (*copy != NULL) {
+            rlcc__normalize_rows(x, n, p->d, ldx, *norm2, *copy, *norm2);
+            *rows = *copy, *ld = p->d;
+        }
+    }
+    return err;
+}
+
+int rlcc_jaccard_plan_offer(rlcc_jaccard_plan *plan, const float *rows, int64_t ldr,
+                            const float *refs, int64_t n_refs, int64_t ldf, int64_t ref_offset)
+{
+    rlcc__clear_error();
+    int err = plan_claim(plan);
+    if (err != RLCC_OK)
+        return err;
+    rlcc_jaccard_plan *p = plan;
+    const int64_t nq = p->row1 - p->row0, d = p->d;
+    err = rlcc__check_matrix("rows", rows, nq, d, ldr);
+    if (err == RLCC_OK)
+        err = rlcc__check_matrix("refs", refs, n_refs, d, ldf);
+    if (err == RLCC_OK && (ref_offset < 0 || ref_offset > p->n - n_refs))
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                         "ref_offset: %lld with %lld rows must lie within [0, n = %lld)",
+                         (long long)ref_offset, (long long)n_refs, (long long)p->n);
+    double *qn2 = NULL, *rn2 = NULL;
+    float *qcopy = NULL, *rcopy = NULL;
+    const float *xq = rows, *xr = refs;
+    int64_t ldq = ldr, ldx = ldf;
+    if (err == RLCC_OK && nq > 0 && n_refs > 0)
+        err = plan_rows(p, "rows", rows, nq, ldr, &p->budget, &qn2, &qcopy, &xq, &ldq);
+    if (err == RLCC_OK && nq > 0 && n_refs > 0)
+        err = plan_rows(p, "refs", refs, n_refs, ldf, &p->budget, &rn2, &rcopy, &xr, &ldx);
+    if (err == RLCC_OK && nq > 0 && n_refs > 0) {
+        const int n_threads = rlcc__resolve_threads(p->opts.n_threads);
+        const int64_t r1 = ref_offset + n_refs;
+#pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(dynamic, 64)
+        for (int64_t li = 0; li < nq; li++)
+            for (int64_t e = p->e_ptr[li]; e < p->e_ptr[li + 1]; e++) {
+                const int64_t j = p->e_col[e];
+                if (j < ref_offset || j >= r1)
+                    continue;
+                p->e_dist[e] = pair_distance(p->opts.variant, xq + li * ldq, qn2[li],
+                                             xr + (j - ref_offset) * ldx, rn2[j - ref_offset], d);
+            }
+        int64_t missing = 0;
+        for (int64_t e = 0; e < p->n_entries; e++)
+            missing += isnan(p->e_dist[e]);
+        p->n_missing = missing;
+    }
+    rlcc__free(&p->budget, rcopy, n_refs * d, sizeof *rcopy);
+    rlcc__free(&p->budget, qcopy, nq * d, sizeof *qcopy);
+    rlcc__free(&p->budget, rn2, n_refs, sizeof *rn2);
+    rlcc__free(&p->budget, qn2, nq, sizeof *qn2);
+    plan_release(p);
+    return err;
+}
+
+/* A new handle for a finished matrix, from budget (the result's own). */
+static int hand_over(rlcc_csr *result, rlcc__budget *budget, rlcc_csr **out)
+{
+    int err;
+    rlcc_csr *handle = rlcc__alloc(budget, 1, sizeof *handle, "result handle", &err);
+    if (handle == NULL) {
+        rlcc__csr_release(result, budget);
+        return err;
+    }
+    *handle = *result;
+    *out = handle;
+    return RLCC_OK;
+}
+
+int rlcc_jaccard_plan_weights(const rlcc_jaccard_plan *plan, rlcc_csr **weights)
+{
+    rlcc__clear_error();
+    if (weights == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "weights: is NULL");
+    int err = plan_claim(plan);
+    if (err != RLCC_OK)
+        return err;
+    const rlcc_jaccard_plan *p = plan;
+    const int64_t rows = p->row1 - p->row0;
+    for (int64_t li = 0; p->n_missing > 0 && li < rows && err == RLCC_OK; li++)
+        for (int64_t e = p->e_ptr[li]; e < p->e_ptr[li + 1]; e++)
+            if (isnan(p->e_dist[e])) {
+                err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                                 "plan: row %lld needs its distance to row %d, which no offer "
+                                 "held (offer every block of rows; %lld distances missing)",
+                                 (long long)(p->row0 + li), (int)p->e_col[e],
+                                 (long long)p->n_missing);
+                break;
+            }
+    /* the result's memory is the caller's once handed over: its own budget,
+     * bounded by what the plan leaves of max_bytes */
+    rlcc__budget budget;
+    rlcc__budget_init(&budget, p->opts.max_bytes > 0 ? p->opts.max_bytes - p->budget.used : 0);
+    rlcc_csr V = {0};
+    int64_t longest = 0;
+    for (int64_t li = 0; li < rows; li++)
+        longest = p->e_ptr[li + 1] - p->e_ptr[li] > longest ? p->e_ptr[li + 1] - p->e_ptr[li] : longest;
+    double *work = NULL;
+    if (err == RLCC_OK)
+        work = rlcc__alloc(&budget, longest > 0 ? longest : 1, sizeof *work, "weights", &err);
+    if (work != NULL)
+        err = rlcc__csr_init(&V, rows, p->n_entries, &budget);
+    if (work != NULL && err == RLCC_OK) {
+        V.cols = p->n;
+        for (int64_t li = 0; li < rows; li++) { /* rows of about k1 entries: one thread */
+            const int64_t e0 = p->e_ptr[li], count = p->e_ptr[li + 1] - e0;
+            memcpy(work, p->e_dist + e0, sizeof *work * (size_t)count);
+            softmax_weights(work, p->e_col + e0, count, V.indices + e0, V.data + e0);
+            V.indptr[li + 1] = e0 + count;
+        }
+    }
+    rlcc__free(&budget, work, longest > 0 ? longest : 1, sizeof *work);
+    if (err == RLCC_OK)
+        err = hand_over(&V, &budget, weights);
+    else if (V.indptr != NULL)
+        rlcc__csr_release(&V, &budget);
+    plan_release(p);
+    return err;
+}
+
+int rlcc_jaccard_rows(int64_t n, const int64_t *indptr, const int32_t *indices,
+                      const float *data, const int64_t *knn, int64_t row0, int64_t row1,
+                      const rlcc_jaccard_options *options, rlcc_csr **out)
+{
+    rlcc__clear_error();
+    if (out == NULL)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "out: is NULL");
+    rlcc_jaccard_options opts;
+    int err = rlcc__check_jaccard_options(options, n, &opts);
+    rlcc__budget budget;
+    rlcc__budget_init(&budget, err == RLCC_OK ? opts.max_bytes : 0);
+    if (err == RLCC_OK)
+        err = check_block(knn, n, row0, row1, &opts, &budget);
+    if (err == RLCC_OK)
+        err = rlcc__check_csr_structure(n, indptr, indices, data);
+    for (int64_t e = 0; err == RLCC_OK && e < indptr[n]; e++)
+        if (!(data[e] >= 0.0f && data[e] <= 1.0f))
+            err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                             "data: entry %lld is %g; weights lie in [0, 1]", (long long)e,
+                             (double)data[e]);
+    if (err != RLCC_OK)
+        return err;
+    jaccard_run run = run_of(n, &opts, &budget);
+    /* the caller's weights, read in place */
+    const rlcc_csr V = {.n = n, .cols = n, .indptr = (int64_t *)indptr,
+                        .indices = (int32_t *)indices, .data = (float *)data,
+                        .capacity = indptr[n]};
+    rlcc_csr Q = {0}, inverted = {0}, result = {0};
+    int64_t *bound = NULL;
+    err = run_lists_from(&run, knn);
+    if (err == RLCC_OK)
+        run.scratch = scratch_alloc(run.n_threads, n, list_len_of(&run), &budget, &err);
+    if (err == RLCC_OK)
+        bound = rlcc__alloc(&budget, n, sizeof *bound, "row bounds", &err);
+    const rlcc_csr *expanded = &V;
+    if (err == RLCC_OK && run.k2 > 1) {
+        err = build_expansion(&run, bound, &V, &Q);
+        expanded = &Q;
+    }
+    if (err == RLCC_OK)
+        err = build_inverted(&run, expanded, &inverted);
+    if (err == RLCC_OK)
+        err = jaccard_sparse(&run, expanded, &inverted, bound, row0, row1, &result);
+    if (inverted.indptr)
+        rlcc__csr_release(&inverted, &budget);
+    if (Q.indptr)
+        rlcc__csr_release(&Q, &budget);
+    rlcc__free(&budget, bound, n, sizeof *bound);
+    run_release_lists(&run);
+    return err == RLCC_OK ? hand_over(&result, &budget, out) : err;
 }

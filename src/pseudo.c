@@ -342,6 +342,20 @@ static int metric_runs(const float *x, int64_t n, int64_t d, int64_t ldx,
     return err;
 }
 
+/* The runs over a distance graph: DBSCAN at each radius. */
+static int graph_runs(int64_t n, const int64_t *indptr, const int32_t *indices, const float *data,
+                      const rlcc_pseudo_options *opts, rlcc__budget *budget, int32_t *runs,
+                      int64_t *k)
+{
+    int err = RLCC_OK;
+    for (int e = 0; e < opts->n_eps && err == RLCC_OK; e++) {
+        const int slot = opts->n_eps == 1 ? 1 : e; /* runs + n is the normal run */
+        err = rlcc__dbscan_csr(n, indptr, indices, data, opts->eps[e], opts->min_samples, budget,
+                               runs + slot * n, NULL, &k[slot]);
+    }
+    return err;
+}
+
 /* The runs over the Jaccard graph: one distance, DBSCAN at each radius. */
 static int jaccard_runs(const float *x, int64_t n, int64_t d, int64_t ldx,
                         const rlcc_pseudo_options *opts, rlcc__budget *budget, int32_t *runs,
@@ -353,12 +367,36 @@ static int jaccard_runs(const float *x, int64_t n, int64_t d, int64_t ldx,
     int err = rlcc__jaccard(x, n, d, ldx, opts->knn, &jopts, budget, &graph, NULL, 0);
     if (err != RLCC_OK)
         return err;
-    for (int e = 0; e < opts->n_eps && err == RLCC_OK; e++) {
-        const int slot = opts->n_eps == 1 ? 1 : e; /* runs + n is the normal run */
-        err = rlcc__dbscan_csr(n, graph.indptr, graph.indices, graph.data, opts->eps[e],
-                               opts->min_samples, budget, runs + slot * n, NULL, &k[slot]);
-    }
+    err = graph_runs(n, graph.indptr, graph.indices, graph.data, opts, budget, runs, k);
     rlcc__csr_release(&graph, budget);
+    return err;
+}
+
+/* The outlier policy and the reliability criterion over the runs (runs[1]
+ * the normal one), then the labels; written only on success. */
+static int labels_from_runs(int32_t *runs, int64_t *k, int64_t n, const rlcc_pseudo_options *opts,
+                            rlcc__budget *budget, int32_t *labels, int64_t *n_classes,
+                            double *threshold)
+{
+    int err = RLCC_OK;
+    double used = 0.0;
+    if (opts->outliers == RLCC_OUTLIERS_SINGLETON)
+        for (int e = 0; e < 3; e++)
+            if (opts->n_eps == 3 || e == 1)
+                k[e] = singletons(runs + e * n, n, k[e]);
+    if (opts->reliability) {
+        used = opts->threshold;
+        err = reliability(runs + n, k[1], runs, k[0], runs + 2 * n, k[2], n, opts->guard, &used,
+                          budget, &k[1]);
+    }
+    if (err == RLCC_OK) {
+        memcpy(labels, runs + n, sizeof *labels * (size_t)n);
+        int64_t top = -1;
+        for (int64_t i = 0; i < n; i++)
+            top = labels[i] > top ? labels[i] : top;
+        *n_classes = top + 1;
+        *threshold = used;
+    }
     return err;
 }
 
@@ -374,27 +412,64 @@ static int dbscan_labels(const float *x, int64_t n, int64_t d, int64_t ldx,
     if (runs == NULL)
         return err;
     int64_t k[3] = {0, 0, 0};
-    double used = 0.0;
     err = opts->metric == RLCC_METRIC_JACCARD ? jaccard_runs(x, n, d, ldx, opts, budget, runs, k)
                                               : metric_runs(x, n, d, ldx, opts, budget, runs, k);
-    if (err == RLCC_OK && opts->outliers == RLCC_OUTLIERS_SINGLETON)
-        for (int e = 0; e < 3; e++)
-            if (opts->n_eps == 3 || e == 1)
-                k[e] = singletons(runs + e * n, n, k[e]);
-    if (err == RLCC_OK && opts->reliability) {
-        used = opts->threshold;
-        err = reliability(runs + n, k[1], runs, k[0], runs + 2 * n, k[2], n, opts->guard, &used,
-                          budget, &k[1]);
-    }
-    if (err == RLCC_OK) {
-        memcpy(labels, runs + n, sizeof *labels * (size_t)n);
-        int64_t top = -1;
-        for (int64_t i = 0; i < n; i++)
-            top = labels[i] > top ? labels[i] : top;
-        *n_classes = top + 1;
-        *threshold = used;
-    }
+    if (err == RLCC_OK)
+        err = labels_from_runs(runs, k, n, opts, budget, labels, n_classes, threshold);
     rlcc__free(budget, runs, 3 * n, sizeof *runs);
+    return err;
+}
+
+int rlcc_pseudo_labels_graph(int64_t n, const int64_t *indptr, const int32_t *indices,
+                             const float *data, const rlcc_pseudo_options *options,
+                             int32_t *labels, int64_t *n_classes, double *threshold)
+{
+    rlcc__clear_error();
+    rlcc_pseudo_options opts;
+    int err = rlcc__check_row_count("n", n);
+    if (err == RLCC_OK)
+        err = rlcc__check_pseudo_options(options, n, &opts);
+    if (err == RLCC_OK && opts.method != RLCC_PSEUDO_DBSCAN)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                         "method: %d; a distance graph is labelled by DBSCAN "
+                         "(RLCC_PSEUDO_DBSCAN)", (int)opts.method);
+    if (err == RLCC_OK)
+        err = rlcc__check_csr_structure(n, indptr, indices, data);
+    for (int64_t e = 0; err == RLCC_OK && n > 0 && e < indptr[n]; e++)
+        if (isnan(data[e]))
+            err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "data: entry %lld is NaN", (long long)e);
+    if (err == RLCC_OK && n > 0 && labels == NULL)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "labels: is NULL");
+    if (err == RLCC_OK && n > 0) {
+        const rlcc__span outputs[] = {
+            rlcc__vector_span("labels", labels, n, sizeof *labels),
+            rlcc__vector_span("n_classes", n_classes, 1, sizeof *n_classes),
+            rlcc__vector_span("threshold", threshold, 1, sizeof *threshold)};
+        const rlcc__span inputs[] = {
+            rlcc__vector_span("indptr", indptr, n + 1, sizeof *indptr),
+            rlcc__vector_span("indices", indices, indptr[n], sizeof *indices),
+            rlcc__vector_span("data", data, indptr[n], sizeof *data)};
+        err = rlcc__check_no_overlap(outputs, 3, inputs, 3);
+    }
+    if (err != RLCC_OK)
+        return err;
+    int64_t classes = 0;
+    double used = 0.0;
+    if (n > 0) {
+        rlcc__budget budget;
+        rlcc__budget_init(&budget, opts.max_bytes);
+        int32_t *runs = rlcc__alloc(&budget, 3 * n, sizeof *runs, "labels", &err);
+        int64_t k[3] = {0, 0, 0};
+        if (runs != NULL)
+            err = graph_runs(n, indptr, indices, data, &opts, &budget, runs, k);
+        if (runs != NULL && err == RLCC_OK)
+            err = labels_from_runs(runs, k, n, &opts, &budget, labels, &classes, &used);
+        rlcc__free(&budget, runs, 3 * n, sizeof *runs);
+    }
+    if (err == RLCC_OK && n_classes != NULL)
+        *n_classes = classes;
+    if (err == RLCC_OK && threshold != NULL)
+        *threshold = used;
     return err;
 }
 

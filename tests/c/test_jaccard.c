@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "test.h"
 
@@ -276,7 +277,189 @@ static void options_layout_is_pinned(void)
     CHECK_EQ(RLCC_JACCARD_SQEUCLIDEAN, 1);
 }
 
+/* ---- block Jaccard (1.8) ------------------------------------------------------- */
+
+/* Appends the rows of part (rows x n) to the arrays of a growing CSR. */
+static void append_rows(const rlcc_csr *part, int64_t *indptr, int32_t *indices, float *data,
+                        int64_t *rows_done)
+{
+    const int64_t rows = rlcc_csr_rows(part), *p = rlcc_csr_indptr(part);
+    const int64_t base = indptr[*rows_done];
+    memcpy(indices + base, rlcc_csr_indices(part), sizeof(int32_t) * (size_t)p[rows]);
+    memcpy(data + base, rlcc_csr_data(part), sizeof(float) * (size_t)p[rows]);
+    for (int64_t r = 0; r < rows; r++)
+        indptr[*rows_done + r + 1] = base + p[r + 1];
+    *rows_done += rows;
+}
+
+/* Random blockings of random and tie-heavy rows, every variant: plans
+ * offered every block in a shuffled order (one block twice), their weights
+ * concatenated, rlcc_jaccard_rows() per block, concatenated: rlcc_jaccard()
+ * byte for byte; rlcc_pseudo_labels_graph() of it: rlcc_pseudo_labels(). */
+static void blocks_compose_to_rlcc_jaccard(void)
+{
+    int mismatches = 0, cases = 0;
+    for (int trial = 0; trial < 24; trial++) {
+        const int64_t n = 50 + 11 * trial, d = 3 + trial % 7;
+        float *x = unit_rows(n, d, 300 + (uint64_t)trial);
+        if (trial % 4 == 3) /* duplicated rows: ties everywhere */
+            for (int64_t i = 1; i < n; i += 2)
+                memcpy(x + i * d, x + (i - 1) * d, sizeof(float) * (size_t)d);
+        if (trial % 3 == 2) /* not unit: the SQEUCLIDEAN variant or normalize */
+            for (int64_t e = 0; e < n * d; e++)
+                x[e] *= 1.0f + (float)(e % 5);
+        rlcc_jaccard_options o;
+        rlcc_jaccard_options_init(&o, sizeof o);
+        o.k1 = 4 + trial % 9;
+        o.k2 = 1 + trial % 4;
+        o.cutoff = trial % 2 ? 0.9f : 1.0f;
+        o.n_threads = 1 + trial % 3;
+        if (trial % 3 == 2) {
+            o.variant = trial % 2 ? RLCC_JACCARD_SQEUCLIDEAN : RLCC_JACCARD_DOT;
+            o.normalize = trial % 2 ? 0 : 1;
+        }
+        int64_t *knn = malloc(sizeof *knn * (size_t)(n * o.k1));
+        CHECK_OK(rlcc_knn(x, n, d, d, o.k1, NULL, knn, NULL));
+        rlcc_csr *want = NULL;
+        CHECK_OK(rlcc_jaccard(x, n, d, d, knn, &o, &want));
+        /* the blocking */
+        uint64_t r = 77 + (uint64_t)trial;
+        int64_t cut[6] = {0, 0, 0, 0, 0, n};
+        for (int b = 1; b < 5; b++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            cut[b] = (int64_t)((r >> 33) % (uint64_t)(n + 1));
+        }
+        for (int a = 1; a < 5; a++)
+            for (int b = a; b > 1 && cut[b] < cut[b - 1]; b--) {
+                const int64_t t = cut[b];
+                cut[b] = cut[b - 1], cut[b - 1] = t;
+            }
+        const int64_t cap = (int64_t)n * n;
+        int64_t *v_ptr = calloc((size_t)n + 1, sizeof *v_ptr), *j_ptr = calloc((size_t)n + 1, sizeof *j_ptr);
+        int32_t *v_idx = malloc(sizeof *v_idx * (size_t)cap), *j_idx = malloc(sizeof *j_idx * (size_t)cap);
+        float *v_val = malloc(sizeof *v_val * (size_t)cap), *j_val = malloc(sizeof *j_val * (size_t)cap);
+        int64_t v_rows = 0, j_rows = 0;
+        for (int b = 0; b < 5; b++) {
+            rlcc_jaccard_plan *plan = NULL;
+            CHECK_OK(rlcc_jaccard_plan_new(knn, n, cut[b], cut[b + 1], d, &o, &plan));
+            for (int step = 0; step < 6; step++) {
+                const int f = (b + 2 * step) % 5; /* every block, one of them twice */
+                CHECK_OK(rlcc_jaccard_plan_offer(plan, x + cut[b] * d, d, x + cut[f] * d,
+                                                 cut[f + 1] - cut[f], d, cut[f]));
+            }
+            rlcc_csr *w = NULL;
+            CHECK_OK(rlcc_jaccard_plan_weights(plan, &w));
+            append_rows(w, v_ptr, v_idx, v_val, &v_rows);
+            rlcc_csr_free(w);
+            rlcc_jaccard_plan_free(plan);
+        }
+        CHECK_EQ(v_rows, n);
+        for (int b = 0; b < 5; b++) {
+            rlcc_csr *part = NULL;
+            CHECK_OK(rlcc_jaccard_rows(n, v_ptr, v_idx, v_val, knn, cut[b], cut[b + 1], &o, &part));
+            CHECK_EQ(rlcc_csr_cols(part), n);
+            append_rows(part, j_ptr, j_idx, j_val, &j_rows);
+            rlcc_csr_free(part);
+        }
+        const int64_t nnz = rlcc_csr_nnz(want);
+        mismatches += memcmp(j_ptr, rlcc_csr_indptr(want), sizeof *j_ptr * (size_t)(n + 1)) != 0
+                      || memcmp(j_idx, rlcc_csr_indices(want), sizeof *j_idx * (size_t)nnz) != 0
+                      || memcmp(j_val, rlcc_csr_data(want), sizeof *j_val * (size_t)nnz) != 0;
+        /* and the labels of the gathered graph are rlcc_pseudo_labels()'s */
+        rlcc_pseudo_options p;
+        rlcc_pseudo_options_init(&p, sizeof p);
+        p.k1 = o.k1, p.k2 = o.k2, p.variant = o.variant, p.normalize = o.normalize;
+        p.cutoff = o.cutoff, p.knn = knn;
+        p.eps[0] = 0.3, p.eps[1] = 0.5, p.eps[2] = 0.7;
+        p.min_samples = 2 + trial % 3;
+        int32_t *want_labels = malloc(sizeof(int32_t) * (size_t)n), *got_labels = malloc(sizeof(int32_t) * (size_t)n);
+        int64_t want_k = -1, got_k = -2;
+        double want_t = -1, got_t = -2;
+        CHECK_OK(rlcc_pseudo_labels(x, n, d, d, &p, want_labels, &want_k, &want_t));
+        CHECK_OK(rlcc_pseudo_labels_graph(n, j_ptr, j_idx, j_val, &p, got_labels, &got_k, &got_t));
+        mismatches += want_k != got_k || want_t != got_t
+                      || memcmp(want_labels, got_labels, sizeof(int32_t) * (size_t)n) != 0;
+        free(want_labels), free(got_labels);
+        free(v_ptr), free(v_idx), free(v_val), free(j_ptr), free(j_idx), free(j_val);
+        rlcc_csr_free(want);
+        free(knn), free(x);
+        cases++;
+    }
+    CHECK_EQ(cases, 24);
+    CHECK_EQ(mismatches, 0);
+}
+
+static void block_refusals(void)
+{
+    const int64_t n = 30, d = 4;
+    float *x = unit_rows(n, d, 9);
+    int64_t knn[30 * 5];
+    rlcc_jaccard_options o;
+    rlcc_jaccard_options_init(&o, sizeof o);
+    o.k1 = 5, o.k2 = 2;
+    CHECK_OK(rlcc_knn(x, n, d, d, 5, NULL, knn, NULL));
+    rlcc_jaccard_plan *plan = NULL;
+    CHECK_ERR(rlcc_jaccard_plan_new(knn, n, 10, 40, d, &o, &plan), RLCC_E_INVALID_ARGUMENT, "rows: [10, 40)");
+    CHECK_ERR(rlcc_jaccard_plan_new(NULL, n, 0, 10, d, &o, &plan), RLCC_E_INVALID_ARGUMENT, "knn: is NULL");
+    CHECK_ERR(rlcc_jaccard_plan_new(knn, n, 0, 10, 0, &o, &plan), RLCC_E_INVALID_ARGUMENT, "d: 0");
+    CHECK_ERR(rlcc_jaccard_plan_new(knn, n, 0, 10, d, &o, NULL), RLCC_E_INVALID_ARGUMENT, "plan: is NULL");
+    int64_t bad_knn[30 * 5];
+    memcpy(bad_knn, knn, sizeof bad_knn);
+    bad_knn[7] = 99;
+    CHECK_ERR(rlcc_jaccard_plan_new(bad_knn, n, 0, 10, d, &o, &plan), RLCC_E_INVALID_ARGUMENT, "outside [0, 30)");
+    CHECK(plan == NULL);
+    CHECK_OK(rlcc_jaccard_plan_new(knn, n, 0, 10, d, &o, &plan));
+    rlcc_csr *w = NULL;
+    /* nothing offered yet: the missing pair is named */
+    CHECK_ERR(rlcc_jaccard_plan_weights(plan, &w), RLCC_E_INVALID_ARGUMENT, "needs its distance to row");
+    CHECK_OK(rlcc_jaccard_plan_offer(plan, x, d, x, 10, d, 0));
+    float scaled[20 * 4];
+    for (int e = 0; e < 80; e++)
+        scaled[e] = 2.0f * x[10 * d + e];
+    CHECK_ERR(rlcc_jaccard_plan_offer(plan, x, d, scaled, 20, d, 10), RLCC_E_INVALID_ARGUMENT, "refs: row 0 has norm 2");
+    scaled[5] = NAN;
+    CHECK_ERR(rlcc_jaccard_plan_offer(plan, x, d, scaled, 20, d, 10), RLCC_E_INVALID_ARGUMENT, "refs: row 1 has NaN");
+    CHECK_ERR(rlcc_jaccard_plan_offer(plan, x, d, x + 10 * d, 20, d, 11), RLCC_E_INVALID_ARGUMENT, "ref_offset: 11");
+    CHECK_ERR(rlcc_jaccard_plan_offer(NULL, x, d, x, 10, d, 0), RLCC_E_INVALID_ARGUMENT, "plan: is NULL");
+    CHECK_ERR(rlcc_jaccard_plan_weights(plan, NULL), RLCC_E_INVALID_ARGUMENT, "weights: is NULL");
+    CHECK_OK(rlcc_jaccard_plan_offer(plan, x, d, x + 10 * d, 20, d, 10));
+    CHECK_OK(rlcc_jaccard_plan_weights(plan, &w));
+    CHECK_EQ(rlcc_csr_rows(w), 10);
+    /* rows: the weight matrix must be n rows of valid CSR with values in [0, 1] */
+    rlcc_csr *out = (rlcc_csr *)(void *)x; /* a sentinel, never written on refusal */
+    int64_t ptr[31] = {0};
+    int32_t idx[1] = {0};
+    float val[1] = {2.0f};
+    for (int i = 1; i <= 30; i++)
+        ptr[i] = 1;
+    ptr[0] = 0;
+    CHECK_ERR(rlcc_jaccard_rows(n, ptr, idx, val, knn, 0, 10, &o, &out), RLCC_E_INVALID_ARGUMENT, "weights lie in [0, 1]");
+    ptr[1] = 2;
+    CHECK_ERR(rlcc_jaccard_rows(n, ptr, idx, val, knn, 0, 10, &o, &out), RLCC_E_INVALID_ARGUMENT, "indptr");
+    CHECK(out == (rlcc_csr *)(void *)x);
+    CHECK_ERR(rlcc_jaccard_rows(n, ptr, idx, val, knn, 0, 10, &o, NULL), RLCC_E_INVALID_ARGUMENT, "out: is NULL");
+    /* the graph labeller refuses other methods and bad graphs */
+    rlcc_pseudo_options p;
+    rlcc_pseudo_options_init(&p, sizeof p);
+    int32_t labels[30];
+    p.method = RLCC_PSEUDO_KMEANS;
+    p.reliability = 0;
+    p.kmeans_k = 5;
+    CHECK_ERR(rlcc_pseudo_labels_graph(n, rlcc_csr_indptr(w), rlcc_csr_indices(w), rlcc_csr_data(w), &p, labels, NULL, NULL),
+              RLCC_E_INVALID_ARGUMENT, "labelled by DBSCAN");
+    p.method = RLCC_PSEUDO_DBSCAN;
+    p.reliability = 1;
+    CHECK_ERR(rlcc_pseudo_labels_graph(n, ptr, idx, val, &p, labels, NULL, NULL), RLCC_E_INVALID_ARGUMENT, "indptr");
+    CHECK_ERR(rlcc_pseudo_labels_graph(-1, ptr, idx, val, &p, labels, NULL, NULL), RLCC_E_INVALID_ARGUMENT, "n");
+    rlcc_csr_free(w);
+    rlcc_jaccard_plan_free(plan);
+    rlcc_jaccard_plan_free(NULL);
+    free(x);
+}
+
 const test_case jaccard_tests[] = {
+    {"blocks_compose_to_rlcc_jaccard", blocks_compose_to_rlcc_jaccard},
+    {"block_refusals", block_refusals},
     {"knn_on_a_line", knn_on_a_line},
     {"csr_accessors_accept_null", csr_accessors_accept_null},
     {"sparse_equals_dense_and_feeds_dbscan", sparse_equals_dense_and_feeds_dbscan},

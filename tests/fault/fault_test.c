@@ -1314,6 +1314,32 @@ int main(void)
         rlcc_knn_state_free(pa);
         rlcc_knn_state_free(pb);
     }
+    { /* 1.8: the block Jaccard of rows [20, 50) and the labels of a graph */
+        int64_t lists[N * 10];
+        rlcc_jaccard_options jo;
+        rlcc_jaccard_options_init(&jo, sizeof jo);
+        jo.k1 = 10, jo.k2 = 3, jo.normalize = 1;
+        record(rlcc_knn(x, N, D, D, 10, NULL, lists, NULL) == RLCC_OK, "rlcc_knn");
+        rlcc_jaccard_plan *plan = NULL;
+        EVERY_FAILURE_POINT("rlcc_jaccard_plan_new", rlcc_jaccard_plan_new(lists, N, 20, 50, D, &jo, &plan),
+                            (rlcc_jaccard_plan_free(plan), plan = NULL));
+        record(rlcc_jaccard_plan_new(lists, N, 20, 50, D, &jo, &plan) == RLCC_OK, "rlcc_jaccard_plan_new");
+        EVERY_FAILURE_POINT("rlcc_jaccard_plan_offer", rlcc_jaccard_plan_offer(plan, x + 20 * D, D, x, N, D, 0), (void)0);
+        rlcc_csr *w = NULL;
+        EVERY_FAILURE_POINT("rlcc_jaccard_plan_weights", rlcc_jaccard_plan_weights(plan, &w), (rlcc_csr_free(w), w = NULL));
+        rlcc_jaccard_plan_free(plan);
+        /* every row's weights, from one plan of all rows */
+        record(rlcc_jaccard_plan_new(lists, N, 0, N, D, &jo, &plan) == RLCC_OK &&
+                   rlcc_jaccard_plan_offer(plan, x, D, x, N, D, 0) == RLCC_OK &&
+                   rlcc_jaccard_plan_weights(plan, &w) == RLCC_OK, "the weights of every row");
+        rlcc_csr *rows = NULL;
+        EVERY_FAILURE_POINT("rlcc_jaccard_rows", rlcc_jaccard_rows(N, rlcc_csr_indptr(w), rlcc_csr_indices(w), rlcc_csr_data(w), lists, 10, 70, &jo, &rows),
+                            (rlcc_csr_free(rows), rows = NULL));
+        rlcc_csr_free(w);
+        rlcc_jaccard_plan_free(plan);
+        int32_t graph_labels[N];
+        EVERY_FAILURE_POINT("rlcc_pseudo_labels_graph", rlcc_pseudo_labels_graph(N, rlcc_csr_indptr(graph), rlcc_csr_indices(graph), rlcc_csr_data(graph), NULL, graph_labels, NULL, NULL), (void)0);
+    }
     rlcc_csr *result = NULL;
     EVERY_FAILURE_POINT("rlcc_jaccard", rlcc_jaccard(x, N, D, D, NULL, NULL, &result), rlcc_csr_free(result));
     EVERY_FAILURE_POINT("rlcc_jaccard (caller kNN)", rlcc_jaccard(x, N, D, D, knn, &(rlcc_jaccard_options){.struct_size = sizeof(rlcc_jaccard_options), .k1 = 10, .k2 = 3, .cutoff = 1.0f}, &result), rlcc_csr_free(result));

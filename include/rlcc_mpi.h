@@ -160,6 +160,42 @@ RLCC_API int rlcc_mpi_knn(MPI_Comm comm, const float *x, int64_t n_local, int64_
                           int64_t k, const rlcc_mpi_options *options, int64_t *indices,
                           float *sqdist);
 
+/* ------------------------------------------------------------------------
+ * Distributed pseudo labels (1.0)
+ * ------------------------------------------------------------------------ */
+
+/**
+ * The pseudo labels of all ranks' rows, on every rank: what
+ * rlcc_pseudo_labels() gives the concatenated matrix in one process, byte
+ * for byte (labels, n_classes, threshold). The kNN ring of rlcc_mpi_knn()
+ * with k = k1, the lists all-gathered; the Jaccard distance cut along the
+ * ranks' rows (rlcc_jaccard_plan_new(), a second pass of the blocks around
+ * the ring for the distances of step 4, the weight rows and the Jaccard
+ * rows each all-gathered in rank order); then DBSCAN, the outlier policy and
+ * the reliability criterion on the gathered graph, on every rank
+ * (rlcc_pseudo_labels_graph()). docs/scale-out.md gives the memory and the
+ * traffic per rank.
+ *
+ *   comm, x, n_local, d, ldx  as rlcc_mpi_knn() (unit rows for the Jaccard
+ *                 DOT variant).
+ *   pseudo        rlcc_pseudo_options, the same on every rank (compared
+ *                 field by field); RLCC_PSEUDO_DBSCAN over
+ *                 RLCC_METRIC_JACCARD, normalize = 0 (normalise the rows
+ *                 first), knn = NULL. NULL: defaults.
+ *   options       this rank's n_threads, timeout, progress (max_bytes is
+ *                 not read yet). May be NULL.
+ *   labels        out, N int32 (N: the rows of all ranks, in rank order):
+ *                 every row's label, the same on every rank.
+ *   n_classes, threshold  out, may be NULL, as rlcc_pseudo_labels().
+ * Errors: as rlcc_mpi_knn(); RLCC_E_INVALID_ARGUMENT also for options that
+ * differ across ranks (the same message on every rank). Outputs are written
+ * only when every rank succeeded. Since 1.0.
+ */
+RLCC_API int rlcc_mpi_pseudo_labels(MPI_Comm comm, const float *x, int64_t n_local, int64_t d,
+                                    int64_t ldx, const rlcc_pseudo_options *pseudo,
+                                    const rlcc_mpi_options *options, int32_t *labels,
+                                    int64_t *n_classes, double *threshold);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,7 @@
 #!/bin/bash
 # check-mpi.sh - librlcc_mpi under mpirun on this machine (loopback only):
-# the exact and refusal suites of tests/mpi/test_mpi.c at 2, 3 and 4 ranks,
-# and a rank of four that dies at each stage. Prints "mpi: N passed, M failed".
+# the exact, refusal and pseudo-label suites of tests/mpi/test_mpi.c at 2, 3
+# and 4 ranks, and a rank of four that dies at each stage. Prints "mpi: N passed, M failed".
 #
 #   scripts/check-mpi.sh build/mpi/mpi-tests
 set -u
@@ -12,7 +12,7 @@ MPIRUN=(mpirun --oversubscribe --bind-to none)
 passed=0
 failed=0
 for np in 2 3 4; do
-    for mode in exact errors; do
+    for mode in exact errors pseudo; do
         out=$(timeout 300 "${MPIRUN[@]}" -np "$np" "$prog" "$mode" 2>&1)
         line=$(echo "$out" | grep -E '^mpi-np[0-9]+-[a-z]+: [0-9]+ passed, [0-9]+ failed' | tail -n 1)
         if [ -z "$line" ]; then
@@ -31,7 +31,7 @@ done
 # them at once; --enable-recovery keeps them, which also outlives a survivor
 # that _exits before the others have written), so their own errors can be seen. Each survivor writes its
 # code, seconds and message; the timeout is 3 s.
-for stage in check ring finish; do
+for stage in check ring finish jaccard labels; do
     dir=$(mktemp -d)
     timeout 120 "${MPIRUN[@]}" --enable-recovery -np 4 "$prog" die "$stage" \
         "$dir" >/dev/null 2>&1

@@ -229,6 +229,60 @@ int rlcc_mpi__allgather(rlcc_mpi__run *run, const void *mine, void *all, int byt
     return err;
 }
 
+/* Messages of an all-gather of blocks: at most 1 GiB each (MPI counts are
+ * int), a block split into as many as it needs, in order. */
+#define GATHER_CHUNK ((size_t)1 << 30)
+
+static size_t chunks_of(size_t bytes)
+{
+    return bytes == 0 ? 0 : (bytes + GATHER_CHUNK - 1) / GATHER_CHUNK;
+}
+
+int rlcc_mpi__allgatherv(rlcc_mpi__run *run, const void *mine, void *all, const size_t *bytes)
+{
+    const int p = run->size, me = run->rank;
+    size_t at_me = 0, requests_needed = 0;
+    for (int q = 0; q < p; q++) {
+        if (q < me)
+            at_me += bytes[q];
+        if (q != me)
+            requests_needed += chunks_of(bytes[q]) + chunks_of(bytes[me]);
+    }
+    memcpy((char *)all + at_me, mine, bytes[me]);
+    MPI_Request *requests = malloc(sizeof *requests * (requests_needed + 1));
+    int *peers = malloc(sizeof *peers * (requests_needed + 1));
+    if (requests == NULL || peers == NULL) {
+        free(requests), free(peers);
+        return rlcc_mpi__fail(RLCC_E_OUT_OF_MEMORY, "rank %d: out of memory", run->rank);
+    }
+    int count = 0, rc = MPI_SUCCESS;
+    size_t at = 0;
+    for (int q = 0; q < p; q++) {
+        for (size_t c = 0; q != me && rc == MPI_SUCCESS && c < chunks_of(bytes[q]); c++) {
+            const size_t off = c * GATHER_CHUNK, len = bytes[q] - off < GATHER_CHUNK ? bytes[q] - off : GATHER_CHUNK;
+            peers[count] = q;
+            rc = MPI_Irecv((char *)all + at + off, (int)len, MPI_BYTE, q, TAG_GATHER + 1, run->comm,
+                           &requests[count++]);
+        }
+        at += bytes[q];
+    }
+    /* the caller's block is read in place: it outlives the call on success,
+     * and a broken run leaks nothing MPI still reads from us but this */
+    for (int q = 0; q < p && rc == MPI_SUCCESS; q++)
+        for (size_t c = 0; q != me && rc == MPI_SUCCESS && c < chunks_of(bytes[me]); c++) {
+            const size_t off = c * GATHER_CHUNK, len = bytes[me] - off < GATHER_CHUNK ? bytes[me] - off : GATHER_CHUNK;
+            peers[count] = q;
+            rc = MPI_Isend((const char *)all + at_me + off, (int)len, MPI_BYTE, q, TAG_GATHER + 1,
+                           run->comm, &requests[count++]);
+        }
+    const int err = rc != MPI_SUCCESS ? mpi_failed(run, rc, "posting an all-gather")
+                                      : rlcc_mpi__wait_peers(run, requests, count, peers, -1);
+    if (!run->broken)
+        free(requests);
+    free(peers);
+    return err;
+}
+
 /* One rank's status, as every rank gathers it. */
 typedef struct status_record {
     int32_t code;

@@ -56,9 +56,7 @@ static int modulo(int64_t a, int p)
     return (int)(m < 0 ? m + p : m);
 }
 
-/* This rank's own checks, before anything is exchanged. */
-static int check_local(const float *x, int64_t n_local, int64_t d, int64_t ldx, int64_t k,
-                       const int64_t *indices, const float *sqdist)
+int rlcc_mpi__check_rows(const float *x, int64_t n_local, int64_t d, int64_t ldx)
 {
     if (n_local < 0 || n_local > INT32_MAX)
         return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "n_local: %lld must be in [0, INT32_MAX]",
@@ -66,20 +64,11 @@ static int check_local(const float *x, int64_t n_local, int64_t d, int64_t ldx, 
     if (d < 1 || d > INT32_MAX)
         return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "d: %lld must be in [1, INT32_MAX]",
                               (long long)d);
-    if (k < 1 || k > INT32_MAX)
-        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "k: %lld must be in [1, INT32_MAX]",
-                              (long long)k);
     if (ldx < d)
         return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "ldx: %lld must be >= d = %lld",
                               (long long)ldx, (long long)d);
-    if (n_local == 0)
-        return RLCC_OK;
-    if (x == NULL)
+    if (n_local > 0 && x == NULL)
         return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "x: is NULL");
-    if (indices == NULL)
-        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "indices: is NULL");
-    if ((const void *)indices == (const void *)sqdist)
-        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "sqdist: is the indices buffer");
     for (int64_t i = 0; i < n_local; i++)
         for (int64_t t = 0; t < d; t++) {
             const float v = x[i * ldx + t];
@@ -88,6 +77,20 @@ static int check_local(const float *x, int64_t n_local, int64_t d, int64_t ldx, 
                                       (long long)i, v != v ? "NaN" : "Inf", (long long)t);
         }
     return RLCC_OK;
+}
+
+/* This rank's own checks, before anything is exchanged. */
+static int check_local(const float *x, int64_t n_local, int64_t d, int64_t ldx, int64_t k,
+                       const int64_t *indices, const float *sqdist)
+{
+    if (k < 1 || k > INT32_MAX)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "k: %lld must be in [1, INT32_MAX]",
+                              (long long)k);
+    if (n_local > 0 && indices == NULL)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "indices: is NULL");
+    if (n_local > 0 && (const void *)indices == (const void *)sqdist)
+        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "sqdist: is the indices buffer");
+    return rlcc_mpi__check_rows(x, n_local, d, ldx);
 }
 
 /* The verdict on every rank's header: the same code and message on every
@@ -419,6 +422,46 @@ static int finish(ring *g, int64_t n_local, int64_t *indices, float *sqdist)
     return err;
 }
 
+int rlcc_mpi__knn(rlcc_mpi__run *run, const int64_t *count, const int64_t *offset,
+                  const float *x, int64_t n_local, int64_t d, int64_t ldx, int64_t k,
+                  int64_t *indices, float *sqdist)
+{
+    int err = RLCC_OK;
+    /* on the heap: MPI holds pointers into it (the sizes in flight), and a
+     * broken call leaves it to them */
+    ring *g = calloc(1, sizeof *g);
+    if (g == NULL && err == RLCC_OK)
+        err = rlcc_mpi__fail(RLCC_E_OUT_OF_MEMORY, "rank %d: out of memory", run->rank);
+    if (g != NULL)
+        *g = (ring){.run = run, .d = d, .k = k, .count = count, .offset = offset,
+                    .row_type = MPI_DATATYPE_NULL,
+                    .forward = {MPI_REQUEST_NULL, MPI_REQUEST_NULL},
+                    .state_send = {MPI_REQUEST_NULL, MPI_REQUEST_NULL}};
+    if (err == RLCC_OK) { /* from here on a failure is one rank's: agree on it */
+        int local = MPI_Type_contiguous((int)d, MPI_FLOAT, &g->row_type) == MPI_SUCCESS
+                            && MPI_Type_commit(&g->row_type) == MPI_SUCCESS
+                        ? ring_alloc(g, x, n_local, ldx)
+                        : rlcc_mpi__fail(RLCC_MPI_E_MPI, "rank %d: MPI_Type_contiguous failed",
+                                         run->rank);
+        if (local == RLCC_OK)
+            local = rlcc_mpi__progress(run, "check", 1, 1);
+        run->stage = "the set-up";
+        err = rlcc_mpi__agree(run, local);
+    }
+    if (err == RLCC_OK)
+        err = run_ring(g, n_local);
+    if (err == RLCC_OK)
+        err = finish(g, n_local, indices, sqdist);
+    if (g != NULL) {
+        ring_free(g);
+        if (g->row_type != MPI_DATATYPE_NULL)
+            MPI_Type_free(&g->row_type);
+        if (!run->broken)
+            free(g);
+    }
+    return err;
+}
+
 int rlcc_mpi_knn(MPI_Comm comm, const float *x, int64_t n_local, int64_t d, int64_t ldx,
                  int64_t k, const rlcc_mpi_options *options, int64_t *indices, float *sqdist)
 {
@@ -448,38 +491,8 @@ int rlcc_mpi_knn(MPI_Comm comm, const float *x, int64_t n_local, int64_t d, int6
         err = check_collective(&run, all, count, count + run.size);
     if (!run.broken) /* else MPI may still write it */
         free(all);
-    /* on the heap: MPI holds pointers into it (the sizes in flight), and a
-     * broken call leaves it to them */
-    ring *g = calloc(1, sizeof *g);
-    if (g == NULL && err == RLCC_OK)
-        err = rlcc_mpi__fail(RLCC_E_OUT_OF_MEMORY, "rank %d: out of memory", run.rank);
-    if (g != NULL)
-        *g = (ring){.run = &run, .d = d, .k = k, .count = count, .offset = count + run.size,
-                    .row_type = MPI_DATATYPE_NULL,
-                    .forward = {MPI_REQUEST_NULL, MPI_REQUEST_NULL},
-                    .state_send = {MPI_REQUEST_NULL, MPI_REQUEST_NULL}};
-    if (err == RLCC_OK) { /* from here on a failure is one rank's: agree on it */
-        int local = MPI_Type_contiguous((int)d, MPI_FLOAT, &g->row_type) == MPI_SUCCESS
-                            && MPI_Type_commit(&g->row_type) == MPI_SUCCESS
-                        ? ring_alloc(g, x, n_local, ldx)
-                        : rlcc_mpi__fail(RLCC_MPI_E_MPI, "rank %d: MPI_Type_contiguous failed",
-                                         run.rank);
-        if (local == RLCC_OK)
-            local = rlcc_mpi__progress(&run, "check", 1, 1);
-        run.stage = "the set-up";
-        err = rlcc_mpi__agree(&run, local);
-    }
     if (err == RLCC_OK)
-        err = run_ring(g, n_local);
-    if (err == RLCC_OK)
-        err = finish(g, n_local, indices, sqdist);
-    if (g != NULL) {
-        ring_free(g);
-        if (g->row_type != MPI_DATATYPE_NULL)
-            MPI_Type_free(&g->row_type);
-        if (!run.broken)
-            free(g);
-    }
+        err = rlcc_mpi__knn(&run, count, count + run.size, x, n_local, d, ldx, k, indices, sqdist);
     if (!run.broken)
         free(count);
     rlcc_mpi__close(&run);

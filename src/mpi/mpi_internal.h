@@ -51,6 +51,11 @@ int rlcc_mpi__wait_peers(rlcc_mpi__run *run, MPI_Request *requests, int count, c
  * (size x bytes), within the deadline. */
 int rlcc_mpi__allgather(rlcc_mpi__run *run, const void *mine, void *all, int bytes);
 
+/* Every rank's block of bytes[q] bytes (any sizes, 0 included), gathered
+ * in rank order into all (the sum of bytes), within the deadline. The
+ * rank's own block is copied into its place and sent from there. */
+int rlcc_mpi__allgatherv(rlcc_mpi__run *run, const void *mine, void *all, const size_t *bytes);
+
 /* The collective status after a stage: every rank gives its code (and this
  * thread's message when it is not RLCC_OK). Returns RLCC_OK when every
  * rank succeeded; the rank's own code when it failed; RLCC_MPI_E_REMOTE
@@ -60,5 +65,18 @@ int rlcc_mpi__agree(rlcc_mpi__run *run, int code);
 /* The caller's progress callback, if any: RLCC_E_CANCELED when it asks to
  * stop. */
 int rlcc_mpi__progress(rlcc_mpi__run *run, const char *stage, int64_t done, int64_t total);
+
+/* ---- the kNN ring (knn.c) ---------------------------------------------------- */
+
+/* A rank's rows checked: n_local in [0, INT32_MAX], d >= 1, ldx >= d,
+ * finite values. */
+int rlcc_mpi__check_rows(const float *x, int64_t n_local, int64_t d, int64_t ldx);
+
+/* The exact kNN lists of this rank's rows (count and offset: every rank's
+ * rows, checked collectively) into indices and sqdist (or NULL), written
+ * only when every rank succeeded. */
+int rlcc_mpi__knn(rlcc_mpi__run *run, const int64_t *count, const int64_t *offset,
+                  const float *x, int64_t n_local, int64_t d, int64_t ldx, int64_t k,
+                  int64_t *indices, float *sqdist);
 
 #endif

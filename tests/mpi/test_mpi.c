@@ -6,11 +6,15 @@
  *
  *   mpi-tests exact           random and adversarial rows, uneven blockings
  *                             (empty blocks too), 1 to 3 threads
+ *   mpi-tests pseudo          rlcc_mpi_pseudo_labels against rlcc_pseudo_labels
+ *                             of the whole matrix: labels, class count and
+ *                             threshold on every rank; refusals
  *   mpi-tests errors          refusals: each rank's bad input, input that
  *                             disagrees across ranks, a cancel, a memory bound:
  *                             the same code on every rank, outputs untouched
  *   mpi-tests die STAGE DIR   the last rank _exits at STAGE (check, ring,
- *                             finish); every other rank must return an error
+ *                             finish of the kNN; jaccard, labels of the pseudo
+ *                             labels); every other rank must return an error
  *                             naming it within the timeout, and writes what it
  *                             got to DIR/rank-R (the script reads them)
  * Rank 0 prints "mpi-npP-MODE: N passed, M failed".
@@ -236,6 +240,108 @@ static void errors(void)
     record(rlcc_mpi_options_init(&small, 8) == RLCC_E_INVALID_ARGUMENT, "options_init size");
 }
 
+/* ---- pseudo labels ---------------------------------------------------------- */
+
+/* Unit rows around n / 12 identities with noise (DBSCAN finds clusters),
+ * some rows duplicated, some far from any identity. */
+static float *reid_rows(int64_t n, int64_t d, uint64_t seed)
+{
+    float *x = malloc(sizeof *x * (size_t)(n * d));
+    rng = seed;
+    const int64_t ids = n / 12 + 1;
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t id = (int64_t)(next_u32() % (uint32_t)ids);
+        const int lone = next_u32() % 10 == 0;
+        double sum = 0.0;
+        for (int64_t t = 0; t < d; t++) {
+            const double noise = ((double)next_u32() / 4294967296.0 - 0.5) * (lone ? 2.0 : 0.5);
+            const double v = (t == id % d || t == (id * 7 + 3) % d ? 1.0 : 0.0) + noise;
+            x[i * d + t] = (float)v;
+            sum += v * v;
+        }
+        for (int64_t t = 0; t < d; t++)
+            x[i * d + t] = (float)(x[i * d + t] / sqrt(sum));
+        if (i % 17 == 5)
+            memcpy(x + i * d, x + (i - 1) * d, sizeof(float) * (size_t)d);
+    }
+    return x;
+}
+
+static void pseudo(void)
+{
+    for (int trial = 0; trial < 10; trial++) {
+        const int64_t n = 150 + 45 * trial, d = 16 + 8 * (trial % 3);
+        float *x = reid_rows(n, d, 40 + (uint64_t)trial);
+        int64_t cut[16];
+        blocking(n, trial % 2, 300 + (uint64_t)trial, cut);
+        rlcc_pseudo_options p;
+        rlcc_pseudo_options_init(&p, sizeof p);
+        p.k1 = 8 + 3 * (trial % 4);
+        p.k2 = 1 + trial % 5;
+        p.min_samples = 2 + trial % 3;
+        p.eps[0] = 0.40, p.eps[1] = 0.45, p.eps[2] = 0.50;
+        if (trial % 3 == 1) {
+            p.reliability = 0;
+            p.outliers = RLCC_OUTLIERS_KEEP;
+            p.n_eps = 1;
+        }
+        if (trial % 4 == 3)
+            p.variant = RLCC_JACCARD_SQEUCLIDEAN;
+        if (trial % 5 == 4)
+            p.guard = 0;
+        int32_t *want = malloc(sizeof *want * (size_t)n), *got = malloc(sizeof *got * (size_t)n);
+        int64_t want_k = -1, got_k = -2;
+        double want_t = -1, got_t = -2;
+        rlcc_pseudo_options one = p;
+        one.n_threads = 1;
+        const int want_rc = rlcc_pseudo_labels(x, n, d, d, &one, want, &want_k, &want_t);
+        rlcc_mpi_options o;
+        rlcc_mpi_options_init(&o, sizeof o);
+        o.timeout = 60;
+        o.n_threads = 1 + trial % 2;
+        const int rc = rlcc_mpi_pseudo_labels(MPI_COMM_WORLD, x + cut[rank] * d,
+                                              cut[rank + 1] - cut[rank], d, d, &p, &o, got,
+                                              &got_k, &got_t);
+        char what[128];
+        snprintf(what, sizeof what, "pseudo labels trial %d (n %lld, %lld classes)", trial,
+                 (long long)n, (long long)want_k);
+        record(want_rc == RLCC_OK && rc == RLCC_OK && want_k == got_k && want_t == got_t
+                   && memcmp(want, got, sizeof *want * (size_t)n) == 0 && want_k > 1,
+               what);
+        free(want), free(got), free(x);
+    }
+    /* refusals: options that differ, what the distributed run does not do */
+    float *x = reid_rows(60, 8, 3);
+    int32_t labels[60];
+    memset(labels, 0x5A, sizeof labels);
+    rlcc_pseudo_options p;
+    rlcc_pseudo_options_init(&p, sizeof p);
+    rlcc_mpi_options o;
+    rlcc_mpi_options_init(&o, sizeof o);
+    o.timeout = 30;
+    const int64_t per = 60 / size;
+    if (rank == size - 1 && size > 1)
+        p.eps[1] = 0.61;
+    int rc = size > 1 ? rlcc_mpi_pseudo_labels(MPI_COMM_WORLD, x + rank * per * 8, per, 8, 8, &p, &o, labels, NULL, NULL)
+                      : RLCC_E_INVALID_ARGUMENT;
+    record(rc == RLCC_E_INVALID_ARGUMENT && (size == 1 || strstr(rlcc_mpi_last_error(), "options.eps[1]: rank"))
+               && labels[0] == 0x5A5A5A5A, "eps that differ across ranks");
+    rlcc_pseudo_options_init(&p, sizeof p);
+    p.normalize = rank == 0;
+    rc = rlcc_mpi_pseudo_labels(MPI_COMM_WORLD, x + rank * per * 8, per, 8, 8, &p, &o, labels, NULL, NULL);
+    record(rc == RLCC_E_INVALID_ARGUMENT && strstr(rlcc_mpi_last_error(), "rank 0: options.normalize"), "normalize refused");
+    rlcc_pseudo_options_init(&p, sizeof p);
+    p.k1 = 0;
+    rc = rlcc_mpi_pseudo_labels(MPI_COMM_WORLD, x + rank * per * 8, per, 8, 8, &p, &o, labels, NULL, NULL);
+    record(rc == RLCC_E_INVALID_ARGUMENT && strstr(rlcc_mpi_last_error(), "rank 0: k1"), "librlcc's own option checks");
+    rlcc_pseudo_options_init(&p, sizeof p);
+    p.k1 = 61;
+    rc = rlcc_mpi_pseudo_labels(MPI_COMM_WORLD, x + rank * per * 8, per, 8, 8, &p, &o, labels, NULL, NULL);
+    record(rc == RLCC_E_INVALID_ARGUMENT && strstr(rlcc_mpi_last_error(), "N = "), "k1 above N");
+    record(labels[0] == 0x5A5A5A5A, "refusals write no labels");
+    free(x);
+}
+
 /* ---- a rank that dies -------------------------------------------------------- */
 
 static const char *die_stage;
@@ -259,8 +365,24 @@ static void die(const char *stage, const char *dir)
     int64_t *idx = malloc(sizeof *idx * (size_t)(n * k));
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    const int rc = rlcc_mpi_knn(MPI_COMM_WORLD, x + rank * n * d, n, d, d, k, &o, idx, NULL);
+    /* the stages of rlcc_mpi_pseudo_labels after the kNN, or rlcc_mpi_knn's */
+    int32_t *labels = malloc(sizeof *labels * (size_t)(n * size));
+    rlcc_pseudo_options p;
+    rlcc_pseudo_options_init(&p, sizeof p);
+    p.k1 = 10, p.k2 = 3;
+    for (int64_t i = 0; i < n * size; i++) { /* unit rows for the dot variant */
+        double sum = 0.0;
+        for (int64_t t = 0; t < d; t++)
+            sum += (double)x[i * d + t] * x[i * d + t];
+        for (int64_t t = 0; t < d; t++)
+            x[i * d + t] = (float)(x[i * d + t] / sqrt(sum));
+    }
+    const int later = strcmp(stage, "jaccard") == 0 || strcmp(stage, "labels") == 0;
+    const int rc = later ? rlcc_mpi_pseudo_labels(MPI_COMM_WORLD, x + rank * n * d, n, d, d, &p, &o,
+                                                  labels, NULL, NULL)
+                         : rlcc_mpi_knn(MPI_COMM_WORLD, x + rank * n * d, n, d, d, k, &o, idx, NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    free(labels);
     char path[512];
     snprintf(path, sizeof path, "%s/rank-%d", dir, rank);
     FILE *f = fopen(path, "w");
@@ -284,6 +406,8 @@ int main(int argc, char **argv)
         die(argv[2], argv[3]);
     else if (strcmp(mode, "errors") == 0)
         errors();
+    else if (strcmp(mode, "pseudo") == 0)
+        pseudo();
     else
         exact();
     if (rank == 0)

@@ -218,13 +218,10 @@ abi-baseline-mpi: lib/$(MPI_REALNAME)
 build/bench/bench_mpi: bench/bench_mpi.c lib/$(MPI_SONAME) lib/$(SONAME)
 	@mkdir -p build/bench
 	$(CC) $(BASE_CFLAGS) $(MPI_CFLAGS) bench/bench_mpi.c -Llib -l:$(MPI_SONAME) -l:$(SONAME) \
-		-Wl,-rpath,'$$ORIGIN/../../lib' $(MPI_LIBS) -o $@
+		-Wl,-rpath,'$$ORIGIN/../../lib' $(MPI_LIBS) -lm -o $@
 BENCH_MPI_ARGS ?= 8000 512 30
 bench-mpi: build/bench/bench_mpi
-	@echo "| ranks | N | D | k | rlcc_knn alone (s) | rlcc_mpi_knn (s) | speed-up | Gram share per rank |"
-	@echo "|---|---|---|---|---|---|---|---|"
-	@for np in 1 2 3 4; do OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
-		mpirun --oversubscribe --bind-to none -np $$np build/bench/bench_mpi $(BENCH_MPI_ARGS); done
+	$(PYTHON) bench/scale_model.py $(BENCH_MPI_ARGS)
 .PHONY: check-mpi check-abi-mpi abi-baseline-mpi bench-mpi
 
 # ---- tools -------------------------------------------------------------------

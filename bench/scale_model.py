@@ -16,7 +16,8 @@ Runs build/bench/bench_mpi under mpirun at 1..4 ranks (one thread each, so
 
 The model, per rank, with b = N / P rows, h = floor(P / 2) ring steps and
 o = max(1, P / cores) (ranks sharing a core run o times slower):
-  kNN    = o (t_self + h t_pair) + h (4 b d + 16 b k1) / bw + 2 h lat
+  kNN    = o (t_self + m t_pair) + h (4 b d + 16 b k1) / bw + 2 h lat,
+           m = h for odd P, h - 1/2 for even P (the shared middle step)
   pseudo = kNN + gathers (8 N k1 + 8 nnz(V) + 8 nnz(J)) / bw
            + o (t_plan + (P - 1) t_offer + t_weights + t_rows + t_graph)
            + (P - 1) 4 b d / bw
@@ -28,7 +29,10 @@ import sys
 N, D, K1 = (int(a) for a in (sys.argv[1:4] if len(sys.argv) >= 4 else (8000, 512, 30)))
 CORES = os.cpu_count() or 1
 BENCH = os.path.join(os.path.dirname(__file__), "..", "build", "bench", "bench_mpi")
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+# one thread per rank, OpenBLAS's included: ranks sharing cores with idle
+# BLAS threads that spin would measure the spinning, not the schedule
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
 
 
 def run(ranks):
@@ -42,7 +46,9 @@ def predict(m, ranks, bw, lat, cores):
     b = m["block"]
     h = ranks // 2
     o = max(1.0, ranks / cores)
-    knn = o * (m["t_self"] + h * m["t_pair"]) + h * (4 * b * D + 16 * b * K1) / bw + 2 * h * lat
+    pairs = h if ranks % 2 else h - 0.5  # the middle step of an even ring is shared
+    knn = o * (m["t_self"] + max(0.0, pairs) * m["t_pair"]) + h * (4 * b * D + 16 * b * K1) / bw \
+        + 2 * h * lat
     gathers = (8 * N * K1 + 8 * m["nnz_weights"] + 8 * m["nnz_graph"]) / bw if ranks > 1 else 0.0
     jaccard = o * (m["t_plan"] + (ranks - 1) * m["t_offer"] + m["t_weights"] + m["t_rows"]
                    + m["t_graph"]) + (ranks - 1) * 4 * b * D / bw
@@ -67,21 +73,24 @@ def main():
               f"| {m['single_pseudo']:.2f} s | {m['mpi_pseudo']:.2f} s | {pseudo:.2f} s | {ep:+.0%} |")
     print(f"\nLargest model error over the 2-4 rank runs: {worst:.0%} (target: within 20%).\n")
 
-    # per-core rates from the 2-rank run's primitives
+    # Rates from the 2-rank run's primitives (one core each), scaled:
+    #   Gram work      t_pair / (b^2 d) per multiply-add, on every core of a node;
+    #   pair distances all blocks offered = about 2 t_offer at b, times (b' d') / (b d),
+    #                  on every core;
+    #   the redundant stages over all N rows (plan's reciprocal lists, the query
+    #                  expansion and inverted index of t_rows, DBSCAN of t_graph):
+    #                  times N' / N on one core (conservative: most of it runs on one);
+    #   weights        times b' / b on one core;
+    #   gathers        their bytes over the network.
     m = runs[2]
     b = m["block"]
-    gram = m["t_pair"] / (b * b * D)                 # s per multiply-add of a pair block
-    entries_w = m["nnz_weights"] / N                  # expanded-set entries per row
-    offer = m["t_offer"] / (b * entries_w * D / 2)    # s per multiply-add of the pair distances (≈ half the set in a block)
-    rows_fixed = m["t_rows"]                          # Q and its inverted index over N rows, + b rows
-    per_row_rows = rows_fixed / N
-    per_entry_graph = m["t_graph"] / max(1.0, m["nnz_graph"])
-    graph_per_row = m["nnz_graph"] / N
+    gram = m["t_pair"] / (b * b * D)
+    entries_w, entries_g = m["nnz_weights"] / N, m["nnz_graph"] / N
     node_cores, bw_net, lat_net = 64, 12.5e9, 2e-6
-    print(f"Rates per core fitted here: Gram {1 / gram / 1e9:.1f} G multiply-adds/s; "
-          f"{entries_w:.0f} expanded-set and {graph_per_row:.0f} graph entries per row.")
-    print(f"Assumed node: {node_cores} cores at those rates, {bw_net / 1e9:.1f} GB/s network "
-          f"(100 Gb/s), {lat_net * 1e6:.0f} us latency; d = 2048, k1 = 30; one rank per node.\n")
+    print(f"Rates fitted here per core: the Gram screen {1 / gram / 1e9:.1f} G multiply-adds/s; "
+          f"{entries_w:.0f} weight and {entries_g:.0f} Jaccard entries per row.")
+    print(f"Assumed node: {node_cores} such cores, one rank per node, a {bw_net / 1e9:.1f} GB/s "
+          f"network (100 Gb/s), {lat_net * 1e6:.0f} us latency; d = 2048, k1 = 30.\n")
     print("| N | nodes | kNN | Jaccard and labels | total | memory per rank |")
     print("|---|---|---|---|---|---|")
     d, k1 = 2048, 30
@@ -89,14 +98,17 @@ def main():
         for p in (16, 64, 256):
             bb = n / p
             h = p // 2
-            knn = (bb * bb * d / 2 + h * bb * bb * d) * gram / node_cores \
+            knn = (bb * bb * d / 2 + (h - 0.5) * bb * bb * d) * gram / node_cores \
                 + h * (4 * bb * d + 16 * bb * k1) / bw_net + 2 * h * lat_net
-            nnz_w, nnz_g = entries_w * n, graph_per_row * n
-            jac = (p - 1) * (offer * bb * entries_w * d / 2 / node_cores + 4 * bb * d / bw_net) \
-                + (per_row_rows * n) / node_cores * 4 \
-                + per_entry_graph * nnz_g \
-                + (8 * n * k1 + 8 * nnz_w + 8 * nnz_g) / bw_net
-            mem = 12 * bb * d + 48 * bb * k1 + 8 * n * k1 + 8 * nnz_w + 8 * nnz_g + 12 * n
+            nnz_w, nnz_g = entries_w * n, entries_g * n
+            offers = 2 * m["t_offer"] * (bb * d) / (b * D) / node_cores \
+                + (p - 1) * (4 * bb * d / bw_net + 2 * lat_net)
+            redundant = (m["t_plan"] + m["t_rows"] + m["t_graph"]) * n / N
+            weights = m["t_weights"] * bb / b
+            gathers = (8 * n * k1 + 8 * nnz_w + 8 * nnz_g) / bw_net
+            jac = offers + redundant + weights + gathers
+            mem = 12 * bb * d + 32 * bb * k1 + 8 * n * k1 + 8 * nnz_w + 8 * nnz_g \
+                + 4 * n * (k1 + k1 // 2 + 3) + 12 * n
             print(f"| {n:,} | {p} | {knn / 60:.1f} min | {jac / 60:.1f} min | "
                   f"{(knn + jac) / 60:.1f} min | {mem / 2**30:.1f} GiB |")
 

@@ -367,7 +367,7 @@ build/bench/bench_rlcc: bench/bench_rlcc.c tools/synth.c tools/synth.h tools/tim
 # ---- fuzzing -------------------------------------------------------------------
 # make check replays the committed corpus (tests/fuzz/corpus/NAME) through a plain
 # driver under ASan+UBSan; make fuzz runs libFuzzer for FUZZ_SECONDS per harness.
-FUZZ_HARNESSES := dbscan jaccard rlcc npy checkpoint cli
+FUZZ_HARNESSES := dbscan jaccard rlcc npy checkpoint cli blocks
 FUZZ_SECONDS ?= 60
 FUZZ_EXTRA_dbscan :=
 FUZZ_EXTRA_jaccard :=
@@ -375,6 +375,7 @@ FUZZ_EXTRA_rlcc :=
 FUZZ_EXTRA_npy := tools/npy.c
 FUZZ_EXTRA_checkpoint :=
 FUZZ_EXTRA_cli := tools/args.c
+FUZZ_EXTRA_blocks :=
 # the tools' sources a harness compiles are prerequisites too
 build/fuzz/replay-npy build/fuzz/fuzz-npy: tools/npy.c tools/npy.h
 build/fuzz/replay-cli build/fuzz/fuzz-cli: tools/args.c tools/args.h

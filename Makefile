@@ -348,9 +348,22 @@ install-files: build build/install/rlcc
 	install -m 755 build/install/rlcc $(DESTDIR)$(BINDIR)/rlcc
 	sed '/^\.TH /s/"librlcc [0-9.]*"/"librlcc $(VERSION)"/' docs/rlcc.1 > $(DESTDIR)$(MANDIR)/man1/rlcc.1
 	chmod 644 $(DESTDIR)$(MANDIR)/man1/rlcc.1
+	$(if $(HAVE_MPI),$(MAKE) --no-print-directory install-mpi)
+
+# librlcc_mpi, when it was built (OpenMPI present): header, library, pkg-config.
+INSTALLED_MPI := $(INCLUDEDIR)/rlcc_mpi.h $(LIBDIR)/$(MPI_REALNAME) $(LIBDIR)/$(MPI_SONAME) \
+	$(LIBDIR)/librlcc_mpi.so $(LIBDIR)/pkgconfig/rlcc_mpi.pc
+.PHONY: install-mpi
+install-mpi: $(MPI_BUILD)
+	install -m 644 include/rlcc_mpi.h $(DESTDIR)$(INCLUDEDIR)/rlcc_mpi.h
+	install -m 755 lib/$(MPI_REALNAME) $(DESTDIR)$(LIBDIR)/$(MPI_REALNAME)
+	ln -sf $(MPI_REALNAME) $(DESTDIR)$(LIBDIR)/$(MPI_SONAME)
+	ln -sf $(MPI_SONAME) $(DESTDIR)$(LIBDIR)/librlcc_mpi.so
+	$(call MPI_PC_SED,$(PREFIX),$(LIBDIR),$(INCLUDEDIR),) > $(DESTDIR)$(LIBDIR)/pkgconfig/rlcc_mpi.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/rlcc_mpi.pc
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED) $(INSTALLED_MPI))
 	-rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null
 
 clean:

@@ -323,3 +323,64 @@ int rlcc_mpi__progress(rlcc_mpi__run *run, const char *stage, int64_t done, int6
     return rlcc_mpi__fail(RLCC_E_CANCELED, "rank %d: the progress callback stopped the call "
                           "during %s", run->rank, stage);
 }
+
+int rlcc_mpi__check_start(rlcc_mpi__run *run, int code, int64_t n_local, int64_t d,
+                          const void *extra, size_t extra_size, uint8_t **extras,
+                          int64_t **counts, int64_t *n_total)
+{
+    const int p = run->size;
+    const size_t record = sizeof(rlcc_mpi__header) + extra_size;
+    uint8_t *mine = calloc(1, record), *all = malloc(record * (size_t)p);
+    int64_t *count = malloc(sizeof *count * 2 * (size_t)p);
+    *extras = NULL, *counts = NULL;
+    if (mine == NULL || all == NULL || count == NULL) {
+        free(mine), free(all), free(count);
+        return rlcc_mpi__fail(RLCC_E_OUT_OF_MEMORY, "rank %d: out of memory for %d headers",
+                              run->rank, p);
+    }
+    rlcc_mpi__header head = {.code = code, .n_local = n_local, .d = d};
+    if (code != RLCC_OK)
+        snprintf(head.message, sizeof head.message, "%s", rlcc_mpi_last_error());
+    memcpy(mine, &head, sizeof head);
+    if (extra_size > 0)
+        memcpy(mine + sizeof head, extra, extra_size);
+    int err = rlcc_mpi__allgather(run, mine, all, (int)record);
+    free(mine);
+    if (err != RLCC_OK) {
+        if (!run->broken) /* else MPI may still write them */
+            free(all), free(count);
+        return err;
+    }
+    /* the verdict, from the same bytes on every rank */
+    rlcc_mpi__header first;
+    memcpy(&first, all, sizeof first);
+    int64_t total = 0;
+    for (int r = 0; r < p && err == RLCC_OK; r++) {
+        rlcc_mpi__header h;
+        memcpy(&h, all + (size_t)r * record, sizeof h);
+        h.message[sizeof h.message - 1] = '\0';
+        if (h.code != RLCC_OK)
+            err = rlcc_mpi__fail(h.code, "rank %d: %s", r, h.message);
+        count[r] = h.n_local;
+        count[p + r] = total;
+        total += h.n_local;
+    }
+    for (int r = 1; r < p && err == RLCC_OK; r++) {
+        const int64_t dr = ((const rlcc_mpi__header *)(const void *)(all + (size_t)r * record))->d;
+        if (dr != first.d)
+            err = rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
+                                 "d: rank %d has d = %lld, rank 0 has d = %lld (every rank "
+                                 "passes rows of the same width)",
+                                 r, (long long)dr, (long long)first.d);
+    }
+    if (err != RLCC_OK) {
+        free(all), free(count);
+        return err;
+    }
+    /* the extras, packed one after the other for the caller */
+    for (int r = 0; r < p; r++)
+        memmove(all + (size_t)r * extra_size, all + (size_t)r * record + sizeof(rlcc_mpi__header),
+                extra_size);
+    *extras = all, *counts = count, *n_total = total;
+    return RLCC_OK;
+}

@@ -34,14 +34,6 @@
 
 #include "mpi_internal.h"
 
-/* What every rank says about its input at the start. */
-typedef struct knn_header {
-    int32_t code;
-    int32_t reserved;
-    int64_t n_local, d, k;
-    char message[RLCC_MPI__MESSAGE];
-} knn_header;
-
 /* Message tags: three kinds per ring step. */
 enum { TAG_ROWS = 0, TAG_SIZE = 1, TAG_STATE = 2 };
 static int tag_of(int64_t step, int kind)
@@ -92,38 +84,20 @@ static int check_local(const float *x, int64_t n_local, int64_t d, int64_t ldx, 
     return rlcc_mpi__check_rows(x, n_local, d, ldx);
 }
 
-/* The verdict on every rank's header: the same code and message on every
- * rank. On success the row counts and offsets of the blocks. */
-static int check_collective(const rlcc_mpi__run *run, knn_header *all, int64_t *count,
-                            int64_t *offset)
+/* The kNN's own verdict, after rlcc_mpi__check_start(): the same k on
+ * every rank, at most N. */
+static int check_k(const rlcc_mpi__run *run, const int64_t *k_of, int64_t n_total)
 {
-    for (int r = 0; r < run->size; r++)
-        if (all[r].code != RLCC_OK) {
-            all[r].message[sizeof all[r].message - 1] = '\0';
-            return rlcc_mpi__fail(all[r].code, "rank %d: %s", r, all[r].message);
-        }
-    for (int r = 1; r < run->size; r++) {
-        if (all[r].d != all[0].d)
-            return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
-                                  "d: rank %d has d = %lld, rank 0 has d = %lld (every rank "
-                                  "passes rows of the same width)",
-                                  r, (long long)all[r].d, (long long)all[0].d);
-        if (all[r].k != all[0].k)
+    for (int r = 1; r < run->size; r++)
+        if (k_of[r] != k_of[0])
             return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
                                   "k: rank %d has k = %lld, rank 0 has k = %lld (every rank "
                                   "passes the same k)",
-                                  r, (long long)all[r].k, (long long)all[0].k);
-    }
-    int64_t total = 0;
-    for (int r = 0; r < run->size; r++) {
-        count[r] = all[r].n_local;
-        offset[r] = total;
-        total += all[r].n_local;
-    }
-    if (all[0].k > total)
+                                  r, (long long)k_of[r], (long long)k_of[0]);
+    if (k_of[0] > n_total)
         return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
                               "k: %lld must be in [1, N = %lld] (N: the rows of all %d ranks)",
-                              (long long)all[0].k, (long long)total, run->size);
+                              (long long)k_of[0], (long long)n_total, run->size);
     return RLCC_OK;
 }
 
@@ -563,24 +537,14 @@ int rlcc_mpi_knn(MPI_Comm comm, const float *x, int64_t n_local, int64_t d, int6
     if (err != RLCC_OK)
         return err;
     run.stage = "the input check";
-    knn_header mine = {.n_local = n_local, .d = d, .k = k};
-    mine.code = opts_err != RLCC_OK ? opts_err
-                                    : check_local(x, n_local, d, ldx, k, indices, sqdist);
-    if (mine.code != RLCC_OK)
-        snprintf(mine.message, sizeof mine.message, "%s", rlcc_mpi_last_error());
-    knn_header *all = malloc(sizeof *all * (size_t)run.size);
-    int64_t *count = malloc(sizeof *count * (size_t)run.size * 2);
-    if (all == NULL || count == NULL) {
-        free(all), free(count);
-        rlcc_mpi__close(&run);
-        return rlcc_mpi__fail(RLCC_E_OUT_OF_MEMORY, "rank %d: out of memory for %d headers",
-                              run.rank, run.size);
-    }
-    err = rlcc_mpi__allgather(&run, &mine, all, (int)sizeof mine);
+    int code = opts_err != RLCC_OK ? opts_err : check_local(x, n_local, d, ldx, k, indices, sqdist);
+    uint8_t *k_of = NULL;
+    int64_t *count = NULL, n_total = 0;
+    err = rlcc_mpi__check_start(&run, code, n_local, d, &k, sizeof k, &k_of, &count, &n_total);
     if (err == RLCC_OK)
-        err = check_collective(&run, all, count, count + run.size);
-    if (!run.broken) /* else MPI may still write it */
-        free(all);
+        err = check_k(&run, (const int64_t *)(const void *)k_of, n_total);
+    if (!run.broken)
+        free(k_of);
     if (err == RLCC_OK)
         err = rlcc_mpi__knn(&run, count, count + run.size, x, n_local, d, ldx, k, indices, sqdist);
     if (!run.broken)

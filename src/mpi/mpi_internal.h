@@ -56,6 +56,25 @@ int rlcc_mpi__allgather(rlcc_mpi__run *run, const void *mine, void *all, int byt
  * rank's own block is copied into its place and sent from there. */
 int rlcc_mpi__allgatherv(rlcc_mpi__run *run, const void *mine, void *all, const size_t *bytes);
 
+/* What every rank says about its input at the start of a call: its own
+ * verdict on it (code, message), its rows and their width. */
+typedef struct rlcc_mpi__header {
+    int32_t code;
+    int32_t reserved;
+    int64_t n_local, d;
+    char message[RLCC_MPI__MESSAGE];
+} rlcc_mpi__header;
+
+/* The start of every call: each rank's header (code: its own checks, the
+ * message this thread's) and extra_size bytes of the call's own fields,
+ * gathered. The verdict is the same on every rank: the lowest rank's own
+ * refusal ("rank r: ..."), or rows of another width. On success *counts
+ * holds every rank's row count then offset (2 P, free()), *extras every
+ * rank's extra bytes one after the other (free()), *n_total the rows. */
+int rlcc_mpi__check_start(rlcc_mpi__run *run, int code, int64_t n_local, int64_t d,
+                          const void *extra, size_t extra_size, uint8_t **extras,
+                          int64_t **counts, int64_t *n_total);
+
 /* The collective status after a stage: every rank gives its code (and this
  * thread's message when it is not RLCC_OK). Returns RLCC_OK when every
  * rank succeeded; the rank's own code when it failed; RLCC_MPI_E_REMOTE

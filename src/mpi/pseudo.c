@@ -34,15 +34,6 @@ typedef struct agreed {
     int64_t min_samples;
 } agreed;
 
-/* What every rank says at the start. */
-typedef struct pseudo_header {
-    int32_t code;
-    int32_t reserved;
-    int64_t n_local, d;
-    agreed options;
-    char message[RLCC_MPI__MESSAGE];
-} pseudo_header;
-
 /* The caller's options over the defaults (an older caller's shorter struct
  * included), checked by librlcc itself; then what the distributed run
  * supports. */
@@ -106,40 +97,23 @@ static int options_differ(const agreed *a, const agreed *b, char *what, size_t s
     return 0;
 }
 
-/* The verdict on the headers, the same on every rank: counts and offsets. */
-static int check_headers(const rlcc_mpi__run *run, pseudo_header *all, int64_t *count,
-                         int64_t *offset, int64_t *n_total)
+/* The pseudo labels' own verdict, after rlcc_mpi__check_start(): the
+ * options alike on every rank, N within librlcc's graphs, k1 at most N. */
+static int check_agreed(const rlcc_mpi__run *run, const agreed *all, int64_t n_total)
 {
-    for (int r = 0; r < run->size; r++)
-        if (all[r].code != RLCC_OK) {
-            all[r].message[sizeof all[r].message - 1] = '\0';
-            return rlcc_mpi__fail(all[r].code, "rank %d: %s", r, all[r].message);
-        }
     for (int r = 1; r < run->size; r++) {
         char format[200];
-        if (all[r].d != all[0].d)
-            return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
-                                  "d: rank %d has d = %lld, rank 0 has d = %lld (every rank "
-                                  "passes rows of the same width)",
-                                  r, (long long)all[r].d, (long long)all[0].d);
-        if (options_differ(&all[0].options, &all[r].options, format, sizeof format))
+        if (options_differ(&all[0], &all[r], format, sizeof format))
             return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, format, r);
     }
-    int64_t total = 0;
-    for (int r = 0; r < run->size; r++) {
-        count[r] = all[r].n_local;
-        offset[r] = total;
-        total += all[r].n_local;
-    }
-    if (total > INT32_MAX)
+    if (n_total > INT32_MAX)
         return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
                               "N: the %d ranks hold %lld rows; librlcc's graphs index at most "
-                              "INT32_MAX", run->size, (long long)total);
-    if (total > 0 && all[0].options.k1 > total)
+                              "INT32_MAX", run->size, (long long)n_total);
+    if (n_total > 0 && all[0].k1 > n_total)
         return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
                               "k1: %d must be in [1, N = %lld] (N: the rows of all %d ranks)",
-                              (int)all[0].options.k1, (long long)total, run->size);
-    *n_total = total;
+                              (int)all[0].k1, (long long)n_total, run->size);
     return RLCC_OK;
 }
 
@@ -390,33 +364,23 @@ int rlcc_mpi_pseudo_labels(MPI_Comm comm, const float *x, int64_t n_local, int64
         return err;
     run.stage = "the input check";
     rlcc_pseudo_options popts;
-    pseudo_header mine = {.n_local = n_local, .d = d};
-    mine.code = opts_err;
-    if (mine.code == RLCC_OK)
-        mine.code = read_pseudo(pseudo, &popts);
-    if (mine.code == RLCC_OK)
-        mine.code = rlcc_mpi__check_rows(x, n_local, d, ldx);
-    if (mine.code == RLCC_OK && labels == NULL)
-        mine.code = rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "labels: is NULL (N int32: a label "
-                                   "for every row of every rank)");
-    if (mine.code == RLCC_OK)
-        mine.options = agreed_of(&popts);
-    else
-        snprintf(mine.message, sizeof mine.message, "%s", rlcc_mpi_last_error());
-    pseudo_header *all = malloc(sizeof *all * (size_t)run.size);
-    int64_t *count = malloc(sizeof *count * (size_t)run.size * 2);
-    if (all == NULL || count == NULL) {
-        free(all), free(count);
-        rlcc_mpi__close(&run);
-        return rlcc_mpi__fail(RLCC_E_OUT_OF_MEMORY, "rank %d: out of memory for %d headers",
-                              run.rank, run.size);
-    }
-    err = rlcc_mpi__allgather(&run, &mine, all, (int)sizeof mine);
-    int64_t n_total = 0;
+    int code = opts_err;
+    if (code == RLCC_OK)
+        code = read_pseudo(pseudo, &popts);
+    if (code == RLCC_OK)
+        code = rlcc_mpi__check_rows(x, n_local, d, ldx);
+    if (code == RLCC_OK && labels == NULL)
+        code = rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "labels: is NULL (N int32: a label for "
+                              "every row of every rank)");
+    const agreed mine = code == RLCC_OK ? agreed_of(&popts) : (agreed){0};
+    uint8_t *options_of = NULL;
+    int64_t *count = NULL, n_total = 0;
+    err = rlcc_mpi__check_start(&run, code, n_local, d, &mine, sizeof mine, &options_of, &count,
+                                &n_total);
     if (err == RLCC_OK)
-        err = check_headers(&run, all, count, count + run.size, &n_total);
+        err = check_agreed(&run, (const agreed *)(const void *)options_of, n_total);
     if (!run.broken)
-        free(all);
+        free(options_of);
     if (err == RLCC_OK && n_total == 0) {
         if (n_classes != NULL)
             *n_classes = 0;

@@ -204,8 +204,12 @@ build/pkgconfig/rlcc_mpi.pc: rlcc_mpi.pc.in include/rlcc_mpi.h Makefile
 build/mpi/mpi-tests: tests/mpi/test_mpi.c lib/$(MPI_SONAME) lib/$(SONAME)
 	$(CC) $(BASE_CFLAGS) $(MPI_CFLAGS) tests/mpi/test_mpi.c -Llib -l:$(MPI_SONAME) -l:$(SONAME) \
 		-Wl,-rpath,'$$ORIGIN/../../lib' $(MPI_LIBS) -lm -o $@
-check-mpi: build/mpi/mpi-tests
-	@scripts/check-mpi.sh build/mpi/mpi-tests
+# ... and the same program over ASan+UBSan builds of both libraries' sources.
+build/mpi/mpi-tests-asan: tests/mpi/test_mpi.c $(MPI_SRCS) src/mpi/mpi_internal.h build/asan/librlcc.a
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(MPI_CFLAGS) -Isrc/mpi tests/mpi/test_mpi.c $(MPI_SRCS) \
+		build/asan/librlcc.a $(MPI_LIBS) $(LIBS) -o $@
+check-mpi: build/mpi/mpi-tests build/mpi/mpi-tests-asan
+	@scripts/check-mpi.sh build/mpi/mpi-tests build/mpi/mpi-tests-asan
 check-abi-mpi: lib/$(MPI_REALNAME)
 	@if scripts/check-abi.sh lib/$(MPI_REALNAME) src/mpi/rlcc_mpi.map abi/librlcc_mpi.abi; then \
 		echo "abi-mpi: 1 passed, 0 failed"; else echo "abi-mpi: 0 passed, 1 failed"; exit 1; fi

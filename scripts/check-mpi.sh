@@ -3,9 +3,13 @@
 # the exact, refusal and pseudo-label suites of tests/mpi/test_mpi.c at 2, 3
 # and 4 ranks, and a rank of four that dies at each stage. Prints "mpi: N passed, M failed".
 #
-#   scripts/check-mpi.sh build/mpi/mpi-tests
+#   scripts/check-mpi.sh build/mpi/mpi-tests [build/mpi/mpi-tests-asan]
+#
+# The second program, built over ASan+UBSan, runs the three suites at 3 ranks
+# too (leak detection off: OpenMPI keeps its own allocations to the end).
 set -u
 prog=$1
+asan=${2:-}
 # root may run mpirun here (a CI container); more ranks than cores is fine
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPIRUN=(mpirun --oversubscribe --bind-to none)
@@ -27,6 +31,20 @@ for np in 2 3 4; do
         failed=$((failed + $(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
     done
 done
+if [ -n "$asan" ]; then
+    for mode in exact errors pseudo; do
+        out=$(ASAN_OPTIONS=detect_leaks=0 timeout 600 "${MPIRUN[@]}" -x ASAN_OPTIONS -np 3 "$asan" "$mode" 2>&1)
+        line=$(echo "$out" | grep -E '^mpi-np[0-9]+-[a-z]+: [0-9]+ passed, 0 failed' | tail -n 1)
+        if [ -n "$line" ] && ! echo "$out" | grep -qE 'ERROR: AddressSanitizer|runtime error'; then
+            echo "ok - asan+ubsan $line"
+            passed=$((passed + 1))
+        else
+            echo "$out" | grep -E 'ERROR|runtime error|not ok' | head -n 20
+            echo "not ok - asan+ubsan np 3 $mode"
+            failed=$((failed + 1))
+        fi
+    done
+fi
 # A rank that dies: mpirun must let the others finish (by default it kills
 # them at once; --enable-recovery keeps them, which also outlives a survivor
 # that _exits before the others have written), so their own errors can be seen. Each survivor writes its

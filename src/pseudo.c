@@ -426,9 +426,17 @@ int rlcc_pseudo_labels_graph(int64_t n, const int64_t *indptr, const int32_t *in
 {
     rlcc__clear_error();
     rlcc_pseudo_options opts;
+    /* the Jaccard fields are not read here: checked as a plain metric's
+     * (init first: it clears the error detail) */
+    rlcc_pseudo_options given;
+    rlcc_pseudo_options_init(&given, sizeof given);
     int err = rlcc__check_row_count("n", n);
     if (err == RLCC_OK)
-        err = rlcc__check_pseudo_options(options, n, &opts);
+        err = rlcc__read_struct(&given, sizeof given, options, OPTIONS_SIZE_1_2, "options");
+    given.metric = RLCC_METRIC_EUCLIDEAN;
+    given.knn = NULL;
+    if (err == RLCC_OK)
+        err = rlcc__check_pseudo_options(&given, n, &opts);
     if (err == RLCC_OK && opts.method != RLCC_PSEUDO_DBSCAN)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                          "method: %d; a distance graph is labelled by DBSCAN "

@@ -40,8 +40,8 @@ typedef struct agreed {
 static int read_pseudo(const rlcc_pseudo_options *options, rlcc_pseudo_options *opts)
 {
     rlcc_pseudo_options_init(opts, sizeof *opts);
-    /* librlcc checks them as rlcc_pseudo_labels() does: a graph of 0 rows */
-    if (rlcc_pseudo_labels_graph(0, NULL, NULL, NULL, options, NULL, NULL, NULL) != RLCC_OK)
+    /* librlcc checks them itself: rlcc_pseudo_labels() of 0 rows */
+    if (rlcc_pseudo_labels(NULL, 0, 1, 1, options, NULL, NULL, NULL) != RLCC_OK)
         return rlcc_mpi__from_rlcc(RLCC_E_INVALID_ARGUMENT);
     if (options != NULL)
         memcpy(opts, options,

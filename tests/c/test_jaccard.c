@@ -451,6 +451,19 @@ static void block_refusals(void)
     p.reliability = 1;
     CHECK_ERR(rlcc_pseudo_labels_graph(n, ptr, idx, val, &p, labels, NULL, NULL), RLCC_E_INVALID_ARGUMENT, "indptr");
     CHECK_ERR(rlcc_pseudo_labels_graph(-1, ptr, idx, val, &p, labels, NULL, NULL), RLCC_E_INVALID_ARGUMENT, "n");
+    /* the Jaccard fields are not read: 5 rows under the default k1 = 30, eps above the cutoff */
+    {
+        const int64_t gp[6] = {0, 1, 2, 2, 2, 2};
+        const int32_t gi[2] = {1, 0};
+        const float gv[2] = {0.1f, 0.1f};
+        rlcc_pseudo_options q;
+        rlcc_pseudo_options_init(&q, sizeof q);
+        q.cutoff = 0.5f, q.min_samples = 2;
+        int64_t k = 0;
+        CHECK_OK(rlcc_pseudo_labels_graph(5, gp, gi, gv, &q, labels, &k, NULL));
+        CHECK_EQ(k, 4); /* rows 0 and 1 a cluster, three singletons */
+        CHECK(labels[0] == labels[1]);
+    }
     rlcc_csr_free(w);
     rlcc_jaccard_plan_free(plan);
     rlcc_jaccard_plan_free(NULL);

@@ -93,13 +93,16 @@ import ctypes
 import math
 import struct
 import time
-from typing import Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 import numpy as np
 
 from . import _native as native
 from ._dbscan import as_float32_matrix
 from ._knn_state import KnnState
+
+if TYPE_CHECKING:
+    from ._rlcc import PseudoLabels
 
 __all__ = ["knn", "pseudo_labels", "DistributedError", "RemoteError", "Timeout", "CommError"]
 
@@ -937,7 +940,8 @@ def _centroids_chain(transport, rows, labels, n_classes, ns, offsets, d, status,
     return centroids
 
 
-def pseudo_labels(local_x: Any, group=None, comm=None, timeout: float = 600.0, **kwargs):
+def pseudo_labels(local_x: Any, group=None, comm=None, timeout: float = 600.0,
+                  **kwargs: Any) -> "PseudoLabels":
     """:func:`rlcc.pseudo_labels` of the rows of every rank of the group:
     the same :class:`rlcc.PseudoLabels` on every rank, with the labels of
     ALL N rows (rank 0's rows first), n_classes, threshold and the

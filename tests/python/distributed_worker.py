@@ -37,6 +37,46 @@ def run_cases(knn, rank, cases, report, **group):
                     time.monotonic() - started))
 
 
+def run_pseudo_cases(rank, cases, report, **group):
+    """Runs each rlcc.distributed.pseudo_labels case (name, rows, kwargs) and
+    reports ("ok", labels bytes, n_classes, threshold, centroids bytes or
+    None, seconds) or ("error", class, message, seconds)."""
+    import rlcc.distributed
+
+    for name, rows, kwargs in cases:
+        started = time.monotonic()
+        try:
+            got = rlcc.distributed.pseudo_labels(rows, **group, **kwargs)
+            centroids = None if got.centroids is None else (got.centroids.dtype.str,
+                                                            got.centroids.shape,
+                                                            got.centroids.tobytes())
+            report((rank, name, "ok", got.labels.dtype.str, got.labels.tobytes(), got.n_classes,
+                    got.threshold, centroids, time.monotonic() - started))
+        except Exception as error:
+            report((rank, name, "error", type(error).__name__, str(error),
+                    time.monotonic() - started))
+
+
+def torch_pseudo_rank(rank, world, init_method, cases, queue, fault=None):
+    """A torch.distributed rank over gloo running pseudo-label cases."""
+    try:
+        import torch
+        import torch.distributed as dist
+
+        torch.set_num_threads(1)
+        dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=world,
+                                timeout=datetime.timedelta(seconds=60))
+        run_pseudo_cases(rank, cases, queue.put)
+        queue.put((rank, None, "done"))
+    except BaseException:
+        queue.put((rank, None, "crashed", traceback.format_exc()))
+    finally:
+        sys.stdout.flush()
+        queue.close()
+        queue.join_thread()
+        os._exit(0)
+
+
 def torch_rank(rank, world, init_method, cases, queue, fault=None):
     """A torch.distributed rank over gloo. fault: None, or (rank, "exit" |
     "stall") to make that rank die with os._exit(1), or sleep 60 s, inside
@@ -115,6 +155,32 @@ def mpi_main(path):
         os.replace(out + ".tmp", out)
 
 
+def mpi_pseudo_main(path):
+    """mpirun ... python distributed_worker.py mpi-pseudo CASES.pkl: the
+    pseudo-label cases over COMM_WORLD (a list of (name, rows of each rank,
+    kwargs of each rank)); rank 0 writes the reports."""
+    import pickle
+
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    rank = comm.Get_rank()
+    with open(path, "rb") as f:
+        cases = pickle.load(f)
+    reports = []
+    run_pseudo_cases(rank, [(name, parts[rank], kwargs[rank]) for name, parts, kwargs in cases],
+                     reports.append, comm=comm)
+    reports.append((rank, None, "modules", "torch" in sys.modules))
+    gathered = comm.gather(reports, root=0)
+    if rank == 0:
+        out = f"{path}.out"
+        with open(out + ".tmp", "wb") as f:
+            pickle.dump([r for part in gathered for r in part], f)
+        os.replace(out + ".tmp", out)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "mpi":
         mpi_main(sys.argv[2])
+    elif sys.argv[1] == "mpi-pseudo":
+        mpi_pseudo_main(sys.argv[2])

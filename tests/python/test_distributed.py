@@ -130,7 +130,7 @@ def error_cases(world):
     return per_rank, expected, (parts, rlcc.knn(X, 4))
 
 
-def run_torch_world(tmp_path, world, per_rank, fault=None, deadline=90.0):
+def run_torch_world(tmp_path, world, per_rank, fault=None, deadline=90.0, target="torch_rank"):
     """Spawns the ranks and collects their reports: {(rank, name): report},
     the exit codes, and when each report arrived (seconds since the start)."""
     import queue as queue_module
@@ -142,7 +142,7 @@ def run_torch_world(tmp_path, world, per_rank, fault=None, deadline=90.0):
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     store = tmp_path / f"store-{world}-{time.monotonic_ns()}"
-    procs = [ctx.Process(target=distributed_worker.torch_rank,
+    procs = [ctx.Process(target=getattr(distributed_worker, target),
                          args=(rank, world, f"file://{store}", per_rank[rank], queue, fault),
                          daemon=True) for rank in range(world)]
     started = time.monotonic()
@@ -341,3 +341,181 @@ def test_local_refusals_without_a_group():
     if not dist.is_initialized():
         with pytest.raises(rlcc.InvalidArgument, match="not initialised"):
             rlcc.distributed.knn(np.zeros((2, 2), np.float32), 1)
+
+
+# ---- rlcc.distributed.pseudo_labels ---------------------------------------------------------
+
+def reid_identities(rng, n, d, identities, noise):
+    """Unit rows around identity directions with noise: DBSCAN on the
+    Jaccard distance finds clusters and leaves outliers."""
+    from test_jaccard import reid_like
+
+    return reid_like(rng, n, d, identities=identities, noise=noise, duplicates=n // 50)
+
+
+# (name, seed, sizes per rank, d, identities, noise, kwargs, per-rank extra kwargs or None)
+PSEUDO_CASES = {
+    2: [
+        ("pl-default", 51, [170, 230], 32, 30, 0.9, {}, None),
+        ("pl-keep-empty0", 52, [0, 330], 16, 25, 0.8,
+         {"reliability": False, "outliers": "keep"}, None),
+        ("pl-sq-one-eps", 53, [251, 100], 24, 28, 0.9,
+         {"eps": 0.6, "reliability": False, "variant": "sqeuclidean", "k2": 4,
+          "min_samples": 3}, [{"n_threads": 1}, {}]),
+    ],
+    3: [
+        ("pl3-default", 61, [200, 0, 250], 32, 35, 0.9, {}, [{}, {}, {"n_threads": 1}]),
+        ("pl3-threshold", 62, [100, 150, 160], 64, 30, 1.0,
+         {"threshold": 0.3, "guard": False, "k1": 20}, None),
+        ("pl3-singleton", 63, [120, 300, 37], 16, 40, 0.8,
+         {"reliability": False, "cutoff": 1.0, "eps": (0.5, 0.55, 0.6)},
+         [{"max_bytes": 1 << 28}, {}, {}]),
+    ],
+}
+
+
+def pseudo_build(cases, world):
+    per_rank = [[] for _ in range(world)]
+    wants = {}
+    for name, seed, sizes, d, identities, noise, kwargs, extra in cases:
+        X = reid_identities(np.random.default_rng(seed), sum(sizes), d, identities, noise)
+        want = rlcc.pseudo_labels(X, **kwargs)
+        assert 1 < want.n_classes < len(X) // 2, (name, want.n_classes)  # clusters found
+        wants[name] = want
+        for rank, rows in enumerate(split(X, sizes)):
+            per_rank[rank].append((name, rows, {**kwargs, **(extra or [{}] * world)[rank]}))
+    return per_rank, wants
+
+
+def pseudo_error_cases(world):
+    """(per-rank cases, {name: message fragment}): refused alike on every
+    rank; then a good case shows the group still works."""
+    rng = np.random.default_rng(77)
+    sizes = [60 + 10 * r for r in range(world)]
+    X = reid_identities(rng, sum(sizes), 16, 10, 0.8)
+    parts = split(X, sizes)
+    last = world - 1
+    per_rank = [[] for _ in range(world)]
+    for rank in range(world):
+        rows = parts[rank]
+        scaled = rows.copy()
+        if rank == 1:
+            scaled[3] *= 2
+        per_rank[rank] += [
+            ("bad-eps", rows, {"eps": (0.58, 0.61, 0.62) if rank == last else (0.58, 0.6, 0.62)}),
+            ("bad-min-samples", rows, {"min_samples": 5 if rank == 1 else 4}),
+            ("bad-method", rows, {"method": "kmeans"} if rank == 0 else {}),
+            ("bad-metric", rows, {"metric": "cosine"}),
+            ("bad-normalize", rows, {"normalize": True}),
+            ("bad-knn", rows, {"knn": np.zeros((len(rows), 30), np.int64)}),
+            ("bad-unit", scaled, {}),
+            ("bad-k1", rows, {"k1": sum(sizes) + 1}),
+            ("bad-eps-cutoff", rows, {"eps": 0.95, "reliability": False}),
+            ("bad-argument", rows, {"colour": "red"}),
+            ("pl-mid-memory", rows, {"max_bytes": 1024} if rank == 1 else {}),
+            ("pl-after", rows, {"reliability": False}),
+        ]
+    eps_text = (f"rank {last} has eps = (0.58, 0.61, 0.62), rank 0 has eps = "
+                "(0.58, 0.6, 0.62)")
+    expected = {
+        "bad-eps": eps_text,
+        "bad-min-samples": "rank 1 has min_samples = 5, rank 0 has min_samples = 4",
+        "bad-method": "rank 0: method, metric: 'kmeans', 'jaccard'",
+        "bad-metric": "metric: 'dbscan', 'cosine'",
+        "bad-normalize": "normalize: rlcc.distributed.pseudo_labels takes the rows as they are",
+        "bad-knn": "knn: rlcc.distributed.pseudo_labels computes the kNN lists itself",
+        "bad-unit": "rank 1: x: row 3 has norm 2",
+        "bad-k1": f"k1: {sum(sizes) + 1} exceeds the {sum(sizes)} rows of all ranks",
+        "bad-eps-cutoff": "eps: 0.95 is not below the Jaccard cutoff",
+        "bad-argument": "unexpected argument(s) colour",
+    }
+    return per_rank, expected, {"pl-after": rlcc.pseudo_labels(X, reliability=False)}
+
+
+def check_pseudo(reports, wants, world):
+    for name, want in wants.items():
+        for rank in range(world):
+            report = reports.get((rank, name))
+            assert report is not None, f"{name}: rank {rank} sent nothing"
+            assert report[2] == "ok", f"{name}: rank {rank}: {report[3:5]}"
+            _, _, _, dtype, labels, n_classes, threshold, centroids, _ = report
+            assert dtype == "<i4" and labels == want.labels.tobytes(), f"{name}: rank {rank}"
+            assert (n_classes, threshold) == (want.n_classes, want.threshold), (name, rank)
+            assert centroids == ("<f4", want.centroids.shape, want.centroids.tobytes()), \
+                f"{name}: rank {rank} centroids"
+
+
+def check_pseudo_errors(reports, expected, world):
+    for name, fragment in expected.items():
+        messages = set()
+        for rank in range(world):
+            report = reports[(rank, name)]
+            assert report[2:4] == ("error", "InvalidArgument"), (name, rank, report[2:5])
+            assert fragment in report[4], (name, rank, report[4])
+            messages.add(report[4])
+        assert len(messages) == 1, (name, messages)  # the same message on every rank
+    # rank 1 fails after the header check: its own error, the others RemoteError
+    for rank in range(world):
+        report = reports[(rank, "pl-mid-memory")]
+        assert report[2] == "error", report
+        if rank == 1:
+            assert report[3] == "OutOfMemory", report
+        else:
+            assert report[3] == "RemoteError" and "rank 1: OutOfMemory" in report[4], report
+
+
+@pytest.mark.parametrize("world", [2, 3])
+def test_torch_pseudo_labels_give_rlcc_pseudo_labels_bytes(tmp_path, world):
+    pytest.importorskip("torch")
+    if not rlcc._native.HAS_BLOCK_JACCARD:
+        pytest.skip("librlcc without the 1.8 block Jaccard")
+    per_rank, wants = pseudo_build(PSEUDO_CASES[world], world)
+    bad, expected, after = pseudo_error_cases(world)
+    for rank in range(world):
+        per_rank[rank] += bad[rank]
+    reports, codes, arrived = run_torch_world(tmp_path, world, per_rank,
+                                              target="torch_pseudo_rank")
+    assert codes == [0] * world, codes
+    check_pseudo(reports, wants, world)
+    check_pseudo_errors(reports, expected, world)
+    check_pseudo(reports, after, world)
+
+
+def test_mpi4py_pseudo_labels_give_rlcc_pseudo_labels_bytes(tmp_path):
+    pytest.importorskip("mpi4py")
+    mpirun = shutil.which("mpirun")
+    if mpirun is None:
+        pytest.skip("no mpirun")
+    if not rlcc._native.HAS_BLOCK_JACCARD:
+        pytest.skip("librlcc without the 1.8 block Jaccard")
+    world = 3
+    cases = PSEUDO_CASES[3][:2] + [("pl-mpi-keep", 64, [90, 0, 260], 24, 30, 0.9,
+                                    {"reliability": False, "outliers": "keep"}, None)]
+    per_rank, wants = pseudo_build(cases, world)
+    bad, expected, after = pseudo_error_cases(world)
+    for rank in range(world):
+        per_rank[rank] += bad[rank]
+    wants.update(after)
+    payload = [(per_rank[0][i][0], [per_rank[r][i][1] for r in range(world)],
+                [per_rank[r][i][2] for r in range(world)]) for i in range(len(per_rank[0]))]
+    path = tmp_path / "pseudo.pkl"
+    with open(path, "wb") as f:
+        pickle.dump(payload, f)
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1", PYTHONPATH=os.pathsep.join(sys.path))
+    session = tempfile.mkdtemp(prefix="rlmpi")
+    try:
+        command = [mpirun, "--oversubscribe", "--bind-to", "none", "--mca", "btl",
+                   "self,vader,tcp", "--mca", "orte_tmpdir_base", session, "--mca",
+                   "btl_vader_backing_directory", session, "-np", str(world), sys.executable,
+                   str(WORKER), "mpi-pseudo", str(path)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=90)
+        assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-4000:])
+        with open(f"{path}.out", "rb") as f:
+            reports = {(r[0], r[1]): r for r in pickle.load(f)}
+        for rank in range(world):
+            assert reports[(rank, None)][3] is False  # torch was never imported
+        check_pseudo(reports, wants, world)
+        check_pseudo_errors(reports, expected, world)
+    finally:
+        shutil.rmtree(session, ignore_errors=True)

@@ -25,6 +25,8 @@ from ._later import (CameraProxies, camera_proxies, cross_agreement, eps_from_qu
                      part_weights)
 # k-means (issue #15 item 3)
 from ._kmeans import KMeansResult, kmeans, kmeans_init_faiss
+# 1.8: the block Jaccard (rows held in pieces) and pseudo labels of a graph
+from ._block_jaccard import JaccardPlan, jaccard_rows, pseudo_labels_graph
 
 __all__ = [
     "__version__",
@@ -63,6 +65,10 @@ __all__ = [
     "InfomapLabels",
     "infomap_links",
     "map_codelength",
+    # 1.8: the block Jaccard
+    "JaccardPlan",
+    "jaccard_rows",
+    "pseudo_labels_graph",
 ]
 
 

@@ -514,6 +514,39 @@ def require_knn_bytes(what: str) -> None:
         raise RLCCError(E_INVALID_ARGUMENT,
                         f"{what}: needs librlcc 1.8 (rlcc_knn_update_pair, rlcc_knn_state_save, "
                         f"rlcc_knn_state_load); loaded {library_version()} from {library_path}")
+
+# 1.8: the block Jaccard (rlcc_jaccard_plan_*, rlcc_jaccard_rows) and the
+# pseudo labels of a graph. Looked up as the block kNN calls above are.
+HAS_BLOCK_JACCARD = all(hasattr(lib, name) for name in (
+    "rlcc_jaccard_plan_new", "rlcc_jaccard_plan_offer", "rlcc_jaccard_plan_weights",
+    "rlcc_jaccard_plan_free", "rlcc_jaccard_rows", "rlcc_pseudo_labels_graph"))
+_declare_optional("rlcc_jaccard_plan_new", ctypes.c_int, c_int64_p, _i64, _i64, _i64, _i64,
+                  ctypes.POINTER(JaccardOptions),
+                  ctypes.POINTER(ctypes.c_void_p))  # knn, n, row0, row1, d, options, plan
+_declare_optional("rlcc_jaccard_plan_free", None, ctypes.c_void_p)
+_declare_optional("rlcc_jaccard_plan_offer", ctypes.c_int, ctypes.c_void_p, c_float_p, _i64,
+                  c_float_p, _i64, _i64, _i64)  # plan, rows, ldr, refs, n_refs, ldf, ref_offset
+_declare_optional("rlcc_jaccard_plan_weights", ctypes.c_int, ctypes.c_void_p,
+                  ctypes.POINTER(ctypes.c_void_p))  # plan, weights
+_declare_optional("rlcc_jaccard_rows", ctypes.c_int, _i64, c_int64_p, c_int32_p, c_float_p,
+                  c_int64_p, _i64, _i64, ctypes.POINTER(JaccardOptions),
+                  ctypes.POINTER(ctypes.c_void_p))  # n, indptr, indices, data, knn, row0,
+# row1, options, out
+_declare_optional("rlcc_pseudo_labels_graph", ctypes.c_int, _i64, c_int64_p, c_int32_p,
+                  c_float_p, ctypes.POINTER(PseudoOptions), c_int32_p, c_int64_p,
+                  ctypes.POINTER(_f64))  # n, indptr, indices, data, options, labels,
+# n_classes, threshold
+
+
+def require_block_jaccard(what: str) -> None:
+    """Raises when the loaded librlcc predates 1.8's block Jaccard calls."""
+    if not HAS_BLOCK_JACCARD:
+        raise RLCCError(E_INVALID_ARGUMENT,
+                        f"{what}: needs librlcc 1.8 (rlcc_jaccard_plan_new, rlcc_jaccard_rows, "
+                        f"rlcc_pseudo_labels_graph); loaded {library_version()} from "
+                        f"{library_path}")
+
+
 _declare("rlcc_refiner_options_init", ctypes.c_int, ctypes.POINTER(RefinerOptions),
          ctypes.c_size_t)
 _declare("rlcc_refiner_new", ctypes.c_int, _i64, _i64, ctypes.POINTER(PseudoOptions),

@@ -34,7 +34,9 @@ class PseudoLabels(NamedTuple):
     labels: np.ndarray      # int32 (n,)
     n_classes: int
     threshold: float        # the reliability threshold used
-    centroids: np.ndarray   # float32 (n_classes, d), L2-normalised means
+    # float32 (n_classes, d), L2-normalised means; None from
+    # rlcc.pseudo_labels_graph (a graph has no feature rows)
+    centroids: Optional[np.ndarray]
 
 
 class Generation(NamedTuple):

@@ -9,6 +9,13 @@ CPU tensors, so gloo) or over an mpi4py communicator (``comm``; torch is then
 never imported). Importing ``rlcc`` or ``rlcc.distributed`` imports neither
 torch nor mpi4py: each is imported by the call that uses it.
 
+``pseudo_labels(local_x, group=None, comm=None, timeout=600.0, **kwargs)``
+is :func:`rlcc.pseudo_labels` of the rows of every rank, the same result
+(labels of all N rows, n_classes, threshold, centroids) on every rank, byte
+for byte the one-process result; its stages (the header check, this
+module's kNN ring with k = k1, then the block Jaccard of librlcc 1.8) are
+in its docstring. The schedule below is the kNN's.
+
 The schedule (librlcc_mpi's ``rlcc_mpi_knn`` runs the same one)
 ----------------------------------------------------------------------
 
@@ -82,10 +89,11 @@ does not answer is named: O(P) small messages a rank per step.
 
 from __future__ import annotations
 
+import ctypes
 import math
 import struct
 import time
-from typing import Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 import numpy as np
 
@@ -93,7 +101,10 @@ from . import _native as native
 from ._dbscan import as_float32_matrix
 from ._knn_state import KnnState
 
-__all__ = ["knn", "DistributedError", "RemoteError", "Timeout", "CommError"]
+if TYPE_CHECKING:
+    from ._rlcc import PseudoLabels
+
+__all__ = ["knn", "pseudo_labels", "DistributedError", "RemoteError", "Timeout", "CommError"]
 
 #: librlcc_mpi's pinned codes (rlcc_mpi.h), carried by the exceptions below.
 E_REMOTE = -101
@@ -518,6 +529,12 @@ def _drain(transport, pending) -> None:
 def _ring_knn(transport, local_x, k, n_threads, max_bytes, error):
     rows, k, n_threads, max_bytes, error = _check_locally(local_x, k, n_threads, max_bytes, error)
     ns, d = _header_check(transport, rows, k, error)
+    return _knn_ring(transport, rows, ns, d, k, n_threads, max_bytes)
+
+
+def _knn_ring(transport, rows, ns, d, k, n_threads, max_bytes):
+    """Steps 1 .. floor(P / 2) + 1 of the schedule, after a header check
+    (of knn's, or of pseudo_labels's): this rank's (indices, sqdist)."""
     P, r = transport.size, transport.rank
     offsets = [0] * P
     for b in range(1, P):
@@ -639,3 +656,493 @@ def _ring_knn(transport, local_x, k, n_threads, max_bytes, error):
         if state is not None:
             state.close()
     return result
+
+
+# ---- pseudo labels ------------------------------------------------------------------------
+
+#: The options every rank must give alike (the normalised kwargs), as packed
+#: in the pseudo-label header after n_local, d and the error flag.
+_AGREED = struct.Struct("<10if3ddq")  # method metric k1 k2 variant normalize outliers
+#                                       reliability guard n_eps, cutoff, eps[3], threshold,
+#                                       min_samples
+_PSEUDO_INTS = struct.Struct("<qqq")  # n_local, d, error flag
+_PSEUDO_HEADER_BYTES = _PSEUDO_INTS.size + _AGREED.size + _MESSAGE_BYTES
+_AGREED_NAMES = ("method", "metric", "k1", "k2", "variant", "normalize", "outliers",
+                 "reliability", "guard", "eps", "cutoff", "eps", "threshold", "min_samples")
+
+
+def _pseudo_parameters():
+    import inspect
+
+    from ._rlcc import pseudo_labels as single
+
+    return [name for name in inspect.signature(single).parameters if name != "X"]
+
+
+def _agreed_of(opts) -> tuple:
+    eps = sorted(opts.eps[:opts.n_eps]) + [0.0] * (3 - opts.n_eps)  # the library sorts them
+    return (opts.method, opts.metric, opts.k1, opts.k2, opts.variant, opts.normalize,
+            opts.outliers, opts.reliability, opts.guard, opts.n_eps, opts.cutoff, *eps,
+            opts.threshold, opts.min_samples)
+
+
+def _shown(fields: tuple) -> dict:
+    """The agreed options as the caller named them, for the messages."""
+    from ._rlcc import _METHODS, _METRICS, _OUTLIERS, _VARIANTS
+
+    def name_of(table, value):
+        return next((key for key, code in table.items() if code == value), value)
+
+    (method, metric, k1, k2, variant, normalize, outliers, reliability, guard, n_eps, cutoff,
+     e0, e1, e2, threshold, min_samples) = fields
+    eps = (e0, e1, e2)[:n_eps]
+    return {"method": repr(name_of(_METHODS, method)), "metric": repr(name_of(_METRICS, metric)),
+            "k1": k1, "k2": k2, "variant": repr(name_of(_VARIANTS, variant)),
+            "normalize": bool(normalize), "outliers": repr(name_of(_OUTLIERS, outliers)),
+            "reliability": bool(reliability), "guard": bool(guard),
+            "eps": eps[0] if n_eps == 1 else eps, "cutoff": cutoff,
+            "threshold": None if threshold < 0 else threshold, "min_samples": min_samples}
+
+
+def _pseudo_locally(local_x, kwargs, error):
+    """(rows or None, filled PseudoOptions or None, n_threads, max_bytes,
+    first error or None): the checks a rank makes on its own input."""
+    from ._rlcc import _pseudo_options
+
+    rows = opts = None
+    n_threads = max_bytes = 0
+    try:
+        known = _pseudo_parameters()
+        unknown = sorted(set(kwargs) - set(known))
+        if unknown:
+            raise native.invalid(f"pseudo_labels: unexpected argument(s) {', '.join(unknown)} "
+                                 f"(it takes those of rlcc.pseudo_labels)")
+        method, metric = kwargs.get("method", "dbscan"), kwargs.get("metric", "jaccard")
+        if method != "dbscan" or metric != "jaccard":
+            raise native.invalid(
+                f"method, metric: {method!r}, {metric!r}; rlcc.distributed.pseudo_labels labels "
+                "by DBSCAN over the Jaccard distance only (method='dbscan', metric='jaccard')")
+        if kwargs.get("normalize", False):
+            raise native.invalid("normalize: rlcc.distributed.pseudo_labels takes the rows as "
+                                 "they are; L2-normalise them first and pass normalize=False")
+        if kwargs.get("knn") is not None:
+            raise native.invalid("knn: rlcc.distributed.pseudo_labels computes the kNN lists "
+                                 "itself (rlcc.distributed.knn); pass knn=None")
+        if kwargs.get("init") is not None:
+            raise native.invalid("init: only method='kmeans' reads start centroids")
+        given = {key: value for key, value in kwargs.items()
+                 if key in ("eps", "min_samples", "k1", "k2", "variant", "cutoff", "outliers",
+                            "reliability", "guard", "threshold", "n_threads", "max_bytes")}
+        opts = _pseudo_options(**{"eps": (0.58, 0.6, 0.62), "min_samples": 4, "metric": "jaccard",
+                                  "k1": 30, "k2": 6, "variant": "dot", "cutoff": 0.9,
+                                  "outliers": "singleton", "reliability": None, "guard": True,
+                                  "threshold": None, "n_threads": 0, **given})
+        n_threads, max_bytes = int(opts.n_threads), int(opts.max_bytes)
+        # librlcc checks the options as rlcc_pseudo_labels() does (a graph of
+        # no rows: k1 <= N is the collective check below), as librlcc_mpi does
+        native.check(native.lib.rlcc_pseudo_labels_graph(0, None, None, None, ctypes.byref(opts),
+                                                         None, None, None))
+    except native.InvalidArgument as refused:
+        error = error or str(refused)
+        opts = None
+    try:
+        rows = _local_rows(local_x)
+        if opts is not None and opts.variant == 0:  # RLCC_JACCARD_DOT: unit rows
+            norms = np.sqrt(np.einsum("ij,ij->i", rows.astype(np.float64),
+                                      rows.astype(np.float64)))
+            bad = np.flatnonzero(np.abs(norms - 1.0) > 1e-3)
+            if bad.size:
+                raise native.invalid(
+                    f"x: row {int(bad[0])} has norm {norms[bad[0]]:g}, not 1 within 0.001 (the "
+                    "dot variant needs unit rows: L2-normalise them first)")
+    except native.InvalidArgument as refused:
+        error = error or str(refused)
+    return rows, opts, n_threads, max_bytes, error
+
+
+def _pseudo_header_check(transport, rows, opts, error):
+    """Row counts and d of every rank, or InvalidArgument on every rank: a
+    rank's refusal, d or an option that differs from rank 0's, k1 > N."""
+    n_local, d = (rows.shape if rows is not None else (0, 0))
+    agreed = _agreed_of(opts) if opts is not None else (0,) * 10 + (0.0,) * 5 + (0,)
+    header = (_PSEUDO_INTS.pack(n_local, d, 1 if error else 0) + _AGREED.pack(*agreed)
+              + _pack_message(error or "", _MESSAGE_BYTES))
+    table = _exchange(transport, header, _tag(0, _STATUS), "the header check")
+    P = transport.size
+    ints = [_PSEUDO_INTS.unpack_from(table[r].tobytes()) for r in range(P)]
+    failed = [(r, _unpack_message(table[r, _PSEUDO_INTS.size + _AGREED.size:].tobytes()))
+              for r in range(P) if ints[r][2]]
+    if failed:
+        raise native.invalid(_ranks_named(failed))
+    ns = [f[0] for f in ints]
+    fields = [_AGREED.unpack_from(table[r].tobytes(), _PSEUDO_INTS.size) for r in range(P)]
+    disagree = [f"rank {r} has d = {ints[r][1]}, rank 0 has d = {ints[0][1]}"
+                for r in range(1, P) if ints[r][1] != ints[0][1]]
+    first = _shown(fields[0])
+    for r in range(1, P):
+        if fields[r] != fields[0]:
+            theirs = _shown(fields[r])
+            disagree += [f"rank {r} has {name} = {theirs[name]}, rank 0 has {name} = "
+                         f"{first[name]}" for name in first if theirs[name] != first[name]]
+    if disagree:
+        raise native.invalid("; ".join(disagree))
+    total = sum(ns)
+    if 0 < total < opts.k1:
+        raise native.invalid(f"k1: {opts.k1} exceeds the {total} rows of all ranks")
+    return ns, ints[0][1]
+
+
+def _gather(transport, mine: np.ndarray, theirs: List[np.ndarray], tag: int,
+            stage: str) -> List[np.ndarray]:
+    """Every rank's block (sizes known to all: ``theirs[b]`` is a buffer of
+    rank b's size, ``mine`` this rank's block), in rank order: an
+    all-gather of point-to-point messages (empty blocks do not travel), one
+    deadline for the whole exchange."""
+    P, r = transport.size, transport.rank
+    theirs = list(theirs)
+    theirs[r] = mine
+    deadline = time.monotonic() + transport.timeout
+    posted = []
+    try:
+        for peer in range(P):
+            if peer != r and theirs[peer].size:
+                posted.append((transport.irecv(theirs[peer], peer, tag, stage), peer))
+        if mine.size:
+            for peer in range(P):
+                if peer != r:
+                    posted.append((transport.isend(mine, peer, tag, stage), peer))
+        for handle, peer in posted:
+            transport.wait(handle, peer, stage, deadline - time.monotonic())
+    except DistributedError:
+        _IN_FLIGHT.append((posted, theirs, mine))
+        raise
+    return theirs
+
+
+def _csr_bytes(matrix) -> np.ndarray:
+    """A (rows, N) CSR piece as bytes: row lengths (int64), indices (int32),
+    data (float32)."""
+    lengths = np.diff(np.asarray(matrix.indptr, dtype=np.int64))
+    return np.concatenate([lengths.view(np.uint8),
+                           np.ascontiguousarray(matrix.indices, dtype=np.int32).view(np.uint8),
+                           np.ascontiguousarray(matrix.data, dtype=np.float32).view(np.uint8)])
+
+
+def _gather_csr(transport, piece, ns, N, step, stage):
+    """The (n_b, N) CSR pieces of every rank stacked in rank order: their
+    entry counts (an all-gather), then the pieces."""
+    import scipy.sparse as sp
+
+    mine = _csr_bytes(piece) if piece is not None else np.zeros(8 * ns[transport.rank], np.uint8)
+    nnz = int(piece.nnz) if piece is not None else 0
+    table = _exchange(transport, struct.pack("<q", nnz), _tag(step, _SIZE),
+                      f"{stage} (sizes)")
+    counts = [struct.unpack_from("<q", table[b].tobytes())[0] for b in range(transport.size)]
+    buffers = [np.empty(8 * ns[b] + 8 * counts[b], np.uint8) for b in range(transport.size)]
+    blocks = _gather(transport, mine, buffers, _tag(step, _LISTS), stage)
+    lengths, indices, data = [], [], []
+    for b, block in enumerate(blocks):
+        lengths.append(block[:8 * ns[b]].view(np.int64))
+        indices.append(block[8 * ns[b]:8 * ns[b] + 4 * counts[b]].view(np.int32))
+        data.append(block[8 * ns[b] + 4 * counts[b]:].view(np.float32))
+    indptr = np.zeros(N + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(lengths), out=indptr[1:])
+    return sp.csr_matrix((np.concatenate(data), np.concatenate(indices), indptr), shape=(N, N),
+                         copy=False)
+
+
+def _class_sums(rows, labels_local, classes, sums):
+    """Adds this rank's rows to ``sums`` (float32, row t for class
+    ``classes[t]``), each class's rows in row order: rlcc_centroids()'s
+    float32 accumulation, continued."""
+    keep = np.flatnonzero(labels_local >= 0)
+    if keep.size == 0:
+        return
+    slot = np.searchsorted(classes, labels_local[keep])
+    order = np.argsort(slot, kind="stable")
+    sorted_slot = slot[order]
+    starts = np.flatnonzero(np.r_[True, sorted_slot[1:] != sorted_slot[:-1]])
+    occurrence = np.empty(keep.size, dtype=np.int64)
+    occurrence[order] = np.arange(keep.size) - np.repeat(starts, np.diff(np.r_[starts,
+                                                                                keep.size]))
+    for t in range(int(occurrence.max()) + 1):  # the t-th member of every class at once
+        pick = np.flatnonzero(occurrence == t)
+        sums[slot[pick]] += rows[keep[pick]]
+
+
+def _finish_centroids(sums, counts):
+    """rlcc__centroids_norm's RLCC_CENTROID_NORM_DOUBLE ending: the float32
+    mean, its squared norm summed in double in column order, one scale."""
+    mean = np.where(counts[:, None] > 0, sums / counts.astype(np.float32)[:, None],
+                    np.float32(0)).astype(np.float32)
+    wide = mean.astype(np.float64)
+    norm2 = np.cumsum(wide * wide, axis=1)[:, -1] if mean.shape[1] else np.zeros(len(mean))
+    scale = np.zeros(len(mean))
+    positive = norm2 > 0
+    scale[positive] = 1.0 / np.sqrt(norm2[positive])
+    return (wide * scale[:, None]).astype(np.float32)
+
+
+def _centroids_chain(transport, rows, labels, n_classes, ns, offsets, d, status, step):
+    """The centroids of every class, the bytes rlcc.centroids gives on the
+    whole matrix: the float32 per-class sums travel from rank 0 to rank P - 1
+    (each rank continues them with its rows in row order), the rank holding
+    a class's last member finishes it, and the finished rows are
+    all-gathered."""
+    P, r = transport.size, transport.rank
+    N = len(labels)
+    member = np.flatnonzero(labels >= 0)
+    first = np.full(n_classes, N, dtype=np.int64)
+    last = np.full(n_classes, -1, dtype=np.int64)
+    np.minimum.at(first, labels[member], member)
+    np.maximum.at(last, labels[member], member)
+    counts = np.bincount(labels[member], minlength=n_classes).astype(np.int64)
+    bounds = offsets + [N]
+    owner = np.searchsorted(np.asarray(bounds[1:]), last, side="right")  # rank of the last member
+    owner[last < 0] = -1  # a label without members (guard=False): a zero row, as librlcc
+
+    def open_at(b):  # classes with members before row bounds[b] and at or after it
+        return np.flatnonzero((first < bounds[b]) & (last >= bounds[b]))
+
+    incoming = open_at(r) if r > 0 else np.zeros(0, np.int64)
+    outgoing = open_at(r + 1) if r + 1 < P else np.zeros(0, np.int64)
+    local = labels[offsets[r]:offsets[r] + ns[r]]
+    classes = np.union1d(incoming, local[local >= 0]).astype(np.int64)
+    sums = np.zeros((classes.size, d), dtype=np.float32)
+    stage = f"the centroid sums from rank {(r - 1) % P}"
+    if incoming.size:
+        buffer = np.empty((incoming.size, d), dtype=np.float32)
+        transport.wait(transport.irecv(buffer, r - 1, _tag(step, _BLOCK), stage), r - 1, stage)
+        sums[np.searchsorted(classes, incoming)] = buffer
+    if status.error is None:
+        try:
+            _class_sums(rows, local, classes, sums)
+        except Exception as failure:  # the sums still travel; the status check tells
+            status.record(failure)
+    if outgoing.size:
+        stage = f"the centroid sums to rank {r + 1}"
+        payload = np.ascontiguousarray(sums[np.searchsorted(classes, outgoing)])
+        transport.wait(transport.isend(payload, r + 1, _tag(step, _BLOCK), stage), r + 1, stage)
+    owned = [np.flatnonzero(owner == b) for b in range(P)]
+    mine = np.zeros((owned[r].size, d), dtype=np.float32)
+    if status.error is None:
+        try:
+            at = np.searchsorted(classes, owned[r])
+            mine = _finish_centroids(sums[at], counts[owned[r]])
+        except Exception as failure:
+            status.record(failure)
+    blocks = _gather(transport, mine, [np.empty((owned[b].size, d), np.float32)
+                                       for b in range(P)], _tag(step, _LISTS),
+                     "the gather of the centroids")
+    centroids = np.zeros((n_classes, d), dtype=np.float32)
+    for b in range(P):
+        centroids[owned[b]] = blocks[b]
+    return centroids
+
+
+def pseudo_labels(local_x: Any, group=None, comm=None, timeout: float = 600.0,
+                  **kwargs: Any) -> "PseudoLabels":
+    """:func:`rlcc.pseudo_labels` of the rows of every rank of the group:
+    the same :class:`rlcc.PseudoLabels` on every rank, with the labels of
+    ALL N rows (rank 0's rows first), n_classes, threshold and the
+    centroids of every class, byte for byte what ``rlcc.pseudo_labels(
+    np.concatenate(all ranks' rows), **kwargs)`` gives in one process.
+
+    Collective: every rank of the group calls it, with its own rows
+    (``n_local`` may be 0) and the same options. ``group``, ``comm`` and
+    ``timeout`` as :func:`knn`; ``kwargs`` those of :func:`rlcc.pseudo_labels`:
+    DBSCAN over the Jaccard distance only (``method="dbscan"``,
+    ``metric="jaccard"``, the defaults), rows as they are
+    (``normalize=False``: L2-normalise them first for the dot variant) and
+    the kNN computed here (``knn=None``); anything else raises
+    ``rlcc.InvalidArgument`` on every rank naming it. eps, min_samples, k1,
+    k2, variant, cutoff, outliers, reliability, guard and threshold must
+    agree across ranks; n_threads and max_bytes are each rank's own
+    (max_bytes bounds each librlcc call of the rank: the kNN state, the
+    plan, the Jaccard rows, the labels; not the gathered matrices).
+
+    The schedule (librlcc_mpi's ``rlcc_mpi_pseudo_labels`` runs the same
+    stages), every stage ending in a status check (a rank that failed
+    raises its own error, the others :class:`RemoteError`):
+
+    a. the header check: every rank validates its rows and options locally
+       (librlcc checks the options as rlcc_pseudo_labels() does) and
+       all-gathers n_local, d, the options that must agree and its error;
+       a refusal, another d or option than rank 0's, or k1 > N raises the
+       same InvalidArgument on every rank, naming the ranks and options.
+    b. the ring kNN of :func:`knn` with k = k1 (steps 1 .. floor(P/2) + 1).
+    c. the kNN lists of every rank all-gathered in rank order: N x k1 on
+       every rank.
+    d. ``plan = rlcc.JaccardPlan(lists, N, rows=(o_r, o_r + n_r), d, ...)``,
+       offered its own block; then P - 1 ring steps: at step t rank r
+       holds block (r - t) mod P, received from rank r - 1; it posts the
+       forward of that block to rank r + 1 and the receive of the next
+       one BEFORE offering it, so the transfers overlap the offer; the
+       status check; then the wait for the step's sends. Every rank sees
+       every block once; empty blocks do not travel.
+    e. the plan's weight rows, all-gathered in rank order (entry counts,
+       then the CSR pieces): V, N x N.
+    f. ``rlcc.jaccard_rows(V, lists, own range)``, all-gathered in rank
+       order: the Jaccard graph (rlcc_jaccard()'s, byte for byte).
+    g. rlcc_pseudo_labels_graph() of the graph on every rank: labels,
+       n_classes, threshold.
+    h. the centroids as rlcc_centroids() sums them, float32 in row order
+       per class: the partial sums of the classes that span a rank
+       boundary travel from rank 0 to rank P - 1 (rank r adds its rows,
+       in order, to what rank r - 1 sent; never an all-reduce, whose order
+       would change bits), the rank holding a class's last member divides
+       by the count and normalises (in double, in column order, as
+       librlcc), and the finished rows are all-gathered.
+
+    Tags: the header is step 0's status, the kNN ring steps 1 ..
+    floor(P/2) + 1; with B = floor(P/2) + 2, the list gather is step B,
+    ring step t is step B + t, the weights step B + P, the Jaccard rows
+    B + P + 1, the labels' status B + P + 2, the centroids B + P + 3.
+    Timeouts and dead peers as :func:`knn`.
+    """
+    if group is not None and comm is not None:
+        raise native.invalid("group, comm: pass a torch.distributed group or an mpi4py "
+                             "communicator, not both")
+    native.require_block_jaccard("rlcc.distributed.pseudo_labels")
+    native.require_knn_bytes("rlcc.distributed.pseudo_labels")
+    error = None
+    try:
+        wait_seconds = float(timeout)
+        if not (math.isfinite(wait_seconds) and wait_seconds > 0):
+            raise ValueError
+    except (TypeError, ValueError):
+        error = f"timeout: {timeout!r}; it must be a finite number of seconds > 0"
+        wait_seconds = 600.0
+    transport = (_MpiTransport(comm, wait_seconds) if comm is not None
+                 else _TorchTransport(group, wait_seconds))
+    ok = False
+    try:
+        result = _pseudo_labels(transport, local_x, kwargs, error)
+        ok = True
+        return result
+    finally:
+        transport.close(ok)
+
+
+def _pseudo_labels(transport, local_x, kwargs, error):
+    from ._block_jaccard import JaccardPlan, _graph_labels, jaccard_rows
+    from ._rlcc import PseudoLabels
+    from ._rlcc import pseudo_labels as single
+
+    rows, opts, n_threads, max_bytes, error = _pseudo_locally(local_x, kwargs, error)
+    ns, d = _pseudo_header_check(transport, rows, opts, error)
+    P, r = transport.size, transport.rank
+    N = sum(ns)
+    if N == 0:  # nothing travels: the one-process result of no rows
+        return single(np.zeros((0, d), np.float32), **kwargs)
+    offsets = [0] * P
+    for b in range(1, P):
+        offsets[b] = offsets[b - 1] + ns[b - 1]
+    k1 = int(opts.k1)
+    jaccard = dict(k1=k1, k2=int(opts.k2), variant="sqeuclidean" if opts.variant else "dot",
+                   cutoff=float(opts.cutoff), n_threads=n_threads, max_bytes=max_bytes)
+    # b. the kNN of every row of this rank, k = k1
+    indices, _ = _knn_ring(transport, rows, ns, d, k1, n_threads, max_bytes)
+    B = P // 2 + 2
+    # c. the lists of every rank
+    parts = _gather(transport, np.ascontiguousarray(indices, dtype=np.int64),
+                    [np.empty((ns[b], k1), np.int64) for b in range(P)], _tag(B, _BLOCK),
+                    "the gather of the kNN lists")
+    lists = np.concatenate(parts)
+    status = _Status()
+    plan = None
+    incoming = None
+    sends: list = []
+    nxt, prv = (r + 1) % P, (r - 1) % P
+
+    def post(t: int, held: np.ndarray):
+        """At ring step t (0: the own block): forward the held block to
+        rank r + 1 for step t + 1 and post the receive of block (r - t - 1)."""
+        if t + 1 > P - 1:
+            return None
+        b_out, b_in = (r - t) % P, (r - t - 1) % P
+        if ns[b_out]:
+            stage = f"Jaccard ring step {t + 1}: sending block {b_out} to rank {nxt}"
+            sends.append((transport.isend(held, nxt, _tag(B + t + 1, _BLOCK), stage), nxt, stage))
+        if ns[b_in]:
+            buffer = np.empty((ns[b_in], d), dtype=np.float32)
+            stage = f"Jaccard ring step {t + 1}: receiving block {b_in} from rank {prv}"
+            return transport.irecv(buffer, prv, _tag(B + t + 1, _BLOCK), stage), buffer, stage
+        return None
+
+    try:
+        # d. the plan, offered every block as the blocks go around the ring
+        incoming = post(0, rows)
+        try:
+            plan = JaccardPlan(lists, N, (offsets[r], offsets[r] + ns[r]), d, **jaccard)
+            plan.offer(rows, rows, offsets[r])
+        except Exception as failure:  # reported at the first status check
+            status.record(failure)
+        for t in range(1, P):
+            visiting = None
+            if incoming is not None:
+                handle, visiting, stage = incoming
+                transport.wait(handle, prv, stage)
+                incoming = None
+            if visiting is None:
+                visiting = np.empty((0, d), dtype=np.float32)  # an empty block
+            incoming = post(t, visiting)
+            if status.error is None and visiting.shape[0]:
+                try:
+                    plan.offer(rows, visiting, offsets[(r - t) % P])
+                except Exception as failure:
+                    status.record(failure)
+            try:
+                _status_check(transport, status, _tag(B + t, _STATUS),
+                              f"Jaccard ring step {t}'s status check")
+            except (Timeout, CommError):
+                raise
+            except Exception:
+                pending = ([incoming[:1] + (prv, incoming[2])] if incoming else []) + sends
+                incoming = None
+                _drain(transport, pending)
+                sends.clear()
+                raise
+            for handle, peer, stage in sends:
+                transport.wait(handle, peer, stage)
+            sends.clear()
+        # e. the weight rows of every rank: V
+        weights = None
+        if status.error is None:
+            try:
+                weights = plan.weights()
+            except Exception as failure:
+                status.record(failure)
+        if plan is not None:
+            plan.close()
+        _status_check(transport, status, _tag(B + P, _STATUS), "the weights' status check")
+        V = _gather_csr(transport, weights, ns, N, B + P, "the gather of the weights")
+        # f. the Jaccard rows of every rank: the graph
+        own = None
+        try:
+            own = jaccard_rows(V, lists, (offsets[r], offsets[r] + ns[r]), **jaccard)
+        except Exception as failure:
+            status.record(failure)
+        del V
+        _status_check(transport, status, _tag(B + P + 1, _STATUS),
+                      "the Jaccard rows' status check")
+        graph = _gather_csr(transport, own, ns, N, B + P + 1, "the gather of the Jaccard rows")
+        # g. the labels, on every rank
+        result = None
+        try:
+            result = _graph_labels(graph, opts)
+        except Exception as failure:
+            status.record(failure)
+        del graph
+        _status_check(transport, status, _tag(B + P + 2, _STATUS), "the labels' status check")
+        # h. the centroids
+        centroids = _centroids_chain(transport, rows, result.labels, result.n_classes, ns,
+                                     offsets, d, status, B + P + 3)
+        _status_check(transport, status, _tag(B + P + 4, _STATUS), "the final status check")
+        return PseudoLabels(result.labels, result.n_classes, result.threshold, centroids)
+    except (Timeout, CommError):
+        _IN_FLIGHT.extend(([incoming] if incoming else []) + sends)
+        raise
+    finally:
+        if plan is not None:
+            plan.close()

@@ -738,10 +738,10 @@ def _pseudo_locally(local_x, kwargs, error):
                                   "outliers": "singleton", "reliability": None, "guard": True,
                                   "threshold": None, "n_threads": 0, **given})
         n_threads, max_bytes = int(opts.n_threads), int(opts.max_bytes)
-        # librlcc checks the options as rlcc_pseudo_labels() does (a graph of
-        # no rows: k1 <= N is the collective check below), as librlcc_mpi does
-        native.check(native.lib.rlcc_pseudo_labels_graph(0, None, None, None, ctypes.byref(opts),
-                                                         None, None, None))
+        # librlcc checks the options itself: rlcc_pseudo_labels() of no rows
+        # (k1 <= N is the collective check below), as librlcc_mpi does
+        native.check(native.lib.rlcc_pseudo_labels(None, 0, 1, 1, ctypes.byref(opts),
+                                                   None, None, None))
     except native.InvalidArgument as refused:
         error = error or str(refused)
         opts = None

@@ -432,3 +432,63 @@ int rlcc_go_eps_from_quantile_csr(int64_t n, const int64_t *indptr, const int32_
     return capture(rlcc_eps_from_quantile_csr(n, indptr, indices, data, rho, options, eps), err);
 }
 /* ---- end of 1.7 items 1, 4, 5 ---- */
+
+/* librlcc 1.8 */
+int rlcc_go_knn_update_pair(rlcc_knn_state *a, const float *rows_a, int64_t d_a, rlcc_knn_state *b,
+                            const float *rows_b, int64_t d_b, rlcc_go_error *err)
+{
+    return capture(rlcc_knn_update_pair(a, rows_a, at_least_one(d_a), b, rows_b, at_least_one(d_b)),
+                   err);
+}
+
+int rlcc_go_knn_state_save(const rlcc_knn_state *state, void *buffer, size_t capacity,
+                           size_t *size, rlcc_go_error *err)
+{
+    return capture(rlcc_knn_state_save(state, buffer, capacity, size), err);
+}
+
+int rlcc_go_knn_state_load(const void *buffer, size_t size, const rlcc_knn_options *options,
+                           rlcc_knn_state **state, rlcc_go_error *err)
+{
+    static const unsigned char none[1] = {0}; /* no bytes: the size is refused, not a NULL buffer */
+    return capture(rlcc_knn_state_load(buffer != NULL ? buffer : none, size, options, state), err);
+}
+
+int rlcc_go_jaccard_plan_new(const int64_t *knn, int64_t n, int64_t row0, int64_t row1, int64_t d,
+                             const rlcc_jaccard_options *options, rlcc_jaccard_plan **plan,
+                             rlcc_go_error *err)
+{
+    return capture(rlcc_jaccard_plan_new(knn, n, row0, row1, d, options, plan), err);
+}
+
+int rlcc_go_jaccard_plan_offer(rlcc_jaccard_plan *plan, const float *rows, const float *refs,
+                               int64_t n_refs, int64_t d, int64_t ref_offset, rlcc_go_error *err)
+{
+    const int64_t ld = at_least_one(d);
+    return capture(rlcc_jaccard_plan_offer(plan, rows, ld, refs, n_refs, ld, ref_offset), err);
+}
+
+int rlcc_go_jaccard_plan_weights(const rlcc_jaccard_plan *plan, rlcc_csr **weights,
+                                 rlcc_go_error *err)
+{
+    return capture(rlcc_jaccard_plan_weights(plan, weights), err);
+}
+
+int rlcc_go_jaccard_rows(int64_t n, const int64_t *indptr, const int32_t *indices,
+                         const float *data, const int64_t *knn, int64_t row0, int64_t row1,
+                         const rlcc_jaccard_options *options, rlcc_csr **out, rlcc_go_error *err)
+{
+    return capture(rlcc_jaccard_rows(n, indptr, indices, data, knn, row0, row1, options, out), err);
+}
+
+int rlcc_go_pseudo_labels_graph(int64_t n, const int64_t *indptr, const int32_t *indices,
+                                const float *data, const rlcc_pseudo_options *options,
+                                int32_t *labels, int64_t *n_classes, double *threshold,
+                                rlcc_go_error *err)
+{
+    rlcc_pseudo_options plain = *options; /* no caller lists or start rows: not read here */
+    plain.knn = NULL;
+    plain.kmeans_init = NULL;
+    return capture(rlcc_pseudo_labels_graph(n, indptr, indices, data, &plain, labels, n_classes,
+                                            threshold), err);
+}

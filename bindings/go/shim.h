@@ -178,4 +178,29 @@ int rlcc_go_map_codelength(int64_t n_nodes, const int64_t *src, const int64_t *d
                            const double *weight, int64_t n_links, const int32_t *modules,
                            double *codelength, rlcc_go_error *err);
 
+/* librlcc 1.8: the block kNN's pairs and bytes, the block Jaccard and the
+ * labels of a gathered graph. Rows are contiguous (strides their widths);
+ * buffers are Go byte slices read or written during the call only; options
+ * hold no pointer (the shim gives the pseudo options a NULL knn and init). */
+int rlcc_go_knn_update_pair(rlcc_knn_state *a, const float *rows_a, int64_t d_a, rlcc_knn_state *b,
+                            const float *rows_b, int64_t d_b, rlcc_go_error *err);
+int rlcc_go_knn_state_save(const rlcc_knn_state *state, void *buffer, size_t capacity,
+                           size_t *size, rlcc_go_error *err);
+int rlcc_go_knn_state_load(const void *buffer, size_t size, const rlcc_knn_options *options,
+                           rlcc_knn_state **state, rlcc_go_error *err);
+int rlcc_go_jaccard_plan_new(const int64_t *knn, int64_t n, int64_t row0, int64_t row1, int64_t d,
+                             const rlcc_jaccard_options *options, rlcc_jaccard_plan **plan,
+                             rlcc_go_error *err);
+int rlcc_go_jaccard_plan_offer(rlcc_jaccard_plan *plan, const float *rows, const float *refs,
+                               int64_t n_refs, int64_t d, int64_t ref_offset, rlcc_go_error *err);
+int rlcc_go_jaccard_plan_weights(const rlcc_jaccard_plan *plan, rlcc_csr **weights,
+                                 rlcc_go_error *err);
+int rlcc_go_jaccard_rows(int64_t n, const int64_t *indptr, const int32_t *indices,
+                         const float *data, const int64_t *knn, int64_t row0, int64_t row1,
+                         const rlcc_jaccard_options *options, rlcc_csr **out, rlcc_go_error *err);
+int rlcc_go_pseudo_labels_graph(int64_t n, const int64_t *indptr, const int32_t *indices,
+                                const float *data, const rlcc_pseudo_options *options,
+                                int32_t *labels, int64_t *n_classes, double *threshold,
+                                rlcc_go_error *err);
+
 #endif

@@ -1,8 +1,9 @@
 //! Safe Rust bindings for librlcc: DBSCAN with scikit-learn's labels, the
 //! exact kNN (of a whole matrix, or of rows held in pieces: [`KnnState`]),
-//! the k-reciprocal Jaccard distance, and RLCC's pseudo labels and refiner
+//! the k-reciprocal Jaccard distance (of a whole matrix, or of blocks of rows:
+//! [`JaccardPlan`], [`jaccard_rows`]), and RLCC's pseudo labels and refiner
 //! (on librlcc's kNN lists or the caller's: [`pseudo_labels_with_knn`],
-//! [`Refiner::set_knn`]).
+//! [`Refiner::set_knn`]; on a gathered graph: [`pseudo_labels_graph`]).
 //!
 //! Matrices are row-major `&[f32]` slices with their row count and
 //! dimension; every call returns `Result<_, rlcc::Error>` carrying the
@@ -26,6 +27,9 @@ pub use later::{camera_proxies, cross_agreement, eps_from_quantile, eps_from_qua
 // k-means (1.7, issue #15 item 3)
 mod kmeans;
 pub use kmeans::{kmeans, kmeans_init_faiss, FaissStart, Kmeans, KmeansOptions};
+// 1.8: block kNN pairs and bytes, block Jaccard, the labels of a gathered graph
+mod block;
+pub use block::{jaccard_rows, pseudo_labels_graph, JaccardPlan};
 // InfoMap pseudo labels (issue #15 item 2)
 mod infomap;
 pub use infomap::{infomap_links, infomap_pseudo_labels, map_codelength, InfomapKnn, InfomapLabels, InfomapLinks,

@@ -370,3 +370,26 @@ extern "C" {
         rho: f64, o: *const rlcc_quantile_options, eps: *mut f64) -> c_int;
 }
 // ---- end of 1.7 items 1, 4, 5 ----
+
+// ---- 1.8: block kNN pairs and bytes, block Jaccard, labels of a graph ----
+#[repr(C)]
+pub struct rlcc_jaccard_plan { _private: [u8; 0] }
+
+extern "C" {
+    pub fn rlcc_knn_update_pair(a: *mut rlcc_knn_state, rows_a: *const f32, lda: i64, b: *mut rlcc_knn_state,
+        rows_b: *const f32, ldb: i64) -> c_int;
+    pub fn rlcc_knn_state_save(s: *const rlcc_knn_state, buffer: *mut c_void, capacity: usize,
+        size: *mut usize) -> c_int;
+    pub fn rlcc_knn_state_load(buffer: *const c_void, size: usize, o: *const rlcc_knn_options,
+        state: *mut *mut rlcc_knn_state) -> c_int;
+    pub fn rlcc_jaccard_plan_new(knn: *const i64, n: i64, row0: i64, row1: i64, d: i64,
+        o: *const rlcc_jaccard_options, plan: *mut *mut rlcc_jaccard_plan) -> c_int;
+    pub fn rlcc_jaccard_plan_free(plan: *mut rlcc_jaccard_plan);
+    pub fn rlcc_jaccard_plan_offer(plan: *mut rlcc_jaccard_plan, rows: *const f32, ldr: i64, refs: *const f32,
+        n_refs: i64, ldf: i64, ref_offset: i64) -> c_int;
+    pub fn rlcc_jaccard_plan_weights(plan: *const rlcc_jaccard_plan, weights: *mut *mut rlcc_csr) -> c_int;
+    pub fn rlcc_jaccard_rows(n: i64, indptr: *const i64, indices: *const i32, data: *const f32, knn: *const i64,
+        row0: i64, row1: i64, o: *const rlcc_jaccard_options, out: *mut *mut rlcc_csr) -> c_int;
+    pub fn rlcc_pseudo_labels_graph(n: i64, indptr: *const i64, indices: *const i32, data: *const f32,
+        o: *const rlcc_pseudo_options, labels: *mut i32, n_classes: *mut i64, threshold: *mut f64) -> c_int;
+}

@@ -375,9 +375,7 @@ func JaccardRows(weights CSRMatrix, knn []int64, row0, row1 int, options *Jaccar
 // them to its Jaccard graph. So the JaccardRows of every block,
 // concatenated, give PseudoLabels' labels, class count and threshold.
 // options.Method must be PseudoDBSCAN; the metric, K1, K2, Variant,
-// Normalize and Cutoff take no part in the labels, but librlcc 1.8 still
-// checks the options as PseudoLabels does (K1 <= n, each eps below Cutoff
-// for the Jaccard metric): on a small graph set K1 (and K2) to at most n.
+// Normalize and Cutoff are neither read nor checked.
 // options nil means the defaults.
 func PseudoLabelsGraph(graph CSRMatrix, options *PseudoOptions) (*Labeling, error) {
 	if err := graph.square("graph"); err != nil {

@@ -371,10 +371,7 @@ pub fn jaccard_rows(weights: &Csr, knn: &[i64], row0: usize, row1: usize,
 /// [`jaccard_rows`] over every block, concatenated, give `pseudo_labels`'s
 /// labels, class count and threshold. `options.method` must be
 /// [`PseudoMethod::Dbscan`](crate::PseudoMethod::Dbscan); the metric, `k1`,
-/// `k2`, `normalize` and `cutoff` take no part in the labels, but librlcc
-/// 1.8 still checks the options as `pseudo_labels` does (`k1 <= n`, each
-/// eps below `cutoff` for the Jaccard metric): on a small graph set `k1`
-/// (and `k2`) to at most `n`.
+/// `k2`, `normalize` and `cutoff` are neither read nor checked.
 ///
 /// ```
 /// // two pairs of close rows and a lone one

@@ -294,6 +294,23 @@ class _MpiTransport:
 
 # ---- local checks -------------------------------------------------------------------------
 
+def _open_transport(group, comm, timeout):
+    """The call's transport (mpi4py when comm is given, else torch's group)
+    and the refusal of a bad timeout, or None: a bad timeout is refused
+    collectively like any bad input, so the call still runs on 600 s."""
+    error = None
+    try:
+        wait_seconds = float(timeout)
+        if not (math.isfinite(wait_seconds) and wait_seconds > 0):
+            raise ValueError
+    except (TypeError, ValueError):
+        error = f"timeout: {timeout!r}; it must be a finite number of seconds > 0"
+        wait_seconds = 600.0
+    transport = (_MpiTransport(comm, wait_seconds) if comm is not None
+                 else _TorchTransport(group, wait_seconds))
+    return transport, error
+
+
 def _local_rows(local_x: Any) -> np.ndarray:
     """This rank's rows as a C-contiguous float32 matrix, or InvalidArgument."""
     value = local_x
@@ -369,16 +386,7 @@ def knn(local_x: Any, k: int, group=None, comm=None, n_threads: int = 0, max_byt
     if group is not None and comm is not None:
         raise native.invalid("group, comm: pass a torch.distributed group or an mpi4py "
                              "communicator, not both")
-    error = None
-    try:
-        wait_seconds = float(timeout)
-        if not (math.isfinite(wait_seconds) and wait_seconds > 0):
-            raise ValueError
-    except (TypeError, ValueError):
-        error = f"timeout: {timeout!r}; it must be a finite number of seconds > 0"
-        wait_seconds = 600.0
-    transport = (_MpiTransport(comm, wait_seconds) if comm is not None
-                 else _TorchTransport(group, wait_seconds))
+    transport, error = _open_transport(group, comm, timeout)
     ok = False
     try:
         result = _ring_knn(transport, local_x, k, n_threads, max_bytes, error)
@@ -1005,16 +1013,7 @@ def pseudo_labels(local_x: Any, group=None, comm=None, timeout: float = 600.0,
                              "communicator, not both")
     native.require_block_jaccard("rlcc.distributed.pseudo_labels")
     native.require_knn_bytes("rlcc.distributed.pseudo_labels")
-    error = None
-    try:
-        wait_seconds = float(timeout)
-        if not (math.isfinite(wait_seconds) and wait_seconds > 0):
-            raise ValueError
-    except (TypeError, ValueError):
-        error = f"timeout: {timeout!r}; it must be a finite number of seconds > 0"
-        wait_seconds = 600.0
-    transport = (_MpiTransport(comm, wait_seconds) if comm is not None
-                 else _TorchTransport(group, wait_seconds))
+    transport, error = _open_transport(group, comm, timeout)
     ok = False
     try:
         result = _pseudo_labels(transport, local_x, kwargs, error)

@@ -294,6 +294,24 @@ class _MpiTransport:
 
 # ---- local checks -------------------------------------------------------------------------
 
+def _run(what: str, group, comm, timeout, body):
+    """A collective call: refuses group and comm together, opens the
+    transport and runs ``body(transport, error)`` (error: a refused timeout,
+    for the body's header check to report collectively), then closes the
+    transport (the MPI duplicate is freed only after a clean end)."""
+    if group is not None and comm is not None:
+        raise native.invalid(f"group, comm: {what}: pass a torch.distributed group or an "
+                             "mpi4py communicator, not both")
+    transport, error = _open_transport(group, comm, timeout)
+    ok = False
+    try:
+        result = body(transport, error)
+        ok = True
+        return result
+    finally:
+        transport.close(ok)
+
+
 def _open_transport(group, comm, timeout):
     """The call's transport (mpi4py when comm is given, else torch's group)
     and the refusal of a bad timeout, or None: a bad timeout is refused
@@ -383,17 +401,8 @@ def knn(local_x: Any, k: int, group=None, comm=None, n_threads: int = 0, max_byt
     :class:`CommError` for a rank that does not answer (dead, stalled).
     The schedule is in this module's docstring.
     """
-    if group is not None and comm is not None:
-        raise native.invalid("group, comm: pass a torch.distributed group or an mpi4py "
-                             "communicator, not both")
-    transport, error = _open_transport(group, comm, timeout)
-    ok = False
-    try:
-        result = _ring_knn(transport, local_x, k, n_threads, max_bytes, error)
-        ok = True
-        return result
-    finally:
-        transport.close(ok)
+    return _run("knn", group, comm, timeout, lambda transport, error: _ring_knn(
+        transport, local_x, k, n_threads, max_bytes, error))
 
 
 def _check_locally(local_x, k, n_threads, max_bytes, error):
@@ -768,18 +777,22 @@ def _pseudo_locally(local_x, kwargs, error):
     return rows, opts, n_threads, max_bytes, error
 
 
-def _pseudo_header_check(transport, rows, opts, error):
+def _pseudo_header_check(transport, rows, opts, error, agree=()):
     """Row counts and d of every rank, or InvalidArgument on every rank: a
-    rank's refusal, d or an option that differs from rank 0's, k1 > N."""
+    rank's refusal, d or an option that differs from rank 0's, k1 > N.
+    ``agree``: more (name, number) pairs that must agree (the refiner's
+    options and state), packed as doubles after the options."""
     n_local, d = (rows.shape if rows is not None else (0, 0))
     agreed = _agreed_of(opts) if opts is not None else (0,) * 10 + (0.0,) * 5 + (0,)
+    extra = struct.Struct(f"<{len(agree)}d")
     header = (_PSEUDO_INTS.pack(n_local, d, 1 if error else 0) + _AGREED.pack(*agreed)
+              + extra.pack(*(float(value) for _, value in agree))
               + _pack_message(error or "", _MESSAGE_BYTES))
     table = _exchange(transport, header, _tag(0, _STATUS), "the header check")
     P = transport.size
     ints = [_PSEUDO_INTS.unpack_from(table[r].tobytes()) for r in range(P)]
-    failed = [(r, _unpack_message(table[r, _PSEUDO_INTS.size + _AGREED.size:].tobytes()))
-              for r in range(P) if ints[r][2]]
+    at = _PSEUDO_INTS.size + _AGREED.size + extra.size  # the message
+    failed = [(r, _unpack_message(table[r, at:].tobytes())) for r in range(P) if ints[r][2]]
     if failed:
         raise native.invalid(_ranks_named(failed))
     ns = [f[0] for f in ints]
@@ -792,6 +805,12 @@ def _pseudo_header_check(transport, rows, opts, error):
             theirs = _shown(fields[r])
             disagree += [f"rank {r} has {name} = {theirs[name]}, rank 0 has {name} = "
                          f"{first[name]}" for name in first if theirs[name] != first[name]]
+    if agree:
+        values = [extra.unpack_from(table[r].tobytes(), _PSEUDO_INTS.size + _AGREED.size)
+                  for r in range(P)]
+        disagree += [f"rank {r} has {name} = {_number(values[r][i])}, rank 0 has {name} = "
+                     f"{_number(values[0][i])}" for r in range(1, P)
+                     for i, (name, _) in enumerate(agree) if values[r][i] != values[0][i]]
     if disagree:
         raise native.invalid("; ".join(disagree))
     total = sum(ns)
@@ -800,25 +819,38 @@ def _pseudo_header_check(transport, rows, opts, error):
     return ns, ints[0][1]
 
 
+def _number(value: float):
+    """An agreed number as the messages show it: an integer as one."""
+    return int(value) if float(value).is_integer() else value
+
+
 def _gather(transport, mine: np.ndarray, theirs: List[np.ndarray], tag: int,
             stage: str) -> List[np.ndarray]:
     """Every rank's block (sizes known to all: ``theirs[b]`` is a buffer of
     rank b's size, ``mine`` this rank's block), in rank order: an
     all-gather of point-to-point messages (empty blocks do not travel), one
     deadline for the whole exchange."""
+    return _all_to_all(transport, [mine] * transport.size, theirs, tag, stage)
+
+
+def _all_to_all(transport, mine: List[np.ndarray], theirs: List[np.ndarray], tag: int,
+                stage: str) -> List[np.ndarray]:
+    """``mine[b]`` to every rank b and ``theirs[b]`` (a buffer of the size
+    rank b sends this rank, known to both) from it: point-to-point messages
+    (empty ones do not travel), one deadline for the whole exchange. The
+    received blocks in rank order, ``mine[r]`` at this rank's place."""
     P, r = transport.size, transport.rank
     theirs = list(theirs)
-    theirs[r] = mine
+    theirs[r] = mine[r]
     deadline = time.monotonic() + transport.timeout
     posted = []
     try:
         for peer in range(P):
             if peer != r and theirs[peer].size:
                 posted.append((transport.irecv(theirs[peer], peer, tag, stage), peer))
-        if mine.size:
-            for peer in range(P):
-                if peer != r:
-                    posted.append((transport.isend(mine, peer, tag, stage), peer))
+        for peer in range(P):
+            if peer != r and mine[peer].size:
+                posted.append((transport.isend(mine[peer], peer, tag, stage), peer))
         for handle, peer in posted:
             transport.wait(handle, peer, stage, deadline - time.monotonic())
     except DistributedError:
@@ -1008,32 +1040,35 @@ def pseudo_labels(local_x: Any, group=None, comm=None, timeout: float = 600.0,
     B + P + 1, the labels' status B + P + 2, the centroids B + P + 3.
     Timeouts and dead peers as :func:`knn`.
     """
-    if group is not None and comm is not None:
-        raise native.invalid("group, comm: pass a torch.distributed group or an mpi4py "
-                             "communicator, not both")
     native.require_block_jaccard("rlcc.distributed.pseudo_labels")
     native.require_knn_bytes("rlcc.distributed.pseudo_labels")
-    transport, error = _open_transport(group, comm, timeout)
-    ok = False
-    try:
-        result = _pseudo_labels(transport, local_x, kwargs, error)
-        ok = True
-        return result
-    finally:
-        transport.close(ok)
+    return _run("pseudo_labels", group, comm, timeout, lambda transport, error: _pseudo_labels(
+        transport, local_x, kwargs, error)[0])
 
 
-def _pseudo_labels(transport, local_x, kwargs, error):
+def _pseudo_last_step(P: int) -> int:
+    """The step of pseudo_labels' final status check (its last message)."""
+    return P // 2 + 2 + P + 4
+
+
+def _pseudo_labels(transport, local_x, kwargs, error, agree=(), check=None):
+    """The stages of pseudo_labels: (result, this rank's rows as float32,
+    every rank's row count). ``agree``: (name, number) pairs every rank must
+    give alike, compared in the header check with the options; ``check(ns,
+    d)``: a check of the agreed header on every rank (the same outcome
+    everywhere), raising InvalidArgument before any work."""
     from ._block_jaccard import JaccardPlan, _graph_labels, jaccard_rows
     from ._rlcc import PseudoLabels
     from ._rlcc import pseudo_labels as single
 
     rows, opts, n_threads, max_bytes, error = _pseudo_locally(local_x, kwargs, error)
-    ns, d = _pseudo_header_check(transport, rows, opts, error)
+    ns, d = _pseudo_header_check(transport, rows, opts, error, agree)
+    if check is not None:
+        check(ns, d)
     P, r = transport.size, transport.rank
     N = sum(ns)
     if N == 0:  # nothing travels: the one-process result of no rows
-        return single(np.zeros((0, d), np.float32), **kwargs)
+        return single(np.zeros((0, d), np.float32), **kwargs), rows, ns
     offsets = [0] * P
     for b in range(1, P):
         offsets[b] = offsets[b - 1] + ns[b - 1]
@@ -1137,8 +1172,9 @@ def _pseudo_labels(transport, local_x, kwargs, error):
         # h. the centroids
         centroids = _centroids_chain(transport, rows, result.labels, result.n_classes, ns,
                                      offsets, d, status, B + P + 3)
-        _status_check(transport, status, _tag(B + P + 4, _STATUS), "the final status check")
-        return PseudoLabels(result.labels, result.n_classes, result.threshold, centroids)
+        _status_check(transport, status, _tag(_pseudo_last_step(P), _STATUS),
+                      "the final status check")
+        return PseudoLabels(result.labels, result.n_classes, result.threshold, centroids), rows, ns
     except (Timeout, CommError):
         _IN_FLIGHT.extend(([incoming] if incoming else []) + sends)
         raise

@@ -577,6 +577,27 @@ _declare("rlcc_load_options_init", ctypes.c_int, ctypes.POINTER(LoadOptions), ct
 _declare("rlcc_refiner_load", ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t,
          ctypes.POINTER(LoadOptions), ctypes.POINTER(ctypes.c_void_p))  # state, size, options, out
 
+# 1.8: a refiner step from the caller's pseudo labels and centroids, and the
+# targets of a batch from the caller's feature rows (rlcc.distributed.Refiner).
+# Looked up as the block kNN calls above are.
+HAS_REFINER_LABELS = all(hasattr(lib, name) for name in (
+    "rlcc_refiner_step_labels", "rlcc_refiner_targets_rows"))
+_declare_optional("rlcc_refiner_step_labels", ctypes.c_int, ctypes.c_void_p, c_int32_p, _i64,
+                  c_float_p, _i64, _f64, ctypes.POINTER(StepOptions))  # refiner, labels,
+# n_classes, centroids, ldc, threshold, options
+_declare_optional("rlcc_refiner_targets_rows", ctypes.c_int, ctypes.c_void_p, c_int64_p, _i64,
+                  c_float_p, _i64, ctypes.POINTER(TargetsOptions), c_float_p,
+                  _i64)  # refiner, rows, n_rows, x, ldx, options, out, ld
+
+
+def require_refiner_labels(what: str) -> None:
+    """Raises when the loaded librlcc predates 1.8's step from labels."""
+    if not HAS_REFINER_LABELS:
+        raise RLCCError(E_INVALID_ARGUMENT,
+                        f"{what}: needs librlcc 1.8 (rlcc_refiner_step_labels, "
+                        f"rlcc_refiner_targets_rows); loaded {library_version()} from "
+                        f"{library_path}")
+
 
 # ---- 1.7 (#15 items 1, 4, 5): camera proxies, cross-agreement, eps from a quantile ----
 class ProxyOptions(ctypes.Structure):

@@ -534,7 +534,7 @@ class Refiner:
             self._handle = None
         self._borrowed = None  # only once librlcc no longer points into it
 
-    def _ensure(self, n, d):
+    def _ensure(self, n, d, what="features: shape"):
         if self._handle is None:
             handle = ctypes.c_void_p()
             native.check(native.lib.rlcc_refiner_new(n, d, ctypes.byref(self._pseudo),
@@ -542,7 +542,7 @@ class Refiner:
                                                      ctypes.byref(handle)))
             self._handle, self._shape = handle.value, (n, d)
         elif self._shape != (n, d):
-            raise native.invalid(f"features: shape {(n, d)} differs from the first step's "
+            raise native.invalid(f"{what} {(n, d)} differs from the first step's "
                                  f"{self._shape}")
 
     def set_knn(self, knn: Optional[Any]) -> None:
@@ -633,9 +633,10 @@ class Refiner:
             self._borrowed = array if borrow else None
             return self._generation()
 
-    def _step(self, source, array, d, logits, progress, opts) -> None:
-        """The step itself: the matrix in place (``array``), or the
-        ``source`` callback in batches of ``opts.batch`` rows."""
+    def _step(self, source, array, d, logits, progress, opts, call=None) -> None:
+        """The step itself: the matrix in place (``array``), the ``source``
+        callback in batches of ``opts.batch`` rows, or ``call(opts)`` (the
+        library call of a step that reads no features: step_labels)."""
         raised, interrupted = [], []
 
         def fill(start, count, rows, ld, _):
@@ -683,7 +684,9 @@ class Refiner:
                 native.PROGRESS_FN(report))
         opts.logits, opts.progress = keep[1], keep[2]
         with _sigint_cancels(interrupted):
-            if array is not None:
+            if call is not None:
+                code = call(opts)
+            elif array is not None:
                 code = native.lib.rlcc_refiner_step_matrix(
                     self._handle, native.pointer(array, ctypes.c_float),
                     leading_dimension(array), ctypes.byref(opts))
@@ -695,6 +698,67 @@ class Refiner:
         if raised:
             raise raised[0]
         native.check(code)
+
+    def step_labels(self, labels: Any, n_classes: int, centroids: Any, threshold: float,
+                    logits: Optional[Callable[[int, int], Any]] = None,
+                    progress: Optional[Callable[[int, float], Any]] = None,
+                    n_threads: int = 0, max_bytes: int = 0) -> Generation:
+        """One generation from pseudo labels and centroids the caller
+        computed (librlcc 1.8's ``rlcc_refiner_step_labels``): e.g. those of
+        :func:`rlcc.distributed.pseudo_labels`, or of :func:`pseudo_labels`
+        and :func:`centroids` somewhere else. Everything ``step()`` does after
+        it has clustered (the consensus with the previous generation, the
+        ``logits`` probabilities), but no features are read and none are
+        kept. Given the labels, centroids and threshold ``step(x)`` would
+        compute, the refiner's state (labels, centroids, threshold,
+        consensus and every target) is the one ``step(x)`` leaves, bit for
+        bit.
+
+        ``labels``: ``n`` integers in ``[-1, n_classes)``, as
+        :func:`pseudo_labels` leaves them with this refiner's options (no -1
+        under ``outliers="singleton"``, no empty class unless
+        ``reliability`` runs with ``guard=False``); ``centroids``:
+        ``(n_classes, d)`` float32, finite unit rows or zero rows
+        (:func:`centroids` of the features); both copied. ``threshold``: the
+        reliability threshold the labels were made with: at the first step
+        the one :func:`pseudo_labels` returned, at every later one this
+        refiner's (``generation().threshold``; it keeps the first step's).
+        The first step, ``step()`` or ``step_labels()``, fixes ``n`` and
+        ``d``. ``logits``, ``progress``, ``n_threads`` and ``max_bytes`` as
+        in ``step()``.
+
+        From the second step on, with ``beta < 1`` and no ``logits``, the
+        targets read the features of the step, which this refiner does not
+        have: ``targets()`` then refuses, and :meth:`targets_rows` takes the
+        batch's feature rows from the caller. Refused input (labels out of
+        range, a wrong threshold, shapes) raises ``InvalidArgument`` and
+        leaves the refiner as it was."""
+        native.require_refiner_labels("Refiner.step_labels")
+        opts = _resources(native.StepOptions, native.lib.rlcc_step_options_init, n_threads,
+                          max_bytes)
+        opts.batch = self._batch
+        picked = _labels(labels, "labels")
+        k = native.integer(n_classes, "n_classes")
+        cents = as_float32_matrix(centroids, "centroids")
+        if cents.shape[0] != k:
+            raise native.invalid(f"centroids: {cents.shape[0]} rows for n_classes = {k}")
+        if isinstance(threshold, (bool, np.bool_)) or not isinstance(
+                threshold, (int, float, np.integer, np.floating)):
+            raise native.invalid(f"threshold: {threshold!r} is not a number")
+        value = float(threshold)
+        n, d = picked.shape[0], cents.shape[1]
+        with self._stepping, self._use():
+            self._ensure(n, d, "labels and centroids: (n, d) =")
+
+            def call(step_opts):
+                return native.lib.rlcc_refiner_step_labels(
+                    self._handle, native.pointer_to(picked, ctypes.c_int32), k,
+                    native.pointer_to(cents, ctypes.c_float), leading_dimension(cents), value,
+                    ctypes.byref(step_opts))
+
+            self._step(None, None, d, logits, progress, opts, call)
+            self._borrowed = None  # librlcc no longer points into an array lent before
+            return self._generation()
 
     def generation(self) -> Generation:
         """The latest generation's results."""
@@ -757,6 +821,42 @@ class Refiner:
                                                        ctypes.byref(opts),
                                                        native.pointer_to(out, ctypes.c_float),
                                                        max(k, 1)))  # an empty batch has an output too
+            return out
+
+    def targets_rows(self, indices: Any, x: Any, n_threads: int = 0,
+                     max_bytes: int = 0) -> np.ndarray:
+        """:meth:`targets` with the batch's features given by the caller
+        (librlcc 1.8's ``rlcc_refiner_targets_rows``), for a refiner stepped
+        by :meth:`step_labels`, which keeps no features: row ``q`` of ``x``
+        (``len(indices) x d``) holds the features, as the latest step saw
+        them, of sample ``indices[q]`` (``indices`` None: every sample in
+        order, ``x`` then ``n x d``). The same bytes as ``targets(indices)``
+        of a refiner that kept those features.
+
+        ``x`` is read only when the targets read features (from the second
+        step on, ``beta < 1``, no logits); otherwise it may be None. When it
+        is given, its shape is checked either way."""
+        native.require_refiner_labels("Refiner.targets_rows")
+        opts = _resources(native.TargetsOptions, native.lib.rlcc_targets_options_init,
+                          n_threads, max_bytes)
+        picked = _rows(indices)
+        rows = None if x is None else as_float32_matrix(x, "x")
+        with self._use():
+            if self._handle is None:
+                raise native.invalid("refiner: no generation yet (call step)")
+            lib = native.lib
+            n, d = self._shape
+            k = max(lib.rlcc_refiner_n_classes(self._handle), 0)  # -1 during a step
+            n_rows = n if picked is None else picked.shape[0]
+            if rows is not None and rows.shape != (n_rows, d):
+                raise native.invalid(f"x: shape {rows.shape} must be (len(indices), d) = "
+                                     f"{(n_rows, d)}")
+            out = np.empty((n_rows, k), dtype=np.float32)
+            native.check(lib.rlcc_refiner_targets_rows(
+                self._handle, _rows_pointer(picked), n_rows,
+                None if rows is None else native.pointer_to(rows, ctypes.c_float),
+                d if rows is None else leading_dimension(rows), ctypes.byref(opts),
+                native.pointer_to(out, ctypes.c_float), max(k, 1)))
             return out
 
     # ---- checkpoints (1.6: rlcc_refiner_save / rlcc_refiner_load) --------------

@@ -725,7 +725,8 @@ class Refiner:
         refiner's (``generation().threshold``; it keeps the first step's).
         The first step, ``step()`` or ``step_labels()``, fixes ``n`` and
         ``d``. ``logits``, ``progress``, ``n_threads`` and ``max_bytes`` as
-        in ``step()``.
+        in ``step()``; kNN lists given to ``set_knn`` are dropped, as a step
+        drops them.
 
         From the second step on, with ``beta < 1`` and no ``logits``, the
         targets read the features of the step, which this refiner does not
@@ -757,7 +758,9 @@ class Refiner:
                     ctypes.byref(step_opts))
 
             self._step(None, None, d, logits, progress, opts, call)
-            self._borrowed = None  # librlcc no longer points into an array lent before
+            # librlcc no longer points into an array lent before, and it has
+            # dropped kNN lists set for a step, as any step drops them
+            self._borrowed = self._pending_knn = None
             return self._generation()
 
     def generation(self) -> Generation:

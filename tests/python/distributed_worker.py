@@ -1,8 +1,9 @@
-"""The ranks of tests/python/test_distributed.py: each runs in a process of
-its own (torch.multiprocessing's spawn, or mpirun), joins the group, runs
-rlcc.distributed.knn on every case its parent gave it and reports each
-outcome as plain values: ("ok", indices bytes, sqdist bytes, seconds) or
-("error", exception class, message, seconds). Not a test module: it imports
+"""The ranks of tests/python/test_distributed.py and
+test_distributed_refiner.py: each runs in a process of its own
+(torch.multiprocessing's spawn, or mpirun), joins the group, runs
+rlcc.distributed.knn (pseudo_labels, Refiner) on every case its parent gave
+it and reports each outcome as plain values: ("ok", indices bytes, sqdist
+bytes, seconds) or ("error", exception class, message, seconds). Not a test module: it imports
 no pytest, so a spawned rank imports only what a trainer's rank would."""
 
 import datetime
@@ -55,6 +56,77 @@ def run_pseudo_cases(rank, cases, report, **group):
         except Exception as error:
             report((rank, name, "error", type(error).__name__, str(error),
                     time.monotonic() - started))
+
+
+def run_refiner_cases(rank, cases, report, **group):
+    """Runs each rlcc.distributed.Refiner case (name, ops) and reports
+    (rank, name, "done", [outcome of each op], seconds). Ops: ("new",
+    kwargs), ("step", rows, step kwargs), ("targets", indices), ("reload",
+    kwargs): state_dict through pickle into a new refiner, ("fail_step_labels",):
+    this rank's next step_labels raises, ("sleep", seconds). An outcome is
+    ("ok", ...) or ("error", class, message)."""
+    import pickle
+
+    import rlcc.distributed
+
+    for name, ops in cases:
+        started = time.monotonic()
+        outcomes = []
+        refiner = None
+        for op in ops:
+            try:
+                if op[0] == "new":
+                    refiner = rlcc.distributed.Refiner(**group, **op[1])
+                    outcomes.append(("ok",))
+                elif op[0] == "step":
+                    g = refiner.step(op[1], **op[2])
+                    outcomes.append(("ok", g.labels.dtype.str, g.labels.tobytes(), g.n_classes,
+                                     g.threshold, g.centroids.shape, g.centroids.tobytes(),
+                                     g.generation))
+                elif op[0] == "targets":
+                    t = refiner.targets(op[1])
+                    outcomes.append(("ok", t.dtype.str, t.shape, t.tobytes()))
+                elif op[0] == "reload":
+                    state = pickle.loads(pickle.dumps(refiner.state_dict()))
+                    refiner = rlcc.distributed.Refiner(**group, **op[1])
+                    refiner.load_state_dict(state)
+                    outcomes.append(("ok",))
+                elif op[0] == "fail_step_labels":
+                    local = refiner.refiner
+                    original = local.step_labels
+
+                    def failing(*args, _local=local, _original=original, **kwargs):
+                        _local.step_labels = _original
+                        raise RuntimeError("injected step_labels failure")
+
+                    local.step_labels = failing
+                    outcomes.append(("ok",))
+                elif op[0] == "sleep":
+                    time.sleep(op[1])
+                    outcomes.append(("ok",))
+            except Exception as error:
+                outcomes.append(("error", type(error).__name__, str(error)))
+        report((rank, name, "done", outcomes, time.monotonic() - started))
+
+
+def torch_refiner_rank(rank, world, init_method, cases, queue, fault=None):
+    """A torch.distributed rank over gloo running refiner cases."""
+    try:
+        import torch
+        import torch.distributed as dist
+
+        torch.set_num_threads(1)
+        dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=world,
+                                timeout=datetime.timedelta(seconds=60))
+        run_refiner_cases(rank, cases, queue.put)
+        queue.put((rank, None, "done"))
+    except BaseException:
+        queue.put((rank, None, "crashed", traceback.format_exc()))
+    finally:
+        sys.stdout.flush()
+        queue.close()
+        queue.join_thread()
+        os._exit(0)
 
 
 def torch_pseudo_rank(rank, world, init_method, cases, queue, fault=None):
@@ -179,8 +251,34 @@ def mpi_pseudo_main(path):
         os.replace(out + ".tmp", out)
 
 
+def mpi_refiner_main(path):
+    """mpirun ... python distributed_worker.py mpi-refiner CASES.pkl: the
+    refiner cases over COMM_WORLD (a list of (name, ops of each rank));
+    rank 0 writes the reports."""
+    import pickle
+
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    rank = comm.Get_rank()
+    with open(path, "rb") as f:
+        cases = pickle.load(f)
+    reports = []
+    run_refiner_cases(rank, [(name, ops[rank]) for name, ops in cases], reports.append,
+                      comm=comm)
+    reports.append((rank, None, "modules", "torch" in sys.modules))
+    gathered = comm.gather(reports, root=0)
+    if rank == 0:
+        out = f"{path}.out"
+        with open(out + ".tmp", "wb") as f:
+            pickle.dump([r for part in gathered for r in part], f)
+        os.replace(out + ".tmp", out)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "mpi":
         mpi_main(sys.argv[2])
     elif sys.argv[1] == "mpi-pseudo":
         mpi_pseudo_main(sys.argv[2])
+    elif sys.argv[1] == "mpi-refiner":
+        mpi_refiner_main(sys.argv[2])

@@ -102,9 +102,10 @@ from ._dbscan import as_float32_matrix
 from ._knn_state import KnnState
 
 if TYPE_CHECKING:
-    from ._rlcc import PseudoLabels
+    from ._rlcc import Generation, PseudoLabels
 
-__all__ = ["knn", "pseudo_labels", "DistributedError", "RemoteError", "Timeout", "CommError"]
+__all__ = ["knn", "pseudo_labels", "Refiner", "DistributedError", "RemoteError", "Timeout",
+           "CommError"]
 
 #: librlcc_mpi's pinned codes (rlcc_mpi.h), carried by the exceptions below.
 E_REMOTE = -101
@@ -777,11 +778,12 @@ def _pseudo_locally(local_x, kwargs, error):
     return rows, opts, n_threads, max_bytes, error
 
 
-def _pseudo_header_check(transport, rows, opts, error, agree=()):
+def _pseudo_header_check(transport, rows, opts, error, agree=(), check=None):
     """Row counts and d of every rank, or InvalidArgument on every rank: a
-    rank's refusal, d or an option that differs from rank 0's, k1 > N.
-    ``agree``: more (name, number) pairs that must agree (the refiner's
-    options and state), packed as doubles after the options."""
+    rank's refusal, d or an option that differs from rank 0's, ``check(ns,
+    d)``'s refusal, k1 > N. ``agree``: more (name, number) pairs that must
+    agree (the refiner's options and state), packed as doubles after the
+    options."""
     n_local, d = (rows.shape if rows is not None else (0, 0))
     agreed = _agreed_of(opts) if opts is not None else (0,) * 10 + (0.0,) * 5 + (0,)
     extra = struct.Struct(f"<{len(agree)}d")
@@ -813,6 +815,8 @@ def _pseudo_header_check(transport, rows, opts, error, agree=()):
                      for i, (name, _) in enumerate(agree) if values[r][i] != values[0][i]]
     if disagree:
         raise native.invalid("; ".join(disagree))
+    if check is not None:
+        check(ns, ints[0][1])
     total = sum(ns)
     if 0 < total < opts.k1:
         raise native.invalid(f"k1: {opts.k1} exceeds the {total} rows of all ranks")
@@ -1062,9 +1066,7 @@ def _pseudo_labels(transport, local_x, kwargs, error, agree=(), check=None):
     from ._rlcc import pseudo_labels as single
 
     rows, opts, n_threads, max_bytes, error = _pseudo_locally(local_x, kwargs, error)
-    ns, d = _pseudo_header_check(transport, rows, opts, error, agree)
-    if check is not None:
-        check(ns, d)
+    ns, d = _pseudo_header_check(transport, rows, opts, error, agree, check)
     P, r = transport.size, transport.rank
     N = sum(ns)
     if N == 0:  # nothing travels: the one-process result of no rows
@@ -1181,3 +1183,322 @@ def _pseudo_labels(transport, local_x, kwargs, error, agree=(), check=None):
     finally:
         if plan is not None:
             plan.close()
+
+
+# ---- the refiner ---------------------------------------------------------------------------
+
+#: rlcc.Refiner's own options (the rest are rlcc.pseudo_labels's).
+_REFINER_ONLY = ("alpha", "w", "beta", "scale", "batch")
+
+
+class Refiner:
+    """:class:`rlcc.Refiner` over the ranks of a group: every rank holds
+    the same refiner (the labels of all N rows, the centroids, the
+    consensus of two generations) and its own block of rows (rank 0 holds
+    the first rows).
+
+    ``rlcc.distributed.Refiner(group=None, comm=None, timeout=600.0,
+    **kwargs)``: ``group``, ``comm`` and ``timeout`` as :func:`knn`;
+    ``kwargs`` are :class:`rlcc.Refiner`'s, for what :func:`pseudo_labels`
+    distributes: DBSCAN over the Jaccard distance (``method="dbscan"``,
+    ``metric="jaccard"``) of the rows as they are (``normalize=False``);
+    anything else raises ``rlcc.InvalidArgument`` here, on the rank that
+    makes the refiner (construction is local: no message). The options
+    must agree across ranks (the first step compares them), except
+    ``n_threads`` and ``max_bytes``, each rank's own.
+
+    ``step(local_x)`` is collective: :func:`pseudo_labels` of every rank's
+    rows (at generation >= 1 with the refiner's kept threshold), the
+    centroids in one process's float32 order, then
+    :meth:`rlcc.Refiner.step_labels` on every rank: the same
+    :class:`rlcc.Generation` on every rank, with the labels of all N rows,
+    byte for byte what ``rlcc.Refiner(**kwargs).step(np.concatenate(all
+    ranks' rows))`` gives. Each rank keeps a copy of its own rows when
+    later targets read them (from the second step on, ``beta < 1``).
+
+    ``targets(indices)`` is collective when the targets read features:
+    each rank asks for the global rows of its own mini-batch (sizes may
+    differ, 0 allowed), the asked feature rows are fetched from the ranks
+    that own them (an all-to-all: counts, indices, rows), and each rank
+    computes its targets with :meth:`rlcc.Refiner.targets_rows`: the bytes
+    of ``rlcc.Refiner.targets`` of the same rows in one process. When the
+    targets read no features (the first two generations, or ``beta == 1``)
+    no message is sent and the call is local.
+    """
+
+    def __init__(self, group=None, comm=None, timeout: float = 600.0, **kwargs: Any):
+        from ._rlcc import Refiner as Single
+
+        if group is not None and comm is not None:
+            raise native.invalid("group, comm: rlcc.distributed.Refiner: pass a "
+                                 "torch.distributed group or an mpi4py communicator, not both")
+        native.require_refiner_labels("rlcc.distributed.Refiner")
+        native.require_block_jaccard("rlcc.distributed.Refiner")
+        native.require_knn_bytes("rlcc.distributed.Refiner")
+        method, metric = kwargs.get("method", "dbscan"), kwargs.get("metric", "jaccard")
+        if method != "dbscan" or metric != "jaccard":
+            raise native.invalid(
+                f"method, metric: {method!r}, {metric!r}; rlcc.distributed.Refiner clusters by "
+                "DBSCAN over the Jaccard distance only (method='dbscan', metric='jaccard'), what "
+                "rlcc.distributed.pseudo_labels distributes")
+        if kwargs.get("normalize", False):
+            raise native.invalid("normalize: rlcc.distributed.Refiner takes the rows as they "
+                                 "are; L2-normalise them first and pass normalize=False")
+        wait = _open_timeout(timeout)
+        self._local = Single(**kwargs)  # every option checked as rlcc.Refiner checks it
+        self._kwargs = dict(kwargs)
+        self._group, self._comm, self._timeout = group, comm, wait
+        self._rows: Optional[np.ndarray] = None  # this rank's rows, when the targets read them
+        self._ns: Optional[List[int]] = None     # every rank's row count at the latest step
+
+    # ---- readers (local) ------------------------------------------------------------
+
+    @property
+    def refiner(self):
+        """This rank's :class:`rlcc.Refiner` (the same state on every rank):
+        read it (``generation()``, ``bytes()``, ``state_dict()``), do not
+        step it."""
+        return self._local
+
+    def generation(self) -> "Generation":
+        """The latest generation (labels of all N rows, n_classes,
+        threshold, centroids, generation), the same on every rank. Local."""
+        return self._local.generation()
+
+    def bytes(self) -> int:
+        """What this rank holds: its librlcc refiner's bytes plus the copy of
+        its own rows kept for later targets. Local."""
+        return self._local.bytes() + (0 if self._rows is None else int(self._rows.nbytes))
+
+    def reads_rows(self) -> bool:
+        """Whether the targets read feature rows now (generation >= 2,
+        ``beta < 1``): then ``targets()`` fetches them from their owners."""
+        state = _state_of(self._local)
+        return state is not None and state[0] >= 2 and self._local._options.beta < 1.0
+
+    # ---- collective calls -----------------------------------------------------------
+
+    def step(self, local_x: Any, n_threads: int = 0, max_bytes: int = 0) -> "Generation":
+        """One generation from every rank's rows (collective): ``local_x``
+        this rank's ``(n_local, d)`` rows (numpy or a torch tensor, as
+        :func:`knn` takes them; ``n_local`` may be 0 and may change between
+        steps, N may not). ``n_threads`` and ``max_bytes`` (0: the
+        refiner's) hold for this step on this rank.
+
+        Refused input on any rank (as :func:`pseudo_labels` refuses it),
+        options or generations that differ across ranks, or N or d other
+        than the first step's raise the same ``InvalidArgument`` on every
+        rank. A rank that fails later raises its own error, the others
+        :class:`RemoteError` naming it; on every rank the refiner is then
+        left as it was (a rank whose step succeeded goes back to the state
+        before it). :class:`Timeout` and :class:`CommError` as in
+        :func:`knn`."""
+        return _run("Refiner.step", self._group, self._comm, self._timeout,
+                    lambda transport, error: self._step(transport, local_x, n_threads,
+                                                        max_bytes, error))
+
+    def _step(self, transport, local_x, n_threads, max_bytes, error):
+        local = self._local
+        state = _state_of(local)  # (generation, threshold, n, d), None before the first step
+        generation, threshold, n, d = state if state is not None else (0, 0.0, -1, -1)
+        kwargs = {key: value for key, value in self._kwargs.items() if key not in _REFINER_ONLY}
+        try:  # this step's per-rank resources (checked again by librlcc)
+            if native.integer(n_threads, "n_threads", "int32"):
+                kwargs["n_threads"] = n_threads
+            if native.integer(max_bytes, "max_bytes"):
+                kwargs["max_bytes"] = max_bytes
+        except native.InvalidArgument as refused:
+            error = error or str(refused)
+        if generation >= 1:
+            kwargs["threshold"] = threshold  # the refiner keeps generation 0's
+        options = local._options
+        agree = (("alpha", options.alpha), ("w", options.w), ("beta", options.beta),
+                 ("scale", options.scale), ("generation", generation), ("n", n), ("d", d))
+
+        def check(ns, d_x):
+            if n >= 0 and (sum(ns), d_x) != (n, d):
+                raise native.invalid(f"x: the ranks hold {sum(ns)} rows of d = {d_x}; the "
+                                     f"refiner has n = {n}, d = {d} from its first step")
+
+        result, rows, ns = _pseudo_labels(transport, local_x, kwargs, error, agree, check)
+        status = _Status()
+        before = local.state_dict() if transport.size > 1 else None
+        stepped = None
+        try:
+            stepped = local.step_labels(result.labels, result.n_classes, result.centroids,
+                                        result.threshold, n_threads=n_threads,
+                                        max_bytes=max_bytes)
+        except Exception as failure:
+            status.record(failure)
+        try:
+            _status_check(transport, status, _tag(_pseudo_last_step(transport.size) + 1,
+                                                  _STATUS), "the refiner step's status check")
+        except BaseException:
+            if stepped is not None:  # another rank failed: back to the state before
+                local.load_state_dict(before)
+            raise
+        reads = stepped.generation >= 2 and options.beta < 1.0
+        self._rows = np.array(rows, dtype=np.float32, order="C", copy=True) if reads else None
+        self._ns = list(ns)
+        return stepped
+
+    def targets(self, indices: Any = None, n_threads: int = 0, max_bytes: int = 0) -> np.ndarray:
+        """Training targets (float32, ``len(indices) x n_classes``) of the
+        latest generation for this rank's mini-batch: ``indices`` GLOBAL
+        sample indices in ``[0, N)`` (None: all N), any count on each rank
+        (0 allowed). Byte for byte ``rlcc.Refiner.targets`` of the same rows
+        in one process.
+
+        Collective when :meth:`reads_rows` (the same answer on every rank):
+        the asked rows' features are fetched from their owners: every rank
+        all-gathers the number of distinct rows it asks of each rank (and
+        its local error), sends each owner the indices, and receives the
+        rows; a refused ``indices`` on any rank raises the same
+        ``InvalidArgument`` on every rank, a failure later its own error on
+        the failing rank and :class:`RemoteError` on the others. Otherwise
+        local: no message, and a refusal raises on its rank only.
+        ``n_threads`` and ``max_bytes`` as :meth:`rlcc.Refiner.targets`."""
+        if _state_of(self._local) is None:
+            raise native.invalid("refiner: no generation yet (call step)")
+        if not self.reads_rows():
+            return self._local.targets_rows(indices, None, n_threads, max_bytes)
+        return _run("Refiner.targets", self._group, self._comm, self._timeout,
+                    lambda transport, error: self._fetch_targets(transport, indices, n_threads,
+                                                                 max_bytes, error))
+
+    def _fetch_targets(self, transport, indices, n_threads, max_bytes, error):
+        from ._rlcc import _rows as sample_rows
+
+        P, r = transport.size, transport.rank
+        ns = self._ns
+        d = self._rows.shape[1]
+        if len(ns) != P:  # a group of another size than the step's
+            error = error or (f"group: {P} ranks; the latest step ran on {len(ns)}")
+            ns = (list(ns) + [0] * P)[:P]
+        N = sum(ns)
+        ends = np.cumsum(ns)
+        offsets = ends - np.asarray(ns)
+        picked = np.zeros(0, np.int64)
+        try:
+            for value, name in ((n_threads, "n_threads"), (max_bytes, "max_bytes")):
+                if native.integer(value, name, "int32" if name == "n_threads" else "int64") < 0:
+                    raise native.invalid(f"{name}: {value}; it must be >= 0")
+            asked = sample_rows(indices)
+            picked = np.arange(N, dtype=np.int64) if asked is None else asked
+            bad = np.flatnonzero((picked < 0) | (picked >= N))
+            if bad.size:
+                raise native.invalid(f"rows: entry {int(bad[0])} is {int(picked[bad[0]])}, "
+                                     f"outside [0, {N})")
+        except native.InvalidArgument as refused:
+            error = error or str(refused)
+            picked = np.zeros(0, np.int64)
+        # a. the header: how many distinct rows this rank asks of each rank
+        wanted = np.unique(picked)
+        owner = np.searchsorted(ends, wanted, side="right")
+        counts = np.bincount(owner, minlength=P).astype(np.int64)
+        record = (counts.astype("<i8").tobytes() + struct.pack("<q", 1 if error else 0)
+                  + _pack_message(error or "", _MESSAGE_BYTES))
+        table = _exchange(transport, record, _tag(0, _STATUS), "the targets' header check")
+        failed = [(b, _unpack_message(table[b, 8 * P + 8:].tobytes())) for b in range(P)
+                  if struct.unpack_from("<q", table[b].tobytes(), 8 * P)[0]]
+        if failed:
+            raise native.invalid(_ranks_named(failed))
+        asks = np.stack([table[b, :8 * P].view("<i8") for b in range(P)])  # asks[b, c]
+        # b. the indices (local to their owner) each rank asks of each owner
+        mine = [np.ascontiguousarray(wanted[owner == c] - offsets[c], dtype=np.int64)
+                for c in range(P)]
+        theirs = _all_to_all(transport, mine, [np.empty(int(asks[b, r]), np.int64)
+                                               for b in range(P)],
+                             _tag(1, _BLOCK), "the targets' row indices")
+        # c. the rows, from their owners
+        status = _Status()
+        replies = []
+        for b in range(P):
+            reply = np.zeros((theirs[b].size, d), dtype=np.float32)
+            if status.error is None:
+                try:
+                    if theirs[b].size and (theirs[b].min() < 0 or theirs[b].max() >= ns[r]):
+                        raise native.invalid(f"rank {b} asked for rows outside this rank's "
+                                             f"{ns[r]}")
+                    reply = self._rows[theirs[b]]
+                except Exception as failure:  # the rows still travel; the status check tells
+                    status.record(failure)
+            replies.append(reply)
+        got = _all_to_all(transport, replies, [np.empty((int(asks[r, c]), d), np.float32)
+                                               for c in range(P)],
+                          _tag(1, _LISTS), "the targets' feature rows")
+        # d. the targets, here
+        out = None
+        if status.error is None:
+            try:
+                x = np.concatenate(got) if wanted.size else np.zeros((0, d), np.float32)
+                out = self._local.targets_rows(picked, x[np.searchsorted(wanted, picked)],
+                                               n_threads, max_bytes)
+            except Exception as failure:
+                status.record(failure)
+        _status_check(transport, status, _tag(2, _STATUS), "the targets' status check")
+        return out
+
+    # ---- checkpoints (local) --------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """This rank's state as plain values: ``{"refiner":
+        rlcc.Refiner.state_dict(), "rows": bytes of the kept rows or None,
+        "rows_shape": [n_local, d] or None, "ns": every rank's row count at
+        the latest step or None}``. Local; each rank saves its own."""
+        rows = self._rows
+        return {"refiner": self._local.state_dict(),
+                "rows": None if rows is None else rows.astype("<f4").tobytes(),
+                "rows_shape": None if rows is None else [int(rows.shape[0]), int(rows.shape[1])],
+                "ns": None if self._ns is None else [int(v) for v in self._ns]}
+
+    def load_state_dict(self, state_dict: Any, n_threads: int = 0, max_bytes: int = 0) -> None:
+        """Replaces this rank's state by one from :meth:`state_dict` (of the
+        same rank). Local; every rank loads its own. Everything is checked
+        first and the refiner is unchanged on any error."""
+        from collections.abc import Mapping
+
+        if not isinstance(state_dict, Mapping) or not {"refiner", "rows", "rows_shape",
+                                                       "ns"} <= set(state_dict):
+            raise native.invalid("state_dict: not a mapping from "
+                                 "rlcc.distributed.Refiner.state_dict()")
+        ns = state_dict["ns"]
+        ns = None if ns is None else [native.integer(v, "state_dict['ns']") for v in ns]
+        rows = None
+        if state_dict["rows"] is not None:
+            shape = state_dict["rows_shape"]
+            data = state_dict["rows"]
+            if (not isinstance(data, (bytes, bytearray)) or not isinstance(shape, (list, tuple))
+                    or len(shape) != 2 or ns is None):
+                raise native.invalid("state_dict: 'rows' must be bytes with a 'rows_shape' of "
+                                     "two and the row counts 'ns'")
+            n_local, d = (native.integer(v, "state_dict['rows_shape']") for v in shape)
+            if n_local < 0 or d < 1 or len(data) != 4 * n_local * d or n_local not in ns:
+                raise native.invalid(f"state_dict: 'rows' holds {len(data)} bytes, not "
+                                     f"{n_local} x {d} float32 rows of a rank")
+            rows = np.frombuffer(data, dtype="<f4").astype(np.float32).reshape(n_local, d)
+        self._local.load_state_dict(state_dict["refiner"], n_threads, max_bytes)
+        self._rows, self._ns = rows, ns
+
+
+def _open_timeout(timeout) -> float:
+    """A timeout checked locally (the constructor's): seconds > 0, finite."""
+    try:
+        seconds = float(timeout)
+        if math.isfinite(seconds) and seconds > 0:
+            return seconds
+    except (TypeError, ValueError):
+        pass
+    raise native.invalid(f"timeout: {timeout!r}; it must be a finite number of seconds > 0")
+
+
+def _state_of(refiner) -> Optional[Tuple[int, float, int, int]]:
+    """(generation, threshold, n, d) of an rlcc.Refiner, None before its
+    first step: scalar reads (generation() copies the labels)."""
+    handle = refiner._handle
+    if handle is None:
+        return None
+    lib = native.lib
+    n, d = refiner._shape
+    return (int(lib.rlcc_refiner_generation(handle)), float(lib.rlcc_refiner_threshold(handle)),
+            int(n), int(d))

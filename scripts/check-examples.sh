@@ -26,6 +26,10 @@ cat "$out/py.txt"
 record "examples/trainer_loop.c runs four epochs through the refiner" $(( $? == 0 ))
 py examples/trainer_loop.py >"$out/tl.py.txt" && grep -q "^epoch 3: 40 classes" "$out/tl.py.txt"
 record "examples/trainer_loop.py runs four epochs through the refiner" $(( $? == 0 ))
+# rlcc.distributed.Refiner over a torch.distributed world of 2 it spawns (gloo, loopback)
+py examples/distributed_refiner.py >"$out/dr.py.txt" 2>&1 && grep -q "^epoch 2: " "$out/dr.py.txt" \
+    && grep -qx "2 ranks give the labels and targets of one process: True" "$out/dr.py.txt"
+record "examples/distributed_refiner.py: 2 spawned ranks give one process's labels and targets" $(( $? == 0 ))
 
 # One task, four languages, one committed fixture: identical output.
 "$bin/reid_fixture" examples/data >"$out/fx.c.txt" \

@@ -194,10 +194,9 @@ def build(cases, world):
                 else:
                     wants.append([expect] * world)
             elif kind == "reload":
-                given = script[0][1]
+                # into a refiner of the default options: the state's options hold
                 for rank in range(world):
-                    ops[rank].append(("reload", given if isinstance(given, dict)
-                                      else given[rank]))
+                    ops[rank].append(("reload", {}))
                 wants.append([("ok",)] * world)
             elif kind == "fail_step_labels":
                 for rank in range(world):
@@ -314,3 +313,15 @@ def test_local_refusals():
     with pytest.raises(rlcc.InvalidArgument, match="no generation yet"):
         r.generation()
     assert not r.reads_rows() and r.bytes() == 0
+    with pytest.raises(rlcc.InvalidArgument, match="not a mapping"):
+        r.load_state_dict({"refiner": None})
+    with pytest.raises(rlcc.InvalidArgument, match="kept rows, but the refiner's targets read "
+                                                   "none"):
+        r.load_state_dict({"refiner": rlcc.Refiner(k1=20).state_dict(), "rows": bytes(32),
+                           "rows_shape": [1, 8], "ns": [1]})
+    with pytest.raises(rlcc.InvalidArgument, match="method, metric or normalize"):
+        r.load_state_dict({"refiner": rlcc.Refiner(metric="cosine").state_dict(), "rows": None,
+                           "rows_shape": None, "ns": None})
+    state = r.state_dict()  # before the first step: options only, and they load
+    r.load_state_dict(state)
+    assert r.state_dict() == state

@@ -6,9 +6,10 @@ through ``RLCC_LIBRARY`` (a path, tried alone), else the copy a wheel carries
 the system by SONAME.
 
 ``rlcc.DBSCAN`` (a scikit-learn estimator) imports scikit-learn when it is
-first used, not with the package. ``rlcc.distributed`` (the kNN over a
-torch.distributed group or an MPI communicator) is imported on first use and
-imports torch or mpi4py only inside its calls.
+first used, not with the package. ``rlcc.distributed`` (the kNN, the pseudo
+labels and the refiner over a torch.distributed group or an MPI
+communicator) is imported on first use and imports torch or mpi4py only
+inside its calls.
 """
 
 from ._native import (Canceled, InvalidArgument, OutOfMemory, RLCCError, __version__,

@@ -16,6 +16,13 @@ for byte the one-process result; its stages (the header check, this
 module's kNN ring with k = k1, then the block Jaccard of librlcc 1.8) are
 in its docstring. The schedule below is the kNN's.
 
+``Refiner(group=None, comm=None, timeout=600.0, **kwargs)`` is
+:class:`rlcc.Refiner` over the ranks: ``step(local_x)`` (collective: the
+pseudo labels above, then ``rlcc.Refiner.step_labels`` on every rank) and
+``targets(indices)`` (collective when the targets read feature rows, which
+are then fetched from the ranks that hold them), byte for byte the
+one-process refiner on the concatenated rows; see its docstring.
+
 The schedule (librlcc_mpi's ``rlcc_mpi_knn`` runs the same one)
 ----------------------------------------------------------------------
 
@@ -1187,10 +1194,6 @@ def _pseudo_labels(transport, local_x, kwargs, error, agree=(), check=None):
 
 # ---- the refiner ---------------------------------------------------------------------------
 
-#: rlcc.Refiner's own options (the rest are rlcc.pseudo_labels's).
-_REFINER_ONLY = ("alpha", "w", "beta", "scale", "batch")
-
-
 class Refiner:
     """:class:`rlcc.Refiner` over the ranks of a group: every rank holds
     the same refiner (the labels of all N rows, the centroids, the
@@ -1246,7 +1249,6 @@ class Refiner:
                                  "are; L2-normalise them first and pass normalize=False")
         wait = _open_timeout(timeout)
         self._local = Single(**kwargs)  # every option checked as rlcc.Refiner checks it
-        self._kwargs = dict(kwargs)
         self._group, self._comm, self._timeout = group, comm, wait
         self._rows: Optional[np.ndarray] = None  # this rank's rows, when the targets read them
         self._ns: Optional[List[int]] = None     # every rank's row count at the latest step
@@ -1301,7 +1303,7 @@ class Refiner:
         local = self._local
         state = _state_of(local)  # (generation, threshold, n, d), None before the first step
         generation, threshold, n, d = state if state is not None else (0, 0.0, -1, -1)
-        kwargs = {key: value for key, value in self._kwargs.items() if key not in _REFINER_ONLY}
+        kwargs = _pseudo_kwargs_of(local._pseudo)  # the refiner's own (a loaded state's too)
         try:  # this step's per-rank resources (checked again by librlcc)
             if native.integer(n_threads, "n_threads", "int32"):
                 kwargs["n_threads"] = n_threads
@@ -1371,7 +1373,7 @@ class Refiner:
 
         P, r = transport.size, transport.rank
         ns = self._ns
-        d = self._rows.shape[1]
+        d = self._local._shape[1]
         if len(ns) != P:  # a group of another size than the step's
             error = error or (f"group: {P} ranks; the latest step ran on {len(ns)}")
             ns = (list(ns) + [0] * P)[:P]
@@ -1454,8 +1456,11 @@ class Refiner:
 
     def load_state_dict(self, state_dict: Any, n_threads: int = 0, max_bytes: int = 0) -> None:
         """Replaces this rank's state by one from :meth:`state_dict` (of the
-        same rank). Local; every rank loads its own. Everything is checked
-        first and the refiner is unchanged on any error."""
+        same rank): the refiner's state and options (the constructor's
+        do not matter, as for :meth:`rlcc.Refiner.load_state_dict`), the
+        kept rows, the row counts. Local; every rank loads its own.
+        Everything is checked first and the refiner is unchanged on any
+        error."""
         from collections.abc import Mapping
 
         if not isinstance(state_dict, Mapping) or not {"refiner", "rows", "rows_shape",
@@ -1477,8 +1482,38 @@ class Refiner:
                 raise native.invalid(f"state_dict: 'rows' holds {len(data)} bytes, not "
                                      f"{n_local} x {d} float32 rows of a rank")
             rows = np.frombuffer(data, dtype="<f4").astype(np.float32).reshape(n_local, d)
-        self._local.load_state_dict(state_dict["refiner"], n_threads, max_bytes)
-        self._rows, self._ns = rows, ns
+        from ._rlcc import Refiner as Single
+
+        loaded = Single()
+        loaded.load_state_dict(state_dict["refiner"], n_threads, max_bytes)
+        state = _state_of(loaded)
+        reads = state is not None and state[0] >= 2 and loaded._options.beta < 1.0
+        if reads != (rows is not None):
+            raise native.invalid("state_dict: no kept rows, but the refiner's targets read "
+                                 "rows" if reads else "state_dict: kept rows, but the "
+                                 "refiner's targets read none")
+        if rows is not None and (sum(ns), rows.shape[1]) != (state[2], state[3]):
+            raise native.invalid(f"state_dict: the row counts {ns} and d = {rows.shape[1]} do "
+                                 f"not match the refiner's n = {state[2]}, d = {state[3]}")
+        pseudo = loaded._pseudo
+        if pseudo.method != 0 or pseudo.metric != 2 or pseudo.normalize:
+            raise native.invalid("state_dict: a refiner of another method, metric or "
+                                 "normalize=True (rlcc.distributed.Refiner runs DBSCAN over "
+                                 "the Jaccard distance of the rows as they are)")
+        self._local, self._rows, self._ns = loaded, rows, ns
+
+
+def _pseudo_kwargs_of(pseudo) -> dict:
+    """rlcc.pseudo_labels's keywords for a refiner's PseudoOptions (DBSCAN
+    over the Jaccard distance): what its own step would cluster with."""
+    eps = [float(e) for e in pseudo.eps[:pseudo.n_eps]]
+    return dict(eps=eps[0] if len(eps) == 1 else tuple(eps), min_samples=int(pseudo.min_samples),
+                k1=int(pseudo.k1), k2=int(pseudo.k2),
+                variant="sqeuclidean" if pseudo.variant else "dot", cutoff=float(pseudo.cutoff),
+                outliers="singleton" if pseudo.outliers else "keep",
+                reliability=bool(pseudo.reliability), guard=bool(pseudo.guard),
+                threshold=None if pseudo.threshold < 0 else float(pseudo.threshold),
+                n_threads=int(pseudo.n_threads), max_bytes=int(pseudo.max_bytes))
 
 
 def _open_timeout(timeout) -> float:

@@ -1528,6 +1528,9 @@ RLCC_API int rlcc_refiner_centroids(const rlcc_refiner *refiner, float *centroid
  * A row is the same whichever batch it comes in up to float32 SGEMM
  * rounding (OpenBLAS rounds an entry of X C^T differently with the shape
  * of the product): within 1e-6, not bit for bit, from generation 1 on.
+ * A refiner whose latest step was rlcc_refiner_step_labels() holds no
+ * features: when its targets read them this call refuses
+ * (RLCC_E_INVALID_ARGUMENT) and rlcc_refiner_targets_rows() takes them.
  * Since 1.2.
  */
 RLCC_API int rlcc_refiner_targets(const rlcc_refiner *refiner, const int64_t *rows,
@@ -1562,6 +1565,70 @@ RLCC_API int rlcc_refiner_targets_opts(const rlcc_refiner *refiner, const int64_
                                        int64_t n_rows, const rlcc_targets_options *options,
                                        float *out, int64_t ld);
 
+/**
+ * One generation from pseudo labels and centroids the caller computed
+ * (across machines with rlcc_mpi_pseudo_labels(), or in Python with
+ * rlcc.distributed): everything rlcc_refiner_step_matrix() does once it
+ * has clustered (the consensus with the previous generation, and the
+ * logits' probabilities when options->logits is set), but no features are
+ * read and none are kept. Given the labels, centroids and threshold a
+ * matrix step would compute, the refiner's state (labels, centroids,
+ * threshold, consensus, checkpoint, every target) is that step's, bit for
+ * bit.
+ *   labels     n int32, as rlcc_pseudo_labels() leaves them under the
+ *              refiner's pseudo-label options: in [-1, n_classes),
+ *              n_classes - 1 the largest, no -1 under
+ *              RLCC_OUTLIERS_SINGLETON, no empty class unless the
+ *              reliability criterion runs without its guard. Copied.
+ *   n_classes  >= 1 (at most n; 2 n for the criterion without its guard).
+ *   centroids  n_classes x d float32, row stride ldc >= d: finite rows of
+ *              unit length (squared norm within 1e-3 of 1) or zero, as
+ *              rlcc_centroids() makes them. Copied.
+ *   threshold  the reliability threshold the labels were made with: at
+ *              generation 0 what rlcc_pseudo_labels() returned under the
+ *              refiner's options (0 without the criterion, the options'
+ *              threshold when it was given, else one in [0, 1]); from
+ *              generation 1 on exactly rlcc_refiner_threshold(), which
+ *              the refiner keeps from generation 0 (pass it to
+ *              rlcc_pseudo_labels() as options.threshold).
+ *   options    as rlcc_refiner_step_matrix()'s (NULL: defaults); borrow
+ *              must be 0, nothing being read to borrow.
+ * Kept kNN lists (rlcc_refiner_set_knn()) are dropped as a step drops
+ * them. From the second step on, with beta < 1 and no logits callback, the
+ * targets read the features, which this refiner does not hold:
+ * rlcc_refiner_targets() and _targets_opts() then refuse, and
+ * rlcc_refiner_targets_rows() takes the batch's rows from the caller.
+ * Memory: 4 n + 4 d K held (the copies), the consensus as a step's.
+ * Errors: RLCC_E_INVALID_ARGUMENT (arguments as above, in use),
+ * RLCC_E_CALLBACK, RLCC_E_CANCELED, RLCC_E_OUT_OF_MEMORY,
+ * RLCC_E_MEMORY_LIMIT; on any error the refiner is left as it was. Since
+ * 1.8.
+ */
+RLCC_API int rlcc_refiner_step_labels(rlcc_refiner *refiner, const int32_t *labels,
+                                      int64_t n_classes, const float *centroids, int64_t ldc,
+                                      double threshold, const rlcc_step_options *options);
+
+/**
+ * rlcc_refiner_targets_opts() with the batch's features given by the
+ * caller: row q of x (n_rows x d, row stride ldx >= d; finite) holds the
+ * features of sample rows[q] as the latest step saw them (rows NULL: every
+ * sample in order, n_rows == n). The same bytes as
+ * rlcc_refiner_targets_opts() for the same rows of a refiner that kept
+ * those features; what a refiner stepped with rlcc_refiner_step_labels()
+ * needs, and what a distributed trainer calls once it has fetched the
+ * batch's rows from the machines that hold them. x is read only when the
+ * targets read features (generation >= 2, beta < 1, no logits at the
+ * latest step); otherwise it may be NULL and is ignored. Memory: as
+ * rlcc_refiner_targets_opts(), without the gathered rows when ldx == d.
+ * Errors: as rlcc_refiner_targets_opts(); RLCC_E_INVALID_ARGUMENT also for
+ * x NULL when it is read, ldx < d, a row that is not finite or whose
+ * squared norm exceeds 2^120, x overlapping out. Since 1.8.
+ */
+RLCC_API int rlcc_refiner_targets_rows(const rlcc_refiner *refiner, const int64_t *rows,
+                                       int64_t n_rows, const float *x, int64_t ldx,
+                                       const rlcc_targets_options *options, float *out,
+                                       int64_t ld);
+
 /* ------------------------------------------------------------------------
  * Refiner checkpoints (1.6)
  *
@@ -1583,7 +1650,9 @@ RLCC_API int rlcc_refiner_targets_opts(const rlcc_refiner *refiner, const int64_
  *   - when the targets read the features (beta < 1, no logits, generation
  *     >= 2): their rows, copied or borrowed alike (a borrowed matrix is
  *     read by the save);
- *   - kNN lists set with rlcc_refiner_set_knn() for the next step.
+ *   - kNN lists set with rlcc_refiner_set_knn() for the next step;
+ *   - (since 1.8) whether the targets read the caller's rows, the latest
+ *     step having come from rlcc_refiner_step_labels(): a flag, no array.
  * Not in it: callbacks and their user data (every step takes them, so a
  * restored refiner takes them from the caller like any other), and the
  * consensus matrix, a function of the two labelings that

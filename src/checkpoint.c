@@ -55,7 +55,11 @@ enum {
     FLAG_PROBABILITIES = 1u, /* n x k_prev from the logits callback */
     FLAG_FEATURES = 2u,      /* n x d, what the targets read */
     FLAG_KNN = 4u,           /* n x k1 lists for the next step */
-    KNOWN_FLAGS = 7u,
+    /* no array (since 1.8): the targets read the caller's rows, the latest
+     * step having come from rlcc_refiner_step_labels(); librlcc 1.6 and
+     * 1.7 refuse such a state (unknown flags) rather than misread it */
+    FLAG_CALLER_ROWS = 8u,
+    KNOWN_FLAGS = 15u,
 };
 
 /* The sizes a state's arrays follow from. */
@@ -132,7 +136,8 @@ static void layout_of(const rlcc_refiner *r, layout *L)
     L->k1 = rlcc__pseudo_knn_width(&r->pseudo);
     L->format = format_of(r->pseudo.method);
     L->flags = (r->cur.probs != NULL ? FLAG_PROBABILITIES : 0u) |
-               (r->x != NULL ? FLAG_FEATURES : 0u) | (r->next_knn != NULL ? FLAG_KNN : 0u);
+               (r->x != NULL ? FLAG_FEATURES : 0u) | (r->next_knn != NULL ? FLAG_KNN : 0u) |
+               (r->caller_rows ? FLAG_CALLER_ROWS : 0u);
 }
 
 /* ---- save ------------------------------------------------------------------ */
@@ -352,26 +357,6 @@ static int check_classes(const char *name, int64_t k, int has, int64_t top, int6
                       name, (long long)k, (long long)done, (long long)top);
 }
 
-/* The threshold a refiner with these options can hold after `done`
- * generations (pseudo.c: the one given, 0 without the criterion, else the
- * computed R_indep minimum in [0, 1]). */
-static int check_threshold(double t, int64_t done, const rlcc_pseudo_options *p)
-{
-    const char *want = NULL;
-    if (done == 0 && !(t == p->threshold))
-        want = "before generation 1, the pseudo-label options' threshold";
-    else if (done > 0 && !p->reliability && !(t == 0.0))
-        want = "0 without the reliability criterion";
-    else if (done > 0 && p->reliability && p->threshold >= 0.0 && !(t == p->threshold))
-        want = "the pseudo-label options' threshold, which it was given";
-    else if (done > 0 && p->reliability && p->threshold < 0.0 && !(t >= 0.0 && t <= 1.0))
-        want = "a computed one, in [0, 1]";
-    if (want == NULL)
-        return RLCC_OK;
-    return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "state: threshold %g is not what these options give (%s)",
-                      t, want);
-}
-
 /* The header against itself: the checks of rlcc_refiner_new(), then the
  * sizes, flags and threshold a refiner with these options can have, then
  * the size they add up to. p and o receive the checked options. */
@@ -412,18 +397,22 @@ static int check_header(const header *h, size_t size, rlcc_pseudo_options *p,
         return err;
     const int probs = (L->flags & FLAG_PROBABILITIES) != 0;
     const int features = (L->flags & FLAG_FEATURES) != 0;
+    const int caller_rows = (L->flags & FLAG_CALLER_ROWS) != 0;
     if (probs && L->done < 2)
         return refuse("logits' probabilities before generation 2, which never has them");
     if (features && !(L->done >= 2 && o->beta < 1.0f && !probs))
         return refuse("features where the targets never read them (they do from generation 2 "
                       "on, with beta < 1 and no logits)");
-    if (L->done >= 2 && o->beta < 1.0f && !probs && !features)
+    if (caller_rows && !(L->done >= 2 && o->beta < 1.0f && !probs && !features))
+        return refuse("the caller's rows where the targets read no features (they do from "
+                      "generation 2 on, with beta < 1 and no logits)");
+    if (L->done >= 2 && o->beta < 1.0f && !probs && !features && !caller_rows)
         return refuse("no features and no logits' probabilities, but the targets read one "
                       "(generation 2 on, beta < 1)");
     if ((L->flags & FLAG_KNN) && L->k1 == 0)
         return refuse("kNN lists, but only DBSCAN on the Jaccard distance and InfoMap read "
                       "them");
-    err = check_threshold(h->threshold, L->done, p);
+    err = rlcc__refiner_check_threshold("state: threshold", h->threshold, L->done, p);
     if (err != RLCC_OK)
         return err;
     uint64_t want = 0;
@@ -435,64 +424,6 @@ static int check_header(const header *h, size_t size, rlcc_pseudo_options *p,
 }
 
 /* ---- load: the arrays ---------------------------------------------------------- */
-
-/* Labels as rlcc_pseudo_labels() leaves them: in [-1, k) with k - 1 the
- * largest, no -1 under the singleton policy, and no empty class unless the
- * reliability criterion runs without its guard. */
-static int check_loaded_labels(const char *name, const int32_t *labels, int64_t n, int64_t k,
-                               const rlcc_pseudo_options *p, rlcc__budget *budget)
-{
-    int64_t classes = k;
-    int err = rlcc__check_labels(name, labels, n, &classes);
-    if (err != RLCC_OK)
-        return err;
-    int32_t top = -1;
-    for (int64_t i = 0; i < n; i++) {
-        if (labels[i] == -1 && p->outliers == RLCC_OUTLIERS_SINGLETON)
-            return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                              "%s: sample %lld is noise (-1), which the singleton outlier "
-                              "policy never leaves",
-                              name, (long long)i);
-        top = labels[i] > top ? labels[i] : top;
-    }
-    if ((int64_t)top + 1 != k)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                          "%s: the largest label is %d, but the header counts %lld classes",
-                          name, (int)top, (long long)k);
-    if (p->reliability && !p->guard)
-        return RLCC_OK; /* SpCL without the guard may leave gaps */
-    uint8_t *seen = rlcc__calloc(budget, k, sizeof *seen, "label check", &err);
-    if (seen == NULL)
-        return err;
-    for (int64_t i = 0; i < n; i++)
-        if (labels[i] >= 0)
-            seen[labels[i]] = 1;
-    int64_t empty = 0;
-    while (empty < k && seen[empty])
-        empty++;
-    rlcc__free(budget, seen, k, sizeof *seen);
-    if (empty < k)
-        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                          "%s: class %lld has no member, which these options never leave",
-                          name, (long long)empty);
-    return RLCC_OK;
-}
-
-/* Finite rows of unit length or zero, as rlcc_centroids() makes them. */
-static int check_loaded_centroids(const char *name, const float *c, int64_t k, int64_t d)
-{
-    int err = rlcc__check_finite(name, c, k, d, d);
-    for (int64_t a = 0; err == RLCC_OK && a < k; a++) {
-        double sum = 0.0;
-        for (int64_t j = 0; j < d; j++)
-            sum += (double)c[a * d + j] * (double)c[a * d + j];
-        if (sum != 0.0 && fabs(sum - 1.0) > 1e-3)
-            err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
-                             "%s: row %lld has squared norm %g; centroids are unit rows or zero",
-                             name, (long long)a, sum);
-    }
-    return err;
-}
 
 /* Rows of a softmax: finite, in [0, 1], summing to 1 (within 1e-3; the
  * step's rows are within a few float32 roundings of it). */
@@ -527,14 +458,14 @@ static int load_generation(rlcc_refiner *r, reader *rd, int64_t k, int32_t **lab
     if (*labels == NULL)
         return err;
     take_labels(rd, *labels, r->n);
-    err = check_loaded_labels(labels_name, *labels, r->n, k, &r->pseudo, &r->budget);
+    err = rlcc__refiner_check_labels(labels_name, *labels, r->n, k, &r->pseudo, &r->budget);
     if (err != RLCC_OK)
         return err;
     *centroids = rlcc__alloc(&r->budget, k * r->d, sizeof **centroids, "refiner centroids", &err);
     if (*centroids == NULL)
         return err;
     take_floats(rd, *centroids, k * r->d);
-    return check_loaded_centroids(centroids_name, *centroids, k, r->d);
+    return rlcc__refiner_check_centroids(centroids_name, *centroids, k, r->d, r->d);
 }
 
 /* The arrays after the header, into r (a new refiner whose header fields
@@ -571,6 +502,7 @@ static int load_arrays(rlcc_refiner *r, const layout *L, reader *rd, int threads
             err = rlcc__check_feature_values("state: features", r->x_copy, n, d, d, threads, b);
         }
     }
+    r->caller_rows = (L->flags & FLAG_CALLER_ROWS) != 0;
     if (err == RLCC_OK && (L->flags & FLAG_KNN)) {
         /* kept as rlcc_refiner_set_knn() keeps lists: the step checks them */
         r->next_knn = rlcc__alloc(b, n * L->k1, sizeof *r->next_knn, "refiner kNN lists", &err);

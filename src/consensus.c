@@ -435,8 +435,8 @@ int rlcc__class_probabilities(const float *x, int64_t d, int64_t ldx, const floa
  * be finite and below RLCC_MAX_SQUARED_NORM; only those are read, so a batch
  * does not cost O(n d). The first bad one is reported whatever the thread
  * count. */
-static int check_read_rows(const char *name, const float *x, int64_t d, int64_t ldx,
-                           const int64_t *rows, int64_t n_rows, int n_threads)
+int rlcc__check_probability_rows(const char *name, const float *x, int64_t d, int64_t ldx,
+                                 const int64_t *rows, int64_t n_rows, int n_threads)
 {
     int64_t first_bad = INT64_MAX;
 #pragma omp parallel for num_threads(n_threads) if (n_threads > 1) schedule(static) \
@@ -504,9 +504,9 @@ int rlcc_class_probabilities_opts(const float *x, int64_t n, int64_t d, int64_t 
         err = rlcc__check_finite("centroids", centroids, k, d, ldc);
     const int n_threads = rlcc__resolve_threads(opts.n_threads);
     if (err == RLCC_OK) /* bounded norms keep every logit finite */
-        err = check_read_rows("centroids", centroids, d, ldc, NULL, k, n_threads);
+        err = rlcc__check_probability_rows("centroids", centroids, d, ldc, NULL, k, n_threads);
     if (err == RLCC_OK)
-        err = check_read_rows("x", x, d, ldx, rows, n_rows, n_threads);
+        err = rlcc__check_probability_rows("x", x, d, ldx, rows, n_rows, n_threads);
     if (err != RLCC_OK)
         return err;
     rlcc__budget budget;

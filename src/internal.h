@@ -327,6 +327,11 @@ float rlcc__pairwise_sumsq_f32(const float *v, int64_t n);
 int rlcc__consensus_csr(const int32_t *prev, const int32_t *cur, int64_t n, int64_t k_prev,
                         int64_t k_cur, int32_t kind, int32_t normalize, rlcc__budget *budget,
                         rlcc_csr *out);
+/* The rows a probabilities call reads (rows, or 0 .. n_rows-1) are finite
+ * with squared norms <= RLCC_MAX_SQUARED_NORM; else the first bad one is
+ * refused, whatever the thread count (consensus.c). */
+int rlcc__check_probability_rows(const char *name, const float *x, int64_t d, int64_t ldx,
+                                 const int64_t *rows, int64_t n_rows, int n_threads);
 /* softmax(scale x_i . c_a) for the samples in rows (NULL: 0 .. n_rows-1). */
 int rlcc__class_probabilities(const float *x, int64_t d, int64_t ldx, const float *centroids,
                               int64_t k, int64_t ldc, float scale, const int64_t *rows,

@@ -130,6 +130,87 @@ int rlcc__refiner_check_setup(int64_t n, int64_t d, const rlcc_pseudo_options *p
     return err;
 }
 
+/* The threshold a refiner with these options can hold after `done`
+ * generations (pseudo.c: the one given, 0 without the criterion, else the
+ * computed R_indep minimum in [0, 1]). */
+int rlcc__refiner_check_threshold(const char *name, double t, int64_t done,
+                                  const rlcc_pseudo_options *p)
+{
+    const char *want = NULL;
+    if (done == 0 && !(t == p->threshold))
+        want = "before generation 1, the pseudo-label options' threshold";
+    else if (done > 0 && !p->reliability && !(t == 0.0))
+        want = "0 without the reliability criterion";
+    else if (done > 0 && p->reliability && p->threshold >= 0.0 && !(t == p->threshold))
+        want = "the pseudo-label options' threshold, which it was given";
+    else if (done > 0 && p->reliability && p->threshold < 0.0 && !(t >= 0.0 && t <= 1.0))
+        want = "a computed one, in [0, 1]";
+    if (want == NULL)
+        return RLCC_OK;
+    return rlcc__fail(RLCC_E_INVALID_ARGUMENT, "%s %g is not what these options give (%s)", name,
+                      t, want);
+}
+
+/* Labels as rlcc_pseudo_labels() leaves them: in [-1, k) with k - 1 the
+ * largest, no -1 under the singleton policy, and no empty class unless the
+ * reliability criterion runs without its guard. */
+int rlcc__refiner_check_labels(const char *name, const int32_t *labels, int64_t n, int64_t k,
+                               const rlcc_pseudo_options *p, rlcc__budget *budget)
+{
+    int64_t classes = k;
+    int err = rlcc__check_labels(name, labels, n, &classes);
+    if (err != RLCC_OK)
+        return err;
+    int32_t top = -1;
+    for (int64_t i = 0; i < n; i++) {
+        if (labels[i] == -1 && p->outliers == RLCC_OUTLIERS_SINGLETON)
+            return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                              "%s: sample %lld is noise (-1), which the singleton outlier "
+                              "policy never leaves",
+                              name, (long long)i);
+        top = labels[i] > top ? labels[i] : top;
+    }
+    if ((int64_t)top + 1 != k)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "%s: the largest label is %d, but there are %lld classes",
+                          name, (int)top, (long long)k);
+    if (p->reliability && !p->guard)
+        return RLCC_OK; /* SpCL without the guard may leave gaps */
+    uint8_t *seen = rlcc__calloc(budget, k, sizeof *seen, "label check", &err);
+    if (seen == NULL)
+        return err;
+    for (int64_t i = 0; i < n; i++)
+        if (labels[i] >= 0)
+            seen[labels[i]] = 1;
+    int64_t empty = 0;
+    while (empty < k && seen[empty])
+        empty++;
+    rlcc__free(budget, seen, k, sizeof *seen);
+    if (empty < k)
+        return rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                          "%s: class %lld has no member, which these options never leave",
+                          name, (long long)empty);
+    return RLCC_OK;
+}
+
+/* Finite rows of unit length or zero, as rlcc_centroids() makes them. */
+int rlcc__refiner_check_centroids(const char *name, const float *c, int64_t k, int64_t d,
+                                  int64_t ld)
+{
+    int err = rlcc__check_finite(name, c, k, d, ld);
+    for (int64_t a = 0; err == RLCC_OK && a < k; a++) {
+        double sum = 0.0;
+        for (int64_t j = 0; j < d; j++)
+            sum += (double)c[a * ld + j] * (double)c[a * ld + j];
+        if (sum != 0.0 && fabs(sum - 1.0) > 1e-3)
+            err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                             "%s: row %lld has squared norm %g; centroids are unit rows or zero",
+                             name, (long long)a, sum);
+    }
+    return err;
+}
+
+
 rlcc_refiner *rlcc__refiner_create(int64_t n, int64_t d, const rlcc_pseudo_options *p,
                                    const rlcc_refiner_options *o)
 {
@@ -287,6 +368,14 @@ typedef struct step_source {
     void *features_data;
     const float *x;            /* the caller's matrix, or NULL */
     int64_t ldx;
+    /* rlcc_refiner_step_labels(): no features at all, but the caller's
+     * generation (checked) */
+    int caller_rows;
+    const int32_t *labels;
+    int64_t k;
+    const float *centroids;
+    int64_t ldc;
+    double threshold;
 } step_source;
 
 /* The new generation's features for later targets, when they will be read:
@@ -355,13 +444,56 @@ static void commit(rlcc_refiner *r, rlcc__generation *next, const step_source *s
     r->knn_count = 0;
 }
 
-/* One generation, with the handle held alone and the options checked. */
+/* The end of every step, once next holds the new generation's labels,
+ * classes and centroids: the consensus with the current generation, the
+ * logits' probabilities, the features later targets read, the commit. On
+ * an error next (and any copy of the features) is released. */
+static int step_conclude(rlcc_refiner *r, rlcc__generation *next, const step_source *src,
+                         const rlcc_step_options *o, float **read, double threshold)
+{
+    const int64_t n = r->n, d = r->d;
+    rlcc__budget *b = &r->budget;
+    float *fresh = NULL;
+    int err = RLCC_OK;
+    if (r->done > 0) {
+        err = report(o->progress, o->progress_data, RLCC_STAGE_CONSENSUS, 0.0);
+        if (err == RLCC_OK)
+            err = rlcc__consensus_csr(r->cur.labels, next->labels, n, r->cur.k, next->k,
+                                      RLCC_CONSENSUS_IOU, RLCC_NORMALIZE_SUM, b, &next->chat);
+        if (err == RLCC_OK && o->logits != NULL) {
+            next->probs = rlcc__alloc(b, n * r->cur.k, sizeof *next->probs, "refiner logits",
+                                      &err);
+            next->probs_cols = next->probs != NULL ? r->cur.k : 0;
+            if (next->probs != NULL)
+                err = read_logits(r, o->logits, o->logits_data, o->batch, r->cur.k, next->probs);
+        }
+    }
+    /* the targets of generation >= 1 read its features, unless the logits
+     * or hard-only propagation stand in for them; a step from labels has
+     * none to keep, so the caller gives them per batch */
+    const int keep = r->done > 0 && r->options.beta < 1.0f && o->logits == NULL;
+    if (err == RLCC_OK && keep && !src->caller_rows)
+        err = keep_features(r, src, o, read, &fresh);
+    if (err == RLCC_OK)
+        err = report(o->progress, o->progress_data, RLCC_STAGE_DONE, 1.0);
+    if (err == RLCC_OK) {
+        commit(r, next, src, o, keep && !src->caller_rows, fresh, threshold);
+        r->caller_rows = keep && src->caller_rows;
+    } else {
+        generation_release(next, n, d, b);
+        rlcc__free(b, fresh, n * d, sizeof *fresh);
+    }
+    return err;
+}
+
+/* One generation from features, with the handle held alone and the
+ * options checked. */
 static int step_locked(rlcc_refiner *r, const step_source *src, const rlcc_step_options *o)
 {
     const int64_t n = r->n, d = r->d;
     rlcc__budget *b = &r->budget;
     rlcc__generation next = {0};
-    float *read = NULL, *fresh = NULL;
+    float *read = NULL;
     const float *x = src->x;
     int64_t ldx = src->ldx;
     int err = report(o->progress, o->progress_data, RLCC_STAGE_FEATURES, 0.0);
@@ -397,32 +529,47 @@ static int step_locked(rlcc_refiner *r, const step_source *src, const rlcc_step_
                                      &err);
     if (next.centroids != NULL)
         err = rlcc__centroids(x, n, d, ldx, next.labels, next.k, threads, b, next.centroids, d);
-    if (err == RLCC_OK && r->done > 0) {
-        err = report(o->progress, o->progress_data, RLCC_STAGE_CONSENSUS, 0.0);
-        if (err == RLCC_OK)
-            err = rlcc__consensus_csr(r->cur.labels, next.labels, n, r->cur.k, next.k,
-                                      RLCC_CONSENSUS_IOU, RLCC_NORMALIZE_SUM, b, &next.chat);
-        if (err == RLCC_OK && o->logits != NULL) {
-            next.probs = rlcc__alloc(b, n * r->cur.k, sizeof *next.probs, "refiner logits", &err);
-            next.probs_cols = next.probs != NULL ? r->cur.k : 0;
-            if (next.probs != NULL)
-                err = read_logits(r, o->logits, o->logits_data, o->batch, r->cur.k, next.probs);
-        }
-    }
-    /* the targets of generation >= 1 read its features, unless the logits
-     * or hard-only propagation stand in for them */
-    const int keep = r->done > 0 && r->options.beta < 1.0f && o->logits == NULL;
-    if (err == RLCC_OK && keep)
-        err = keep_features(r, src, o, &read, &fresh);
     if (err == RLCC_OK)
-        err = report(o->progress, o->progress_data, RLCC_STAGE_DONE, 1.0);
-    if (err == RLCC_OK)
-        commit(r, &next, src, o, keep, fresh, threshold);
-    else {
+        err = step_conclude(r, &next, src, o, &read, threshold);
+    else
         generation_release(&next, n, d, b);
-        rlcc__free(b, fresh, n * d, sizeof *fresh);
-    }
     rlcc__free(b, read, n * d, sizeof *read);
+    return err;
+}
+
+/* One generation from the caller's labels and centroids (checked), with
+ * the handle held alone: their copies, then the common end of a step. */
+static int step_labels_locked(rlcc_refiner *r, const step_source *src,
+                              const rlcc_step_options *o)
+{
+    const int64_t n = r->n, d = r->d, k = src->k, ldc = src->ldc;
+    rlcc__budget *b = &r->budget;
+    rlcc__generation next = {0};
+    /* a step at generation 0 computes its threshold; later ones keep it */
+    int err = r->done == 0 ? rlcc__refiner_check_threshold("threshold", src->threshold, 1,
+                                                           &r->pseudo)
+              : src->threshold == r->threshold
+                  ? RLCC_OK
+                  : rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                               "threshold: %g is not the refiner's %g (kept from generation 0; "
+                               "rlcc_refiner_threshold())",
+                               src->threshold, r->threshold);
+    if (err == RLCC_OK)
+        err = report(o->progress, o->progress_data, RLCC_STAGE_CLUSTERING, 0.0);
+    if (err == RLCC_OK)
+        next.labels = rlcc__alloc(b, n, sizeof *next.labels, "refiner labels", &err);
+    if (next.labels != NULL) {
+        memcpy(next.labels, src->labels, sizeof *next.labels * (size_t)n);
+        next.k = k;
+        next.centroids = rlcc__alloc(b, k * d, sizeof *next.centroids, "refiner centroids",
+                                     &err);
+    }
+    for (int64_t c = 0; next.centroids != NULL && c < k; c++)
+        memcpy(next.centroids + c * d, src->centroids + c * ldc, sizeof(float) * (size_t)d);
+    float *read = NULL;
+    if (err == RLCC_OK)
+        return step_conclude(r, &next, src, o, &read, src->threshold);
+    generation_release(&next, n, d, b);
     return err;
 }
 
@@ -452,7 +599,7 @@ static int run_step(rlcc_refiner *r, const step_source *src, const rlcc_step_opt
     const int64_t limit = r->budget.limit;
     if (o->max_bytes > 0)
         r->budget.limit = o->max_bytes;
-    err = step_locked(r, src, o);
+    err = src->caller_rows ? step_labels_locked(r, src, o) : step_locked(r, src, o);
     r->budget.limit = limit;
     leave_alone(r);
     return err;
@@ -517,6 +664,53 @@ int rlcc_refiner_step_matrix(rlcc_refiner *r, const float *x, int64_t ldx,
     if (err != RLCC_OK)
         return err;
     const step_source src = {.x = x, .ldx = ldx};
+    return run_step(r, &src, &o);
+}
+
+/* The caller's generation against what a step under the refiner's options
+ * can produce; what depends on the generations done (the threshold) is
+ * checked with the handle held, in step_labels_locked(). */
+static int check_caller_generation(const rlcc_refiner *r, const step_source *src,
+                                   const rlcc_step_options *o)
+{
+    const rlcc_pseudo_options *p = &r->pseudo;
+    /* SpCL's criterion without its guard gives each sample it ejects a
+     * class of its own beside the one it leaves */
+    const int64_t top = p->reliability && !p->guard ? 2 * r->n : r->n;
+    int err = RLCC_OK;
+    if (src->labels == NULL)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "labels: is NULL");
+    else if (src->centroids == NULL)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "centroids: is NULL");
+    else if (src->k < 1 || src->k > top)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT, "n_classes: %lld must be in [1, %lld]",
+                         (long long)src->k, (long long)top);
+    if (err == RLCC_OK)
+        err = rlcc__check_matrix("centroids", src->centroids, src->k, r->d, src->ldc);
+    if (err == RLCC_OK)
+        err = rlcc__refiner_check_centroids("centroids", src->centroids, src->k, r->d, src->ldc);
+    if (err == RLCC_OK && o->borrow)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                         "borrow: rlcc_refiner_step_labels() reads no features to borrow");
+    if (err != RLCC_OK)
+        return err;
+    rlcc__budget budget;
+    rlcc__budget_init(&budget, o->max_bytes > 0 ? o->max_bytes : p->max_bytes);
+    return rlcc__refiner_check_labels("labels", src->labels, r->n, src->k, p, &budget);
+}
+
+int rlcc_refiner_step_labels(rlcc_refiner *r, const int32_t *labels, int64_t n_classes,
+                             const float *centroids, int64_t ldc, double threshold,
+                             const rlcc_step_options *options)
+{
+    rlcc_step_options o;
+    int err = begin_step(r, options, &o);
+    const step_source src = {.caller_rows = 1, .labels = labels, .k = n_classes,
+                             .centroids = centroids, .ldc = ldc, .threshold = threshold};
+    if (err == RLCC_OK)
+        err = check_caller_generation(r, &src, &o);
+    if (err != RLCC_OK)
+        return err;
     return run_step(r, &src, &o);
 }
 
@@ -660,10 +854,53 @@ int rlcc_refiner_centroids(const rlcc_refiner *r, float *centroids, int64_t ld)
     return err;
 }
 
+/* Whether the latest generation's targets read features: from generation
+ * 2 on (the second step), with soft propagation and no logits. */
+static int targets_read_features(const rlcc_refiner *r)
+{
+    return r->done >= 2 && r->cur.probs == NULL && r->options.beta < 1.0f;
+}
+
+/* The batch's rows the probabilities read: the caller's (batch_x, row q for
+ * sample rows[q]) or the refiner's features. */
+typedef struct batch_rows {
+    const float *x; /* NULL: the refiner's */
+    int64_t ldx;
+} batch_rows;
+
+/* The class probabilities of a batch against the previous centroids, from
+ * the rows the caller gave or from the refiner's features. A caller's
+ * matrix with ldx > d is made contiguous first, so the product has the
+ * shape (lda = d) of the refiner's own gathered batch and so its bits. */
+static int batch_probabilities(const rlcc_refiner *r, const int64_t *rows, int64_t n_rows,
+                               const batch_rows *given, int threads, rlcc__budget *budget,
+                               float *probs)
+{
+    const int64_t d = r->d, k_prev = r->prev_k;
+    const float scale = r->options.scale;
+    if (given->x == NULL)
+        return rlcc__class_probabilities(r->x, d, r->ldx, r->prev_centroids, k_prev, d, scale,
+                                         rows, n_rows, threads, budget, probs, k_prev);
+    if (given->ldx == d)
+        return rlcc__class_probabilities(given->x, d, d, r->prev_centroids, k_prev, d, scale,
+                                         NULL, n_rows, threads, budget, probs, k_prev);
+    int err;
+    float *packed = rlcc__alloc(budget, n_rows * d, sizeof *packed, "batch rows", &err);
+    if (packed == NULL)
+        return err;
+    for (int64_t q = 0; q < n_rows; q++)
+        memcpy(packed + q * d, given->x + q * given->ldx, sizeof *packed * (size_t)d);
+    err = rlcc__class_probabilities(packed, d, d, r->prev_centroids, k_prev, d, scale, NULL,
+                                    n_rows, threads, budget, probs, k_prev);
+    rlcc__free(budget, packed, n_rows * d, sizeof *packed);
+    return err;
+}
+
 /* The targets of a batch, the handle held as a reader and every argument
  * checked: only O(batch) work beyond the arithmetic itself. */
 static int targets_locked(const rlcc_refiner *r, const int64_t *rows, int64_t n_rows,
-                          const rlcc_targets_options *to, float *out, int64_t ld)
+                          const batch_rows *given, const rlcc_targets_options *to, float *out,
+                          int64_t ld)
 {
     const rlcc_refiner_options *o = &r->options;
     const int threads = rlcc__resolve_threads(to->n_threads);
@@ -687,9 +924,7 @@ static int targets_locked(const rlcc_refiner *r, const int64_t *rows, int64_t n_
         probs = rlcc__alloc(&budget, n_rows, sizeof *probs * (size_t)k_prev,
                             "batch probabilities", &err);
         if (probs != NULL)
-            err = rlcc__class_probabilities(r->x, r->d, r->ldx, r->prev_centroids, k_prev, r->d,
-                                            o->scale, rows, n_rows, threads, &budget, probs,
-                                            k_prev);
+            err = batch_probabilities(r, rows, n_rows, given, threads, &budget, probs);
         p = probs;
     }
     if (err == RLCC_OK) {
@@ -705,34 +940,63 @@ static int targets_locked(const rlcc_refiner *r, const int64_t *rows, int64_t n_
     return err;
 }
 
-int rlcc_refiner_targets_opts(const rlcc_refiner *r, const int64_t *rows, int64_t n_rows,
-                              const rlcc_targets_options *options, float *out, int64_t ld)
+/* What both target calls check, the handle held as a reader; *to receives
+ * the options with n_threads resolved to the refiner's. */
+static int check_targets_call(const rlcc_refiner *r, const int64_t *rows, int64_t n_rows,
+                              const rlcc_targets_options *options, const batch_rows *given,
+                              float *out, int64_t ld, rlcc_targets_options *to)
 {
-    rlcc_targets_options to;
-    rlcc_targets_options_init(&to, sizeof to);
-    int err = enter_ready(r, out);
-    if (err != RLCC_OK)
-        return err;
-    err = rlcc__read_struct(&to, sizeof to, options, TARGETS_OPTIONS_SIZE_1_4, "options");
+    rlcc_targets_options_init(to, sizeof *to);
+    int err = rlcc__read_struct(to, sizeof *to, options, TARGETS_OPTIONS_SIZE_1_4, "options");
     if (err == RLCC_OK)
-        err = rlcc__check_reserved("options.reserved", to.reserved);
+        err = rlcc__check_reserved("options.reserved", to->reserved);
     if (err == RLCC_OK)
-        err = rlcc__check_resources(to.n_threads, to.max_bytes);
+        err = rlcc__check_resources(to->n_threads, to->max_bytes);
     if (err == RLCC_OK)
         err = rlcc__check_sample_rows(rows, n_rows, r->n);
     if (err == RLCC_OK)
         err = rlcc__check_matrix("out", out, n_rows, r->cur.k, ld);
-    if (err == RLCC_OK)
-        err = apart_from_borrowed(r, rlcc__matrix_span("out", out, n_rows, r->cur.k, ld, sizeof *out),
-                                  rlcc__vector_span("rows", rows, n_rows, sizeof *rows));
+    const int reads = targets_read_features(r);
+    if (err == RLCC_OK && reads && given->x != NULL)
+        err = rlcc__check_matrix("x", given->x, n_rows, r->d, given->ldx);
+    if (err == RLCC_OK) {
+        const rlcc__span inputs[] = {
+            rlcc__vector_span("rows", rows, n_rows, sizeof *rows),
+            rlcc__matrix_span("x", reads ? given->x : NULL, n_rows, r->d, given->ldx,
+                              sizeof *given->x)};
+        const rlcc__span output = rlcc__matrix_span("out", out, n_rows, r->cur.k, ld, sizeof *out);
+        err = apart_from_borrowed(r, output, inputs[0]);
+        if (err == RLCC_OK)
+            err = rlcc__check_no_overlap(&output, 1, inputs + 1, 1);
+    }
     if (err == RLCC_OK && rlcc__mul(n_rows, 4 * r->prev_k) < 0)
         err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
                          "n_rows: %lld rows of %lld probabilities overflow int64",
                          (long long)n_rows, (long long)r->prev_k);
-    if (err == RLCC_OK && to.n_threads == 0)
-        to.n_threads = r->pseudo.n_threads;
+    if (err == RLCC_OK && to->n_threads == 0)
+        to->n_threads = r->pseudo.n_threads;
+    if (err == RLCC_OK && reads && given->x != NULL)
+        err = rlcc__check_probability_rows("x", given->x, r->d, given->ldx, NULL, n_rows,
+                                           rlcc__resolve_threads(to->n_threads));
+    return err;
+}
+
+int rlcc_refiner_targets_opts(const rlcc_refiner *r, const int64_t *rows, int64_t n_rows,
+                              const rlcc_targets_options *options, float *out, int64_t ld)
+{
+    int err = enter_ready(r, out);
+    if (err != RLCC_OK)
+        return err;
+    const batch_rows own = {0};
+    rlcc_targets_options to;
+    err = check_targets_call(r, rows, n_rows, options, &own, out, ld, &to);
+    if (err == RLCC_OK && r->caller_rows && targets_read_features(r))
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                         "x: this generation came from rlcc_refiner_step_labels(), so the "
+                         "refiner holds no features; its targets read the batch's rows: pass "
+                         "them to rlcc_refiner_targets_rows()");
     if (err == RLCC_OK)
-        err = targets_locked(r, rows, n_rows, &to, out, ld);
+        err = targets_locked(r, rows, n_rows, &own, &to, out, ld);
     rlcc__refiner_leave_reader(r);
     return err;
 }
@@ -741,4 +1005,26 @@ int rlcc_refiner_targets(const rlcc_refiner *r, const int64_t *rows, int64_t n_r
                          int64_t ld)
 {
     return rlcc_refiner_targets_opts(r, rows, n_rows, NULL, out, ld);
+}
+
+int rlcc_refiner_targets_rows(const rlcc_refiner *r, const int64_t *rows, int64_t n_rows,
+                              const float *x, int64_t ldx, const rlcc_targets_options *options,
+                              float *out, int64_t ld)
+{
+    int err = enter_ready(r, out);
+    if (err != RLCC_OK)
+        return err;
+    const int reads = targets_read_features(r);
+    const batch_rows given = {.x = reads ? x : NULL, .ldx = ldx};
+    rlcc_targets_options to;
+    if (reads && x == NULL)
+        err = rlcc__fail(RLCC_E_INVALID_ARGUMENT,
+                         "x: is NULL, but this generation's targets read the batch's features "
+                         "(generation >= 2, beta < 1, no logits)");
+    if (err == RLCC_OK)
+        err = check_targets_call(r, rows, n_rows, options, &given, out, ld, &to);
+    if (err == RLCC_OK)
+        err = targets_locked(r, rows, n_rows, &given, &to, out, ld);
+    rlcc__refiner_leave_reader(r);
+    return err;
 }

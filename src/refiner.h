@@ -50,6 +50,9 @@ struct rlcc_refiner {
     const float *x;
     int64_t ldx;
     float *x_copy;       /* n x d when the refiner owns a copy */
+    /* the latest step was rlcc_refiner_step_labels() and its targets read
+     * features: they come from the caller (rlcc_refiner_targets_rows()) */
+    int caller_rows;
     int64_t *next_knn;   /* n x k1 lists for the next step (rlcc_refiner_set_knn), or NULL */
     int64_t knn_count;   /* entries of next_knn */
     rlcc__budget budget; /* everything above that is allocated */
@@ -61,6 +64,20 @@ struct rlcc_refiner {
 int rlcc__refiner_check_setup(int64_t n, int64_t d, const rlcc_pseudo_options *pseudo,
                               const rlcc_refiner_options *options, rlcc_pseudo_options *p,
                               rlcc_refiner_options *o);
+
+/* What a refiner accepts as a generation's results, from a state being
+ * loaded or from rlcc_refiner_step_labels(); name starts the message. */
+/* The threshold it can hold after `done` generations. */
+int rlcc__refiner_check_threshold(const char *name, double t, int64_t done,
+                                  const rlcc_pseudo_options *p);
+/* Labels as rlcc_pseudo_labels() leaves them under options p: in [-1, k),
+ * k - 1 the largest, no -1 under the singleton policy, no empty class
+ * unless the reliability criterion runs without its guard. */
+int rlcc__refiner_check_labels(const char *name, const int32_t *labels, int64_t n, int64_t k,
+                               const rlcc_pseudo_options *p, rlcc__budget *budget);
+/* k x d centroids (row stride ld): finite rows of unit length or zero. */
+int rlcc__refiner_check_centroids(const char *name, const float *c, int64_t k, int64_t d,
+                                  int64_t ld);
 
 /* A refiner at generation 0 with checked options, its budget that of
  * p->max_bytes; NULL (with the error recorded) when the handle cannot be

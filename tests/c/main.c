@@ -32,6 +32,7 @@ static const group groups[] = {
     {"jaccard", jaccard_tests},
     {"rlcc", rlcc_tests},
     {"checkpoint", checkpoint_tests},
+    {"step_labels", step_labels_tests}, /* 1.8: the refiner from the caller's labels */
     {"concurrency", concurrency_tests},
     {"limits", limits_tests},
     {"robustness", robustness_tests},

@@ -78,6 +78,7 @@ extern const test_case limits_tests[];
 extern const test_case robustness_tests[];
 extern const test_case pseudo_methods_tests[];
 extern const test_case methods_tests[]; /* 1.7: #15 items 1, 4, 5 */
+extern const test_case step_labels_tests[]; /* 1.8: the refiner from the caller's labels */
 /* k-means (issue #15 item 3) */
 extern const test_case kmeans_tests[];
 /* InfoMap pseudo labels (issue #15 item 2) */

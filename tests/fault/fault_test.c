@@ -1214,6 +1214,39 @@ static void fault_injection_1_4(void)
         rlcc_refiner_free(r);
         record(rlcc__alloc_live() == live_before_new, "rlcc_refiner_free gives back every byte");
     }
+    /* 1.8: a refiner stepped from the caller's generations, its targets
+     * from the caller's rows; a failed step leaves it as it was */
+    rlcc_refiner *r = NULL;
+    rlcc_pseudo_options p;
+    rlcc_pseudo_options_init(&p, sizeof p);
+    p.k1 = K1;
+    p.k2 = 3;
+    record(rlcc_refiner_new(N, D, &p, NULL, &r) == RLCC_OK, "rlcc_refiner_new");
+    for (int gen = 0; gen < 3; gen++) {
+        static int32_t given_labels[N];
+        static float given_centroids[N * D], batch[4 * D];
+        int64_t classes = 0;
+        double threshold = 0.0;
+        rlcc_pseudo_options q = p;
+        if (gen > 0)
+            q.threshold = rlcc_refiner_threshold(r);
+        record(rlcc_pseudo_labels(xg[gen], N, D, D, &q, given_labels, &classes, &threshold) == RLCC_OK &&
+                   rlcc_centroids(xg[gen], N, D, D, given_labels, classes, given_centroids, D) == RLCC_OK,
+               "the caller's generation");
+        char name[96];
+        snprintf(name, sizeof name, "rlcc_refiner_step_labels (gen %d)", gen);
+        view_of(r, &view_before);
+        EVERY_FAILURE_POINT_THAT(name, rlcc_refiner_step_labels(r, given_labels, classes, given_centroids, D, threshold, NULL), (void)0, refiner_unchanged(r));
+        for (int q4 = 0; q4 < 4; q4++)
+            memcpy(batch + q4 * D, xg[gen] + batch_rows[q4] * D, sizeof(float) * D);
+        snprintf(name, sizeof name, "rlcc_refiner_targets_rows (gen %d)", gen);
+        view_of(r, &view_before);
+        if (gen == 0)
+            ALLOCATES_NOTHING(name, rlcc_refiner_targets_rows(r, batch_rows, 4, batch, D, &to, out, classes));
+        else
+            EVERY_FAILURE_POINT_THAT(name, rlcc_refiner_targets_rows(r, batch_rows, 4, batch, D, &to, out, classes), (void)0, refiner_unchanged(r));
+    }
+    rlcc_refiner_free(r);
 }
 
 int main(void)

@@ -265,9 +265,11 @@ RLCC_API void rlcc_mpi_refiner_free(rlcc_mpi_refiner *refiner);
  *   x, ldx    this rank's n_local x d rows (row stride ldx >= d; NULL when
  *             n_local is 0), finite; unit rows for the Jaccard DOT variant.
  *   mpi       this rank's options; n_threads for its librlcc work;
- *             max_bytes bounds its librlcc step (rlcc_step_options.max_bytes
- *             of rlcc_refiner_step_labels()), not yet the pseudo-label stages
- *             or the centroid sums. May be NULL.
+ *             max_bytes bounds the kNN ring's buffers (as in
+ *             rlcc_mpi_pseudo_labels()) and its librlcc step
+ *             (rlcc_step_options.max_bytes of rlcc_refiner_step_labels()),
+ *             not yet the other pseudo-label stages or the centroid sums.
+ *             May be NULL.
  * The stages: the pseudo labels of rlcc_mpi_pseudo_labels() (the threshold:
  * the pseudo options' at generation 0, the refiner's kept one after); the
  * centroids in one process's float32 order (the per-class sums passed from

@@ -284,8 +284,9 @@ static float *rows_of(int64_t rows, int64_t d)
     return malloc(sizeof(float) * (size_t)(rows > 0 ? rows : 1) * (size_t)d);
 }
 
-/* The classes described and the buffers allocated, agreed on. */
-static int chain_setup(chain *g, const int32_t *labels)
+/* The classes described and the buffers allocated (the output's too:
+ * have_output), agreed on. */
+static int chain_setup(chain *g, const int32_t *labels, int have_output)
 {
     const int64_t k = g->k > 0 ? g->k : 1;
     classes *c = &g->c;
@@ -304,7 +305,8 @@ static int chain_setup(chain *g, const int32_t *labels)
         g->gathered = rows_of(g->n_finished, g->d);
         g->bytes = malloc(sizeof *g->bytes * (size_t)g->run->size);
         g->next = malloc(sizeof *g->next * (size_t)g->run->size);
-        if (!g->sums || !g->in || !g->out || !g->mine || !g->gathered || !g->bytes || !g->next)
+        if (!g->sums || !g->in || !g->out || !g->mine || !g->gathered || !g->bytes || !g->next
+            || !have_output)
             local = RLCC_E_OUT_OF_MEMORY;
     }
     if (local != RLCC_OK)
@@ -420,16 +422,18 @@ static int gather_finished(chain *g, float *centroids)
     return RLCC_OK;
 }
 
-/* The k x d centroids of the labels over every rank's rows, the bytes of
- * rlcc_centroids() on the concatenated rows, on every rank. */
+/* The k x d centroids of the labels over every rank's rows (*centroids, to
+ * free()), the bytes of rlcc_centroids() on the concatenated rows, on every
+ * rank. */
 static int centroids_chain(rlcc_mpi__run *run, const int64_t *count, const int64_t *offset,
                            int64_t n_total, const float *x, int64_t ldx, int64_t d,
-                           const int32_t *labels, int64_t k, float *centroids)
+                           const int32_t *labels, int64_t k, float **centroids)
 {
     run->stage = "the centroids";
     chain g = {.run = run, .count = count, .offset = offset, .n_total = n_total, .d = d, .k = k,
                .row_type = MPI_DATATYPE_NULL};
-    int err = chain_setup(&g, labels);
+    *centroids = rows_of(k, d);
+    int err = chain_setup(&g, labels, *centroids != NULL);
     if (err == RLCC_OK && g.n_in > 0)
         err = chain_transfer(&g, g.in, g.n_in, run->rank - 1, 0);
     if (err == RLCC_OK) {
@@ -439,7 +443,7 @@ static int centroids_chain(rlcc_mpi__run *run, const int64_t *count, const int64
     }
     if (err == RLCC_OK) {
         finish_owned(&g);
-        err = gather_finished(&g, centroids);
+        err = gather_finished(&g, *centroids);
     }
     chain_free(&g);
     return err;
@@ -487,8 +491,6 @@ static int step_local(rlcc_mpi_refiner *r, rlcc_mpi__run *run, const float *x, i
     rlcc_step_options_init(&so, sizeof so);
     so.n_threads = run->opts.n_threads;
     so.max_bytes = run->opts.max_bytes;
-    if (r->generation > 0)
-        threshold = rlcc_refiner_threshold(r->local);
     local = rlcc_refiner_step_labels(r->local, labels, k, centroids, r->d, threshold, &so);
     if (local == RLCC_OK) {
         free(r->rows);
@@ -521,18 +523,12 @@ static int step_stages(rlcc_mpi_refiner *r, rlcc_mpi__run *run, const float *x, 
     if (err == RLCC_OK)
         err = rlcc_mpi__pseudo_labels(run, count, offset, r->n_total, x, ldx, r->d, &popts,
                                       labels, &k, &threshold);
+    /* librlcc's step takes generation 0's threshold, then the kept one */
+    if (r->generation > 0)
+        threshold = popts.threshold;
     float *centroids = NULL;
-    if (err == RLCC_OK) {
-        run->stage = "the centroids";
-        centroids = rows_of(k, r->d);
-        err = rlcc_mpi__agree(run, centroids != NULL
-                                       ? RLCC_OK
-                                       : rlcc_mpi__fail(RLCC_E_OUT_OF_MEMORY, "rank %d: out of "
-                                                        "memory for %lld centroids", run->rank,
-                                                        (long long)k));
-    }
     if (err == RLCC_OK)
-        err = centroids_chain(run, count, offset, r->n_total, x, ldx, r->d, labels, k, centroids);
+        err = centroids_chain(run, count, offset, r->n_total, x, ldx, r->d, labels, k, &centroids);
     if (err == RLCC_OK)
         err = step_local(r, run, x, ldx, labels, k, centroids, threshold);
     free(centroids);
@@ -585,10 +581,12 @@ static int check_batch(const rlcc_mpi_refiner *r, const int64_t *rows, int64_t n
     if (ld < k)
         return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "ld: %lld must be >= n_classes = %lld",
                               (long long)ld, (long long)k);
-    if (n_rows > INT64_MAX / 4 / ld)
+    /* the bytes of out, and of the batch's rows when they are fetched */
+    const int64_t widest = ld > r->d ? ld : r->d;
+    if (n_rows > INT64_MAX / 4 / widest)
         return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
-                              "out: %lld rows of stride %lld overflow int64", (long long)n_rows,
-                              (long long)ld);
+                              "n_rows: %lld rows of %lld floats overflow int64", (long long)n_rows,
+                              (long long)widest);
     return RLCC_OK;
 }
 
@@ -627,7 +625,8 @@ static void fetch_free(fetch *f)
             free(f->recv_bytes), free(f->wanted), free(f->served), free(f->fetched);
 }
 
-/* The batch's distinct rows and how many each rank owns; agreed on. */
+/* The batch's distinct rows and how many each rank owns (this rank's
+ * part: the caller agrees on it). */
 static int fetch_plan(fetch *f, const int64_t *rows)
 {
     const int p = f->run->size;
@@ -661,7 +660,7 @@ static int fetch_plan(fetch *f, const int64_t *rows)
             f->where[f->order[q].at] = f->n_unique - 1;
         }
     }
-    return rlcc_mpi__agree(f->run, local);
+    return local;
 }
 
 /* The buffers of the exchange, once the counts are known; agreed on. */
@@ -699,80 +698,85 @@ static void serve(fetch *f)
                sizeof(float) * (size_t)d);
 }
 
-/* The batch's feature rows (n_rows x d into x) fetched from the ranks that
- * own them: counts, row indices and rows, each an all-to-all. */
-static int fetch_rows(const rlcc_mpi_refiner *r, rlcc_mpi__run *run, const int64_t *rows,
-                      int64_t n_rows, float *x)
+/* The batch's feature rows (n_rows x d into x), planned on every rank,
+ * fetched from the ranks that own them: counts, row indices and rows, each
+ * an all-to-all. */
+static int fetch_rows(fetch *f, float *x)
 {
+    rlcc_mpi__run *run = f->run;
     const int p = run->size;
-    const int64_t d = r->d;
-    fetch f = {.run = run, .r = r, .n_rows = n_rows};
-    run->stage = "the targets' plan";
-    int err = fetch_plan(&f, rows);
+    const int64_t d = f->r->d;
     run->stage = "the exchange of the batch's row counts";
-    for (int q = 0; err == RLCC_OK && q < p; q++)
-        f.send_bytes[q] = f.recv_bytes[q] = sizeof(int64_t);
+    for (int q = 0; q < p; q++)
+        f->send_bytes[q] = f->recv_bytes[q] = sizeof(int64_t);
+    int err = rlcc_mpi__alltoallv(run, f->ask, f->send_bytes, f->asked_of, f->recv_bytes);
     if (err == RLCC_OK)
-        err = rlcc_mpi__alltoallv(run, f.ask, f.send_bytes, f.asked_of, f.recv_bytes);
-    if (err == RLCC_OK)
-        err = fetch_buffers(&f);
+        err = fetch_buffers(f);
     run->stage = "the exchange of the batch's row indices";
     for (int q = 0; err == RLCC_OK && q < p; q++) {
-        f.send_bytes[q] = sizeof(int64_t) * (size_t)f.ask[q];
-        f.recv_bytes[q] = sizeof(int64_t) * (size_t)f.asked_of[q];
+        f->send_bytes[q] = sizeof(int64_t) * (size_t)f->ask[q];
+        f->recv_bytes[q] = sizeof(int64_t) * (size_t)f->asked_of[q];
     }
     if (err == RLCC_OK)
-        err = rlcc_mpi__alltoallv(run, f.unique, f.send_bytes, f.wanted, f.recv_bytes);
+        err = rlcc_mpi__alltoallv(run, f->unique, f->send_bytes, f->wanted, f->recv_bytes);
     run->stage = "the exchange of the batch's rows";
     if (err == RLCC_OK) {
-        serve(&f);
+        serve(f);
         for (int q = 0; q < p; q++) {
-            f.send_bytes[q] = sizeof(float) * (size_t)(f.asked_of[q] * d);
-            f.recv_bytes[q] = sizeof(float) * (size_t)(f.ask[q] * d);
+            f->send_bytes[q] = sizeof(float) * (size_t)(f->asked_of[q] * d);
+            f->recv_bytes[q] = sizeof(float) * (size_t)(f->ask[q] * d);
         }
-        err = rlcc_mpi__alltoallv(run, f.served, f.send_bytes, f.fetched, f.recv_bytes);
+        err = rlcc_mpi__alltoallv(run, f->served, f->send_bytes, f->fetched, f->recv_bytes);
     }
-    for (int64_t q = 0; err == RLCC_OK && q < n_rows; q++)
-        memcpy(x + q * d, f.fetched + f.where[q] * d, sizeof(float) * (size_t)d);
-    fetch_free(&f);
+    for (int64_t q = 0; err == RLCC_OK && q < f->n_rows; q++)
+        memcpy(x + q * d, f->fetched + f->where[q] * d, sizeof(float) * (size_t)d);
     return err;
 }
 
 /* The targets of a checked batch on every rank; out written once every rank
- * has its own. */
+ * has its own. Without features to fetch, one status exchange. */
 static int batch_targets(const rlcc_mpi_refiner *r, rlcc_mpi__run *run, const int64_t *rows,
                          int64_t n_rows, float *out, int64_t ld)
 {
     const int64_t k = rlcc_refiner_n_classes(r->local), d = r->d;
     const int reads = r->generation >= 2 && r->beta < 1.0f;
     run->stage = "the targets' set-up";
+    fetch f = {.run = run, .r = r, .n_rows = n_rows};
     float *got = n_rows > 0 ? malloc(sizeof *got * (size_t)(n_rows * k)) : NULL;
     float *x = reads && n_rows > 0 ? malloc(sizeof *x * (size_t)(n_rows * d)) : NULL;
     int local = n_rows == 0 || (got != NULL && (!reads || x != NULL))
-                    ? rlcc_mpi__progress(run, "targets", 0, 1)
+                    ? RLCC_OK
                     : rlcc_mpi__fail(RLCC_E_OUT_OF_MEMORY, "rank %d: out of memory for a batch "
                                      "of %lld rows", run->rank, (long long)n_rows);
-    int err = rlcc_mpi__agree(run, local);
-    if (err == RLCC_OK && reads)
-        err = fetch_rows(r, run, rows, n_rows, x);
+    if (local == RLCC_OK && reads)
+        local = fetch_plan(&f, rows);
+    if (local == RLCC_OK)
+        local = rlcc_mpi__progress(run, "targets", 0, 1);
+    int err = RLCC_OK;
+    if (reads) { /* the exchange needs every rank ready for it */
+        err = rlcc_mpi__agree(run, local);
+        if (err == RLCC_OK)
+            err = fetch_rows(&f, x);
+    }
     if (err == RLCC_OK) {
         run->stage = "the targets";
         rlcc_targets_options to;
         rlcc_targets_options_init(&to, sizeof to);
         to.n_threads = run->opts.n_threads;
         to.max_bytes = run->opts.max_bytes;
-        local = RLCC_OK;
-        if (n_rows > 0)
+        if (local == RLCC_OK && n_rows > 0) {
             local = reads ? rlcc_refiner_targets_rows(r->local, rows, n_rows, x, d, &to, got, k)
                           : rlcc_refiner_targets_opts(r->local, rows, n_rows, &to, got, k);
-        if (local != RLCC_OK)
-            rlcc_mpi__fail(local, "rank %d: %s", run->rank, rlcc_last_error());
+            if (local != RLCC_OK)
+                rlcc_mpi__fail(local, "rank %d: %s", run->rank, rlcc_last_error());
+        }
         if (local == RLCC_OK)
             local = rlcc_mpi__progress(run, "targets", 1, 1);
         err = rlcc_mpi__agree(run, local);
     }
     for (int64_t q = 0; err == RLCC_OK && q < n_rows; q++)
         memcpy(out + q * ld, got + q * k, sizeof *got * (size_t)k);
+    fetch_free(&f);
     free(x);
     free(got);
     return err;

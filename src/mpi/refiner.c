@@ -198,7 +198,7 @@ static int check_generations(const rlcc_mpi__run *run, const uint8_t *all)
                                   "refiner: generations differ across ranks (rank %d has %lld, "
                                   "rank 0 has %lld): a step failed on some ranks after others "
                                   "had committed it; free the refiner on every rank and start "
-                                  "again (from a checkpoint)",
+                                  "again",
                                   r, (long long)other, (long long)first);
     }
     return RLCC_OK;

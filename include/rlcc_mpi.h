@@ -217,7 +217,9 @@ RLCC_API int rlcc_mpi_pseudo_labels(MPI_Comm comm, const float *x, int64_t n_loc
  * generation it committed, and every later call on the refiner compares
  * them in its check and refuses on every rank ("refiner: generations
  * differ across ranks ..."); free the refiner on every rank and start again.
- * A handle is used by one thread at a time. Since 1.0.
+ * A handle is used by one thread at a time. A NULL handle is refused
+ * (RLCC_E_INVALID_ARGUMENT) on its rank alone: that rank has no
+ * communicator to tell the others, which time out. Since 1.0.
  */
 typedef struct rlcc_mpi_refiner rlcc_mpi_refiner;
 

@@ -185,7 +185,7 @@ build/mpi/%.o: src/mpi/%.c src/mpi/mpi_internal.h include/rlcc_mpi.h include/rlc
 lib/$(MPI_REALNAME): $(MPI_OBJS) src/mpi/rlcc_mpi.map lib/$(SONAME)
 	$(CC) -shared -Wl,-soname,$(MPI_SONAME) -Wl,--version-script=src/mpi/rlcc_mpi.map \
 		-Wl,--no-undefined $(NO_OPENMP_RPATH) $(LDFLAGS) -o $@ $(MPI_OBJS) -Llib -l:$(SONAME) \
-		$(MPI_LIBS)
+		$(MPI_LIBS) -lm
 lib/$(MPI_SONAME): lib/$(MPI_REALNAME)
 	ln -sf $(MPI_REALNAME) $@
 lib/librlcc_mpi.so: lib/$(MPI_SONAME)

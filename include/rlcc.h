@@ -79,13 +79,13 @@ extern "C" {
  * ------------------------------------------------------------------------ */
 
 #define RLCC_VERSION_MAJOR 1 /**< Incompatible ABI changes (never, within librlcc.so.1). */
-#define RLCC_VERSION_MINOR 7 /**< Functions added (one version-script node each). */
+#define RLCC_VERSION_MINOR 8 /**< Functions added (one version-script node each). */
 #define RLCC_VERSION_PATCH 0 /**< Same functions: fixes and speed-ups. */
 /** MAJOR * 10000 + MINOR * 100 + PATCH, e.g. 10200 for 1.2.0. */
 #define RLCC_VERSION_NUMBER \
     (RLCC_VERSION_MAJOR * 10000 + RLCC_VERSION_MINOR * 100 + RLCC_VERSION_PATCH)
 /** The version this header describes, as text. */
-#define RLCC_VERSION_STRING "1.7.0"
+#define RLCC_VERSION_STRING "1.8.0"
 
 /**
  * The version of the library actually loaded, as RLCC_VERSION_NUMBER.

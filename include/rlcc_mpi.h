@@ -89,9 +89,12 @@ RLCC_API const char *rlcc_mpi_last_error(void);
 /**
  * Called on the calling thread at the start of each stage of a call and
  * after each step of the ring: stage names a stage ("check", "ring",
- * "merge", "finish"), done of total steps of it. Return 0 to go on; any
- * other value stops this rank's call with RLCC_E_CANCELED, and the others
- * with RLCC_MPI_E_REMOTE.
+ * "finish" of the kNN; "jaccard", "labels" of the pseudo labels;
+ * "centroids" of a refiner step, 0 of 1 at its start and 1 of 1 just before
+ * the refiner commits; "targets", 0 of 1 before a batch's rows are fetched
+ * and 1 of 1 once its targets are computed), done of total steps of it.
+ * Return 0 to go on; any other value stops this rank's call with
+ * RLCC_E_CANCELED, and the others with RLCC_MPI_E_REMOTE.
  */
 typedef int (*rlcc_mpi_progress_fn)(const char *stage, int64_t done, int64_t total,
                                     void *user);
@@ -195,6 +198,132 @@ RLCC_API int rlcc_mpi_pseudo_labels(MPI_Comm comm, const float *x, int64_t n_loc
                                     int64_t ldx, const rlcc_pseudo_options *pseudo,
                                     const rlcc_mpi_options *options, int32_t *labels,
                                     int64_t *n_classes, double *threshold);
+
+/* ------------------------------------------------------------------------
+ * Distributed refiner (1.0)
+ * ------------------------------------------------------------------------ */
+
+/**
+ * A refiner whose steps are collective over the ranks of a communicator:
+ * every rank holds the same librlcc refiner (the labels of all N rows, the
+ * centroids, the consensus: rlcc_mpi_refiner_local()) and its own block of
+ * rows. A step and a batch of targets give, on every rank, the bytes that
+ * rlcc_refiner_step_matrix() and rlcc_refiner_targets() give in one process
+ * on the concatenated rows, for every process count and blocking.
+ *
+ * A step that fails on some ranks after others have committed its
+ * generation (a rank's librlcc step failing alone, say under its own
+ * max_bytes) leaves the ranks' refiners apart: each rank records the
+ * generation it committed, and every later call on the refiner compares
+ * them in its check and refuses on every rank ("refiner: generations
+ * differ across ranks ..."); free the refiner on every rank and start again.
+ * A handle is used by one thread at a time. A NULL handle is refused
+ * (RLCC_E_INVALID_ARGUMENT) on its rank alone: that rank has no
+ * communicator to tell the others, which time out. Since 1.0.
+ */
+typedef struct rlcc_mpi_refiner rlcc_mpi_refiner;
+
+/**
+ * A new distributed refiner (generation 0 next). Collective.
+ *
+ *   comm      the caller's communicator, kept by the refiner (not
+ *             duplicated here: each call duplicates it), so the caller keeps
+ *             it valid for the refiner's life.
+ *   n_local   this rank's rows, the same at every step; 0 allowed on some
+ *             ranks, N (the rows of all ranks, in rank order) >= 1.
+ *   d         the rows' width, the same on every rank.
+ *   pseudo    the pseudo-label options, the same on every rank (compared
+ *             field by field, as rlcc_mpi_pseudo_labels() does): what
+ *             rlcc_mpi_pseudo_labels() accepts (DBSCAN over the Jaccard
+ *             distance, normalize = 0, knn NULL). n_threads and max_bytes
+ *             are this rank's own (max_bytes: the budget of its librlcc
+ *             refiner). NULL: defaults.
+ *   options   the refiner options, the same on every rank (alpha, w, beta,
+ *             scale compared bit for bit). NULL: defaults.
+ *   mpi       this rank's options (timeout, progress); may be NULL.
+ *   out       receives the handle, to free with rlcc_mpi_refiner_free() on
+ *             every rank.
+ * Each rank holds rlcc_refiner_new(N, d, pseudo, options): the memory of
+ * rlcc_refiner_new() with n = N, and no N x d matrix (docs/scale-out.md).
+ * Errors: RLCC_E_INVALID_ARGUMENT (this rank's input, or d or options that
+ * differ across ranks, N = 0: then the same code and message on every
+ * rank), RLCC_E_OUT_OF_MEMORY, RLCC_MPI_E_REMOTE, RLCC_MPI_E_TIMEOUT,
+ * RLCC_MPI_E_MPI. *out is written only when every rank succeeded. Since
+ * 1.0.
+ */
+RLCC_API int rlcc_mpi_refiner_new(MPI_Comm comm, int64_t n_local, int64_t d,
+                                  const rlcc_pseudo_options *pseudo,
+                                  const rlcc_refiner_options *options,
+                                  const rlcc_mpi_options *mpi, rlcc_mpi_refiner **out);
+
+/** Frees a distributed refiner. Local: no MPI call, so it may be called
+ *  after a failed or timed-out call, or after MPI_Finalize. NULL is fine.
+ *  Since 1.0. */
+RLCC_API void rlcc_mpi_refiner_free(rlcc_mpi_refiner *refiner);
+
+/**
+ * One generation over every rank's rows. Collective.
+ *
+ *   x, ldx    this rank's n_local x d rows (row stride ldx >= d; NULL when
+ *             n_local is 0), finite; unit rows for the Jaccard DOT variant.
+ *   mpi       this rank's options; n_threads for its librlcc work;
+ *             max_bytes bounds the kNN ring's buffers (as in
+ *             rlcc_mpi_pseudo_labels()) and its librlcc step
+ *             (rlcc_step_options.max_bytes of rlcc_refiner_step_labels()),
+ *             not yet the other pseudo-label stages or the centroid sums.
+ *             May be NULL.
+ * The stages: the pseudo labels of rlcc_mpi_pseudo_labels() (the threshold:
+ * the pseudo options' at generation 0, the refiner's kept one after); the
+ * centroids in one process's float32 order (the per-class sums passed from
+ * rank to rank in row order, each class finished by the rank holding its
+ * last member, the finished rows all-gathered); then
+ * rlcc_refiner_step_labels() on every rank. The rank keeps a copy of its
+ * own rows (n_local x d floats) when later targets read them (beta < 1,
+ * from the second step on). The same state as rlcc_refiner_step_matrix()
+ * on the concatenated rows, bit for bit.
+ * Errors: as rlcc_mpi_pseudo_labels() and rlcc_refiner_step_labels();
+ * RLCC_E_INVALID_ARGUMENT also for generations that differ across ranks.
+ * A failure before the librlcc step leaves every rank's refiner as it was;
+ * see rlcc_mpi_refiner for one during it. Since 1.0.
+ */
+RLCC_API int rlcc_mpi_refiner_step(rlcc_mpi_refiner *refiner, const float *x, int64_t ldx,
+                                   const rlcc_mpi_options *mpi);
+
+/**
+ * The training targets of the latest generation for this rank's mini-batch.
+ * Collective: every rank asks for its own batch.
+ *
+ *   rows      n_rows global row indices in [0, N), duplicates and rows of
+ *             other ranks allowed; n_rows may differ across ranks, 0
+ *             allowed (rows may then be NULL).
+ *   mpi       this rank's options; n_threads and max_bytes of its librlcc
+ *             targets call; max_bytes also bounds the exchange's buffers.
+ *             May be NULL.
+ *   out, ld   n_rows x n_classes float32, row stride ld >= n_classes (out
+ *             may be NULL when n_rows is 0).
+ * When the targets read features (generation >= 2 and beta < 1) the batch's
+ * distinct rows are fetched from the ranks that own them (all-to-alls of
+ * counts, row indices and rows), then rlcc_refiner_targets_rows() runs on
+ * the rank; otherwise rlcc_refiner_targets_opts(). The same bytes as
+ * rlcc_refiner_targets() of the same rows in one process.
+ * Errors: RLCC_E_INVALID_ARGUMENT (no generation yet, rows out of range,
+ * out or ld, generations that differ across ranks: on every rank),
+ * RLCC_E_OUT_OF_MEMORY, RLCC_E_MEMORY_LIMIT, RLCC_E_CANCELED,
+ * RLCC_MPI_E_REMOTE, RLCC_MPI_E_TIMEOUT, RLCC_MPI_E_MPI. out is written
+ * only when every rank succeeded. Since 1.0.
+ */
+RLCC_API int rlcc_mpi_refiner_targets(const rlcc_mpi_refiner *refiner, const int64_t *rows,
+                                      int64_t n_rows, const rlcc_mpi_options *mpi, float *out,
+                                      int64_t ld);
+
+/**
+ * The rank's librlcc refiner, in the same state on every rank: its getters
+ * and readers (rlcc_refiner_generation(), _n_classes(), _threshold(),
+ * _labels() of all N rows, _centroids(), _bytes(), rlcc_refiner_save()) are
+ * local reads. Never NULL for a non-NULL refiner (NULL for NULL). Owned by
+ * the distributed refiner: do not step it or free it. Since 1.0.
+ */
+RLCC_API const rlcc_refiner *rlcc_mpi_refiner_local(const rlcc_mpi_refiner *refiner);
 
 #ifdef __cplusplus
 }

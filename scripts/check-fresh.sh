@@ -8,8 +8,11 @@
 #     make, git and ca-certificates; clone the current commit; make demo; then
 #     make check; print both results and their times;
 #  3. build the Debian packages there (dpkg-buildpackage -us -uc -b), install
-#     them into a second bare root, and there compile a C program with
-#     pkg-config rlcc, run python3 -c "import rlcc" and rlcc --version.
+#     the six into a second bare root with apt-get install ./*.deb (so that
+#     their dependencies come from the mirror: Open MPI's libopenmpi-dev and
+#     openmpi-bin through librlcc-mpi-dev), and there compile a C program with
+#     pkg-config rlcc, build examples/mpi_knn.c with pkg-config rlcc_mpi and run
+#     it under mpirun -np 2, run python3 -c "import rlcc" and rlcc --version.
 #
 # Everything mounted is unmounted before anything is deleted, and deletion
 # never crosses into another file system (rm --one-file-system). Needs root,
@@ -169,13 +172,25 @@ if [ $debs_built = 1 ]; then
     cp "$root1"/root/pkg/*.deb "$root2/root/debs/"
     ls "$root2/root/debs" | sed 's/^/  /'
     mount_system "$root2"
-    step "apt-get install the four packages (and gcc)" "$log/apt2.log" in_root "$root2" \
+    # Open MPI (libopenmpi-dev, openmpi-bin) is not named: it must come from
+    # librlcc-mpi-dev's dependencies
+    step "apt-get install the six packages (and gcc)" "$log/apt2.log" in_root "$root2" \
         "apt-get update -qq && apt-get install -y -qq gcc pkg-config \
-            /root/debs/librlcc1_*.deb /root/debs/librlcc-dev_*.deb /root/debs/rlcc-tools_*.deb \
-            /root/debs/python3-rlcc_*.deb"
+            /root/debs/librlcc1_*.deb /root/debs/librlcc-dev_*.deb /root/debs/librlcc-mpi1_*.deb \
+            /root/debs/librlcc-mpi-dev_*.deb /root/debs/rlcc-tools_*.deb /root/debs/python3-rlcc_*.deb \
+            && command -v mpirun && dpkg -s libopenmpi-dev openmpi-bin | grep '^Package:'"
     cp "$top/examples/dbscan.c" "$root2/root/app.c"
     step "cc app.c \$(pkg-config --cflags --libs rlcc) && ./app" "$log/app.log" in_root "$root2" \
         'cd /root && cc app.c $(pkg-config --cflags --libs rlcc) -o app && ./app | tee /dev/stderr | grep -q "2 clusters, labels 0 0 0 1 1 1 -1"'
+    # examples/mpi_knn.c as docs/scale-out.md builds it; the line that
+    # tests/install/deb.sh expects of two ranks
+    cp "$top/examples/mpi_knn.c" "$root2/root/mpi_knn.c"
+    mpi_expected="2 ranks: row 0's neighbours 0 340 100 240 200; 2000 of 2000 neighbours share their row's identity"
+    step "cc mpi_knn.c \$(pkg-config --cflags --libs rlcc_mpi) && mpirun -np 2 ./mpi_knn" "$log/mpi.log" \
+        in_root "$root2" "cd /root && cc mpi_knn.c \$(pkg-config --cflags --libs rlcc_mpi) -lm -o mpi_knn \
+            && OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 \
+               mpirun --oversubscribe --bind-to none -np 2 ./mpi_knn | tee /dev/stderr | grep -qxF \"$mpi_expected\""
+    results+=("  $(grep -E '^[0-9]+ ranks: ' "$log/mpi.log" | tail -n 1)")
     step "python3 -c 'import rlcc'" "$log/python.log" in_root "$root2" \
         'cd / && python3 -c "import numpy as np, rlcc; print(rlcc.__version__, rlcc.dbscan(np.array([[0.0], [0.5], [1.0], [10.0]], np.float32), eps=0.6, min_samples=2))"'
     results+=("  $(tail -n 1 "$log/python.log")")

@@ -1,11 +1,12 @@
 #!/bin/bash
 # check-mpi.sh - librlcc_mpi under mpirun on this machine (loopback only):
-# the exact, refusal and pseudo-label suites of tests/mpi/test_mpi.c at 2, 3
-# and 4 ranks, and a rank of four that dies at each stage. Prints "mpi: N passed, M failed".
+# the exact, refusal, pseudo-label and refiner suites of tests/mpi/test_mpi.c
+# at 2, 3 and 4 ranks (the refiner's at 1 rank too), and a rank of four that
+# dies at each stage. Prints "mpi: N passed, M failed".
 #
 #   scripts/check-mpi.sh build/mpi/mpi-tests [build/mpi/mpi-tests-asan]
 #
-# The second program, built over ASan+UBSan, runs the three suites at 3 ranks
+# The second program, built over ASan+UBSan, runs the four suites at 3 ranks
 # too (leak detection off: OpenMPI keeps its own allocations to the end).
 set -u
 prog=$1
@@ -15,8 +16,9 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPIRUN=(mpirun --oversubscribe --bind-to none)
 passed=0
 failed=0
-for np in 2 3 4; do
-    for mode in exact errors pseudo; do
+for np in 1 2 3 4; do
+    for mode in exact errors pseudo refiner; do
+        [ "$np" = 1 ] && [ "$mode" != refiner ] && continue
         out=$(timeout 300 "${MPIRUN[@]}" -np "$np" "$prog" "$mode" 2>&1)
         line=$(echo "$out" | grep -E '^mpi-np[0-9]+-[a-z]+: [0-9]+ passed, [0-9]+ failed' | tail -n 1)
         if [ -z "$line" ]; then
@@ -32,7 +34,7 @@ for np in 2 3 4; do
     done
 done
 if [ -n "$asan" ]; then
-    for mode in exact errors pseudo; do
+    for mode in exact errors pseudo refiner; do
         out=$(ASAN_OPTIONS=detect_leaks=0 timeout 600 "${MPIRUN[@]}" -x ASAN_OPTIONS -np 3 "$asan" "$mode" 2>&1)
         line=$(echo "$out" | grep -E '^mpi-np[0-9]+-[a-z]+: [0-9]+ passed, 0 failed' | tail -n 1)
         if [ -n "$line" ] && ! echo "$out" | grep -qE 'ERROR: AddressSanitizer|runtime error'; then
@@ -49,7 +51,7 @@ fi
 # them at once; --enable-recovery keeps them, which also outlives a survivor
 # that _exits before the others have written), so their own errors can be seen. Each survivor writes its
 # code, seconds and message; the timeout is 3 s.
-for stage in check ring finish jaccard labels; do
+for stage in check ring finish jaccard labels centroids targets; do
     dir=$(mktemp -d)
     timeout 120 "${MPIRUN[@]}" --enable-recovery -np 4 "$prog" die "$stage" \
         "$dir" >/dev/null 2>&1

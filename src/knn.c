@@ -266,17 +266,59 @@ static float initial_limit(const update_run *u, int64_t q)
     return up;
 }
 
-/* Screens one query row against a run of reference rows j0.. of a Gram row. */
+/* Columns the screens test at once, without a branch (the compiler turns
+ * the test into vector compares); a group with no s within its limit is
+ * skipped whole, which is almost every group once the heaps are full. */
+#define SCREEN_GROUP 16
+
+/* Whether any of SCREEN_GROUP screened s = (qn + rn[t]) - 2 g[t] is within
+ * limit[t] (lim_step 1) or within limit[0] (lim_step 0): the same float32
+ * operations as the offers below, so a group it skips holds no offer. */
+static inline int group_passes(float qn, const float *rn, const float *g, const float *limit,
+                               int lim_step)
+{
+    int pass = 0;
+    for (int t = 0; t < SCREEN_GROUP; t++)
+        pass |= (qn + rn[t]) - 2.0f * g[t] <= limit[t * lim_step];
+    return pass;
+}
+
+/* Screens one query row against a run of reference rows j0.. of a Gram row.
+ * A group is tested against the limit at its start, which only falls as
+ * candidates come: a skipped group would have offered nothing. */
 static inline void screen(update_run *u, int64_t q, const float *gram, int64_t j0, int64_t j1)
 {
     const float qn32 = u->qn32[q];
     float limit = u->limit[q];
     for (int64_t j = j0; j < j1; j++) {
+        if ((j - j0) % SCREEN_GROUP == 0 && j + SCREEN_GROUP <= j1 &&
+            !group_passes(qn32, u->rn32 + j, gram + (j - j0), &limit, 0)) {
+            j += SCREEN_GROUP - 1;
+            continue;
+        }
         const float s = (qn32 + u->rn32[j]) - 2.0f * gram[j - j0];
         if (s <= limit) {
             cand_offer(u, q, s, (int32_t)j);
             limit = u->limit[q];
         }
+    }
+}
+
+/* Offers row i's s to each column row j in [j0, j1) of a Gram row (g[j -
+ * j0] for column j), columns skipped a group at a time as in screen(); each
+ * column has its own limit, which only its own offer changes. */
+static inline void screen_columns(update_run *u, int64_t i, float in32, const float *g,
+                                  int64_t j0, int64_t j1)
+{
+    for (int64_t j = j0; j < j1; j++) {
+        if ((j - j0) % SCREEN_GROUP == 0 && j + SCREEN_GROUP <= j1 &&
+            !group_passes(in32, u->qn32 + j, g + (j - j0), u->limit + j, 1)) {
+            j += SCREEN_GROUP - 1;
+            continue;
+        }
+        const float s = (u->qn32[j] + in32) - 2.0f * g[j - j0];
+        if (s <= u->limit[j])
+            cand_offer(u, j, s, (int32_t)i);
     }
 }
 
@@ -426,15 +468,8 @@ static void scan_symmetric_panel(update_run *u, int64_t i0, int64_t i1, float *t
     for (int64_t b = 0; b < blocks; b++) {
         const int64_t j0 = first + b * COLUMN_BLOCK;
         const int64_t j1 = j0 + COLUMN_BLOCK < n ? j0 + COLUMN_BLOCK : n;
-        for (int64_t r = 0; r < rows; r++) {
-            const float *g = tile + r * cols;
-            const int64_t i = i0 + r;
-            for (int64_t j = j0; j < j1; j++) {
-                const float s = (u->qn32[i] + u->rn32[j]) - 2.0f * g[j - i0];
-                if (s <= u->limit[j])
-                    cand_offer(u, j, s, (int32_t)i);
-            }
-        }
+        for (int64_t r = 0; r < rows; r++)
+            screen_columns(u, i0 + r, u->rn32[i0 + r], tile + r * cols + (j0 - i0), j0, j1);
     }
 }
 
@@ -576,15 +611,8 @@ static void scan_pair_panel(update_run *a, update_run *b, int64_t a0, int64_t a1
     for (int64_t blk = 0; blk < blocks; blk++) {
         const int64_t j0 = blk * COLUMN_BLOCK;
         const int64_t j1 = j0 + COLUMN_BLOCK < nb ? j0 + COLUMN_BLOCK : nb;
-        for (int64_t r = 0; r < rows; r++) {
-            const float *g = tile + r * nb;
-            const int64_t i = a0 + r;
-            for (int64_t j = j0; j < j1; j++) {
-                const float s = (b->qn32[j] + b->rn32[i]) - 2.0f * g[j];
-                if (s <= b->limit[j])
-                    cand_offer(b, j, s, (int32_t)i);
-            }
-        }
+        for (int64_t r = 0; r < rows; r++)
+            screen_columns(b, a0 + r, b->rn32[a0 + r], tile + r * nb + j0, j0, j1);
     }
 }
 

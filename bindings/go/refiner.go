@@ -699,6 +699,71 @@ func (r *Refiner) TargetsOpts(rows []int64, options *TargetsOptions) ([]float32,
 	return out, nil
 }
 
+// StepLabels is one generation from pseudo labels, centroids and threshold
+// the caller computed (librlcc 1.8, rlcc_refiner_step_labels), e.g. across
+// machines: the consensus and targets of StepMatrix over features whose
+// PseudoLabels (with Threshold the refiner's from generation 1 on) and
+// Centroids these are, bit for bit, but no features are read or kept.
+// labels has N values, centroids classes x D. options may be nil; its
+// Logits are read as a step reads them. From the second step on (Beta < 1,
+// no logits) the targets read the batch's rows: give them to TargetsRows.
+func (r *Refiner) StepLabels(labels []int32, classes int, centroids []float32, threshold float64,
+	options *StepOptions) error {
+	if err := checkMatrix("labels", len(labels), r.N, 1); err != nil {
+		return err
+	}
+	if err := checkMatrix("centroids", len(centroids), classes, r.D); err != nil {
+		return err
+	}
+	if err := r.live(); err != nil {
+		return err
+	}
+	batch, threads, maxBytes, logits, _ := options.scalars()
+	return r.run(nil, logits, nil, nil, func(handle C.uintptr_t, captured *C.rlcc_go_error) C.int {
+		return C.rlcc_go_refiner_step_labels(r.handle, int32s(labels), C.int64_t(classes), floats(centroids),
+			C.int64_t(r.D), C.double(threshold), handle, batch, C.int(boolInt(logits != nil)), threads,
+			maxBytes, captured)
+	})
+}
+
+// TargetsRows is TargetsOpts with the batch's features given by the caller
+// (librlcc 1.8, rlcc_refiner_targets_rows): row q of x (stride ld >= D)
+// holds the features of sample rows[q] (rows nil: every sample) as the
+// latest step saw them. The same values as TargetsOpts of a refiner that
+// kept them; what a refiner stepped with StepLabels needs. x is read only
+// when the targets read features (generation >= 2, Beta < 1, no logits);
+// otherwise nil is fine.
+func (r *Refiner) TargetsRows(rows []int64, x []float32, ld int, options *TargetsOptions) ([]float32, error) {
+	k, err := r.classes()
+	if err != nil {
+		return nil, err
+	}
+	defer runtime.KeepAlive(r)
+	rowsPtr, nRows := rowsArg(rows, r.N)
+	if x != nil {
+		if err := checkStrided("x", len(x), int(nRows), r.D, ld); err != nil {
+			return nil, err
+		}
+	} else {
+		ld = r.D
+	}
+	var opts C.rlcc_targets_options
+	C.rlcc_targets_options_init(&opts, C.size_t(unsafe.Sizeof(opts)))
+	if options != nil {
+		opts.n_threads, opts.max_bytes = clampInt32(options.Threads), C.int64_t(options.MaxBytes)
+	}
+	if err := checkShape("out", int(nRows), k); err != nil {
+		return nil, err
+	}
+	out := make([]float32, int(nRows)*k)
+	var captured C.rlcc_go_error
+	if err := result(C.rlcc_go_refiner_targets_rows(r.handle, rowsPtr, nRows, floats(x), C.int64_t(ld), &opts,
+		floats(out), C.int64_t(k), &captured), &captured); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Targets are the latest generation's training targets for the samples in
 // rows (nil: every sample): len(rows) x Classes() row-major.
 func (r *Refiner) Targets(rows []int64) ([]float32, error) {

@@ -85,7 +85,7 @@ var (
 	ErrCallback        = &Error{Code: CodeCallback}
 )
 
-// Version is the loaded library's version, e.g. "1.7.0".
+// Version is the loaded library's version, e.g. "1.8.0".
 func Version() string {
 	return C.GoString(C.rlcc_version_string())
 }

@@ -312,6 +312,26 @@ int rlcc_go_refiner_step_matrix(rlcc_refiner *refiner, const float *x, int64_t l
     return capture(rlcc_refiner_step_matrix(refiner, x, ldx, &o), err);
 }
 
+int rlcc_go_refiner_step_labels(rlcc_refiner *refiner, const int32_t *labels, int64_t n_classes,
+                                const float *centroids, int64_t ldc, double threshold,
+                                uintptr_t handle, int64_t batch, int with_logits,
+                                int32_t n_threads, int64_t max_bytes, rlcc_go_error *err)
+{
+    rlcc_step_options o;
+    step_options(&o, handle, batch, with_logits, 1, n_threads, max_bytes);
+    return capture(rlcc_refiner_step_labels(refiner, labels, n_classes, centroids, ldc, threshold,
+                                            &o),
+                   err);
+}
+
+int rlcc_go_refiner_targets_rows(const rlcc_refiner *refiner, const int64_t *rows, int64_t n_rows,
+                                 const float *x, int64_t ldx, const rlcc_targets_options *options,
+                                 float *out, int64_t k, rlcc_go_error *err)
+{
+    return capture(rlcc_refiner_targets_rows(refiner, rows, n_rows, x, ldx, options, out,
+                                             at_least_one(k)), err);
+}
+
 int rlcc_go_refiner_targets_opts(const rlcc_refiner *refiner, const int64_t *rows, int64_t n_rows,
                                  const rlcc_targets_options *options, float *out, int64_t k,
                                  rlcc_go_error *err)

@@ -119,6 +119,14 @@ int rlcc_go_refiner_step_matrix(rlcc_refiner *refiner, const float *x, int64_t l
                                 uintptr_t handle, int64_t batch, int with_logits,
                                 int with_progress, int32_t borrow, int32_t n_threads,
                                 int64_t max_bytes, rlcc_go_error *err);
+/* 1.8: a generation from the caller's labels; targets from the caller's rows */
+int rlcc_go_refiner_step_labels(rlcc_refiner *refiner, const int32_t *labels, int64_t n_classes,
+                                const float *centroids, int64_t ldc, double threshold,
+                                uintptr_t handle, int64_t batch, int with_logits,
+                                int32_t n_threads, int64_t max_bytes, rlcc_go_error *err);
+int rlcc_go_refiner_targets_rows(const rlcc_refiner *refiner, const int64_t *rows, int64_t n_rows,
+                                 const float *x, int64_t ldx, const rlcc_targets_options *options,
+                                 float *out, int64_t k, rlcc_go_error *err);
 int rlcc_go_refiner_targets_opts(const rlcc_refiner *refiner, const int64_t *rows, int64_t n_rows,
                                  const rlcc_targets_options *options, float *out, int64_t k,
                                  rlcc_go_error *err);

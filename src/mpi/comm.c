@@ -190,9 +190,10 @@ void rlcc_mpi__close(rlcc_mpi__run *run)
         MPI_Comm_free(&run->comm);
 }
 
-/* The tag of the all-gathers: apart from the ring's (4 per step, and a
- * ring has fewer than 8,000 steps within MPI's smallest tag bound). */
-enum { TAG_GATHER = 32000 };
+/* The tags of the all-gathers and the all-to-all: apart from the ring's (4
+ * per step, and a ring has fewer than 8,000 steps within MPI's smallest tag
+ * bound) and from RLCC_MPI__TAG_CHAIN. */
+enum { TAG_GATHER = 32000, TAG_ALLTOALL = 32002 };
 
 int rlcc_mpi__allgather(rlcc_mpi__run *run, const void *mine, void *all, int bytes)
 {
@@ -276,6 +277,55 @@ int rlcc_mpi__allgatherv(rlcc_mpi__run *run, const void *mine, void *all, const 
                            run->comm, &requests[count++]);
         }
     const int err = rc != MPI_SUCCESS ? mpi_failed(run, rc, "posting an all-gather")
+                                      : rlcc_mpi__wait_peers(run, requests, count, peers, -1);
+    if (!run->broken)
+        free(requests);
+    free(peers);
+    return err;
+}
+
+int rlcc_mpi__alltoallv(rlcc_mpi__run *run, const void *send, const size_t *send_bytes,
+                        void *recv, const size_t *recv_bytes)
+{
+    const int p = run->size, me = run->rank;
+    size_t send_at = 0, recv_at = 0, requests_needed = 0;
+    for (int q = 0; q < p; q++) {
+        if (q < me)
+            send_at += send_bytes[q], recv_at += recv_bytes[q];
+        if (q != me)
+            requests_needed += chunks_of(send_bytes[q]) + chunks_of(recv_bytes[q]);
+    }
+    memcpy((char *)recv + recv_at, (const char *)send + send_at, send_bytes[me]);
+    MPI_Request *requests = malloc(sizeof *requests * (requests_needed + 1));
+    int *peers = malloc(sizeof *peers * (requests_needed + 1));
+    if (requests == NULL || peers == NULL) {
+        free(requests), free(peers);
+        return rlcc_mpi__fail(RLCC_E_OUT_OF_MEMORY, "rank %d: out of memory", run->rank);
+    }
+    int count = 0, rc = MPI_SUCCESS;
+    size_t at = 0;
+    for (int q = 0; q < p; q++) {
+        for (size_t c = 0; q != me && rc == MPI_SUCCESS && c < chunks_of(recv_bytes[q]); c++) {
+            const size_t off = c * GATHER_CHUNK;
+            const size_t len = recv_bytes[q] - off < GATHER_CHUNK ? recv_bytes[q] - off : GATHER_CHUNK;
+            peers[count] = q;
+            rc = MPI_Irecv((char *)recv + at + off, (int)len, MPI_BYTE, q, TAG_ALLTOALL, run->comm,
+                           &requests[count++]);
+        }
+        at += recv_bytes[q];
+    }
+    at = 0;
+    for (int q = 0; q < p; q++) {
+        for (size_t c = 0; q != me && rc == MPI_SUCCESS && c < chunks_of(send_bytes[q]); c++) {
+            const size_t off = c * GATHER_CHUNK;
+            const size_t len = send_bytes[q] - off < GATHER_CHUNK ? send_bytes[q] - off : GATHER_CHUNK;
+            peers[count] = q;
+            rc = MPI_Isend((const char *)send + at + off, (int)len, MPI_BYTE, q, TAG_ALLTOALL,
+                           run->comm, &requests[count++]);
+        }
+        at += send_bytes[q];
+    }
+    const int err = rc != MPI_SUCCESS ? mpi_failed(run, rc, "posting an all-to-all")
                                       : rlcc_mpi__wait_peers(run, requests, count, peers, -1);
     if (!run->broken)
         free(requests);
@@ -383,4 +433,30 @@ int rlcc_mpi__check_start(rlcc_mpi__run *run, int code, int64_t n_local, int64_t
                 extra_size);
     *extras = all, *counts = count, *n_total = total;
     return RLCC_OK;
+}
+
+int rlcc_mpi__begin(MPI_Comm comm, const rlcc_mpi_options *options, int code, int64_t n_local,
+                    int64_t d, const void *extra, size_t extra_size, rlcc_mpi__run *run,
+                    uint8_t **extras, int64_t **counts, int64_t *n_total)
+{
+    *extras = NULL, *counts = NULL, *n_total = 0;
+    rlcc_mpi_options opts;
+    /* a refusal of the options is this rank's verdict (its message replaces
+     * the input's); the rank still takes part, to tell the others */
+    const int opts_err = rlcc_mpi__read_options(options, &opts);
+    if (opts_err != RLCC_OK)
+        code = opts_err;
+    const int err = rlcc_mpi__open(comm, &opts, run);
+    if (err != RLCC_OK)
+        return err;
+    run->stage = "the input check";
+    return rlcc_mpi__check_start(run, code, n_local, d, extra, extra_size, extras, counts,
+                                 n_total);
+}
+
+void rlcc_mpi__end(rlcc_mpi__run *run, void *extras, void *counts)
+{
+    if (!run->broken) /* else MPI may still write them */
+        free(extras), free(counts);
+    rlcc_mpi__close(run);
 }

@@ -530,25 +530,16 @@ int rlcc_mpi_knn(MPI_Comm comm, const float *x, int64_t n_local, int64_t d, int6
                  int64_t k, const rlcc_mpi_options *options, int64_t *indices, float *sqdist)
 {
     rlcc_mpi__clear_error();
-    rlcc_mpi_options opts;
-    const int opts_err = rlcc_mpi__read_options(options, &opts);
+    const int code = check_local(x, n_local, d, ldx, k, indices, sqdist);
     rlcc_mpi__run run;
-    int err = rlcc_mpi__open(comm, &opts, &run);
-    if (err != RLCC_OK)
-        return err;
-    run.stage = "the input check";
-    int code = opts_err != RLCC_OK ? opts_err : check_local(x, n_local, d, ldx, k, indices, sqdist);
     uint8_t *k_of = NULL;
     int64_t *count = NULL, n_total = 0;
-    err = rlcc_mpi__check_start(&run, code, n_local, d, &k, sizeof k, &k_of, &count, &n_total);
+    int err = rlcc_mpi__begin(comm, options, code, n_local, d, &k, sizeof k, &run, &k_of, &count,
+                              &n_total);
     if (err == RLCC_OK)
         err = check_k(&run, (const int64_t *)(const void *)k_of, n_total);
-    if (!run.broken)
-        free(k_of);
     if (err == RLCC_OK)
         err = rlcc_mpi__knn(&run, count, count + run.size, x, n_local, d, ldx, k, indices, sqdist);
-    if (!run.broken)
-        free(count);
-    rlcc_mpi__close(&run);
+    rlcc_mpi__end(&run, k_of, count);
     return err;
 }

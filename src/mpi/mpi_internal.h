@@ -75,6 +75,33 @@ int rlcc_mpi__check_start(rlcc_mpi__run *run, int code, int64_t n_local, int64_t
                           const void *extra, size_t extra_size, uint8_t **extras,
                           int64_t **counts, int64_t *n_total);
 
+/* The prologue of every collective call: this rank's options read over the
+ * defaults (a refusal becomes this rank's verdict: it still takes part in
+ * the check, to tell the others), the run opened on a duplicate of comm,
+ * and rlcc_mpi__check_start() with code, the rank's own verdict on the rest
+ * of its input (its message this thread's). Returns the open's error
+ * (nothing exchanged) or the check's verdict; *extras, *counts and *n_total
+ * as there (NULL, 0 unless RLCC_OK). Every entry point ends with
+ * rlcc_mpi__end(), whatever this returned. */
+int rlcc_mpi__begin(MPI_Comm comm, const rlcc_mpi_options *options, int code, int64_t n_local,
+                    int64_t d, const void *extra, size_t extra_size, rlcc_mpi__run *run,
+                    uint8_t **extras, int64_t **counts, int64_t *n_total);
+/* Frees extras and counts (either may be NULL; not after a broken run,
+ * whose transfers may still write them) and closes the run. */
+void rlcc_mpi__end(rlcc_mpi__run *run, void *extras, void *counts);
+
+/* Every rank's blocks for every rank: send holds the blocks for ranks 0,
+ * 1, ... one after the other (send_bytes[q] bytes for rank q), recv
+ * receives rank q's block for this rank (recv_bytes[q] bytes) in rank
+ * order; the sizes must match pairwise across ranks (the caller exchanged
+ * them first). The rank's own block is copied. Within the deadline. */
+int rlcc_mpi__alltoallv(rlcc_mpi__run *run, const void *send, const size_t *send_bytes,
+                        void *recv, const size_t *recv_bytes);
+
+/* The tag of the refiner's chain of centroid sums, apart from comm.c's
+ * (32000 to 32002) and the rings' (below 32000). */
+enum { RLCC_MPI__TAG_CHAIN = 32003 };
+
 /* The collective status after a stage: every rank gives its code (and this
  * thread's message when it is not RLCC_OK). Returns RLCC_OK when every
  * rank succeeded; the rank's own code when it failed; RLCC_MPI_E_REMOTE
@@ -97,5 +124,37 @@ int rlcc_mpi__check_rows(const float *x, int64_t n_local, int64_t d, int64_t ldx
 int rlcc_mpi__knn(rlcc_mpi__run *run, const int64_t *count, const int64_t *offset,
                   const float *x, int64_t n_local, int64_t d, int64_t ldx, int64_t k,
                   int64_t *indices, float *sqdist);
+
+/* ---- the pseudo labels (pseudo.c) ------------------------------------------ */
+
+/* The pseudo options every rank must give alike, as every rank gathers them. */
+typedef struct rlcc_mpi__pseudo_agreed {
+    int32_t method, metric, k1, k2, variant, normalize, outliers, reliability, guard, n_eps;
+    float cutoff;
+    int32_t reserved;
+    double eps[3], threshold;
+    int64_t min_samples;
+} rlcc_mpi__pseudo_agreed;
+
+/* The caller's pseudo options (NULL: defaults) over the defaults, checked by
+ * librlcc itself, then what the distributed labels support (DBSCAN over
+ * Jaccard, normalize 0, knn NULL). */
+int rlcc_mpi__read_pseudo(const rlcc_pseudo_options *options, rlcc_pseudo_options *opts);
+/* The fields of read options that must agree across ranks. */
+rlcc_mpi__pseudo_agreed rlcc_mpi__pseudo_agreed_of(const rlcc_pseudo_options *o);
+/* The verdict on every rank's agreed fields (rank r's at all + r * stride):
+ * alike on every rank, N within librlcc's graphs, k1 at most N. The same
+ * message on every rank. */
+int rlcc_mpi__check_pseudo_agreed(const rlcc_mpi__run *run, const uint8_t *all, size_t stride,
+                                  int64_t n_total);
+
+/* The pseudo labels of every rank's rows (count and offset: every rank's
+ * rows, checked collectively; n_total >= 1; popts read and agreed) into
+ * labels (N), *n_classes and *threshold, written only when every rank
+ * succeeded. */
+int rlcc_mpi__pseudo_labels(rlcc_mpi__run *run, const int64_t *count, const int64_t *offset,
+                            int64_t n_total, const float *x, int64_t ldx, int64_t d,
+                            const rlcc_pseudo_options *popts, int32_t *labels, int64_t *n_classes,
+                            double *threshold);
 
 #endif

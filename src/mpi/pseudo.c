@@ -25,19 +25,12 @@
 
 #include "mpi_internal.h"
 
-/* The options every rank must give alike, as every rank gathers them. */
-typedef struct agreed {
-    int32_t method, metric, k1, k2, variant, normalize, outliers, reliability, guard, n_eps;
-    float cutoff;
-    int32_t reserved;
-    double eps[3], threshold;
-    int64_t min_samples;
-} agreed;
+typedef rlcc_mpi__pseudo_agreed agreed;
 
 /* The caller's options over the defaults (an older caller's shorter struct
  * included), checked by librlcc itself; then what the distributed run
  * supports. */
-static int read_pseudo(const rlcc_pseudo_options *options, rlcc_pseudo_options *opts)
+int rlcc_mpi__read_pseudo(const rlcc_pseudo_options *options, rlcc_pseudo_options *opts)
 {
     rlcc_pseudo_options_init(opts, sizeof *opts);
     /* librlcc checks them itself: rlcc_pseudo_labels() of 0 rows */
@@ -63,7 +56,7 @@ static int read_pseudo(const rlcc_pseudo_options *options, rlcc_pseudo_options *
     return RLCC_OK;
 }
 
-static agreed agreed_of(const rlcc_pseudo_options *o)
+agreed rlcc_mpi__pseudo_agreed_of(const rlcc_pseudo_options *o)
 {
     return (agreed){.method = o->method, .metric = o->metric, .k1 = o->k1, .k2 = o->k2,
                     .variant = o->variant, .normalize = o->normalize, .outliers = o->outliers,
@@ -99,21 +92,25 @@ static int options_differ(const agreed *a, const agreed *b, char *what, size_t s
 
 /* The pseudo labels' own verdict, after rlcc_mpi__check_start(): the
  * options alike on every rank, N within librlcc's graphs, k1 at most N. */
-static int check_agreed(const rlcc_mpi__run *run, const agreed *all, int64_t n_total)
+int rlcc_mpi__check_pseudo_agreed(const rlcc_mpi__run *run, const uint8_t *all, size_t stride,
+                                  int64_t n_total)
 {
+    agreed first, other;
+    memcpy(&first, all, sizeof first);
     for (int r = 1; r < run->size; r++) {
         char format[200];
-        if (options_differ(&all[0], &all[r], format, sizeof format))
+        memcpy(&other, all + (size_t)r * stride, sizeof other);
+        if (options_differ(&first, &other, format, sizeof format))
             return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, format, r);
     }
     if (n_total > INT32_MAX)
         return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
                               "N: the %d ranks hold %lld rows; librlcc's graphs index at most "
                               "INT32_MAX", run->size, (long long)n_total);
-    if (n_total > 0 && all[0].k1 > n_total)
+    if (n_total > 0 && first.k1 > n_total)
         return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
                               "k1: %d must be in [1, N = %lld] (N: the rows of all %d ranks)",
-                              (int)all[0].k1, (long long)n_total, run->size);
+                              (int)first.k1, (long long)n_total, run->size);
     return RLCC_OK;
 }
 
@@ -272,10 +269,10 @@ static int plan_weights(rlcc_mpi__run *run, const int64_t *count, const int64_t 
 }
 
 /* Stages 2 to 6 for a checked input; labels (N) written on success. */
-static int run_stages(rlcc_mpi__run *run, const int64_t *count, const int64_t *offset,
-                      int64_t n_total, const float *x, int64_t ldx, int64_t d,
-                      const rlcc_pseudo_options *popts, int32_t *labels, int64_t *n_classes,
-                      double *threshold)
+int rlcc_mpi__pseudo_labels(rlcc_mpi__run *run, const int64_t *count, const int64_t *offset,
+                            int64_t n_total, const float *x, int64_t ldx, int64_t d,
+                            const rlcc_pseudo_options *popts, int32_t *labels, int64_t *n_classes,
+                            double *threshold)
 {
     const int p = run->size, r = run->rank;
     const int64_t mine = count[r], k1 = popts->k1;
@@ -356,42 +353,30 @@ int rlcc_mpi_pseudo_labels(MPI_Comm comm, const float *x, int64_t n_local, int64
                            int64_t *n_classes, double *threshold)
 {
     rlcc_mpi__clear_error();
-    rlcc_mpi_options opts;
-    const int opts_err = rlcc_mpi__read_options(options, &opts);
-    rlcc_mpi__run run;
-    int err = rlcc_mpi__open(comm, &opts, &run);
-    if (err != RLCC_OK)
-        return err;
-    run.stage = "the input check";
     rlcc_pseudo_options popts;
-    int code = opts_err;
-    if (code == RLCC_OK)
-        code = read_pseudo(pseudo, &popts);
+    int code = rlcc_mpi__read_pseudo(pseudo, &popts);
     if (code == RLCC_OK)
         code = rlcc_mpi__check_rows(x, n_local, d, ldx);
     if (code == RLCC_OK && labels == NULL)
         code = rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "labels: is NULL (N int32: a label for "
                               "every row of every rank)");
-    const agreed mine = code == RLCC_OK ? agreed_of(&popts) : (agreed){0};
+    const agreed mine = code == RLCC_OK ? rlcc_mpi__pseudo_agreed_of(&popts) : (agreed){0};
+    rlcc_mpi__run run;
     uint8_t *options_of = NULL;
     int64_t *count = NULL, n_total = 0;
-    err = rlcc_mpi__check_start(&run, code, n_local, d, &mine, sizeof mine, &options_of, &count,
-                                &n_total);
+    int err = rlcc_mpi__begin(comm, options, code, n_local, d, &mine, sizeof mine, &run,
+                              &options_of, &count, &n_total);
     if (err == RLCC_OK)
-        err = check_agreed(&run, (const agreed *)(const void *)options_of, n_total);
-    if (!run.broken)
-        free(options_of);
+        err = rlcc_mpi__check_pseudo_agreed(&run, options_of, sizeof mine, n_total);
     if (err == RLCC_OK && n_total == 0) {
         if (n_classes != NULL)
             *n_classes = 0;
         if (threshold != NULL)
             *threshold = 0.0;
     } else if (err == RLCC_OK) {
-        err = run_stages(&run, count, count + run.size, n_total, x, ldx, d, &popts, labels,
-                         n_classes, threshold);
+        err = rlcc_mpi__pseudo_labels(&run, count, count + run.size, n_total, x, ldx, d, &popts,
+                                      labels, n_classes, threshold);
     }
-    if (!run.broken)
-        free(count);
-    rlcc_mpi__close(&run);
+    rlcc_mpi__end(&run, options_of, count);
     return err;
 }

@@ -4,11 +4,13 @@
 #
 # Copies the checkout (tracked files plus working-tree changes, not ignored
 # ones) into a temporary folder, runs `dpkg-buildpackage -us -uc -b` there,
-# checks the four packages (lintian, symbols, contents, no RUNPATH, no build
-# path), extracts them into a temporary root with `dpkg-deb -x`, and there
-# builds and runs a C program through `pkg-config rlcc` (shared with gcc and
-# clang, static with gcc), runs the packaged `rlcc --version` and imports
-# the packaged Python module against the packaged library.
+# checks the six packages (lintian, both symbols files, contents,
+# relationships, no RUNPATH, exports, no build path), extracts them into a
+# temporary root with `dpkg-deb -x`, and there builds and runs a C program
+# through `pkg-config rlcc` (shared with gcc and clang, static with gcc) and
+# examples/mpi_knn.c through `pkg-config rlcc_mpi` under `mpirun -np 2`, runs
+# the packaged `rlcc --version` and imports the packaged Python module against
+# the packaged library.
 #
 # One line per check ("  ok   ..." or "  FAIL ..." with the tail of its log),
 # then "deb: <N> passed, <M> failed"; exits 1 if any failed.
@@ -16,12 +18,15 @@
 #
 # Needs (Debian packages): dpkg-dev debhelper dh-python fakeroot lintian, the
 # rest of debian/control's Build-Depends (clang libomp-dev libopenblas-dev
-# pkg-config python3), gcc, python3-numpy python3-scipy, man-db, git.
+# libopenmpi-dev pkg-config python3), gcc, openmpi-bin, python3-numpy
+# python3-scipy, man-db, git.
 # PYTHON (default /usr/bin/python3): the Python the package is for.
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VERSION=$(sed -n 's/^#define RLCC_VERSION_STRING "\(.*\)"$/\1/p' "$ROOT/include/rlcc.h")
+# librlcc_mpi's own version (its file name); its packages carry VERSION
+MPI_VERSION=$(sed -n 's/^#define RLCC_MPI_VERSION_STRING "\(.*\)"$/\1/p' "$ROOT/include/rlcc_mpi.h")
 MA=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
 ARCH=$(dpkg --print-architecture)
 # the Python the package is for (its modules go to /usr/lib/python3/dist-packages)
@@ -39,7 +44,7 @@ LOGS=$WORK/logs
 EMPTY=$WORK/empty                 # a neutral working folder for the programs
 mkdir -p "$SRC" "$DEST" "$LOGS" "$EMPTY"
 
-PACKAGES="librlcc1 librlcc-dev rlcc-tools python3-rlcc"
+PACKAGES="librlcc1 librlcc-dev librlcc-mpi1 librlcc-mpi-dev rlcc-tools python3-rlcc"
 deb_of() {   # the .deb file of a package
     local arch=$ARCH
     [ "$1" = python3-rlcc ] && arch=all
@@ -92,7 +97,7 @@ build() {
 }
 check "dpkg-buildpackage -us -uc -b builds $VERSION" build
 
-four_debs() {
+six_debs() {
     local pkg found=0 expected extra
     for pkg in $PACKAGES; do
         if [ -f "$(deb_of $pkg)" ]; then
@@ -106,17 +111,20 @@ four_debs() {
     extra=$(cd "$WORK" && ls -1 ./*.deb 2>/dev/null | sed 's|^\./||' | grep -v -e '-dbgsym_' |
         grep -vxF "$expected")
     [ -z "$extra" ] || { say "unexpected packages: $extra"; return 1; }
-    [ $found -eq 4 ]
+    [ $found -eq 6 ]
 }
-check "four packages: $PACKAGES" four_debs
+check "six packages: $PACKAGES" six_debs
 
-symbols_file() {
-    [ -f "$SRC/debian/librlcc1.symbols" ] || { say "no debian/librlcc1.symbols"; return 1; }
-    "$SRC/scripts/gen-symbols.sh" "$SRC/src/rlcc.map" >"$WORK/symbols.generated" || return 1
-    diff -u "$SRC/debian/librlcc1.symbols" "$WORK/symbols.generated" ||
-        { say "debian/librlcc1.symbols differs from scripts/gen-symbols.sh: regenerate it"; return 1; }
+symbols_file() {   # PACKAGE VERSION-SCRIPT
+    local file=debian/$1.symbols
+    [ -f "$SRC/$file" ] || { say "no $file"; return 1; }
+    "$SRC/scripts/gen-symbols.sh" "$SRC/$2" >"$WORK/symbols.$1" || return 1
+    diff -u "$SRC/$file" "$WORK/symbols.$1" ||
+        { say "$file differs from scripts/gen-symbols.sh $2: regenerate it"; return 1; }
 }
-check "debian/librlcc1.symbols == scripts/gen-symbols.sh src/rlcc.map" symbols_file
+check "debian/librlcc1.symbols == scripts/gen-symbols.sh src/rlcc.map" symbols_file librlcc1 src/rlcc.map
+check "debian/librlcc-mpi1.symbols == scripts/gen-symbols.sh src/mpi/rlcc_mpi.map" \
+    symbols_file librlcc-mpi1 src/mpi/rlcc_mpi.map
 
 lint() {
     local changes=$WORK/librlcc_${VERSION}_${ARCH}.changes out rc
@@ -167,6 +175,22 @@ ${LIBDIR#/}/cmake/rlcc/rlccConfig.cmake
 ${LIBDIR#/}/cmake/rlcc/rlccConfigVersion.cmake
 EOF
 }
+contents_mpi1() {
+    expect_contents librlcc-mpi1 <<EOF
+${LIBDIR#/}/librlcc_mpi.so.1 -> librlcc_mpi.so.$MPI_VERSION
+${LIBDIR#/}/librlcc_mpi.so.$MPI_VERSION
+EOF
+}
+contents_mpi_dev() {
+    expect_contents librlcc-mpi-dev <<EOF || return 1
+usr/include/rlcc_mpi.h
+${LIBDIR#/}/librlcc_mpi.so -> librlcc_mpi.so.1
+${LIBDIR#/}/pkgconfig/rlcc_mpi.pc
+EOF
+    dpkg-deb -c "$(deb_of librlcc-mpi-dev)" | awk '{print $6}' |
+        grep -xF ./usr/share/doc/librlcc-mpi-dev/examples/mpi_knn.c ||
+        { say "no examples/mpi_knn.c in /usr/share/doc/librlcc-mpi-dev"; return 1; }
+}
 contents_tools() {
     expect_contents rlcc-tools <<EOF
 usr/bin/rlcc
@@ -183,6 +207,8 @@ contents_python() {
 }
 check "librlcc1 contents: librlcc.so.1 -> librlcc.so.$VERSION" contents_librlcc1
 check "librlcc-dev contents: rlcc.h, librlcc.a, librlcc.so, rlcc.pc, CMake package" contents_dev
+check "librlcc-mpi1 contents: librlcc_mpi.so.1 -> librlcc_mpi.so.$MPI_VERSION" contents_mpi1
+check "librlcc-mpi-dev contents: rlcc_mpi.h, librlcc_mpi.so, rlcc_mpi.pc, examples/mpi_knn.c" contents_mpi_dev
 check "rlcc-tools contents: /usr/bin/rlcc, rlcc(1)" contents_tools
 check "python3-rlcc contents: the rlcc package (*.py, py.typed), no library" contents_python
 
@@ -203,8 +229,49 @@ relations() {
     done
     f=$(field python3-rlcc Recommends)
     echo "$f" | grep -qw python3-sklearn || { say "python3-rlcc Recommends: $f"; return 1; }
+    for pkg in librlcc-mpi1 librlcc-mpi-dev; do
+        f=$(field $pkg Multi-Arch); [ "$f" = same ] || { say "$pkg Multi-Arch: $f"; return 1; }
+    done
+    f=$(field librlcc-mpi1 Section); [ "$f" = libs ] || { say "librlcc-mpi1 Section: $f"; return 1; }
+    f=$(field librlcc-mpi-dev Section); [ "$f" = libdevel ] || { say "librlcc-mpi-dev Section: $f"; return 1; }
+    # librlcc_mpi.so.1 needs librlcc.so.1 and Open MPI's libmpi.so.40 (shlibs)
+    f=$(field librlcc-mpi1 Depends)
+    for dep in librlcc1 libopenmpi3; do
+        echo "$f" | grep -qw "$dep" || { say "librlcc-mpi1 Depends lacks $dep: $f"; return 1; }
+    done
+    f=$(field librlcc-mpi-dev Depends)
+    for dep in "librlcc-mpi1 (= $VERSION)" "librlcc-dev (= $VERSION)" libopenmpi-dev; do
+        echo "$f" | grep -qF "$dep" || { say "librlcc-mpi-dev Depends lacks $dep: $f"; return 1; }
+    done
 }
-check "package relationships (librlcc-dev = librlcc1 $VERSION, python3-rlcc on librlcc1, numpy, scipy)" relations
+check "package relationships (each -dev = its library $VERSION, librlcc-mpi1 on librlcc1 and Open MPI, python3-rlcc on librlcc1, numpy, scipy)" relations
+
+installable_together() {
+    # Every versioned relationship of one of the six to another is met by the
+    # version built beside it, or apt could not install them together.
+    local pkg dep name op ver bad=0
+    for pkg in $PACKAGES; do
+        dpkg-deb -f "$(deb_of $pkg)" Pre-Depends Depends Recommends | sed 's/^[A-Za-z-]*: //' |
+            tr ',|' '\n\n' | sed 's/^ *//; s/ *$//' | grep -v '^$' >"$WORK/deps.$pkg"
+        while IFS= read -r dep; do
+            name=${dep%% *}
+            name=${name%%:*}
+            case " $PACKAGES " in *" $name "*) ;; *) continue ;; esac
+            say "$pkg: $dep"
+            case $dep in *"("*) ;; *) continue ;; esac
+            op=$(echo "$dep" | sed -n 's/.*(\([<>=]*\) *\([^)]*\)).*/\1/p')
+            ver=$(echo "$dep" | sed -n 's/.*(\([<>=]*\) *\([^)]*\)).*/\2/p')
+            if ! dpkg --compare-versions "$VERSION" "$op" "$ver"; then
+                say "  not met by $name $VERSION"
+                bad=1
+            fi
+        done <"$WORK/deps.$pkg"
+    done
+    [ $bad -eq 0 ] ||
+        say "a package needs symbols of a newer librlcc than $VERSION: the release bumps include/rlcc.h and debian/changelog"
+    [ $bad -eq 0 ]
+}
+check "the six packages' relationships to each other are met by the versions built ($VERSION)" installable_together
 
 # ---- the extracted packages ---------------------------------------------------
 extract() {
@@ -213,7 +280,7 @@ extract() {
         dpkg-deb -x "$(deb_of $pkg)" "$DEST" || { say "dpkg-deb -x $pkg failed"; return 1; }
     done
 }
-check "the four packages extracted into a temporary root (dpkg-deb -x)" extract
+check "the six packages extracted into a temporary root (dpkg-deb -x)" extract
 
 no_runpath() {
     local f elves=0 dyn
@@ -227,16 +294,19 @@ no_runpath() {
         fi
         say "${f#"$DEST"}: no RUNPATH/RPATH"
     done < <(find "$DEST" -type f \( -name '*.so*' -o -path '*/bin/*' \) -print0)
-    [ $elves -ge 2 ] || { say "found $elves ELF files, expected librlcc.so.$VERSION and rlcc"; return 1; }
+    [ $elves -ge 3 ] ||
+        { say "found $elves ELF files, expected librlcc.so.$VERSION, librlcc_mpi.so.$MPI_VERSION and rlcc"; return 1; }
     readelf -d "$DEST$LIBDIR/librlcc.so.$VERSION" | grep -F 'Library soname: [librlcc.so.1]' ||
         { say "SONAME is not librlcc.so.1"; return 1; }
+    readelf -d "$DEST$LIBDIR/librlcc_mpi.so.$MPI_VERSION" | grep -F 'Library soname: [librlcc_mpi.so.1]' ||
+        { say "librlcc_mpi's SONAME is not librlcc_mpi.so.1"; return 1; }
 }
-check "readelf -d: librlcc.so.$VERSION (SONAME librlcc.so.1) and rlcc carry no RUNPATH/RPATH" no_runpath
+check "readelf -d: librlcc.so.$VERSION (SONAME librlcc.so.1), librlcc_mpi.so.$MPI_VERSION (librlcc_mpi.so.1) and rlcc carry no RUNPATH/RPATH" no_runpath
 
-exports() {
+exports() {   # LIBRARY-FILE PACKAGE
     # The packaged library's exported symbols, name@version, against the
-    # symbols file (dpkg-gensymbols -c4 enforces it in the build too).
-    local so=$DEST$LIBDIR/librlcc.so.$VERSION
+    # package's symbols file (dpkg-gensymbols -c4 enforces it in the build too).
+    local so=$DEST$LIBDIR/$1
     [ -f "$so" ] || { say "no $so"; return 1; }
     # (a version node is an ABS symbol of its own name: NODE@NODE, as
     # dpkg-gensymbols lists it)
@@ -244,11 +314,14 @@ exports() {
         $7 == "ABS" && $8 !~ /@/ && $5 == "GLOBAL" { print $8 "@" $8; next }
         $7 != "UND" && $8 ~ /@/ { sub(/@@/, "@", $8); print $8 }' |
         LC_ALL=C sort >"$WORK/exports" || return 1
-    awk 'NR > 2 && /^ / { print $1 }' "$SRC/debian/librlcc1.symbols" | LC_ALL=C sort >"$WORK/listed"
+    awk 'NR > 2 && /^ / { print $1 }' "$SRC/debian/$2.symbols" | LC_ALL=C sort >"$WORK/listed"
     [ -s "$WORK/exports" ] || { say "no versioned exports read"; return 1; }
     diff -u "$WORK/listed" "$WORK/exports"
 }
-check "the packaged library exports exactly the symbols of debian/librlcc1.symbols" exports
+check "the packaged librlcc.so.$VERSION exports exactly the symbols of debian/librlcc1.symbols" \
+    exports "librlcc.so.$VERSION" librlcc1
+check "the packaged librlcc_mpi.so.$MPI_VERSION exports exactly the symbols of debian/librlcc-mpi1.symbols" \
+    exports "librlcc_mpi.so.$MPI_VERSION" librlcc-mpi1
 
 no_build_path() {
     # The folder the packages were built in appears in none of their files
@@ -320,6 +393,42 @@ c_program() {   # COMPILER shared|static
 check "a C program built with gcc and pkg-config rlcc runs against the extracted librlcc.so.1" c_program gcc shared
 check "a C program built with clang and pkg-config rlcc runs against the extracted librlcc.so.1" c_program clang shared
 check "a C program built with gcc and pkg-config --static rlcc (librlcc.a) runs" c_program gcc static
+
+# examples/mpi_knn.c as docs/scale-out.md builds it, through the extracted
+# rlcc_mpi.pc and rlcc.pc. PKG_CONFIG_SYSROOT_DIR would also move Open MPI's
+# own -I and -L (ompi-c.pc, which rlcc_mpi.pc requires) into the extracted
+# tree, so the two files are copied with their /usr paths moved there instead.
+# Row 0's five nearest rows among the 400 of two ranks, and every neighbour's
+# identity, as rlcc_knn() gives them on the whole matrix (checked with NumPy
+# in double: no near-tie).
+MPI_EXPECTED="2 ranks: row 0's neighbours 0 340 100 240 200; 2000 of 2000 neighbours share their row's identity"
+mpi_program() {
+    local exe=$WORK/mpi_knn pcdir=$WORK/pkgconfig-moved f flags out
+    mkdir -p "$pcdir"
+    for f in rlcc.pc rlcc_mpi.pc; do
+        [ -f "$DEST$LIBDIR/pkgconfig/$f" ] || { say "no $LIBDIR/pkgconfig/$f extracted"; return 1; }
+        sed "s#^\(prefix\|libdir\|includedir\)=/usr#\1=$DEST/usr#" "$DEST$LIBDIR/pkgconfig/$f" >"$pcdir/$f"
+    done
+    flags=$(PKG_CONFIG_LIBDIR=$pcdir:$LIBDIR/pkgconfig:/usr/share/pkgconfig \
+        pkg-config --cflags --libs rlcc_mpi) || { say "pkg-config rlcc_mpi fails"; return 1; }
+    say "gcc mpi_knn.c $flags -lm"
+    gcc -std=c11 "$SRC/examples/mpi_knn.c" $flags -lm -o "$exe" || { say "does not build"; return 1; }
+    LD_LIBRARY_PATH=$DEST$LIBDIR ldd "$exe" >"$WORK/mpi.ldd"
+    cat "$WORK/mpi.ldd"
+    for f in librlcc_mpi.so.1 librlcc.so.1; do
+        grep -qF "$f => $DEST$LIBDIR/$f" "$WORK/mpi.ldd" ||
+            { say "$f does not resolve into the extracted tree"; return 1; }
+    done
+    # root may run mpirun here (a CI container); more ranks than cores is fine
+    out=$(cd "$EMPTY" && LD_LIBRARY_PATH=$DEST$LIBDIR OMPI_ALLOW_RUN_AS_ROOT=1 \
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 mpirun --oversubscribe --bind-to none \
+        -x LD_LIBRARY_PATH -np 2 "$exe" 2>"$WORK/mpi.err") ||
+        { cat "$WORK/mpi.err"; say "mpirun -np 2 fails: $out"; return 1; }
+    say "prints: $out"
+    [ "$out" = "$MPI_EXPECTED" ] || { cat "$WORK/mpi.err"; say "expected: $MPI_EXPECTED"; return 1; }
+}
+check "examples/mpi_knn.c built with gcc and pkg-config rlcc_mpi runs under mpirun -np 2 against the extracted librlcc_mpi.so.1" \
+    mpi_program
 
 cli_version() {
     local out

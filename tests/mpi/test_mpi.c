@@ -9,12 +9,17 @@
  *   mpi-tests pseudo          rlcc_mpi_pseudo_labels against rlcc_pseudo_labels
  *                             of the whole matrix: labels, class count and
  *                             threshold on every rank; refusals
+ *   mpi-tests refiner         rlcc_mpi_refiner_* against rlcc_refiner_step_matrix
+ *                             and rlcc_refiner_targets of the whole matrix, run
+ *                             by every rank: three generations, the state and
+ *                             batches of targets byte-equal; refusals
  *   mpi-tests errors          refusals: each rank's bad input, input that
  *                             disagrees across ranks, a cancel, a memory bound:
  *                             the same code on every rank, outputs untouched
  *   mpi-tests die STAGE DIR   the last rank _exits at STAGE (check, ring,
  *                             finish of the kNN; jaccard, labels of the pseudo
- *                             labels); every other rank must return an error
+ *                             labels; centroids of a refiner step, targets of
+ *                             the refiner); every other rank must return an error
  *                             naming it within the timeout, and writes what it
  *                             got to DIR/rank-R (the script reads them)
  * Rank 0 prints "mpi-npP-MODE: N passed, M failed".
@@ -342,6 +347,351 @@ static void pseudo(void)
     free(x);
 }
 
+/* ---- the refiner ------------------------------------------------------------------ */
+
+/* Unit rows around n / 12 identities fixed by seed, a generation's own
+ * noise (the classes move a little from one generation to the next), some
+ * rows duplicated, some far from any identity. */
+static float *generation_rows(int64_t n, int64_t d, uint64_t seed, int generation)
+{
+    float *x = malloc(sizeof *x * (size_t)(n * d));
+    int64_t *id = malloc(sizeof *id * (size_t)n);
+    int *lone = malloc(sizeof *lone * (size_t)n);
+    rng = seed;
+    const int64_t ids = n / 12 + 1;
+    for (int64_t i = 0; i < n; i++) {
+        id[i] = (int64_t)(next_u32() % (uint32_t)ids);
+        lone[i] = next_u32() % 10 == 0;
+    }
+    rng = seed * 7919 + (uint64_t)generation + 1;
+    for (int64_t i = 0; i < n; i++) {
+        double sum = 0.0;
+        for (int64_t t = 0; t < d; t++) {
+            const double noise = ((double)next_u32() / 4294967296.0 - 0.5) * (lone[i] ? 2.0 : 0.5);
+            const double v = (t == id[i] % d || t == (id[i] * 7 + 3) % d ? 1.0 : 0.0) + noise;
+            x[i * d + t] = (float)v;
+            sum += v * v;
+        }
+        for (int64_t t = 0; t < d; t++)
+            x[i * d + t] = (float)(x[i * d + t] / sqrt(sum));
+        if (i % 17 == 5)
+            memcpy(x + i * d, x + (i - 1) * d, sizeof(float) * (size_t)d);
+    }
+    free(id), free(lone);
+    return x;
+}
+
+/* The same labels, class count, threshold and centroids, byte for byte. */
+static int same_state(const rlcc_refiner *got, const rlcc_refiner *want, int64_t n, int64_t d)
+{
+    const int64_t k = rlcc_refiner_n_classes(want);
+    const double t_got = rlcc_refiner_threshold(got), t_want = rlcc_refiner_threshold(want);
+    if (rlcc_refiner_generation(got) != rlcc_refiner_generation(want)
+        || rlcc_refiner_n_classes(got) != k || memcmp(&t_got, &t_want, sizeof t_got) != 0)
+        return 0;
+    int32_t *la = malloc(sizeof *la * (size_t)n), *lb = malloc(sizeof *lb * (size_t)n);
+    float *ca = malloc(sizeof *ca * (size_t)(k * d + 1)), *cb = malloc(sizeof *cb * (size_t)(k * d + 1));
+    int ok = rlcc_refiner_labels(got, la) == RLCC_OK && rlcc_refiner_labels(want, lb) == RLCC_OK
+             && memcmp(la, lb, sizeof *la * (size_t)n) == 0
+             && rlcc_refiner_centroids(got, ca, d) == RLCC_OK
+             && rlcc_refiner_centroids(want, cb, d) == RLCC_OK
+             && memcmp(ca, cb, sizeof *ca * (size_t)(k * d)) == 0;
+    free(la), free(lb), free(ca), free(cb);
+    return ok;
+}
+
+/* Batch b of generation g on this rank: its own size (0 on the last rank at
+ * b = 1, on every rank at b = 3), rows of any rank, duplicates. */
+static int64_t batch_rows(int64_t n, int g, int b, uint64_t seed, int64_t *rows)
+{
+    if (b == 3 || (b == 1 && rank == size - 1))
+        return 0;
+    const int64_t count = 3 + (rank * 5 + b * 7 + g) % 17 + (b == 2 ? 40 : 0);
+    rng = seed * 131 + (uint64_t)(rank * 17 + b * 5 + g);
+    for (int64_t q = 0; q < count; q++)
+        rows[q] = q % 4 == 3 ? rows[q - 1] : (int64_t)(next_u32() % (uint32_t)n);
+    if (count > 2)
+        rows[count - 1] = rows[0];
+    return count;
+}
+
+/* The targets of a batch through the distributed refiner (ld = k + 2, the
+ * padding untouched) against rlcc_refiner_targets() of the oracle. */
+static int same_targets(const rlcc_mpi_refiner *mr, const rlcc_refiner *oracle, const int64_t *rows,
+                        int64_t n_rows, const rlcc_mpi_options *o)
+{
+    const int64_t k = rlcc_refiner_n_classes(oracle), ld = k + 2;
+    float *got = malloc(sizeof *got * (size_t)(n_rows * ld + 1));
+    float *want = malloc(sizeof *want * (size_t)(n_rows * k + 1));
+    memset(got, 0x5A, sizeof *got * (size_t)(n_rows * ld + 1));
+    int ok = rlcc_mpi_refiner_targets(mr, rows, n_rows, o, n_rows > 0 ? got : NULL, ld) == RLCC_OK;
+    if (ok && n_rows > 0)
+        ok = rlcc_refiner_targets(oracle, rows, n_rows, want, k) == RLCC_OK;
+    for (int64_t q = 0; ok && q < n_rows; q++) {
+        ok &= memcmp(got + q * ld, want + q * k, sizeof *got * (size_t)k) == 0;
+        uint32_t pad[2];
+        memcpy(pad, got + q * ld + k, sizeof pad);
+        ok &= pad[0] == 0x5A5A5A5Au && pad[1] == 0x5A5A5A5Au;
+    }
+    free(got), free(want);
+    return ok;
+}
+
+/* Block boundaries with one empty block (rank 0, the last, or a middle one). */
+static void blocking_with_empty(int64_t n, int which, uint64_t seed, int64_t *cut)
+{
+    blocking(n, 1, seed, cut);
+    if (size < 2)
+        return;
+    if (which == 0)
+        cut[1] = 0;
+    else if (which == 1)
+        cut[size - 1] = n;
+    else if (size >= 3)
+        cut[2] = cut[1];
+    else
+        cut[1] = 0;
+}
+
+static void refiner_pseudo(rlcc_pseudo_options *p, int trial)
+{
+    rlcc_pseudo_options_init(p, sizeof *p);
+    p->k1 = 8 + 3 * (trial % 3);
+    p->k2 = 2 + trial % 3;
+    p->min_samples = 2 + trial % 2;
+    p->eps[0] = 0.40, p->eps[1] = 0.45, p->eps[2] = 0.50;
+    p->n_threads = 1;
+    if (trial == 2) {
+        p->reliability = 0;
+        p->outliers = RLCC_OUTLIERS_KEEP;
+        p->n_eps = 1;
+    }
+    if (trial == 3) {
+        p->variant = RLCC_JACCARD_SQEUCLIDEAN;
+        p->guard = 0;
+    }
+}
+
+static void refiner_generations(void)
+{
+    static const float betas[5] = {0.0f, 1.0f, 0.5f, 0.0f, 1.0f};
+    for (int trial = 0; trial < 5; trial++) {
+        const int64_t n = 210 + 60 * trial, d = 16 + 4 * (trial % 3);
+        int64_t cut[16];
+        blocking_with_empty(n, trial % 3, 500 + (uint64_t)trial, cut);
+        const int64_t mine = cut[rank + 1] - cut[rank];
+        rlcc_pseudo_options p;
+        refiner_pseudo(&p, trial);
+        rlcc_refiner_options ro;
+        rlcc_refiner_options_init(&ro, sizeof ro);
+        ro.beta = betas[trial];
+        if (trial == 4)
+            ro.alpha = 0.7f, ro.w = 0.6f, ro.scale = 12.0f;
+        rlcc_mpi_options o;
+        rlcc_mpi_options_init(&o, sizeof o);
+        o.timeout = 60;
+        o.n_threads = 1 + trial % 2;
+        rlcc_mpi_refiner *mr = NULL;
+        rlcc_refiner *oracle = NULL;
+        char what[160];
+        snprintf(what, sizeof what, "refiner trial %d (n %lld, beta %g): new", trial, (long long)n,
+                 (double)ro.beta);
+        record(rlcc_mpi_refiner_new(MPI_COMM_WORLD, mine, d, &p, &ro, &o, &mr) == RLCC_OK
+                   && rlcc_refiner_new(n, d, &p, &ro, &oracle) == RLCC_OK
+                   && rlcc_refiner_generation(rlcc_mpi_refiner_local(mr)) == 0,
+               what);
+        int64_t *rows = malloc(sizeof *rows * 80);
+        for (int g = 0; g < 3 && mr != NULL && oracle != NULL; g++) {
+            float *x = generation_rows(n, d, 90 + (uint64_t)trial, g);
+            /* a wider stride on odd ranks: the step packs what it keeps */
+            const int64_t ld = rank % 2 ? d + 5 : d;
+            float *block = calloc((size_t)(mine * ld + 1), sizeof *block);
+            for (int64_t i = 0; i < mine; i++)
+                memcpy(block + i * ld, x + (cut[rank] + i) * d, sizeof(float) * (size_t)d);
+            const int rc = rlcc_mpi_refiner_step(mr, mine > 0 ? block : NULL, ld, &o);
+            const int want_rc = rlcc_refiner_step_matrix(oracle, x, d, NULL);
+            snprintf(what, sizeof what, "refiner trial %d generation %d: the state (%lld classes)",
+                     trial, g, (long long)rlcc_refiner_n_classes(oracle));
+            record(rc == RLCC_OK && want_rc == RLCC_OK && rlcc_refiner_n_classes(oracle) > 1
+                       && same_state(rlcc_mpi_refiner_local(mr), oracle, n, d),
+                   what);
+            for (int b = 0; b < 4; b++) {
+                const int64_t n_rows = batch_rows(n, g, b, 70 + (uint64_t)trial, rows);
+                snprintf(what, sizeof what, "refiner trial %d generation %d: targets of batch %d",
+                         trial, g, b);
+                record(same_targets(mr, oracle, rows, n_rows, &o), what);
+            }
+            free(block), free(x);
+        }
+        free(rows);
+        rlcc_refiner_free(oracle);
+        rlcc_mpi_refiner_free(mr);
+    }
+}
+
+/* Every rank's code is want (or, where remote_ok, RLCC_MPI_E_REMOTE), the
+ * message holds text. */
+static int refused_as(int rc, int want, int remote_ok, const char *text)
+{
+    return (rc == want || (remote_ok && rc == RLCC_MPI_E_REMOTE))
+           && (text == NULL || strstr(rlcc_mpi_last_error(), text) != NULL);
+}
+
+static int cancel_at_centroids(const char *stage, int64_t done, int64_t total, void *user)
+{
+    (void)done, (void)total, (void)user;
+    return strcmp(stage, "centroids") == 0 && done == 1;
+}
+
+static void refiner_refusals(void)
+{
+    const int64_t per = 40, n = per * size, d = 12;
+    const int last = size - 1;
+    float *x = generation_rows(n, d, 11, 0);
+    const float *block = x + rank * per * d;
+    rlcc_pseudo_options p;
+    refiner_pseudo(&p, 0);
+    rlcc_refiner_options ro;
+    rlcc_refiner_options_init(&ro, sizeof ro);
+    rlcc_mpi_options o;
+    rlcc_mpi_options_init(&o, sizeof o);
+    o.timeout = 30;
+    rlcc_mpi_refiner *mr = (rlcc_mpi_refiner *)&o; /* a sentinel: refusals leave it */
+    char text[96];
+    /* new: d, refiner options, pseudo options that differ; NULL out; no rows */
+    if (size > 1) {
+        int rc = rlcc_mpi_refiner_new(MPI_COMM_WORLD, per, rank == last ? d + 1 : d, &p, &ro, &o, &mr);
+        record(refused_as(rc, RLCC_E_INVALID_ARGUMENT, 0, "d: rank") && mr == (void *)&o,
+               "refiner new: d differs");
+        rlcc_refiner_options other = ro;
+        if (rank == last)
+            other.beta = 0.25f;
+        rc = rlcc_mpi_refiner_new(MPI_COMM_WORLD, per, d, &p, &other, &o, &mr);
+        snprintf(text, sizeof text, "options.beta: rank %d has 0.25", last);
+        record(refused_as(rc, RLCC_E_INVALID_ARGUMENT, 0, text) && mr == (void *)&o,
+               "refiner new: beta differs");
+        rlcc_pseudo_options q = p;
+        if (rank == last)
+            q.eps[1] = 0.47;
+        rc = rlcc_mpi_refiner_new(MPI_COMM_WORLD, per, d, &q, &ro, &o, &mr);
+        record(refused_as(rc, RLCC_E_INVALID_ARGUMENT, 0, "options.eps[1]: rank") && mr == (void *)&o,
+               "refiner new: eps differs");
+    }
+    rlcc_refiner_options bad = ro;
+    if (rank == last)
+        bad.alpha = 1.5f;
+    int rc = rlcc_mpi_refiner_new(MPI_COMM_WORLD, per, d, &p, &bad, &o, &mr);
+    snprintf(text, sizeof text, "rank %d: alpha", last);
+    record(refused_as(rc, RLCC_E_INVALID_ARGUMENT, 0, text) && mr == (void *)&o,
+           "refiner new: librlcc's own option checks");
+    rc = rlcc_mpi_refiner_new(MPI_COMM_WORLD, per, d, &p, &ro, &o, rank == 0 ? NULL : &mr);
+    record(refused_as(rc, RLCC_E_INVALID_ARGUMENT, 0, "rank 0: out: is NULL") && mr == (void *)&o,
+           "refiner new: NULL out on rank 0");
+    rc = rlcc_mpi_refiner_new(MPI_COMM_WORLD, 0, d, &p, &ro, &o, &mr);
+    record(refused_as(rc, RLCC_E_INVALID_ARGUMENT, 0, "N: the") && mr == (void *)&o,
+           "refiner new: no rows at all");
+    rc = rlcc_mpi_refiner_new(MPI_COMM_WORLD, per, d, &p, &ro, &o, &mr);
+    record(rc == RLCC_OK && mr != (void *)&o && rlcc_mpi_refiner_local(mr) != NULL,
+           "refiner new");
+    if (rc != RLCC_OK) {
+        free(x);
+        return;
+    }
+    /* NULL handles: this rank alone, no MPI call */
+    float out[64 * 8];
+    int64_t rows[8] = {0, 1, n - 1, 2, 3, 4, 5, 6};
+    record(rlcc_mpi_refiner_step(NULL, block, d, &o) == RLCC_E_INVALID_ARGUMENT
+               && rlcc_mpi_refiner_targets(NULL, rows, 2, &o, out, 8) == RLCC_E_INVALID_ARGUMENT
+               && rlcc_mpi_refiner_local(NULL) == NULL,
+           "refiner: NULL handles");
+    rlcc_mpi_refiner_free(NULL);
+    memset(out, 0x5A, sizeof out);
+    rc = rlcc_mpi_refiner_targets(mr, rows, 2, &o, out, 8);
+    record(refused_as(rc, RLCC_E_INVALID_ARGUMENT, 0, "refiner: no generation yet")
+               && ((uint32_t *)(void *)out)[0] == 0x5A5A5A5Au,
+           "refiner targets before a step");
+    /* step: NULL x and NaN on one rank; a cancel before the commit */
+    rc = rlcc_mpi_refiner_step(mr, rank == last ? NULL : block, d, &o);
+    snprintf(text, sizeof text, "rank %d: x: is NULL", last);
+    record(refused_as(rc, RLCC_E_INVALID_ARGUMENT, 0, text), "refiner step: NULL x on the last rank");
+    float *nan_block = malloc(sizeof *nan_block * (size_t)(per * d));
+    memcpy(nan_block, block, sizeof *nan_block * (size_t)(per * d));
+    if (rank == last)
+        nan_block[3 * d + 1] = NAN;
+    rc = rlcc_mpi_refiner_step(mr, nan_block, d, &o);
+    snprintf(text, sizeof text, "rank %d: x: row 3 has NaN", last);
+    record(refused_as(rc, RLCC_E_INVALID_ARGUMENT, 0, text), "refiner step: NaN on the last rank");
+    free(nan_block);
+    rlcc_mpi_options cancel = o;
+    if (rank == last)
+        cancel.progress = cancel_at_centroids;
+    rc = rlcc_mpi_refiner_step(mr, block, d, &cancel);
+    record(rc == (rank == last ? RLCC_E_CANCELED : RLCC_MPI_E_REMOTE)
+               && rlcc_refiner_generation(rlcc_mpi_refiner_local(mr)) == 0,
+           "refiner step: a cancel before the commit changes no rank");
+    rc = rlcc_mpi_refiner_step(mr, block, d, &o);
+    record(rc == RLCC_OK && rlcc_refiner_generation(rlcc_mpi_refiner_local(mr)) == 1,
+           "refiner step after refusals");
+    const int64_t k = rlcc_refiner_n_classes(rlcc_mpi_refiner_local(mr));
+    /* targets: a bad row on one rank, ld, NULL out */
+    int64_t bad_rows[3] = {0, rank == last ? n : 1, 2};
+    memset(out, 0x5A, sizeof out);
+    rc = rlcc_mpi_refiner_targets(mr, bad_rows, 3, &o, out, k);
+    snprintf(text, sizeof text, "rank %d: rows: entry 1 is %lld", last, (long long)n);
+    record(refused_as(rc, RLCC_E_INVALID_ARGUMENT, 0, text) && ((uint32_t *)(void *)out)[0] == 0x5A5A5A5Au,
+           "refiner targets: a row out of range on the last rank");
+    bad_rows[1] = rank == 0 ? -1 : 1;
+    rc = rlcc_mpi_refiner_targets(mr, bad_rows, 3, &o, out, k);
+    record(refused_as(rc, RLCC_E_INVALID_ARGUMENT, 0, "rank 0: rows: entry 1 is -1"),
+           "refiner targets: a negative row on rank 0");
+    rc = rlcc_mpi_refiner_targets(mr, rows, 3, &o, out, rank == last ? k - 1 : k);
+    snprintf(text, sizeof text, "rank %d: ld", last);
+    record(refused_as(rc, RLCC_E_INVALID_ARGUMENT, 0, text), "refiner targets: ld below n_classes");
+    rc = rlcc_mpi_refiner_targets(mr, rows, 3, &o, rank == 0 ? NULL : out, k);
+    record(refused_as(rc, RLCC_E_INVALID_ARGUMENT, 0, "rank 0: out: is NULL"),
+           "refiner targets: NULL out on rank 0");
+    rc = rlcc_mpi_refiner_targets(mr, rank == 0 ? NULL : rows, 3, &o, out, k);
+    record(refused_as(rc, RLCC_E_INVALID_ARGUMENT, 0, "rank 0: rows: is NULL"),
+           "refiner targets: NULL rows on rank 0");
+    rlcc_mpi_refiner_free(mr);
+    /* a step whose librlcc part fails on one rank after the others committed
+     * (the last rank's refiner budget, pseudo.max_bytes, is its own): every
+     * later call refuses on every rank */
+    rlcc_pseudo_options small = p;
+    if (rank == last)
+        small.max_bytes = 64;
+    mr = NULL;
+    rc = rlcc_mpi_refiner_new(MPI_COMM_WORLD, per, d, &small, &ro, &o, &mr);
+    record(rc == RLCC_OK, "refiner new: a small budget on the last rank");
+    if (size > 1 && rc == RLCC_OK) {
+        rc = rlcc_mpi_refiner_step(mr, block, d, &o);
+        const int64_t g = rlcc_refiner_generation(rlcc_mpi_refiner_local(mr));
+        record(rank == last ? rc == RLCC_E_MEMORY_LIMIT && g == 0
+                            : rc == RLCC_MPI_E_REMOTE && g == 1
+                                  && strstr(rlcc_mpi_last_error(), "committed generation 1"),
+               "refiner step: librlcc's step fails on the last rank alone");
+        const int64_t k_now = rank == last ? 1 : rlcc_refiner_n_classes(rlcc_mpi_refiner_local(mr));
+        float *wide = malloc(sizeof *wide * (size_t)(2 * k_now));
+        memset(wide, 0x5A, sizeof *wide * (size_t)(2 * k_now));
+        rc = rlcc_mpi_refiner_targets(mr, rows, 2, &o, wide, k_now);
+        record(refused_as(rc, RLCC_E_INVALID_ARGUMENT, 0, "refiner: generations differ across ranks")
+                   && ((uint32_t *)(void *)wide)[0] == 0x5A5A5A5Au,
+               "refiner targets refused after generations differ");
+        free(wide);
+        rc = rlcc_mpi_refiner_step(mr, block, d, &o);
+        record(refused_as(rc, RLCC_E_INVALID_ARGUMENT, 0, "refiner: generations differ across ranks"),
+               "refiner step refused after generations differ");
+    }
+    rlcc_mpi_refiner_free(mr);
+    free(x);
+}
+
+static void refiner(void)
+{
+    refiner_generations();
+    refiner_refusals();
+}
+
 /* ---- a rank that dies -------------------------------------------------------- */
 
 static const char *die_stage;
@@ -351,6 +701,32 @@ static int die_at(const char *stage, int64_t done, int64_t total, void *user)
     if (rank == size - 1 && strcmp(stage, die_stage) == 0)
         _exit(3);
     return 0;
+}
+
+/* The refiner's step (stage "centroids"), or its targets after two steps
+ * (stage "targets": they fetch rows then), with the dying callback; *t0 is
+ * when that call started. */
+static int die_refiner(const char *stage, const float *block, int64_t n, int64_t d,
+                       const rlcc_mpi_options *o, struct timespec *t0)
+{
+    rlcc_pseudo_options p;
+    refiner_pseudo(&p, 0);
+    rlcc_mpi_options quiet = *o;
+    quiet.progress = NULL;
+    rlcc_mpi_refiner *mr = NULL;
+    int rc = rlcc_mpi_refiner_new(MPI_COMM_WORLD, n, d, &p, NULL, &quiet, &mr);
+    const int targets = strcmp(stage, "targets") == 0;
+    for (int g = 0; rc == RLCC_OK && targets && g < 2; g++)
+        rc = rlcc_mpi_refiner_step(mr, block, d, &quiet);
+    float out[8 * 1024];
+    const int64_t rows[4] = {0, n * size - 1, n + 1, 5};
+    const int64_t k = rc == RLCC_OK ? rlcc_refiner_n_classes(rlcc_mpi_refiner_local(mr)) : 0;
+    clock_gettime(CLOCK_MONOTONIC, t0);
+    if (rc == RLCC_OK)
+        rc = targets ? rlcc_mpi_refiner_targets(mr, rows, k <= 2048 ? 4 : 0, o, out, k)
+                     : rlcc_mpi_refiner_step(mr, block, d, o);
+    /* not freed: a broken run may leave MPI holding its buffers */
+    return rc;
 }
 
 static void die(const char *stage, const char *dir)
@@ -378,9 +754,15 @@ static void die(const char *stage, const char *dir)
             x[i * d + t] = (float)(x[i * d + t] / sqrt(sum));
     }
     const int later = strcmp(stage, "jaccard") == 0 || strcmp(stage, "labels") == 0;
-    const int rc = later ? rlcc_mpi_pseudo_labels(MPI_COMM_WORLD, x + rank * n * d, n, d, d, &p, &o,
-                                                  labels, NULL, NULL)
-                         : rlcc_mpi_knn(MPI_COMM_WORLD, x + rank * n * d, n, d, d, k, &o, idx, NULL);
+    const int refining = strcmp(stage, "centroids") == 0 || strcmp(stage, "targets") == 0;
+    int rc;
+    if (refining)
+        rc = die_refiner(stage, x + rank * n * d, n, d, &o, &t0);
+    else if (later)
+        rc = rlcc_mpi_pseudo_labels(MPI_COMM_WORLD, x + rank * n * d, n, d, d, &p, &o, labels, NULL,
+                                    NULL);
+    else
+        rc = rlcc_mpi_knn(MPI_COMM_WORLD, x + rank * n * d, n, d, d, k, &o, idx, NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     free(labels);
     char path[512];
@@ -408,6 +790,8 @@ int main(int argc, char **argv)
         errors();
     else if (strcmp(mode, "pseudo") == 0)
         pseudo();
+    else if (strcmp(mode, "refiner") == 0)
+        refiner();
     else
         exact();
     if (rank == 0)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 #: The librlcc version this package was written against (MAJOR.MINOR.PATCH).
 #: The loaded library must have the same MAJOR and at least this MINOR.
-__version__ = "1.7.0"
+__version__ = "1.8.0"
 
 SONAME = "librlcc.so.1"
 

@@ -869,7 +869,7 @@ class Refiner:
         ``pickle`` or any store of bytes and numbers::
 
             {"format": 1,            # RLCC_STATE_FORMAT of "state"
-             "librlcc": "1.7.0",     # the library that wrote it
+             "librlcc": "1.8.0",     # the library that wrote it
              "state": b"...",        # rlcc_refiner_save(); None before the first step
              "batch": 1024}          # rows per features callback call
 

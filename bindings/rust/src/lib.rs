@@ -1549,6 +1549,83 @@ impl Refiner {
         self.targets_checked(rows, Some(options))
     }
 
+    /// One generation from pseudo labels, centroids and threshold the caller
+    /// computed (librlcc 1.8, `rlcc_refiner_step_labels`), e.g. across
+    /// machines: the consensus and targets of [`step_matrix`](Refiner::step_matrix)
+    /// over features whose [`pseudo_labels`] (with `threshold` the
+    /// refiner's from generation 1 on) and [`centroids`] these are, bit for
+    /// bit, but no features are read or kept. `centroids` holds
+    /// `n_classes x d` values. From the second step on (with `beta < 1`) the
+    /// targets read the batch's rows: give them to
+    /// [`targets_rows`](Refiner::targets_rows).
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// let p = rlcc::pseudo_labels(&x, 60, 2, &rlcc::PseudoOptions::default()).unwrap();
+    /// let c = rlcc::centroids(&x, 60, 2, &p.labels, p.n_classes as usize).unwrap();
+    /// let g = r.step_labels(&p.labels, p.n_classes as usize, &c, p.threshold,
+    ///                       &rlcc::StepOptions::default()).unwrap();
+    /// assert_eq!((g.generation, g.n_classes), (1, 3));
+    /// let e = r.step_labels(&p.labels, 3, &c, 0.5, &rlcc::StepOptions::default()).unwrap_err();
+    /// assert!(e.message.starts_with("threshold: 0.5 is not the refiner's"));
+    /// ```
+    pub fn step_labels(&mut self, labels: &[i32], n_classes: usize, centroids: &[f32], threshold: f64,
+                       options: &StepOptions) -> Result<Generation, Error> {
+        matrix_len("labels", labels.len(), self.n, 1)?;
+        strided_len("centroids", centroids.len(), n_classes, self.d, self.d.max(1))?;
+        let n_classes = to_i64("n_classes", n_classes)?;
+        let o = options.raw()?;
+        let rc = unsafe {
+            sys::rlcc_refiner_step_labels(self.handle, labels.as_ptr(), n_classes, centroids.as_ptr(),
+                                          self.d.max(1) as i64, threshold, &o)
+        };
+        self.finish_step(rc, None, false)
+    }
+
+    /// Training targets with the batch's features given by the caller
+    /// (librlcc 1.8, `rlcc_refiner_targets_rows`): row `q` of `x` (stride
+    /// `ld >= d`) holds the features of sample `rows[q]` as the latest step
+    /// saw them. The same values as [`targets_opts`](Refiner::targets_opts)
+    /// of a refiner that kept them; what a refiner stepped with
+    /// [`step_labels`](Refiner::step_labels) needs. `x` is read only when
+    /// the targets read features (generation >= 2, `beta < 1`, no logits);
+    /// otherwise `None` is fine.
+    ///
+    /// ```
+    /// let x: Vec<f32> = (0..60).flat_map(|i| {
+    ///     let a = (i % 3) as f32 * 2.0 + i as f32 * 0.001;
+    ///     vec![a.cos(), a.sin()]
+    /// }).collect();
+    /// let mut r = rlcc::Refiner::new(60, 2).unwrap();
+    /// r.step_matrix(&x, 2).unwrap();
+    /// r.step_matrix(&x, 2).unwrap();
+    /// let batch = [x[8], x[9], x[14], x[15]]; // the rows of samples 4 and 7
+    /// let o = rlcc::TargetsOptions::default();
+    /// assert_eq!(r.targets_rows(&[4, 7], Some(&batch), 2, &o).unwrap(), r.targets(&[4, 7]).unwrap());
+    /// ```
+    pub fn targets_rows(&self, rows: &[i64], x: Option<&[f32]>, ld: usize, options: &TargetsOptions)
+                        -> Result<Vec<f32>, Error> {
+        if let Some(x) = x {
+            strided_len("x", x.len(), rows.len(), self.d, ld)?;
+        }
+        let k = self.n_classes().max(0) as usize;
+        let mut out = zeros("targets", rows.len(), k)?;
+        let (x_ptr, ldx) = match x {
+            Some(x) => (x.as_ptr(), ld as i64),
+            None => (std::ptr::null(), self.d.max(1) as i64),
+        };
+        let o = options.raw();
+        check(unsafe {
+            sys::rlcc_refiner_targets_rows(self.handle, rows.as_ptr(), rows.len() as i64, x_ptr, ldx, &o,
+                                           out.as_mut_ptr(), k.max(1) as i64)
+        })?;
+        Ok(out)
+    }
+
     /// The targets, unless the last step borrowed a matrix this refiner no
     /// longer holds borrowed.
     fn targets_checked(&self, rows: Option<&[i64]>, options: Option<&TargetsOptions>) -> Result<Vec<f32>, Error> {

@@ -281,6 +281,11 @@ extern "C" {
     pub fn rlcc_targets_options_init(o: *mut rlcc_targets_options, size: usize) -> c_int;
     pub fn rlcc_refiner_targets_opts(r: *const rlcc_refiner, rows: *const i64, n_rows: i64,
         o: *const rlcc_targets_options, out: *mut f32, ld: i64) -> c_int;
+    // 1.8: a generation from the caller's labels, targets from its rows
+    pub fn rlcc_refiner_step_labels(r: *mut rlcc_refiner, labels: *const i32, n_classes: i64,
+        centroids: *const f32, ldc: i64, threshold: f64, o: *const rlcc_step_options) -> c_int;
+    pub fn rlcc_refiner_targets_rows(r: *const rlcc_refiner, rows: *const i64, n_rows: i64,
+        x: *const f32, ldx: i64, o: *const rlcc_targets_options, out: *mut f32, ld: i64) -> c_int;
 
     // 1.6
     pub fn rlcc_refiner_save(r: *const rlcc_refiner, buffer: *mut c_void, capacity: usize,

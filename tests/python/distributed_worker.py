@@ -62,7 +62,8 @@ def run_refiner_cases(rank, cases, report, **group):
     """Runs each rlcc.distributed.Refiner case (name, ops) and reports
     (rank, name, "done", [outcome of each op], seconds). Ops: ("new",
     kwargs), ("step", rows, step kwargs), ("targets", indices), ("reload",
-    kwargs): state_dict through pickle into a new refiner, ("fail_step_labels",):
+    kwargs): state_dict through pickle into a new refiner, ("save",) and
+    ("restore",): state_dict kept and loaded again, ("fail_step_labels",):
     this rank's next step_labels raises, ("sleep", seconds). An outcome is
     ("ok", ...) or ("error", class, message)."""
     import pickle
@@ -100,6 +101,12 @@ def run_refiner_cases(rank, cases, report, **group):
                         raise RuntimeError("injected step_labels failure")
 
                     local.step_labels = failing
+                    outcomes.append(("ok",))
+                elif op[0] == "save":
+                    saved = pickle.dumps(refiner.state_dict())
+                    outcomes.append(("ok",))
+                elif op[0] == "restore":
+                    refiner.load_state_dict(pickle.loads(saved))
                     outcomes.append(("ok",))
                 elif op[0] == "sleep":
                     time.sleep(op[1])

@@ -12,8 +12,9 @@ with none) are the single-process oracle's bytes. Faults: a NaN on one rank
 (the same InvalidArgument everywhere), a rank out of memory mid-step and a
 rank whose step_labels raises (its own error, RemoteError on the others,
 every refiner left as it was, then the script goes on equal to the oracle),
-options, N or d disagreeing, a bad batch index on one rank, a rank that
-stalls in targets (Timeout naming it). The same scripts over mpi4py under
+options, N or d disagreeing, a bad batch index on one rank, a rank restored
+from an older checkpoint (its generation refused by targets and step on
+every rank), a rank that stalls in targets (Timeout naming it). The same scripts over mpi4py under
 mpirun at 3 ranks; the local refusals in-process.
 """
 
@@ -69,11 +70,11 @@ def nan_at(rows):
 
 # A script: ("new", kwargs or per-rank kwargs); ("step", t, sizes, expect, per-rank step
 # kwargs, per-rank corruption); ("targets", seed, expect, empty rank, per-rank bad rows);
-# ("reload",); ("fail_step_labels", rank); ("stall", rank, seconds). expect None: the
-# oracle's bytes; ("same", fragment): the same InvalidArgument on every rank; ("own",
-# rank, class, fragment): that rank's own error, RemoteError naming it on the others;
-# ("timeout", rank): every other rank raises Timeout naming it.
-def good_script(kwargs, sizes, reload_after=None, n=None):
+# ("reload",); ("save",); ("restore", rank); ("fail_step_labels", rank); ("stall", rank,
+# seconds). expect None: the oracle's bytes; ("same", fragment): the same InvalidArgument
+# on every rank; ("own", rank, class, fragment): that rank's own error, RemoteError naming
+# it on the others; ("timeout", rank): every other rank raises Timeout naming it.
+def good_script(kwargs, sizes, reload_after=None):
     script = [("new", kwargs)]
     for t, s in enumerate(sizes):
         script.append(("step", t, s, None, None, None))
@@ -102,10 +103,18 @@ def fault_script(world, kwargs):
         ("step", 2, even[:-1] + [even[-1] - 1], ("same", "the ranks hold 299 rows of d = 32; "
                                                  "the refiner has n = 300, d = 32"), None, None),
         ("step", 2, even, None, None, None),
+        ("save",),
         ("targets", 6, None, 0, None),
         ("targets", 7, ("same", f"rank {last}: rows: entry 0 is 300, outside [0, 300)"),
          None, {last: np.array([300, 1])}),
         ("targets", 8, None, None, None),
+        ("step", 3, even, None, None, None),
+        ("targets", 9, None, None, None),
+        ("restore", 1),  # rank 1 goes back to generation 3, the others stay at 4
+        ("targets", 10, ("same", "refiner: generations differ across ranks (rank 1 has 3"),
+         None, None),
+        ("step", 3, even, ("same", "rank 1 has generation = 3, rank 0 has generation = 4"),
+         None, None),
     ]
 
 
@@ -197,6 +206,14 @@ def build(cases, world):
                 # into a refiner of the default options: the state's options hold
                 for rank in range(world):
                     ops[rank].append(("reload", {}))
+                wants.append([("ok",)] * world)
+            elif kind == "save":
+                for rank in range(world):
+                    ops[rank].append(("save",))
+                wants.append([("ok",)] * world)
+            elif kind == "restore":
+                for rank in range(world):
+                    ops[rank].append(("restore",) if rank == op[1] else ("sleep", 0))
                 wants.append([("ok",)] * world)
             elif kind == "fail_step_labels":
                 for rank in range(world):

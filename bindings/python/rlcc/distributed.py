@@ -1353,8 +1353,8 @@ class Refiner:
 
         Collective when :meth:`reads_rows` (the same answer on every rank):
         the asked rows' features are fetched from their owners: every rank
-        all-gathers the number of distinct rows it asks of each rank (and
-        its local error), sends each owner the indices, and receives the
+        all-gathers the number of distinct rows it asks of each rank (with
+        its generation and its local error), sends each owner the indices, and receives the
         rows; a refused ``indices`` on any rank raises the same
         ``InvalidArgument`` on every rank, a failure later its own error on
         the failing rank and :class:`RemoteError` on the others. Otherwise
@@ -1398,13 +1398,19 @@ class Refiner:
         wanted = np.unique(picked)
         owner = np.searchsorted(ends, wanted, side="right")
         counts = np.bincount(owner, minlength=P).astype(np.int64)
-        record = (counts.astype("<i8").tobytes() + struct.pack("<q", 1 if error else 0)
+        generation = _state_of(self._local)[0]
+        record = (counts.astype("<i8").tobytes() + struct.pack("<qq", generation, 1 if error else 0)
                   + _pack_message(error or "", _MESSAGE_BYTES))
         table = _exchange(transport, record, _tag(0, _STATUS), "the targets' header check")
-        failed = [(b, _unpack_message(table[b, 8 * P + 8:].tobytes())) for b in range(P)
-                  if struct.unpack_from("<q", table[b].tobytes(), 8 * P)[0]]
+        heads = [struct.unpack_from("<qq", table[b].tobytes(), 8 * P) for b in range(P)]
+        failed = [(b, _unpack_message(table[b, 8 * P + 16:].tobytes())) for b in range(P)
+                  if heads[b][1]]
         if failed:
             raise native.invalid(_ranks_named(failed))
+        differ = [f"rank {b} has {heads[b][0]}" for b in range(1, P) if heads[b][0] != heads[0][0]]
+        if differ:
+            raise native.invalid(f"refiner: generations differ across ranks ({', '.join(differ)}, "
+                                 f"rank 0 has {heads[0][0]})")
         asks = np.stack([table[b, :8 * P].view("<i8") for b in range(P)])  # asks[b, c]
         # b. the indices (local to their owner) each rank asks of each owner
         mine = [np.ascontiguousarray(wanted[owner == c] - offsets[c], dtype=np.int64)

@@ -304,6 +304,21 @@ static inline void screen(update_run *u, int64_t q, const float *gram, int64_t j
     }
 }
 
+/* The column screens walk a block of columns down the panel: each row's
+ * run of the block is a new place in a tile far larger than the caches,
+ * which the hardware prefetcher does not guess. Asking for the run
+ * PREFETCH_ROWS rows ahead hides that latency (measured in
+ * docs/BENCHMARKS.md); it reads nothing and changes no result. */
+#define PREFETCH_ROWS 2
+
+static inline void prefetch_run(const float *run, int inside, int64_t count)
+{
+    if (!inside)
+        return;
+    for (int64_t e = 0; e < count; e += 64 / (int64_t)sizeof(float))
+        __builtin_prefetch(run + e);
+}
+
 /* Offers row i's s to each column row j in [j0, j1) of a Gram row (g[j -
  * j0] for column j), columns skipped a group at a time as in screen(); each
  * column has its own limit, which only its own offer changes. */
@@ -468,8 +483,11 @@ static void scan_symmetric_panel(update_run *u, int64_t i0, int64_t i1, float *t
     for (int64_t b = 0; b < blocks; b++) {
         const int64_t j0 = first + b * COLUMN_BLOCK;
         const int64_t j1 = j0 + COLUMN_BLOCK < n ? j0 + COLUMN_BLOCK : n;
-        for (int64_t r = 0; r < rows; r++)
+        for (int64_t r = 0; r < rows; r++) {
+            prefetch_run(tile + (r + PREFETCH_ROWS) * cols + (j0 - i0), r + PREFETCH_ROWS < rows,
+                         j1 - j0);
             screen_columns(u, i0 + r, u->rn32[i0 + r], tile + r * cols + (j0 - i0), j0, j1);
+        }
     }
 }
 
@@ -611,8 +629,10 @@ static void scan_pair_panel(update_run *a, update_run *b, int64_t a0, int64_t a1
     for (int64_t blk = 0; blk < blocks; blk++) {
         const int64_t j0 = blk * COLUMN_BLOCK;
         const int64_t j1 = j0 + COLUMN_BLOCK < nb ? j0 + COLUMN_BLOCK : nb;
-        for (int64_t r = 0; r < rows; r++)
+        for (int64_t r = 0; r < rows; r++) {
+            prefetch_run(tile + (r + PREFETCH_ROWS) * nb + j0, r + PREFETCH_ROWS < rows, j1 - j0);
             screen_columns(b, a0 + r, b->rn32[a0 + r], tile + r * nb + j0, j0, j1);
+        }
     }
 }
 

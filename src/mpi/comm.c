@@ -239,17 +239,37 @@ static size_t chunks_of(size_t bytes)
     return bytes == 0 ? 0 : (bytes + GATHER_CHUNK - 1) / GATHER_CHUNK;
 }
 
-int rlcc_mpi__allgatherv(rlcc_mpi__run *run, const void *mine, void *all, const size_t *bytes)
+/* Posts one block's messages to or from rank q, chunk by chunk. */
+static int post_block(rlcc_mpi__run *run, int q, char *block, size_t bytes, int send, int tag,
+                      MPI_Request *requests, int *peers, int *count)
+{
+    int rc = MPI_SUCCESS;
+    for (size_t c = 0; rc == MPI_SUCCESS && c < chunks_of(bytes); c++) {
+        const size_t off = c * GATHER_CHUNK;
+        const int len = (int)(bytes - off < GATHER_CHUNK ? bytes - off : GATHER_CHUNK);
+        peers[*count] = q;
+        rc = send ? MPI_Isend(block + off, len, MPI_BYTE, q, tag, run->comm, &requests[*count])
+                  : MPI_Irecv(block + off, len, MPI_BYTE, q, tag, run->comm, &requests[*count]);
+        (*count)++;
+    }
+    return rc;
+}
+
+/* The exchange both block collectives are, within the deadline: from every
+ * other rank q, recv_bytes[q] bytes into its place in recv (the blocks in
+ * rank order); to it, with one_block, the one block send of send_bytes[0]
+ * bytes, else its block of send (blocks in rank order, send_bytes[q] each).
+ * This rank's own block is the caller's to place. The block sent is read in
+ * place: it outlives the call on success, and a broken run leaves the
+ * requests allocated, since MPI may still read it. */
+static int exchange(rlcc_mpi__run *run, char *recv, const size_t *recv_bytes, const char *send,
+                    const size_t *send_bytes, int one_block, int tag, const char *what)
 {
     const int p = run->size, me = run->rank;
-    size_t at_me = 0, requests_needed = 0;
-    for (int q = 0; q < p; q++) {
-        if (q < me)
-            at_me += bytes[q];
+    size_t requests_needed = 0;
+    for (int q = 0; q < p; q++)
         if (q != me)
-            requests_needed += chunks_of(bytes[q]) + chunks_of(bytes[me]);
-    }
-    memcpy((char *)all + at_me, mine, bytes[me]);
+            requests_needed += chunks_of(recv_bytes[q]) + chunks_of(send_bytes[one_block ? 0 : q]);
     MPI_Request *requests = malloc(sizeof *requests * (requests_needed + 1));
     int *peers = malloc(sizeof *peers * (requests_needed + 1));
     if (requests == NULL || peers == NULL) {
@@ -258,25 +278,20 @@ int rlcc_mpi__allgatherv(rlcc_mpi__run *run, const void *mine, void *all, const 
     }
     int count = 0, rc = MPI_SUCCESS;
     size_t at = 0;
-    for (int q = 0; q < p; q++) {
-        for (size_t c = 0; q != me && rc == MPI_SUCCESS && c < chunks_of(bytes[q]); c++) {
-            const size_t off = c * GATHER_CHUNK, len = bytes[q] - off < GATHER_CHUNK ? bytes[q] - off : GATHER_CHUNK;
-            peers[count] = q;
-            rc = MPI_Irecv((char *)all + at + off, (int)len, MPI_BYTE, q, TAG_GATHER + 1, run->comm,
-                           &requests[count++]);
-        }
-        at += bytes[q];
+    for (int q = 0; q < p && rc == MPI_SUCCESS; at += recv_bytes[q], q++)
+        if (q != me)
+            rc = post_block(run, q, recv + at, recv_bytes[q], 0, tag, requests, peers, &count);
+    at = 0;
+    for (int q = 0; q < p && rc == MPI_SUCCESS; q++) {
+        const size_t bytes = send_bytes[one_block ? 0 : q];
+        if (q != me)
+            rc = post_block(run, q, (char *)(send + (one_block ? 0 : at)), bytes, 1, tag, requests,
+                            peers, &count);
+        at += one_block ? 0 : bytes;
     }
-    /* the caller's block is read in place: it outlives the call on success,
-     * and a broken run leaks nothing MPI still reads from us but this */
-    for (int q = 0; q < p && rc == MPI_SUCCESS; q++)
-        for (size_t c = 0; q != me && rc == MPI_SUCCESS && c < chunks_of(bytes[me]); c++) {
-            const size_t off = c * GATHER_CHUNK, len = bytes[me] - off < GATHER_CHUNK ? bytes[me] - off : GATHER_CHUNK;
-            peers[count] = q;
-            rc = MPI_Isend((const char *)all + at_me + off, (int)len, MPI_BYTE, q, TAG_GATHER + 1,
-                           run->comm, &requests[count++]);
-        }
-    const int err = rc != MPI_SUCCESS ? mpi_failed(run, rc, "posting an all-gather")
+    char posting[64];
+    snprintf(posting, sizeof posting, "posting %s", what);
+    const int err = rc != MPI_SUCCESS ? mpi_failed(run, rc, posting)
                                       : rlcc_mpi__wait_peers(run, requests, count, peers, -1);
     if (!run->broken)
         free(requests);
@@ -284,53 +299,24 @@ int rlcc_mpi__allgatherv(rlcc_mpi__run *run, const void *mine, void *all, const 
     return err;
 }
 
+int rlcc_mpi__allgatherv(rlcc_mpi__run *run, const void *mine, void *all, const size_t *bytes)
+{
+    size_t at_me = 0;
+    for (int q = 0; q < run->rank; q++)
+        at_me += bytes[q];
+    memcpy((char *)all + at_me, mine, bytes[run->rank]);
+    return exchange(run, all, bytes, (const char *)all + at_me, bytes + run->rank, 1,
+                    TAG_GATHER + 1, "an all-gather");
+}
+
 int rlcc_mpi__alltoallv(rlcc_mpi__run *run, const void *send, const size_t *send_bytes,
                         void *recv, const size_t *recv_bytes)
 {
-    const int p = run->size, me = run->rank;
-    size_t send_at = 0, recv_at = 0, requests_needed = 0;
-    for (int q = 0; q < p; q++) {
-        if (q < me)
-            send_at += send_bytes[q], recv_at += recv_bytes[q];
-        if (q != me)
-            requests_needed += chunks_of(send_bytes[q]) + chunks_of(recv_bytes[q]);
-    }
-    memcpy((char *)recv + recv_at, (const char *)send + send_at, send_bytes[me]);
-    MPI_Request *requests = malloc(sizeof *requests * (requests_needed + 1));
-    int *peers = malloc(sizeof *peers * (requests_needed + 1));
-    if (requests == NULL || peers == NULL) {
-        free(requests), free(peers);
-        return rlcc_mpi__fail(RLCC_E_OUT_OF_MEMORY, "rank %d: out of memory", run->rank);
-    }
-    int count = 0, rc = MPI_SUCCESS;
-    size_t at = 0;
-    for (int q = 0; q < p; q++) {
-        for (size_t c = 0; q != me && rc == MPI_SUCCESS && c < chunks_of(recv_bytes[q]); c++) {
-            const size_t off = c * GATHER_CHUNK;
-            const size_t len = recv_bytes[q] - off < GATHER_CHUNK ? recv_bytes[q] - off : GATHER_CHUNK;
-            peers[count] = q;
-            rc = MPI_Irecv((char *)recv + at + off, (int)len, MPI_BYTE, q, TAG_ALLTOALL, run->comm,
-                           &requests[count++]);
-        }
-        at += recv_bytes[q];
-    }
-    at = 0;
-    for (int q = 0; q < p; q++) {
-        for (size_t c = 0; q != me && rc == MPI_SUCCESS && c < chunks_of(send_bytes[q]); c++) {
-            const size_t off = c * GATHER_CHUNK;
-            const size_t len = send_bytes[q] - off < GATHER_CHUNK ? send_bytes[q] - off : GATHER_CHUNK;
-            peers[count] = q;
-            rc = MPI_Isend((const char *)send + at + off, (int)len, MPI_BYTE, q, TAG_ALLTOALL,
-                           run->comm, &requests[count++]);
-        }
-        at += send_bytes[q];
-    }
-    const int err = rc != MPI_SUCCESS ? mpi_failed(run, rc, "posting an all-to-all")
-                                      : rlcc_mpi__wait_peers(run, requests, count, peers, -1);
-    if (!run->broken)
-        free(requests);
-    free(peers);
-    return err;
+    size_t send_at = 0, recv_at = 0;
+    for (int q = 0; q < run->rank; q++)
+        send_at += send_bytes[q], recv_at += recv_bytes[q];
+    memcpy((char *)recv + recv_at, (const char *)send + send_at, send_bytes[run->rank]);
+    return exchange(run, recv, recv_bytes, send, send_bytes, 0, TAG_ALLTOALL, "an all-to-all");
 }
 
 /* One rank's status, as every rank gathers it. */

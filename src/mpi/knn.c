@@ -47,7 +47,7 @@ static int modulo(int64_t a, int p)
     return (int)(m < 0 ? m + p : m);
 }
 
-int rlcc_mpi__check_rows(const float *x, int64_t n_local, int64_t d, int64_t ldx)
+int rlcc_mpi__check_shape(int64_t n_local, int64_t d)
 {
     if (n_local < 0 || n_local > INT32_MAX)
         return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "n_local: %lld must be in [0, INT32_MAX]",
@@ -55,6 +55,14 @@ int rlcc_mpi__check_rows(const float *x, int64_t n_local, int64_t d, int64_t ldx
     if (d < 1 || d > INT32_MAX)
         return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "d: %lld must be in [1, INT32_MAX]",
                               (long long)d);
+    return RLCC_OK;
+}
+
+int rlcc_mpi__check_rows(const float *x, int64_t n_local, int64_t d, int64_t ldx)
+{
+    const int err = rlcc_mpi__check_shape(n_local, d);
+    if (err != RLCC_OK)
+        return err;
     if (ldx < d)
         return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "ldx: %lld must be >= d = %lld",
                               (long long)ldx, (long long)d);

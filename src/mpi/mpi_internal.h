@@ -116,6 +116,8 @@ int rlcc_mpi__progress(rlcc_mpi__run *run, const char *stage, int64_t done, int6
 
 /* A rank's rows checked: n_local in [0, INT32_MAX], d >= 1, ldx >= d,
  * finite values. */
+/* A block's shape: 0 <= n_local <= INT32_MAX, 1 <= d <= INT32_MAX (knn.c). */
+int rlcc_mpi__check_shape(int64_t n_local, int64_t d);
 int rlcc_mpi__check_rows(const float *x, int64_t n_local, int64_t d, int64_t ldx);
 
 /* The exact kNN lists of this rank's rows (count and offset: every rank's

@@ -68,17 +68,6 @@ static int read_refiner_options(const rlcc_refiner_options *options, rlcc_refine
     return RLCC_OK;
 }
 
-static int check_shape(int64_t n_local, int64_t d)
-{
-    if (n_local < 0 || n_local > INT32_MAX)
-        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "n_local: %lld must be in [0, INT32_MAX]",
-                              (long long)n_local);
-    if (d < 1 || d > INT32_MAX)
-        return rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "d: %lld must be in [1, INT32_MAX]",
-                              (long long)d);
-    return RLCC_OK;
-}
-
 /* The refiner's own verdict after the pseudo options': its options alike on
  * every rank, and some rows. */
 static int check_refiner_agreed(const rlcc_mpi__run *run, const uint8_t *all, int64_t n_total)
@@ -153,7 +142,7 @@ int rlcc_mpi_refiner_new(MPI_Comm comm, int64_t n_local, int64_t d,
     rlcc_refiner_options ropts;
     int code = out == NULL ? rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT, "out: is NULL") : RLCC_OK;
     if (code == RLCC_OK)
-        code = check_shape(n_local, d);
+        code = rlcc_mpi__check_shape(n_local, d);
     if (code == RLCC_OK)
         code = rlcc_mpi__read_pseudo(pseudo, &popts);
     if (code == RLCC_OK)
@@ -536,6 +525,20 @@ static int step_stages(rlcc_mpi_refiner *r, rlcc_mpi__run *run, const float *x, 
     return err;
 }
 
+/* The start of a step or a targets call: the run opened with this rank's
+ * verdict on its arguments, then the generations compared; the caller ends
+ * it with rlcc_mpi__end(run, *generations, *count) whatever this returns. */
+static int begin_call(const rlcc_mpi_refiner *r, const rlcc_mpi_options *mpi, int code,
+                      rlcc_mpi__run *run, uint8_t **generations, int64_t **count)
+{
+    int64_t n_total = 0;
+    int err = rlcc_mpi__begin(r->comm, mpi, code, r->n_local, r->d, &r->generation,
+                              sizeof r->generation, run, generations, count, &n_total);
+    if (err == RLCC_OK)
+        err = check_generations(run, *generations);
+    return err;
+}
+
 int rlcc_mpi_refiner_step(rlcc_mpi_refiner *refiner, const float *x, int64_t ldx,
                           const rlcc_mpi_options *mpi)
 {
@@ -545,12 +548,8 @@ int rlcc_mpi_refiner_step(rlcc_mpi_refiner *refiner, const float *x, int64_t ldx
     const int code = rlcc_mpi__check_rows(x, refiner->n_local, refiner->d, ldx);
     rlcc_mpi__run run;
     uint8_t *generations = NULL;
-    int64_t *count = NULL, n_total = 0;
-    int err = rlcc_mpi__begin(refiner->comm, mpi, code, refiner->n_local, refiner->d,
-                              &refiner->generation, sizeof refiner->generation, &run,
-                              &generations, &count, &n_total);
-    if (err == RLCC_OK)
-        err = check_generations(&run, generations);
+    int64_t *count = NULL;
+    int err = begin_call(refiner, mpi, code, &run, &generations, &count);
     if (err == RLCC_OK)
         err = step_stages(refiner, &run, x, ldx);
     rlcc_mpi__end(&run, generations, count);
@@ -791,12 +790,8 @@ int rlcc_mpi_refiner_targets(const rlcc_mpi_refiner *refiner, const int64_t *row
     const int code = check_batch(refiner, rows, n_rows, out, ld);
     rlcc_mpi__run run;
     uint8_t *generations = NULL;
-    int64_t *count = NULL, n_total = 0;
-    int err = rlcc_mpi__begin(refiner->comm, mpi, code, refiner->n_local, refiner->d,
-                              &refiner->generation, sizeof refiner->generation, &run,
-                              &generations, &count, &n_total);
-    if (err == RLCC_OK)
-        err = check_generations(&run, generations);
+    int64_t *count = NULL;
+    int err = begin_call(refiner, mpi, code, &run, &generations, &count);
     if (err == RLCC_OK && refiner->generation < 1) /* the same on every rank */
         err = rlcc_mpi__fail(RLCC_E_INVALID_ARGUMENT,
                              "refiner: no generation yet (call rlcc_mpi_refiner_step)");

@@ -140,8 +140,9 @@ RLCC_API int rlcc_mpi_options_init(rlcc_mpi_options *options, size_t struct_size
  * The blocks travel around a ring for floor(P / 2) steps; each pair of
  * blocks is computed once (rlcc_knn_update_pair()) by one of its two
  * ranks, which sends the other rank's lists back as bytes
- * (rlcc_knn_state_save()); the next block's transfer overlaps the current
- * block's Gram work. Per rank: (N/P) d floats of its own rows, two visiting
+ * (rlcc_knn_state_save()); the next block's transfer is posted before the
+ * current block's Gram work (it overlaps it where the MPI progresses
+ * messages on its own; docs/scale-out.md). Per rank: (N/P) d floats of its own rows, two visiting
  * blocks, and the lists (docs/scale-out.md gives the formula).
  *
  *   comm          the caller's communicator (duplicated for the call).

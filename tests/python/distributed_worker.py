@@ -116,8 +116,10 @@ def run_refiner_cases(rank, cases, report, **group):
         report((rank, name, "done", outcomes, time.monotonic() - started))
 
 
-def torch_refiner_rank(rank, world, init_method, cases, queue, fault=None):
-    """A torch.distributed rank over gloo running refiner cases."""
+def _gloo_rank(rank, world, init_method, queue, run_cases, cases):
+    """Joins a gloo group as rank and runs cases through run_cases, reporting
+    each outcome and then "done" (or "crashed" with the traceback) on queue;
+    the process ends with os._exit so no atexit hook of torch runs twice."""
     try:
         import torch
         import torch.distributed as dist
@@ -125,7 +127,7 @@ def torch_refiner_rank(rank, world, init_method, cases, queue, fault=None):
         torch.set_num_threads(1)
         dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=world,
                                 timeout=datetime.timedelta(seconds=60))
-        run_refiner_cases(rank, cases, queue.put)
+        run_cases(rank, cases, queue.put)
         queue.put((rank, None, "done"))
     except BaseException:
         queue.put((rank, None, "crashed", traceback.format_exc()))
@@ -134,26 +136,16 @@ def torch_refiner_rank(rank, world, init_method, cases, queue, fault=None):
         queue.close()
         queue.join_thread()
         os._exit(0)
+
+
+def torch_refiner_rank(rank, world, init_method, cases, queue, fault=None):
+    """A torch.distributed rank over gloo running refiner cases."""
+    _gloo_rank(rank, world, init_method, queue, run_refiner_cases, cases)
 
 
 def torch_pseudo_rank(rank, world, init_method, cases, queue, fault=None):
     """A torch.distributed rank over gloo running pseudo-label cases."""
-    try:
-        import torch
-        import torch.distributed as dist
-
-        torch.set_num_threads(1)
-        dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=world,
-                                timeout=datetime.timedelta(seconds=60))
-        run_pseudo_cases(rank, cases, queue.put)
-        queue.put((rank, None, "done"))
-    except BaseException:
-        queue.put((rank, None, "crashed", traceback.format_exc()))
-    finally:
-        sys.stdout.flush()
-        queue.close()
-        queue.join_thread()
-        os._exit(0)
+    _gloo_rank(rank, world, init_method, queue, run_pseudo_cases, cases)
 
 
 def torch_rank(rank, world, init_method, cases, queue, fault=None):

@@ -75,18 +75,6 @@ func blocking(rng *rand.Rand, n, least, spread int) []block {
 	return out
 }
 
-func sameInt64s(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestBlockPairUpdatesAndStatesThroughBytesComposeToKNN(t *testing.T) {
 	rng := rand.New(rand.NewSource(18))
 	cases := 0
@@ -159,7 +147,7 @@ func TestBlockPairUpdatesAndStatesThroughBytesComposeToKNN(t *testing.T) {
 				fin.Close()
 				cases++
 			}
-			if !sameInt64s(got, want) || !sameBits(gotSq, wantSq) {
+			if !sameInts(got, want) || !sameBits(gotSq, wantSq) {
 				t.Fatalf("kind %d trial %d blocks %v: the composed lists differ from KNN", kind, trial, cut)
 			}
 		}
@@ -211,7 +199,7 @@ func TestBlockStatesTravelAsBytesAndThroughGob(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := must2(a.Finish())
-	if !sameInt64s(got, want[:20*k]) || !sameInt64s(bLists, want[20*k:]) {
+	if !sameInts(got, want[:20*k]) || !sameInts(bLists, want[20*k:]) {
 		t.Fatal("lists through gob differ from KNN")
 	}
 	// a made state is not replaced
@@ -358,7 +346,7 @@ func TestBlockJaccardComposesToJaccardAndLabelsAsPseudoLabels(t *testing.T) {
 			part.Close()
 		}
 		graph := must(ConcatRows(parts...))
-		if graph.Rows != n || graph.Cols != n || !sameInt64s(graph.Indptr, want.Indptr) ||
+		if graph.Rows != n || graph.Cols != n || !sameInts(graph.Indptr, want.Indptr) ||
 			len(graph.Indices) != len(want.Indices) || !sameBits(graph.Data, want.Data) {
 			t.Fatalf("trial %d: the composed Jaccard rows differ from Jaccard", trial)
 		}

@@ -3,31 +3,10 @@
 //! (or the binding's, for lengths checked before the call) and leave the
 //! state as it was.
 
+mod common;
+
+use common::Rng;
 use rlcc::{code, KnnOptions, KnnState};
-
-/// splitmix64: the crate has no dependencies, and the cases must repeat.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = self.below(i + 1);
-            v.swap(i, j);
-        }
-    }
-}
 
 /// n x d rows full of near-ties: a small integer grid, duplicated rows,
 /// rows one ulp apart, or a grid under a large common offset.

@@ -12,34 +12,13 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "generations.h"
 #include "state_format.h"
 #include "test.h"
 
 #define N 96
 #define D 16
 #define GENERATIONS 4
-
-/* n unit rows around n / 8 directions; gen moves the noise and sends every
- * 13th row to the next direction, so the classes change between
- * generations. */
-static void make_x(float *x, int n, int d, int gen)
-{
-    const int ids = n / 8;
-    uint64_t s = 991 + 31 * (uint64_t)gen;
-    for (int i = 0; i < n; i++) {
-        const int id = (i % ids + (i % 13 == gen % 13)) % ids;
-        double sum = 0.0;
-        for (int k = 0; k < d; k++) {
-            s = s * 6364136223846793005ull + 1442695040888963407ull;
-            const double u = (double)(s >> 11) * 0x1p-53 - 0.5;
-            const double v = (k == id % d ? 1.0 : 0.0) + (k == (id + 5) % d ? 0.5 : 0.0) + 0.2 * u;
-            x[i * d + k] = (float)v;
-            sum += v * v;
-        }
-        for (int k = 0; k < d; k++)
-            x[i * d + k] = (float)(x[i * d + k] / sqrt(sum));
-    }
-}
 
 static int64_t logits_of(int64_t start, int64_t count, int64_t k_prev, float *out, int64_t ld,
                          void *user)
@@ -170,7 +149,7 @@ static int run_config(const config *c)
     const int64_t batch[] = {5, 90, 5, 17, 0, 63, 1, 40};
     for (int t = 0; ok && t < GENERATIONS; t++) {
         gen = t;
-        make_x(x, N, D, t);
+        generation_rows(x, N, D, t, 0);
         rlcc_step_options so = step_options(c, &gen);
         ok &= rlcc_refiner_step_matrix(a, x, D, &so) == RLCC_OK;
         ok &= cluster(c, b, x, g) == RLCC_OK;
@@ -236,7 +215,7 @@ static void step_labels_refusals(void)
     rlcc_refiner *r = new_refiner(&c);
     float *x = malloc(sizeof(float) * N * D);
     generation *g = malloc(sizeof *g), *bad = malloc(sizeof *bad);
-    make_x(x, N, D, 0);
+    generation_rows(x, N, D, 0, 0);
     CHECK_OK(cluster(&c, r, x, g));
     CHECK_ERR(rlcc_refiner_step_labels(NULL, g->labels, g->k, g->centroids, D, g->threshold,
                                        NULL),
@@ -292,7 +271,7 @@ static void step_labels_refusals(void)
     CHECK_EQ(rlcc_refiner_generation(r), 0);
     CHECK_OK(rlcc_refiner_step_labels(r, g->labels, g->k, g->centroids, D, g->threshold, NULL));
     /* from generation 1 on, the threshold is the refiner's own */
-    make_x(x, N, D, 1);
+    generation_rows(x, N, D, 1, 0);
     CHECK_OK(cluster(&c, r, x, g));
     int32_t before[N];
     CHECK_OK(rlcc_refiner_labels(r, before));
@@ -318,7 +297,7 @@ static void targets_rows_refusals(void)
     float *x = malloc(sizeof(float) * N * D);
     generation *g = malloc(sizeof *g);
     for (int t = 0; t < 2; t++) {
-        make_x(x, N, D, t);
+        generation_rows(x, N, D, t, 0);
         CHECK_OK(cluster(&c, r, x, g));
         CHECK_OK(rlcc_refiner_step_labels(r, g->labels, g->k, g->centroids, D, g->threshold,
                                           NULL));

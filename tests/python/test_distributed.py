@@ -272,6 +272,27 @@ def test_torch_dead_or_stalled_rank_ends_in_an_error_not_a_hang(tmp_path, fault)
         assert codes[1] == 1, codes
 
 
+def mpirun_reports(mpirun, mode, path, out, world, session, timeout):
+    """Runs distributed_worker.py in mode over the cases pickled at path on
+    world ranks under mpirun, and returns the reports it pickled to out,
+    keyed (rank, case name), once every rank said it never imported torch.
+    session is the test's own session directory and shared-memory place (a
+    short path: PMIx puts unix sockets there), so another mpirun on the host
+    (a parallel make check) cannot meet them (a Bus error in vader once)."""
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1", PYTHONPATH=os.pathsep.join(sys.path))
+    command = [mpirun, "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,vader,tcp",
+               "--mca", "orte_tmpdir_base", session, "--mca", "btl_vader_backing_directory",
+               session, "-np", str(world), sys.executable, str(WORKER), mode, str(path)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, (world, done.stdout[-2000:], done.stderr[-4000:])
+    with open(out, "rb") as f:
+        reports = {(r[0], r[1]): r for r in pickle.load(f)}
+    for rank in range(world):
+        assert reports[(rank, None)][3] is False  # torch was never imported
+    return reports
+
+
 def test_mpi4py_communicator_gives_rlcc_knn_bytes(tmp_path):
     pytest.importorskip("mpi4py")
     mpirun = shutil.which("mpirun")
@@ -295,24 +316,11 @@ def test_mpi4py_communicator_gives_rlcc_knn_bytes(tmp_path):
     path = tmp_path / "cases.pkl"
     with open(path, "wb") as f:
         pickle.dump(worlds, f)
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1", PYTHONPATH=os.pathsep.join(sys.path))
-    # a session directory and shared-memory segments of the test's own (a
-    # short path: PMIx puts unix sockets there): another mpirun on the host
-    # (a parallel make check) cannot meet them (a Bus error in vader once)
     session = tempfile.mkdtemp(prefix="rlmpi")
     try:
         for world in MPI_CASES:
-            command = [mpirun, "--oversubscribe", "--bind-to", "none", "--mca", "btl",
-                       "self,vader,tcp", "--mca", "orte_tmpdir_base", session, "--mca",
-                       "btl_vader_backing_directory", session, "-np", str(world), sys.executable,
-                       str(WORKER), "mpi", str(path)]
-            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
-            assert done.returncode == 0, (world, done.stdout[-2000:], done.stderr[-4000:])
-            with open(f"{path}.{world}.out", "rb") as f:
-                reports = {(r[0], r[1]): r for r in pickle.load(f)}
-            for rank in range(world):
-                assert reports[(rank, None)][3] is False  # torch was never imported
+            reports = mpirun_reports(mpirun, "mpi", path, f"{path}.{world}.out", world, session,
+                                     timeout=60)
             for name, _, _, _, _, _, _ in MPI_CASES[world]:
                 check_ok(reports, wants[world], world, name)
             check_errors(reports, expected_errors[world], world,
@@ -501,20 +509,10 @@ def test_mpi4py_pseudo_labels_give_rlcc_pseudo_labels_bytes(tmp_path):
     path = tmp_path / "pseudo.pkl"
     with open(path, "wb") as f:
         pickle.dump(payload, f)
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1", PYTHONPATH=os.pathsep.join(sys.path))
     session = tempfile.mkdtemp(prefix="rlmpi")
     try:
-        command = [mpirun, "--oversubscribe", "--bind-to", "none", "--mca", "btl",
-                   "self,vader,tcp", "--mca", "orte_tmpdir_base", session, "--mca",
-                   "btl_vader_backing_directory", session, "-np", str(world), sys.executable,
-                   str(WORKER), "mpi-pseudo", str(path)]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=90)
-        assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-4000:])
-        with open(f"{path}.out", "rb") as f:
-            reports = {(r[0], r[1]): r for r in pickle.load(f)}
-        for rank in range(world):
-            assert reports[(rank, None)][3] is False  # torch was never imported
+        reports = mpirun_reports(mpirun, "mpi-pseudo", path, f"{path}.out", world, session,
+                                 timeout=90)
         check_pseudo(reports, wants, world)
         check_pseudo_errors(reports, expected, world)
     finally:

@@ -18,18 +18,15 @@ every rank), a rank that stalls in targets (Timeout naming it). The same scripts
 mpirun at 3 ranks; the local refusals in-process.
 """
 
-import os
 import pickle
 import shutil
-import subprocess
-import sys
 import tempfile
 
 import numpy as np
 import pytest
 
 import rlcc
-from test_distributed import WORKER, run_torch_world, split
+from test_distributed import mpirun_reports, run_torch_world, split
 
 pytestmark = pytest.mark.skipif(
     not (rlcc._native.HAS_REFINER_LABELS and rlcc._native.HAS_BLOCK_JACCARD),
@@ -289,20 +286,10 @@ def test_mpi4py_refiner_gives_rlcc_refiner_bytes(tmp_path):
     path = tmp_path / "refiner.pkl"
     with open(path, "wb") as f:
         pickle.dump(payload, f)
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1", PYTHONPATH=os.pathsep.join(sys.path))
     session = tempfile.mkdtemp(prefix="rlmpi")
     try:
-        command = [mpirun, "--oversubscribe", "--bind-to", "none", "--mca", "btl",
-                   "self,vader,tcp", "--mca", "orte_tmpdir_base", session, "--mca",
-                   "btl_vader_backing_directory", session, "-np", str(world), sys.executable,
-                   str(WORKER), "mpi-refiner", str(path)]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-4000:])
-        with open(f"{path}.out", "rb") as f:
-            reports = {(r[0], r[1]): r for r in pickle.load(f)}
-        for rank in range(world):
-            assert reports[(rank, None)][3] is False  # torch was never imported
+        reports = mpirun_reports(mpirun, "mpi-refiner", path, f"{path}.out", world, session,
+                                 timeout=120)
         check(reports, expected, world)
     finally:
         shutil.rmtree(session, ignore_errors=True)

@@ -154,6 +154,18 @@ static int knn_blocks(fuzz_input *in)
                                   memcmp(want_sq, got_sq, sizeof *got_sq * (size_t)(n * k)) != 0);
 }
 
+/* Appends the rows of part, the rows of the whole from first_row on, to
+ * the whole's CSR arrays (ptr already holds the rows before them). */
+static void append_rows(const rlcc_csr *part, int64_t first_row, int64_t *ptr, int32_t *idx,
+                        float *val)
+{
+    const int64_t *p = rlcc_csr_indptr(part), base = ptr[first_row];
+    memcpy(idx + base, rlcc_csr_indices(part), sizeof(int32_t) * (size_t)p[rlcc_csr_rows(part)]);
+    memcpy(val + base, rlcc_csr_data(part), sizeof(float) * (size_t)p[rlcc_csr_rows(part)]);
+    for (int64_t r = 0; r < rlcc_csr_rows(part); r++)
+        ptr[first_row + r + 1] = base + p[r + 1];
+}
+
 static int jaccard_blocks(fuzz_input *in)
 {
     const int64_t n = fuzz_int(in, 2, MAX_N), d = fuzz_int(in, 1, MAX_D);
@@ -197,26 +209,16 @@ static int jaccard_blocks(fuzz_input *in)
         rlcc_csr *w = NULL;
         if (rc == RLCC_OK)
             rc = rlcc_jaccard_plan_weights(plan, &w);
-        if (rc == RLCC_OK) {
-            const int64_t *p = rlcc_csr_indptr(w), base = v_ptr[cut[b]];
-            memcpy(v_idx + base, rlcc_csr_indices(w), sizeof(int32_t) * (size_t)p[rlcc_csr_rows(w)]);
-            memcpy(v_val + base, rlcc_csr_data(w), sizeof(float) * (size_t)p[rlcc_csr_rows(w)]);
-            for (int64_t r = 0; r < rlcc_csr_rows(w); r++)
-                v_ptr[cut[b] + r + 1] = base + p[r + 1];
-        }
+        if (rc == RLCC_OK)
+            append_rows(w, cut[b], v_ptr, v_idx, v_val);
         rlcc_csr_free(w);
         rlcc_jaccard_plan_free(plan);
     }
     for (int b = 0; b < blocks && rc == RLCC_OK; b++) {
         rlcc_csr *part = NULL;
         rc = rlcc_jaccard_rows(n, v_ptr, v_idx, v_val, knn, cut[b], cut[b + 1], &o, &part);
-        if (rc == RLCC_OK) {
-            const int64_t *p = rlcc_csr_indptr(part), base = j_ptr[cut[b]];
-            memcpy(j_idx + base, rlcc_csr_indices(part), sizeof(int32_t) * (size_t)p[rlcc_csr_rows(part)]);
-            memcpy(j_val + base, rlcc_csr_data(part), sizeof(float) * (size_t)p[rlcc_csr_rows(part)]);
-            for (int64_t r = 0; r < rlcc_csr_rows(part); r++)
-                j_ptr[cut[b] + r + 1] = base + p[r + 1];
-        }
+        if (rc == RLCC_OK)
+            append_rows(part, cut[b], j_ptr, j_idx, j_val);
         rlcc_csr_free(part);
     }
     if ((want_rc == RLCC_OK) != (rc == RLCC_OK))

@@ -44,3 +44,18 @@ void rlcc__gram_panel(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)(n - i1), (int)d,
                     1.0f, panel, (int)ldx, x + i1 * ldx, (int)ldx, 0.0f, tile + rows, (int)cols);
 }
+
+/* One SGEMM of rows [i0, n) against the panel's rows, the diagonal block
+ * computed whole (1/64 more multiply-adds at 32 panels). OpenBLAS runs
+ * this shape, the long side as the rows of C, faster than the SSYRK +
+ * SGEMM of rlcc__gram_panel(): at N = 32,621, D = 2048, 1028-row panels,
+ * 0.99x one SSYRK of the whole matrix against 1.04-1.07x (three
+ * alternating runs each, docs/BENCHMARKS.md). */
+void rlcc__gram_panel_columns(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t i0,
+                              int64_t i1, float *tile)
+{
+    const int64_t cols = n - i0, rows = i1 - i0;
+    const float *panel = x + i0 * ldx;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cols, (int)rows, (int)d, 1.0f,
+                panel, (int)ldx, panel, (int)ldx, 0.0f, tile, (int)rows);
+}

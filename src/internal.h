@@ -259,6 +259,11 @@ int rlcc__dbscan_label(const rlcc__graph *g, int64_t min_samples, rlcc__budget *
 int64_t rlcc__panel_rows(int64_t n, const rlcc__budget *budget);
 void rlcc__gram_panel(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t i0,
                       int64_t i1, float *tile);
+/* The same pairs laid out by column: tile[c][r] = x_{i0+c} . x_{i0+r},
+ * (n - i0) x (i1 - i0) floats, every entry written; a reader of the
+ * diagonal block (c < i1 - i0) takes r > c, so it sees each pair once. */
+void rlcc__gram_panel_columns(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t i0,
+                              int64_t i1, float *tile);
 
 /* The k nearest rows (knn.c): indices n x k int32, sqdist n x k or NULL,
  * exactly as rlcc_knn() decides them. Inputs already validated. */

@@ -33,13 +33,18 @@
  * and merges compose in any order and any blocking to the same lists.
  *
  * The whole-matrix kNN (rlcc_knn, and the Jaccard distance's) is one
- * symmetric update: the Gram matrix is computed panel by panel as in
- * features.c, rows [i0, i1) against every row j >= i0, so each pair (i, j),
- * i <= j, is computed once and its s feeds both rows' candidates:
- *   phase A: each panel row i takes every j >= i0 (pairs inside the panel
- *            are read from the upper triangle, j >= i, so (i, j) and
- *            (j, i) see the very same s);
- *   phase B: each later row j >= i1 takes every panel row i.
+ * symmetric update: the Gram matrix is computed panel by panel, rows
+ * [i0, i1) against every row j >= i0, so each pair (i, j), i <= j, is read
+ * once and its s feeds both rows' candidates. The panel is laid out by
+ * column (gram.c), tile row j - i0 holding j's products with the panel rows:
+ * Only the upper triangle of the diagonal block, tile[c][r] with r >= c, is
+ * read, so each pair is read at one place:
+ *   phase A: each row j >= i0 takes the panel rows of its tile row, one
+ *            contiguous run: i >= j inside the diagonal block, every panel
+ *            row after it;
+ *   phase B: each panel row i takes its partners down its tile column: the
+ *            panel rows j < i and every row j >= i1, a block of panel rows
+ *            walked down the tile by one thread.
  * A row's candidates are only ever updated by one thread at a time.
  */
 #include <cblas.h>
@@ -55,6 +60,11 @@
 /* Columns per phase-B work item: their candidate heaps stay in cache while a
  * thread walks down the panel. */
 #define COLUMN_BLOCK 256
+
+/* Panel rows per phase-B work item of the symmetric scan, whose tile is laid
+ * out by column: small enough that a panel of 1028 rows gives both threads
+ * many items, wide enough that each tile row read is whole cache lines. */
+#define PANEL_BLOCK 64
 
 /* ---- the exact lists -------------------------------------------------------- */
 
@@ -458,35 +468,34 @@ static void resolve_rows(update_run *u, double *vals, int64_t *n_decided, int64_
 }
 
 /* The symmetric scan of one Gram panel: rows [i0, i1) of X against every
- * row j >= i0, each pair's s given to both rows (phases A and B above). */
+ * row j >= i0, laid out by column (rlcc__gram_panel_columns(): tile row c
+ * holds x_{i0+c} . x_{i0+r} for every panel row r), each pair's s given to
+ * both rows (phases A and B above). Inside the diagonal block a pair
+ * (i0 + c, i0 + r), c < r, is read at tile[c][r] only. */
 static void scan_symmetric_panel(update_run *u, int64_t i0, int64_t i1, float *tile)
 {
     const int64_t n = u->nq, cols = n - i0, rows = i1 - i0;
-    rlcc__gram_panel(u->xq, n, u->d, u->ldq, i0, i1, tile);
+    rlcc__gram_panel_columns(u->xq, n, u->d, u->ldq, i0, i1, tile);
 
-#pragma omp parallel for num_threads(u->n_threads) if (u->n_threads > 1) schedule(dynamic, 4)
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t i = i0 + r;
-        float limit = u->limit[i];
-        for (int64_t p = 0; p < r; p++) { /* j < i inside the panel: upper triangle */
-            const int64_t j = i0 + p;
-            const float s = (u->qn32[i] + u->rn32[j]) - 2.0f * tile[p * cols + r];
-            if (s <= limit) {
-                cand_offer(u, i, s, (int32_t)j);
-                limit = u->limit[i];
-            }
-        }
-        screen(u, i, tile + r * cols + r, i, n);
+#pragma omp parallel for num_threads(u->n_threads) if (u->n_threads > 1) schedule(dynamic, 16)
+    for (int64_t c = 0; c < cols; c++) {
+        const int64_t first = c < rows ? c : 0; /* panel rows from i0 + c on (itself included) */
+        screen(u, i0 + c, tile + c * rows + first, i0 + first, i1);
     }
-    const int64_t first = i1, blocks = (n - first + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
+    const int64_t blocks = (rows + PANEL_BLOCK - 1) / PANEL_BLOCK;
 #pragma omp parallel for num_threads(u->n_threads) if (u->n_threads > 1) schedule(dynamic, 1)
     for (int64_t b = 0; b < blocks; b++) {
-        const int64_t j0 = first + b * COLUMN_BLOCK;
-        const int64_t j1 = j0 + COLUMN_BLOCK < n ? j0 + COLUMN_BLOCK : n;
-        for (int64_t r = 0; r < rows; r++) {
-            prefetch_run(tile + (r + PREFETCH_ROWS) * cols + (j0 - i0), r + PREFETCH_ROWS < rows,
-                         j1 - j0);
-            screen_columns(u, i0 + r, u->rn32[i0 + r], tile + r * cols + (j0 - i0), j0, j1);
+        const int64_t r0 = b * PANEL_BLOCK, r1 = r0 + PANEL_BLOCK < rows ? r0 + PANEL_BLOCK : rows;
+        /* the diagonal block: tile row c gives its s to the block's rows after it */
+        for (int64_t c = 0; c + 1 < r1; c++) {
+            const int64_t first = c + 1 > r0 ? c + 1 : r0;
+            screen_columns(u, i0 + c, u->rn32[i0 + c], tile + c * rows + first, i0 + first,
+                           i0 + r1);
+        }
+        /* the rows after the panel: every tile row to every row of the block */
+        for (int64_t c = rows; c < cols; c++) {
+            prefetch_run(tile + (c + PREFETCH_ROWS) * rows + r0, c + PREFETCH_ROWS < cols, r1 - r0);
+            screen_columns(u, i0 + c, u->rn32[i0 + c], tile + c * rows + r0, i0 + r0, i0 + r1);
         }
     }
 }

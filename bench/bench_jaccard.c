@@ -5,14 +5,23 @@
  * its floor, one SSYRK of the same matrix through the same OpenBLAS.
  *
  *   bench_jaccard N D CUTOFF [OUT.f32 [LABELS.i32]]
+ *   BENCH_ROUNDS=R (default 3)
  *
  * Prints key=value pairs. Peak RSS is read after the pipeline, before the
  * floor allocates its N x N output. OUT.f32 receives the features and
  * LABELS.i32 the labels at eps 0.60, for the reference pipeline to compare.
+ *
+ * The kNN, the kNN + Jaccard and the floor are timed in R rounds, one of
+ * each per round, so that each ratio compares runs a minute apart: a
+ * shared machine's speed drifts by 10-30% within an hour (docs/
+ * BENCHMARKS.md). Each ratio is the median of its R per-round ratios; the
+ * times printed are the medians of their R runs. The floor's output is
+ * written once before the rounds, so no round's SSYRK pays its page faults.
  */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rlcc.h"
 #include "synth.h"
@@ -29,6 +38,44 @@ static int write_file(const char *path, const void *data, size_t size)
     FILE *f = fopen(path, "wb");
     int ok = f && fwrite(data, 1, size, f) == size;
     return (f && fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+#define MAX_ROUNDS 15
+
+static double median(const double *values, int count)
+{
+    double sorted[MAX_ROUNDS];
+    memcpy(sorted, values, sizeof *values * (size_t)count);
+    for (int a = 1; a < count; a++)
+        for (int b = a; b > 0 && sorted[b - 1] > sorted[b]; b--) {
+            const double t = sorted[b];
+            sorted[b] = sorted[b - 1];
+            sorted[b - 1] = t;
+        }
+    return count % 2 ? sorted[count / 2] : 0.5 * (sorted[count / 2 - 1] + sorted[count / 2]);
+}
+
+static double time_knn(const float *x, int64_t n, int64_t d, int64_t k1, int64_t *lists)
+{
+    const double t0 = now_seconds();
+    return rlcc_knn(x, n, d, d, k1, NULL, lists, NULL) == RLCC_OK ? now_seconds() - t0 : -1.0;
+}
+
+/* The Jaccard distance with its own kNN, as a trainer calls it; *graph is
+ * the caller's. */
+static double time_knn_jaccard(const float *x, int64_t n, int64_t d,
+                               const rlcc_jaccard_options *opts, rlcc_csr **graph)
+{
+    const double t0 = now_seconds();
+    return rlcc_jaccard(x, n, d, d, NULL, opts, graph) == RLCC_OK ? now_seconds() - t0 : -1.0;
+}
+
+static double time_floor(const float *x, int64_t n, int64_t d, float *gram)
+{
+    const double t0 = now_seconds();
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)d, 1.0f, x, (int)d, 0.0f,
+                gram, (int)n);
+    return now_seconds() - t0;
 }
 
 int main(int argc, char **argv)
@@ -48,17 +95,25 @@ int main(int argc, char **argv)
     if (argc > 4 && write_file(argv[4], x, sizeof(float) * (size_t)(n * d)) != 0)
         return fail("writing features");
 
-    double t0 = now_seconds();
-    if (rlcc_knn(x, n, d, d, k1, NULL, lists, NULL) != RLCC_OK)
+    const char *rounds_env = getenv("BENCH_ROUNDS");
+    const int rounds = rounds_env ? atoi(rounds_env) : 3;
+    if (rounds < 1 || rounds > MAX_ROUNDS) {
+        fprintf(stderr, "BENCH_ROUNDS must be 1 to %d\n", MAX_ROUNDS);
+        return 2;
+    }
+    double knn_s[MAX_ROUNDS], knn_jaccard_s[MAX_ROUNDS], floor_s[MAX_ROUNDS];
+    double knn_ratio[MAX_ROUNDS], knn_jaccard_ratio[MAX_ROUNDS];
+
+    /* round 0 also times the parts on their own and reads the peak RSS */
+    if ((knn_s[0] = time_knn(x, n, d, k1, lists)) < 0)
         return fail("rlcc_knn");
-    const double knn_s = now_seconds() - t0;
 
     /* the same lists through the block kNN, for its counts: candidates
      * decided again in double per row, rows that fell back */
     rlcc_knn_state *state = NULL;
     rlcc_knn_stats knn_stats;
     rlcc_knn_stats_init(&knn_stats, sizeof knn_stats);
-    t0 = now_seconds();
+    double t0 = now_seconds();
     if (rlcc_knn_state_new(n, 0, d, k1, NULL, &state) != RLCC_OK
         || rlcc_knn_update(state, x, d, x, n, d, 0) != RLCC_OK
         || rlcc_knn_state_stats(state, &knn_stats) != RLCC_OK)
@@ -78,10 +133,8 @@ int main(int argc, char **argv)
 
     /* the whole step as a trainer calls it: Jaccard with its own kNN, then
      * the three DBSCAN runs of SpCL and RLCC */
-    t0 = now_seconds();
-    if (rlcc_jaccard(x, n, d, d, NULL, &opts, &graph) != RLCC_OK)
+    if ((knn_jaccard_s[0] = time_knn_jaccard(x, n, d, &opts, &graph)) < 0)
         return fail("rlcc_jaccard");
-    const double knn_jaccard_s = now_seconds() - t0;
     const double eps[3] = {0.58, 0.60, 0.62};
     int64_t clusters[3] = {0, 0, 0}, noise = 0;
     t0 = now_seconds();
@@ -104,21 +157,39 @@ int main(int argc, char **argv)
     const double rss = peak_rss_mb();
 
     float *gram = malloc(sizeof(float) * (size_t)(n * n));
-    double floor_s = 1e30;
-    for (int run = 0; gram && run < 2; run++) {
-        t0 = now_seconds();
-        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)d, 1.0f, x, (int)d,
-                    0.0f, gram, (int)n);
-        floor_s = now_seconds() - t0 < floor_s ? now_seconds() - t0 : floor_s;
+    if (gram == NULL)
+        return fail("the floor's N x N output");
+    memset(gram, 0, sizeof(float) * (size_t)(n * n));
+    floor_s[0] = time_floor(x, n, d, gram);
+    for (int r = 1; r < rounds; r++) {
+        if ((knn_s[r] = time_knn(x, n, d, k1, lists)) < 0)
+            return fail("rlcc_knn");
+        if ((knn_jaccard_s[r] = time_knn_jaccard(x, n, d, &opts, &graph)) < 0)
+            return fail("rlcc_jaccard");
+        rlcc_csr_free(graph);
+        floor_s[r] = time_floor(x, n, d, gram);
     }
-    printf("n=%lld d=%lld cutoff=%g knn_s=%.3f jaccard_s=%.3f knn_jaccard_s=%.3f "
-           "dbscan3_s=%.3f pipeline_s=%.3f floor_s=%.3f knn_jaccard_ratio=%.3f nnz=%lld "
+    char knn_runs[32 * MAX_ROUNDS] = "", knn_jaccard_runs[32 * MAX_ROUNDS] = "",
+         floor_runs[32 * MAX_ROUNDS] = "";
+    for (int r = 0; r < rounds; r++) {
+        knn_ratio[r] = knn_s[r] / floor_s[r];
+        knn_jaccard_ratio[r] = knn_jaccard_s[r] / floor_s[r];
+        const char *sep = r ? "/" : "";
+        snprintf(knn_runs + strlen(knn_runs), 32, "%s%.3f", sep, knn_s[r]);
+        snprintf(knn_jaccard_runs + strlen(knn_jaccard_runs), 32, "%s%.3f", sep, knn_jaccard_s[r]);
+        snprintf(floor_runs + strlen(floor_runs), 32, "%s%.3f", sep, floor_s[r]);
+    }
+    const double knn_jaccard_median = median(knn_jaccard_s, rounds);
+    printf("n=%lld d=%lld cutoff=%g rounds=%d knn_s=%.3f jaccard_s=%.3f knn_jaccard_s=%.3f "
+           "dbscan3_s=%.3f pipeline_s=%.3f floor_s=%.3f knn_ratio=%.3f knn_jaccard_ratio=%.3f "
+           "knn_runs=%s knn_jaccard_runs=%s floor_runs=%s nnz=%lld "
            "clusters=%lld/%lld/%lld noise_pct=%.2f peak_rss_mb=%.0f knn_state_s=%.3f "
            "redecided_per_row=%.2f fallback_rows=%lld\n",
-           (long long)n, (long long)d, (double)cutoff, knn_s, jaccard_s, knn_jaccard_s,
-           dbscan_s, knn_jaccard_s + dbscan_s, floor_s, knn_jaccard_s / floor_s,
-           (long long)nnz, (long long)clusters[0], (long long)clusters[1],
-           (long long)clusters[2], 100.0 * (double)noise / (double)n,
+           (long long)n, (long long)d, (double)cutoff, rounds, median(knn_s, rounds), jaccard_s,
+           knn_jaccard_median, dbscan_s, knn_jaccard_median + dbscan_s, median(floor_s, rounds),
+           median(knn_ratio, rounds), median(knn_jaccard_ratio, rounds), knn_runs,
+           knn_jaccard_runs, floor_runs, (long long)nnz, (long long)clusters[0],
+           (long long)clusters[1], (long long)clusters[2], 100.0 * (double)noise / (double)n,
            rss, knn_state_s, (double)knn_stats.n_redecided / (double)n,
            (long long)knn_stats.n_fallback_rows);
     free(gram);

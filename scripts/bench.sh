@@ -5,7 +5,8 @@
 # GIL and pseudo labels over a plain metric, on synthetic re-ID embeddings,
 # D = 2048. Prints Markdown tables.
 #   scripts/bench.sh [SECTION ...]   sections: dbscan jaccard consensus
-#                                    refiner gil metric kmeans (default: all)
+#                                    refiner gil metric kmeans lowdim
+#                                    infomap (default: all)
 #   (section kmeans: KMEANS_N=12936 KMEANS_K=500 KMEANS_ITERS=300 KMEANS_REPEAT=3)
 #   SIZES="12936 32621" EPS=1.0 MIN_SAMPLES=4 RLCC_N=32621 REFINER_N=32621
 #   REFINER_GENERATIONS=3 GIL_N=12000 METRIC_N=12936 scripts/bench.sh
@@ -31,11 +32,11 @@ REFINER_GENERATIONS=${REFINER_GENERATIONS:-3}
 GIL_N=${GIL_N:-12000}
 METRIC_N=${METRIC_N:-12936}
 KMEANS_N=${KMEANS_N:-12936} KMEANS_K=${KMEANS_K:-500} KMEANS_ITERS=${KMEANS_ITERS:-300} KMEANS_REPEAT=${KMEANS_REPEAT:-3}
-SECTIONS=${*:-dbscan jaccard consensus refiner gil metric kmeans}
+SECTIONS=${*:-dbscan jaccard consensus refiner gil metric kmeans lowdim infomap}
 for section in $SECTIONS; do
     case $section in
-        dbscan|jaccard|consensus|refiner|gil|metric|kmeans) ;;
-        *) echo "bench.sh: unknown section $section (dbscan jaccard consensus refiner gil metric kmeans)" >&2
+        dbscan|jaccard|consensus|refiner|gil|metric|kmeans|lowdim|infomap) ;;
+        *) echo "bench.sh: unknown section $section (dbscan jaccard consensus refiner gil metric kmeans lowdim infomap)" >&2
            exit 2 ;;
     esac
 done
@@ -64,17 +65,18 @@ fi
 
 if wants jaccard; then
 echo
-echo "Jaccard pipeline: kNN (k1 = 30) + k-reciprocal Jaccard (k2 = 6, sparse) + DBSCAN at eps 0.58/0.60/0.62 (min_samples 4)"
+echo "Jaccard pipeline: kNN (k1 = 30) + k-reciprocal Jaccard (k2 = 6, sparse) + DBSCAN at eps 0.58/0.60/0.62 (min_samples 4)."
+echo "The kNN, kNN + Jaccard and floor: medians of ${BENCH_ROUNDS:-3} alternating rounds (BENCH_ROUNDS), each ratio the median of its per-round ratios."
 echo
-echo "| N | librlcc kNN s | Jaccard s | kNN + Jaccard s | SSYRK floor s | (kNN + Jaccard) / floor | DBSCAN x3 s | librlcc pipeline s | reference: faiss kNN s | NumPy Jaccard s | scikit-learn DBSCAN x3 s | reference pipeline s | speed-up | librlcc peak RSS MB, cutoff 0.9 | cutoff 1.0 | reference peak RSS MB | same labels at 0.60 |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| N | librlcc kNN s | SSYRK floor s | kNN / floor | Jaccard s | kNN + Jaccard s | (kNN + Jaccard) / floor | DBSCAN x3 s | librlcc pipeline s | reference: faiss kNN s | NumPy Jaccard s | scikit-learn DBSCAN x3 s | reference pipeline s | speed-up | librlcc peak RSS MB, cutoff 0.9 | cutoff 1.0 | reference peak RSS MB | same labels at 0.60 |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for n in $SIZES; do
     ours=$(build/bench/bench_jaccard "$n" "$D" 0.9 "$work/x.f32" "$work/labels.i32")
-    full=$(build/bench/bench_jaccard "$n" "$D" 1.0)
+    full=$(BENCH_ROUNDS=1 build/bench/bench_jaccard "$n" "$D" 1.0)
     ref=$("$PYTHON" bench/reference_pipeline.py "$work/x.f32" "$n" "$D" "$work/labels.i32")
     pipe=$(field "$ours" pipeline_s)
     refpipe=$(field "$ref" ref_pipeline_s)
-    echo "| $n | $(field "$ours" knn_s) | $(field "$ours" jaccard_s) | $(field "$ours" knn_jaccard_s) | $(field "$ours" floor_s) | $(field "$ours" knn_jaccard_ratio) | $(field "$ours" dbscan3_s) | $pipe | $(field "$ref" ref_knn_s) | $(field "$ref" ref_jaccard_s) | $(field "$ref" ref_dbscan3_s) | $refpipe | $(echo "$refpipe $pipe" | awk '{printf "%.1fx", $1 / $2}') | $(field "$ours" peak_rss_mb) | $(field "$full" peak_rss_mb) | $(field "$ref" ref_peak_rss_mb) | $(field "$ref" same_labels) |"
+    echo "| $n | $(field "$ours" knn_s) | $(field "$ours" floor_s) | $(field "$ours" knn_ratio) | $(field "$ours" jaccard_s) | $(field "$ours" knn_jaccard_s) | $(field "$ours" knn_jaccard_ratio) | $(field "$ours" dbscan3_s) | $pipe | $(field "$ref" ref_knn_s) | $(field "$ref" ref_jaccard_s) | $(field "$ref" ref_dbscan3_s) | $refpipe | $(echo "$refpipe $pipe" | awk '{printf "%.1fx", $1 / $2}') | $(field "$ours" peak_rss_mb) | $(field "$full" peak_rss_mb) | $(field "$ref" ref_peak_rss_mb) | $(field "$ref" same_labels) |"
     rm -f "$work/x.f32" "$work/labels.i32"
 done
 fi
@@ -147,15 +149,19 @@ PYTHONPATH=bindings/python RLCC_LIBRARY="$PWD/lib/librlcc.so.1" "$PYTHON" bench/
     --n "$KMEANS_N" --d "$D" --k "$KMEANS_K" --iters "$KMEANS_ITERS" --repeat "$KMEANS_REPEAT"
 fi
 
+if wants lowdim; then
 echo
 echo "Low-dimensional DBSCAN (1.5): librlcc's grid, tree, brute and auto against scikit-learn (kd_tree, n_jobs=-1) and R's dbscan"
 echo
 PYTHONPATH=bindings/python RLCC_LIBRARY="$PWD/lib/librlcc.so.1" "$PYTHON" bench/bench_lowdim.py ${LOWDIM_ARGS:-}
+fi
 
 # InfoMap pseudo labels (issue #15 item 2): librlcc's search against the
 # mapequation Infomap program (INFOMAP_BIN=path; skipped with a message
 # without it); INFOMAP_ARGS=--quick for two small cases.
+if wants infomap; then
 echo
 echo "InfoMap pseudo labels (1.7): librlcc's two-level search against mapequation Infomap v1.x"
 echo
 PYTHONPATH=bindings/python RLCC_LIBRARY="$PWD/lib/librlcc.so.1" "$PYTHON" bench/bench_infomap.py ${INFOMAP_ARGS:-}
+fi

@@ -261,7 +261,7 @@ void rlcc__gram_panel(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t
                       int64_t i1, float *tile);
 /* The same pairs laid out by column: tile[c][r] = x_{i0+c} . x_{i0+r},
  * (n - i0) x (i1 - i0) floats, every entry written; a reader of the
- * diagonal block (c < i1 - i0) takes r > c, so it sees each pair once. */
+ * diagonal block (c < i1 - i0) takes r >= c, so it sees each pair once. */
 void rlcc__gram_panel_columns(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t i0,
                               int64_t i1, float *tile);
 

@@ -36,7 +36,7 @@
  * symmetric update: the Gram matrix is computed panel by panel, rows
  * [i0, i1) against every row j >= i0, so each pair (i, j), i <= j, is read
  * once and its s feeds both rows' candidates. The panel is laid out by
- * column (gram.c), tile row j - i0 holding j's products with the panel rows:
+ * column (gram.c), tile row j - i0 holding j's products with the panel rows.
  * Only the upper triangle of the diagonal block, tile[c][r] with r >= c, is
  * read, so each pair is read at one place:
  *   phase A: each row j >= i0 takes the panel rows of its tile row, one
@@ -63,7 +63,8 @@
 
 /* Panel rows per phase-B work item of the symmetric scan, whose tile is laid
  * out by column: small enough that a panel of 1028 rows gives both threads
- * many items, wide enough that each tile row read is whole cache lines. */
+ * many items, wide enough that each read of a tile row spans four cache
+ * lines. */
 #define PANEL_BLOCK 64
 
 /* ---- the exact lists -------------------------------------------------------- */

@@ -219,9 +219,9 @@ abi-baseline-mpi: lib/$(MPI_REALNAME)
 	@echo "abi/librlcc_mpi.abi refreshed for $(MPI_VERSION)"
 # make bench-mpi: rlcc_mpi_knn at 1, 2, 3 and 4 ranks against rlcc_knn alone
 # (docs/scale-out.md; BENCH_MPI_ARGS="N D K").
-build/bench/bench_mpi: bench/bench_mpi.c lib/$(MPI_SONAME) lib/$(SONAME)
+build/bench/bench_mpi: bench/bench_mpi.c tools/timing.h lib/$(MPI_SONAME) lib/$(SONAME)
 	@mkdir -p build/bench
-	$(CC) $(BASE_CFLAGS) $(MPI_CFLAGS) bench/bench_mpi.c -Llib -l:$(MPI_SONAME) -l:$(SONAME) \
+	$(CC) $(BASE_CFLAGS) $(MPI_CFLAGS) -Itools bench/bench_mpi.c -Llib -l:$(MPI_SONAME) -l:$(SONAME) \
 		-Wl,-rpath,'$$ORIGIN/../../lib' $(MPI_LIBS) -lm -o $@
 BENCH_MPI_ARGS ?= 8000 512 30
 bench-mpi: build/bench/bench_mpi

@@ -41,18 +41,14 @@ static int write_file(const char *path, const void *data, size_t size)
 }
 
 #define MAX_ROUNDS 15
+#define RUN_CHARS 32 /* one "/%.3f" of a round's seconds */
 
-static double median(const double *values, int count)
+/* The rounds' seconds as "a/b/c" into out (RUN_CHARS * MAX_ROUNDS chars). */
+static void format_runs(char *out, const double *seconds, int rounds)
 {
-    double sorted[MAX_ROUNDS];
-    memcpy(sorted, values, sizeof *values * (size_t)count);
-    for (int a = 1; a < count; a++)
-        for (int b = a; b > 0 && sorted[b - 1] > sorted[b]; b--) {
-            const double t = sorted[b];
-            sorted[b] = sorted[b - 1];
-            sorted[b - 1] = t;
-        }
-    return count % 2 ? sorted[count / 2] : 0.5 * (sorted[count / 2 - 1] + sorted[count / 2]);
+    out[0] = '\0';
+    for (int r = 0; r < rounds; r++)
+        snprintf(out + strlen(out), RUN_CHARS, "%s%.3f", r ? "/" : "", seconds[r]);
 }
 
 static double time_knn(const float *x, int64_t n, int64_t d, int64_t k1, int64_t *lists)
@@ -169,25 +165,25 @@ int main(int argc, char **argv)
         rlcc_csr_free(graph);
         floor_s[r] = time_floor(x, n, d, gram);
     }
-    char knn_runs[32 * MAX_ROUNDS] = "", knn_jaccard_runs[32 * MAX_ROUNDS] = "",
-         floor_runs[32 * MAX_ROUNDS] = "";
     for (int r = 0; r < rounds; r++) {
         knn_ratio[r] = knn_s[r] / floor_s[r];
         knn_jaccard_ratio[r] = knn_jaccard_s[r] / floor_s[r];
-        const char *sep = r ? "/" : "";
-        snprintf(knn_runs + strlen(knn_runs), 32, "%s%.3f", sep, knn_s[r]);
-        snprintf(knn_jaccard_runs + strlen(knn_jaccard_runs), 32, "%s%.3f", sep, knn_jaccard_s[r]);
-        snprintf(floor_runs + strlen(floor_runs), 32, "%s%.3f", sep, floor_s[r]);
     }
-    const double knn_jaccard_median = median(knn_jaccard_s, rounds);
+    char knn_runs[RUN_CHARS * MAX_ROUNDS], knn_jaccard_runs[RUN_CHARS * MAX_ROUNDS],
+        floor_runs[RUN_CHARS * MAX_ROUNDS];
+    format_runs(knn_runs, knn_s, rounds);
+    format_runs(knn_jaccard_runs, knn_jaccard_s, rounds);
+    format_runs(floor_runs, floor_s, rounds);
+    const double knn_jaccard_median = median_seconds(knn_jaccard_s, rounds);
     printf("n=%lld d=%lld cutoff=%g rounds=%d knn_s=%.3f jaccard_s=%.3f knn_jaccard_s=%.3f "
            "dbscan3_s=%.3f pipeline_s=%.3f floor_s=%.3f knn_ratio=%.3f knn_jaccard_ratio=%.3f "
            "knn_runs=%s knn_jaccard_runs=%s floor_runs=%s nnz=%lld "
            "clusters=%lld/%lld/%lld noise_pct=%.2f peak_rss_mb=%.0f knn_state_s=%.3f "
            "redecided_per_row=%.2f fallback_rows=%lld\n",
-           (long long)n, (long long)d, (double)cutoff, rounds, median(knn_s, rounds), jaccard_s,
-           knn_jaccard_median, dbscan_s, knn_jaccard_median + dbscan_s, median(floor_s, rounds),
-           median(knn_ratio, rounds), median(knn_jaccard_ratio, rounds), knn_runs,
+           (long long)n, (long long)d, (double)cutoff, rounds, median_seconds(knn_s, rounds),
+           jaccard_s, knn_jaccard_median, dbscan_s, knn_jaccard_median + dbscan_s,
+           median_seconds(floor_s, rounds), median_seconds(knn_ratio, rounds),
+           median_seconds(knn_jaccard_ratio, rounds), knn_runs,
            knn_jaccard_runs, floor_runs, (long long)nnz, (long long)clusters[0],
            (long long)clusters[1], (long long)clusters[2], 100.0 * (double)noise / (double)n,
            rss, knn_state_s, (double)knn_stats.n_redecided / (double)n,

@@ -27,21 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "rlcc_mpi.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double median3(double a, double b, double c)
-{
-    return a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b));
-}
+#include "timing.h"
 
 static float *reid_rows(int64_t n, int64_t d)
 {
@@ -81,24 +69,24 @@ static void primitives(const float *x, int64_t n, int64_t d, int64_t k1, int64_t
     for (int r = 0; r < 3; r++) {
         rlcc_knn_state *s = NULL;
         rlcc_knn_state_new(b, 0, d, k1, &ko, &s);
-        const double t0 = now();
+        const double t0 = now_seconds();
         rlcc_knn_update(s, x, d, x, b, d, 0);
-        t[r] = now() - t0;
+        t[r] = now_seconds() - t0;
         rlcc_knn_state_free(s);
     }
-    printf("t_self %.6f\n", median3(t[0], t[1], t[2]));
+    printf("t_self %.6f\n", median_seconds(t, 3));
     const int64_t b2 = n - b < b ? n - b : b;
     for (int r = 0; r < 3; r++) {
         rlcc_knn_state *a = NULL, *c = NULL;
         rlcc_knn_state_new(b, 0, d, k1, &ko, &a);
         rlcc_knn_state_new(b2, b, d, k1, &ko, &c);
-        const double t0 = now();
+        const double t0 = now_seconds();
         rlcc_knn_update_pair(a, x, d, c, x + b * d, d);
-        t[r] = (now() - t0) * (double)b / (double)(b2 > 0 ? b2 : 1); /* scaled to b x b */
+        t[r] = (now_seconds() - t0) * (double)b / (double)(b2 > 0 ? b2 : 1); /* scaled to b x b */
         rlcc_knn_state_free(a);
         rlcc_knn_state_free(c);
     }
-    printf("t_pair %.6f\n", b2 > 0 ? median3(t[0], t[1], t[2]) : 0.0);
+    printf("t_pair %.6f\n", b2 > 0 ? median_seconds(t, 3) : 0.0);
     /* the Jaccard stages on the whole matrix's lists */
     int64_t *knn = malloc(sizeof *knn * (size_t)(n * k1));
     rlcc_knn(x, n, d, d, k1, &ko, knn, NULL);
@@ -106,27 +94,27 @@ static void primitives(const float *x, int64_t n, int64_t d, int64_t k1, int64_t
     rlcc_jaccard_options_init(&jo, sizeof jo);
     jo.k1 = (int32_t)k1, jo.cutoff = 0.9f, jo.n_threads = 1;
     rlcc_jaccard_plan *plan = NULL;
-    double t0 = now();
+    double t0 = now_seconds();
     rlcc_jaccard_plan_new(knn, n, 0, b, d, &jo, &plan);
-    printf("t_plan %.6f\n", now() - t0);
-    t0 = now();
+    printf("t_plan %.6f\n", now_seconds() - t0);
+    t0 = now_seconds();
     rlcc_jaccard_plan_offer(plan, x, d, x, b, d, 0);
-    printf("t_offer %.6f\n", now() - t0);
+    printf("t_offer %.6f\n", now_seconds() - t0);
     rlcc_jaccard_plan_offer(plan, x, d, x, n, d, 0);
     rlcc_csr *w = NULL;
-    t0 = now();
+    t0 = now_seconds();
     rlcc_jaccard_plan_weights(plan, &w);
-    printf("t_weights %.6f\n", now() - t0);
+    printf("t_weights %.6f\n", now_seconds() - t0);
     rlcc_csr_free(w);
     rlcc_jaccard_plan_free(plan);
     rlcc_jaccard_plan_new(knn, n, 0, n, d, &jo, &plan);
     rlcc_jaccard_plan_offer(plan, x, d, x, n, d, 0);
     rlcc_jaccard_plan_weights(plan, &w);
     rlcc_csr *rows = NULL;
-    t0 = now();
+    t0 = now_seconds();
     rlcc_jaccard_rows(n, rlcc_csr_indptr(w), rlcc_csr_indices(w), rlcc_csr_data(w), knn, 0, b, &jo,
                       &rows);
-    printf("t_rows %.6f\n", now() - t0);
+    printf("t_rows %.6f\n", now_seconds() - t0);
     rlcc_csr_free(rows);
     rlcc_jaccard_rows(n, rlcc_csr_indptr(w), rlcc_csr_indices(w), rlcc_csr_data(w), knn, 0, n, &jo,
                       &rows);
@@ -134,10 +122,10 @@ static void primitives(const float *x, int64_t n, int64_t d, int64_t k1, int64_t
            (long long)rlcc_csr_nnz(rows));
     rlcc_pseudo_options p = pseudo_options(k1);
     int32_t *labels = malloc(sizeof *labels * (size_t)n);
-    t0 = now();
+    t0 = now_seconds();
     rlcc_pseudo_labels_graph(n, rlcc_csr_indptr(rows), rlcc_csr_indices(rows), rlcc_csr_data(rows),
                              &p, labels, NULL, NULL);
-    printf("t_graph %.6f\n", now() - t0);
+    printf("t_graph %.6f\n", now_seconds() - t0);
     free(labels);
     rlcc_csr_free(rows);
     rlcc_csr_free(w);
@@ -153,7 +141,7 @@ static void link(int rank, const float *x, int64_t b, int64_t d)
     double best = INFINITY, lat = INFINITY;
     for (int r = 0; r < 5; r++) {
         MPI_Barrier(MPI_COMM_WORLD);
-        const double t0 = now();
+        const double t0 = now_seconds();
         if (rank == 0) {
             MPI_Send(x, count, MPI_FLOAT, 1, 7, MPI_COMM_WORLD);
             MPI_Recv(buf, count, MPI_FLOAT, 1, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
@@ -161,11 +149,11 @@ static void link(int rank, const float *x, int64_t b, int64_t d)
             MPI_Recv(buf, count, MPI_FLOAT, 0, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
             MPI_Send(buf, count, MPI_FLOAT, 0, 7, MPI_COMM_WORLD);
         }
-        const double t = (now() - t0) / 2;
+        const double t = (now_seconds() - t0) / 2;
         best = t < best ? t : best;
         int64_t one = 0;
         MPI_Barrier(MPI_COMM_WORLD);
-        const double t1 = now();
+        const double t1 = now_seconds();
         if (rank == 0) {
             MPI_Send(&one, 1, MPI_INT64_T, 1, 8, MPI_COMM_WORLD);
             MPI_Recv(&one, 1, MPI_INT64_T, 1, 8, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
@@ -173,7 +161,7 @@ static void link(int rank, const float *x, int64_t b, int64_t d)
             MPI_Recv(&one, 1, MPI_INT64_T, 0, 8, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
             MPI_Send(&one, 1, MPI_INT64_T, 0, 8, MPI_COMM_WORLD);
         }
-        const double l = (now() - t1) / 2;
+        const double l = (now_seconds() - t1) / 2;
         lat = l < lat ? l : lat;
     }
     if (rank == 0)
@@ -201,12 +189,12 @@ int main(int argc, char **argv)
     for (int t = 0; t < 3; t++) {
         MPI_Barrier(MPI_COMM_WORLD);
         if (rank == 0) {
-            double t0 = now();
+            double t0 = now_seconds();
             rlcc_knn(x, n, d, d, k1, &ko, idx, NULL);
-            single[0][t] = now() - t0;
-            t0 = now();
+            single[0][t] = now_seconds() - t0;
+            t0 = now_seconds();
             rlcc_pseudo_labels(x, n, d, d, &p, labels, NULL, NULL);
-            single[1][t] = now() - t0;
+            single[1][t] = now_seconds() - t0;
         }
         MPI_Barrier(MPI_COMM_WORLD);
     }
@@ -216,12 +204,12 @@ int main(int argc, char **argv)
     for (int t = 0; t < 3; t++)
         for (int which = 0; which < 2; which++) {
             MPI_Barrier(MPI_COMM_WORLD);
-            const double t0 = now();
+            const double t0 = now_seconds();
             const int rc = which == 0
                                ? rlcc_mpi_knn(MPI_COMM_WORLD, x + r0 * d, r1 - r0, d, d, k1, &o, idx, NULL)
                                : rlcc_mpi_pseudo_labels(MPI_COMM_WORLD, x + r0 * d, r1 - r0, d, d, &p, &o,
                                                         labels, NULL, NULL);
-            double mine = now() - t0, slowest = 0;
+            double mine = now_seconds() - t0, slowest = 0;
             if (rc != RLCC_OK) {
                 fprintf(stderr, "rank %d: %s\n", rank, rlcc_mpi_last_error());
                 MPI_Abort(MPI_COMM_WORLD, 1);
@@ -232,10 +220,10 @@ int main(int argc, char **argv)
     if (rank == 0) {
         printf("ranks %d\nn %lld\nd %lld\nk1 %lld\nblock %lld\n", size, (long long)n, (long long)d,
                (long long)k1, (long long)b);
-        printf("single_knn %.6f\nsingle_pseudo %.6f\n", median3(single[0][0], single[0][1], single[0][2]),
-               median3(single[1][0], single[1][1], single[1][2]));
-        printf("mpi_knn %.6f\nmpi_pseudo %.6f\n", median3(ring[0][0], ring[0][1], ring[0][2]),
-               median3(ring[1][0], ring[1][1], ring[1][2]));
+        printf("single_knn %.6f\nsingle_pseudo %.6f\n", median_seconds(single[0], 3),
+               median_seconds(single[1], 3));
+        printf("mpi_knn %.6f\nmpi_pseudo %.6f\n", median_seconds(ring[0], 3),
+               median_seconds(ring[1], 3));
         primitives(x, n, d, k1, b);
     }
     if (size > 1)

@@ -32,11 +32,12 @@ REFINER_GENERATIONS=${REFINER_GENERATIONS:-3}
 GIL_N=${GIL_N:-12000}
 METRIC_N=${METRIC_N:-12936}
 KMEANS_N=${KMEANS_N:-12936} KMEANS_K=${KMEANS_K:-500} KMEANS_ITERS=${KMEANS_ITERS:-300} KMEANS_REPEAT=${KMEANS_REPEAT:-3}
-SECTIONS=${*:-dbscan jaccard consensus refiner gil metric kmeans lowdim infomap}
+ALL_SECTIONS="dbscan jaccard consensus refiner gil metric kmeans lowdim infomap"
+SECTIONS=${*:-$ALL_SECTIONS}
 for section in $SECTIONS; do
-    case $section in
-        dbscan|jaccard|consensus|refiner|gil|metric|kmeans|lowdim|infomap) ;;
-        *) echo "bench.sh: unknown section $section (dbscan jaccard consensus refiner gil metric kmeans lowdim infomap)" >&2
+    case " $ALL_SECTIONS " in
+        *" $section "*) ;;
+        *) echo "bench.sh: unknown section $section ($ALL_SECTIONS)" >&2
            exit 2 ;;
     esac
 done

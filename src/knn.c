@@ -57,8 +57,8 @@
 
 #define KNN_OPTIONS_SIZE_1_1 (offsetof(rlcc_knn_options, max_bytes) + sizeof(int64_t))
 
-/* Columns per phase-B work item: their candidate heaps stay in cache while a
- * thread walks down the panel. */
+/* Columns per work item of the pair scan's column screens: their candidate
+ * heaps stay in cache while a thread walks down the panel. */
 #define COLUMN_BLOCK 256
 
 /* Panel rows per phase-B work item of the symmetric scan, whose tile is laid

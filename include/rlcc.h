@@ -172,7 +172,7 @@ RLCC_API const char *rlcc_last_error(void);
  * labels and scikit-learn's differ (docs/precision.md).
  *
  * Memory: never n x n. Feature input on the brute path uses a Gram tile of
- * at most 128 MiB (less when max_bytes leaves less than 512 MiB free; at
+ * at most 112 MiB (less when max_bytes leaves less than 448 MiB free; at
  * least 16 rows) plus about 12 bytes per neighbour pair; on the grid and
  * tree paths O(n d) (a sorted copy of the rows and a few int32 per point,
  * whatever the number of pairs); precomputed input uses about 12 bytes per

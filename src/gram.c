@@ -14,9 +14,22 @@
 /* Bytes one tile may take. Larger panels mean fewer alternations between
  * OpenBLAS's threads and librlcc's OpenMP passes (measured: 1.36x the
  * SSYRK floor with 32 MiB tiles, 1.24x with 128 MiB, kNN + Jaccard at
- * N = 32,621); smaller ones, less memory. A caller's max_bytes shrinks
- * the tile to a quarter of what it leaves free. */
-#define TILE_BYTES ((int64_t)128 << 20)
+ * N = 32,621); smaller ones, less memory. 112 MiB leaves room for
+ * OpenBLAS's packed copy of a strip (STRIP_COLUMNS below), so that the two
+ * together hold about what 1.8.0's 128 MiB tile alone did. A caller's
+ * max_bytes shrinks the tile to a quarter of what it leaves free. */
+#define TILE_BYTES ((int64_t)112 << 20)
+
+/* Columns j of a panel per SGEMM in rlcc__gram_panel_columns() (rows of
+ * its column-layout tile). OpenBLAS packs the long side of that SGEMM into
+ * a buffer of its own that grows with it, up to its block size (measured at
+ * N = 32,621, D = 2048, 1,028-row panels, resident above the caller: 40 MB
+ * for one call over all 32,621 columns, 20 MB in strips of 16,384, 10 MB in
+ * strips of 8,192, 5 MB of 4,096; the 8,192 strips took 2.19 s for three
+ * panels against 2.12 s; Zen 3, OpenBLAS 0.3.21). That buffer is
+ * OpenBLAS's, kept for the process, so max_bytes cannot charge it; the
+ * strips bound it. */
+#define STRIP_COLUMNS ((int64_t)8192)
 
 int64_t rlcc__panel_rows(int64_t n, const rlcc__budget *budget)
 {
@@ -45,17 +58,24 @@ void rlcc__gram_panel(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t
                     1.0f, panel, (int)ldx, x + i1 * ldx, (int)ldx, 0.0f, tile + rows, (int)cols);
 }
 
-/* One SGEMM of rows [i0, n) against the panel's rows, the diagonal block
- * computed whole (1/64 more multiply-adds at 32 panels). OpenBLAS runs
- * this shape, the long side as the rows of C, faster than the SSYRK +
- * SGEMM of rlcc__gram_panel(): at N = 32,621, D = 2048, 1028-row panels,
- * 0.99x one SSYRK of the whole matrix against 1.04-1.07x (three
- * alternating runs each, docs/BENCHMARKS.md). */
+/* Rows [i0, n) against the panel's rows by SGEMM, in strips of
+ * STRIP_COLUMNS tile columns, the diagonal block computed whole (about
+ * 1/64 more multiply-adds at 32 panels). OpenBLAS runs this shape, the long
+ * side as the rows of C, faster than the SSYRK + SGEMM of
+ * rlcc__gram_panel(): at N = 32,621, D = 2048, 1028-row panels, 0.99x one
+ * SSYRK of the whole matrix against 1.04-1.07x (three alternating runs
+ * each, docs/BENCHMARKS.md). Every entry is still one dot product computed
+ * by BLAS, so the strips change no bit that the kNN's screen bound does not
+ * already cover. */
 void rlcc__gram_panel_columns(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t i0,
                               int64_t i1, float *tile)
 {
     const int64_t cols = n - i0, rows = i1 - i0;
     const float *panel = x + i0 * ldx;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cols, (int)rows, (int)d, 1.0f,
-                panel, (int)ldx, panel, (int)ldx, 0.0f, tile, (int)rows);
+    for (int64_t c0 = 0; c0 < cols; c0 += STRIP_COLUMNS) {
+        const int64_t width = cols - c0 < STRIP_COLUMNS ? cols - c0 : STRIP_COLUMNS;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)width, (int)rows, (int)d,
+                    1.0f, panel + c0 * ldx, (int)ldx, panel, (int)ldx, 0.0f, tile + c0 * rows,
+                    (int)rows);
+    }
 }

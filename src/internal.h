@@ -255,7 +255,7 @@ int rlcc__dbscan_label(const rlcc__graph *g, int64_t min_samples, rlcc__budget *
 /* Gram panels (gram.c): rows [i0, i1) against rows [i0, n) into tile,
  * (i1 - i0) x (n - i0) floats, of which only entries (r, c) with
  * i0 + r <= i0 + c, the upper triangle, are written; panel_rows() sizes
- * the tile within the budget (at most 128 MiB, at least 16 rows). */
+ * the tile within the budget (at most 112 MiB, at least 16 rows). */
 int64_t rlcc__panel_rows(int64_t n, const rlcc__budget *budget);
 void rlcc__gram_panel(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t i0,
                       int64_t i1, float *tile);

@@ -62,20 +62,26 @@ def dot_fixed(a, b):
     return _lanes(a, b, np.multiply)
 
 
-def sqdist_matrix(X):
-    """D(i, j) = sqdist_fixed(X[i], X[j]) for every pair, (n, n) float64,
-    vectorised across the pairs: per block of eight columns the n x n
-    differences of each column go to their lane."""
-    X64 = np.asarray(X, dtype=np.float32).astype(np.float64)
-    n, d = X64.shape
-    columns = np.ascontiguousarray(X64.T)  # (d, n)
-    lane = np.zeros((LANES, n, n), dtype=np.float64)
-    for k in range(0, d, LANES):
-        w = min(LANES, d - k)
-        block = columns[k:k + w]
-        diff = block[:, :, None] - block[:, None, :]  # (w, n, n)
-        lane[:w] += diff * diff
+def sqdist_between(A, B):
+    """D(i, j) = sqdist_fixed(A[i], B[j]) for every pair, (len(A), len(B))
+    float64, vectorised across the pairs: the squared differences of each
+    column go to their lane."""
+    a_columns = np.ascontiguousarray(np.asarray(A, dtype=np.float32).astype(np.float64).T)
+    b_columns = np.ascontiguousarray(np.asarray(B, dtype=np.float32).astype(np.float64).T)
+    d = a_columns.shape[0]
+    assert b_columns.shape[0] == d
+    lane = np.zeros((LANES, a_columns.shape[1], b_columns.shape[1]), dtype=np.float64)
+    diff = np.empty(lane.shape[1:], dtype=np.float64)
+    for t in range(d):  # column t goes to lane t mod 8, the lanes summed in ascending t
+        np.subtract.outer(a_columns[t], b_columns[t], out=diff)
+        np.multiply(diff, diff, out=diff)
+        lane[t % LANES] += diff
     return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]))
+
+
+def sqdist_matrix(X):
+    """D(i, j) = sqdist_fixed(X[i], X[j]) for every pair, (n, n) float64."""
+    return sqdist_between(X, X)
 
 
 def exp_fixed(x):

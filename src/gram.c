@@ -59,7 +59,7 @@ void rlcc__gram_panel(const float *x, int64_t n, int64_t d, int64_t ldx, int64_t
 }
 
 /* Rows [i0, n) against the panel's rows by SGEMM, in strips of
- * STRIP_COLUMNS tile columns, the diagonal block computed whole (about
+ * STRIP_COLUMNS columns j, the diagonal block computed whole (about
  * 1/64 more multiply-adds at 32 panels). OpenBLAS runs this shape, the long
  * side as the rows of C, faster than the SSYRK + SGEMM of
  * rlcc__gram_panel(): at N = 32,621, D = 2048, 1028-row panels, 0.99x one

@@ -79,11 +79,6 @@ def sqdist_between(A, B):
     return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]))
 
 
-def sqdist_matrix(X):
-    """D(i, j) = sqdist_fixed(X[i], X[j]) for every pair, (n, n) float64."""
-    return sqdist_between(X, X)
-
-
 def exp_fixed(x):
     """rlcc__exp_fixed, elementwise: x = n ln2 + r (n = nearbyint(x / ln2),
     Cody-Waite with LN2_HI / LN2_LO), exp(r) by Horner from 1/15! down to
@@ -120,12 +115,19 @@ def order_by_distance(D, k):
     return np.lexsort((columns, D), axis=1)[:, :k]
 
 
-def knn_fixed(X, k):
+def knn_fixed(X, k, block=256):
     """rlcc_knn's contract: (indices int64 (n, k), sqdist float32 (n, k)),
-    rows ranked by D, ties by the lower index, distances float32(D)."""
-    D = sqdist_matrix(X)
-    order = order_by_distance(D, k).astype(np.int64)
-    return order, np.take_along_axis(D, order, 1).astype(np.float32)
+    rows ranked by D, ties by the lower index, distances float32(D); block
+    rows of D at a time, so that a large n needs no n x n matrix."""
+    n = len(X)
+    indices = np.empty((n, k), dtype=np.int64)
+    sqdist = np.empty((n, k), dtype=np.float32)
+    for r0 in range(0, n, block):
+        D = sqdist_between(X[r0:r0 + block], X)
+        order = order_by_distance(D, k)
+        indices[r0:r0 + block] = order
+        sqdist[r0:r0 + block] = np.take_along_axis(D, order, 1)
+    return indices, sqdist
 
 
 def knn_float32_gram(X, k):

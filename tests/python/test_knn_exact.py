@@ -20,7 +20,7 @@ import pytest
 
 import rlcc
 from rlcc import _native
-from fixed_oracle import knn_fixed, knn_float32_gram, order_by_distance, sqdist_between
+from fixed_oracle import knn_fixed, knn_float32_gram
 from jaccard_oracle import jaccard
 
 HERE = Path(__file__).resolve().parent
@@ -148,30 +148,12 @@ def test_knn_is_the_fixed_order_double_ranking(index):
     assert_same_bytes(dist, want_dist, f"{kind} sqdist")
 
 
-def knn_fixed_in_blocks(X, k, block=256):
-    """knn_fixed for an n too large for its n x n matrix: the same
-    sqdist_fixed and (distance, index) order, block rows at a time, each
-    row's order taken among the entries up to its k-th smallest."""
-    n = len(X)
-    indices = np.empty((n, k), dtype=np.int64)
-    for r0 in range(0, n, block):
-        D = sqdist_between(X[r0:r0 + block], X)
-        kth = np.partition(D, k - 1, axis=1)[:, k - 1]
-        rows, columns = np.nonzero(D <= kth[:, None])
-        order = np.lexsort((columns, D[rows, columns], rows))  # by row, then (distance, index)
-        rows, columns = rows[order], columns[order]
-        first = np.searchsorted(rows, np.arange(len(D)))
-        indices[r0:r0 + block] = columns[first[:, None] + np.arange(k)]
-    return indices, np.concatenate([
-        sqdist_between(X[r0:r0 + 1], X[indices[r0]]) for r0 in range(n)]).astype(np.float32)
-
-
 def test_knn_over_several_sgemm_strips():
     """n above gram.c's STRIP_COLUMNS (8,192) on re-ID-like rows, where the
     screen is tight: the first panels are computed as two SGEMMs, the last
     as one; every list and distance is still the oracle's."""
     X = reid_rows(np.random.default_rng(13500), 8192 + 517, 12)
-    want_indices, want_dist = knn_fixed_in_blocks(X, 20)
+    want_indices, want_dist = knn_fixed(X, 20)
     indices, dist = rlcc.knn(X, 20)
     assert_same_bytes(indices, want_indices, "indices")
     assert_same_bytes(dist, want_dist, "sqdist")
